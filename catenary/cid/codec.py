@@ -1,0 +1,82 @@
+"""DAG-CBOR encoding and decoding (canonical, strict), with errors that say where."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import cbrrr
+
+from catenary.cid.cid import CID, block_cid
+from catenary.errors import EncodingError
+
+INT_MIN = -(2**63)
+INT_MAX = 2**64 - 1
+
+
+def encode(value: Any) -> bytes:
+    """Encode ``value`` as canonical DAG-CBOR.
+
+    Raises EncodingError naming the offending path for NaN/Infinity,
+    non-string map keys, integers outside 64 bits and unsupported types.
+    """
+    try:
+        return cbrrr.encode_dag_cbor(value, cid_type=CID)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise EncodingError(_locate(value) or f"value is not DAG-CBOR: {exc}") from None
+
+
+def decode(data: bytes) -> Any:
+    """Decode strict DAG-CBOR bytes; links come back as :class:`CID`."""
+    try:
+        return cbrrr.decode_dag_cbor(bytes(data), cid_ctor=CID)
+    except (cbrrr.CbrrrDecodeError, ValueError, TypeError, EOFError) as exc:
+        raise EncodingError(f"bytes are not valid DAG-CBOR: {exc}") from None
+
+
+def block(value: Any) -> tuple[CID, bytes]:
+    """Encode ``value`` and return its CID with the bytes."""
+    data = encode(value)
+    return block_cid(data), data
+
+
+def cid_of(value: Any) -> CID:
+    """CID of a value's DAG-CBOR encoding."""
+    return block_cid(encode(value))
+
+
+def check_value(value: Any, path: str = "$") -> None:
+    """Refuse what DAG-CBOR cannot hold faithfully, naming the path.
+
+    cbrrr already refuses most of it; this walk adds the 64-bit integer range
+    (SPEC: signed range plus the unsigned upper half) and gives the location.
+    """
+    problem = _locate(value, path)
+    if problem:
+        raise EncodingError(problem)
+
+
+def _locate(value: Any, path: str = "$") -> str | None:
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, bool) or item is None or isinstance(item, (str, bytes, CID)):
+            continue
+        if isinstance(item, int):
+            if not INT_MIN <= item <= INT_MAX:
+                return f"{where}: integer {item} is outside the 64-bit range (bignums are refused)"
+        elif isinstance(item, float):
+            if math.isnan(item) or math.isinf(item):
+                return f"{where}: float {item} is not allowed (DAG-CBOR has no NaN or Infinity)"
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                if not isinstance(k, str):
+                    return f"{where}: map key {k!r} is not a string (DAG-CBOR keys are strings)"
+                stack.append((v, f"{where}.{k}"))
+        elif isinstance(item, cbrrr.CID):
+            continue
+        else:
+            return f"{where}: {type(item).__name__} is not a DAG-CBOR type"
+    return None

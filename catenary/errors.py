@@ -1,0 +1,73 @@
+"""The one exception hierarchy of catenary.
+
+    CatenaryError                  every error catenary raises on purpose
+    ├── BadInputError              the caller's input is wrong; nothing was stored (CLI exit 2)
+    │   ├── EncodingError          a value cannot be DAG-CBOR (NaN, non-string key, bignum, ...)
+    │   ├── InvalidCIDError        a CID's text or bytes are malformed
+    │   ├── ManifestError          a workflow or operation manifest is invalid (names the JSON path)
+    │   ├── InputError             external inputs of next()/run are wrong (count, type, size)
+    │   └── NotFoundError          an id, hash or CID that this node does not know
+    ├── ExecutionFailedError       an operation failed; its execution and run are marked failed (exit 1)
+    ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently)
+    ├── StatusTransitionError      an execution status change that the state machine forbids
+    └── StoreError                 the database is unusable (newer schema, corrupt file, ...)
+"""
+
+from __future__ import annotations
+
+
+class CatenaryError(Exception):
+    """Root of every error raised by catenary on purpose."""
+
+    exit_code = 1
+
+
+class BadInputError(CatenaryError):
+    """The input is wrong; nothing stored was changed."""
+
+    exit_code = 2
+
+
+class EncodingError(BadInputError):
+    """A value cannot be encoded as (or decoded from) DAG-CBOR."""
+
+
+class InvalidCIDError(BadInputError):
+    """A CID's text or binary form is malformed or unsupported."""
+
+
+class ManifestError(BadInputError):
+    """A manifest is invalid; ``path`` names where (e.g. ``segments[3].inputs[0]``)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.reason = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class InputError(BadInputError):
+    """External inputs handed to a run are wrong (count, type or size)."""
+
+
+class NotFoundError(BadInputError):
+    """Something named by id, hash or CID is not known here."""
+
+
+class ExecutionFailedError(CatenaryError):
+    """An operation failed; its execution and its run were recorded as failed."""
+
+    def __init__(self, message: str, execution: object | None = None) -> None:
+        self.execution = execution
+        super().__init__(message)
+
+
+class RunStateError(CatenaryError):
+    """The run is finished, failed, or was stepped by someone else meanwhile."""
+
+
+class StatusTransitionError(CatenaryError):
+    """An execution status change the state machine does not allow."""
+
+
+class StoreError(CatenaryError):
+    """The store cannot be used as it is (schema from a newer catenary, corruption)."""

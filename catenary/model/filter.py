@@ -1,0 +1,37 @@
+"""The execution filter (SPEC §5): every field narrows the match; empty means all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catenary.cid import CID
+from catenary.model.execution import Status
+
+
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """Which executions to list or watch. ``statuses`` matches any of them."""
+
+    statuses: tuple[Status, ...] = ()
+    workflow: CID | None = None
+    run: CID | None = None
+    operation: CID | None = None  # the version id
+    segment: int | None = None
+    parent: CID | None = None
+    key: CID | None = None
+    created_after: int | None = None  # unix ns, exclusive
+    created_before: int | None = None  # unix ns, exclusive
+
+    def matches(self, execution) -> bool:  # noqa: ANN001 - Execution, avoided for the import cycle
+        """The same test the store applies, for live updates."""
+        return (
+            (not self.statuses or execution.status in self.statuses)
+            and (self.workflow is None or execution.workflow == self.workflow)
+            and (self.run is None or execution.run == self.run)
+            and (self.operation is None or execution.operation == self.operation)
+            and (self.segment is None or execution.segment == self.segment)
+            and (self.parent is None or self.parent in execution.parents)
+            and (self.key is None or execution.key == self.key)
+            and (self.created_after is None or execution.created_at > self.created_after)
+            and (self.created_before is None or execution.created_at < self.created_before)
+        )

@@ -1,0 +1,110 @@
+"""Operation manifests and operation versions (SPEC §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from catenary.cid import CID, cid_of
+from catenary.errors import ManifestError
+from catenary.model.types import TypeSpec, type_problem
+
+IMPLEMENTATION_KINDS = ("python", "wasm", "remote")
+
+
+@dataclass(frozen=True)
+class OperationManifest:
+    """What an operation is: its name, types and allowed config. Hashed into the operation id."""
+
+    name: str
+    inputs: tuple[TypeSpec, ...]
+    output: TypeSpec
+    description: str = ""
+    config: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ManifestError("name", "an operation needs a non-empty name")
+        for i, spec in enumerate(self.inputs):
+            problem = type_problem(spec)
+            if problem:
+                raise ManifestError(f"inputs[{i}]", problem)
+        problem = type_problem(self.output)
+        if problem:
+            raise ManifestError("output", problem)
+        for key, allowed in self.config.items():
+            if not isinstance(key, str) or not all(isinstance(v, str) for v in allowed):
+                raise ManifestError(f"config.{key}", "config keys and allowed values are strings")
+
+    def data(self) -> dict[str, Any]:
+        """The hashed map."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "inputs": list(self.inputs),
+            "output": self.output,
+            "config": {k: list(v) for k, v in self.config.items()},
+            "groups": list(self.groups),
+        }
+
+    @property
+    def id(self) -> CID:
+        return cid_of(self.data())
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> "OperationManifest":
+        expected = {"name", "description", "inputs", "output", "config", "groups"}
+        _exact_keys(data, expected, "")
+        return cls(
+            name=data["name"],
+            description=data["description"],
+            inputs=tuple(data["inputs"]),
+            output=data["output"],
+            config={k: tuple(v) for k, v in data["config"].items()},
+            groups=tuple(data["groups"]),
+        )
+
+    def check_config(self, config: dict[str, str], path: str) -> None:
+        """Refuse config keys or values the manifest does not allow."""
+        for key, value in config.items():
+            if key not in self.config:
+                known = ", ".join(sorted(self.config)) or "none"
+                raise ManifestError(f"{path}.{key}", f"unknown config key for {self.name} (allowed: {known})")
+            if not isinstance(value, str):
+                raise ManifestError(f"{path}.{key}", f"config values are strings, got {value!r}")
+            allowed = self.config[key]
+            if allowed and value not in allowed:
+                raise ManifestError(
+                    f"{path}.{key}", f"{value!r} is not allowed for {self.name} (allowed: {', '.join(allowed)})"
+                )
+
+
+@dataclass(frozen=True)
+class OperationVersion:
+    """One implementation of an operation. Its CID is the ``version_id``."""
+
+    operation: CID
+    implementation: dict[str, Any]
+
+    def data(self) -> dict[str, Any]:
+        return {"operation": self.operation, "implementation": self.implementation}
+
+    @property
+    def id(self) -> CID:
+        return cid_of(self.data())
+
+    @property
+    def kind(self) -> str:
+        return self.implementation["kind"]
+
+
+def _exact_keys(data: Any, expected: set[str], path: str) -> None:
+    if not isinstance(data, dict):
+        raise ManifestError(path, "expected a map")
+    missing = expected - data.keys()
+    if missing:
+        raise ManifestError(path, f"missing key(s): {', '.join(sorted(missing))}")
+    unknown = data.keys() - expected
+    if unknown:
+        raise ManifestError(path, f"unknown key(s): {', '.join(sorted(unknown))}")

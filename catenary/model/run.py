@@ -1,0 +1,39 @@
+"""Runs and events (SPEC §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from catenary.cid import CID, cid_of
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a workflow; the nonce makes every run id unique."""
+
+    workflow: CID
+    nonce: bytes
+
+    def data(self) -> dict[str, Any]:
+        return {"workflow": self.workflow, "nonce": self.nonce}
+
+    @property
+    def id(self) -> CID:
+        return cid_of(self.data())
+
+
+@dataclass(frozen=True)
+class Event:
+    """The external inputs handed to one ``next()`` call."""
+
+    run: CID
+    segment: int
+    inputs: tuple[CID, ...]
+
+    def data(self) -> dict[str, Any]:
+        return {"run": self.run, "segment": self.segment, "inputs": list(self.inputs)}
+
+    @property
+    def hash(self) -> CID:
+        return cid_of(self.data())

@@ -1,0 +1,86 @@
+"""The type language of operation manifests and run-time value checks (SPEC §2).
+
+A type is one of the names below, or a map ``{field: type}`` for a map that
+has at least those fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+from catenary.cid import CID
+
+TypeSpec = Union[str, dict[str, "TypeSpec"]]
+
+NAMES = ("any", "bytes", "string", "int", "float", "bool", "null", "list", "map", "cid")
+
+
+def type_problem(spec: Any) -> str | None:
+    """Why ``spec`` is not a valid type, or None."""
+    if isinstance(spec, str):
+        return None if spec in NAMES else f"unknown type {spec!r} (known: {', '.join(NAMES)})"
+    if isinstance(spec, dict):
+        for field, inner in spec.items():
+            problem = type_problem(inner)
+            if problem:
+                return f"field {field!r}: {problem}"
+        return None
+    return f"a type is a name or a map of field types, not {spec!r}"
+
+
+def describe(value: Any) -> str:
+    """The type name of a value, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bytes):
+        return "bytes"
+    if isinstance(value, CID):
+        return "cid"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dict):
+        return "map"
+    return type(value).__name__
+
+
+def mismatch(spec: TypeSpec, value: Any, where: str = "value") -> str | None:
+    """Why ``value`` does not have type ``spec``, or None when it does."""
+    if spec == "any":
+        return None
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            return f"{where}: expected a map, got {describe(value)}"
+        for field, inner in spec.items():
+            if field not in value:
+                return f"{where}: map has no field {field!r}"
+            problem = mismatch(inner, value[field], f"{where}.{field}")
+            if problem:
+                return problem
+        return None
+    actual = describe(value)
+    if actual == spec:
+        return None
+    return f"{where}: expected {spec}, got {actual}"
+
+
+def connects(produced: TypeSpec, accepted: TypeSpec) -> bool:
+    """Can a value of type ``produced`` feed an input declared ``accepted``?"""
+    if produced == "any" or accepted == "any":
+        return True
+    if isinstance(accepted, dict):
+        if produced == "map":
+            return True
+        if not isinstance(produced, dict):
+            return False
+        return all(f in produced and connects(produced[f], t) for f, t in accepted.items())
+    if isinstance(produced, dict):
+        return accepted == "map"
+    return produced == accepted

@@ -1,0 +1,212 @@
+"""Workflow manifests: parsing, id, and the validation rules of SPEC §3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from catenary.cid import CID, cid_of
+from catenary.errors import CatenaryError, ManifestError
+from catenary.model.operation import OperationManifest, _exact_keys
+from catenary.model.types import TypeSpec, connects
+
+EXTERNAL = -1
+
+# version_id -> manifest of its operation, or None when not registered.
+Lookup = Callable[[CID], "OperationManifest | None"]
+# operation name -> version_id (authoring convenience: {"op": "std/hash"}).
+NameResolver = Callable[[str], "CID | None"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation of a segment's sequence, with its config."""
+
+    version_id: CID
+    config: dict[str, str]
+
+    def data(self) -> dict[str, Any]:
+        return {"version_id": self.version_id, "config": dict(self.config)}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A chain of operations; ``inputs`` are -1 (external) or earlier segment indexes."""
+
+    inputs: tuple[int, ...]
+    sequence: tuple[Step, ...]
+
+    @property
+    def external_slots(self) -> int:
+        return sum(1 for i in self.inputs if i == EXTERNAL)
+
+    def data(self) -> dict[str, Any]:
+        return {"inputs": list(self.inputs), "sequence": [s.data() for s in self.sequence]}
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A content-addressed workflow manifest."""
+
+    name: str
+    creators: tuple[str, ...]
+    description: str
+    groups: tuple[str, ...]
+    segments: tuple[Segment, ...]
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "creators": list(self.creators),
+            "description": self.description,
+            "groups": list(self.groups),
+            "segments": [s.data() for s in self.segments],
+        }
+
+    @property
+    def id(self) -> CID:
+        return cid_of(self.data())
+
+    @classmethod
+    def from_data(cls, data: Any, resolve_name: NameResolver | None = None) -> "Workflow":
+        """Parse the ``data`` map strictly (structure only; see :meth:`validate`)."""
+        _exact_keys(data, {"name", "creators", "description", "groups", "segments"}, "")
+        _string(data["name"], "name")
+        _string(data["description"], "description")
+        creators = _strings(data["creators"], "creators")
+        groups = _strings(data["groups"], "groups")
+        raw_segments = data["segments"]
+        if not isinstance(raw_segments, list):
+            raise ManifestError("segments", "expected a list of segments")
+        if not raw_segments:
+            raise ManifestError("segments", "a workflow needs at least one segment")
+        segments = tuple(_segment(s, f"segments[{i}]", resolve_name) for i, s in enumerate(raw_segments))
+        return cls(data["name"], creators, data["description"], groups, segments)
+
+    def validate(self, lookup: Lookup) -> None:
+        """Apply every rule of SPEC §3; raise ManifestError naming the JSON path."""
+        outputs: list[TypeSpec] = []
+        for index, segment in enumerate(self.segments):
+            where = f"segments[{index}]"
+            for slot, source in enumerate(segment.inputs):
+                if source == EXTERNAL:
+                    continue
+                if index == 0:
+                    raise ManifestError(f"{where}.inputs[{slot}]",
+                                        f"segment 0 takes only external inputs (-1), not {source}")
+                if source < EXTERNAL or source >= index:
+                    raise ManifestError(
+                        f"{where}.inputs[{slot}]",
+                        f"refers to segment {source}, which does not come before segment {index}")
+            manifests = []
+            for position, step in enumerate(segment.sequence):
+                manifest = lookup(step.version_id)
+                if manifest is None:
+                    raise ManifestError(f"{where}.sequence[{position}].version_id",
+                                        f"no registered operation version {step.version_id}")
+                manifest.check_config(step.config, f"{where}.sequence[{position}].config")
+                manifests.append(manifest)
+            first = manifests[0]
+            if len(first.inputs) != len(segment.inputs):
+                raise ManifestError(
+                    f"{where}.sequence[0]",
+                    f"{first.name} takes {len(first.inputs)} input(s) but the segment has "
+                    f"{len(segment.inputs)}")
+            for slot, source in enumerate(segment.inputs):
+                if source != EXTERNAL and not connects(outputs[source], first.inputs[slot]):
+                    raise ManifestError(
+                        f"{where}.inputs[{slot}]",
+                        f"segment {source} produces {outputs[source]!r} but {first.name} input {slot} "
+                        f"takes {first.inputs[slot]!r}")
+            for position in range(1, len(manifests)):
+                previous, current = manifests[position - 1], manifests[position]
+                if len(current.inputs) != 1:
+                    raise ManifestError(
+                        f"{where}.sequence[{position}]",
+                        f"{current.name} takes {len(current.inputs)} inputs; only the first operation "
+                        f"of a segment may take other than one")
+                if not connects(previous.output, current.inputs[0]):
+                    raise ManifestError(
+                        f"{where}.sequence[{position}]",
+                        f"{previous.name} produces {previous.output!r} but {current.name} takes "
+                        f"{current.inputs[0]!r}")
+            outputs.append(manifests[-1].output)
+
+
+def load_manifest(manifest: Any, resolve_name: NameResolver | None = None) -> Workflow:
+    """Parse ``{"id"?, "data"}``; a given id must equal the recomputed one."""
+    if not isinstance(manifest, dict):
+        raise ManifestError("", "a workflow manifest is a JSON object {\"id\": ..., \"data\": {...}}")
+    unknown = manifest.keys() - {"id", "data"}
+    if unknown:
+        raise ManifestError("", f"unknown top-level key(s): {', '.join(sorted(unknown))} (expected id, data)")
+    if "data" not in manifest:
+        raise ManifestError("", "missing key: data")
+    workflow = Workflow.from_data(manifest["data"], resolve_name)
+    if manifest.get("id") is not None:
+        given = _cid(manifest["id"], "id")
+        if given != workflow.id:
+            raise ManifestError("id", f"{given} does not match the manifest's recomputed id {workflow.id}")
+    return workflow
+
+
+def _segment(data: Any, where: str, resolve_name: NameResolver | None) -> Segment:
+    _exact_keys(data, {"inputs", "sequence"}, where)
+    inputs = data["inputs"]
+    if not isinstance(inputs, list) or not inputs:
+        raise ManifestError(f"{where}.inputs", "a segment needs at least one input")
+    for slot, source in enumerate(inputs):
+        if not isinstance(source, int) or isinstance(source, bool):
+            raise ManifestError(f"{where}.inputs[{slot}]", f"expected -1 or a segment index, got {source!r}")
+    sequence = data["sequence"]
+    if not isinstance(sequence, list) or not sequence:
+        raise ManifestError(f"{where}.sequence", "a segment needs at least one operation")
+    return Segment(tuple(inputs), tuple(_step(s, f"{where}.sequence[{i}]", resolve_name)
+                                        for i, s in enumerate(sequence)))
+
+
+def _step(data: Any, where: str, resolve_name: NameResolver | None) -> Step:
+    if isinstance(data, dict) and "op" in data and "version_id" not in data and resolve_name:
+        # Authoring form: {"op": "std/hash", "config": {...}} names a registered operation.
+        _exact_keys(data, {"op", "config"}, where)
+        if not isinstance(data["op"], str):
+            raise ManifestError(f"{where}.op", "expected an operation name")
+        version_id = resolve_name(data["op"])
+        if version_id is None:
+            raise ManifestError(f"{where}.op", f"no registered operation named {data['op']!r}")
+    else:
+        _exact_keys(data, {"version_id", "config"}, where)
+        version_id = _cid(data["version_id"], f"{where}.version_id")
+    config = data["config"]
+    if not isinstance(config, dict):
+        raise ManifestError(f"{where}.config", "expected a map of strings")
+    for key, value in config.items():
+        if not isinstance(value, str):
+            raise ManifestError(f"{where}.config.{key}", f"config values are strings, got {value!r}")
+    return Step(version_id, dict(config))
+
+
+def _cid(value: Any, where: str) -> CID:
+    if isinstance(value, dict) and set(value) == {"/"}:
+        value = value["/"]
+    if isinstance(value, CID):
+        return value
+    if not isinstance(value, str):
+        raise ManifestError(where, f"expected a CID string, got {value!r}")
+    try:
+        return CID.parse(value)
+    except CatenaryError as exc:
+        raise ManifestError(where, str(exc)) from None
+
+
+def _string(value: Any, where: str) -> None:
+    if not isinstance(value, str):
+        raise ManifestError(where, f"expected a string, got {value!r}")
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ManifestError(where, "expected a list of strings")
+    for i, item in enumerate(value):
+        _string(item, f"{where}[{i}]")
+    return tuple(value)

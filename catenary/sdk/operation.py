@@ -1,0 +1,60 @@
+"""Operations known to a node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catenary.cid import CID
+from catenary.errors import NotFoundError
+from catenary.model import OperationManifest, OperationVersion
+from catenary.operations import Registry
+from catenary.store import Store
+
+
+@dataclass(frozen=True)
+class OperationInfo:
+    """An operation version with its manifest, and whether this process can execute it."""
+
+    manifest: OperationManifest
+    version: OperationVersion
+    available: bool
+
+    @property
+    def version_id(self) -> CID:
+        return self.version.id
+
+
+class OperationManager:
+    """Registered operation versions: those in this process and those recorded in the store."""
+
+    def __init__(self, store: Store, registry: Registry) -> None:
+        self._store = store
+        self._registry = registry
+
+    def publish(self) -> None:
+        """Record this process's operations in the store (so other processes can resolve them)."""
+        for op in self._registry:
+            if self._store.get_version(op.version_id) is None:
+                self._store.put_operation(op.manifest, op.version)
+
+    def list(self) -> list[OperationInfo]:
+        return [OperationInfo(m, v, self._registry.get(v.id) is not None)
+                for m, v in self._store.list_versions()]
+
+    def get(self, version_id: CID) -> OperationInfo:
+        found = self.lookup(version_id)
+        if found is None:
+            raise NotFoundError(f"unknown operation version {version_id}")
+        return found
+
+    def lookup(self, version_id: CID) -> OperationInfo | None:
+        op = self._registry.get(version_id)
+        if op is not None:
+            return OperationInfo(op.manifest, op.version, True)
+        stored = self._store.get_version(version_id)
+        return None if stored is None else OperationInfo(stored[0], stored[1], False)
+
+    def resolve_name(self, name: str) -> CID | None:
+        """The version id this process uses for an operation name."""
+        op = self._registry.by_name(name)
+        return None if op is None else op.version_id

@@ -1,0 +1,56 @@
+"""Runs: new, next, run to the end, get, list."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+from catenary.cid import CID
+from catenary.engine import Engine, StepResult
+from catenary.errors import InputError
+from catenary.store import RunState, Store
+
+
+class RunManager:
+    """Create and step runs."""
+
+    def __init__(self, engine: Engine, store: Store) -> None:
+        self._engine = engine
+        self._store = store
+
+    def new(self, workflow_id: CID) -> RunState:
+        return self._engine.new(workflow_id)
+
+    def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
+        return self._engine.next(run_id, inputs, fresh=fresh)
+
+    def get(self, run_id: CID) -> RunState:
+        return self._engine.run_state(run_id)
+
+    def list(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]:
+        return self._store.list_runs(workflow, limit)
+
+    def run(
+        self,
+        workflow_id: CID,
+        inputs: Mapping[int, Sequence[Any]] | None = None,
+        fresh: bool = False,
+        on_step: Callable[[StepResult], None] | None = None,
+    ) -> tuple[RunState, StepResult]:
+        """new() then next() until done, with each segment's external inputs by segment index.
+
+        Every segment's input count is checked before the run is created.
+        """
+        inputs = dict(inputs or {})
+        workflow = self._engine.workflow(workflow_id)
+        for index in inputs:
+            if not 0 <= index < len(workflow.segments):
+                raise InputError(f"input for segment {index}, but the workflow has segments "
+                                 f"0..{len(workflow.segments) - 1}")
+        for index in range(len(workflow.segments)):
+            self._engine.check_inputs(workflow, index, inputs.get(index, ()))
+        state = self.new(workflow_id)
+        for index in range(len(workflow.segments)):
+            result = self.next(state.id, inputs.get(index, ()), fresh=fresh)
+            if on_step:
+                on_step(result)
+        return self.get(state.id), result

@@ -1,0 +1,73 @@
+"""Workflows: create from a manifest, get, list."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from catenary.cid import CID
+
+from catenary.cid import dagjson
+from catenary.errors import BadInputError, EncodingError, ManifestError, NotFoundError
+from catenary.model import Workflow
+from catenary.model.workflow import load_manifest
+from catenary.sdk.operation import OperationManager
+from catenary.store import Store
+
+
+@dataclass(frozen=True)
+class WorkflowInfo:
+    id: CID
+    workflow: Workflow
+    created_at: int | None = None
+
+
+class WorkflowManager:
+    """Validates and stores workflow manifests."""
+
+    def __init__(self, store: Store, operations: OperationManager) -> None:
+        self._store = store
+        self._operations = operations
+
+    def parse(self, manifest: dict[str, Any] | str | bytes) -> Workflow:
+        """Parse and validate a manifest (a dict, or JSON text) without storing it."""
+        if isinstance(manifest, (str, bytes)):
+            try:
+                text = manifest.decode("utf-8") if isinstance(manifest, bytes) else manifest
+            except UnicodeDecodeError as exc:
+                raise ManifestError("", f"manifest is not UTF-8 (byte {exc.start})") from None
+            try:
+                manifest = dagjson.parse(text, "manifest")
+            except EncodingError as exc:
+                raise ManifestError("", str(exc)) from None
+        workflow = load_manifest(manifest, self._operations.resolve_name)
+
+        def lookup(version_id: CID):
+            info = self._operations.lookup(version_id)
+            return None if info is None else info.manifest
+
+        workflow.validate(lookup)
+        return workflow
+
+    def create(self, manifest: dict[str, Any] | str | bytes | Path) -> WorkflowInfo:
+        """Validate and store a manifest; returns its id. Creating it again is a no-op."""
+        if isinstance(manifest, Path):
+            try:
+                manifest = manifest.read_bytes()
+            except OSError as exc:
+                raise BadInputError(f"cannot read manifest: {exc}") from None
+        workflow = self.parse(manifest)
+        self._store.put_workflow(workflow, time.time_ns())
+        return WorkflowInfo(workflow.id, workflow)
+
+    def get(self, workflow_id: CID) -> WorkflowInfo:
+        workflow = self._store.get_workflow(workflow_id)
+        if workflow is None:
+            raise NotFoundError(f"unknown workflow {workflow_id}")
+        return WorkflowInfo(workflow_id, workflow)
+
+    def list(self) -> list[WorkflowInfo]:
+        return [WorkflowInfo(i, w, t) for i, w, t in self._store.list_workflows()]
+

@@ -1,0 +1,128 @@
+"""The store interface: execution DB and content-addressed value store in one.
+
+Every method is atomic. Implementations: :mod:`catenary.store.sqlite` (the
+embedded default); PostgreSQL follows the same contract.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from catenary.cid import CID
+from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Workflow
+from catenary.model.filter import ExecutionFilter
+
+
+@dataclass(frozen=True)
+class SegmentOutput:
+    """A finished segment of a run: its output value and the execution that produced it."""
+
+    segment: int
+    output: CID
+    producer: CID
+    segment_time: float
+
+
+@dataclass(frozen=True)
+class RunState:
+    """A run and where it stands."""
+
+    id: CID
+    workflow: CID
+    nonce: bytes
+    status: str  # running | completed | failed
+    next_segment: int
+    total_time: float
+    error: str | None
+    created_at: int
+    updated_at: int
+    outputs: dict[int, SegmentOutput] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepCommit:
+    """Everything one ``next()`` call records, written in one transaction."""
+
+    run: CID
+    segment: int
+    events: list[Event]
+    executions: list[Execution]
+    blocks: list[tuple[CID, bytes]]
+    output: SegmentOutput | None  # None when the segment failed
+    run_status: str
+    total_time: float
+    error: str | None
+    now: int
+
+
+class Store(abc.ABC):
+    """Execution DB + value store."""
+
+    # values -----------------------------------------------------------------
+    @abc.abstractmethod
+    def put_blocks(self, blocks: Iterable[tuple[CID, bytes]]) -> None: ...
+
+    @abc.abstractmethod
+    def get_block(self, cid: CID) -> bytes | None: ...
+
+    # operations and workflows ------------------------------------------------
+    @abc.abstractmethod
+    def put_operation(self, manifest: OperationManifest, version: OperationVersion) -> None: ...
+
+    @abc.abstractmethod
+    def get_version(self, version_id: CID) -> tuple[OperationManifest, OperationVersion] | None: ...
+
+    @abc.abstractmethod
+    def list_versions(self) -> list[tuple[OperationManifest, OperationVersion]]: ...
+
+    @abc.abstractmethod
+    def put_workflow(self, workflow: Workflow, now: int) -> None: ...
+
+    @abc.abstractmethod
+    def get_workflow(self, workflow_id: CID) -> Workflow | None: ...
+
+    @abc.abstractmethod
+    def list_workflows(self) -> list[tuple[CID, Workflow, int]]: ...
+
+    # runs ----------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(self, run: Run, now: int) -> None: ...
+
+    @abc.abstractmethod
+    def get_run(self, run_id: CID) -> RunState | None: ...
+
+    @abc.abstractmethod
+    def list_runs(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]: ...
+
+    @abc.abstractmethod
+    def commit_step(self, step: StepCommit) -> bool:
+        """Record a stepped segment; False (and nothing written) if the run moved on meanwhile."""
+
+    @abc.abstractmethod
+    def get_event(self, event_hash: CID) -> Event | None: ...
+
+    # executions ----------------------------------------------------------------
+    @abc.abstractmethod
+    def find_completed(self, key: CID) -> Execution | None:
+        """A completed execution with this key (the memoization lookup)."""
+
+    @abc.abstractmethod
+    def get_execution(self, execution_hash: CID) -> Execution | None: ...
+
+    @abc.abstractmethod
+    def list_executions(
+        self, flt: ExecutionFilter, limit: int, before: int | None
+    ) -> tuple[list[Execution], int | None]:
+        """Newest first, keyset-paged on insertion order; returns the position to continue from."""
+
+    @abc.abstractmethod
+    def executions_since(self, flt: ExecutionFilter, seq: int, limit: int) -> list[Execution]:
+        """Matches with ``seq`` above the given one, in seq order (for updates)."""
+
+    @abc.abstractmethod
+    def max_seq(self) -> int: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
