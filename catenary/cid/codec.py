@@ -8,7 +8,7 @@ from typing import Any
 import cbrrr
 
 from catenary.cid.cid import CID, block_cid
-from catenary.errors import EncodingError
+from catenary.errors import EncodingError, InvalidCIDError
 
 INT_MIN = -(2**63)
 INT_MAX = 2**64 - 1
@@ -21,17 +21,35 @@ def encode(value: Any) -> bytes:
     non-string map keys, integers outside 64 bits and unsupported types.
     """
     try:
-        return cbrrr.encode_dag_cbor(value, cid_type=CID)
+        data = cbrrr.encode_dag_cbor(value, cid_type=CID)
     except (TypeError, ValueError, OverflowError) as exc:
         raise EncodingError(_locate(value) or f"value is not DAG-CBOR: {exc}") from None
+    _refuse_low_ints(value, data)
+    return data
 
 
 def decode(data: bytes) -> Any:
     """Decode strict DAG-CBOR bytes; links come back as :class:`CID`."""
+    data = bytes(data)
     try:
-        return cbrrr.decode_dag_cbor(bytes(data), cid_ctor=CID)
+        value = cbrrr.decode_dag_cbor(data, cid_ctor=CID.from_bytes)
     except (cbrrr.CbrrrDecodeError, ValueError, TypeError, EOFError) as exc:
         raise EncodingError(f"bytes are not valid DAG-CBOR: {exc}") from None
+    except InvalidCIDError as exc:  # a tag-42 link whose CID bytes are malformed
+        raise EncodingError(f"bytes are not valid DAG-CBOR: bad link: {exc}") from None
+    _refuse_low_ints(value, data)
+    return value
+
+
+def _refuse_low_ints(value: Any, data: bytes) -> None:
+    """cbrrr takes negative ints down to -2**64; the SPEC stops at -2**63.
+
+    Such an int is encoded with head byte 0x3b, so only walk when that byte occurs.
+    """
+    if b"\x3b" in data:
+        problem = _locate(value)
+        if problem:
+            raise EncodingError(problem)
 
 
 def block(value: Any) -> tuple[CID, bytes]:

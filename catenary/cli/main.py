@@ -1,0 +1,468 @@
+"""The ``catenary`` command line: human output by default, ``--json`` for scripts.
+
+Exit status: 0 success, 1 an operation/run/verification failed, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from catenary.cid import CID
+from catenary.cid.dagjson import dumps, to_json
+from catenary.cli import render
+from catenary.cli.values import parse_segment_inputs, parse_value
+from catenary.errors import BadInputError, CatenaryError
+from catenary.model import Status
+from catenary.model.filter import ExecutionFilter
+from catenary.sdk import Node
+
+# When piped, do not cut tables at 80 columns: CIDs must come out whole.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+
+
+class Context:
+    """Opens the node on first use, so --help and usage errors never touch the data dir."""
+
+    def __init__(self, data_dir: Path | None, operations: tuple[str, ...]) -> None:
+        self.data_dir = data_dir
+        self.operations = operations
+        self._node: Node | None = None
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            self._node = Node(self.data_dir, operations=self.operations)
+        return self._node
+
+    def close(self) -> None:
+        if self._node is not None:
+            self._node.close()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def emit(document: Any) -> None:
+    """Print one JSON document on stdout."""
+    click.echo(json.dumps(document, ensure_ascii=False))
+
+
+def cid_arg(text: str, what: str) -> CID:
+    try:
+        return CID.parse(text)
+    except CatenaryError as exc:
+        raise BadInputError(f"{what}: {exc}") from None
+
+
+def ns_time(ns: int | None) -> str:
+    if ns is None:
+        return "-"
+    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="CATENARY_HOME",
+              help="Data directory (default ./.catenary, or $CATENARY_HOME).")
+@click.option("--ops", "operations", multiple=True, metavar="MODULE",
+              help="Import a Python module of @operation functions (repeatable).")
+@click.version_option(package_name="catenary")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...]) -> None:
+    """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
+    state = Context(data_dir, operations)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+# workflows -------------------------------------------------------------------------
+@cli.group()
+def workflow() -> None:
+    """Create, show and list workflow manifests."""
+
+
+@workflow.command("create")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_ctx
+def workflow_create(c: Context, file: Path, as_json: bool) -> None:
+    """Validate a manifest (JSON) and store it; prints its id."""
+    if str(file) == "-":
+        source: Any = sys.stdin.buffer.read()
+    else:
+        try:
+            source = file.read_bytes()
+        except OSError as exc:
+            raise BadInputError(f"cannot read manifest {str(file)!r}: {exc.strerror}") from None
+    info = c.node.workflows.create(source)
+    if as_json:
+        emit(render.workflow_json(info.id, info.workflow))
+    else:
+        out.print(f"[bold]{info.id}[/]  {info.workflow.name} ({len(info.workflow.segments)} segments)")
+
+
+@workflow.command("show")
+@click.argument("workflow_id")
+@json_option
+@pass_ctx
+def workflow_show(c: Context, workflow_id: str, as_json: bool) -> None:
+    """Show a workflow manifest."""
+    info = c.node.workflows.get(cid_arg(workflow_id, "WORKFLOW"))
+    document = render.workflow_json(info.id, info.workflow)
+    if as_json:
+        emit(document)
+        return
+    wf = info.workflow
+    out.print(f"[bold]{wf.name}[/]  {info.id}")
+    if wf.description:
+        out.print(wf.description)
+    names = {o.version_id: o.manifest.name for o in c.node.operations.list()}
+    for index, segment in enumerate(wf.segments):
+        sources = ", ".join("input" if s == -1 else f"segment {s}" for s in segment.inputs)
+        chain = " -> ".join(
+            names.get(step.version_id, str(step.version_id))
+            + (f"({', '.join(f'{k}={v}' for k, v in step.config.items())})" if step.config else "")
+            for step in segment.sequence)
+        out.print(f"  [cyan]{index}[/] [{sources}]  {chain}")
+
+
+@workflow.command("list")
+@json_option
+@pass_ctx
+def workflow_list(c: Context, as_json: bool) -> None:
+    """List stored workflows."""
+    infos = c.node.workflows.list()
+    if as_json:
+        emit({"workflows": [{"id": str(i.id), "name": i.workflow.name,
+                             "segments": len(i.workflow.segments), "created_at": i.created_at}
+                            for i in infos]})
+        return
+    table = Table("id", "name", "segments", "created")
+    for i in infos:
+        table.add_row(str(i.id), i.workflow.name, str(len(i.workflow.segments)), ns_time(i.created_at))
+    out.print(table)
+
+
+# operations -------------------------------------------------------------------------
+@cli.group("op")
+def op() -> None:
+    """Inspect operations."""
+
+
+@op.command("list")
+@json_option
+@pass_ctx
+def op_list(c: Context, as_json: bool) -> None:
+    """List registered operation versions."""
+    infos = c.node.operations.list()
+    if as_json:
+        emit({"operations": [render.operation_json(i) for i in infos]})
+        return
+    table = Table("name", "inputs", "output", "version_id", "here")
+    for i in infos:
+        table.add_row(i.manifest.name, ", ".join(map(json.dumps, i.manifest.inputs)),
+                      json.dumps(i.manifest.output), str(i.version_id), "yes" if i.available else "no")
+    out.print(table)
+
+
+@op.command("show")
+@click.argument("version_id")
+@json_option
+@pass_ctx
+def op_show(c: Context, version_id: str, as_json: bool) -> None:
+    """Show an operation version and its manifest."""
+    document = render.operation_json(c.node.operations.get(cid_arg(version_id, "VERSION_ID")))
+    if as_json:
+        emit(document)
+        return
+    for key, value in document.items():
+        out.print(f"[bold]{key:15}[/] {value if isinstance(value, str) else json.dumps(value)}")
+
+
+# runs ----------------------------------------------------------------------------------
+fresh_option = click.option("--fresh", is_flag=True, help="Execute everything again (no memoization).")
+
+
+@cli.command("run")
+@click.argument("workflow_id", metavar="WORKFLOW")
+@click.option("--input", "-i", "inputs", multiple=True, metavar="SEG=VALUE",
+              help="External input for a segment's -1 slot; repeat for several slots, in slot order.")
+@fresh_option
+@json_option
+@pass_ctx
+def run_cmd(c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, as_json: bool) -> None:
+    """Run a workflow to the end (new, then next until done)."""
+    wf_id = cid_arg(workflow_id, "WORKFLOW")
+    values = parse_segment_inputs(inputs)
+    total = len(c.node.workflows.get(wf_id).workflow.segments)
+
+    def progress(result: Any) -> None:
+        err.print(f"segment {result.segment + 1}/{total} done in {result.segment_time:.2f} ms "
+                  f"(total {result.total_time:.2f} ms)")
+
+    state, result = c.node.runs.run(wf_id, values, fresh=fresh, on_step=progress)
+    if as_json:
+        emit(render.step_json(result))
+        return
+    out.print(f"run     {state.id}")
+    out.print(f"result  {dumps(result.result)}")
+    out.print(f"final   {result.final}")
+    out.print(f"time    {result.total_time:.2f} ms")
+
+
+@cli.command("new")
+@click.argument("workflow_id", metavar="WORKFLOW")
+@json_option
+@pass_ctx
+def new_cmd(c: Context, workflow_id: str, as_json: bool) -> None:
+    """Create a run of a workflow; step it with `catenary next RUN`."""
+    state = c.node.runs.new(cid_arg(workflow_id, "WORKFLOW"))
+    if as_json:
+        emit(render.run_json(state, len(c.node.workflows.get(state.workflow).workflow.segments)))
+    else:
+        out.print(str(state.id))
+
+
+@cli.command("next")
+@click.argument("run_id", metavar="RUN")
+@click.option("--input", "-i", "inputs", multiple=True, metavar="VALUE",
+              help="Value for the segment's next -1 slot; repeat in slot order.")
+@fresh_option
+@json_option
+@pass_ctx
+def next_cmd(c: Context, run_id: str, inputs: tuple[str, ...], fresh: bool, as_json: bool) -> None:
+    """Execute the run's next segment."""
+    values = [parse_value(v, f"--input {v}") for v in inputs]
+    result = c.node.runs.next(cid_arg(run_id, "RUN"), values, fresh=fresh)
+    if as_json:
+        emit(render.step_json(result))
+        return
+    out.print(f"segment {result.segment} done in {result.segment_time:.2f} ms "
+              f"(total {result.total_time:.2f} ms)  final {result.final}")
+    if result.done:
+        out.print(f"result  {dumps(result.result)}")
+
+
+@cli.group()
+def runs() -> None:
+    """List and inspect runs."""
+
+
+@runs.command("list")
+@click.option("--workflow", "workflow_id", metavar="WORKFLOW", help="Only runs of this workflow.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_ctx
+def runs_list(c: Context, workflow_id: str | None, limit: int, as_json: bool) -> None:
+    """List runs, newest first."""
+    wf = cid_arg(workflow_id, "--workflow") if workflow_id else None
+    states = c.node.runs.list(wf, limit)
+    if as_json:
+        emit({"runs": [render.run_json(s) for s in states]})
+        return
+    table = Table("run", "workflow", "status", "next", "total ms", "created")
+    for s in states:
+        table.add_row(str(s.id), str(s.workflow)[:20] + "…", s.status, str(s.next_segment),
+                      f"{s.total_time:.2f}", ns_time(s.created_at))
+    out.print(table)
+
+
+@runs.command("get")
+@click.argument("run_id", metavar="RUN")
+@json_option
+@pass_ctx
+def runs_get(c: Context, run_id: str, as_json: bool) -> None:
+    """Show a run: status, segment outputs and its nonce (so its id recomputes)."""
+    state = c.node.runs.get(cid_arg(run_id, "RUN"))
+    document = render.run_json(state, len(c.node.workflows.get(state.workflow).workflow.segments))
+    if as_json:
+        emit(document)
+        return
+    for key in ("run", "workflow", "status", "next_segment", "segments", "total_time", "error"):
+        out.print(f"[bold]{key:13}[/] {document[key]}")
+    out.print(f"[bold]{'nonce':13}[/] {json.dumps(document['nonce'])}")
+    for o in document["outputs"]:
+        out.print(f"  segment {o['segment']}: output {o['output']} from {o['producer']}")
+
+
+# executions ------------------------------------------------------------------------------
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--status", "statuses", multiple=True,
+                     type=click.Choice([s.value for s in Status]), help="Any of these statuses."),
+        click.option("--workflow", "workflow_id", metavar="WORKFLOW"),
+        click.option("--run", "run_id", metavar="RUN"),
+        click.option("--operation", metavar="VERSION_ID", help="Operation version id."),
+        click.option("--segment", type=int),
+        click.option("--parent", metavar="HASH", help="Executions with this parent (execution or event)."),
+        click.option("--key", metavar="KEY", help="Executions of this key (the same computation)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def build_filter(statuses: tuple[str, ...], workflow_id: str | None, run_id: str | None,
+                 operation: str | None, segment: int | None, parent: str | None,
+                 key: str | None) -> ExecutionFilter:
+    def opt(value: str | None, name: str) -> CID | None:
+        return cid_arg(value, name) if value else None
+
+    return ExecutionFilter(
+        statuses=tuple(Status(s) for s in statuses), workflow=opt(workflow_id, "--workflow"),
+        run=opt(run_id, "--run"), operation=opt(operation, "--operation"), segment=segment,
+        parent=opt(parent, "--parent"), key=opt(key, "--key"))
+
+
+@cli.group("exec")
+def exec_() -> None:
+    """Get, list, watch and trace executions."""
+
+
+@exec_.command("get")
+@click.argument("execution_hash", metavar="HASH")
+@json_option
+@pass_ctx
+def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
+    """Show one execution."""
+    document = render.execution_json(c.node.executions.get(cid_arg(execution_hash, "HASH")))
+    if as_json:
+        emit(document)
+        return
+    for key, value in document.items():
+        if key.endswith("_at"):
+            value = f"{value}  ({ns_time(value)})" if value else value
+        out.print(f"[bold]{key:12}[/] {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
+
+
+@exec_.command("list")
+@filter_options
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--page-token", metavar="TOKEN", help="Continue from a previous page.")
+@json_option
+@pass_ctx
+def exec_list(c: Context, limit: int, page_token: str | None, as_json: bool, **flt: Any) -> None:
+    """List executions, newest first, a page at a time."""
+    page = c.node.executions.list(build_filter(**flt), limit, page_token)
+    if as_json:
+        emit({"executions": [render.execution_json(e) for e in page.executions],
+              "next_page_token": page.next_page_token})
+        return
+    table = Table("hash", "seg.step", "status", "output", "cached", "created")
+    for e in page.executions:
+        table.add_row(str(e.hash), f"{e.segment}.{e.step}", e.status.value,
+                      str(e.output)[:24] + "…" if e.output else (e.error or "")[:40],
+                      "yes" if e.cached_from else "", ns_time(e.created_at))
+    out.print(table)
+    if page.next_page_token:
+        out.print(f"next page: --page-token {page.next_page_token}")
+
+
+@exec_.command("watch")
+@filter_options
+@click.option("--since", "since_seq", default=None, type=click.IntRange(0),
+              help="Replay stored changes after this seq first (default: only new changes).")
+@json_option
+@pass_ctx
+def exec_watch(c: Context, since_seq: int | None, as_json: bool, **flt: Any) -> None:
+    """Stream executions as they change (one line each); Ctrl-C stops."""
+    flt_obj = build_filter(**flt)
+    start = c.node.store.max_seq() if since_seq is None else since_seq
+    err.print(f"watching from seq {start}; Ctrl-C to stop")
+    try:
+        for e in c.node.executions.updates(flt_obj, start):
+            if as_json:
+                emit(render.execution_json(e))
+            else:
+                out.print(f"{e.seq:>8} {e.status.value:11} {e.hash} seg {e.segment}.{e.step}"
+                          + (f" error: {e.error}" if e.error else ""))
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+
+
+@exec_.command("trace")
+@click.argument("execution_hash", metavar="HASH")
+@json_option
+@pass_ctx
+def exec_trace(c: Context, execution_hash: str, as_json: bool) -> None:
+    """Trace an execution back to the events that started it."""
+    trace = c.node.executions.trace(cid_arg(execution_hash, "HASH"))
+    if as_json:
+        emit(render.trace_json(trace))
+        return
+    names = {o.version_id: o.manifest.name for o in c.node.operations.list()}
+    nodes = {n.hash: n for n in trace.nodes}
+
+    def label(node: Any) -> str:
+        if node.kind == "event":
+            return f"[magenta]event[/] {node.hash} (segment {node.segment}, {len(node.inputs)} input(s))"
+        e = node.execution
+        name = names.get(e.operation, "?")
+        return f"[cyan]{name}[/] {e.hash} seg {e.segment}.{e.step} {e.status.value}"
+
+    root = nodes[trace.root]
+    tree = Tree(label(root))
+    seen = {root.hash}
+
+    def grow(branch: Tree, node: Any) -> None:
+        if node.execution is None:
+            return
+        for parent in dict.fromkeys(node.execution.parents):
+            child = nodes[parent]
+            if parent in seen:
+                branch.add(label(child) + " [dim](shown above)[/]")
+                continue
+            seen.add(parent)
+            grow(branch.add(label(child)), child)
+
+    grow(tree, root)
+    out.print(tree)
+
+
+# values -----------------------------------------------------------------------------------
+@cli.group()
+def value() -> None:
+    """Read values from the content-addressed value store."""
+
+
+@value.command("get")
+@click.argument("cid")
+@json_option
+@pass_ctx
+def value_get(c: Context, cid: str, as_json: bool) -> None:
+    """Print a value as DAG-JSON."""
+    emit(to_json(c.node.values.get(cid_arg(cid, "CID"))))
+
+
+def main() -> None:
+    """Entry point: maps catenary errors to one line on stderr and exit 1/2."""
+    try:
+        cli.main(standalone_mode=False)
+    except CatenaryError as exc:
+        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Records as JSON documents (the shapes of SPEC §5) for --json and the human views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catenary.cid import CID
+from catenary.cid.dagjson import to_json
+from catenary.engine import StepResult
+from catenary.model import Execution, Workflow
+from catenary.sdk import OperationInfo, Trace
+from catenary.store import RunState
+
+
+def cid_text(value: CID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def execution_json(e: Execution) -> dict[str, Any]:
+    """An execution with exactly the SPEC §4 field names."""
+    return {
+        "hash": str(e.hash), "key": str(e.key), "workflow": str(e.workflow), "run": str(e.run),
+        "segment": e.segment, "step": e.step, "operation": str(e.operation), "config": e.config,
+        "parents": [str(p) for p in e.parents], "inputs": [str(i) for i in e.inputs],
+        "status": e.status.value, "output": cid_text(e.output), "error": e.error,
+        "executor": e.executor, "cached_from": cid_text(e.cached_from), "created_at": e.created_at,
+        "started_at": e.started_at, "finished_at": e.finished_at, "seq": e.seq,
+    }
+
+
+def workflow_data_json(workflow: Workflow) -> dict[str, Any]:
+    """The manifest's data with CIDs as plain strings (accepted back by ``workflow create``)."""
+    data = workflow.data()
+    for segment in data["segments"]:
+        for step in segment["sequence"]:
+            step["version_id"] = str(step["version_id"])
+    return data
+
+
+def workflow_json(workflow_id: CID, workflow: Workflow) -> dict[str, Any]:
+    return {"id": str(workflow_id), "data": workflow_data_json(workflow)}
+
+
+def operation_json(info: OperationInfo) -> dict[str, Any]:
+    m, v = info.manifest, info.version
+    implementation = {k: (str(x) if isinstance(x, CID) else x) for k, x in v.implementation.items()}
+    return {
+        "name": m.name, "id": str(m.id), "version_id": str(v.id), "inputs": list(m.inputs),
+        "output": m.output, "config": {k: list(a) for k, a in m.config.items()},
+        "description": m.description, "groups": list(m.groups), "implementation": implementation,
+        "available": info.available,
+    }
+
+
+def run_json(state: RunState, segments: int | None = None) -> dict[str, Any]:
+    return {
+        "run": str(state.id), "workflow": str(state.workflow),
+        "nonce": to_json(state.nonce), "status": state.status, "next_segment": state.next_segment,
+        "segments": segments, "total_time": state.total_time, "error": state.error,
+        "created_at": state.created_at, "updated_at": state.updated_at,
+        "outputs": [
+            {"segment": o.segment, "output": str(o.output), "producer": str(o.producer),
+             "segment_time": o.segment_time}
+            for o in sorted(state.outputs.values(), key=lambda o: o.segment)
+        ],
+    }
+
+
+def step_json(result: StepResult) -> dict[str, Any]:
+    return {
+        "run": str(result.run), "segment": result.segment, "done": result.done,
+        "result": to_json(result.result) if result.done else None,
+        "segment_time": result.segment_time, "total_time": result.total_time,
+        "final": str(result.final),
+    }
+
+
+def trace_json(trace: Trace) -> dict[str, Any]:
+    nodes = []
+    for node in trace.nodes:
+        if node.kind == "event":
+            nodes.append({"kind": "event", "hash": str(node.hash), "segment": node.segment,
+                          "inputs": [str(i) for i in node.inputs]})
+        else:
+            assert node.execution is not None
+            nodes.append({"kind": "execution", **execution_json(node.execution)})
+    return {"root": str(trace.root), "nodes": nodes,
+            "edges": [{"from": str(a), "to": str(b)} for a, b in trace.edges]}
