@@ -75,26 +75,29 @@ def check_value(value: Any, path: str = "$") -> None:
 
 
 def _locate(value: Any, path: str = "$") -> str | None:
+    # Exact types, as cbrrr checks them: a tuple, a str/int/dict subclass or a
+    # foreign CID class is refused by encode(), so check_value() refuses it too.
     stack = [(value, path)]
     while stack:
         item, where = stack.pop()
-        if isinstance(item, bool) or item is None or isinstance(item, (str, bytes, CID)):
+        kind = type(item)
+        if item is None or kind in (bool, str, bytes, CID):
             continue
-        if isinstance(item, int):
+        if kind is int:
             if not INT_MIN <= item <= INT_MAX:
                 return f"{where}: integer {item} is outside the 64-bit range (bignums are refused)"
-        elif isinstance(item, float):
+        elif kind is float:
             if math.isnan(item) or math.isinf(item):
                 return f"{where}: float {item} is not allowed (DAG-CBOR has no NaN or Infinity)"
-        elif isinstance(item, (list, tuple)):
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
-        elif isinstance(item, dict):
-            for k, v in item.items():
-                if not isinstance(k, str):
-                    return f"{where}: map key {k!r} is not a string (DAG-CBOR keys are strings)"
-                stack.append((v, f"{where}.{k}"))
+        elif kind is list:
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(item))))
+        elif kind is dict:
+            for k in item:
+                if type(k) is not str:
+                    return f"{where}: map key {k!r} ({type(k).__name__}) is not a string (DAG-CBOR keys are strings)"
+            stack.extend((v, f"{where}.{k}") for k, v in reversed(list(item.items())))
         elif isinstance(item, cbrrr.CID):
-            continue
+            return f"{where}: {kind.__module__}.{kind.__name__} is not a catenary CID (use CID.coerce)"
         else:
-            return f"{where}: {type(item).__name__} is not a DAG-CBOR type"
+            return f"{where}: {kind.__module__}.{kind.__qualname__} is not a DAG-CBOR type"
     return None

@@ -13,12 +13,14 @@ from typing import Any, Callable
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
 from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
 from catenary.cli import render
+from catenary.engine import DEFAULT_MAX_VALUE_SIZE
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.errors import BadInputError, CatenaryError
 from catenary.model import Status
@@ -26,7 +28,7 @@ from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
 
 # When piped, do not cut tables at 80 columns: CIDs must come out whole.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
+out = Console(markup=False, highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
@@ -35,15 +37,17 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 class Context:
     """Opens the node on first use, so --help and usage errors never touch the data dir."""
 
-    def __init__(self, data_dir: Path | None, operations: tuple[str, ...]) -> None:
+    def __init__(self, data_dir: Path | None, operations: tuple[str, ...], max_value_size: int) -> None:
         self.data_dir = data_dir
         self.operations = operations
+        self.max_value_size = max_value_size
         self._node: Node | None = None
 
     @property
     def node(self) -> Node:
         if self._node is None:
-            self._node = Node(self.data_dir, operations=self.operations)
+            self._node = Node(self.data_dir, operations=self.operations,
+                              max_value_size=self.max_value_size)
         return self._node
 
     def close(self) -> None:
@@ -77,11 +81,15 @@ def ns_time(ns: int | None) -> str:
               help="Data directory (default ./.catenary, or $CATENARY_HOME).")
 @click.option("--ops", "operations", multiple=True, metavar="MODULE",
               help="Import a Python module of @operation functions (repeatable).")
+@click.option("--max-value-size", type=click.IntRange(1), default=DEFAULT_MAX_VALUE_SIZE,
+              envvar="CATENARY_MAX_VALUE_SIZE", show_default=True, metavar="BYTES",
+              help="Refuse values (inputs and outputs) larger than this, encoded.")
 @click.version_option(package_name="catenary")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...]) -> None:
+def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
+        max_value_size: int) -> None:
     """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
-    state = Context(data_dir, operations)
+    state = Context(data_dir, operations, max_value_size)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -109,7 +117,7 @@ def workflow_create(c: Context, file: Path, as_json: bool) -> None:
     if as_json:
         emit(render.workflow_json(info.id, info.workflow))
     else:
-        out.print(f"[bold]{info.id}[/]  {info.workflow.name} ({len(info.workflow.segments)} segments)")
+        out.print(f"{info.id}  {info.workflow.name} ({len(info.workflow.segments)} segments)")
 
 
 @workflow.command("show")
@@ -124,7 +132,7 @@ def workflow_show(c: Context, workflow_id: str, as_json: bool) -> None:
         emit(document)
         return
     wf = info.workflow
-    out.print(f"[bold]{wf.name}[/]  {info.id}")
+    out.print(f"{wf.name}  {info.id}")
     if wf.description:
         out.print(wf.description)
     names = {o.version_id: o.manifest.name for o in c.node.operations.list()}
@@ -134,7 +142,7 @@ def workflow_show(c: Context, workflow_id: str, as_json: bool) -> None:
             names.get(step.version_id, str(step.version_id))
             + (f"({', '.join(f'{k}={v}' for k, v in step.config.items())})" if step.config else "")
             for step in segment.sequence)
-        out.print(f"  [cyan]{index}[/] [{sources}]  {chain}")
+        out.print(f"  {index} [{sources}]  {chain}")
 
 
 @workflow.command("list")
@@ -187,7 +195,7 @@ def op_show(c: Context, version_id: str, as_json: bool) -> None:
         emit(document)
         return
     for key, value in document.items():
-        out.print(f"[bold]{key:15}[/] {value if isinstance(value, str) else json.dumps(value)}")
+        out.print(f"{key:15} {value if isinstance(value, str) else json.dumps(value)}")
 
 
 # runs ----------------------------------------------------------------------------------
@@ -290,8 +298,8 @@ def runs_get(c: Context, run_id: str, as_json: bool) -> None:
         emit(document)
         return
     for key in ("run", "workflow", "status", "next_segment", "segments", "total_time", "error"):
-        out.print(f"[bold]{key:13}[/] {document[key]}")
-    out.print(f"[bold]{'nonce':13}[/] {json.dumps(document['nonce'])}")
+        out.print(f"{key:13} {document[key]}")
+    out.print(f"{'nonce':13} {json.dumps(document['nonce'])}")
     for o in document["outputs"]:
         out.print(f"  segment {o['segment']}: output {o['output']} from {o['producer']}")
 
@@ -343,7 +351,7 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
     for key, value in document.items():
         if key.endswith("_at"):
             value = f"{value}  ({ns_time(value)})" if value else value
-        out.print(f"[bold]{key:12}[/] {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
+        out.print(f"{key:12} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
 
 
 @exec_.command("list")
@@ -407,10 +415,10 @@ def exec_trace(c: Context, execution_hash: str, as_json: bool) -> None:
 
     def label(node: Any) -> str:
         if node.kind == "event":
-            return f"[magenta]event[/] {node.hash} (segment {node.segment}, {len(node.inputs)} input(s))"
+            return f"event {node.hash} (segment {node.segment}, {len(node.inputs)} input(s))"
         e = node.execution
         name = names.get(e.operation, "?")
-        return f"[cyan]{name}[/] {e.hash} seg {e.segment}.{e.step} {e.status.value}"
+        return f"{name} {e.hash} seg {e.segment}.{e.step} {e.status.value}"
 
     root = nodes[trace.root]
     tree = Tree(label(root))
@@ -422,7 +430,7 @@ def exec_trace(c: Context, execution_hash: str, as_json: bool) -> None:
         for parent in dict.fromkeys(node.execution.parents):
             child = nodes[parent]
             if parent in seen:
-                branch.add(label(child) + " [dim](shown above)[/]")
+                branch.add(label(child) + " (shown above)")
                 continue
             seen.add(parent)
             grow(branch.add(label(child)), child)
@@ -451,13 +459,17 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except CatenaryError as exc:
-        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         err.print("aborted")
         sys.exit(1)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        err.print(f"[red]error:[/] {escape(exc.format_message() + hint)}", markup=True, highlight=False)
+        sys.exit(2)
     except click.ClickException as exc:
-        exc.show()
+        err.print(f"[red]error:[/] {escape(exc.format_message())}", markup=True, highlight=False)
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(0)

@@ -1,0 +1,94 @@
+"""Helpers shared by the tests (plain functions, no fixtures)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from catenary.cid import CID, cid_of
+
+Step = tuple[str, dict[str, str]] | str
+
+
+def manifest(*segments: tuple[Sequence[int], Iterable[Step]], name: str = "test") -> dict[str, Any]:
+    """A manifest ``{"data": ...}`` naming operations by name: ``(inputs, ["test/inc", ("std/hash", {...})])``."""
+    return {"data": data(*segments, name=name)}
+
+
+def data(*segments: tuple[Sequence[int], Iterable[Step]], name: str = "test") -> dict[str, Any]:
+    segs = []
+    for inputs, steps in segments:
+        seq = []
+        for step in steps:
+            op, config = (step, {}) if isinstance(step, str) else step
+            seq.append({"op": op, "config": dict(config)})
+        segs.append({"inputs": list(inputs), "sequence": seq})
+    return {"name": name, "creators": ["tests"], "description": "", "groups": [], "segments": segs}
+
+
+def snapshot(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, read through a separate connection (sees the WAL)."""
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        out = {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+        out["__user_version__"] = con.execute("PRAGMA user_version").fetchall()
+        return out
+    finally:
+        con.close()
+
+
+def query(db_path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return con.execute(sql, tuple(params)).fetchall()
+    finally:
+        con.close()
+
+
+def run_events(db_path: Path, run: CID) -> dict[CID, tuple[int, bytes]]:
+    """Events stored for a run: hash -> (segment, data bytes)."""
+    rows = query(db_path, "SELECT hash, segment, data FROM events WHERE run = ?", (run.cid_bytes,))
+    return {CID(h): (s, d) for h, s, d in rows}
+
+
+def execution_preimage(e: Any) -> dict[str, Any]:
+    """The SPEC §2 hashed map of an execution, written out by hand (not via the model)."""
+    return {"workflow": e.workflow, "segment": e.segment, "step": e.step, "operation": e.operation,
+            "config": dict(e.config), "parents": list(e.parents), "inputs": list(e.inputs)}
+
+
+def key_preimage(e: Any) -> dict[str, Any]:
+    return {"operation": e.operation, "config": dict(e.config), "inputs": list(e.inputs)}
+
+
+def check_hashes(e: Any) -> None:
+    """The stored hash and key recompute from the stored fields, two ways."""
+    assert e.recomputed_hash() == e.hash
+    assert e.recomputed_key() == e.key
+    assert cid_of(execution_preimage(e)) == e.hash
+    assert cid_of(key_preimage(e)) == e.key
+
+
+def independent_cid(obj: Any) -> str:
+    """CID text of ``obj`` computed with the PyPI ``dag-cbor`` + ``multiformats`` packages and
+    hashlib: an implementation independent of catenary.cid."""
+    import hashlib
+
+    import dag_cbor
+    from multiformats import CID as MCID, multihash
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, CID):
+            return MCID.decode(bytes(value.cid_bytes))
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [convert(v) for v in value]
+        return value
+
+    encoded = dag_cbor.encode(convert(obj))
+    digest = hashlib.blake2b(encoded, digest_size=32).digest()
+    return str(MCID("base32", 1, "dag-cbor", multihash.wrap(digest, "blake2b-256")))
