@@ -6,7 +6,9 @@
     │   ├── InvalidCIDError        a CID's text or bytes are malformed
     │   ├── ManifestError          a workflow or operation manifest is invalid (names the JSON path)
     │   ├── InputError             external inputs of next()/run are wrong (count, type, size)
-    │   └── NotFoundError          an id, hash or CID that this node does not know
+    │   ├── NotFoundError          an id, hash or CID that this node does not know
+    │   ├── AlreadyExistsError     creating something whose id is already recorded
+    │   └── ValueTooLargeError     a value over the node's size cap
     ├── ExecutionFailedError       an operation failed; its execution and run are marked failed (exit 1)
     ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently)
     ├── StatusTransitionError      an execution status change that the state machine forbids
@@ -51,6 +53,14 @@ class InputError(BadInputError):
 
 class NotFoundError(BadInputError):
     """Something named by id, hash or CID is not known here."""
+
+
+class AlreadyExistsError(BadInputError):
+    """Something with this id or hash is already recorded."""
+
+
+class ValueTooLargeError(InputError):
+    """A value is larger than the node's value-size cap."""
 
 
 class ExecutionFailedError(CatenaryError):

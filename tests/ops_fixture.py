@@ -83,3 +83,9 @@ def mode(x: int, mode: str = "double") -> int:
 def to_map(x: int) -> dict[str, int]:
     """{"n": x}."""
     return {"n": x}
+
+
+@operation("test/add3", inputs=["int", "int", "int"], output="int", groups=["test"])
+def add3(a: int, b: int, c: int) -> int:
+    """100 * a + 10 * b + c (slot order matters)."""
+    return 100 * a + 10 * b + c

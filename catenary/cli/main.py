@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,6 +27,7 @@ from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.errors import BadInputError, CatenaryError
 from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
+from catenary.client import Client
 from catenary.sdk import Node
 
 # When piped, do not cut tables at 80 columns: CIDs must come out whole.
@@ -37,18 +40,29 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 class Context:
     """Opens the node on first use, so --help and usage errors never touch the data dir."""
 
-    def __init__(self, data_dir: Path | None, operations: tuple[str, ...], max_value_size: int) -> None:
+    def __init__(self, data_dir: Path | None, operations: tuple[str, ...], max_value_size: int,
+                 address: str | None) -> None:
         self.data_dir = data_dir
         self.operations = operations
         self.max_value_size = max_value_size
-        self._node: Node | None = None
+        self.address = address
+        self._node: Any = None
 
     @property
-    def node(self) -> Node:
+    def node(self) -> Any:
+        """The local node (sdk) or, with --node, a client of a remote one: the same shape."""
         if self._node is None:
-            self._node = Node(self.data_dir, operations=self.operations,
-                              max_value_size=self.max_value_size)
+            if self.address:
+                self._node = Client(self.address, self.max_value_size)
+            else:
+                self._node = Node(self.data_dir, operations=self.operations,
+                                  max_value_size=self.max_value_size)
         return self._node
+
+    def local(self, command: str) -> Node:
+        if self.address:
+            raise click.UsageError(f"{command} runs on a local data dir; it does not take --node")
+        return self.node
 
     def close(self) -> None:
         if self._node is not None:
@@ -84,12 +98,14 @@ def ns_time(ns: int | None) -> str:
 @click.option("--max-value-size", type=click.IntRange(1), default=DEFAULT_MAX_VALUE_SIZE,
               envvar="CATENARY_MAX_VALUE_SIZE", show_default=True, metavar="BYTES",
               help="Refuse values (inputs and outputs) larger than this, encoded.")
+@click.option("--node", "address", envvar="CATENARY_NODE", metavar="HOST:PORT",
+              help="Talk to a node served by `catenary serve` instead of the local data dir.")
 @click.version_option(package_name="catenary")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
-        max_value_size: int) -> None:
+        max_value_size: int, address: str | None) -> None:
     """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
-    state = Context(data_dir, operations, max_value_size)
+    state = Context(data_dir, operations, max_value_size, address)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -386,7 +402,7 @@ def exec_list(c: Context, limit: int, page_token: str | None, as_json: bool, **f
 def exec_watch(c: Context, since_seq: int | None, as_json: bool, **flt: Any) -> None:
     """Stream executions as they change (one line each); Ctrl-C stops."""
     flt_obj = build_filter(**flt)
-    start = c.node.store.max_seq() if since_seq is None else since_seq
+    start = c.node.executions.latest_seq() if since_seq is None else since_seq
     err.print(f"watching from seq {start}; Ctrl-C to stop")
     try:
         for e in c.node.executions.updates(flt_obj, start):
@@ -452,6 +468,30 @@ def value() -> None:
 def value_get(c: Context, cid: str, as_json: bool) -> None:
     """Print a value as DAG-JSON."""
     emit(to_json(c.node.values.get(cid_arg(cid, "CID"))))
+
+
+# serving ------------------------------------------------------------------------------------
+@cli.command("serve")
+@click.option("--listen", default="127.0.0.1:50051", show_default=True, metavar="HOST:PORT",
+              help="Address for the gRPC API (port 0 picks a free one).")
+@click.option("--workers", default=256, show_default=True, type=click.IntRange(4),
+              help="Server threads; each open Updates stream holds one.")
+@pass_ctx
+def serve(c: Context, listen: str, workers: int) -> None:
+    """Serve this data dir's node over gRPC (reflection and health on) until SIGTERM/Ctrl-C."""
+    from catenary.api import Server
+
+    node = c.local("serve")
+    server = Server(node, listen, max_workers=workers).start()
+    done = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: done.set())
+    err.print(f"catenary node {node.id} serving {node.data_dir} on {server.address}")
+    click.echo(f"listening on {server.address}")
+    sys.stdout.flush()
+    done.wait()
+    err.print("shutting down: ending streams, finishing calls in flight")
+    server.stop()
 
 
 def main() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from catenary.cid import CID, block, check_value, cid_of, decode
+import cbrrr
+
+from catenary.cid import CID, block, block_cid, check_value, decode, encode
 from catenary.errors import (
-    CatenaryError, ExecutionFailedError, InputError, NotFoundError, RunStateError,
+    CatenaryError, EncodingError, ExecutionFailedError, InputError, NotFoundError, RunStateError, ValueTooLargeError,
 )
 from catenary.model import Event, Execution, Run, Status, Workflow, hash_data, key_data
 from catenary.model.types import mismatch
@@ -125,7 +127,7 @@ class Engine:
         for number, value in enumerate(inputs):
             cid, data = block(value)
             if len(data) > self.max_value_size:
-                raise InputError(f"segment {index} input {number} is {len(data)} bytes, over the "
+                raise ValueTooLargeError(f"segment {index} input {number} is {len(data)} bytes, over the "
                                  f"value size cap of {self.max_value_size} bytes")
             blocks.append((cid, data))
             external.append((cid, value))
@@ -146,45 +148,60 @@ class Engine:
 
         executions: list[Execution] = []
         error: str | None = None
-        pending: dict[CID, Execution] = {}
+        # key -> (output, origin) of the executions of this segment, which are not committed yet;
+        # origin is the execution that did the work (cached_from, or the execution itself).
+        pending: dict[CID, tuple[CID, CID]] = {}
+        produced: dict[CID, Any] = {}  # outputs made in this segment, not yet committed
+        lookup = None if fresh else _memo_lookup(self.store)
+        workflow_id, node_id, completed = state.workflow, self.node_id, Status.COMPLETED
         for step_index, (step, op) in enumerate(zip(segment.sequence, operations)):
+            version_id, config = step.version_id, step.config
             input_cids = [s.cid for s in slots]
-            key = cid_of(key_data(step.version_id, step.config, input_cids))
-            exe_hash = cid_of(hash_data(state.workflow, index, step_index, step.version_id, step.config,
-                                        [s.parent for s in slots], input_cids))
-            common = dict(hash=exe_hash, key=key, workflow=state.workflow, run=run_id, segment=index,
-                          step=step_index, operation=step.version_id, config=step.config,
-                          parents=tuple(s.parent for s in slots), inputs=tuple(input_cids),
-                          executor=self.node_id, seq=0)
+            parents = [s.parent for s in slots]
+            key = _preimage_cid(key_data(version_id, config, input_cids))
+            exe_hash = _preimage_cid(hash_data(workflow_id, index, step_index, version_id, config,
+                                               parents, input_cids))
             created = time.time_ns()
-            hit = None if fresh else (pending.get(key) or self.store.find_completed(key))
+            hit = None
+            if lookup is not None:
+                hit = pending.get(key) or lookup(key)
             if hit is not None:
-                done_at = time.time_ns()
-                record = Execution(**common, status=Status.COMPLETED, output=hit.output, error=None,
-                                   cached_from=hit.cached_from or hit.hash, created_at=created,
-                                   started_at=created, finished_at=done_at)
-                slots = [_Slot(hit.output, exe_hash, store=self.store)]
+                output_cid, origin = hit
+                record = Execution(hash=exe_hash, key=key, workflow=workflow_id, run=run_id,
+                                   segment=index, step=step_index, operation=version_id, config=config,
+                                   parents=tuple(parents), inputs=tuple(input_cids), status=completed,
+                                   output=output_cid, error=None, executor=node_id, cached_from=origin,
+                                   created_at=created, started_at=created, finished_at=time.time_ns(),
+                                   seq=0)
+                if output_cid in produced:
+                    slots = [_Slot(output_cid, exe_hash, produced[output_cid])]
+                else:
+                    slots = [_Slot(output_cid, exe_hash, store=self.store)]
             else:
-                output, failure = self._invoke(op, [s.value for s in slots], step.config)
+                output, failure = self._invoke(op, [s.value for s in slots], config, checked=False)
                 done_at = time.time_ns()
                 if failure is None:
-                    cid, data = block(output)
-                    if len(data) > self.max_value_size:
-                        failure = (f"{op.name} output is {len(data)} bytes, over the value size cap "
-                                   f"of {self.max_value_size} bytes")
+                    output_cid, data, failure = self._output_block(op, output)
                 if failure is not None:
                     error = f"segment {index} step {step_index} ({op.name}): {failure}"
-                    executions.append(Execution(**common, status=Status.FAILED, output=None, error=error,
-                                                cached_from=None, created_at=created, started_at=created,
-                                                finished_at=done_at))
+                    executions.append(Execution(
+                        hash=exe_hash, key=key, workflow=workflow_id, run=run_id, segment=index,
+                        step=step_index, operation=version_id, config=config, parents=tuple(parents),
+                        inputs=tuple(input_cids), status=Status.FAILED, output=None, error=error,
+                        executor=node_id, cached_from=None, created_at=created, started_at=created,
+                        finished_at=done_at, seq=0))
                     break
-                blocks.append((cid, data))
-                record = Execution(**common, status=Status.COMPLETED, output=cid, error=None,
-                                   cached_from=None, created_at=created, started_at=created,
-                                   finished_at=done_at)
-                slots = [_Slot(cid, exe_hash, output)]
+                blocks.append((output_cid, data))
+                record = Execution(hash=exe_hash, key=key, workflow=workflow_id, run=run_id,
+                                   segment=index, step=step_index, operation=version_id, config=config,
+                                   parents=tuple(parents), inputs=tuple(input_cids), status=completed,
+                                   output=output_cid, error=None, executor=node_id, cached_from=None,
+                                   created_at=created, started_at=created, finished_at=done_at, seq=0)
+                slots = [_Slot(output_cid, exe_hash, output)]
+                produced[output_cid] = output
+                origin = exe_hash
             executions.append(record)
-            pending.setdefault(key, record)
+            pending.setdefault(key, (output_cid, origin))
 
         segment_time = (time.perf_counter() - started) * 1000
         total_time = state.total_time + segment_time
@@ -210,9 +227,28 @@ class Engine:
                                 f"(load the module that defines it with --ops)")
         return op
 
+    def _output_block(self, op: Operation, output: Any) -> tuple[CID | None, bytes | None, str | None]:
+        """Encode an output once: (cid, bytes, None), or (None, None, why it cannot be stored)."""
+        try:
+            data = encode(output)
+        except EncodingError:
+            problem = _encodable(output)  # names the path, as the unchecked _invoke would have
+            if problem is None:
+                raise
+            return None, None, problem
+        if len(data) > self.max_value_size:
+            return None, None, (f"{op.name} output is {len(data)} bytes, over the value size cap "
+                                f"of {self.max_value_size} bytes")
+        return block_cid(data), data, None
+
     @staticmethod
-    def _invoke(op: Operation, values: list[Any], config: dict[str, str]) -> tuple[Any, str | None]:
-        """Run the function; return (output, None) or (None, error text). Never raises for op errors."""
+    def _invoke(op: Operation, values: list[Any], config: dict[str, str],
+                checked: bool = True) -> tuple[Any, str | None]:
+        """Run the function; return (output, None) or (None, error text). Never raises for op errors.
+
+        ``checked=False`` skips the DAG-CBOR check of the output, for callers that encode it
+        right after (see :meth:`_output_block`).
+        """
         for i, (spec, value) in enumerate(zip(op.manifest.inputs, values)):
             problem = mismatch(spec, value, f"input {i}")
             if problem:
@@ -224,6 +260,8 @@ class Engine:
         problem = mismatch(op.manifest.output, output, "output")
         if problem:
             return None, problem
+        if not checked:
+            return output, None
         problem = _encodable(output)
         return (output, None) if problem is None else (None, problem)
 
@@ -234,3 +272,31 @@ def _encodable(value: Any) -> str | None:
     except CatenaryError as exc:
         return str(exc)
     return None
+
+
+_encode_dag_cbor = cbrrr.encode_dag_cbor
+
+
+def _preimage_cid(data: dict[str, Any]) -> CID:
+    """CID of an execution ``hash`` / ``key`` pre-image: the same canonical DAG-CBOR bytes as
+    :func:`catenary.cid.cid_of`, encoded directly. A pre-image holds only CIDs, small
+    non-negative ints and the workflow's validated config strings, so the value checks of
+    :func:`catenary.cid.encode` have nothing to find there (they cost more than the encoding)."""
+    return block_cid(_encode_dag_cbor(data, cid_type=CID))
+
+
+MemoLookup = Callable[[CID], "tuple[CID, CID] | None"]
+
+
+def _memo_lookup(store: Store) -> MemoLookup:
+    """``key -> (output, origin)`` of a completed execution with that key, or None; origin is
+    the execution that did the work. Uses the store's lean ``find_memo`` when it has one."""
+    fast = getattr(store, "find_memo", None)
+    if fast is not None:
+        return fast
+
+    def lookup(key: CID) -> tuple[CID, CID] | None:
+        hit = store.find_completed(key)
+        return None if hit is None else (hit.output, hit.cached_from or hit.hash)
+
+    return lookup

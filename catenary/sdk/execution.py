@@ -7,12 +7,16 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
-from catenary.cid import CID, decode, encode
-from catenary.errors import BadInputError, CatenaryError, NotFoundError
-from catenary.model import Execution
+from catenary.cid import CID, cid_of, decode, encode
+from catenary.errors import (
+    AlreadyExistsError, BadInputError, CatenaryError, NotFoundError, StatusTransitionError,
+)
+from catenary.model import Execution, Status, check_transition, hash_data, key_data
 from catenary.model.filter import ExecutionFilter
+from catenary.sdk.operation import OperationManager
+from catenary.sdk.value import ValueManager
 from catenary.store import Store
 
 MAX_PAGE_SIZE = 1000
@@ -35,6 +39,7 @@ class TraceNode:
     execution: Execution | None = None
     inputs: tuple[CID, ...] = ()
     segment: int | None = None
+    run: CID | None = None  # for events
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,11 @@ class Trace:
 class ExecutionManager:
     """Read access to the execution DB."""
 
-    def __init__(self, store: Store, poll_interval: float = 0.05) -> None:
+    def __init__(self, store: Store, operations: OperationManager, values: ValueManager,
+                 poll_interval: float = 0.25) -> None:
         self._store = store
+        self._operations = operations
+        self._values = values
         self._poll_interval = poll_interval
 
     def get(self, execution_hash: CID) -> Execution:
@@ -83,47 +91,143 @@ class ExecutionManager:
                 stop: threading.Event | None = None, batch: int = 500) -> Iterator[Execution]:
         """Stored matches with ``seq > since_seq``, then live changes as they are committed.
 
-        Never yields an execution twice and never skips one: both parts read the
-        same seq-ordered query, resuming after the last seq seen. Ends when
-        ``stop`` is set.
+        Never yields a change twice and never skips one: both parts read the same
+        seq-ordered query, resuming after the last seq seen. Ends when ``stop`` is set.
         """
         flt = flt or ExecutionFilter()
         seq = since_seq
         while stop is None or not stop.is_set():
+            top = self._store.max_seq()
             rows = self._store.executions_since(flt, seq, batch)
             for execution in rows:
                 seq = execution.seq
                 yield execution
             if len(rows) < batch:
-                if stop is not None:
-                    stop.wait(self._poll_interval)
-                else:
-                    time.sleep(self._poll_interval)
+                # Nothing more matches up to ``top``: skip past it so a filter that
+                # matches rarely does not rescan, then sleep until the next commit.
+                seq = max(seq, top)
+                self._store.wait_for_change(seq, self._poll_interval)
 
-    def trace(self, execution_hash: CID) -> Trace:
-        """The ancestry of an execution back to its events, each node once."""
+    def latest_seq(self) -> int:
+        """The seq of the latest change (start ``updates`` here to see only new ones)."""
+        return self._store.max_seq()
+
+    def create(self, workflow: CID, run: CID, segment: int, step: int, operation: CID,
+               config: dict[str, str], parents: list[CID], inputs: list[CID]) -> Execution:
+        """Record an execution in status ``created`` for an external executor to claim."""
+        state = self._store.get_run(run)
+        if state is None:
+            raise NotFoundError(f"unknown run {run}")
+        if state.workflow != workflow:
+            raise BadInputError(f"run {run} belongs to workflow {state.workflow}, not {workflow}")
+        info = self._operations.get(operation)
+        info.manifest.check_config(config, "config")
+        if not inputs or len(parents) != len(inputs):
+            raise BadInputError(f"an execution needs as many parents as inputs (at least one), "
+                                f"got {len(parents)} parents and {len(inputs)} inputs")
+        for cid in inputs:
+            self._values.get_bytes(cid)
+        for parent in parents:
+            if self._store.get_execution(parent) is None and self._store.get_event(parent) is None:
+                raise NotFoundError(f"parent {parent} is neither an execution nor an event here")
+        record = Execution(
+            hash=cid_of(hash_data(workflow, segment, step, operation, config, parents, inputs)),
+            key=cid_of(key_data(operation, config, inputs)), workflow=workflow, run=run,
+            segment=segment, step=step, operation=operation, config=dict(config),
+            parents=tuple(parents), inputs=tuple(inputs), status=Status.CREATED, output=None,
+            error=None, executor=None, cached_from=None, created_at=time.time_ns(), started_at=None,
+            finished_at=None, seq=0)
+        stored = self._store.insert_execution(record)
+        if stored is None:
+            raise AlreadyExistsError(f"execution {record.hash} already exists")
+        return stored
+
+    def update(self, execution_hash: CID, status: Status, executor: str | None = None,
+               output: Any = None, error: str | None = None) -> Execution:
+        """An external executor's report: claim (in_progress), then completed or failed.
+
+        A claim is atomic: of concurrent claimants exactly one wins; the others get
+        StatusTransitionError naming the expected and actual status.
+        """
+        current = self.get(execution_hash)
+        expected = {Status.IN_PROGRESS: Status.CREATED, Status.COMPLETED: Status.IN_PROGRESS,
+                    Status.FAILED: Status.IN_PROGRESS}.get(status)
+        if expected is None:
+            check_transition(current.status, status)  # raises: nothing moves to created
+        block_ = None
+        if status is Status.IN_PROGRESS and not executor:
+            raise BadInputError("claiming an execution (in_progress) needs an executor id")
+        if status in (Status.COMPLETED, Status.FAILED) and executor and current.executor \
+                and executor != current.executor:
+            raise StatusTransitionError(f"execution {execution_hash} is claimed by {current.executor}, "
+                                        f"not {executor}")
+        if status is Status.COMPLETED:
+            block_ = self._values.encode(output)
+        if status is Status.FAILED and not error:
+            raise BadInputError("a failed execution needs an error message")
+        updated = self._store.transition(execution_hash, expected, status, now=time.time_ns(),
+                                         executor=executor, output=block_, error=error)
+        if updated is None:
+            actual = self.get(execution_hash).status
+            raise StatusTransitionError(
+                f"cannot move execution {execution_hash} to {status.value}: expected status "
+                f"{expected.value}, actual {actual.value}")
+        return updated
+
+    def trace(self, execution_hash: CID, direction: str = "ancestors", depth: int = 0) -> Trace:
+        """The lineage of an execution, each node once, with edges parent -> child.
+
+        ``ancestors``: back to the events that started it. ``descendants``: every
+        execution computed from it (its impact). ``depth`` limits the hops (0 = all).
+        """
+        if direction not in ("ancestors", "descendants"):
+            raise BadInputError(f"direction must be ancestors or descendants, not {direction!r}")
+        if depth < 0:
+            raise BadInputError(f"depth must be >= 0, got {depth}")
         root = self.get(execution_hash)
         nodes: dict[CID, TraceNode] = {root.hash: TraceNode("execution", root.hash, root)}
         edges: list[tuple[CID, CID]] = []
-        todo = [root]
-        while todo:
-            execution = todo.pop()
-            for parent in dict.fromkeys(execution.parents):
-                edges.append((parent, execution.hash))
-                if parent in nodes:
-                    continue
-                found = self._store.get_execution(parent)
-                if found is not None:
-                    nodes[parent] = TraceNode("execution", parent, found)
-                    todo.append(found)
-                    continue
-                event = self._store.get_event(parent)
-                if event is None:
-                    raise NotFoundError(f"parent {parent} of {execution.hash} is neither an execution "
-                                        f"nor an event on this node")
-                nodes[parent] = TraceNode("event", parent, None, event.inputs, event.segment)
+        frontier = [root]
+        level = 0
+        while frontier and (depth == 0 or level < depth):
+            level += 1
+            following: list[Execution] = []
+            for execution in frontier:
+                if direction == "ancestors":
+                    following += self._parents(execution, nodes, edges)
+                else:
+                    following += self._children(execution, nodes, edges)
+            frontier = following
         return Trace(root.hash, list(nodes.values()), edges)
 
+    def _parents(self, execution: Execution, nodes: dict[CID, TraceNode],
+                 edges: list[tuple[CID, CID]]) -> list[Execution]:
+        found_new = []
+        for parent in dict.fromkeys(execution.parents):
+            edges.append((parent, execution.hash))
+            if parent in nodes:
+                continue
+            found = self._store.get_execution(parent)
+            if found is not None:
+                nodes[parent] = TraceNode("execution", parent, found)
+                found_new.append(found)
+                continue
+            event = self._store.get_event(parent)
+            if event is None:
+                raise NotFoundError(f"parent {parent} of {execution.hash} is neither an execution "
+                                    f"nor an event on this node")
+            nodes[parent] = TraceNode("event", parent, None, event.inputs, event.segment, event.run)
+        return found_new
+
+    def _children(self, execution: Execution, nodes: dict[CID, TraceNode],
+                  edges: list[tuple[CID, CID]]) -> list[Execution]:
+        found_new = []
+        for child in self.iterate(ExecutionFilter(parent=execution.hash)):
+            edges.append((execution.hash, child.hash))
+            if child.hash not in nodes:
+                nodes[child.hash] = TraceNode("execution", child.hash, child)
+                found_new.append(child)
+        return found_new
 
 def _fingerprint(flt: ExecutionFilter) -> bytes:
     return hashlib.blake2b(repr(flt).encode(), digest_size=8).digest()

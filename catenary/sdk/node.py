@@ -54,7 +54,7 @@ class Node:
         self.operations = OperationManager(self.store, self.registry)
         self.workflows = WorkflowManager(self.store, self.operations)
         self.runs = RunManager(self.engine, self.store)
-        self.executions = ExecutionManager(self.store)
+        self.executions = ExecutionManager(self.store, self.operations, self.values)
         self.operations.publish()
 
     def _node_id(self) -> str:

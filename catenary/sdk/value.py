@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catenary.cid import CID, block, check_value, decode
-from catenary.errors import InputError, NotFoundError
+from catenary.errors import EncodingError, NotFoundError, ValueTooLargeError
 from catenary.store import Store
 
 
@@ -26,10 +26,26 @@ class ValueManager:
             raise NotFoundError(f"no value {cid} in this node's value store")
         return data
 
-    def put(self, value: Any) -> CID:
+    def encode(self, value: Any) -> tuple[CID, bytes]:
+        """Check a value (DAG-CBOR kinds, 64-bit ints, size cap) and encode it."""
         check_value(value)
         cid, data = block(value)
         if len(data) > self._max_size:
-            raise InputError(f"value is {len(data)} bytes, over the cap of {self._max_size} bytes")
+            raise ValueTooLargeError(f"value is {len(data)} bytes, over the value size cap of "
+                                     f"{self._max_size} bytes")
+        return cid, data
+
+    def put(self, value: Any) -> CID:
+        """Store a value; returns its CID."""
+        cid, data = self.encode(value)
         self._store.put_blocks([(cid, data)])
+        return cid
+
+    def put_bytes(self, data: bytes) -> CID:
+        """Store a value given as DAG-CBOR bytes (checked to be canonical)."""
+        value = decode(data)
+        cid, canonical = self.encode(value)
+        if canonical != bytes(data):
+            raise EncodingError("value bytes are not canonical DAG-CBOR")
+        self._store.put_blocks([(cid, canonical)])
         return cid

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from catenary.cid import CID
-from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Workflow
+from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
 
 
@@ -123,6 +123,25 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def max_seq(self) -> int: ...
+
+    @abc.abstractmethod
+    def insert_execution(self, execution: Execution) -> Execution | None:
+        """Record one execution (e.g. ``created``, for an external executor); None if the hash exists."""
+
+    @abc.abstractmethod
+    def transition(self, execution_hash: CID, expected: Status, new: Status, *, now: int,
+                   executor: str | None = None, output: tuple[CID, bytes] | None = None,
+                   error: str | None = None) -> Execution | None:
+        """Move an execution from ``expected`` to ``new`` atomically (one claimant wins).
+
+        Sets ``started_at`` on in_progress and ``finished_at`` on completed/failed,
+        stores the output block, bumps ``seq``. None when the current status is not
+        ``expected`` (nothing changed).
+        """
+
+    @abc.abstractmethod
+    def wait_for_change(self, seq: int, timeout: float) -> None:
+        """Block until an execution with seq above ``seq`` may exist, or ``timeout`` seconds."""
 
     @abc.abstractmethod
     def close(self) -> None: ...

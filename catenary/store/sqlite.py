@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import cbrrr
+
 from catenary.cid import CID, decode, encode
 from catenary.errors import StoreError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
@@ -60,12 +62,33 @@ _COLUMNS = ("hash, key, workflow, run, segment, step, operation, config, parents
             "output, error, executor, cached_from, created_at, started_at, finished_at, seq")
 
 
-class _RunMoved(Exception):
-    """The run was stepped by someone else between read and commit."""
+class _Abort(Exception):
+    """Roll back the write transaction: a condition checked inside it did not hold."""
 
 
 def _cid(value: bytes | None) -> CID | None:
     return None if value is None else CID(value)
+
+
+_EMPTY_MAP = encode({})
+
+
+def _config_bytes(config: dict[str, str]) -> bytes:
+    return _EMPTY_MAP if not config else encode(config)
+
+
+def _links_bytes(cids: tuple[CID, ...]) -> bytes:
+    """DAG-CBOR of a list of links (the parents and inputs columns). A list of CIDs has nothing
+    for :func:`encode`'s value checks to find, so it is encoded directly; anything else goes
+    through :func:`encode`, which names the problem."""
+    links = list(cids)
+    for item in links:
+        if not isinstance(item, CID):
+            return encode(links)
+    return cbrrr.encode_dag_cbor(links, cid_type=CID)
+
+
+_MEMO_SQL = "SELECT hash, output, cached_from FROM executions WHERE key = ? AND status = 'completed' LIMIT 1"
 
 
 def _row_to_execution(row: tuple[Any, ...]) -> Execution:
@@ -95,6 +118,7 @@ class SQLiteStore(Store):
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the execution DB {self.path}: {exc}") from None
         self._lock = threading.RLock()
+        self._changed = threading.Condition()
         self._migrate()
 
     # plumbing -----------------------------------------------------------------
@@ -215,8 +239,9 @@ class SQLiteStore(Store):
         try:
             with self._write() as db:
                 self._commit_step(db, step)
-        except _RunMoved:
+        except _Abort:
             return False
+        self._notify()
         return True
 
     def _commit_step(self, db: sqlite3.Connection, step: StepCommit) -> None:
@@ -226,7 +251,7 @@ class SQLiteStore(Store):
             (1 if step.output else 0, step.run_status, step.total_time, step.error, step.now,
              step.run.cid_bytes, step.segment)).rowcount
         if moved != 1:
-            raise _RunMoved
+            raise _Abort
         db.executemany("INSERT OR IGNORE INTO blocks VALUES (?, ?)",
                        [(c.cid_bytes, d) for c, d in step.blocks])
         db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
@@ -249,8 +274,8 @@ class SQLiteStore(Store):
         for offset, e in enumerate(executions):
             rows.append((
                 e.hash.cid_bytes, e.key.cid_bytes, e.workflow.cid_bytes, e.run.cid_bytes, e.segment,
-                e.step, e.operation.cid_bytes, encode(e.config), encode(list(e.parents)),
-                encode(list(e.inputs)), e.status.value, e.output.cid_bytes if e.output else None,
+                e.step, e.operation.cid_bytes, _config_bytes(e.config), _links_bytes(e.parents),
+                _links_bytes(e.inputs), e.status.value, e.output.cid_bytes if e.output else None,
                 e.error, e.executor, e.cached_from.cid_bytes if e.cached_from else None,
                 e.created_at, e.started_at, e.finished_at, first_seq + offset))
         db.executemany(f"INSERT INTO executions ({_COLUMNS}) VALUES "
@@ -274,6 +299,16 @@ class SQLiteStore(Store):
         rows = self._read(f"SELECT {_COLUMNS} FROM executions WHERE key = ? AND status = 'completed' "
                           "LIMIT 1", (key.cid_bytes,))
         return _row_to_execution(rows[0]) if rows else None
+
+    def find_memo(self, key: CID) -> tuple[CID, CID] | None:
+        """The memoization lookup without building the record: ``(output, origin)`` of a
+        completed execution with this key (the same one :meth:`find_completed` finds), where
+        origin is the execution that did the work (its ``cached_from``, or itself)."""
+        with self._lock:
+            row = self._db.execute(_MEMO_SQL, (key.cid_bytes,)).fetchone()
+        if row is None:
+            return None
+        return CID(row[1]), CID(row[2] if row[2] is not None else row[0])
 
     def get_execution(self, execution_hash: CID) -> Execution | None:
         rows = self._read(f"SELECT {_COLUMNS} FROM executions WHERE hash = ?",
@@ -331,3 +366,54 @@ class SQLiteStore(Store):
 
     def max_seq(self) -> int:
         return self._read("SELECT value FROM meta WHERE key = 'seq'")[0][0]
+
+    # external executors ------------------------------------------------------------
+    def insert_execution(self, execution: Execution) -> Execution | None:
+        try:
+            with self._write() as db:
+                if db.execute("SELECT 1 FROM executions WHERE hash = ?",
+                              (execution.hash.cid_bytes,)).fetchone():
+                    raise _Abort
+                self._insert_executions(db, [execution])
+        except _Abort:
+            return None
+        self._notify()
+        return self.get_execution(execution.hash)
+
+    def transition(self, execution_hash: CID, expected: Status, new: Status, *, now: int,
+                   executor: str | None = None, output: tuple[CID, bytes] | None = None,
+                   error: str | None = None) -> Execution | None:
+        sets = ["status = ?", "seq = (SELECT value FROM meta WHERE key = 'seq')"]
+        params: list[Any] = [new.value]
+        if new is Status.IN_PROGRESS:
+            sets += ["executor = ?", "started_at = ?"]
+            params += [executor, now]
+        else:
+            sets += ["finished_at = ?", "output = ?", "error = ?"]
+            params += [now, output[0].cid_bytes if output else None, error]
+        try:
+            with self._write() as db:
+                db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq'")
+                changed = db.execute(
+                    f"UPDATE executions SET {', '.join(sets)} WHERE hash = ? AND status = ?",
+                    [*params, execution_hash.cid_bytes, expected.value]).rowcount
+                if changed != 1:
+                    raise _Abort
+                if output:
+                    db.execute("INSERT OR IGNORE INTO blocks VALUES (?, ?)",
+                               (output[0].cid_bytes, output[1]))
+        except _Abort:
+            return None
+        self._notify()
+        return self.get_execution(execution_hash)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for_change(self, seq: int, timeout: float) -> None:
+        # Commits of this process wake waiters at once; other processes' commits
+        # are seen by the caller's next poll, at most ``timeout`` later.
+        with self._changed:
+            if self.max_seq() <= seq:
+                self._changed.wait(timeout)

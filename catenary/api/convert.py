@@ -1,0 +1,157 @@
+"""Protobuf messages <-> catenary dataclasses, used by the servicers and the client alike."""
+
+from __future__ import annotations
+
+from catenary.cid import CID, decode, encode
+from catenary.errors import BadInputError, InvalidCIDError
+from catenary.model import (
+    Execution, OperationManifest, OperationVersion, Segment, Status, Step, Workflow,
+)
+from catenary.model.filter import ExecutionFilter
+from catenary.proto.definition import execution_pb2, operation_pb2, run_pb2, workflow_pb2
+from catenary.sdk.operation import OperationInfo
+from catenary.store import RunState, SegmentOutput
+
+STATUS_TO_PB = {
+    Status.CREATED: execution_pb2.CREATED,
+    Status.IN_PROGRESS: execution_pb2.IN_PROGRESS,
+    Status.COMPLETED: execution_pb2.COMPLETED,
+    Status.FAILED: execution_pb2.FAILED,
+}
+STATUS_FROM_PB = {v: k for k, v in STATUS_TO_PB.items()}
+
+
+def cid(data: bytes, field: str) -> CID:
+    """A required binary CID field."""
+    if not data:
+        raise BadInputError(f"{field}: a CID is required")
+    try:
+        return CID.from_bytes(data)
+    except InvalidCIDError as exc:
+        raise InvalidCIDError(f"{field}: {exc}") from None
+
+
+def optional_cid(data: bytes, field: str) -> CID | None:
+    return cid(data, field) if data else None
+
+
+def status(value: int, field: str = "status") -> Status:
+    try:
+        return STATUS_FROM_PB[value]
+    except KeyError:
+        raise BadInputError(f"{field}: unknown status {value}") from None
+
+
+def execution_to_pb(e: Execution) -> execution_pb2.Execution:
+    msg = execution_pb2.Execution(
+        hash=e.hash.cid_bytes, key=e.key.cid_bytes, workflow=e.workflow.cid_bytes,
+        run=e.run.cid_bytes, segment=e.segment, step=e.step, operation=e.operation.cid_bytes,
+        config=e.config, parents=[p.cid_bytes for p in e.parents],
+        inputs=[i.cid_bytes for i in e.inputs], status=STATUS_TO_PB[e.status],
+        created_at=e.created_at, seq=e.seq)
+    if e.output is not None:
+        msg.output = e.output.cid_bytes
+    if e.error is not None:
+        msg.error = e.error
+    if e.executor is not None:
+        msg.executor = e.executor
+    if e.cached_from is not None:
+        msg.cached_from = e.cached_from.cid_bytes
+    if e.started_at is not None:
+        msg.started_at = e.started_at
+    if e.finished_at is not None:
+        msg.finished_at = e.finished_at
+    return msg
+
+
+def execution_from_pb(m: execution_pb2.Execution) -> Execution:
+    return Execution(
+        hash=CID(m.hash), key=CID(m.key), workflow=CID(m.workflow), run=CID(m.run),
+        segment=m.segment, step=m.step, operation=CID(m.operation), config=dict(m.config),
+        parents=tuple(CID(p) for p in m.parents), inputs=tuple(CID(i) for i in m.inputs),
+        status=STATUS_FROM_PB[m.status],
+        output=CID(m.output) if m.HasField("output") else None,
+        error=m.error if m.HasField("error") else None,
+        executor=m.executor if m.HasField("executor") else None,
+        cached_from=CID(m.cached_from) if m.HasField("cached_from") else None,
+        created_at=m.created_at,
+        started_at=m.started_at if m.HasField("started_at") else None,
+        finished_at=m.finished_at if m.HasField("finished_at") else None,
+        seq=m.seq)
+
+
+def filter_from_pb(m: execution_pb2.Filter) -> ExecutionFilter:
+    return ExecutionFilter(
+        statuses=tuple(status(s, "filter.statuses") for s in m.statuses),
+        workflow=optional_cid(m.workflow, "filter.workflow"), run=optional_cid(m.run, "filter.run"),
+        operation=optional_cid(m.operation, "filter.operation"),
+        segment=m.segment if m.HasField("segment") else None,
+        parent=optional_cid(m.parent, "filter.parent"), key=optional_cid(m.key, "filter.key"),
+        created_after=m.created_after if m.HasField("created_after") else None,
+        created_before=m.created_before if m.HasField("created_before") else None)
+
+
+def filter_to_pb(f: ExecutionFilter) -> execution_pb2.Filter:
+    msg = execution_pb2.Filter(statuses=[STATUS_TO_PB[s] for s in f.statuses])
+    for name in ("workflow", "run", "operation", "parent", "key"):
+        value = getattr(f, name)
+        if value is not None:
+            setattr(msg, name, value.cid_bytes)
+    for name in ("segment", "created_after", "created_before"):
+        value = getattr(f, name)
+        if value is not None:
+            setattr(msg, name, value)
+    return msg
+
+
+def workflow_to_pb(workflow_id: CID, w: Workflow) -> workflow_pb2.Workflow:
+    return workflow_pb2.Workflow(
+        id=workflow_id.cid_bytes, name=w.name, creators=list(w.creators), description=w.description,
+        groups=list(w.groups),
+        segments=[workflow_pb2.Segment(
+            inputs=list(s.inputs),
+            sequence=[workflow_pb2.Step(version_id=st.version_id.cid_bytes, config=st.config)
+                      for st in s.sequence]) for s in w.segments])
+
+
+def workflow_from_pb(m: workflow_pb2.Workflow) -> tuple[CID, Workflow]:
+    workflow = Workflow(
+        name=m.name, creators=tuple(m.creators), description=m.description, groups=tuple(m.groups),
+        segments=tuple(Segment(tuple(s.inputs), tuple(Step(CID(st.version_id), dict(st.config))
+                                                      for st in s.sequence)) for s in m.segments))
+    return CID(m.id), workflow
+
+
+def operation_to_pb(info: OperationInfo) -> operation_pb2.Operation:
+    return operation_pb2.Operation(
+        version_id=info.version_id.cid_bytes, id=info.manifest.id.cid_bytes, name=info.manifest.name,
+        description=info.manifest.description, manifest=encode(info.manifest.data()),
+        implementation=encode(info.version.implementation), available=info.available)
+
+
+def operation_from_pb(m: operation_pb2.Operation) -> OperationInfo:
+    manifest = OperationManifest.from_data(decode(m.manifest))
+    return OperationInfo(manifest, OperationVersion(manifest.id, decode(m.implementation)), m.available)
+
+
+def run_to_pb(state: RunState) -> run_pb2.Run:
+    msg = run_pb2.Run(
+        id=state.id.cid_bytes, workflow=state.workflow.cid_bytes, nonce=state.nonce,
+        status=state.status, next_segment=state.next_segment, total_time=state.total_time,
+        created_at=state.created_at, updated_at=state.updated_at,
+        outputs=[run_pb2.SegmentOutput(segment=o.segment, output=o.output.cid_bytes,
+                                       producer=o.producer.cid_bytes, segment_time=o.segment_time)
+                 for o in sorted(state.outputs.values(), key=lambda o: o.segment)])
+    if state.error is not None:
+        msg.error = state.error
+    return msg
+
+
+def run_from_pb(m: run_pb2.Run) -> RunState:
+    return RunState(
+        id=CID(m.id), workflow=CID(m.workflow), nonce=m.nonce, status=m.status,
+        next_segment=m.next_segment, total_time=m.total_time,
+        error=m.error if m.HasField("error") else None, created_at=m.created_at,
+        updated_at=m.updated_at,
+        outputs={o.segment: SegmentOutput(o.segment, CID(o.output), CID(o.producer), o.segment_time)
+                 for o in m.outputs})

@@ -1,0 +1,216 @@
+"""Thin gRPC servicers: convert the request, call the sdk, convert the answer."""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+import grpc
+
+from catenary.api import convert
+from catenary.api.errors import stream, unary
+from catenary.cid import decode
+from catenary.errors import BadInputError
+from catenary.model import Status
+from catenary.model.types import mismatch
+from catenary.proto.api import (
+    execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
+    value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
+)
+from catenary.proto.definition import event_pb2, run_pb2 as run_def_pb2, value_pb2 as value_def_pb2
+from catenary.proto.definition import execution_pb2 as execution_def_pb2
+from catenary.proto.definition import operation_pb2 as operation_def_pb2
+from catenary.proto.definition import workflow_pb2 as workflow_def_pb2
+from catenary.sdk import Node
+
+DEFAULT_PAGE_SIZE = 100
+
+
+class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._streams: set[threading.Event] = set()
+        self._lock = threading.Lock()
+        self._closing = False
+
+    def close(self) -> None:
+        """End every open Updates stream cleanly (graceful shutdown)."""
+        with self._lock:
+            self._closing = True
+            for stop in self._streams:
+                stop.set()
+
+    @unary
+    def Get(self, request: execution_pb2.GetExecutionRequest, context: grpc.ServicerContext
+            ) -> execution_def_pb2.Execution:
+        return convert.execution_to_pb(self.node.executions.get(convert.cid(request.hash, "hash")))
+
+    @unary
+    def List(self, request: execution_pb2.ListExecutionsRequest, context: grpc.ServicerContext
+             ) -> execution_pb2.ListExecutionsResponse:
+        page = self.node.executions.list(convert.filter_from_pb(request.filter),
+                                         request.page_size or DEFAULT_PAGE_SIZE,
+                                         request.page_token or None)
+        return execution_pb2.ListExecutionsResponse(
+            executions=[convert.execution_to_pb(e) for e in page.executions],
+            next_page_token=page.next_page_token or "")
+
+    @stream
+    def Updates(self, request: execution_pb2.UpdatesRequest, context: grpc.ServicerContext
+                ) -> Iterator[execution_def_pb2.Execution]:
+        flt = convert.filter_from_pb(request.filter)
+        since = self.node.executions.latest_seq() if request.from_now else request.since_seq
+        stop = threading.Event()
+        with self._lock:
+            if self._closing:
+                return
+            self._streams.add(stop)
+        context.add_callback(stop.set)  # the client went away
+        # Tell the client it is subscribed before the first change arrives, so it
+        # can subscribe, then create, and miss nothing.
+        context.send_initial_metadata((("catenary-since-seq", str(since)),))
+        try:
+            # The sync server sends one message at a time: a slow subscriber holds its
+            # own thread back (back-pressure), never the writers or server memory.
+            for execution in self.node.executions.updates(flt, since, stop=stop):
+                yield convert.execution_to_pb(execution)
+        finally:
+            with self._lock:
+                self._streams.discard(stop)
+
+    @unary
+    def Create(self, request: execution_pb2.CreateExecutionRequest, context: grpc.ServicerContext
+               ) -> execution_def_pb2.Execution:
+        return convert.execution_to_pb(self.node.executions.create(
+            workflow=convert.cid(request.workflow, "workflow"), run=convert.cid(request.run, "run"),
+            segment=request.segment, step=request.step,
+            operation=convert.cid(request.operation, "operation"), config=dict(request.config),
+            parents=[convert.cid(p, f"parents[{i}]") for i, p in enumerate(request.parents)],
+            inputs=[convert.cid(v, f"inputs[{i}]") for i, v in enumerate(request.inputs)]))
+
+    @unary
+    def Update(self, request: execution_pb2.UpdateExecutionRequest, context: grpc.ServicerContext
+               ) -> execution_def_pb2.Execution:
+        execution_hash = convert.cid(request.hash, "hash")
+        status = convert.status(request.status)
+        executor = request.executor or None
+        if status is not Status.COMPLETED:
+            return convert.execution_to_pb(self.node.executions.update(
+                execution_hash, status, executor, error=request.error or None))
+        if not request.output:
+            raise BadInputError("a completed execution needs its output (DAG-CBOR bytes)")
+        output = decode(request.output)
+        # The output is checked against the operation's declared type here, at the API
+        # boundary: a mismatch fails the execution with the reason, it is never stored as done.
+        execution = self.node.executions.get(execution_hash)
+        declared = self.node.operations.get(execution.operation).manifest
+        problem = mismatch(declared.output, output, "output")
+        if problem:
+            return convert.execution_to_pb(self.node.executions.update(
+                execution_hash, Status.FAILED, executor,
+                error=f"{declared.name} reported an output that does not match its declared type: "
+                      f"{problem}"))
+        return convert.execution_to_pb(self.node.executions.update(
+            execution_hash, Status.COMPLETED, executor, output=output))
+
+    @stream
+    def Trace(self, request: execution_pb2.TraceRequest, context: grpc.ServicerContext
+              ) -> Iterator[execution_pb2.TraceNode]:
+        direction = "descendants" if request.direction == execution_pb2.DESCENDANTS else "ancestors"
+        trace = self.node.executions.trace(convert.cid(request.hash, "hash"), direction, request.depth)
+        for node in trace.nodes:
+            if node.execution is not None:
+                yield execution_pb2.TraceNode(execution=convert.execution_to_pb(node.execution))
+            else:
+                yield execution_pb2.TraceNode(event=event_pb2.Event(
+                    hash=node.hash.cid_bytes, run=node.run.cid_bytes if node.run else b"",
+                    segment=node.segment or 0,
+                    inputs=[i.cid_bytes for i in node.inputs]))
+
+
+class WorkflowServicer(workflow_pb2_grpc.WorkflowServicer):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    @unary
+    def Create(self, request: workflow_pb2.CreateWorkflowRequest, context: grpc.ServicerContext
+               ) -> workflow_def_pb2.Workflow:
+        info = self.node.workflows.create(request.manifest)
+        return convert.workflow_to_pb(info.id, info.workflow)
+
+    @unary
+    def Get(self, request: workflow_pb2.GetWorkflowRequest, context: grpc.ServicerContext
+            ) -> workflow_def_pb2.Workflow:
+        info = self.node.workflows.get(convert.cid(request.id, "id"))
+        return convert.workflow_to_pb(info.id, info.workflow)
+
+    @unary
+    def List(self, request: workflow_pb2.ListWorkflowsRequest, context: grpc.ServicerContext
+             ) -> workflow_pb2.ListWorkflowsResponse:
+        return workflow_pb2.ListWorkflowsResponse(
+            workflows=[convert.workflow_to_pb(i.id, i.workflow) for i in self.node.workflows.list()])
+
+
+class OperationServicer(operation_pb2_grpc.OperationServicer):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    @unary
+    def Get(self, request: operation_pb2.GetOperationRequest, context: grpc.ServicerContext
+            ) -> operation_def_pb2.Operation:
+        return convert.operation_to_pb(
+            self.node.operations.get(convert.cid(request.version_id, "version_id")))
+
+    @unary
+    def List(self, request: operation_pb2.ListOperationsRequest, context: grpc.ServicerContext
+             ) -> operation_pb2.ListOperationsResponse:
+        return operation_pb2.ListOperationsResponse(
+            operations=[convert.operation_to_pb(i) for i in self.node.operations.list()])
+
+
+class RunServicer(run_pb2_grpc.RunServicer):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    @unary
+    def New(self, request: run_pb2.NewRunRequest, context: grpc.ServicerContext) -> run_def_pb2.Run:
+        return convert.run_to_pb(self.node.runs.new(convert.cid(request.workflow, "workflow")))
+
+    @unary
+    def Next(self, request: run_pb2.NextRequest, context: grpc.ServicerContext) -> run_pb2.NextResponse:
+        inputs = [decode(data) for data in request.inputs]
+        result = self.node.runs.next(convert.cid(request.run, "run"), inputs, fresh=request.fresh)
+        response = run_pb2.NextResponse(done=result.done, segment_time=result.segment_time,
+                                        total_time=result.total_time, final=result.final.cid_bytes,
+                                        segment=result.segment)
+        if result.done:
+            response.result = self.node.values.encode(result.result)[1]
+        return response
+
+    @unary
+    def Get(self, request: run_pb2.GetRunRequest, context: grpc.ServicerContext) -> run_def_pb2.Run:
+        return convert.run_to_pb(self.node.runs.get(convert.cid(request.run, "run")))
+
+    @unary
+    def List(self, request: run_pb2.ListRunsRequest, context: grpc.ServicerContext
+             ) -> run_pb2.ListRunsResponse:
+        workflow = convert.optional_cid(request.workflow, "workflow")
+        states = self.node.runs.list(workflow, request.limit or 100)
+        return run_pb2.ListRunsResponse(runs=[convert.run_to_pb(s) for s in states])
+
+
+class ValueServicer(value_pb2_grpc.ValueServicer):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    @unary
+    def Get(self, request: value_pb2.GetValueRequest, context: grpc.ServicerContext
+            ) -> value_def_pb2.Value:
+        cid = convert.cid(request.cid, "cid")
+        return value_def_pb2.Value(cid=cid.cid_bytes, data=self.node.values.get_bytes(cid))
+
+    @unary
+    def Put(self, request: value_pb2.PutValueRequest, context: grpc.ServicerContext
+            ) -> value_def_pb2.Value:
+        cid = self.node.values.put_bytes(request.data)
+        return value_def_pb2.Value(cid=cid.cid_bytes, data=request.data)

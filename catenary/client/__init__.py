@@ -1,0 +1,5 @@
+"""A Python client for a remote node, with the same shape as :class:`catenary.sdk.Node`."""
+
+from catenary.client.client import Client
+
+__all__ = ["Client"]

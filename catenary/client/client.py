@@ -1,0 +1,255 @@
+"""``Client(address)``: the sdk managers' shape, over gRPC. Errors come back as catenary errors."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
+
+import grpc
+
+from catenary.api import convert
+from catenary.api.errors import from_rpc_error
+from catenary.api.server import message_options
+from catenary.cid import CID, decode, encode
+from catenary.engine import DEFAULT_MAX_VALUE_SIZE, StepResult
+from catenary.errors import InputError
+from catenary.model import Execution, Status
+from catenary.model.filter import ExecutionFilter
+from catenary.proto.api import (
+    execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
+    value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
+)
+from catenary.sdk import OperationInfo, Page, Trace, TraceNode, WorkflowInfo
+from catenary.store import RunState
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _rpc(method: F) -> F:
+    """Re-raise a server's error as the catenary error it was."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class ExecutionClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = execution_pb2_grpc.ExecutionStub(channel)
+
+    @_rpc
+    def get(self, execution_hash: CID) -> Execution:
+        return convert.execution_from_pb(self._stub.Get(
+            execution_pb2.GetExecutionRequest(hash=execution_hash.cid_bytes)))
+
+    @_rpc
+    def list(self, flt: ExecutionFilter | None = None, page_size: int = 100,
+             page_token: str | None = None) -> Page:
+        response = self._stub.List(execution_pb2.ListExecutionsRequest(
+            filter=convert.filter_to_pb(flt or ExecutionFilter()), page_size=page_size,
+            page_token=page_token or ""))
+        return Page([convert.execution_from_pb(e) for e in response.executions],
+                    response.next_page_token or None)
+
+    def iterate(self, flt: ExecutionFilter | None = None, page_size: int = 500) -> Iterator[Execution]:
+        token = None
+        while True:
+            page = self.list(flt, page_size, token)
+            yield from page.executions
+            if not page.next_page_token:
+                return
+            token = page.next_page_token
+
+    def updates(self, flt: ExecutionFilter | None = None, since_seq: int = 0,
+                stop: threading.Event | None = None, from_now: bool = False,
+                ready: threading.Event | None = None) -> Iterator[Execution]:
+        """Stored matches after ``since_seq``, then live ones; ``ready`` is set once subscribed."""
+        call = self._stub.Updates(execution_pb2.UpdatesRequest(
+            filter=convert.filter_to_pb(flt or ExecutionFilter()), since_seq=since_seq,
+            from_now=from_now))
+        if stop is not None:
+            threading.Thread(target=lambda: (stop.wait(), call.cancel()), daemon=True).start()
+        try:
+            call.initial_metadata()  # blocks until the server has subscribed
+            if ready is not None:
+                ready.set()
+            for message in call:
+                yield convert.execution_from_pb(message)
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.CANCELLED:
+                return
+            raise from_rpc_error(exc) from None
+        finally:
+            call.cancel()
+
+    @_rpc
+    def latest_seq(self) -> int:
+        call = self._stub.Updates(execution_pb2.UpdatesRequest(from_now=True))
+        try:
+            return int(dict(call.initial_metadata())["catenary-since-seq"])
+        finally:
+            call.cancel()
+
+    @_rpc
+    def trace(self, execution_hash: CID, direction: str = "ancestors", depth: int = 0) -> Trace:
+        request = execution_pb2.TraceRequest(
+            hash=execution_hash.cid_bytes, depth=depth,
+            direction=execution_pb2.DESCENDANTS if direction == "descendants" else execution_pb2.ANCESTORS)
+        nodes: list[TraceNode] = []
+        for message in self._stub.Trace(request):
+            if message.HasField("execution"):
+                e = convert.execution_from_pb(message.execution)
+                nodes.append(TraceNode("execution", e.hash, e))
+            else:
+                ev = message.event
+                nodes.append(TraceNode("event", CID(ev.hash), None, tuple(CID(i) for i in ev.inputs),
+                                       ev.segment, CID(ev.run) if ev.run else None))
+        known = {n.hash for n in nodes}
+        edges = [(p, n.hash) for n in nodes if n.execution is not None
+                 for p in dict.fromkeys(n.execution.parents) if p in known]
+        return Trace(execution_hash, nodes, edges)
+
+    @_rpc
+    def create(self, workflow: CID, run: CID, segment: int, step: int, operation: CID,
+               config: dict[str, str], parents: list[CID], inputs: list[CID]) -> Execution:
+        return convert.execution_from_pb(self._stub.Create(execution_pb2.CreateExecutionRequest(
+            workflow=workflow.cid_bytes, run=run.cid_bytes, segment=segment, step=step,
+            operation=operation.cid_bytes, config=config, parents=[p.cid_bytes for p in parents],
+            inputs=[i.cid_bytes for i in inputs])))
+
+    @_rpc
+    def update(self, execution_hash: CID, status: Status, executor: str | None = None,
+               output: Any = None, error: str | None = None) -> Execution:
+        return convert.execution_from_pb(self._stub.Update(execution_pb2.UpdateExecutionRequest(
+            hash=execution_hash.cid_bytes, status=convert.STATUS_TO_PB[status], executor=executor or "",
+            output=encode(output) if status is Status.COMPLETED else b"", error=error or "")))
+
+
+class WorkflowClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = workflow_pb2_grpc.WorkflowStub(channel)
+
+    @_rpc
+    def create(self, manifest: str | bytes) -> WorkflowInfo:
+        text = manifest.decode("utf-8", "surrogateescape") if isinstance(manifest, bytes) else manifest
+        return WorkflowInfo(*convert.workflow_from_pb(
+            self._stub.Create(workflow_pb2.CreateWorkflowRequest(manifest=text))))
+
+    @_rpc
+    def get(self, workflow_id: CID) -> WorkflowInfo:
+        return WorkflowInfo(*convert.workflow_from_pb(
+            self._stub.Get(workflow_pb2.GetWorkflowRequest(id=workflow_id.cid_bytes))))
+
+    @_rpc
+    def list(self) -> list[WorkflowInfo]:
+        response = self._stub.List(workflow_pb2.ListWorkflowsRequest())
+        return [WorkflowInfo(*convert.workflow_from_pb(w)) for w in response.workflows]
+
+
+class OperationClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = operation_pb2_grpc.OperationStub(channel)
+
+    @_rpc
+    def get(self, version_id: CID) -> OperationInfo:
+        return convert.operation_from_pb(
+            self._stub.Get(operation_pb2.GetOperationRequest(version_id=version_id.cid_bytes)))
+
+    @_rpc
+    def list(self) -> list[OperationInfo]:
+        response = self._stub.List(operation_pb2.ListOperationsRequest())
+        return [convert.operation_from_pb(o) for o in response.operations]
+
+
+class RunClient:
+    def __init__(self, channel: grpc.Channel, workflows: WorkflowClient) -> None:
+        self._stub = run_pb2_grpc.RunStub(channel)
+        self._workflows = workflows
+
+    @_rpc
+    def new(self, workflow_id: CID) -> RunState:
+        return convert.run_from_pb(self._stub.New(run_pb2.NewRunRequest(workflow=workflow_id.cid_bytes)))
+
+    @_rpc
+    def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
+        r = self._stub.Next(run_pb2.NextRequest(run=run_id.cid_bytes, inputs=[encode(v) for v in inputs],
+                                                fresh=fresh))
+        return StepResult(run_id, r.segment, r.done, decode(r.result) if r.HasField("result") else None,
+                          r.segment_time, r.total_time, CID(r.final))
+
+    @_rpc
+    def get(self, run_id: CID) -> RunState:
+        return convert.run_from_pb(self._stub.Get(run_pb2.GetRunRequest(run=run_id.cid_bytes)))
+
+    @_rpc
+    def list(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]:
+        response = self._stub.List(run_pb2.ListRunsRequest(
+            workflow=workflow.cid_bytes if workflow else b"", limit=limit))
+        return [convert.run_from_pb(r) for r in response.runs]
+
+    def run(self, workflow_id: CID, inputs: Mapping[int, Sequence[Any]] | None = None,
+            fresh: bool = False, on_step: Callable[[StepResult], None] | None = None
+            ) -> tuple[RunState, StepResult]:
+        """new() then next() until done; every segment's input count is checked first."""
+        inputs = dict(inputs or {})
+        segments = self._workflows.get(workflow_id).workflow.segments
+        for index in inputs:
+            if not 0 <= index < len(segments):
+                raise InputError(f"input for segment {index}, but the workflow has segments "
+                                 f"0..{len(segments) - 1}")
+        for index, segment in enumerate(segments):
+            given = len(inputs.get(index, ()))
+            if given != segment.external_slots:
+                raise InputError(f"segment {index} takes {segment.external_slots} external input(s), "
+                                 f"got {given}")
+        state = self.new(workflow_id)
+        for index in range(len(segments)):
+            result = self.next(state.id, inputs.get(index, ()), fresh=fresh)
+            if on_step:
+                on_step(result)
+        return self.get(state.id), result
+
+
+class ValueClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = value_pb2_grpc.ValueStub(channel)
+
+    @_rpc
+    def get_bytes(self, cid: CID) -> bytes:
+        return self._stub.Get(value_pb2.GetValueRequest(cid=cid.cid_bytes)).data
+
+    def get(self, cid: CID) -> Any:
+        return decode(self.get_bytes(cid))
+
+    @_rpc
+    def put(self, value: Any) -> CID:
+        return CID(self._stub.Put(value_pb2.PutValueRequest(data=encode(value))).cid)
+
+
+class Client:
+    """A remote node: ``client.executions.get / list / updates``, ``client.runs.next``, ..."""
+
+    def __init__(self, address: str, max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
+                 timeout: float | None = None) -> None:
+        self.address = address
+        self._channel = grpc.insecure_channel(address, options=message_options(max_value_size))
+        self.executions = ExecutionClient(self._channel)
+        self.workflows = WorkflowClient(self._channel)
+        self.operations = OperationClient(self._channel)
+        self.runs = RunClient(self._channel, self.workflows)
+        self.values = ValueClient(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

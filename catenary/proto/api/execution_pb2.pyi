@@ -1,0 +1,110 @@
+from catenary.proto.definition import event_pb2 as _event_pb2
+from catenary.proto.definition import execution_pb2 as _execution_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ANCESTORS: _ClassVar[Direction]
+    DESCENDANTS: _ClassVar[Direction]
+ANCESTORS: Direction
+DESCENDANTS: Direction
+
+class GetExecutionRequest(_message.Message):
+    __slots__ = ("hash",)
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    hash: bytes
+    def __init__(self, hash: _Optional[bytes] = ...) -> None: ...
+
+class ListExecutionsRequest(_message.Message):
+    __slots__ = ("filter", "page_size", "page_token")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    filter: _execution_pb2.Filter
+    page_size: int
+    page_token: str
+    def __init__(self, filter: _Optional[_Union[_execution_pb2.Filter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListExecutionsResponse(_message.Message):
+    __slots__ = ("executions", "next_page_token")
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    executions: _containers.RepeatedCompositeFieldContainer[_execution_pb2.Execution]
+    next_page_token: str
+    def __init__(self, executions: _Optional[_Iterable[_Union[_execution_pb2.Execution, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdatesRequest(_message.Message):
+    __slots__ = ("filter", "since_seq", "from_now")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    SINCE_SEQ_FIELD_NUMBER: _ClassVar[int]
+    FROM_NOW_FIELD_NUMBER: _ClassVar[int]
+    filter: _execution_pb2.Filter
+    since_seq: int
+    from_now: bool
+    def __init__(self, filter: _Optional[_Union[_execution_pb2.Filter, _Mapping]] = ..., since_seq: _Optional[int] = ..., from_now: _Optional[bool] = ...) -> None: ...
+
+class CreateExecutionRequest(_message.Message):
+    __slots__ = ("workflow", "run", "segment", "step", "operation", "config", "parents", "inputs")
+    class ConfigEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    WORKFLOW_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    PARENTS_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    workflow: bytes
+    run: bytes
+    segment: int
+    step: int
+    operation: bytes
+    config: _containers.ScalarMap[str, str]
+    parents: _containers.RepeatedScalarFieldContainer[bytes]
+    inputs: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, workflow: _Optional[bytes] = ..., run: _Optional[bytes] = ..., segment: _Optional[int] = ..., step: _Optional[int] = ..., operation: _Optional[bytes] = ..., config: _Optional[_Mapping[str, str]] = ..., parents: _Optional[_Iterable[bytes]] = ..., inputs: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class UpdateExecutionRequest(_message.Message):
+    __slots__ = ("hash", "status", "executor", "output", "error")
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXECUTOR_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    hash: bytes
+    status: _execution_pb2.Status
+    executor: str
+    output: bytes
+    error: str
+    def __init__(self, hash: _Optional[bytes] = ..., status: _Optional[_Union[_execution_pb2.Status, str]] = ..., executor: _Optional[str] = ..., output: _Optional[bytes] = ..., error: _Optional[str] = ...) -> None: ...
+
+class TraceRequest(_message.Message):
+    __slots__ = ("hash", "direction", "depth")
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    hash: bytes
+    direction: Direction
+    depth: int
+    def __init__(self, hash: _Optional[bytes] = ..., direction: _Optional[_Union[Direction, str]] = ..., depth: _Optional[int] = ...) -> None: ...
+
+class TraceNode(_message.Message):
+    __slots__ = ("execution", "event")
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    execution: _execution_pb2.Execution
+    event: _event_pb2.Event
+    def __init__(self, execution: _Optional[_Union[_execution_pb2.Execution, _Mapping]] = ..., event: _Optional[_Union[_event_pb2.Event, _Mapping]] = ...) -> None: ...
