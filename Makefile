@@ -15,11 +15,16 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/camera-ownership/demo.sh
 
-test: $(BIN)/.installed
-	$(BIN)/python -m pytest
+# buf (for `buf curl`, the independent gRPC client the API tests use), from npm.
+BUF := .tools/node_modules/.bin/buf
+$(BUF):
+	npm install --no-audit --no-fund --prefix .tools @bufbuild/buf@1.75.0
+
+test: $(BIN)/.installed $(BUF)
+	CATENARY_BUF="$(CURDIR)/$(BUF)" $(BIN)/python -m pytest
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/engine_throughput.py
 
 clean:
-	rm -rf $(VENV) .catenary examples/camera-ownership/out
+	rm -rf $(VENV) .tools .catenary examples/camera-ownership/out

@@ -10,7 +10,7 @@
     │   ├── AlreadyExistsError     creating something whose id is already recorded
     │   └── ValueTooLargeError     a value over the node's size cap
     ├── ExecutionFailedError       an operation failed; its execution and run are marked failed (exit 1)
-    ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently)
+    ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently; exit 2)
     ├── StatusTransitionError      an execution status change that the state machine forbids
     └── StoreError                 the database is unusable (newer schema, corrupt file, ...)
 """
@@ -72,7 +72,9 @@ class ExecutionFailedError(CatenaryError):
 
 
 class RunStateError(CatenaryError):
-    """The run is finished, failed, or was stepped by someone else meanwhile."""
+    """The run is finished, failed, or was stepped by someone else meanwhile; nothing was stored."""
+
+    exit_code = 2
 
 
 class StatusTransitionError(CatenaryError):

@@ -104,9 +104,10 @@ def filter_to_pb(f: ExecutionFilter) -> execution_pb2.Filter:
     return msg
 
 
-def workflow_to_pb(workflow_id: CID, w: Workflow) -> workflow_pb2.Workflow:
+def workflow_to_pb(workflow_id: CID, w: Workflow, created_at: int | None = None
+                   ) -> workflow_pb2.Workflow:
     return workflow_pb2.Workflow(
-        id=workflow_id.cid_bytes, name=w.name, creators=list(w.creators), description=w.description,
+        id=workflow_id.cid_bytes, created_at=created_at or 0, name=w.name, creators=list(w.creators), description=w.description,
         groups=list(w.groups),
         segments=[workflow_pb2.Segment(
             inputs=list(s.inputs),
@@ -114,12 +115,12 @@ def workflow_to_pb(workflow_id: CID, w: Workflow) -> workflow_pb2.Workflow:
                       for st in s.sequence]) for s in w.segments])
 
 
-def workflow_from_pb(m: workflow_pb2.Workflow) -> tuple[CID, Workflow]:
+def workflow_from_pb(m: workflow_pb2.Workflow) -> tuple[CID, Workflow, int | None]:
     workflow = Workflow(
         name=m.name, creators=tuple(m.creators), description=m.description, groups=tuple(m.groups),
         segments=tuple(Segment(tuple(s.inputs), tuple(Step(CID(st.version_id), dict(st.config))
                                                       for st in s.sequence)) for s in m.segments))
-    return CID(m.id), workflow
+    return CID(m.id), workflow, m.created_at or None
 
 
 def operation_to_pb(info: OperationInfo) -> operation_pb2.Operation:

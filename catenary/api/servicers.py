@@ -148,7 +148,8 @@ class WorkflowServicer(workflow_pb2_grpc.WorkflowServicer):
     def List(self, request: workflow_pb2.ListWorkflowsRequest, context: grpc.ServicerContext
              ) -> workflow_pb2.ListWorkflowsResponse:
         return workflow_pb2.ListWorkflowsResponse(
-            workflows=[convert.workflow_to_pb(i.id, i.workflow) for i in self.node.workflows.list()])
+            workflows=[convert.workflow_to_pb(i.id, i.workflow, i.created_at)
+                       for i in self.node.workflows.list()])
 
 
 class OperationServicer(operation_pb2_grpc.OperationServicer):

@@ -70,9 +70,13 @@ class CID(cbrrr.CID):
         except ValueError:
             raise InvalidCIDError(f"not a CID: {text!r} is not valid base32") from None
         try:
-            return cls.from_bytes(raw)
+            cid = cls.from_bytes(raw)
         except InvalidCIDError as exc:
             raise InvalidCIDError(f"not a CID: {text!r}: {exc}") from None
+        if str(cid) != text:
+            # One CID, one text: refuse upper case and non-zero padding bits.
+            raise InvalidCIDError(f"not a CID: {text!r} is not canonical base32 (expected {cid})")
+        return cid
 
     @classmethod
     def coerce(cls, value: "CID | bytes | str") -> "CID":

@@ -6,12 +6,13 @@ Exit status: 0 success, 1 an operation/run/verification failed, 2 bad input or u
 from __future__ import annotations
 
 import datetime as _dt
+import contextlib
 import json
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 from rich.console import Console
@@ -24,7 +25,7 @@ from catenary.cid.dagjson import dumps, to_json
 from catenary.cli import render
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE
 from catenary.cli.values import parse_segment_inputs, parse_value
-from catenary.errors import BadInputError, CatenaryError
+from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
 from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
 from catenary.client import Client
@@ -215,6 +216,20 @@ def op_show(c: Context, version_id: str, as_json: bool) -> None:
 
 
 # runs ----------------------------------------------------------------------------------
+@contextlib.contextmanager
+def failure_document(as_json: bool) -> Iterator[None]:
+    """With --json, a failed operation still prints one document (done false, the error, and
+    the failed execution) before the error line on stderr and exit status 1."""
+    try:
+        yield
+    except ExecutionFailedError as exc:
+        if as_json:
+            failed = exc.execution
+            emit({"run": render.cid_text(getattr(failed, "run", None)), "done": False, "result": None,
+                  "segment": getattr(failed, "segment", None), "segment_time": None,
+                  "total_time": None, "final": render.cid_text(getattr(failed, "hash", None)),
+                  "error": str(exc)})
+        raise
 fresh_option = click.option("--fresh", is_flag=True, help="Execute everything again (no memoization).")
 
 
@@ -235,7 +250,8 @@ def run_cmd(c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, 
         err.print(f"segment {result.segment + 1}/{total} done in {result.segment_time:.2f} ms "
                   f"(total {result.total_time:.2f} ms)")
 
-    state, result = c.node.runs.run(wf_id, values, fresh=fresh, on_step=progress)
+    with failure_document(as_json):
+        state, result = c.node.runs.run(wf_id, values, fresh=fresh, on_step=progress)
     if as_json:
         emit(render.step_json(result))
         return
@@ -268,7 +284,8 @@ def new_cmd(c: Context, workflow_id: str, as_json: bool) -> None:
 def next_cmd(c: Context, run_id: str, inputs: tuple[str, ...], fresh: bool, as_json: bool) -> None:
     """Execute the run's next segment."""
     values = [parse_value(v, f"--input {v}") for v in inputs]
-    result = c.node.runs.next(cid_arg(run_id, "RUN"), values, fresh=fresh)
+    with failure_document(as_json):
+        result = c.node.runs.next(cid_arg(run_id, "RUN"), values, fresh=fresh)
     if as_json:
         emit(render.step_json(result))
         return
@@ -331,22 +348,43 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--segment", type=int),
         click.option("--parent", metavar="HASH", help="Executions with this parent (execution or event)."),
         click.option("--key", metavar="KEY", help="Executions of this key (the same computation)."),
+        click.option("--created-after", metavar="TIME",
+                     help="Created after TIME: ISO 8601 (2026-11-27T10:00:00Z) or unix ns."),
+        click.option("--created-before", metavar="TIME", help="Created before TIME (same forms)."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
+def parse_time(text: str | None, option: str) -> int | None:
+    """ISO 8601 (naive means UTC) or integer unix nanoseconds."""
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInputError(f"{option}: {text!r} is neither ISO 8601 time nor unix nanoseconds") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return int(moment.timestamp() * 1_000_000) * 1000
+
+
 def build_filter(statuses: tuple[str, ...], workflow_id: str | None, run_id: str | None,
                  operation: str | None, segment: int | None, parent: str | None,
-                 key: str | None) -> ExecutionFilter:
+                 key: str | None, created_after: str | None = None,
+                 created_before: str | None = None) -> ExecutionFilter:
     def opt(value: str | None, name: str) -> CID | None:
         return cid_arg(value, name) if value else None
 
     return ExecutionFilter(
         statuses=tuple(Status(s) for s in statuses), workflow=opt(workflow_id, "--workflow"),
         run=opt(run_id, "--run"), operation=opt(operation, "--operation"), segment=segment,
-        parent=opt(parent, "--parent"), key=opt(key, "--key"))
+        parent=opt(parent, "--parent"), key=opt(key, "--key"),
+        created_after=parse_time(created_after, "--created-after"),
+        created_before=parse_time(created_before, "--created-before"))
 
 
 @cli.group("exec")
@@ -367,6 +405,8 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
     for key, value in document.items():
         if key.endswith("_at"):
             value = f"{value}  ({ns_time(value)})" if value else value
+        if value is None:
+            value = "-"
         out.print(f"{key:12} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
 
 

@@ -79,7 +79,8 @@ def trace_json(trace: Trace) -> dict[str, Any]:
     nodes = []
     for node in trace.nodes:
         if node.kind == "event":
-            nodes.append({"kind": "event", "hash": str(node.hash), "segment": node.segment,
+            nodes.append({"kind": "event", "hash": str(node.hash), "run": cid_text(node.run),
+                          "segment": node.segment,
                           "inputs": [str(i) for i in node.inputs]})
         else:
             assert node.execution is not None

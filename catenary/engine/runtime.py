@@ -88,24 +88,33 @@ class Engine:
             raise NotFoundError(f"unknown run {run_id}")
         return state
 
-    def check_inputs(self, workflow: Workflow, segment: int, inputs: Sequence[Any]) -> None:
-        """Refuse external inputs of the wrong count, type or size for a segment."""
+    def check_inputs(self, workflow: Workflow, segment: int, inputs: Sequence[Any]
+                     ) -> list[tuple[CID, bytes]]:
+        """Refuse a segment's external inputs of the wrong count, type or size, or a segment
+        whose operations this node cannot execute; return the inputs' encoded blocks."""
         seg = workflow.segments[segment]
         if len(inputs) != seg.external_slots:
-            raise InputError(f"segment {segment} takes {seg.external_slots} external input(s), "
+            hint = " (it has no -1 slot)" if seg.external_slots == 0 else ""
+            raise InputError(f"segment {segment} takes {seg.external_slots} external input(s){hint}, "
                              f"got {len(inputs)}")
-        first = self.registry.get(seg.sequence[0].version_id)
+        first = [self._operation(step.version_id) for step in seg.sequence][0]  # all must exist
         slots = [i for i, source in enumerate(seg.inputs) if source == EXTERNAL]
+        blocks = []
         for number, (slot, value) in enumerate(zip(slots, inputs)):
             where = f"segment {segment} input {number}"
             try:
                 check_value(value, where)
             except CatenaryError as exc:
                 raise InputError(str(exc)) from None
-            if first is not None:
-                problem = mismatch(first.manifest.inputs[slot], value, where)
-                if problem:
-                    raise InputError(f"{problem} (declared by {first.name})")
+            problem = mismatch(first.manifest.inputs[slot], value, where)
+            if problem:
+                raise InputError(f"{problem} (declared by {first.name})")
+            cid, data = block(value)
+            if len(data) > self.max_value_size:
+                raise ValueTooLargeError(f"{where} is {len(data)} bytes, over the value size cap of "
+                                         f"{self.max_value_size} bytes")
+            blocks.append((cid, data))
+        return blocks
 
     def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
         """Execute the run's next segment with the values for its ``-1`` slots."""
@@ -116,21 +125,12 @@ class Engine:
         workflow = self.workflow(state.workflow)
         index = state.next_segment
         segment = workflow.segments[index]
+        blocks = self.check_inputs(workflow, index, inputs)
         operations = [self._operation(step.version_id) for step in segment.sequence]
-        self.check_inputs(workflow, index, inputs)
 
         started = time.perf_counter()
-        now = time.time_ns()
-        blocks: list[tuple[CID, bytes]] = []
+        external = [(cid, value) for (cid, _), value in zip(blocks, inputs)]
         events: list[Event] = []
-        external = []
-        for number, value in enumerate(inputs):
-            cid, data = block(value)
-            if len(data) > self.max_value_size:
-                raise ValueTooLargeError(f"segment {index} input {number} is {len(data)} bytes, over the "
-                                 f"value size cap of {self.max_value_size} bytes")
-            blocks.append((cid, data))
-            external.append((cid, value))
         event_hash = None
         if external:
             event = Event(run_id, index, tuple(c for c, _ in external))

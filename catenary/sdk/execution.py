@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import threading
 import time
@@ -100,6 +101,8 @@ class ExecutionManager:
             top = self._store.max_seq()
             rows = self._store.executions_since(flt, seq, batch)
             for execution in rows:
+                if stop is not None and stop.is_set():
+                    return
                 seq = execution.seq
                 yield execution
             if len(rows) < batch:
@@ -230,7 +233,9 @@ class ExecutionManager:
         return found_new
 
 def _fingerprint(flt: ExecutionFilter) -> bytes:
-    return hashlib.blake2b(repr(flt).encode(), digest_size=8).digest()
+    """Binds a page token to its filter; status order and repeats do not matter."""
+    canonical = dataclasses.replace(flt, statuses=tuple(sorted(set(flt.statuses), key=lambda s: s.value)))
+    return hashlib.blake2b(repr(canonical).encode(), digest_size=8).digest()
 
 
 def _make_token(before: int, flt: ExecutionFilter) -> str:

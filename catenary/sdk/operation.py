@@ -37,6 +37,12 @@ class OperationManager:
             if self._store.get_version(op.version_id) is None:
                 self._store.put_operation(op.manifest, op.version)
 
+    def register_remote(self, manifest: OperationManifest) -> OperationInfo:
+        """Record an operation whose executions an external executor performs (kind ``remote``)."""
+        version = OperationVersion(manifest.id, {"kind": "remote"})
+        self._store.put_operation(manifest, version)
+        return OperationInfo(manifest, version, False)
+
     def list(self) -> list[OperationInfo]:
         return [OperationInfo(m, v, self._registry.get(v.id) is not None)
                 for m, v in self._store.list_versions()]

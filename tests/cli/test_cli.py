@@ -153,7 +153,7 @@ def test_new_and_next_step_a_run_across_processes(cli: Cli, demo_wf: str, photo:
     assert steps[-1]["total_time"] == pytest.approx(sum(s["segment_time"] for s in steps))
     assert cli.json("runs", "get", run_id)["status"] == "completed"
     assert run_id in [r["run"] for r in cli.json("runs", "list", "--workflow", demo_wf)["runs"]]
-    cli("next", run_id, code=1)  # a completed run cannot be stepped
+    cli("next", run_id, code=2)  # a completed run cannot be stepped; nothing stored
 
 
 def test_failing_operation_exits_1_and_is_recorded(cli: Cli, tmp_path: Path) -> None:
@@ -164,10 +164,12 @@ def test_failing_operation_exits_1_and_is_recorded(cli: Cli, tmp_path: Path) -> 
                                                    {"op": "test/explode", "config": {}}]}]}}))
     wf = cli.json("workflow", "create", str(manifest))["id"]
     proc = cli("run", wf, "--input", "0=text:hi", "--json", code=1)
-    assert proc.stdout == ""
+    doc = json.loads(proc.stdout)  # still exactly one JSON document, saying what failed
+    assert doc["done"] is False and doc["result"] is None and "refusing 'HI'" in doc["error"]
     assert "refusing 'HI'" in proc.stderr and len(proc.stderr.strip().splitlines()) >= 1
     failed = cli.json("exec", "list", "--status", "failed")["executions"]
     assert len(failed) == 1 and "RuntimeError: refusing 'HI'" in failed[0]["error"]
+    assert failed[0]["hash"] == doc["final"] and failed[0]["run"] == doc["run"]
     done = cli.json("exec", "list", "--status", "completed")["executions"]
     assert len(done) == 1 and done[0]["step"] == 0  # the step before the failure is kept
     runs = cli.json("runs", "list")["runs"]

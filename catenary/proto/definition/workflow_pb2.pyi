@@ -30,17 +30,19 @@ class Segment(_message.Message):
     def __init__(self, inputs: _Optional[_Iterable[int]] = ..., sequence: _Optional[_Iterable[_Union[Step, _Mapping]]] = ...) -> None: ...
 
 class Workflow(_message.Message):
-    __slots__ = ("id", "name", "creators", "description", "groups", "segments")
+    __slots__ = ("id", "name", "creators", "description", "groups", "segments", "created_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATORS_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     GROUPS_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: bytes
     name: str
     creators: _containers.RepeatedScalarFieldContainer[str]
     description: str
     groups: _containers.RepeatedScalarFieldContainer[str]
     segments: _containers.RepeatedCompositeFieldContainer[Segment]
-    def __init__(self, id: _Optional[bytes] = ..., name: _Optional[str] = ..., creators: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., groups: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ...) -> None: ...
+    created_at: int
+    def __init__(self, id: _Optional[bytes] = ..., name: _Optional[str] = ..., creators: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., groups: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., created_at: _Optional[int] = ...) -> None: ...
