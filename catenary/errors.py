@@ -8,10 +8,12 @@
     │   ├── InputError             external inputs of next()/run are wrong (count, type, size)
     │   ├── NotFoundError          an id, hash or CID that this node does not know
     │   ├── AlreadyExistsError     creating something whose id is already recorded
-    │   └── ValueTooLargeError     a value over the node's size cap
+    │   ├── ValueTooLargeError     a value over the node's size cap
+    │   └── UnreadableBundleError  a CAR file that cannot be parsed (truncated, corrupt; exit 2)
     ├── ExecutionFailedError       an operation failed; its execution and run are marked failed (exit 1)
     ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently; exit 2)
     ├── StatusTransitionError      an execution status change that the state machine forbids
+    ├── VerificationError          a re-execution, record, block or signature check did not hold (exit 1)
     └── StoreError                 the database is unusable (newer schema, corrupt file, ...)
 """
 
@@ -75,6 +77,14 @@ class RunStateError(CatenaryError):
     """The run is finished, failed, or was stepped by someone else meanwhile; nothing was stored."""
 
     exit_code = 2
+
+
+class UnreadableBundleError(BadInputError):
+    """A proof bundle (CAR file) cannot be read: truncated, corrupt, or not a CAR at all."""
+
+
+class VerificationError(CatenaryError):
+    """Something claimed could not be confirmed: a mismatch, a bad block, signature or record."""
 
 
 class StatusTransitionError(CatenaryError):

@@ -17,6 +17,7 @@ from catenary.errors import (
 from catenary.model import Execution, Status, check_transition, hash_data, key_data
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk.operation import OperationManager
+from catenary.sdk.updates import UpdateHub
 from catenary.sdk.value import ValueManager
 from catenary.store import Store
 
@@ -60,7 +61,7 @@ class ExecutionManager:
         self._store = store
         self._operations = operations
         self._values = values
-        self._poll_interval = poll_interval
+        self._hub = UpdateHub(store, poll_interval)
 
     def get(self, execution_hash: CID) -> Execution:
         found = self._store.get_execution(execution_hash)
@@ -89,27 +90,16 @@ class ExecutionManager:
             token = page.next_page_token
 
     def updates(self, flt: ExecutionFilter | None = None, since_seq: int = 0,
-                stop: threading.Event | None = None, batch: int = 500) -> Iterator[Execution]:
+                stop: threading.Event | None = None) -> Iterator[Execution]:
         """Stored matches with ``seq > since_seq``, then live changes as they are committed.
 
-        Never yields a change twice and never skips one: both parts read the same
-        seq-ordered query, resuming after the last seq seen. Ends when ``stop`` is set.
+        Never yields a change twice and never skips one (see :mod:`catenary.sdk.updates`).
+        Ends when ``stop`` is set or the node closes.
         """
-        flt = flt or ExecutionFilter()
-        seq = since_seq
-        while stop is None or not stop.is_set():
-            top = self._store.max_seq()
-            rows = self._store.executions_since(flt, seq, batch)
-            for execution in rows:
-                if stop is not None and stop.is_set():
-                    return
-                seq = execution.seq
-                yield execution
-            if len(rows) < batch:
-                # Nothing more matches up to ``top``: skip past it so a filter that
-                # matches rarely does not rescan, then sleep until the next commit.
-                seq = max(seq, top)
-                self._store.wait_for_change(seq, self._poll_interval)
+        return self._hub.updates(flt or ExecutionFilter(), since_seq, stop)
+
+    def close(self) -> None:
+        self._hub.close()
 
     def latest_seq(self) -> int:
         """The seq of the latest change (start ``updates`` here to see only new ones)."""

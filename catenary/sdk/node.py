@@ -70,6 +70,7 @@ class Node:
             return node_id
 
     def close(self) -> None:
+        self.executions.close()
         self.store.close()
 
     def __enter__(self) -> "Node":
