@@ -534,6 +534,12 @@ def serve(c: Context, listen: str, workers: int) -> None:
     server.stop()
 
 
+# commands that live in their own modules -------------------------------------------------------
+from catenary.cli.doctor import doctor  # noqa: E402
+
+cli.add_command(doctor)
+
+
 def main() -> None:
     """Entry point: maps catenary errors to one line on stderr and exit 1/2."""
     try:

@@ -57,8 +57,12 @@ class Engine:
     """Steps runs, records every execution, memoizes by key."""
 
     def __init__(self, store: Store, registry: Registry, node_id: str,
-                 max_value_size: int = DEFAULT_MAX_VALUE_SIZE) -> None:
+                 max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
+                 attest: Callable[[CID, CID, CID], Any] | None = None) -> None:
         self.store = store
+        # (execution, key, output) -> a signed AttestationRow, for each execution that did the
+        # work; committed with the execution (catenary.trust.attestation).
+        self.attest = attest
         self.registry = registry
         self.node_id = node_id
         self.max_value_size = max_value_size
@@ -87,6 +91,24 @@ class Engine:
         if state is None:
             raise NotFoundError(f"unknown run {run_id}")
         return state
+
+    def _run_for_step(self, run_id: CID) -> RunState:
+        """The run with (at least) the outputs its next segment reads: only those when the store
+        can load them alone (``get_run_for_step``), else every output (``get_run``)."""
+        partial = getattr(self.store, "get_run_for_step", None)
+        state = self.store.get_run(run_id) if partial is None else partial(run_id, self._sources)
+        if state is None:
+            raise NotFoundError(f"unknown run {run_id}")
+        return state
+
+    def _sources(self, state: RunState) -> list[int]:
+        """The earlier segments whose outputs the run's next segment reads."""
+        if state.status != "running":
+            return []
+        segments = self.workflow(state.workflow).segments
+        if state.next_segment >= len(segments):
+            return []
+        return [source for source in segments[state.next_segment].inputs if source != EXTERNAL]
 
     def check_inputs(self, workflow: Workflow, segment: int, inputs: Sequence[Any]
                      ) -> list[tuple[CID, bytes]]:
@@ -118,7 +140,7 @@ class Engine:
 
     def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
         """Execute the run's next segment with the values for its ``-1`` slots."""
-        state = self.run_state(run_id)
+        state = self._run_for_step(run_id)
         if state.status != "running":
             reason = f": {state.error}" if state.error else ""
             raise RunStateError(f"run {run_id} is {state.status}{reason}; start a new run")
@@ -153,6 +175,7 @@ class Engine:
         pending: dict[CID, tuple[CID, CID]] = {}
         produced: dict[CID, Any] = {}  # outputs made in this segment, not yet committed
         lookup = None if fresh else _memo_lookup(self.store)
+        attestations: list[Any] = []
         workflow_id, node_id, completed = state.workflow, self.node_id, Status.COMPLETED
         for step_index, (step, op) in enumerate(zip(segment.sequence, operations)):
             version_id, config = step.version_id, step.config
@@ -200,6 +223,8 @@ class Engine:
                 slots = [_Slot(output_cid, exe_hash, output)]
                 produced[output_cid] = output
                 origin = exe_hash
+                if self.attest is not None:
+                    attestations.append(self.attest(exe_hash, key, output_cid))
             executions.append(record)
             pending.setdefault(key, (output_cid, origin))
 
@@ -211,7 +236,7 @@ class Engine:
             run=run_id, segment=index, events=events, executions=executions, blocks=blocks,
             output=None if error else SegmentOutput(index, last.output, last.hash, segment_time),
             run_status="failed" if error else ("completed" if done else "running"),
-            total_time=total_time, error=error, now=time.time_ns())
+            total_time=total_time, error=error, now=time.time_ns(), attestations=attestations)
         if not self.store.commit_step(commit):
             raise RunStateError(f"run {run_id} was stepped by another caller meanwhile; nothing was "
                                 f"recorded for this call (get the run to see where it stands)")

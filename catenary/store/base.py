@@ -42,6 +42,45 @@ class RunState:
 
 
 @dataclass(frozen=True)
+class AttestationRow:
+    """A signed attestation block, indexed under the execution it attests (see catenary.trust)."""
+
+    execution: CID
+    cid: CID
+    data: bytes  # the DAG-CBOR block
+    signer: str  # the signer's did:key
+    role: str  # executor | validator
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """What :meth:`Store.lineage` returns: the executions and events reached, each once,
+    in breadth-first order (the start first); ``levels`` maps each hash to its hop count."""
+
+    executions: list[Execution]
+    events: list[Event]
+    levels: dict[CID, int]
+
+
+@dataclass(frozen=True)
+class ImportBatch:
+    """Records loaded from a verified proof bundle, written in one transaction.
+
+    Executions keep their hashes and metadata but get this store's own ``seq``;
+    anything already present is left as it is.
+    """
+
+    blocks: list[tuple[CID, bytes]]
+    operations: list[tuple[OperationManifest, OperationVersion]]
+    workflows: list[Workflow]
+    runs: list[RunState]
+    events: list[Event]
+    executions: list[Execution]  # parents before children
+    attestations: list[AttestationRow]
+    now: int
+
+
+@dataclass(frozen=True)
 class StepCommit:
     """Everything one ``next()`` call records, written in one transaction."""
 
@@ -55,6 +94,7 @@ class StepCommit:
     total_time: float
     error: str | None
     now: int
+    attestations: list[AttestationRow] = field(default_factory=list)  # of executions that did the work
 
 
 class Store(abc.ABC):
@@ -139,9 +179,33 @@ class Store(abc.ABC):
         ``expected`` (nothing changed).
         """
 
+    # lineage and trust ---------------------------------------------------------------
+    @abc.abstractmethod
+    def lineage(self, execution_hash: CID, direction: str, depth: int = 0) -> Lineage | None:
+        """The executions and events an execution came from (``ancestors``: parents, their
+        parents, ... down to the events) or computed from it (``descendants``), each once,
+        within ``depth`` hops (0 = all), in one query. None when the hash is unknown."""
+
+    @abc.abstractmethod
+    def put_attestations(self, rows: Iterable[AttestationRow], now: int) -> int:
+        """Store attestation blocks and index them; returns how many were new."""
+
+    @abc.abstractmethod
+    def list_attestations(self, execution_hash: CID) -> list[AttestationRow]:
+        """The attestations recorded for an execution, oldest first."""
+
+    @abc.abstractmethod
+    def import_batch(self, batch: ImportBatch) -> dict[str, int]:
+        """Write a verified bundle's records in one transaction; returns how many of each
+        kind were new (the rest were already here and are left unchanged)."""
+
     @abc.abstractmethod
     def wait_for_change(self, seq: int, timeout: float) -> None:
         """Block until an execution with seq above ``seq`` may exist, or ``timeout`` seconds."""
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+    def integrity_problems(self) -> list[str]:
+        """What the database's own consistency check reports (empty when sound)."""
+        return []

@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import cbrrr
 
@@ -14,7 +14,9 @@ from catenary.cid import CID, decode, encode
 from catenary.errors import StoreError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
-from catenary.store.base import RunState, SegmentOutput, StepCommit, Store
+from catenary.store.base import (
+    AttestationRow, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
+)
 
 # Each migration runs once, in order, in the transaction that records it.
 MIGRATIONS: list[str] = [
@@ -55,6 +57,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX executions_created ON executions (created_at);
     CREATE TABLE execution_parents (parent BLOB NOT NULL, child INTEGER NOT NULL,
         PRIMARY KEY (parent, child)) WITHOUT ROWID;
+    """,
+    # 2: ancestor traces walk child -> parent edges; attestations index signed blocks.
+    """
+    CREATE INDEX execution_parents_child ON execution_parents (child);
+    CREATE TABLE attestations (
+        execution BLOB NOT NULL, cid BLOB NOT NULL, signer TEXT NOT NULL, role TEXT NOT NULL,
+        created_at INTEGER NOT NULL, PRIMARY KEY (execution, cid)) WITHOUT ROWID;
     """,
 ]
 
@@ -99,6 +108,73 @@ def _row_to_execution(row: tuple[Any, ...]) -> Execution:
         output=_cid(row[11]), error=row[12], executor=row[13], cached_from=_cid(row[14]),
         created_at=row[15], started_at=row[16], finished_at=row[17], seq=row[18],
     )
+
+
+# Lineage in one statement: a recursive walk over the parent edges, then the executions
+# reached and (for ancestors) the events among their parents. Without a depth limit the
+# walk keeps one row per execution (UNION drops repeats), so it visits each node once
+# however many paths lead to it; with a limit it carries the hop count.
+_WALK = {
+    ("ancestors", False): """walk(id) AS (
+        SELECT id FROM executions WHERE hash = :hash
+        UNION SELECT x.id FROM walk w JOIN execution_parents p ON p.child = w.id
+                              JOIN executions x ON x.hash = p.parent)""",
+    ("ancestors", True): """walk(id, level) AS (
+        SELECT id, 0 FROM executions WHERE hash = :hash
+        UNION SELECT x.id, w.level + 1 FROM walk w JOIN execution_parents p ON p.child = w.id
+                              JOIN executions x ON x.hash = p.parent WHERE w.level < :depth)""",
+    ("descendants", False): """walk(id) AS (
+        SELECT id FROM executions WHERE hash = :hash
+        UNION SELECT p.child FROM walk w JOIN executions x ON x.id = w.id
+                              JOIN execution_parents p ON p.parent = x.hash)""",
+    ("descendants", True): """walk(id, level) AS (
+        SELECT id, 0 FROM executions WHERE hash = :hash
+        UNION SELECT p.child, w.level + 1 FROM walk w JOIN executions x ON x.id = w.id
+                              JOIN execution_parents p ON p.parent = x.hash WHERE w.level < :depth)""",
+}
+
+
+def _lineage_sql(direction: str, limited: bool) -> str:
+    nodes = ("SELECT id, MIN(level) AS level FROM walk GROUP BY id" if limited
+             else "SELECT id, 0 AS level FROM walk")
+    columns = ", ".join(f"x.{c.strip()}" for c in _COLUMNS.split(","))
+    padding = ", ".join(["NULL"] * (len(_COLUMNS.split(",")) - 2))
+    sql = (f"WITH RECURSIVE {_WALK[(direction, limited)]}, nodes AS MATERIALIZED ({nodes}) "
+           f"SELECT 'x', {columns} FROM nodes n JOIN executions x ON x.id = n.id")
+    if direction == "ancestors":
+        # Events are parents of reached executions that are within the depth limit.
+        within = "WHERE n.level < :depth" if limited else ""
+        sql += (f" UNION ALL SELECT 'e', ev.hash, ev.data, {padding} FROM events ev "
+                f"WHERE ev.hash IN (SELECT p.parent FROM nodes n JOIN execution_parents p "
+                f"ON p.child = n.id {within})")
+    return sql
+
+
+_LINEAGE_SQL = {(d, limited): _lineage_sql(d, limited)
+                for d in ("ancestors", "descendants") for limited in (False, True)}
+
+
+def _levels(start: CID, executions: list[Execution], direction: str) -> dict[CID, int]:
+    """Hop count of each execution from ``start``: a breadth-first walk over the edges among them."""
+    if direction == "ancestors":
+        following = {e.hash: list(dict.fromkeys(e.parents)) for e in executions}
+    else:
+        following = {e.hash: [] for e in executions}
+        for e in executions:
+            for parent in dict.fromkeys(e.parents):
+                if parent in following:
+                    following[parent].append(e.hash)
+    levels = {start: 0}
+    frontier = [start]
+    while frontier:
+        ahead = []
+        for node in frontier:
+            for nxt in following.get(node, ()):
+                if nxt in following and nxt not in levels:
+                    levels[nxt] = levels[node] + 1
+                    ahead.append(nxt)
+        frontier = ahead
+    return levels
 
 
 class SQLiteStore(Store):
@@ -152,6 +228,10 @@ class SQLiteStore(Store):
                     db.execute(f"PRAGMA user_version = {number + 1}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot use the execution DB {self.path}: {exc}") from None
+
+    def integrity_problems(self) -> list[str]:
+        rows = self._read("PRAGMA quick_check")
+        return [] if rows == [("ok",)] else [r[0] for r in rows]
 
     def schema_version(self) -> int:
         return self._read("PRAGMA user_version")[0][0]
@@ -221,6 +301,23 @@ class SQLiteStore(Store):
                              "WHERE run = ?", (run_id.cid_bytes,))
         return self._run(rows[0], {s: SegmentOutput(s, CID(o), CID(p), t) for s, o, p, t in outputs})
 
+    def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]
+                         ) -> RunState | None:
+        """:meth:`get_run` holding only the outputs of the segments ``segments(run)`` names
+        (those the run's next segment reads), so that stepping a run reads a bounded number of
+        rows per step instead of every earlier segment's output (quadratic over a long run)."""
+        rows = self._read(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?", (run_id.cid_bytes,))
+        if not rows:
+            return None
+        head = self._run(rows[0], {})
+        wanted = sorted(set(segments(head)))
+        if not wanted:
+            return head
+        outputs = self._read("SELECT segment, output, producer, segment_time FROM segment_outputs "
+                             f"WHERE run = ? AND segment IN ({', '.join('?' * len(wanted))})",
+                             (run_id.cid_bytes, *wanted))
+        return self._run(rows[0], {s: SegmentOutput(s, CID(o), CID(p), t) for s, o, p, t in outputs})
+
     def list_runs(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]:
         if workflow is None:
             rows = self._read(f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY created_at DESC LIMIT ?",
@@ -263,6 +360,8 @@ class SQLiteStore(Store):
                        (step.run.cid_bytes, out.segment, out.output.cid_bytes,
                         out.producer.cid_bytes, out.segment_time))
         self._insert_executions(db, step.executions)
+        if step.attestations:
+            self._insert_attestations(db, step.attestations, step.now)
 
     def _insert_executions(self, db: sqlite3.Connection, executions: list[Execution]) -> None:
         if not executions:
@@ -406,6 +505,89 @@ class SQLiteStore(Store):
             return None
         self._notify()
         return self.get_execution(execution_hash)
+
+    # lineage and trust ---------------------------------------------------------------
+    def lineage(self, execution_hash: CID, direction: str, depth: int = 0) -> Lineage | None:
+        if direction not in ("ancestors", "descendants"):
+            raise ValueError(f"direction must be ancestors or descendants, not {direction!r}")
+        sql = _LINEAGE_SQL[(direction, depth > 0)]
+        params: dict[str, Any] = {"hash": execution_hash.cid_bytes, "depth": depth}
+        rows = self._read(sql, params)
+        executions = [_row_to_execution(r[1:]) for r in rows if r[0] == "x"]
+        if not executions:
+            return None
+        events = []
+        for r in rows:
+            if r[0] == "e":
+                data = decode(r[2])
+                events.append(Event(data["run"], data["segment"], tuple(data["inputs"])))
+        levels = _levels(execution_hash, executions, direction)
+        event_hashes = {e.hash for e in events}
+        for e in executions:
+            for parent in e.parents:
+                if parent in event_hashes:
+                    levels[parent] = min(levels.get(parent, 1 << 62), levels[e.hash] + 1)
+        executions.sort(key=lambda e: levels[e.hash])  # stable: ties keep insertion order
+        events.sort(key=lambda e: levels[e.hash])
+        return Lineage(executions, events, levels)
+
+    def put_attestations(self, rows: Iterable[AttestationRow], now: int) -> int:
+        with self._write() as db:
+            return self._insert_attestations(db, list(rows), now)
+
+    @staticmethod
+    def _insert_attestations(db: sqlite3.Connection, rows: list[AttestationRow], now: int) -> int:
+        db.executemany("INSERT OR IGNORE INTO blocks VALUES (?, ?)",
+                       [(a.cid.cid_bytes, a.data) for a in rows])
+        before = db.total_changes
+        db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?, ?, ?)",
+                       [(a.execution.cid_bytes, a.cid.cid_bytes, a.signer, a.role, now) for a in rows])
+        return db.total_changes - before
+
+    def list_attestations(self, execution_hash: CID) -> list[AttestationRow]:
+        rows = self._read(
+            "SELECT a.cid, b.data, a.signer, a.role FROM attestations a "
+            "LEFT JOIN blocks b ON b.cid = a.cid WHERE a.execution = ? ORDER BY a.created_at, a.cid",
+            (execution_hash.cid_bytes,))
+        return [AttestationRow(execution_hash, CID(c), d if d is not None else b"", s, r)
+                for c, d, s, r in rows]
+
+    def import_batch(self, batch: ImportBatch) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self._write() as db:
+            def run(kind: str, sql: str, rows: list[tuple[Any, ...]]) -> None:
+                before = db.total_changes
+                db.executemany(sql, rows)
+                counts[kind] = db.total_changes - before
+
+            run("blocks", "INSERT OR IGNORE INTO blocks VALUES (?, ?)",
+                [(c.cid_bytes, d) for c, d in batch.blocks])
+            run("operations", "INSERT OR IGNORE INTO operations VALUES (?, ?, ?, ?, ?)",
+                [(v.id.cid_bytes, m.id.cid_bytes, m.name, encode(m.data()), encode(v.data()))
+                 for m, v in batch.operations])
+            run("workflows", "INSERT OR IGNORE INTO workflows VALUES (?, ?, ?, ?)",
+                [(w.id.cid_bytes, w.name, encode(w.data()), batch.now) for w in batch.workflows])
+            run("runs", "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r.id.cid_bytes, r.workflow.cid_bytes, r.nonce, r.status, r.next_segment,
+                  r.total_time, r.error, r.created_at, r.updated_at) for r in batch.runs])
+            run("segment_outputs", "INSERT OR IGNORE INTO segment_outputs VALUES (?, ?, ?, ?, ?)",
+                [(r.id.cid_bytes, o.segment, o.output.cid_bytes, o.producer.cid_bytes, o.segment_time)
+                 for r in batch.runs for o in r.outputs.values()])
+            run("events", "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
+                [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), batch.now)
+                 for e in batch.events])
+            known = set()
+            for chunk in range(0, len(batch.executions), 500):
+                hashes = [e.hash.cid_bytes for e in batch.executions[chunk:chunk + 500]]
+                known.update(r[0] for r in db.execute(
+                    f"SELECT hash FROM executions WHERE hash IN ({', '.join('?' * len(hashes))})",
+                    hashes))
+            fresh = [e for e in batch.executions if e.hash.cid_bytes not in known]
+            self._insert_executions(db, fresh)
+            counts["executions"] = len(fresh)
+            counts["attestations"] = self._insert_attestations(db, batch.attestations, batch.now)
+        self._notify()
+        return counts
 
     def _notify(self) -> None:
         with self._changed:

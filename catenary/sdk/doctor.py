@@ -1,0 +1,133 @@
+"""Check a data dir's invariants, and repair what is safe to repair.
+
+What is checked (each a :class:`Finding` when it does not hold):
+- the database's own integrity check passes;
+- every execution's ``hash`` and ``key`` recompute from its stored fields;
+- every completed execution's output value and every input value is in the value store;
+- every parent is a known execution or event;
+- no execution is ``in_progress`` without an owner (repair: mark it failed, with the reason);
+- every failed execution and failed run carries an error;
+- every run's recorded segment outputs are exactly segments 0..next_segment-1, each made by a
+  completed execution of that run with that output; a completed run has all its segments.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from catenary.cid import CID
+from catenary.errors import CatenaryError
+from catenary.model import Status
+from catenary.model.filter import ExecutionFilter
+from catenary.store import Store
+
+UNOWNED_REASON = "recovered by catenary doctor: in_progress with no owner (its process died)"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken invariant: what, about which record, and whether --repair fixes it."""
+
+    check: str
+    subject: str
+    message: str
+    repairable: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: list[Finding]
+    executions: int
+    runs: int
+    repaired: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+class Doctor:
+    """Walks the whole store once; cost is linear in its size."""
+
+    def __init__(self, store: Store, workflow_segments: dict[CID, int] | None = None) -> None:
+        self._store = store
+        self._segments: dict[CID, int] = dict(workflow_segments or {})
+
+    def check(self, repair: bool = False) -> Report:
+        findings = [Finding("integrity", "database", p) for p in self._store.integrity_problems()]
+        executions = self._check_executions(findings)
+        runs = self._check_runs(findings)
+        repaired = 0
+        if repair:
+            for finding in [f for f in findings if f.repairable]:
+                updated = self._store.transition(CID.parse(finding.subject), Status.IN_PROGRESS,
+                                                 Status.FAILED, now=time.time_ns(), error=UNOWNED_REASON)
+                if updated is not None:
+                    repaired += 1
+                    findings.remove(finding)
+        return Report(findings, executions, runs, repaired)
+
+    def _check_executions(self, findings: list[Finding]) -> int:
+        count = 0
+        before = None
+        known_values: set[CID] = set()
+        while True:
+            page, before = self._store.list_executions(ExecutionFilter(), 1000, before)
+            for e in page:
+                count += 1
+                subject = str(e.hash)
+                if e.recomputed_hash() != e.hash:
+                    findings.append(Finding("hash", subject, f"hash does not recompute (got {e.recomputed_hash()})"))
+                if e.recomputed_key() != e.key:
+                    findings.append(Finding("key", subject, f"key does not recompute (got {e.recomputed_key()})"))
+                wanted = list(e.inputs) + ([e.output] if e.output else [])
+                for cid in wanted:
+                    if cid not in known_values:
+                        if self._store.get_block(cid) is None:
+                            findings.append(Finding("value", subject, f"value {cid} is missing"))
+                        else:
+                            known_values.add(cid)
+                if e.status is Status.COMPLETED and e.output is None:
+                    findings.append(Finding("output", subject, "completed without an output"))
+                if e.status is Status.FAILED and not e.error:
+                    findings.append(Finding("error", subject, "failed without an error"))
+                if e.status is Status.IN_PROGRESS and not e.executor:
+                    findings.append(Finding("owner", subject, "in_progress with no owner", repairable=True))
+                for parent in dict.fromkeys(e.parents):
+                    if self._store.get_execution(parent) is None and self._store.get_event(parent) is None:
+                        findings.append(Finding("parent", subject, f"parent {parent} is unknown"))
+            if before is None:
+                return count
+
+    def _check_runs(self, findings: list[Finding]) -> int:
+        runs = self._store.list_runs(None, 10**9)
+        for listed in runs:
+            state = self._store.get_run(listed.id)
+            if state is None:
+                continue
+            subject = str(state.id)
+            if state.status == "failed" and not state.error:
+                findings.append(Finding("run", subject, "failed without an error"))
+            if sorted(state.outputs) != list(range(state.next_segment)):
+                findings.append(Finding("run", subject, f"segment outputs {sorted(state.outputs)} do not match "
+                                                        f"next_segment {state.next_segment}"))
+            for out in state.outputs.values():
+                producer = self._store.get_execution(out.producer)
+                if producer is None or producer.run != state.id or producer.status is not Status.COMPLETED \
+                        or producer.output != out.output or producer.segment != out.segment:
+                    findings.append(Finding("run", subject, f"segment {out.segment} output is not what its "
+                                                            f"producer {out.producer} recorded"))
+            total = self._segments.get(state.workflow)
+            if total is None:
+                try:
+                    workflow = self._store.get_workflow(state.workflow)
+                except CatenaryError:
+                    workflow = None
+                if workflow is None:
+                    findings.append(Finding("run", subject, f"workflow {state.workflow} is unknown"))
+                    continue
+                total = self._segments[state.workflow] = len(workflow.segments)
+            if state.status == "completed" and state.next_segment != total:
+                findings.append(Finding("run", subject, f"completed after {state.next_segment} of {total} segments"))
+        return len(runs)

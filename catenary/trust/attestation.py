@@ -1,0 +1,89 @@
+"""Signed attestations: "execution E, whose key is K, produced output O", signed by a node.
+
+An attestation is an IPLD block (DAG-CBOR)::
+
+    {execution: link, key: link, output: link, signer: "did:key:z...", signature: bytes(64)}
+
+``signature`` is the ed25519 signature, by the key inside ``signer``, of the DAG-CBOR
+encoding of the same map without ``signature``. Its CID is the attestation's id.
+The role (``executor`` for the node that did the work, ``validator`` for one that
+re-executed it) is not signed: it follows from the record (see :func:`role_for`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from catenary.cid import CID, block, decode, encode
+from catenary.errors import CatenaryError
+from catenary.store import AttestationRow
+from catenary.trust.identity import Identity, verify_signature
+
+EXECUTOR = "executor"
+VALIDATOR = "validator"
+FIELDS = ("execution", "key", "output", "signer", "signature")
+
+
+def unsigned_data(execution: CID, key: CID, output: CID, signer: str) -> dict[str, Any]:
+    """The map a signature covers."""
+    return {"execution": execution, "key": key, "output": output, "signer": signer}
+
+
+def sign(identity: Identity, execution: CID, key: CID, output: CID, role: str) -> AttestationRow:
+    """A new attestation by ``identity``, ready to store."""
+    data = unsigned_data(execution, key, output, identity.id)
+    data["signature"] = identity.sign(encode(data))
+    cid, raw = block(data)
+    return AttestationRow(execution, cid, raw, identity.id, role)
+
+
+def role_for(signer: str, executor: str | None, cached_from: CID | None) -> str:
+    """``executor`` when the signer is the node that recorded the execution by doing the
+    work (not a cache hit); ``validator`` otherwise."""
+    return EXECUTOR if signer == executor and cached_from is None else VALIDATOR
+
+
+@dataclass(frozen=True)
+class AttestationCheck:
+    """The result of checking one attestation against the execution it is listed for."""
+
+    cid: CID
+    signer: str | None
+    role: str
+    valid: bool
+    reason: str
+
+
+def check(cid: CID, data: bytes, execution: CID, key: CID, output: CID | None,
+          role: str = VALIDATOR) -> AttestationCheck:
+    """Check an attestation block: shape, signature, and that it attests this very
+    execution, key and output. Never raises for a bad attestation: it is reported invalid."""
+
+    def invalid(reason: str, signer: str | None = None) -> AttestationCheck:
+        return AttestationCheck(cid, signer, role, False, reason)
+
+    try:
+        value = decode(data)
+    except CatenaryError as exc:
+        return invalid(f"not DAG-CBOR: {exc}")
+    if not isinstance(value, dict) or set(value) != set(FIELDS):
+        got = sorted(value) if isinstance(value, dict) else type(value).__name__
+        return invalid(f"not an attestation: expected keys {', '.join(FIELDS)}, got {got}")
+    signer = value["signer"]
+    if not isinstance(signer, str):
+        return invalid("signer is not a string")
+    for name in ("execution", "key", "output"):
+        if not isinstance(value[name], CID):
+            return invalid(f"{name} is not a link", signer)
+    unsigned = {k: v for k, v in value.items() if k != "signature"}
+    problem = verify_signature(signer, value["signature"], encode(unsigned))
+    if problem:
+        return invalid(problem, signer)
+    if value["execution"] != execution:
+        return invalid(f"signed for execution {value['execution']}, not {execution}", signer)
+    if value["key"] != key:
+        return invalid(f"signed key {value['key']}, but the execution's key is {key}", signer)
+    if value["output"] != output:
+        return invalid(f"signed output {value['output']}, but the execution's output is {output}", signer)
+    return AttestationCheck(cid, signer, role, True, "signature verifies; attests this key and output")

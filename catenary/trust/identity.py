@@ -1,0 +1,146 @@
+"""A node's identity: an ed25519 key pair in its data dir, and the ``did:key`` id derived from it.
+
+The node id is ``did:key:z`` + base58btc(0xed 0x01 + public key): the multicodec
+``ed25519-pub`` prefix and the 32 raw key bytes, as the W3C did:key method writes
+it. Anyone holding the id holds the public key, so a signature by a node can be
+checked with nothing but the id that claims it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from catenary.errors import BadInputError, StoreError
+
+KEY_FILE = "node_key.pem"
+_ED25519_PUB = b"\xed\x01"  # multicodec ed25519-pub (0xed) as an unsigned varint
+_DID_PREFIX = "did:key:z"
+_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_INDEX = {c: i for i, c in enumerate(_ALPHABET)}
+
+
+def b58encode(data: bytes) -> str:
+    """Bitcoin base58: big-endian base-58 digits, one ``1`` per leading zero byte."""
+    number = int.from_bytes(data, "big")
+    digits = []
+    while number:
+        number, rest = divmod(number, 58)
+        digits.append(_ALPHABET[rest])
+    zeros = len(data) - len(data.lstrip(b"\0"))
+    return "1" * zeros + "".join(reversed(digits))
+
+
+def b58decode(text: str) -> bytes:
+    """Inverse of :func:`b58encode`; ValueError names the first character outside the alphabet."""
+    number = 0
+    for position, char in enumerate(text):
+        if char not in _INDEX:
+            raise ValueError(f"{char!r} at position {position} is not a base58btc character")
+        number = number * 58 + _INDEX[char]
+    zeros = len(text) - len(text.lstrip("1"))
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
+    return b"\0" * zeros + body
+
+
+def did_from_public_key(public: bytes) -> str:
+    """The ``did:key`` id of a raw 32-byte ed25519 public key."""
+    return _DID_PREFIX + b58encode(_ED25519_PUB + public)
+
+
+def public_key_from_did(did: str) -> bytes:
+    """The raw ed25519 public key inside a ``did:key`` id; BadInputError says why it is not one."""
+    if not isinstance(did, str) or not did.startswith(_DID_PREFIX):
+        raise BadInputError(f"signer {did!r} is not a did:key (expected 'did:key:z...')")
+    try:
+        raw = b58decode(did[len(_DID_PREFIX):])
+    except ValueError as exc:
+        raise BadInputError(f"signer {did!r} is not valid base58btc: {exc}") from None
+    if raw[:2] != _ED25519_PUB or len(raw) != 34:
+        raise BadInputError(f"signer {did!r} is not an ed25519 did:key (multicodec 0xed, 32-byte key)")
+    return raw[2:]
+
+
+def verify_signature(did: str, signature: bytes, message: bytes) -> str | None:
+    """None when ``signature`` is the ed25519 signature of ``message`` by ``did``, else why not."""
+    try:
+        public = Ed25519PublicKey.from_public_bytes(public_key_from_did(did))
+    except BadInputError as exc:
+        return str(exc)
+    except ValueError as exc:
+        return f"signer {did!r} holds no valid ed25519 key: {exc}"
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        return "signature is not 64 bytes (an ed25519 signature)"
+    try:
+        public.verify(signature, message)
+    except InvalidSignature:
+        return f"signature does not verify under {did} (forged, altered, or made by another key)"
+    return None
+
+
+class Identity:
+    """A node's key pair. ``id`` is its did:key; :meth:`sign` signs bytes."""
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+        self.public_key = private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self.id = did_from_public_key(self.public_key)
+
+    @classmethod
+    def generate(cls) -> "Identity":
+        return cls(Ed25519PrivateKey.generate())
+
+    def sign(self, message: bytes) -> bytes:
+        return self._private.sign(message)
+
+    def __repr__(self) -> str:
+        return f"Identity({self.id})"
+
+    @classmethod
+    def load_or_create(cls, data_dir: Path) -> "Identity":
+        """The key in ``data_dir/node_key.pem``, created (mode 0600) on first use.
+
+        Two processes starting on a fresh data dir at once agree on one key: each
+        writes its own temporary file, and only the first hard link to the final
+        name wins; the other reads the winner's key.
+        """
+        path = Path(data_dir) / KEY_FILE
+        if not path.exists():
+            identity = cls.generate()
+            pem = identity._private.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption())
+            tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, pem)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process won the race: use its key
+            finally:
+                os.unlink(tmp)
+        return cls._load(path)
+
+    @classmethod
+    def _load(cls, path: Path) -> "Identity":
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise StoreError(f"node key {path} is readable by other users (mode {mode:04o}); "
+                             f"run: chmod 600 {path}")
+        try:
+            private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"node key {path} is not a PEM ed25519 private key: {exc}") from None
+        if not isinstance(private, Ed25519PrivateKey):
+            raise StoreError(f"node key {path} is not an ed25519 key")
+        return cls(private)

@@ -1,0 +1,143 @@
+"""The explorer app: pages, the JSON gateway, live updates and static files over one node.
+
+>>> app = create_app(Node("/tmp/data"))     # doctest: +SKIP
+>>> uvicorn.run(app)                          # doctest: +SKIP
+
+Errors map to HTTP statuses in one place (:func:`_status_of`): an unknown id,
+hash or CID is 404, any other bad input (a malformed CID, filter, token or
+parameter) is 400 with the reason. Under ``/api`` the body is
+``{"error": reason, "status": code}``; elsewhere it is an HTML page.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from catenary.errors import (
+    BadInputError, CatenaryError, NotFoundError, RunStateError, StatusTransitionError,
+)
+from catenary.sdk import Node
+from catenary.web import api, pages
+from catenary.web.context import Explorer
+from catenary.web.preview import DEFAULT_PREVIEW_LIMIT
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+VENDOR = STATIC / "vendor"
+GRAPH_SCRIPTS = ("cytoscape.min.js", "cytoscape-dagre.min.js")
+log = logging.getLogger("catenary.web")
+
+def ns_time(ns: int | None) -> str:
+    """Unix ns as UTC ``YYYY-MM-DD HH:MM:SS.mmm``."""
+    if ns is None:
+        return "-"
+    moment = _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def ms(value: float | None) -> str:
+    """Milliseconds, readable."""
+    if value is None:
+        return "-"
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    return f"{value:.2f} ms"
+
+
+def duration(start: int | None, end: int | None) -> str:
+    """A duration between two unix ns times (computed, never stored: SPEC §4)."""
+    if start is None or end is None:
+        return "-"
+    return ms((end - start) / 1e6)
+
+
+def short(cid: Any) -> str:
+    """A CID shortened for tables: every catenary CID starts with bafy2bzace, so keep the tail."""
+    text = str(cid)
+    return text if len(text) <= 20 else f"…{text[-12:]}"
+
+
+def _templates() -> Jinja2Templates:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"),
+                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(ns_time=ns_time, ms=ms, short=short)
+    env.globals.update(duration=duration, graph_available=graph_available)
+    return Jinja2Templates(env=env)
+
+
+def graph_available() -> bool:
+    """The vendored graph library is there (``make vendor`` copies it from npm)."""
+    return all((VENDOR / name).is_file() for name in GRAPH_SCRIPTS)
+
+
+def _status_of(exc: Exception) -> int:
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, BadInputError):
+        return 400
+    if isinstance(exc, (RunStateError, StatusTransitionError)):
+        return 409
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    return 500
+
+
+TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
+          500: "Internal error", 501: "Not available", 503: "Unavailable"}
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    """The one error shape: JSON under /api, an HTML page elsewhere."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message, "status": status}, status_code=status)
+    explorer: Explorer = request.app.state.explorer
+    return explorer.render(request, "error.html", status_code=status, status=status,
+                           title=TITLES.get(status, "Error"), message=message)
+
+
+async def _on_catenary_error(request: Request, exc: Exception) -> Response:
+    return error_response(request, _status_of(exc), str(exc))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail
+    if exc.status_code == 404:
+        message = f"there is no page at {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    return error_response(request, exc.status_code, str(message))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s", request.url.path)
+    return error_response(request, 500, f"internal error: {type(exc).__name__}; see the server log")
+
+
+def create_app(node: Node, *, preview_limit: int = DEFAULT_PREVIEW_LIMIT,
+               max_streams: int = 64) -> Starlette:
+    """The explorer over ``node``: HTML pages, ``/api`` (JSON) and ``/static``.
+
+    The app reads through the node's sdk managers, which are safe to share
+    with a gRPC server over the same node. Call ``app.state.explorer.close()``
+    before shutting the server down, to end open live streams.
+    """
+    routes = [*api.routes(), *pages.routes(),
+              Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
+    app = Starlette(routes=routes, exception_handlers={
+        CatenaryError: _on_catenary_error, HTTPException: _on_http_error, Exception: _on_unexpected,
+    })
+    app.state.explorer = Explorer(node, _templates(), preview_limit, max_streams)
+    return app

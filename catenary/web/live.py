@@ -1,0 +1,110 @@
+"""Live updates: executions as Server-Sent Events, fed by the sdk's ``executions.updates``.
+
+Each event is ``id: <seq>``, ``event: execution`` and the execution document as
+``data``. A browser's EventSource sends the last id back as ``Last-Event-ID``
+when it reconnects, and the stream resumes after that seq: no change is lost or
+repeated across a reconnect (the sdk's stored-then-live hand-over has no gap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import AsyncIterator
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from catenary.cli import render
+from catenary.errors import BadInputError
+from catenary.web.context import Explorer, explorer
+from catenary.web.query import FILTER_PARAMS, check_known, int_param, parse_filter
+
+KEEPALIVE_SECONDS = 15.0  # a comment line this often keeps proxies from closing an idle stream
+QUEUE_SIZE = 256  # executions buffered per stream; the reader thread waits when it is full
+RETRY_MS = 2000
+TICK_SECONDS = 0.5  # how soon a stream notices that the server is closing
+
+
+def _since(request: Request) -> int | None:
+    """Where to start: ``Last-Event-ID`` (a reconnect) wins over ``since_seq``; None = now."""
+    last = request.headers.get("last-event-id")
+    if last is not None and last.strip() != "":
+        text = last.strip()
+        if not text.isdigit():
+            raise BadInputError(f"Last-Event-ID: {last!r} is not a seq (a non-negative integer)")
+        return int(text)
+    return int_param(request.query_params, "since_seq", 0)
+
+
+async def execution_updates(request: Request) -> Response:
+    """``GET /api/executions/updates?<filter>&since_seq=N``: stored matches after N, then live."""
+    state = explorer(request)
+    check_known(request.query_params, FILTER_PARAMS + ("since_seq",))
+    flt = parse_filter(request.query_params)
+    since = _since(request)
+    if since is None:
+        since = await run_in_threadpool(state.node.executions.latest_seq)
+    stop = state.open_stream()
+    if stop is None:
+        return JSONResponse({"error": "too many open update streams; try again later", "status": 503},
+                            status_code=503, headers={"Retry-After": "5"})
+    return StreamingResponse(
+        _events(state, flt, since, stop), media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def _events(state: Explorer, flt, since: int, stop: threading.Event) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue(QUEUE_SIZE)
+
+    def put(item: object) -> None:
+        # Blocks this reader thread while the queue is full (a slow client), but gives up
+        # when the stream ends so the thread never outlives it.
+        future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+        while not stop.is_set():
+            try:
+                future.result(timeout=0.5)
+                return
+            except TimeoutError:
+                continue
+        future.cancel()
+
+    def pump() -> None:
+        try:
+            for execution in state.node.executions.updates(flt, since, stop=stop):
+                put(execution)
+        except Exception as exc:  # reported to the client as an error event, then the stream ends
+            put(exc)
+        finally:
+            put(None)
+
+    thread = threading.Thread(target=pump, name="catenary-sse", daemon=True)
+    thread.start()
+    try:
+        # Sent at once: the client knows it is subscribed before anything happens.
+        yield f"retry: {RETRY_MS}\n: subscribed after seq {since}\n\n"
+        idle = 0.0
+        while True:
+            if stop.is_set() and queue.empty():
+                return  # the server is closing (or the reader ended)
+            try:
+                item = await asyncio.wait_for(queue.get(), TICK_SECONDS)
+            except TimeoutError:
+                idle += TICK_SECONDS
+                if idle >= KEEPALIVE_SECONDS:
+                    idle = 0.0
+                    yield ": keepalive\n\n"
+                continue
+            idle = 0.0
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                yield f"event: failure\ndata: {json.dumps({'error': str(item)})}\n\n"
+                return
+            document = json.dumps(render.execution_json(item), ensure_ascii=False)
+            yield f"id: {item.seq}\nevent: execution\ndata: {document}\n\n"
+    finally:
+        state.close_stream(stop)
