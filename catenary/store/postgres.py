@@ -19,6 +19,7 @@ runs on both. What differs, and why (docs/design.md, "PostgreSQL"):
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from contextlib import contextmanager
@@ -177,7 +178,8 @@ class PostgresStore(Store):
         self._latest = 0  # highest seq known to be committed (from NOTIFY and own commits)
         self._listener: threading.Thread | None = None
         self._closing = threading.Event()
-        self._listen_conn: psycopg.Connection | None = None
+        # A channel of this store alone: close() notifies it to end the listener at once.
+        self._wake_channel = f"catenary_wake_{secrets.token_hex(8)}"
         self._migrate()
 
     def _probe(self) -> str:
@@ -194,16 +196,19 @@ class PostgresStore(Store):
     # plumbing -----------------------------------------------------------------------------------
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection (autocommit); connection failures become StoreError."""
+        """A pooled connection (autocommit); a lost or refused connection becomes StoreError."""
         try:
             with self._pool.connection() as conn:
                 yield conn
         except PoolTimeout:
-            raise StoreError(self._unreachable("no connection available from the pool")) from None
+            raise StoreError(self._unreachable("no connection could be had from the pool")) from None
         except psycopg.OperationalError as exc:
-            if isinstance(exc, psycopg.errors.TransactionRollbackError):
-                raise
-            raise StoreError(self._unreachable(str(exc).strip())) from None
+            # Client-side failures have no SQLSTATE; class 08 and 57P0x are the server's
+            # "connection exception" and "shutting down". Anything else is not about reaching it.
+            state = exc.sqlstate or ""
+            if not state or state.startswith("08") or state.startswith("57P0"):
+                raise StoreError(self._unreachable(str(exc).strip())) from None
+            raise
 
     @contextmanager
     def _write(self) -> Iterator[psycopg.Connection]:
@@ -246,14 +251,15 @@ class PostgresStore(Store):
         return self._read("SELECT coalesce(max(version), 0) FROM schema_version")[0][0]
 
     def close(self) -> None:
+        if self._closing.is_set():
+            return
         self._closing.set()
-        conn = self._listen_conn
-        if conn is not None:
-            try:
-                conn.cancel()  # interrupts the listener's wait for notifications
-            except psycopg.Error:
-                pass
         if self._listener is not None:
+            try:
+                with self._pool.connection(timeout=1) as conn:
+                    conn.execute(_sql.SQL("NOTIFY {}").format(_sql.Identifier(self._wake_channel)))
+            except (psycopg.Error, PoolTimeout):
+                pass  # the listener notices ``_closing`` within a second anyway
             self._listener.join(timeout=5)
         self._pool.close()
 
@@ -573,14 +579,16 @@ class PostgresStore(Store):
         while not self._closing.is_set():
             try:
                 with psycopg.connect(self.dsn, autocommit=True) as conn:
-                    self._listen_conn = conn
                     conn.execute(_sql.SQL("LISTEN {}").format(_sql.Identifier(CHANNEL)))
+                    conn.execute(_sql.SQL("LISTEN {}").format(_sql.Identifier(self._wake_channel)))
                     # Anything committed before LISTEN took effect is covered by this read.
                     self._notify(conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
                     ready.set()
                     backoff = 0.1
                     while not self._closing.is_set():
                         for note in conn.notifies(timeout=1.0):
+                            if note.channel == self._wake_channel:
+                                return
                             try:
                                 self._notify(int(note.payload))
                             except ValueError:
@@ -591,5 +599,3 @@ class PostgresStore(Store):
                 ready.set()
                 self._closing.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
-            finally:
-                self._listen_conn = None

@@ -226,6 +226,23 @@ class WasmModule:
         """Fuel used by this thread's last call of this module (None before the first)."""
         return getattr(self._local, "fuel", None)
 
+    def probe(self) -> None:
+        """Instantiate once, as registration does: runs the start function (if any) under the
+        limits and checks that the initial memory fits the cap; raises InvalidModuleError."""
+        compiled = compile_module(self.cid, self.data)
+        store = wasmtime.Store(engine())
+        store.set_limits(memory_size=self.limits.memory, table_elements=MAX_TABLE_ELEMENTS,
+                         instances=1, tables=8, memories=1)
+        store.set_fuel(self.limits.fuel)
+        try:
+            compiled.pre.instantiate(store)
+        except wasmtime.Trap as exc:
+            raise InvalidModuleError(f"wasm module {self.cid}: cannot be instantiated: "
+                                     f"{_trap_cause(exc)}") from None
+        except wasmtime.WasmtimeError as exc:
+            raise InvalidModuleError(f"wasm module {self.cid}: cannot be instantiated within the "
+                                     f"limits: {_first_line(exc)}") from None
+
     def call(self, *inputs: Any, **config: str) -> Any:
         """Run the module on decoded values, as the engine calls an operation's function."""
         return self.invoke([encode(v) for v in inputs], encode(config)).value

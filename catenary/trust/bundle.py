@@ -1,0 +1,632 @@
+"""Proof bundles: an execution and everything needed to check it, as one CARv1 file.
+
+Layout (docs/trust.md draws it): the CAR header has two roots,
+
+* ``roots[0]``: the execution's own block, i.e. its hashed pre-image, whose CID is the
+  execution ``hash``. From it, links reach the workflow, the operation versions (and
+  through them the operation manifests and python source texts), the parent executions,
+  the events, the run, and the input values.
+* ``roots[1]``: the bundle index ``{format: "catenary-bundle/1", execution: link,
+  executions: [link], runs: [link]}``. Each ``executions`` entry is a metadata block
+  carrying what an execution's hash does not cover::
+
+      {execution: link, key: link, run: link, status, output: link | null, error,
+       executor, cached_from: string | null, created_at, started_at, finished_at,
+       attestations: [link]}
+
+  ``key`` links the key pre-image block, ``output`` the output value, ``attestations``
+  the signed attestation blocks. ``cached_from`` is CID text, not a link: the execution
+  that did the work may be outside the bundle. Each ``runs`` entry is
+  ``{run: link, status, next_segment, total_time, error, created_at, updated_at,
+  outputs: [{segment, output: link, producer: link, segment_time}]}``.
+
+Every block is DAG-CBOR named by CIDv1 blake2b-256, so any IPLD implementation can
+read the file and walk it from the roots.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Callable
+
+from catenary.cid import CID, block, cid_of, decode, encode
+from catenary.cid.car import read_car, write_car
+from catenary.cid.cid import block_cid
+from catenary.errors import CatenaryError, NotFoundError, UnreadableBundleError, VerificationError
+from catenary.model import (
+    Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow, hash_data, key_data,
+)
+from catenary.operations import Registry
+from catenary.store import AttestationRow, ImportBatch, RunState, SegmentOutput, Store
+from catenary.trust import attestation
+from catenary.trust.attestation import AttestationCheck
+from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict, Verifier
+
+FORMAT = "catenary-bundle/1"
+_DAG_CBOR_BLAKE2B = bytes([0x01, 0x71, 0xA0, 0xE4, 0x02, 0x20])
+_META_KEYS = {"execution", "key", "run", "status", "output", "error", "executor", "cached_from",
+              "created_at", "started_at", "finished_at", "attestations"}
+_RUN_KEYS = {"run", "status", "next_segment", "total_time", "error", "created_at", "updated_at",
+             "outputs"}
+
+
+# -- export ---------------------------------------------------------------------------------
+
+class _Blocks:
+    """Blocks in the order they will be written, each once."""
+
+    def __init__(self) -> None:
+        self.items: dict[CID, bytes] = {}
+
+    def add(self, cid: CID, data: bytes) -> CID:
+        self.items.setdefault(cid, data)
+        return cid
+
+    def value(self, value: Any) -> CID:
+        cid, data = block(value)
+        return self.add(cid, data)
+
+
+def export_bundle(store: Store, registry: Registry, execution_hash: CID,
+                  stream: BinaryIO) -> dict[str, int]:
+    """Write the proof bundle of an execution to ``stream``; returns counts of what it holds.
+
+    Refuses (VerificationError) a record whose hash or key does not recompute: a bundle
+    only carries what checks out here.
+    """
+    lineage = store.lineage(execution_hash, "ancestors", 0)
+    if lineage is None:
+        raise NotFoundError(f"unknown execution {execution_hash}")
+    executions = sorted(lineage.executions, key=lambda e: (e.segment, e.step))
+    blocks = _Blocks()
+    metas: list[CID] = []
+    index_placeholder = None  # the index goes first in the file; computed at the end
+    body = _Blocks()
+
+    def stored(cid: CID, what: str) -> bytes:
+        data = store.get_block(cid)
+        if data is None:
+            raise NotFoundError(f"{what} {cid} is missing from this node's value store")
+        return data
+
+    runs: dict[CID, RunState] = {}
+    for e in executions:
+        preimage = encode(hash_data(e.workflow, e.segment, e.step, e.operation, dict(e.config),
+                                    list(e.parents), list(e.inputs)))
+        if block_cid(preimage) != e.hash:
+            raise VerificationError(f"execution {e.hash}: its hash does not recompute from the stored "
+                                    f"record; refusing to export it")
+        key_cid, key_bytes = block(key_data(e.operation, dict(e.config), list(e.inputs)))
+        if key_cid != e.key:
+            raise VerificationError(f"execution {e.hash}: its key does not recompute; refusing to "
+                                    f"export it")
+        body.add(e.hash, preimage)
+        body.add(key_cid, key_bytes)
+        for i, cid in enumerate(e.inputs):
+            body.add(cid, stored(cid, f"input {i} of execution {e.hash}: value"))
+        if e.output is not None:
+            body.add(e.output, stored(e.output, f"output of execution {e.hash}: value"))
+        links = []
+        for row in store.list_attestations(e.hash):
+            if row.data:
+                links.append(body.add(row.cid, row.data))
+        if e.run not in runs:
+            state = store.get_run(e.run)
+            if state is None:
+                raise NotFoundError(f"run {e.run} of execution {e.hash} is missing")
+            runs[e.run] = state
+        meta = {
+            "execution": e.hash, "key": e.key, "run": e.run, "status": e.status.value,
+            "output": e.output, "error": e.error, "executor": e.executor,
+            "cached_from": str(e.cached_from) if e.cached_from else None,
+            "created_at": e.created_at, "started_at": e.started_at, "finished_at": e.finished_at,
+            "attestations": links,
+        }
+        metas.append(blocks.value(meta))
+    for event in lineage.events:
+        body.add(*block(event.data()))
+    workflows: dict[CID, Workflow] = {}
+    run_metas = []
+    in_bundle = {e.hash for e in executions}
+    for state in runs.values():
+        body.add(*block(Run(state.workflow, state.nonce).data()))
+        outputs = [{"segment": o.segment, "output": o.output, "producer": o.producer,
+                    "segment_time": float(o.segment_time)}
+                   for o in sorted(state.outputs.values(), key=lambda o: o.segment)
+                   if o.producer in in_bundle]
+        run_metas.append(blocks.value({
+            "run": state.id, "status": state.status, "next_segment": state.next_segment,
+            "total_time": float(state.total_time), "error": state.error,
+            "created_at": state.created_at, "updated_at": state.updated_at, "outputs": outputs}))
+        if state.workflow not in workflows:
+            workflow = store.get_workflow(state.workflow)
+            if workflow is None:
+                raise NotFoundError(f"workflow {state.workflow} is missing")
+            workflows[state.workflow] = workflow
+    for workflow in workflows.values():
+        body.add(*block(workflow.data()))
+        for segment in workflow.segments:
+            for step in segment.sequence:
+                _add_version(store, registry, step.version_id, body)
+    index_cid, index_bytes = block({"format": FORMAT, "execution": execution_hash,
+                                    "executions": metas, "runs": run_metas})
+    del index_placeholder
+    ordered = [(index_cid, index_bytes), *blocks.items.items(), *body.items.items()]
+    write_car(stream, [execution_hash, index_cid], ordered)
+    return {"executions": len(executions), "events": len(lineage.events), "runs": len(runs),
+            "blocks": len(ordered)}
+
+
+def _add_version(store: Store, registry: Registry, version_id: CID, body: _Blocks) -> None:
+    if version_id in body.items:
+        return
+    found = store.get_version(version_id)
+    if found is None:
+        raise NotFoundError(f"operation version {version_id} is missing")
+    manifest, version = found
+    body.add(*block(version.data()))
+    body.add(*block(manifest.data()))
+    source = version.implementation.get("source") if version.kind == "python" else None
+    if isinstance(source, CID):
+        op = registry.get(version_id)
+        data = encode(op.source) if op is not None else store.get_block(source)
+        if data is None or block_cid(data) != source:
+            raise NotFoundError(f"the source text {source} of {manifest.name} (version {version_id}) is "
+                                f"not on this node; export from the node that ran it")
+        body.add(source, data)
+    module = version.implementation.get("module") if version.kind == "wasm" else None
+    if isinstance(module, CID):
+        data = store.get_block(module)
+        if data is None:
+            raise NotFoundError(f"the wasm module {module} of {manifest.name} is not on this node")
+        body.add(module, data)
+
+
+# -- reading and checking -------------------------------------------------------------------------
+
+@dataclass
+class Bundle:
+    """What a bundle holds, decoded. Only what checked out is in here."""
+
+    root: CID
+    blocks: dict[CID, bytes] = field(default_factory=dict)
+    executions: dict[CID, Execution] = field(default_factory=dict)
+    attestations: dict[CID, list[tuple[CID, bytes]]] = field(default_factory=dict)
+    events: dict[CID, Event] = field(default_factory=dict)
+    runs: dict[CID, RunState] = field(default_factory=dict)
+    workflows: dict[CID, Workflow] = field(default_factory=dict)
+    versions: dict[CID, tuple[OperationManifest, OperationVersion]] = field(default_factory=dict)
+    sources: set[CID] = field(default_factory=set)
+    values: set[CID] = field(default_factory=set)
+
+    # Evidence for the Verifier
+    def execution(self, execution_hash: CID) -> Execution | None:
+        return self.executions.get(execution_hash)
+
+    def event(self, event_hash: CID) -> Event | None:
+        return self.events.get(event_hash)
+
+    def block(self, cid: CID) -> bytes | None:
+        return self.blocks.get(cid)
+
+    def workflow(self, workflow_id: CID) -> Workflow | None:
+        return self.workflows.get(workflow_id)
+
+    def version(self, version_id: CID) -> tuple[OperationManifest, OperationVersion] | None:
+        return self.versions.get(version_id)
+
+
+@dataclass
+class BundleReport:
+    """The outcome of :func:`verify_bundle`: one verdict per execution, the problems found
+    with the bundle itself (each naming its block or execution), and the overall verdict."""
+
+    root: CID | None
+    verdicts: list[Verdict]
+    problems: list[str]
+    blocks: int
+    bundle: Bundle | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.verdicts) and all(v.ok for v in self.verdicts)
+
+    @property
+    def overall(self) -> str:
+        if self.ok:
+            return VERIFIED
+        if not self.problems and self.verdicts and all(v.verdict != MISMATCH for v in self.verdicts):
+            return UNVERIFIABLE
+        return "failed"
+
+    def summary(self) -> str:
+        counts = {k: sum(1 for v in self.verdicts if v.verdict == k)
+                  for k in (VERIFIED, MISMATCH, UNVERIFIABLE)}
+        text = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+        if self.problems:
+            text += f"; {len(self.problems)} problem(s): " + "; ".join(self.problems[:3])
+            if len(self.problems) > 3:
+                text += f"; ... ({len(self.problems) - 3} more)"
+        return text or "nothing to verify"
+
+
+class _Reader:
+    """Decodes a bundle's blocks, recording each problem once with the block it concerns."""
+
+    def __init__(self, blocks: dict[CID, bytes], problems: list[str]) -> None:
+        self.blocks = blocks
+        self.problems = problems
+        self.used: set[CID] = set()
+        self._missing: set[CID] = set()
+
+    def problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+    def raw(self, cid: Any, what: str) -> bytes | None:
+        if not isinstance(cid, CID):
+            self.problem(f"{what}: expected a link, got {type(cid).__name__}")
+            return None
+        data = self.blocks.get(cid)
+        if data is None:
+            if cid not in self._missing:
+                self._missing.add(cid)
+                self.problem(f"missing block {cid} ({what})")
+            return None
+        self.used.add(cid)
+        return data
+
+    def get(self, cid: Any, what: str) -> Any:
+        data = self.raw(cid, what)
+        if data is None:
+            return None
+        try:
+            return decode(data)
+        except CatenaryError as exc:
+            self.problem(f"block {cid} ({what}) is not DAG-CBOR: {exc}")
+            return None
+
+    def map(self, cid: Any, what: str, keys: set[str]) -> dict[str, Any] | None:
+        value = self.get(cid, what)
+        if value is None:
+            return None
+        if not isinstance(value, dict) or set(value) != keys:
+            got = sorted(value) if isinstance(value, dict) else type(value).__name__
+            self.problem(f"block {cid} ({what}) has the wrong shape: expected keys "
+                         f"{', '.join(sorted(keys))}, got {got}")
+            return None
+        return value
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], nullable: bool = False) -> bool:
+    if value is None:
+        return nullable
+    if kind is int or kind == (int,):
+        return type(value) is int
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def verify_bundle(data: bytes, registry: Registry,
+                  on_progress: Callable[[int, int], None] | None = None) -> BundleReport:
+    """Check a bundle completely, offline: every block's CID against its bytes, every
+    record's hash and key, the DAG's links, every signature, and every execution whose
+    operation this process has, by re-execution.
+
+    Raises UnreadableBundleError (exit 2) when the file is not a readable CAR / bundle;
+    everything else is reported in the returned :class:`BundleReport`.
+    """
+    car = read_car(data)
+    problems: list[str] = []
+    blocks: dict[CID, bytes] = {}
+    for number, item in enumerate(car.blocks):
+        where = f"section {number} at byte {item.offset}"
+        if item.cid.cid_bytes[:6] != _DAG_CBOR_BLAKE2B:
+            problems.append(f"block {item.cid} ({where}) is not a dag-cbor blake2b-256 CID; catenary "
+                            f"bundles hold no other kind")
+            continue
+        actual = block_cid(item.data)
+        if actual != item.cid:
+            problems.append(f"block {item.cid} ({where}): its bytes hash to {actual}, not to its CID "
+                            f"(altered or corrupt)")
+            continue
+        blocks.setdefault(item.cid, item.data)
+    if len(car.roots) != 2:
+        raise UnreadableBundleError(f"not a catenary bundle: the CAR has {len(car.roots)} root(s), "
+                                    f"expected 2 (the execution, then the bundle index)")
+    root, index_cid = car.roots
+    bundle = Bundle(root)
+    bundle.blocks = blocks
+    reader = _Reader(blocks, problems)
+    index = reader.map(index_cid, "bundle index", {"format", "execution", "executions", "runs"})
+    report = BundleReport(root, [], problems, len(car.blocks), bundle)
+    if index is None:
+        return report
+    if index["format"] != FORMAT:
+        reader.problem(f"bundle index {index_cid}: format {index['format']!r} is not {FORMAT!r}")
+        return report
+    if index["execution"] != root:
+        reader.problem(f"bundle index {index_cid} names execution {index['execution']}, the CAR root "
+                       f"is {root}")
+    if not isinstance(index["executions"], list) or not isinstance(index["runs"], list):
+        reader.problem(f"bundle index {index_cid}: executions and runs must be lists of links")
+        return report
+
+    checks: dict[CID, tuple[AttestationCheck, ...]] = {}
+    for link in index["runs"]:
+        _read_run(reader, bundle, link)
+    for link in index["executions"]:
+        _read_execution(reader, bundle, link, checks)
+    if root not in bundle.executions:
+        reader.problem(f"the root execution {root} has no metadata block in the bundle index")
+    for e in list(bundle.executions.values()):
+        for i, parent in enumerate(e.parents):
+            if parent in bundle.executions or parent in bundle.events:
+                continue
+            event = reader.map(parent, f"parent {i} of execution {e.hash}", {"run", "segment", "inputs"})
+            if event is not None:
+                if type(event["segment"]) is not int or not isinstance(event["inputs"], list) or \
+                        not all(isinstance(x, CID) for x in event["inputs"]) or \
+                        not isinstance(event["run"], CID):
+                    reader.problem(f"event {parent}: run must be a link, segment an int, inputs links")
+                    continue
+                bundle.events[parent] = Event(event["run"], event["segment"], tuple(event["inputs"]))
+                for j, value in enumerate(event["inputs"]):
+                    _read_value(reader, bundle, value, f"input {j} of event {parent}")
+        if e.run not in bundle.runs:
+            reader.problem(f"execution {e.hash}: its run {e.run} has no run block in the bundle index")
+    for event in bundle.events.values():
+        if event.run not in bundle.runs:
+            reader.problem(f"event {event.hash}: its run {event.run} is not in the bundle")
+    for state in bundle.runs.values():
+        if state.workflow not in bundle.workflows:
+            _read_workflow(reader, bundle, state.workflow)
+        for out in state.outputs.values():
+            producer = bundle.executions.get(out.producer)
+            if producer is None:
+                reader.problem(f"run {state.id}: segment {out.segment}'s producer {out.producer} is not "
+                               f"in the bundle")
+            elif producer.output != out.output or producer.segment != out.segment:
+                reader.problem(f"run {state.id}: segment {out.segment} output {out.output} is not what "
+                               f"its producer {out.producer} recorded ({producer.output})")
+    for e in bundle.executions.values():
+        if e.workflow not in bundle.workflows:
+            reader.problem(f"execution {e.hash}: its workflow {e.workflow} is not the workflow of its "
+                           f"run")
+
+    verifier = Verifier(bundle, registry)
+    ordered = sorted(bundle.executions.values(), key=lambda e: (e.segment, e.step))
+    for number, e in enumerate(ordered):
+        report.verdicts.append(verifier.verify(e, checks.get(e.hash, ())))
+        if on_progress:
+            on_progress(number + 1, len(ordered))
+    for cid in blocks:
+        if cid not in reader.used and cid != index_cid:
+            reader.problem(f"block {cid} is not linked from the bundle (unexpected extra block)")
+    return report
+
+
+def _read_value(reader: _Reader, bundle: Bundle, cid: Any, what: str) -> None:
+    if isinstance(cid, CID) and cid in bundle.values:
+        return
+    data = reader.raw(cid, what)
+    if data is None:
+        return
+    try:
+        decode(data)
+    except CatenaryError as exc:
+        reader.problem(f"block {cid} ({what}) is not DAG-CBOR: {exc}")
+        return
+    bundle.values.add(cid)
+
+
+def _read_run(reader: _Reader, bundle: Bundle, link: Any) -> None:
+    meta = reader.map(link, "run metadata", _RUN_KEYS)
+    if meta is None:
+        return
+    run = reader.map(meta["run"], f"run of run metadata {link}", {"workflow", "nonce"})
+    if run is None:
+        return
+    if not isinstance(run["workflow"], CID) or not isinstance(run["nonce"], bytes):
+        reader.problem(f"run {meta['run']}: workflow must be a link and nonce bytes")
+        return
+    fields_ok = (isinstance(meta["status"], str) and _typed(meta["next_segment"], int)
+                 and isinstance(meta["total_time"], (int, float)) and _typed(meta["created_at"], int)
+                 and _typed(meta["updated_at"], int) and _typed(meta["error"], str, True)
+                 and isinstance(meta["outputs"], list))
+    if not fields_ok:
+        reader.problem(f"run metadata {link}: a field has the wrong type")
+        return
+    outputs = {}
+    for out in meta["outputs"]:
+        if not (isinstance(out, dict) and set(out) == {"segment", "output", "producer", "segment_time"}
+                and _typed(out["segment"], int) and isinstance(out["output"], CID)
+                and isinstance(out["producer"], CID) and isinstance(out["segment_time"], (int, float))):
+            reader.problem(f"run metadata {link}: an output entry has the wrong shape")
+            return
+        reader.raw(out["output"], f"segment {out['segment']} output of run {meta['run']}")
+        outputs[out["segment"]] = SegmentOutput(out["segment"], out["output"], out["producer"],
+                                                float(out["segment_time"]))
+    bundle.runs[meta["run"]] = RunState(
+        meta["run"], run["workflow"], run["nonce"], meta["status"], meta["next_segment"],
+        float(meta["total_time"]), meta["error"], meta["created_at"], meta["updated_at"], outputs)
+
+
+def _read_workflow(reader: _Reader, bundle: Bundle, workflow_id: CID) -> None:
+    data = reader.get(workflow_id, "workflow")
+    if data is None:
+        return
+    try:
+        workflow = Workflow.from_data(data)
+    except CatenaryError as exc:
+        reader.problem(f"workflow {workflow_id} is not a valid manifest: {exc}")
+        return
+    for segment in workflow.segments:
+        for step in segment.sequence:
+            if step.version_id not in bundle.versions:
+                _read_version(reader, bundle, step.version_id)
+
+    def lookup(version_id: CID) -> OperationManifest | None:
+        found = bundle.versions.get(version_id)
+        return found[0] if found else None
+
+    if all(s.version_id in bundle.versions for seg in workflow.segments for s in seg.sequence):
+        try:
+            workflow.validate(lookup)
+        except CatenaryError as exc:
+            reader.problem(f"workflow {workflow_id} breaks a workflow rule: {exc}")
+            return
+    bundle.workflows[workflow_id] = workflow
+
+
+def _read_version(reader: _Reader, bundle: Bundle, version_id: CID) -> None:
+    data = reader.map(version_id, "operation version", {"operation", "implementation"})
+    if data is None:
+        return
+    manifest_data = reader.get(data["operation"], f"operation manifest of version {version_id}")
+    if manifest_data is None:
+        return
+    try:
+        manifest = OperationManifest.from_data(manifest_data)
+    except CatenaryError as exc:
+        reader.problem(f"operation manifest {data['operation']} is invalid: {exc}")
+        return
+    implementation = data["implementation"]
+    if not isinstance(implementation, dict) or implementation.get("kind") not in ("python", "wasm",
+                                                                                   "remote"):
+        reader.problem(f"operation version {version_id}: unknown implementation {implementation!r}")
+        return
+    linked = {"python": "source", "wasm": "module"}.get(implementation["kind"])
+    if linked:
+        text = reader.get(implementation.get(linked), f"{linked} of {manifest.name} ({version_id})")
+        if text is None:
+            return
+        if linked == "source" and not isinstance(text, str):
+            reader.problem(f"source {implementation['source']} of {manifest.name} is not a string")
+            return
+        bundle.sources.add(implementation[linked])
+    bundle.versions[version_id] = (manifest, OperationVersion(data["operation"], implementation))
+
+
+def _read_execution(reader: _Reader, bundle: Bundle, link: Any,
+                    checks: dict[CID, tuple[AttestationCheck, ...]]) -> None:
+    meta = reader.map(link, "execution metadata", _META_KEYS)
+    if meta is None:
+        return
+    hash_ = meta["execution"]
+    where = f"execution metadata {link}"
+    pre = reader.map(hash_, f"execution named by {where}",
+                     {"workflow", "segment", "step", "operation", "config", "parents", "inputs"})
+    if pre is None:
+        return
+    shapes = (isinstance(pre["workflow"], CID) and _typed(pre["segment"], int)
+              and _typed(pre["step"], int) and isinstance(pre["operation"], CID)
+              and isinstance(pre["config"], dict)
+              and all(isinstance(v, str) for v in pre["config"].values())
+              and isinstance(pre["parents"], list) and all(isinstance(p, CID) for p in pre["parents"])
+              and isinstance(pre["inputs"], list) and all(isinstance(p, CID) for p in pre["inputs"]))
+    if not shapes:
+        reader.problem(f"execution {hash_}: its pre-image has a field of the wrong type")
+        return
+    if not (isinstance(meta["key"], CID) and isinstance(meta["run"], CID)
+            and meta["status"] in {s.value for s in Status}
+            and (meta["output"] is None or isinstance(meta["output"], CID))
+            and _typed(meta["error"], str, True) and _typed(meta["executor"], str, True)
+            and _typed(meta["cached_from"], str, True) and _typed(meta["created_at"], int)
+            and _typed(meta["started_at"], int, True) and _typed(meta["finished_at"], int, True)
+            and isinstance(meta["attestations"], list)):
+        reader.problem(f"execution {hash_}: its metadata block {link} has a field of the wrong type")
+        return
+    recomputed_key = cid_of(key_data(pre["operation"], pre["config"], pre["inputs"]))
+    if recomputed_key != meta["key"]:
+        reader.problem(f"execution {hash_}: key does not recompute (recorded {meta['key']}, "
+                       f"recomputed {recomputed_key})")
+    else:
+        reader.raw(meta["key"], f"key of execution {hash_}")
+    try:
+        cached_from = CID.parse(meta["cached_from"]) if meta["cached_from"] else None
+    except CatenaryError as exc:
+        reader.problem(f"execution {hash_}: cached_from is not a CID: {exc}")
+        return
+    e = Execution(
+        hash=hash_, key=meta["key"], workflow=pre["workflow"], run=meta["run"], segment=pre["segment"],
+        step=pre["step"], operation=pre["operation"], config=pre["config"],
+        parents=tuple(pre["parents"]), inputs=tuple(pre["inputs"]), status=Status(meta["status"]),
+        output=meta["output"], error=meta["error"], executor=meta["executor"], cached_from=cached_from,
+        created_at=meta["created_at"], started_at=meta["started_at"], finished_at=meta["finished_at"],
+        seq=0)
+    if hash_ in bundle.executions:
+        reader.problem(f"execution {hash_} has two metadata blocks in the bundle index")
+        return
+    bundle.executions[hash_] = e
+    for i, value in enumerate(e.inputs):
+        _read_value(reader, bundle, value, f"input {i} of execution {hash_}")
+    if e.output is not None:
+        _read_value(reader, bundle, e.output, f"output of execution {hash_}")
+    found = []
+    rows = []
+    for att in meta["attestations"]:
+        data = reader.raw(att, f"attestation of execution {hash_}")
+        if data is None:
+            continue
+        signer = _signer(data)
+        result = attestation.check(att, data, e.hash, e.key, e.output,
+                                   attestation.role_for(signer, e.executor, e.cached_from))
+        found.append(result)
+        rows.append((att, data))
+        if not result.valid:
+            reader.problem(f"attestation {att} on execution {hash_} is invalid: {result.reason}")
+    checks[hash_] = tuple(found)
+    bundle.attestations[hash_] = rows
+
+
+def _signer(data: bytes) -> str | None:
+    try:
+        value = decode(data)
+    except CatenaryError:
+        return None
+    return value.get("signer") if isinstance(value, dict) and isinstance(value.get("signer"), str) \
+        else None
+
+
+# -- import ----------------------------------------------------------------------------------------
+
+def import_bundle(store: Store, registry: Registry, data: bytes) -> tuple[BundleReport, dict[str, int]]:
+    """Verify a bundle and, only if everything holds, load it into ``store`` in one
+    transaction. Raises VerificationError (nothing stored) when it does not verify."""
+    report = verify_bundle(data, registry)
+    if not report.ok:
+        raise VerificationError(f"bundle does not verify ({report.overall}): {report.summary()}; "
+                                f"nothing was imported")
+    bundle = report.bundle
+    assert bundle is not None
+    wanted = bundle.values | bundle.sources
+    runs = []
+    for state in bundle.runs.values():
+        missing = [s for s in range(state.next_segment) if s not in state.outputs]
+        if state.status == "running" and missing:
+            # The bundle holds the ancestry of one execution, not the whole run: the run
+            # cannot be stepped further here, so it is recorded as ended, with the reason.
+            state = RunState(state.id, state.workflow, state.nonce, "failed", state.next_segment,
+                             state.total_time, f"imported from a bundle without the output of "
+                             f"segment(s) {', '.join(map(str, missing))}; start a new run here "
+                             f"(memoization reuses the imported results)",
+                             state.created_at, state.updated_at, state.outputs)
+        runs.append(state)
+    attestations = []
+    for hash_, rows in bundle.attestations.items():
+        e = bundle.executions[hash_]
+        for cid, raw in rows:
+            signer = _signer(raw) or ""
+            attestations.append(AttestationRow(hash_, cid, raw, signer,
+                                               attestation.role_for(signer, e.executor, e.cached_from)))
+    batch = ImportBatch(
+        blocks=[(cid, bundle.blocks[cid]) for cid in wanted],
+        operations=list(bundle.versions.values()),
+        workflows=list(bundle.workflows.values()),
+        runs=runs,
+        events=list(bundle.events.values()),
+        executions=sorted(bundle.executions.values(), key=lambda e: (e.segment, e.step)),
+        attestations=attestations,
+        now=time.time_ns())
+    return report, store.import_batch(batch)

@@ -1,0 +1,58 @@
+"""`catenary doctor` on real data dirs: clean, corrupted, and repairable."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from catenary.model import Execution, Status
+from catenary.sdk import Node
+
+from .test_cli import DEMO, Cli, cli  # noqa: F401 - the cli fixture
+
+
+def seeded(cli: Cli, tmp_path: Path) -> dict:
+    import subprocess
+    import sys
+
+    photo = tmp_path / "p.jpg"
+    subprocess.run([sys.executable, str(DEMO / "make_photo.py"), str(photo)], check=True)
+    wf = cli.json("workflow", "create", str(DEMO / "manifest.json"))["id"]
+    return cli.json("run", wf, "-i", f"0=@{photo}", "-i", "2=text:CX1-004217", "-i", "4=text:L35-99812")
+
+
+def test_doctor_clean_then_corrupted(cli: Cli, tmp_path: Path) -> None:
+    result = seeded(cli, tmp_path)
+    report = cli.json("doctor")
+    assert report["ok"] is True and report["executions"] == 7 and report["runs"] == 1
+    db = sqlite3.connect(cli.data_dir / "catenary.db")
+    db.execute("UPDATE executions SET segment = 9 WHERE step = 0 AND segment = 1")
+    db.execute("DELETE FROM blocks WHERE cid = (SELECT output FROM executions WHERE hash = ?)",
+               (__import__("catenary").CID.parse(result["final"]).cid_bytes,))
+    db.commit()
+    db.close()
+    proc = cli("doctor", "--json", code=1)
+    findings = json.loads(proc.stdout)["findings"]
+    checks = {f["check"] for f in findings}
+    assert {"hash", "value"} <= checks
+    assert any(f["subject"] == result["final"] and "missing" in f["message"] for f in findings)
+
+
+def test_doctor_repairs_an_orphaned_claim(cli: Cli, tmp_path: Path) -> None:
+    result = seeded(cli, tmp_path)
+    with Node(cli.data_dir) as node:
+        final = node.executions.get(__import__("catenary").CID.parse(result["final"]))
+        orphan = Execution(**{**final.__dict__, "status": Status.CREATED, "output": None,
+                              "step": 99, "hash": final.hash, "seq": 0})
+        orphan = Execution(**{**orphan.__dict__, "hash": orphan.recomputed_hash()})
+        assert node.store.insert_execution(orphan) is not None
+        assert node.store.transition(orphan.hash, Status.CREATED, Status.IN_PROGRESS,
+                                     now=time.time_ns()) is not None
+    proc = cli("doctor", code=1)
+    assert "in_progress with no owner" in proc.stdout and "--repair fixes this" in proc.stdout
+    repaired = cli.json("doctor", "--repair")
+    assert repaired["ok"] is True and repaired["repaired"] == 1
+    fixed = cli.json("exec", "get", str(orphan.hash))
+    assert fixed["status"] == "failed" and "recovered by catenary doctor" in fixed["error"]
