@@ -65,6 +65,10 @@ class ValueTooLargeError(InputError):
     """A value is larger than the node's value-size cap."""
 
 
+class LimitExceededError(BadInputError):
+    """A configured cap of the node is reached (e.g. open Updates subscribers)."""
+
+
 class ExecutionFailedError(CatenaryError):
     """An operation failed; its execution and its run were recorded as failed."""
 

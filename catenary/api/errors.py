@@ -14,6 +14,7 @@ CODES: list[tuple[type[errors.CatenaryError], grpc.StatusCode]] = [
     (errors.NotFoundError, grpc.StatusCode.NOT_FOUND),
     (errors.AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
     (errors.ValueTooLargeError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.LimitExceededError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.BadInputError, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.StatusTransitionError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.RunStateError, grpc.StatusCode.FAILED_PRECONDITION),

@@ -30,12 +30,15 @@ def message_options(max_value_size: int) -> list[tuple[str, int]]:
 class Server:
     """A running gRPC server over one node. ``stop()`` ends streams cleanly, then the server."""
 
-    def __init__(self, node: Node, listen: str = "127.0.0.1:50051", max_workers: int = 256) -> None:
+    def __init__(self, node: Node, listen: str = "127.0.0.1:50051", max_workers: int = 256,
+                 max_subscribers: int | None = None) -> None:
         self.node = node
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
                                                             thread_name_prefix="catenary-rpc"),
                                  options=message_options(node.engine.max_value_size))
-        self.executions = ExecutionServicer(node)
+        # Each open Updates stream holds a worker thread: keep some for unary calls.
+        cap = max_subscribers if max_subscribers is not None else max(1, max_workers - 16)
+        self.executions = ExecutionServicer(node, cap)
         execution_pb2_grpc.add_ExecutionServicer_to_server(self.executions, self._grpc)
         workflow_pb2_grpc.add_WorkflowServicer_to_server(WorkflowServicer(node), self._grpc)
         operation_pb2_grpc.add_OperationServicer_to_server(OperationServicer(node), self._grpc)

@@ -10,7 +10,7 @@ import grpc
 from catenary.api import convert
 from catenary.api.errors import stream, unary
 from catenary.cid import decode
-from catenary.errors import BadInputError
+from catenary.errors import BadInputError, LimitExceededError
 from catenary.model import Status
 from catenary.model.types import mismatch
 from catenary.proto.api import (
@@ -27,8 +27,9 @@ DEFAULT_PAGE_SIZE = 100
 
 
 class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, max_subscribers: int = 1000) -> None:
         self.node = node
+        self.max_subscribers = max_subscribers
         self._streams: set[threading.Event] = set()
         self._lock = threading.Lock()
         self._closing = False
@@ -64,6 +65,9 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
         with self._lock:
             if self._closing:
                 return
+            if len(self._streams) >= self.max_subscribers:
+                raise LimitExceededError(f"this node already serves {len(self._streams)} Updates "
+                                         f"subscribers, its cap; retry later or raise --max-subscribers")
             self._streams.add(stop)
         context.add_callback(stop.set)  # the client went away
         # Tell the client it is subscribed before the first change arrives, so it

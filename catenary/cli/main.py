@@ -516,13 +516,15 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
               help="Address for the gRPC API (port 0 picks a free one).")
 @click.option("--workers", default=256, show_default=True, type=click.IntRange(4),
               help="Server threads; each open Updates stream holds one.")
+@click.option("--max-subscribers", type=click.IntRange(1), default=None,
+              help="Cap on open Updates streams (default: workers - 16); over it: RESOURCE_EXHAUSTED.")
 @pass_ctx
-def serve(c: Context, listen: str, workers: int) -> None:
+def serve(c: Context, listen: str, workers: int, max_subscribers: int | None) -> None:
     """Serve this data dir's node over gRPC (reflection and health on) until SIGTERM/Ctrl-C."""
     from catenary.api import Server
 
     node = c.local("serve")
-    server = Server(node, listen, max_workers=workers).start()
+    server = Server(node, listen, max_workers=workers, max_subscribers=max_subscribers).start()
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())

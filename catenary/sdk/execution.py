@@ -172,55 +172,33 @@ class ExecutionManager:
 
         ``ancestors``: back to the events that started it. ``descendants``: every
         execution computed from it (its impact). ``depth`` limits the hops (0 = all).
+        One store query (:meth:`Store.lineage`) whatever the depth; nodes come in
+        breadth-first order, the root first.
         """
         if direction not in ("ancestors", "descendants"):
             raise BadInputError(f"direction must be ancestors or descendants, not {direction!r}")
         if depth < 0:
             raise BadInputError(f"depth must be >= 0, got {depth}")
-        root = self.get(execution_hash)
-        nodes: dict[CID, TraceNode] = {root.hash: TraceNode("execution", root.hash, root)}
+        lineage = self._store.lineage(execution_hash, direction, depth)
+        if lineage is None:
+            raise NotFoundError(f"unknown execution {execution_hash}")
+        levels = lineage.levels
+        nodes: list[TraceNode] = [TraceNode("execution", e.hash, e) for e in lineage.executions]
+        nodes += [TraceNode("event", ev.hash, None, ev.inputs, ev.segment, ev.run) for ev in lineage.events]
+        nodes.sort(key=lambda n: levels.get(n.hash, 0))  # stable: executions before events per level
+        known = {n.hash for n in nodes}
         edges: list[tuple[CID, CID]] = []
-        frontier = [root]
-        level = 0
-        while frontier and (depth == 0 or level < depth):
-            level += 1
-            following: list[Execution] = []
-            for execution in frontier:
-                if direction == "ancestors":
-                    following += self._parents(execution, nodes, edges)
-                else:
-                    following += self._children(execution, nodes, edges)
-            frontier = following
-        return Trace(root.hash, list(nodes.values()), edges)
-
-    def _parents(self, execution: Execution, nodes: dict[CID, TraceNode],
-                 edges: list[tuple[CID, CID]]) -> list[Execution]:
-        found_new = []
-        for parent in dict.fromkeys(execution.parents):
-            edges.append((parent, execution.hash))
-            if parent in nodes:
-                continue
-            found = self._store.get_execution(parent)
-            if found is not None:
-                nodes[parent] = TraceNode("execution", parent, found)
-                found_new.append(found)
-                continue
-            event = self._store.get_event(parent)
-            if event is None:
-                raise NotFoundError(f"parent {parent} of {execution.hash} is neither an execution "
-                                    f"nor an event on this node")
-            nodes[parent] = TraceNode("event", parent, None, event.inputs, event.segment, event.run)
-        return found_new
-
-    def _children(self, execution: Execution, nodes: dict[CID, TraceNode],
-                  edges: list[tuple[CID, CID]]) -> list[Execution]:
-        found_new = []
-        for child in self.iterate(ExecutionFilter(parent=execution.hash)):
-            edges.append((execution.hash, child.hash))
-            if child.hash not in nodes:
-                nodes[child.hash] = TraceNode("execution", child.hash, child)
-                found_new.append(child)
-        return found_new
+        for e in lineage.executions:
+            if direction == "ancestors" and depth and levels.get(e.hash, 0) >= depth:
+                continue  # the depth limit cut this node's parents off
+            for parent in dict.fromkeys(e.parents):
+                if parent in known:
+                    if direction == "ancestors" or e.hash != execution_hash:
+                        edges.append((parent, e.hash))
+                elif direction == "ancestors":
+                    raise NotFoundError(f"parent {parent} of {e.hash} is neither an execution nor an "
+                                        f"event on this node")
+        return Trace(execution_hash, nodes, edges)
 
 def _fingerprint(flt: ExecutionFilter) -> bytes:
     """Binds a page token to its filter; status order and repeats do not matter."""

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Iterable
 
+from catenary.cid import CID
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE, Engine
 from catenary.operations import Registry, default_registry
 from catenary.sdk.execution import ExecutionManager
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.run import RunManager
+from catenary.sdk.trust import AttestationManager, TrustManager
 from catenary.sdk.value import ValueManager
-from catenary.sdk.workflow import WorkflowManager
-from catenary.store import SQLiteStore, Store
+from catenary.sdk.workflow import DEFAULT_MAX_SEGMENTS, DEFAULT_MAX_SEQUENCE, WorkflowManager
+from catenary.store import AttestationRow, SQLiteStore, Store
+from catenary.trust import attestation
+from catenary.trust.identity import Identity
 
 DEFAULT_DATA_DIR = ".catenary"
 
@@ -40,34 +43,33 @@ class Node:
         operations: Iterable[str] = (),
         registry: Registry | None = None,
         max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
+        max_segments: int = DEFAULT_MAX_SEGMENTS,
+        max_sequence: int = DEFAULT_MAX_SEQUENCE,
         store: Store | None = None,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.id = self._node_id()
+        # The node id is the did:key of the ed25519 key made on first start (node_key.pem).
+        self.identity = Identity.load_or_create(self.data_dir)
+        self.id = self.identity.id
         self.registry = registry or default_registry()
         for module in operations:
             self.registry.add_module(module)
         self.store = store or SQLiteStore(self.data_dir / "catenary.db")
-        self.engine = Engine(self.store, self.registry, self.id, max_value_size)
+        self.engine = Engine(self.store, self.registry, self.id, max_value_size, attest=self._attest)
         self.values = ValueManager(self.store, max_value_size)
         self.operations = OperationManager(self.store, self.registry)
-        self.workflows = WorkflowManager(self.store, self.operations)
+        self.workflows = WorkflowManager(self.store, self.operations, max_segments, max_sequence)
         self.runs = RunManager(self.engine, self.store)
         self.executions = ExecutionManager(self.store, self.operations, self.values)
+        self.attestations = AttestationManager(self.store)
+        self.trust = TrustManager(self.store, self.registry, self.identity)
+        self.operations.load_wasm()
         self.operations.publish()
 
-    def _node_id(self) -> str:
-        """A stable id for this data directory, created on first use."""
-        path = self.data_dir / "node_id"
-        try:
-            return path.read_text().strip()
-        except FileNotFoundError:
-            node_id = "node-" + secrets.token_hex(8)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(node_id + "\n")
-            os.replace(tmp, path)
-            return node_id
+    def _attest(self, execution: CID, key: CID, output: CID) -> AttestationRow:
+        """The executor attestation the engine records with each execution that did the work."""
+        return attestation.sign(self.identity, execution, key, output, attestation.EXECUTOR)
 
     def close(self) -> None:
         self.executions.close()

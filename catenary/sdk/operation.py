@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from catenary.cid import CID
 from catenary.errors import NotFoundError
@@ -36,6 +37,27 @@ class OperationManager:
         for op in self._registry:
             if self._store.get_version(op.version_id) is None:
                 self._store.put_operation(op.manifest, op.version)
+
+    def load_wasm(self) -> None:
+        """Make the stored ``wasm`` versions executable here when the store holds their modules."""
+        stored = [(m, v) for m, v in self._store.list_versions()
+                  if v.kind == "wasm" and self._registry.get(v.id) is None]
+        if stored:
+            from catenary.operations import wasm  # imports wasmtime: only when there is a module
+
+            wasm.load_stored(self._registry, stored, self._store.get_block)
+
+    def add_wasm(self, module: bytes, manifest: OperationManifest | dict[str, Any] | None = None
+                 ) -> OperationInfo:
+        """Validate a WebAssembly module (binary or WAT) against catenary-wasm-abi/1 and store it:
+        the module bytes under their raw CID, then the manifest and version. Idempotent."""
+        from catenary.operations import wasm
+
+        op = wasm.from_module(wasm.wasm_bytes(module), manifest)
+        self._store.put_blocks([(op.module_cid, op.module.data)])  # first: a version never lacks its code
+        self._store.put_operation(op.manifest, op.version)
+        wasm.register(self._registry, op)
+        return OperationInfo(op.manifest, op.version, True)
 
     def register_remote(self, manifest: OperationManifest) -> OperationInfo:
         """Record an operation whose executions an external executor performs (kind ``remote``)."""

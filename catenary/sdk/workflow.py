@@ -17,6 +17,10 @@ from catenary.sdk.operation import OperationManager
 from catenary.store import Store
 
 
+DEFAULT_MAX_SEGMENTS = 10_000
+DEFAULT_MAX_SEQUENCE = 10_000
+
+
 @dataclass(frozen=True)
 class WorkflowInfo:
     id: CID
@@ -27,9 +31,12 @@ class WorkflowInfo:
 class WorkflowManager:
     """Validates and stores workflow manifests."""
 
-    def __init__(self, store: Store, operations: OperationManager) -> None:
+    def __init__(self, store: Store, operations: OperationManager,
+                 max_segments: int = DEFAULT_MAX_SEGMENTS, max_sequence: int = DEFAULT_MAX_SEQUENCE) -> None:
         self._store = store
         self._operations = operations
+        self._max_segments = max_segments
+        self._max_sequence = max_sequence
 
     def parse(self, manifest: dict[str, Any] | str | bytes) -> Workflow:
         """Parse and validate a manifest (a dict, or JSON text) without storing it."""
@@ -43,6 +50,14 @@ class WorkflowManager:
             except EncodingError as exc:
                 raise ManifestError("", str(exc)) from None
         workflow = load_manifest(manifest, self._operations.resolve_name)
+        if len(workflow.segments) > self._max_segments:
+            raise ManifestError("segments", f"{len(workflow.segments)} segments is over this node's cap of "
+                                            f"{self._max_segments}")
+        for index, segment in enumerate(workflow.segments):
+            if len(segment.sequence) > self._max_sequence:
+                raise ManifestError(f"segments[{index}].sequence",
+                                    f"{len(segment.sequence)} operations is over this node's cap of "
+                                    f"{self._max_sequence} per segment")
 
         def lookup(version_id: CID):
             info = self._operations.lookup(version_id)

@@ -23,7 +23,7 @@ import secrets
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import psycopg
 from psycopg import sql as _sql
@@ -34,8 +34,10 @@ from catenary.cid import CID, decode, encode
 from catenary.errors import StoreError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
-from catenary.store.base import RunState, SegmentOutput, StepCommit, Store
-from catenary.store.sqlite import _config_bytes, _links_bytes
+from catenary.store.base import (
+    AttestationRow, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
+)
+from catenary.store.sqlite import _config_bytes, _levels, _links_bytes
 
 # Each migration runs once, in order, in the transaction that records it in schema_version.
 # The tables mirror the SQLite schema (docs/design.md): CIDs as bytea, ints as bigint.
@@ -78,6 +80,13 @@ MIGRATIONS: list[str] = [
     CREATE TABLE execution_parents (parent bytea NOT NULL, child bigint NOT NULL,
         PRIMARY KEY (parent, child));
     """,
+    # 2 (as SQLite's 2): ancestor walks follow child -> parent edges; attestations index signed blocks.
+    """
+    CREATE INDEX execution_parents_child ON execution_parents (child);
+    CREATE TABLE attestations (
+        execution bytea NOT NULL, cid bytea NOT NULL, signer text NOT NULL, role text NOT NULL,
+        created_at bigint NOT NULL, PRIMARY KEY (execution, cid));
+    """,
 ]
 
 CHANNEL = "catenary_changes"
@@ -118,6 +127,49 @@ edges AS (
     ON CONFLICT DO NOTHING)
 SELECT c.value, (SELECT count(*) FROM ins), pg_notify('{CHANNEL}', c.value::text) FROM c
 """
+
+# Lineage in one statement, as in the SQLite store: a recursive walk over the parent edges,
+# then the executions reached and (for ancestors) the events among their parents. UNION drops
+# repeated rows, so without a depth limit each execution is visited once however many paths
+# lead to it; with a limit the walk carries the hop count.
+_WALK = {
+    ("ancestors", False): """walk(id) AS (
+        SELECT id FROM executions WHERE hash = %(hash)s
+        UNION SELECT x.id FROM walk w JOIN execution_parents p ON p.child = w.id
+                              JOIN executions x ON x.hash = p.parent)""",
+    ("ancestors", True): """walk(id, level) AS (
+        SELECT id, 0 FROM executions WHERE hash = %(hash)s
+        UNION SELECT x.id, w.level + 1 FROM walk w JOIN execution_parents p ON p.child = w.id
+                              JOIN executions x ON x.hash = p.parent WHERE w.level < %(depth)s)""",
+    ("descendants", False): """walk(id) AS (
+        SELECT id FROM executions WHERE hash = %(hash)s
+        UNION SELECT p.child FROM walk w JOIN executions x ON x.id = w.id
+                              JOIN execution_parents p ON p.parent = x.hash)""",
+    ("descendants", True): """walk(id, level) AS (
+        SELECT id, 0 FROM executions WHERE hash = %(hash)s
+        UNION SELECT p.child, w.level + 1 FROM walk w JOIN executions x ON x.id = w.id
+                              JOIN execution_parents p ON p.parent = x.hash WHERE w.level < %(depth)s)""",
+}
+
+
+def _lineage_sql(direction: str, limited: bool) -> str:
+    nodes = ("SELECT id, min(level) AS level FROM walk GROUP BY id" if limited
+             else "SELECT id, 0 AS level FROM walk")
+    columns = ", ".join(f"x.{c.strip()}" for c in _COLUMNS.split(","))
+    padding = ", ".join(["NULL"] * (len(_COLUMNS.split(",")) - 1))
+    query = (f"WITH RECURSIVE {_WALK[(direction, limited)]}, nodes AS MATERIALIZED ({nodes}) "
+             f"SELECT 'x', {columns}, x.id FROM nodes n JOIN executions x ON x.id = n.id")
+    if direction == "ancestors":
+        # Events are parents of reached executions that are within the depth limit.
+        within = "WHERE n.level < %(depth)s" if limited else ""
+        query += (f" UNION ALL SELECT 'e', ev.hash, ev.data, {padding} FROM events ev "
+                  f"WHERE ev.hash IN (SELECT p.parent FROM nodes n JOIN execution_parents p "
+                  f"ON p.child = n.id {within})")
+    return query
+
+
+_LINEAGE_SQL = {(d, limited): _lineage_sql(d, limited)
+                for d in ("ancestors", "descendants") for limited in (False, True)}
 
 _MEMO_SQL = ("SELECT hash, output, cached_from FROM executions WHERE key = %s AND status = 'completed' "
              "LIMIT 1")
@@ -345,6 +397,21 @@ class PostgresStore(Store):
                               "ORDER BY created_at DESC LIMIT %s", (workflow.cid_bytes, limit))
         return [self._run(r, {}) for r in rows]
 
+    def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]
+                         ) -> RunState | None:
+        """:meth:`get_run` holding only the outputs of the segments ``segments(run)`` names
+        (those the run's next segment reads): a bounded read per step of a long run."""
+        rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = %s", (run_id.cid_bytes,))
+        if not rows:
+            return None
+        wanted = sorted(set(segments(self._run(rows[0], {}))))
+        if not wanted:
+            return self._run(rows[0], {})
+        outputs = self._read("SELECT segment, output, producer, segment_time FROM segment_outputs "
+                             "WHERE run = %s AND segment = ANY(%s::bigint[])",
+                             (run_id.cid_bytes, wanted))
+        return self._run(rows[0], {s: SegmentOutput(s, CID(o), CID(p), t) for s, o, p, t in outputs})
+
     @staticmethod
     def _run(row: tuple[Any, ...], outputs: dict[int, SegmentOutput]) -> RunState:
         return RunState(CID(row[0]), CID(row[1]), row[2], row[3], row[4], row[5], row[6], row[7],
@@ -369,13 +436,15 @@ class PostgresStore(Store):
              step.run.cid_bytes, step.segment)).rowcount
         if moved != 1:
             raise _Abort
-        blocks = sorted({c.cid_bytes: d for c, d in step.blocks}.items())
+        blocks = sorted({c.cid_bytes: d for c, d in
+                         [*step.blocks, *((a.cid, a.data) for a in step.attestations)]}.items())
         if blocks:
             self._insert_blocks(conn, blocks)
         if step.events:
-            conn.executemany("INSERT INTO events VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                             [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()),
-                               step.now) for e in step.events])
+            conn.cursor().executemany(
+                "INSERT INTO events VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), step.now)
+                 for e in step.events])
         if step.output:
             out = step.output
             conn.execute("INSERT INTO segment_outputs VALUES (%s, %s, %s, %s, %s)",
@@ -385,6 +454,8 @@ class PostgresStore(Store):
         if inserted != len(step.executions):
             raise StoreError(f"run {step.run} segment {step.segment}: an execution of this step "
                              f"is already recorded")
+        if step.attestations:
+            self._index_attestations(conn, step.attestations, step.now)
         return top
 
     @staticmethod
@@ -544,6 +615,107 @@ class PostgresStore(Store):
             return None
         self._notify(top)
         return self.get_execution(execution_hash)
+
+    # lineage and trust --------------------------------------------------------------------------
+    def lineage(self, execution_hash: CID, direction: str, depth: int = 0) -> Lineage | None:
+        if direction not in ("ancestors", "descendants"):
+            raise ValueError(f"direction must be ancestors or descendants, not {direction!r}")
+        rows = self._read(_LINEAGE_SQL[(direction, depth > 0)],
+                          {"hash": execution_hash.cid_bytes, "depth": depth})
+        order = {CID(r[1]): r[-1] for r in rows if r[0] == "x"}  # hash -> id (insertion order)
+        executions = [_row_to_execution(r[1:-1]) for r in rows if r[0] == "x"]
+        if not executions:
+            return None
+        events = []
+        for r in rows:
+            if r[0] == "e":
+                data = decode(r[2])
+                events.append(Event(data["run"], data["segment"], tuple(data["inputs"])))
+        levels = _levels(execution_hash, executions, direction)
+        event_hashes = {e.hash for e in events}
+        for e in executions:
+            for parent in e.parents:
+                if parent in event_hashes:
+                    levels[parent] = min(levels.get(parent, 1 << 62), levels[e.hash] + 1)
+        # Ties in hop count keep insertion order (the walk's rows come in no fixed order).
+        executions.sort(key=lambda e: (levels[e.hash], order[e.hash]))
+        events.sort(key=lambda e: levels[e.hash])
+        return Lineage(executions, events, levels)
+
+    def put_attestations(self, rows: Iterable[AttestationRow], now: int) -> int:
+        rows = list(rows)
+        if not rows:
+            return 0
+        with self._write() as conn:
+            self._insert_blocks(conn, sorted({a.cid.cid_bytes: a.data for a in rows}.items()))
+            return self._index_attestations(conn, rows, now)
+
+    @staticmethod
+    def _index_attestations(conn: psycopg.Connection, rows: list[AttestationRow], now: int) -> int:
+        """Index attestation blocks (already stored) under their executions; how many were new."""
+        unique = sorted({(a.execution.cid_bytes, a.cid.cid_bytes): a for a in rows}.items())
+        return len(conn.execute(
+            "INSERT INTO attestations (execution, cid, signer, role, created_at) "
+            "SELECT e, c, s, r, %s FROM unnest(%s::bytea[], %s::bytea[], %s::text[], %s::text[]) "
+            "AS v(e, c, s, r) ON CONFLICT DO NOTHING RETURNING 1",
+            (now, [k[0] for k, _ in unique], [k[1] for k, _ in unique],
+             [a.signer for _, a in unique], [a.role for _, a in unique])).fetchall())
+
+    def list_attestations(self, execution_hash: CID) -> list[AttestationRow]:
+        rows = self._read(
+            "SELECT a.cid, b.data, a.signer, a.role FROM attestations a "
+            "LEFT JOIN blocks b ON b.cid = a.cid WHERE a.execution = %s ORDER BY a.created_at, a.cid",
+            (execution_hash.cid_bytes,))
+        return [AttestationRow(execution_hash, CID(c), d if d is not None else b"", s, r)
+                for c, d, s, r in rows]
+
+    def import_batch(self, batch: ImportBatch) -> dict[str, int]:
+        counts: dict[str, int] = {}
+
+        def insert(conn: psycopg.Connection, kind: str, query: str, rows: list[tuple[Any, ...]]) -> None:
+            # RETURNING counts the rows actually inserted (ON CONFLICT skips the known ones).
+            new = 0
+            for row in rows:
+                new += conn.execute(query + " ON CONFLICT DO NOTHING RETURNING 1", row).fetchone() is not None
+            counts[kind] = new
+
+        top = 0
+        with self._write() as conn:
+            blocks = sorted({c.cid_bytes: d for c, d in
+                             [*batch.blocks, *((a.cid, a.data) for a in batch.attestations)]}.items())
+            known_blocks = {r[0] for r in conn.execute(
+                "SELECT cid FROM blocks WHERE cid = ANY(%s::bytea[])",
+                ([c for c, _ in blocks],)).fetchall()} if blocks else set()
+            if blocks:
+                self._insert_blocks(conn, blocks)
+            counts["blocks"] = len({c.cid_bytes for c, _ in batch.blocks} - known_blocks)
+            insert(conn, "operations", "INSERT INTO operations VALUES (%s, %s, %s, %s, %s)",
+                   [(v.id.cid_bytes, m.id.cid_bytes, m.name, encode(m.data()), encode(v.data()))
+                    for m, v in batch.operations])
+            insert(conn, "workflows", "INSERT INTO workflows VALUES (%s, %s, %s, %s)",
+                   [(w.id.cid_bytes, w.name, encode(w.data()), batch.now) for w in batch.workflows])
+            insert(conn, "runs", "INSERT INTO runs VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                   [(r.id.cid_bytes, r.workflow.cid_bytes, r.nonce, r.status, r.next_segment,
+                     r.total_time, r.error, r.created_at, r.updated_at) for r in batch.runs])
+            insert(conn, "segment_outputs", "INSERT INTO segment_outputs VALUES (%s, %s, %s, %s, %s)",
+                   [(r.id.cid_bytes, o.segment, o.output.cid_bytes, o.producer.cid_bytes,
+                     o.segment_time) for r in batch.runs for o in r.outputs.values()])
+            insert(conn, "events", "INSERT INTO events VALUES (%s, %s, %s, %s, %s)",
+                   [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), batch.now)
+                    for e in batch.events])
+            hashes = [e.hash.cid_bytes for e in batch.executions]
+            known = {r[0] for r in conn.execute(
+                "SELECT hash FROM executions WHERE hash = ANY(%s::bytea[])", (hashes,)).fetchall()
+            } if hashes else set()
+            fresh = [e for e in batch.executions if e.hash.cid_bytes not in known]
+            # A node importing the same bundle meanwhile may still win some of these; they are
+            # skipped (ON CONFLICT) and counted as known.
+            top, counts["executions"] = self._insert_executions(conn, fresh)
+            counts["attestations"] = (self._index_attestations(conn, batch.attestations, batch.now)
+                                      if batch.attestations else 0)
+        if top:
+            self._notify(top)
+        return counts
 
     # change notifications -----------------------------------------------------------------------
     def _notify(self, seq: int) -> None:

@@ -81,7 +81,6 @@ def export_bundle(store: Store, registry: Registry, execution_hash: CID,
     executions = sorted(lineage.executions, key=lambda e: (e.segment, e.step))
     blocks = _Blocks()
     metas: list[CID] = []
-    index_placeholder = None  # the index goes first in the file; computed at the end
     body = _Blocks()
 
     def stored(cid: CID, what: str) -> bytes:
@@ -151,7 +150,6 @@ def export_bundle(store: Store, registry: Registry, execution_hash: CID,
                 _add_version(store, registry, step.version_id, body)
     index_cid, index_bytes = block({"format": FORMAT, "execution": execution_hash,
                                     "executions": metas, "runs": run_metas})
-    del index_placeholder
     ordered = [(index_cid, index_bytes), *blocks.items.items(), *body.items.items()]
     write_car(stream, [execution_hash, index_cid], ordered)
     return {"executions": len(executions), "events": len(lineage.events), "runs": len(runs),
@@ -390,9 +388,10 @@ def verify_bundle(data: bytes, registry: Registry,
                 reader.problem(f"run {state.id}: segment {out.segment} output {out.output} is not what "
                                f"its producer {out.producer} recorded ({producer.output})")
     for e in bundle.executions.values():
-        if e.workflow not in bundle.workflows:
+        state = bundle.runs.get(e.run)
+        if state is not None and e.workflow != state.workflow:
             reader.problem(f"execution {e.hash}: its workflow {e.workflow} is not the workflow of its "
-                           f"run")
+                           f"run {e.run} ({state.workflow})")
 
     verifier = Verifier(bundle, registry)
     ordered = sorted(bundle.executions.values(), key=lambda e: (e.segment, e.step))

@@ -289,3 +289,43 @@ def test_grpc_status_codes_on_the_wire(server, node: Node) -> None:
         stub.List(execution_pb2.ListExecutionsRequest(page_token="!!!"))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     channel.close()
+
+
+def test_subscriber_cap_gives_resource_exhausted(node: Node) -> None:
+    from catenary.api import Server
+    from catenary.errors import LimitExceededError
+
+    server = Server(node, "127.0.0.1:0", max_workers=32, max_subscribers=2).start()
+    clients = [Client(server.address) for _ in range(3)]
+    stops = [threading.Event() for _ in range(3)]
+    ready = [threading.Event() for _ in range(2)]
+    threads = [threading.Thread(target=lambda i=i: list(clients[i].executions.updates(
+        from_now=True, stop=stops[i], ready=ready[i])), daemon=True) for i in range(2)]
+    for t in threads:
+        t.start()
+    assert all(r.wait(10) for r in ready)
+    with pytest.raises(LimitExceededError, match="cap"):
+        list(clients[2].executions.updates(from_now=True, stop=stops[2]))
+    for s in stops:
+        s.set()
+    for t in threads:
+        t.join(10)
+    server.stop(grace=1)
+    for c in clients:
+        c.close()
+
+
+def test_workflow_caps(tmp_path) -> None:
+    from catenary.errors import ManifestError
+
+    capped = Node(tmp_path / "capped", max_segments=2, max_sequence=3)
+    with pytest.raises(ManifestError, match=r"segments: 3 segments is over this node's cap of 2"):
+        capped.workflows.create({"data": {**chain_manifest()["data"], "segments": [
+            {"inputs": [-1 if i == 0 else i - 1], "sequence": [{"op": "std/hash", "config": {}}]}
+            for i in range(3)]}})
+    with pytest.raises(ManifestError, match=r"segments\[0\]\.sequence: 4 operations is over"):
+        capped.workflows.create({"data": {**chain_manifest()["data"], "segments": [
+            {"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}}] + [
+                {"op": "std/hash", "config": {}}] * 3}]}})
+    assert capped.workflows.list() == []
+    capped.close()

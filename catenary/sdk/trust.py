@@ -1,0 +1,143 @@
+"""Trust managers: ``node.trust`` (verify, export, verify and import bundles) and
+``node.attestations`` (the signed attestations of an execution, each checked)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable
+
+from catenary.cid import CID
+from catenary.cid.cid import block_cid
+from catenary.errors import BadInputError, NotFoundError
+from catenary.model import Event, Execution, OperationManifest, OperationVersion, Workflow
+from catenary.operations import Registry
+from catenary.store import Store
+from catenary.trust import attestation, bundle
+from catenary.trust.attestation import AttestationCheck
+from catenary.trust.identity import Identity
+from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict, Verifier
+
+
+class StoreEvidence:
+    """The local store as evidence for a :class:`~catenary.trust.verify.Verifier`."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def execution(self, execution_hash: CID) -> Execution | None:
+        return self._store.get_execution(execution_hash)
+
+    def event(self, event_hash: CID) -> Event | None:
+        return self._store.get_event(event_hash)
+
+    def block(self, cid: CID) -> bytes | None:
+        return self._store.get_block(cid)
+
+    def workflow(self, workflow_id: CID) -> Workflow | None:
+        return self._store.get_workflow(workflow_id)
+
+    def version(self, version_id: CID) -> tuple[OperationManifest, OperationVersion] | None:
+        return self._store.get_version(version_id)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``node.trust.verify`` found: one verdict per execution checked (the execution
+    itself, or with ``trace`` its whole ancestry), and the validator attestations it added."""
+
+    root: CID
+    verdicts: list[Verdict]
+    attested: list[CID] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(v.ok for v in self.verdicts)
+
+    @property
+    def overall(self) -> str:
+        if self.ok:
+            return VERIFIED
+        return MISMATCH if any(v.verdict == MISMATCH for v in self.verdicts) else UNVERIFIABLE
+
+
+class AttestationManager:
+    """The attestations recorded for executions."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def list(self, execution_hash: CID) -> list[AttestationCheck]:
+        """Each attestation of the execution with its check result; a bad or foreign
+        signature, or one over another execution, key or output, is reported invalid."""
+        e = self._store.get_execution(execution_hash)
+        if e is None:
+            raise NotFoundError(f"unknown execution {execution_hash}")
+        checks = []
+        for row in self._store.list_attestations(execution_hash):
+            if not row.data:
+                checks.append(AttestationCheck(row.cid, row.signer, row.role, False,
+                                               "the attestation block is missing from the value store"))
+            elif block_cid(row.data) != row.cid:
+                checks.append(AttestationCheck(row.cid, row.signer, row.role, False,
+                                               "the stored block's bytes do not hash to its CID"))
+            else:
+                checks.append(attestation.check(row.cid, row.data, e.hash, e.key, e.output, row.role))
+        return checks
+
+
+class TrustManager:
+    """Verification by re-execution and proof bundles."""
+
+    def __init__(self, store: Store, registry: Registry, identity: Identity) -> None:
+        self._store = store
+        self._registry = registry
+        self._identity = identity
+        self._attestations = AttestationManager(store)
+
+    def verify(self, execution_hash: CID, trace: bool = False) -> VerifyReport:
+        """Re-execute an execution (with ``trace``: every execution of its ancestry) and check
+        each record; add this node's validator attestation to each one verified."""
+        if trace:
+            lineage = self._store.lineage(execution_hash, "ancestors", 0)
+            if lineage is None:
+                raise NotFoundError(f"unknown execution {execution_hash}")
+            executions = sorted(lineage.executions, key=lambda e: (e.segment, e.step))
+        else:
+            found = self._store.get_execution(execution_hash)
+            if found is None:
+                raise NotFoundError(f"unknown execution {execution_hash}")
+            executions = [found]
+        verifier = Verifier(StoreEvidence(self._store), self._registry)
+        verdicts, rows = [], []
+        for e in executions:
+            checks = tuple(self._attestations.list(e.hash))
+            verdict = verifier.verify(e, checks)
+            verdicts.append(verdict)
+            if verdict.ok and not any(c.signer == self._identity.id and c.valid for c in checks):
+                rows.append(attestation.sign(
+                    self._identity, e.hash, e.key, e.output,
+                    attestation.role_for(self._identity.id, e.executor, e.cached_from)))
+        if rows:
+            self._store.put_attestations(rows, time.time_ns())
+        return VerifyReport(execution_hash, verdicts, [r.execution for r in rows])
+
+    def export(self, execution_hash: CID, stream: BinaryIO) -> dict[str, int]:
+        """Write the execution's proof bundle (CARv1) to ``stream``."""
+        return bundle.export_bundle(self._store, self._registry, execution_hash, stream)
+
+    def verify_bundle(self, data: bytes, on_progress: Callable[[int, int], None] | None = None
+                      ) -> bundle.BundleReport:
+        """Check a bundle offline (nothing is stored)."""
+        _not_empty(data)
+        return bundle.verify_bundle(data, self._registry, on_progress)
+
+    def import_bundle(self, data: bytes) -> tuple[bundle.BundleReport, dict[str, int]]:
+        """Verify a bundle and load it into this node's store, all or nothing."""
+        _not_empty(data)
+        return bundle.import_bundle(self._store, self._registry, data)
+
+
+def _not_empty(data: bytes) -> None:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise BadInputError("a bundle is the bytes of a CAR file")
