@@ -25,6 +25,7 @@ from catenary.cid.dagjson import dumps, to_json
 from catenary.cli import render
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE
 from catenary.cli.values import parse_segment_inputs, parse_value
+from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
 from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
@@ -213,6 +214,9 @@ def op_show(c: Context, version_id: str, as_json: bool) -> None:
         return
     for key, value in document.items():
         out.print(f"{key:15} {value if isinstance(value, str) else json.dumps(value)}")
+
+
+op.add_command(op_add)
 
 
 # runs ----------------------------------------------------------------------------------

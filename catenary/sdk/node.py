@@ -15,7 +15,7 @@ from catenary.sdk.run import RunManager
 from catenary.sdk.trust import AttestationManager, TrustManager
 from catenary.sdk.value import ValueManager
 from catenary.sdk.workflow import DEFAULT_MAX_SEGMENTS, DEFAULT_MAX_SEQUENCE, WorkflowManager
-from catenary.store import AttestationRow, SQLiteStore, Store
+from catenary.store import AttestationRow, Store, open_store
 from catenary.trust import attestation
 from catenary.trust.identity import Identity
 
@@ -46,7 +46,11 @@ class Node:
         max_segments: int = DEFAULT_MAX_SEGMENTS,
         max_sequence: int = DEFAULT_MAX_SEQUENCE,
         store: Store | None = None,
+        db: str | None = None,
     ) -> None:
+        """``db``: a ``postgresql://`` URL to keep the execution DB and values in PostgreSQL
+        (shared with other nodes); by default they are in ``<data_dir>/catenary.db`` (SQLite).
+        The data dir holds this node's identity either way."""
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # The node id is the did:key of the ed25519 key made on first start (node_key.pem).
@@ -55,7 +59,7 @@ class Node:
         self.registry = registry or default_registry()
         for module in operations:
             self.registry.add_module(module)
-        self.store = store or SQLiteStore(self.data_dir / "catenary.db")
+        self.store = store or open_store(db, self.data_dir)
         self.engine = Engine(self.store, self.registry, self.id, max_value_size, attest=self._attest)
         self.values = ValueManager(self.store, max_value_size)
         self.operations = OperationManager(self.store, self.registry)

@@ -511,8 +511,11 @@ class SQLiteStore(Store):
         if direction not in ("ancestors", "descendants"):
             raise ValueError(f"direction must be ancestors or descendants, not {direction!r}")
         sql = _LINEAGE_SQL[(direction, depth > 0)]
-        params: dict[str, Any] = {"hash": execution_hash.cid_bytes, "depth": depth}
-        rows = self._read(sql, params)
+        params: dict[str, Any] = {"hash": execution_hash.cid_bytes}
+        if depth > 0:
+            params["depth"] = depth
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
         executions = [_row_to_execution(r[1:]) for r in rows if r[0] == "x"]
         if not executions:
             return None

@@ -1,0 +1,53 @@
+"""``catenary op add``: register a WebAssembly operation (docs/wasm-abi.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from catenary.cid.dagjson import parse as parse_dag_json
+from catenary.errors import BadInputError
+
+
+def _read(path: Path, what: str) -> bytes:
+    if str(path) == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
+
+
+@click.command("add")
+@click.argument("module", metavar="MODULE.wasm|MODULE.wat", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--manifest", "manifest_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              help="The operation manifest (JSON), for a module without a catenary.manifest section.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.pass_obj
+def op_add(c: Any, module: Path, manifest_file: Path | None, as_json: bool) -> None:
+    """Validate a WebAssembly module (binary or WAT) against catenary-wasm-abi/1 and store it;
+    prints its version id. Adding the same module again gives the same id."""
+    from catenary.cli import render
+    from catenary.operations.wasm import parse_manifest, wasm_bytes
+
+    node = c.local("op add")
+    data = wasm_bytes(_read(module, "module"), str(module))
+    manifest = None
+    if manifest_file is not None:
+        where = f"--manifest {manifest_file}"
+        text = _read(manifest_file, "manifest")
+        try:
+            document = parse_dag_json(text.decode("utf-8"), where)
+        except UnicodeDecodeError as exc:
+            raise BadInputError(f"{where}: not UTF-8 at byte {exc.start}") from None
+        manifest = parse_manifest(document, where)
+    info = node.operations.add_wasm(data, manifest)
+    if as_json:
+        click.echo(json.dumps(render.operation_json(info), ensure_ascii=False))
+    else:
+        click.echo(f"{info.version_id}  {info.manifest.name} "
+                   f"(wasm module {info.version.implementation['module']})")

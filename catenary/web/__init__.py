@@ -1,0 +1,10 @@
+"""The execution explorer: a web UI and a read-only JSON gateway over a node's sdk managers.
+
+``catenary serve --http HOST:PORT`` runs it; :func:`create_app` gives the ASGI
+app for any server, :class:`WebServer` runs it with uvicorn in a thread.
+"""
+
+from catenary.web.app import create_app
+from catenary.web.server import WebServer
+
+__all__ = ["WebServer", "create_app"]
