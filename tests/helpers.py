@@ -27,8 +27,11 @@ def data(*segments: tuple[Sequence[int], Iterable[Step]], name: str = "test") ->
     return {"name": name, "creators": ["tests"], "description": "", "groups": [], "segments": segs}
 
 
-def snapshot(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, read through a separate connection (sees the WAL)."""
+def snapshot(db_path: Path | str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, read through a separate connection (sees the WAL). ``db_path``
+    may also be a PostgreSQL URL (the ``db_path`` fixture on the postgresql backend)."""
+    if _is_postgres(db_path):
+        return _pg_snapshot(str(db_path))
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         tables = [r[0] for r in con.execute(
@@ -40,12 +43,33 @@ def snapshot(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
         con.close()
 
 
-def query(db_path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+def query(db_path: Path | str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (``?`` placeholders) on a SQLite file or a PostgreSQL URL."""
+    if _is_postgres(db_path):
+        import psycopg
+
+        with psycopg.connect(str(db_path), autocommit=True) as pg:
+            return [tuple(r) for r in pg.execute(sql.replace("?", "%s"), tuple(params)).fetchall()]
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         return con.execute(sql, tuple(params)).fetchall()
     finally:
         con.close()
+
+
+def _is_postgres(db: Path | str) -> bool:
+    return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
+
+
+def _pg_snapshot(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as pg:
+        tables = [r[0] for r in pg.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+            "ORDER BY table_name")]
+        return {t: sorted((tuple(r) for r in pg.execute(f'SELECT * FROM "{t}"')), key=repr)
+                for t in tables}
 
 
 def run_events(db_path: Path, run: CID) -> dict[CID, tuple[int, bytes]]:

@@ -65,6 +65,55 @@ def stream(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class RequestDecoding(grpc.ServerInterceptor):
+    """Answer a request whose bytes are not a valid message with INVALID_ARGUMENT.
+
+    grpcio parses requests before the servicer runs and answers INTERNAL ("Exception
+    deserializing request!") when that fails, as if the server were at fault. This
+    interceptor gives unary-request methods the raw bytes and parses them itself, so
+    garbage from a client is a clear bad-input error naming the method and the message.
+    """
+
+    def __init__(self) -> None:
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+
+    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.request_streaming or handler.request_deserializer is None:
+            return handler
+        wrapped = self._wrapped.get(details.method)
+        if wrapped is None:
+            wrapped = self._wrapped[details.method] = _parsing_handler(details.method, handler)
+        return wrapped
+
+
+def _parsing_handler(method: str, handler: Any) -> grpc.RpcMethodHandler:
+    deserialize = handler.request_deserializer
+    message = getattr(getattr(deserialize, "__self__", None), "DESCRIPTOR", None)
+    name = message.full_name if message is not None else "request"
+
+    def parse(raw: bytes, context: grpc.ServicerContext) -> Any:
+        try:
+            return deserialize(raw)
+        except Exception as exc:  # DecodeError, or whatever malformed bytes make the parser raise
+            context.set_trailing_metadata(((ERROR_TYPE_KEY, errors.BadInputError.__name__),))
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"{method}: the request is not a valid {name} message ({exc})")
+
+    if handler.response_streaming:
+        def unary_stream(raw: bytes, context: grpc.ServicerContext) -> Iterator[Any]:
+            yield from handler.unary_stream(parse(raw, context), context)
+
+        return grpc.unary_stream_rpc_method_handler(
+            unary_stream, response_serializer=handler.response_serializer)
+
+    def unary_unary(raw: bytes, context: grpc.ServicerContext) -> Any:
+        return handler.unary_unary(parse(raw, context), context)
+
+    return grpc.unary_unary_rpc_method_handler(
+        unary_unary, response_serializer=handler.response_serializer)
+
+
 def from_rpc_error(exc: grpc.RpcError) -> errors.CatenaryError | grpc.RpcError:
     """The catenary error a server reported, rebuilt on the client side."""
     code = exc.code() if hasattr(exc, "code") else None

@@ -8,6 +8,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from catenary.api.errors import RequestDecoding
 from catenary.api.servicers import (
     ExecutionServicer, OperationServicer, RunServicer, ValueServicer, WorkflowServicer,
 )
@@ -35,7 +36,8 @@ class Server:
         self.node = node
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
                                                             thread_name_prefix="catenary-rpc"),
-                                 options=message_options(node.engine.max_value_size))
+                                 options=message_options(node.engine.max_value_size),
+                                 interceptors=[RequestDecoding()])
         # Each open Updates stream holds a worker thread: keep some for unary calls.
         cap = max_subscribers if max_subscribers is not None else max(1, max_workers - 16)
         self.executions = ExecutionServicer(node, cap)

@@ -120,7 +120,11 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
     @stream
     def Trace(self, request: execution_pb2.TraceRequest, context: grpc.ServicerContext
               ) -> Iterator[execution_pb2.TraceNode]:
-        direction = "descendants" if request.direction == execution_pb2.DESCENDANTS else "ancestors"
+        # proto3 enums are open: an unknown number arrives as is and must not mean "ancestors".
+        direction = {execution_pb2.ANCESTORS: "ancestors",
+                     execution_pb2.DESCENDANTS: "descendants"}.get(request.direction)
+        if direction is None:
+            raise BadInputError(f"direction: unknown value {request.direction} (ANCESTORS or DESCENDANTS)")
         trace = self.node.executions.trace(convert.cid(request.hash, "hash"), direction, request.depth)
         for node in trace.nodes:
             if node.execution is not None:

@@ -29,6 +29,12 @@ def _varint(data: bytes, pos: int, what: str) -> tuple[int, int]:
     raise InvalidCIDError(f"CID bytes: truncated or overlong varint for {what} at byte {pos}")
 
 
+def _shown(text: object) -> str:
+    """The text as quoted in an error: a CID is ~62 characters, a 5 MB string is cut."""
+    shown = repr(text)
+    return shown if len(shown) <= 100 else f"{shown[:80]}... ({len(str(text))} characters)"
+
+
 class CID(cbrrr.CID):
     """A CIDv1. Construct with :meth:`from_bytes`, :meth:`parse` or :func:`block_cid`.
 
@@ -59,23 +65,23 @@ class CID(cbrrr.CID):
     def parse(cls, text: str) -> "CID":
         """Parse base32 text (multibase prefix ``b``), as shown by the CLI and JSON."""
         if not isinstance(text, str) or not text:
-            raise InvalidCIDError(f"not a CID: {text!r}")
+            raise InvalidCIDError(f"not a CID: {_shown(text)}")
         if text[0] != "b":
             raise InvalidCIDError(
-                f"not a CID: {text!r} (expected base32 text starting with 'b', e.g. bafy2bza...)"
+                f"not a CID: {_shown(text)} (expected base32 text starting with 'b', e.g. bafy2bza...)"
             )
         body = text[1:].upper()
         try:
             raw = base64.b32decode(body + "=" * (-len(body) % 8))
         except ValueError:
-            raise InvalidCIDError(f"not a CID: {text!r} is not valid base32") from None
+            raise InvalidCIDError(f"not a CID: {_shown(text)} is not valid base32") from None
         try:
             cid = cls.from_bytes(raw)
         except InvalidCIDError as exc:
-            raise InvalidCIDError(f"not a CID: {text!r}: {exc}") from None
+            raise InvalidCIDError(f"not a CID: {_shown(text)}: {exc}") from None
         if str(cid) != text:
             # One CID, one text: refuse upper case and non-zero padding bits.
-            raise InvalidCIDError(f"not a CID: {text!r} is not canonical base32 (expected {cid})")
+            raise InvalidCIDError(f"not a CID: {_shown(text)} is not canonical base32 (expected {cid})")
         return cid
 
     @classmethod

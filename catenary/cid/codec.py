@@ -34,11 +34,28 @@ def decode(data: bytes) -> Any:
     try:
         value = cbrrr.decode_dag_cbor(data, cid_ctor=CID.from_bytes)
     except (cbrrr.CbrrrDecodeError, ValueError, TypeError, EOFError) as exc:
-        raise EncodingError(f"bytes are not valid DAG-CBOR: {exc}") from None
+        raise EncodingError(f"bytes are not valid DAG-CBOR: {exc}{_hint(str(exc))}") from None
     except InvalidCIDError as exc:  # a tag-42 link whose CID bytes are malformed
         raise EncodingError(f"bytes are not valid DAG-CBOR: bad link: {exc}") from None
     _refuse_low_ints(value, data)
     return value
+
+
+# cbrrr names the CBOR rule that failed; say what it means for a DAG-CBOR value.
+_HINTS = [
+    ("expected 3", "map keys must be strings"),
+    ("invalid tag value", "the only tag allowed is 42 (a link): bignums and other tags are refused"),
+    ("float mtype (25)", "floats must be 64-bit"),
+    ("float mtype (26)", "floats must be 64-bit"),
+    ("float mtype", "the only simple values are false, true and null"),
+    ("extra info (31)", "indefinite lengths are not allowed"),
+    ("not minimally encoded", "every length and integer must use its shortest form"),
+    ("non-canonical map key ordering", "keys must be sorted by length, then bytewise, without repeats"),
+]
+
+
+def _hint(message: str) -> str:
+    return next((f" ({hint})" for marker, hint in _HINTS if marker in message), "")
 
 
 def _refuse_low_ints(value: Any, data: bytes) -> None:
@@ -81,11 +98,18 @@ def _locate(value: Any, path: str = "$") -> str | None:
     while stack:
         item, where = stack.pop()
         kind = type(item)
-        if item is None or kind in (bool, str, bytes, CID):
+        if kind is str:
+            problem = _surrogate(item, where)
+            if problem:
+                return problem
+            continue
+        if item is None or kind in (bool, bytes, CID):
             continue
         if kind is int:
             if not INT_MIN <= item <= INT_MAX:
-                return f"{where}: integer {item} is outside the 64-bit range (bignums are refused)"
+                shown = item if item.bit_length() <= 128 else f"of {item.bit_length()} bits"  # str() of a
+                # huge int raises ValueError (Python's 4300-digit limit)
+                return f"{where}: integer {shown} is outside the 64-bit range (bignums are refused)"
         elif kind is float:
             if math.isnan(item) or math.isinf(item):
                 return f"{where}: float {item} is not allowed (DAG-CBOR has no NaN or Infinity)"
@@ -94,10 +118,23 @@ def _locate(value: Any, path: str = "$") -> str | None:
         elif kind is dict:
             for k in item:
                 if type(k) is not str:
-                    return f"{where}: map key {k!r} ({type(k).__name__}) is not a string (DAG-CBOR keys are strings)"
+                    shown = repr(k) if not isinstance(k, int) or k.bit_length() <= 128 else "(huge)"
+                    return f"{where}: map key {shown[:60]} ({type(k).__name__}) is not a string (DAG-CBOR keys are strings)"
+                problem = _surrogate(k, f"{where} key")
+                if problem:
+                    return problem
             stack.extend((v, f"{where}.{k}") for k, v in reversed(list(item.items())))
         elif isinstance(item, cbrrr.CID):
             return f"{where}: {kind.__module__}.{kind.__name__} is not a catenary CID (use CID.coerce)"
         else:
             return f"{where}: {kind.__module__}.{kind.__qualname__} is not a DAG-CBOR type"
+    return None
+
+
+def _surrogate(text: str, where: str) -> str | None:
+    """A lone surrogate (possible in a Python str, e.g. from JSON "\\ud800") is not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"{where}: string has a lone surrogate at character {exc.start} (strings must be valid UTF-8)"
     return None

@@ -18,7 +18,6 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from rich.tree import Tree
 
 from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
@@ -33,8 +32,9 @@ from catenary.client import Client
 from catenary.sdk import Node
 
 # When piped, do not cut tables at 80 columns: CIDs must come out whole.
-out = Console(markup=False, highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
+              width=None if sys.stdout.isatty() else 240)  # emoji=False: did:key ids stay text
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 
@@ -43,11 +43,12 @@ class Context:
     """Opens the node on first use, so --help and usage errors never touch the data dir."""
 
     def __init__(self, data_dir: Path | None, operations: tuple[str, ...], max_value_size: int,
-                 address: str | None) -> None:
+                 address: str | None, db: str | None = None) -> None:
         self.data_dir = data_dir
         self.operations = operations
         self.max_value_size = max_value_size
         self.address = address
+        self.db = db
         self._node: Any = None
 
     @property
@@ -58,7 +59,7 @@ class Context:
                 self._node = Client(self.address, self.max_value_size)
             else:
                 self._node = Node(self.data_dir, operations=self.operations,
-                                  max_value_size=self.max_value_size)
+                                  max_value_size=self.max_value_size, db=self.db)
         return self._node
 
     def local(self, command: str) -> Node:
@@ -102,12 +103,18 @@ def ns_time(ns: int | None) -> str:
               help="Refuse values (inputs and outputs) larger than this, encoded.")
 @click.option("--node", "address", envvar="CATENARY_NODE", metavar="HOST:PORT",
               help="Talk to a node served by `catenary serve` instead of the local data dir.")
+@click.option("--db", envvar="CATENARY_DB", metavar="URL",
+              help="Keep the execution DB in PostgreSQL (postgresql://USER@HOST:PORT/DBNAME), "
+                   "shared with other nodes, instead of the data dir's SQLite file.")
 @click.version_option(package_name="catenary")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
-        max_value_size: int, address: str | None) -> None:
+        max_value_size: int, address: str | None, db: str | None) -> None:
     """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
-    state = Context(data_dir, operations, max_value_size, address)
+    if db and address:
+        raise click.UsageError("--db and --node exclude each other: a served node uses its own "
+                               "database (give --db to `catenary serve` instead)")
+    state = Context(data_dir, operations, max_value_size, address, db)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -462,41 +469,30 @@ def exec_watch(c: Context, since_seq: int | None, as_json: bool, **flt: Any) -> 
 
 @exec_.command("trace")
 @click.argument("execution_hash", metavar="HASH")
+@click.option("--down", is_flag=True,
+              help="Trace descendants instead: everything computed from HASH (its impact).")
+@click.option("--depth", default=0, show_default=True, type=click.IntRange(0), metavar="N",
+              help="At most N hops from HASH (0 = all the way).")
+@click.option("--dot", "as_dot", is_flag=True, help="Print the graph in Graphviz DOT.")
 @json_option
 @pass_ctx
-def exec_trace(c: Context, execution_hash: str, as_json: bool) -> None:
-    """Trace an execution back to the events that started it."""
-    trace = c.node.executions.trace(cid_arg(execution_hash, "HASH"))
+def exec_trace(c: Context, execution_hash: str, down: bool, depth: int, as_dot: bool,
+               as_json: bool) -> None:
+    """Trace an execution back to the events that started it (or, --down, forward)."""
+    if as_dot and as_json:
+        raise click.UsageError("--dot and --json are exclusive")
+    trace = c.node.executions.trace(cid_arg(execution_hash, "HASH"),
+                                    "descendants" if down else "ancestors", depth)
     if as_json:
         emit(render.trace_json(trace))
         return
+    from catenary.cli.trust import trace_dot, trace_tree
+
     names = {o.version_id: o.manifest.name for o in c.node.operations.list()}
-    nodes = {n.hash: n for n in trace.nodes}
-
-    def label(node: Any) -> str:
-        if node.kind == "event":
-            return f"event {node.hash} (segment {node.segment}, {len(node.inputs)} input(s))"
-        e = node.execution
-        name = names.get(e.operation, "?")
-        return f"{name} {e.hash} seg {e.segment}.{e.step} {e.status.value}"
-
-    root = nodes[trace.root]
-    tree = Tree(label(root))
-    seen = {root.hash}
-
-    def grow(branch: Tree, node: Any) -> None:
-        if node.execution is None:
-            return
-        for parent in dict.fromkeys(node.execution.parents):
-            child = nodes[parent]
-            if parent in seen:
-                branch.add(label(child) + " (shown above)")
-                continue
-            seen.add(parent)
-            grow(branch.add(label(child)), child)
-
-    grow(tree, root)
-    out.print(tree)
+    if as_dot:
+        click.echo(trace_dot(trace, names, down))
+        return
+    out.print(trace_tree(trace, names, down))
 
 
 # values -----------------------------------------------------------------------------------
@@ -516,34 +512,61 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
 
 # serving ------------------------------------------------------------------------------------
 @cli.command("serve")
-@click.option("--listen", default="127.0.0.1:50051", show_default=True, metavar="HOST:PORT",
-              help="Address for the gRPC API (port 0 picks a free one).")
+@click.option("--listen", default=None, metavar="HOST:PORT",
+              help="Address for the gRPC API (default 127.0.0.1:50051, or none when only --http is "
+                   "given; port 0 picks a free one).")
+@click.option("--http", "http_listen", default=None, metavar="HOST:PORT",
+              help="Also serve the web explorer and its read-only JSON gateway here (port 0 picks one).")
 @click.option("--workers", default=256, show_default=True, type=click.IntRange(4),
               help="Server threads; each open Updates stream holds one.")
 @click.option("--max-subscribers", type=click.IntRange(1), default=None,
               help="Cap on open Updates streams (default: workers - 16); over it: RESOURCE_EXHAUSTED.")
 @pass_ctx
-def serve(c: Context, listen: str, workers: int, max_subscribers: int | None) -> None:
-    """Serve this data dir's node over gRPC (reflection and health on) until SIGTERM/Ctrl-C."""
+def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
+          max_subscribers: int | None) -> None:
+    """Serve this data dir's node over gRPC (reflection and health on) and, with --http, the web
+    explorer, until SIGTERM/Ctrl-C."""
     from catenary.api import Server
 
     node = c.local("serve")
-    server = Server(node, listen, max_workers=workers, max_subscribers=max_subscribers).start()
+    if listen is None and http_listen is None:
+        listen = "127.0.0.1:50051"
+    web = None
+    if http_listen:
+        from catenary.web import WebServer
+
+        web = WebServer(node, http_listen)  # binds now: a busy address fails before gRPC starts
+    server = Server(node, listen, max_workers=workers, max_subscribers=max_subscribers).start() \
+        if listen else None
+    if web:
+        web.start()
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
-    err.print(f"catenary node {node.id} serving {node.data_dir} on {server.address}")
-    click.echo(f"listening on {server.address}")
+    where = getattr(node.store, "where", node.data_dir)  # PostgreSQL: the URL without password
+    on = " and ".join([*([server.address] if server else []), *([web.url] if web else [])])
+    err.print(f"catenary node {node.id} serving {where} on {on}")
+    if server:
+        click.echo(f"listening on {server.address}")
+    if web:
+        click.echo(f"explorer on {web.url}")
     sys.stdout.flush()
     done.wait()
     err.print("shutting down: ending streams, finishing calls in flight")
-    server.stop()
+    if web:
+        web.stop()
+    if server:
+        server.stop()
 
 
 # commands that live in their own modules -------------------------------------------------------
 from catenary.cli.doctor import doctor  # noqa: E402
+from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
+for _command in (verify_cmd, export_cmd, verify_bundle_cmd, import_cmd):
+    cli.add_command(_command)
+exec_.add_command(exec_attestations)
 
 
 def main() -> None:

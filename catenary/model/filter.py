@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catenary.cid import CID
+from catenary.errors import BadInputError
 from catenary.model.execution import Status
+
+_INT64 = (-(2**63), 2**63 - 1)  # what the store's integer columns hold
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,19 @@ class ExecutionFilter:
     key: CID | None = None
     created_after: int | None = None  # unix ns, exclusive
     created_before: int | None = None  # unix ns, exclusive
+
+    def __post_init__(self) -> None:
+        # An integer the database cannot hold would fail deep in the store (OverflowError):
+        # refuse it here, naming the field, whichever surface built the filter.
+        for name in ("segment", "created_after", "created_before"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if type(value) is not int:
+                raise BadInputError(f"filter {name}: expected an integer, got {type(value).__name__}")
+            if not _INT64[0] <= value <= _INT64[1]:
+                raise BadInputError(f"filter {name}: an integer of {value.bit_length()} bits is outside "
+                                    f"the 64-bit range")
 
     def matches(self, execution) -> bool:  # noqa: ANN001 - Execution, avoided for the import cycle
         """The same test the store applies, for live updates."""

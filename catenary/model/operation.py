@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,13 +71,15 @@ class OperationManifest:
         for key, value in config.items():
             if key not in self.config:
                 known = ", ".join(sorted(self.config)) or "none"
-                raise ManifestError(f"{path}.{key}", f"unknown config key for {self.name} (allowed: {known})")
+                raise ManifestError(f"{path}.{_key(key)}",
+                                    f"unknown config key for {self.name} (allowed: {known})")
             if not isinstance(value, str):
-                raise ManifestError(f"{path}.{key}", f"config values are strings, got {value!r}")
+                raise ManifestError(f"{path}.{_key(key)}", f"config values are strings, got {_brief(value)}")
             allowed = self.config[key]
             if allowed and value not in allowed:
                 raise ManifestError(
-                    f"{path}.{key}", f"{value!r} is not allowed for {self.name} (allowed: {', '.join(allowed)})"
+                    f"{path}.{_key(key)}",
+                    f"{_brief(value)} is not allowed for {self.name} (allowed: {', '.join(allowed)})"
                 )
 
 
@@ -107,4 +110,30 @@ def _exact_keys(data: Any, expected: set[str], path: str) -> None:
         raise ManifestError(path, f"missing key(s): {', '.join(sorted(missing))}")
     unknown = data.keys() - expected
     if unknown:
-        raise ManifestError(path, f"unknown key(s): {', '.join(sorted(unknown))}")
+        raise ManifestError(path, f"unknown key(s): {', '.join(sorted(map(_key, unknown)))}")
+
+
+# Error messages quote what was wrong, but never a whole 5 MB or 100,000-level value.
+class _ShortRepr(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        # repr() of an int over 4300 digits raises ValueError: describe it by size instead.
+        if x.bit_length() > 128:
+            return f"<integer of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+_SHORT = _ShortRepr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 3, 4, 4
+_SHORT.maxstring, _SHORT.maxlong, _SHORT.maxother = 60, 40, 60
+
+
+def _brief(value: Any) -> str:
+    """A bounded repr of ``value`` for error messages."""
+    return _SHORT.repr(value)
+
+
+def _key(key: Any) -> str:
+    """A map key as it appears in a JSON path or a message: plain when short and printable."""
+    if isinstance(key, str) and key.isprintable() and len(key) <= 60:
+        return key
+    return _brief(key)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from catenary.cid import CID, cid_of
 from catenary.errors import CatenaryError, ManifestError
-from catenary.model.operation import OperationManifest, _exact_keys
+from catenary.model.operation import OperationManifest, _brief, _exact_keys, _key
 from catenary.model.types import TypeSpec, connects
 
 EXTERNAL = -1
@@ -93,11 +93,11 @@ class Workflow:
                     continue
                 if index == 0:
                     raise ManifestError(f"{where}.inputs[{slot}]",
-                                        f"segment 0 takes only external inputs (-1), not {source}")
+                                        f"segment 0 takes only external inputs (-1), not {_brief(source)}")
                 if source < EXTERNAL or source >= index:
                     raise ManifestError(
                         f"{where}.inputs[{slot}]",
-                        f"refers to segment {source}, which does not come before segment {index}")
+                        f"refers to segment {_brief(source)}, which does not come before segment {index}")
             manifests = []
             for position, step in enumerate(segment.sequence):
                 manifest = lookup(step.version_id)
@@ -139,7 +139,8 @@ def load_manifest(manifest: Any, resolve_name: NameResolver | None = None) -> Wo
         raise ManifestError("", "a workflow manifest is a JSON object {\"id\": ..., \"data\": {...}}")
     unknown = manifest.keys() - {"id", "data"}
     if unknown:
-        raise ManifestError("", f"unknown top-level key(s): {', '.join(sorted(unknown))} (expected id, data)")
+        raise ManifestError("", f"unknown top-level key(s): {', '.join(sorted(map(_key, unknown)))} "
+                                f"(expected id, data)")
     if "data" not in manifest:
         raise ManifestError("", "missing key: data")
     workflow = Workflow.from_data(manifest["data"], resolve_name)
@@ -157,7 +158,7 @@ def _segment(data: Any, where: str, resolve_name: NameResolver | None) -> Segmen
         raise ManifestError(f"{where}.inputs", "a segment needs at least one input")
     for slot, source in enumerate(inputs):
         if not isinstance(source, int) or isinstance(source, bool):
-            raise ManifestError(f"{where}.inputs[{slot}]", f"expected -1 or a segment index, got {source!r}")
+            raise ManifestError(f"{where}.inputs[{slot}]", f"expected -1 or a segment index, got {_brief(source)}")
     sequence = data["sequence"]
     if not isinstance(sequence, list) or not sequence:
         raise ManifestError(f"{where}.sequence", "a segment needs at least one operation")
@@ -173,7 +174,7 @@ def _step(data: Any, where: str, resolve_name: NameResolver | None) -> Step:
             raise ManifestError(f"{where}.op", "expected an operation name")
         version_id = resolve_name(data["op"])
         if version_id is None:
-            raise ManifestError(f"{where}.op", f"no registered operation named {data['op']!r}")
+            raise ManifestError(f"{where}.op", f"no registered operation named {_brief(data['op'])}")
     else:
         _exact_keys(data, {"version_id", "config"}, where)
         version_id = _cid(data["version_id"], f"{where}.version_id")
@@ -182,7 +183,7 @@ def _step(data: Any, where: str, resolve_name: NameResolver | None) -> Step:
         raise ManifestError(f"{where}.config", "expected a map of strings")
     for key, value in config.items():
         if not isinstance(value, str):
-            raise ManifestError(f"{where}.config.{key}", f"config values are strings, got {value!r}")
+            raise ManifestError(f"{where}.config.{_key(key)}", f"config values are strings, got {_brief(value)}")
     return Step(version_id, dict(config))
 
 
@@ -192,7 +193,7 @@ def _cid(value: Any, where: str) -> CID:
     if isinstance(value, CID):
         return value
     if not isinstance(value, str):
-        raise ManifestError(where, f"expected a CID string, got {value!r}")
+        raise ManifestError(where, f"expected a CID string, got {_brief(value)}")
     try:
         return CID.parse(value)
     except CatenaryError as exc:
@@ -201,7 +202,7 @@ def _cid(value: Any, where: str) -> CID:
 
 def _string(value: Any, where: str) -> None:
     if not isinstance(value, str):
-        raise ManifestError(where, f"expected a string, got {value!r}")
+        raise ManifestError(where, f"expected a string, got {_brief(value)}")
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:

@@ -193,8 +193,9 @@ class ExecutionManager:
                 continue  # the depth limit cut this node's parents off
             for parent in dict.fromkeys(e.parents):
                 if parent in known:
-                    if direction == "ancestors" or e.hash != execution_hash:
-                        edges.append((parent, e.hash))
+                    if direction == "ancestors" or (
+                            e.hash != execution_hash and not (depth and levels[parent] >= depth)):
+                        edges.append((parent, e.hash))  # (descendants: not out of the cut-off layer)
                 elif direction == "ancestors":
                     raise NotFoundError(f"parent {parent} of {e.hash} is neither an execution nor an "
                                         f"event on this node")
@@ -210,14 +211,20 @@ def _make_token(before: int, flt: ExecutionFilter) -> str:
     return base64.urlsafe_b64encode(encode([1, before, _fingerprint(flt)])).decode().rstrip("=")
 
 
+def _shown(token: str) -> str:
+    """A token as quoted in an error: real ones are ~20 characters, a forged one may be megabytes."""
+    return repr(token) if len(token) <= 64 else f"{token[:40]!r}... ({len(token)} characters)"
+
+
 def _read_token(token: str, flt: ExecutionFilter) -> int:
     """Decode a page token; refuse a forged one or one made for another filter."""
     try:
         version, before, fingerprint = decode(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (CatenaryError, ValueError, TypeError):
-        raise BadInputError(f"invalid page token {token!r}") from None
-    if version != 1 or not isinstance(before, int) or isinstance(before, bool) or before < 0:
-        raise BadInputError(f"invalid page token {token!r}")
+        raise BadInputError(f"invalid page token {_shown(token)}") from None
+    # An id is a SQLite rowid (64-bit signed): a larger one is forged, not just past the end.
+    if version != 1 or not isinstance(before, int) or isinstance(before, bool) or not 0 <= before < 2**63:
+        raise BadInputError(f"invalid page token {_shown(token)}")
     if fingerprint != _fingerprint(flt):
         raise BadInputError("page token was made for a different filter; start again without it")
     return before

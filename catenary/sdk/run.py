@@ -43,8 +43,8 @@ class RunManager:
         inputs = dict(inputs or {})
         workflow = self._engine.workflow(workflow_id)
         for index in inputs:
-            if not 0 <= index < len(workflow.segments):
-                raise InputError(f"input for segment {index}, but the workflow has segments "
+            if type(index) is not int or not 0 <= index < len(workflow.segments):
+                raise InputError(f"input for segment {index!r}, but the workflow has segments "
                                  f"0..{len(workflow.segments) - 1}")
         for index in range(len(workflow.segments)):
             self._engine.check_inputs(workflow, index, inputs.get(index, ()))

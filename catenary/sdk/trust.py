@@ -133,9 +133,14 @@ class TrustManager:
         return bundle.verify_bundle(data, self._registry, on_progress)
 
     def import_bundle(self, data: bytes) -> tuple[bundle.BundleReport, dict[str, int]]:
-        """Verify a bundle and load it into this node's store, all or nothing."""
+        """Verify a bundle and load it into this node's store, all or nothing
+        (VerificationError, nothing stored, when it does not verify)."""
         _not_empty(data)
         return bundle.import_bundle(self._store, self._registry, data)
+
+    def import_verified(self, report: bundle.BundleReport) -> dict[str, int]:
+        """Load a bundle already checked by :meth:`verify_bundle` (refused unless it verified)."""
+        return bundle.load_bundle(self._store, report)
 
 
 def _not_empty(data: bytes) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from catenary.cid import CID
 
 from catenary.cid import dagjson
-from catenary.errors import BadInputError, EncodingError, ManifestError, NotFoundError
+from catenary.errors import BadInputError, EncodingError, InvalidCIDError, ManifestError, NotFoundError
 from catenary.model import Workflow
 from catenary.model.workflow import load_manifest
 from catenary.sdk.operation import OperationManager
@@ -47,7 +47,7 @@ class WorkflowManager:
                 raise ManifestError("", f"manifest is not UTF-8 (byte {exc.start})") from None
             try:
                 manifest = dagjson.parse(text, "manifest")
-            except EncodingError as exc:
+            except (EncodingError, InvalidCIDError) as exc:
                 raise ManifestError("", str(exc)) from None
         workflow = load_manifest(manifest, self._operations.resolve_name)
         if len(workflow.segments) > self._max_segments:
@@ -64,6 +64,13 @@ class WorkflowManager:
             return None if info is None else info.manifest
 
         workflow.validate(lookup)
+        try:
+            workflow.id  # noqa: B018 - encodes: a lone surrogate or a non-DAG-CBOR kind is refused here
+        except EncodingError as exc:
+            where, _, reason = str(exc).partition(": ")
+            if where.startswith("$."):
+                raise ManifestError(where[2:], reason) from None
+            raise ManifestError("", str(exc)) from None
         return workflow
 
     def create(self, manifest: dict[str, Any] | str | bytes | Path) -> WorkflowInfo:

@@ -20,6 +20,7 @@ runs on both. What differs, and why (docs/design.md, "PostgreSQL"):
 from __future__ import annotations
 
 import secrets
+import select
 import threading
 import time
 from contextlib import contextmanager
@@ -90,6 +91,9 @@ MIGRATIONS: list[str] = [
 ]
 
 CHANNEL = "catenary_changes"
+# application_name of the pooled connections and of the LISTEN one (visible in pg_stat_activity).
+APPLICATION = "catenary"
+LISTEN_APPLICATION = "catenary-listen"
 # pg_advisory_xact_lock key that serializes migrations ("catenary" in ASCII, as an int64).
 MIGRATION_LOCK = 0x636174656E617279
 
@@ -179,6 +183,22 @@ class _Abort(Exception):
     """Roll back the write transaction: a condition checked inside it did not hold."""
 
 
+# A group commit holds at most this many executions (one step more if it alone is larger).
+MAX_BATCH_ROWS = 5000
+
+
+class _Pending:
+    """A step waiting for a group commit, and its outcome once ``finished``."""
+
+    __slots__ = ("step", "finished", "result", "error")
+
+    def __init__(self, step: StepCommit) -> None:
+        self.step = step
+        self.finished = False
+        self.result = False
+        self.error: BaseException | None = None
+
+
 def _cid(value: bytes | None) -> CID | None:
     return None if value is None else CID(value)
 
@@ -191,6 +211,26 @@ def _row_to_execution(row: tuple[Any, ...]) -> Execution:
         output=_cid(row[11]), error=row[12], executor=row[13], cached_from=_cid(row[14]),
         created_at=row[15], started_at=row[16], finished_at=row[17], seq=row[18],
     )
+
+
+def _message(exc: BaseException) -> str:
+    """A libpq error on one line (it spreads hints over several)."""
+    return " ".join(str(exc).split())
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    """Each pooled connection commits synchronously. With ``synchronous_commit = off`` a commit
+    is visible before it is durable: a server crash could then take back seqs that a
+    subscriber has already seen, and hand them out again for other changes it would miss."""
+    if conn.execute("SHOW synchronous_commit").fetchone()[0] == "off":
+        conn.execute("SET synchronous_commit = on")
+
+
+def _closed_while_idle(conn: psycopg.Connection) -> bool:
+    """Whether the server ended a pooled connection while it sat idle (restart, admin kill,
+    idle timeout). An idle connection of ours has nothing to read unless the server ended it,
+    so this is a poll of the socket, not a round trip."""
+    return conn.closed or conn.broken or bool(select.select([conn.fileno()], [], [], 0)[0])
 
 
 def describe(dsn: str) -> str:
@@ -218,29 +258,29 @@ class PostgresStore(Store):
             conninfo_to_dict(dsn)
         except psycopg.ProgrammingError as exc:
             raise StoreError(f"invalid PostgreSQL URL for the execution DB: {exc}") from None
-        self._pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, open=False,
-                                    kwargs={"autocommit": True},
-                                    name=f"catenary {self.where}")
+        # Migrate on a connection of its own first: an unreachable server or a refused login
+        # fails here at once, in libpq's words, instead of as a pool timeout.
         try:
-            self._pool.open(wait=True, timeout=connect_timeout)
-        except PoolTimeout:
-            self._pool.close()
-            raise StoreError(self._unreachable(self._probe())) from None
+            with psycopg.connect(dsn, autocommit=True,
+                                 connect_timeout=max(2, round(connect_timeout))) as conn:
+                self._migrate(conn)
+        except psycopg.OperationalError as exc:
+            raise StoreError(self._unreachable(_message(exc))) from None
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot use the execution DB {self.where}: {_message(exc)}") from None
+        self._pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, open=True,
+                                    timeout=3 * connect_timeout, configure=_configure,
+                                    kwargs={"autocommit": True, "application_name": APPLICATION},
+                                    name=f"catenary {self.where}")
         self._changed = threading.Condition()
         self._latest = 0  # highest seq known to be committed (from NOTIFY and own commits)
         self._listener: threading.Thread | None = None
         self._closing = threading.Event()
         # A channel of this store alone: close() notifies it to end the listener at once.
         self._wake_channel = f"catenary_wake_{secrets.token_hex(8)}"
-        self._migrate()
-
-    def _probe(self) -> str:
-        """Why connecting fails, in libpq's words (the pool only says it timed out)."""
-        try:
-            psycopg.connect(self.dsn, connect_timeout=5).close()
-        except psycopg.Error as exc:
-            return str(exc).strip()
-        return "timed out"
+        self._queue: list[_Pending] = []  # steps waiting for a group commit
+        self._queue_lock = threading.Lock()
+        self._leader = threading.Lock()  # held by the thread committing a batch
 
     def _unreachable(self, why: str) -> str:
         return f"cannot connect to the execution DB {self.where}: {why}"
@@ -250,8 +290,14 @@ class PostgresStore(Store):
     def _conn(self) -> Iterator[psycopg.Connection]:
         """A pooled connection (autocommit); a lost or refused connection becomes StoreError."""
         try:
-            with self._pool.connection() as conn:
-                yield conn
+            for _ in range(self._pool.max_size + 1):
+                with self._pool.connection() as conn:
+                    if _closed_while_idle(conn):
+                        conn.close()  # the pool replaces a connection returned closed
+                        continue
+                    yield conn
+                    return
+            raise StoreError(self._unreachable("the server closed every pooled connection"))
         except PoolTimeout:
             raise StoreError(self._unreachable("no connection could be had from the pool")) from None
         except psycopg.OperationalError as exc:
@@ -259,7 +305,7 @@ class PostgresStore(Store):
             # "connection exception" and "shutting down". Anything else is not about reaching it.
             state = exc.sqlstate or ""
             if not state or state.startswith("08") or state.startswith("57P0"):
-                raise StoreError(self._unreachable(str(exc).strip())) from None
+                raise StoreError(self._unreachable(_message(exc))) from None
             raise
 
     @contextmanager
@@ -274,29 +320,21 @@ class PostgresStore(Store):
             return conn.execute(query, params if isinstance(params, dict) else tuple(params),
                                 binary=True).fetchall()
 
-    def _migrate(self) -> None:
-        try:
-            with self._write() as conn:
-                # Two nodes starting at once: the second waits here, then finds nothing to do.
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-                conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
-                             "version integer PRIMARY KEY, applied_at bigint NOT NULL)")
-                version = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version"
-                                       ).fetchone()[0]
-                if version > len(MIGRATIONS):
-                    raise StoreError(
-                        f"the execution DB {self.where} has schema version {version}, newer than "
-                        f"this catenary understands ({len(MIGRATIONS)}); upgrade catenary")
-                for number in range(version, len(MIGRATIONS)):
-                    conn.execute(MIGRATIONS[number])
-                    conn.execute("INSERT INTO schema_version VALUES (%s, %s)",
-                                 (number + 1, time.time_ns()))
-        except psycopg.Error as exc:
-            self._pool.close()
-            raise StoreError(f"cannot use the execution DB {self.where}: {str(exc).strip()}") from None
-        except BaseException:
-            self._pool.close()
-            raise
+    def _migrate(self, conn: psycopg.Connection) -> None:
+        """Apply the missing migrations, each in the transaction that records it."""
+        with conn.transaction():
+            # Two nodes starting at once: the second waits here, then finds nothing to do.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+                         "version integer PRIMARY KEY, applied_at bigint NOT NULL)")
+            version = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"the execution DB {self.where} has schema version {version}, newer than "
+                    f"this catenary understands ({len(MIGRATIONS)}); upgrade catenary")
+            for number in range(version, len(MIGRATIONS)):
+                conn.execute(MIGRATIONS[number])
+                conn.execute("INSERT INTO schema_version VALUES (%s, %s)", (number + 1, time.time_ns()))
 
     def schema_version(self) -> int:
         """The number of migrations applied to this database."""
@@ -418,45 +456,104 @@ class PostgresStore(Store):
                         row[8], outputs)
 
     def commit_step(self, step: StepCommit) -> bool:
-        try:
-            with self._write() as conn:
-                top = self._commit_step(conn, step)
-        except _Abort:
-            return False
-        self._notify(top)
-        return True
+        # Group commit: steps committed at the same time by this process's threads (several
+        # runs stepped at once, e.g. by a served node) share one transaction, so they share
+        # the seq counter's lock and the WAL flush. Each caller's step is checked on its own.
+        pending = _Pending(step)
+        with self._queue_lock:
+            self._queue.append(pending)
+        while not pending.finished:
+            with self._leader:  # one committing transaction per store at a time
+                if not pending.finished:
+                    self._commit_batch(self._take_batch())
+        if pending.error is not None:
+            raise pending.error
+        return pending.result
 
-    def _commit_step(self, conn: psycopg.Connection, step: StepCommit) -> int:
-        # The optimistic check. The row lock it takes makes a concurrent step of the same run,
-        # from any node, wait here and then find next_segment moved: exactly one commits.
-        moved = conn.execute(
+    def _take_batch(self) -> list[_Pending]:
+        """The queued steps, up to a limit, at most one per run (a later step of the same run
+        waits for the next batch, so that it sees this one's result)."""
+        batch: list[_Pending] = []
+        runs: set[bytes] = set()
+        rows = 0
+        with self._queue_lock:
+            rest = []
+            for pending in self._queue:
+                run = pending.step.run.cid_bytes
+                if run in runs or (batch and rows + len(pending.step.executions) > MAX_BATCH_ROWS):
+                    rest.append(pending)
+                    continue
+                runs.add(run)
+                rows += len(pending.step.executions)
+                batch.append(pending)
+            self._queue = rest
+        return batch
+
+    def _commit_batch(self, batch: list[_Pending]) -> None:
+        """Commit ``batch`` in one transaction; each step whose run moved on meanwhile is left
+        out (its result is False). If the transaction fails, each step is retried alone, so
+        that only the step at fault reports the error."""
+        try:
+            with self._conn() as conn, conn.pipeline() as pipe, conn.transaction():
+                top, moved = self._write_steps(conn, pipe, batch)
+        except Exception as exc:
+            if len(batch) > 1:
+                for pending in batch:
+                    self._commit_batch([pending])
+                return
+            batch[0].error, batch[0].finished = exc, True
+            return
+        except BaseException as exc:  # interrupted: no waiter may be left without an outcome
+            for pending in batch:
+                pending.error, pending.finished = exc, True
+            raise
+        for pending in batch:
+            pending.result, pending.finished = pending in moved, True
+        if top:
+            self._notify(top)
+
+    def _write_steps(self, conn: psycopg.Connection, pipe: psycopg.Pipeline, batch: list[_Pending]
+                     ) -> tuple[int, set[_Pending]]:
+        # Runs are locked in id order, then blocks in CID order, then the seq counter: every
+        # writer takes its locks in that order, so writers on any nodes never deadlock.
+        batch = sorted(batch, key=lambda p: p.step.run.cid_bytes)
+        # The optimistic check. Its row lock makes a concurrent step of the same run, from any
+        # node, wait here and then find next_segment moved: exactly one commits.
+        checks = [conn.execute(
             "UPDATE runs SET next_segment = next_segment + %s, status = %s, total_time = %s, "
             "error = %s, updated_at = %s WHERE id = %s AND next_segment = %s AND status = 'running'",
-            (1 if step.output else 0, step.run_status, step.total_time, step.error, step.now,
-             step.run.cid_bytes, step.segment)).rowcount
-        if moved != 1:
-            raise _Abort
-        blocks = sorted({c.cid_bytes: d for c, d in
-                         [*step.blocks, *((a.cid, a.data) for a in step.attestations)]}.items())
+            (1 if s.output else 0, s.run_status, s.total_time, s.error, s.now, s.run.cid_bytes,
+             s.segment)) for s in (p.step for p in batch)]
+        pipe.sync()
+        steps = [p.step for p, check in zip(batch, checks) if check.rowcount == 1]
+        moved = {p for p, check in zip(batch, checks) if check.rowcount == 1}
+        if not steps:
+            return 0, moved
+        blocks = sorted({c.cid_bytes: d for s in steps for c, d in
+                         [*s.blocks, *((a.cid, a.data) for a in s.attestations)]}.items())
         if blocks:
             self._insert_blocks(conn, blocks)
-        if step.events:
-            conn.cursor().executemany(
-                "INSERT INTO events VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), step.now)
-                 for e in step.events])
-        if step.output:
-            out = step.output
-            conn.execute("INSERT INTO segment_outputs VALUES (%s, %s, %s, %s, %s)",
-                         (step.run.cid_bytes, out.segment, out.output.cid_bytes,
-                          out.producer.cid_bytes, out.segment_time))
-        top, inserted = self._insert_executions(conn, step.executions)
-        if inserted != len(step.executions):
-            raise StoreError(f"run {step.run} segment {step.segment}: an execution of this step "
-                             f"is already recorded")
-        if step.attestations:
-            self._index_attestations(conn, step.attestations, step.now)
-        return top
+        events = [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), s.now)
+                  for s in steps for e in s.events]
+        if events:
+            conn.execute("INSERT INTO events SELECT * FROM unnest(%s::bytea[], %s::bytea[], "
+                         "%s::bigint[], %s::bytea[], %s::bigint[]) ON CONFLICT DO NOTHING",
+                         [list(column) for column in zip(*events)])
+        outputs = [(s.run.cid_bytes, s.output.segment, s.output.output.cid_bytes,
+                    s.output.producer.cid_bytes, s.output.segment_time) for s in steps if s.output]
+        if outputs:
+            conn.execute("INSERT INTO segment_outputs SELECT * FROM unnest(%s::bytea[], %s::bigint[], "
+                         "%s::bytea[], %s::bytea[], %s::float8[])",
+                         [list(column) for column in zip(*outputs)])
+        executions = [e for s in steps for e in s.executions]
+        top, inserted = self._insert_executions(conn, executions)
+        if inserted != len(executions):
+            raise StoreError(f"run {steps[0].run} segment {steps[0].segment}: an execution of this "
+                             f"step is already recorded")
+        for s in steps:
+            if s.attestations:
+                self._index_attestations(conn, s.attestations, s.now)
+        return top, moved
 
     @staticmethod
     def _insert_executions(conn: psycopg.Connection, executions: list[Execution]) -> tuple[int, int]:
@@ -674,8 +771,9 @@ class PostgresStore(Store):
 
         def insert(conn: psycopg.Connection, kind: str, query: str, rows: list[tuple[Any, ...]]) -> None:
             # RETURNING counts the rows actually inserted (ON CONFLICT skips the known ones).
+            # Sorted by key, so that two nodes importing overlapping bundles cannot deadlock.
             new = 0
-            for row in rows:
+            for row in sorted(rows, key=lambda r: r[:2]):
                 new += conn.execute(query + " ON CONFLICT DO NOTHING RETURNING 1", row).fetchone() is not None
             counts[kind] = new
 
@@ -750,7 +848,8 @@ class PostgresStore(Store):
         backoff = 0.1
         while not self._closing.is_set():
             try:
-                with psycopg.connect(self.dsn, autocommit=True) as conn:
+                with psycopg.connect(self.dsn, autocommit=True,
+                                     application_name=LISTEN_APPLICATION) as conn:
                     conn.execute(_sql.SQL("LISTEN {}").format(_sql.Identifier(CHANNEL)))
                     conn.execute(_sql.SQL("LISTEN {}").format(_sql.Identifier(self._wake_channel)))
                     # Anything committed before LISTEN took effect is covered by this read.

@@ -26,6 +26,7 @@ read the file and walk it from the roots.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable
@@ -190,7 +191,7 @@ class Bundle:
     root: CID
     blocks: dict[CID, bytes] = field(default_factory=dict)
     executions: dict[CID, Execution] = field(default_factory=dict)
-    attestations: dict[CID, list[tuple[CID, bytes]]] = field(default_factory=dict)
+    attestations: dict[CID, list[tuple[CID, bytes, str]]] = field(default_factory=dict)  # cid, block, signer
     events: dict[CID, Event] = field(default_factory=dict)
     runs: dict[CID, RunState] = field(default_factory=dict)
     workflows: dict[CID, Workflow] = field(default_factory=dict)
@@ -262,39 +263,45 @@ class _Reader:
         if text not in self.problems:
             self.problems.append(text)
 
-    def raw(self, cid: Any, what: str) -> bytes | None:
+    def raw(self, cid: Any, what: str | Callable[[], str]) -> bytes | None:
+        """The block's bytes, or None with the problem recorded. ``what`` may be a function
+        giving the text: most blocks are there, and formatting CIDs is not free."""
         if not isinstance(cid, CID):
-            self.problem(f"{what}: expected a link, got {type(cid).__name__}")
+            self.problem(f"{_what(what)}: expected a link, got {type(cid).__name__}")
             return None
         data = self.blocks.get(cid)
         if data is None:
             if cid not in self._missing:
                 self._missing.add(cid)
-                self.problem(f"missing block {cid} ({what})")
+                self.problem(f"missing block {cid} ({_what(what)})")
             return None
         self.used.add(cid)
         return data
 
-    def get(self, cid: Any, what: str) -> Any:
+    def get(self, cid: Any, what: str | Callable[[], str]) -> Any:
         data = self.raw(cid, what)
         if data is None:
             return None
         try:
             return decode(data)
         except CatenaryError as exc:
-            self.problem(f"block {cid} ({what}) is not DAG-CBOR: {exc}")
+            self.problem(f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}")
             return None
 
-    def map(self, cid: Any, what: str, keys: set[str]) -> dict[str, Any] | None:
+    def map(self, cid: Any, what: str | Callable[[], str], keys: set[str]) -> dict[str, Any] | None:
         value = self.get(cid, what)
         if value is None:
             return None
         if not isinstance(value, dict) or set(value) != keys:
             got = sorted(value) if isinstance(value, dict) else type(value).__name__
-            self.problem(f"block {cid} ({what}) has the wrong shape: expected keys "
+            self.problem(f"block {cid} ({_what(what)}) has the wrong shape: expected keys "
                          f"{', '.join(sorted(keys))}, got {got}")
             return None
         return value
+
+
+def _what(what: str | Callable[[], str]) -> str:
+    return what() if callable(what) else what
 
 
 def _typed(value: Any, kind: type | tuple[type, ...], nullable: bool = False) -> bool:
@@ -361,7 +368,7 @@ def verify_bundle(data: bytes, registry: Registry,
         for i, parent in enumerate(e.parents):
             if parent in bundle.executions or parent in bundle.events:
                 continue
-            event = reader.map(parent, f"parent {i} of execution {e.hash}", {"run", "segment", "inputs"})
+            event = reader.map(parent, lambda: f"parent {i} of execution {e.hash}", {"run", "segment", "inputs"})
             if event is not None:
                 if type(event["segment"]) is not int or not isinstance(event["inputs"], list) or \
                         not all(isinstance(x, CID) for x in event["inputs"]) or \
@@ -370,7 +377,7 @@ def verify_bundle(data: bytes, registry: Registry,
                     continue
                 bundle.events[parent] = Event(event["run"], event["segment"], tuple(event["inputs"]))
                 for j, value in enumerate(event["inputs"]):
-                    _read_value(reader, bundle, value, f"input {j} of event {parent}")
+                    _read_value(reader, bundle, value, lambda: f"input {j} of event {parent}")
         if e.run not in bundle.runs:
             reader.problem(f"execution {e.hash}: its run {e.run} has no run block in the bundle index")
     for event in bundle.events.values():
@@ -405,7 +412,7 @@ def verify_bundle(data: bytes, registry: Registry,
     return report
 
 
-def _read_value(reader: _Reader, bundle: Bundle, cid: Any, what: str) -> None:
+def _read_value(reader: _Reader, bundle: Bundle, cid: Any, what: str | Callable[[], str]) -> None:
     if isinstance(cid, CID) and cid in bundle.values:
         return
     data = reader.raw(cid, what)
@@ -414,7 +421,7 @@ def _read_value(reader: _Reader, bundle: Bundle, cid: Any, what: str) -> None:
     try:
         decode(data)
     except CatenaryError as exc:
-        reader.problem(f"block {cid} ({what}) is not DAG-CBOR: {exc}")
+        reader.problem(f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}")
         return
     bundle.values.add(cid)
 
@@ -513,8 +520,8 @@ def _read_execution(reader: _Reader, bundle: Bundle, link: Any,
     if meta is None:
         return
     hash_ = meta["execution"]
-    where = f"execution metadata {link}"
-    pre = reader.map(hash_, f"execution named by {where}",
+    where = lambda: f"execution metadata {link}"  # noqa: E731 - formatted only on a problem
+    pre = reader.map(hash_, lambda: f"execution named by {where()}",
                      {"workflow", "segment", "step", "operation", "config", "parents", "inputs"})
     if pre is None:
         return
@@ -541,7 +548,7 @@ def _read_execution(reader: _Reader, bundle: Bundle, link: Any,
         reader.problem(f"execution {hash_}: key does not recompute (recorded {meta['key']}, "
                        f"recomputed {recomputed_key})")
     else:
-        reader.raw(meta["key"], f"key of execution {hash_}")
+        reader.raw(meta["key"], lambda: f"key of execution {hash_}")
     try:
         cached_from = CID.parse(meta["cached_from"]) if meta["cached_from"] else None
     except CatenaryError as exc:
@@ -559,33 +566,24 @@ def _read_execution(reader: _Reader, bundle: Bundle, link: Any,
         return
     bundle.executions[hash_] = e
     for i, value in enumerate(e.inputs):
-        _read_value(reader, bundle, value, f"input {i} of execution {hash_}")
+        _read_value(reader, bundle, value, lambda: f"input {i} of execution {hash_}")
     if e.output is not None:
-        _read_value(reader, bundle, e.output, f"output of execution {hash_}")
+        _read_value(reader, bundle, e.output, lambda: f"output of execution {hash_}")
     found = []
     rows = []
     for att in meta["attestations"]:
-        data = reader.raw(att, f"attestation of execution {hash_}")
+        data = reader.raw(att, lambda: f"attestation of execution {hash_}")
         if data is None:
             continue
-        signer = _signer(data)
-        result = attestation.check(att, data, e.hash, e.key, e.output,
-                                   attestation.role_for(signer, e.executor, e.cached_from))
+        result = attestation.check(att, data, e.hash, e.key, e.output)
+        role = attestation.role_for(result.signer or "", e.executor, e.cached_from)
+        result = dataclasses.replace(result, role=role)
         found.append(result)
-        rows.append((att, data))
+        rows.append((att, data, result.signer or ""))
         if not result.valid:
             reader.problem(f"attestation {att} on execution {hash_} is invalid: {result.reason}")
     checks[hash_] = tuple(found)
     bundle.attestations[hash_] = rows
-
-
-def _signer(data: bytes) -> str | None:
-    try:
-        value = decode(data)
-    except CatenaryError:
-        return None
-    return value.get("signer") if isinstance(value, dict) and isinstance(value.get("signer"), str) \
-        else None
 
 
 # -- import ----------------------------------------------------------------------------------------
@@ -594,11 +592,16 @@ def import_bundle(store: Store, registry: Registry, data: bytes) -> tuple[Bundle
     """Verify a bundle and, only if everything holds, load it into ``store`` in one
     transaction. Raises VerificationError (nothing stored) when it does not verify."""
     report = verify_bundle(data, registry)
-    if not report.ok:
+    return report, load_bundle(store, report)
+
+
+def load_bundle(store: Store, report: BundleReport) -> dict[str, int]:
+    """Load a bundle that :func:`verify_bundle` found to hold completely; refuses any other
+    report (VerificationError, nothing stored). Returns how many records of each kind were new."""
+    bundle = report.bundle
+    if not report.ok or bundle is None:
         raise VerificationError(f"bundle does not verify ({report.overall}): {report.summary()}; "
                                 f"nothing was imported")
-    bundle = report.bundle
-    assert bundle is not None
     wanted = bundle.values | bundle.sources
     runs = []
     for state in bundle.runs.values():
@@ -615,8 +618,7 @@ def import_bundle(store: Store, registry: Registry, data: bytes) -> tuple[Bundle
     attestations = []
     for hash_, rows in bundle.attestations.items():
         e = bundle.executions[hash_]
-        for cid, raw in rows:
-            signer = _signer(raw) or ""
+        for cid, raw, signer in rows:
             attestations.append(AttestationRow(hash_, cid, raw, signer,
                                                attestation.role_for(signer, e.executor, e.cached_from)))
     batch = ImportBatch(
@@ -628,4 +630,4 @@ def import_bundle(store: Store, registry: Registry, data: bytes) -> tuple[Bundle
         executions=sorted(bundle.executions.values(), key=lambda e: (e.segment, e.step)),
         attestations=attestations,
         now=time.time_ns())
-    return report, store.import_batch(batch)
+    return store.import_batch(batch)

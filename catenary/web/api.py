@@ -15,7 +15,7 @@ from starlette.routing import Route
 from catenary.cid.dagjson import to_json
 from catenary.cli import render
 from catenary.errors import BadInputError
-from catenary.web import openapi
+from catenary.web import live, openapi
 from catenary.web.context import explorer
 from catenary.web.preview import raw_content
 from catenary.web.query import check_known, cid_param, int_param, parse_list_query, single
@@ -129,8 +129,6 @@ def get_openapi(request: Request) -> JSONResponse:
 
 def routes() -> list[Route]:
     """The gateway's routes; ``/api/executions/updates`` (live.py) comes before ``{hash}``."""
-    from catenary.web import live
-
     return [
         Route("/api/openapi.json", get_openapi),
         Route("/api/executions", list_executions),

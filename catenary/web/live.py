@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import threading
 from typing import AsyncIterator
 
@@ -58,45 +59,52 @@ async def execution_updates(request: Request) -> Response:
 
 async def _events(state: Explorer, flt, since: int, stop: threading.Event) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue = asyncio.Queue(QUEUE_SIZE)
+    # A thread-safe queue filled by the reader thread; ``wake`` tells the event loop there is
+    # something. The thread never touches asyncio objects, so it may outlive the loop safely.
+    items: queue.Queue = queue.Queue(QUEUE_SIZE)
+    wake = asyncio.Event()
 
     def put(item: object) -> None:
-        # Blocks this reader thread while the queue is full (a slow client), but gives up
-        # when the stream ends so the thread never outlives it.
-        future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+        # Waits while the queue is full (a slow client), but gives up once the stream ends.
         while not stop.is_set():
             try:
-                future.result(timeout=0.5)
-                return
-            except TimeoutError:
+                items.put(item, timeout=TICK_SECONDS)
+            except queue.Full:
                 continue
-        future.cancel()
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the loop is closed: the server has stopped
+                stop.set()
+            return
 
     def pump() -> None:
         try:
             for execution in state.node.executions.updates(flt, since, stop=stop):
                 put(execution)
-        except Exception as exc:  # reported to the client as an error event, then the stream ends
+        except Exception as exc:  # reported to the client as a failure event; the stream ends
             put(exc)
         finally:
             put(None)
 
-    thread = threading.Thread(target=pump, name="catenary-sse", daemon=True)
-    thread.start()
+    threading.Thread(target=pump, name="catenary-sse", daemon=True).start()
     try:
         # Sent at once: the client knows it is subscribed before anything happens.
         yield f"retry: {RETRY_MS}\n: subscribed after seq {since}\n\n"
         idle = 0.0
-        while True:
-            if stop.is_set() and queue.empty():
-                return  # the server is closing (or the reader ended)
+        while not stop.is_set() or not items.empty():
             try:
-                item = await asyncio.wait_for(queue.get(), TICK_SECONDS)
-            except TimeoutError:
-                idle += TICK_SECONDS
-                if idle >= KEEPALIVE_SECONDS:
-                    idle = 0.0
-                    yield ": keepalive\n\n"
+                item = items.get_nowait()
+            except queue.Empty:
+                wake.clear()
+                if not items.empty():
+                    continue
+                try:
+                    await asyncio.wait_for(wake.wait(), TICK_SECONDS)
+                except TimeoutError:
+                    idle += TICK_SECONDS
+                    if idle >= KEEPALIVE_SECONDS:
+                        idle = 0.0
+                        yield ": keepalive\n\n"
                 continue
             idle = 0.0
             if item is None:

@@ -10,7 +10,10 @@ from typing import Any
 
 from catenary import __version__
 
-CID_PATTERN = "^b[a-z2-7]+$"
+# Every id catenary makes is a CIDv1 dag-cbor blake2b-256: "bafy2bzace", then the 256-bit
+# digest in base32 (the last character carries 4 bits and a zero pad bit). Every string of
+# this pattern parses, so a well-formed but unknown id is a 404, never a 400.
+CID_PATTERN = "^bafy2bzace[a-d][a-z2-7]{50}[acegikmoqsuwy246]$"
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -18,7 +21,8 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "type": [kind, "null"] if isinstance(kind, str) else [*kind, "null"]}
 
 
-CID = {"type": "string", "pattern": CID_PATTERN, "description": "CIDv1 in base32 text (bafy2bza...)"}
+CID = {"type": "string", "pattern": CID_PATTERN,
+       "description": "CIDv1 (dag-cbor, blake2b-256) in base32 text"}
 NS = {"type": "integer", "description": "unix time in nanoseconds"}
 DAG_JSON = {"description": "a value as DAG-JSON: bytes are {\"/\": {\"bytes\": base64}}, "
                            "links {\"/\": CID}"}
@@ -64,9 +68,7 @@ SCHEMAS: dict[str, Any] = {
              "properties": {"kind": {"const": "event"}, "hash": CID, "run": _nullable(CID),
                             "segment": {"type": ["integer", "null"]},
                             "inputs": {"type": "array", "items": CID}}},
-            {"allOf": [{"$ref": "#/components/schemas/Execution"}],
-             "type": "object", "required": ["kind"],
-             "properties": {"kind": {"const": "execution"}}},
+            {"$ref": "#/components/schemas/TraceExecution"},
         ],
     },
     "Trace": {
@@ -131,6 +133,14 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+# An execution node of a trace: the execution's fields and ``kind`` first.
+SCHEMAS["TraceExecution"] = {
+    **SCHEMAS["Execution"], "description": "An execution in a trace",
+    "required": ["kind", *SCHEMAS["Execution"]["required"]],
+    "properties": {"kind": {"const": "execution"}, **SCHEMAS["Execution"]["properties"]},
+}
+
+
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -146,8 +156,7 @@ ERRORS = {
 
 
 def _path_cid(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "string"}}
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": CID}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -159,12 +168,12 @@ FILTER = [
     {**_query("status", {"type": "array", "items": {
         "type": "string", "enum": ["created", "in_progress", "completed", "failed"]}},
         "any of these statuses (repeat the parameter)"), "style": "form", "explode": True},
-    _query("workflow", {"type": "string"}, "workflow id"),
-    _query("run", {"type": "string"}, "run id"),
-    _query("operation", {"type": "string"}, "operation version id"),
+    _query("workflow", CID, "workflow id"),
+    _query("run", CID, "run id"),
+    _query("operation", CID, "operation version id"),
     _query("segment", {"type": "integer", "minimum": 0}, "segment index"),
-    _query("parent", {"type": "string"}, "executions with this parent (execution or event hash)"),
-    _query("key", {"type": "string"}, "executions of this key (the same computation)"),
+    _query("parent", CID, "executions with this parent (execution or event hash)"),
+    _query("key", CID, "executions of this key (the same computation)"),
     _query("created_after", {"type": "integer", "minimum": 0}, "created after (unix ns, exclusive)"),
     _query("created_before", {"type": "integer", "minimum": 0}, "created before (unix ns, exclusive)"),
 ]
@@ -191,7 +200,9 @@ def document() -> dict[str, Any]:
             "List executions, newest first (keyset pages)", _json(_ref("ExecutionPage"), "one page"),
             [*FILTER, _query("page_size", {"type": "integer", "minimum": 1, "maximum": 1000},
                              "executions per page (default 50)"),
-             _query("page_token", {"type": "string"}, "next_page_token of the previous page")],
+             _query("page_token", {"type": "string"},
+                    "next_page_token of the previous page, unchanged (opaque; a token that is "
+                    "damaged or made for another filter is refused with 400)")],
             not_found=False),
         "/api/executions/updates": {"get": {
             "summary": "Executions as they change (Server-Sent Events); resumes after Last-Event-ID",
@@ -217,7 +228,7 @@ def document() -> dict[str, Any]:
                     "hops to follow (0, the default, = all)")]),
         "/api/runs": _get(
             "Runs, newest first", _json(_ref("RunList"), "runs"),
-            [_query("workflow", {"type": "string"}, "only runs of this workflow"),
+            [_query("workflow", CID, "only runs of this workflow"),
              _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000}, "default 100")],
             not_found=False),
         "/api/runs/{id}": _get("One run", _json(_ref("Run"), "the run"), [_path_cid("id", "run id")]),

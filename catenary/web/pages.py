@@ -33,12 +33,14 @@ def index(request: Request) -> Response:
     check_known(request.query_params, ())
     state = explorer(request)
     node = state.node
+    # The seq first, then the rows: a change in between is sent live (and replaces its row).
+    since = node.executions.latest_seq()
     workflows = node.workflows.list()
     return state.render(
         request, "index.html", runs=node.runs.list(None, RECENT_RUNS),
         workflows=workflows, workflow_names={str(w.id): w.workflow.name for w in workflows},
         workflow_segments={str(w.id): len(w.workflow.segments) for w in workflows},
-        since_seq=node.executions.latest_seq())
+        since_seq=since)
 
 
 def executions(request: Request) -> Response:
@@ -46,6 +48,7 @@ def executions(request: Request) -> Response:
     state = explorer(request)
     node = state.node
     query = parse_list_query(request.query_params)
+    since = node.executions.latest_seq()  # before the rows, as on the runs page
     page = node.executions.list(query.filter, query.page_size, query.page_token)
     next_url = None
     if page.next_page_token:
@@ -55,7 +58,7 @@ def executions(request: Request) -> Response:
         request, "executions.html", page=page, query=query, filter=query.filter,
         statuses=STATUSES, operations=node.operations.list(), workflows=node.workflows.list(),
         names=state.operation_names(), next_url=next_url, first_url=first_url,
-        first_page=query.page_token is None, since_seq=node.executions.latest_seq(),
+        first_page=query.page_token is None, since_seq=since,
         live_params=urlencode([p for p in query.params() if p[0] not in ("page_size", "page_token")]))
 
 
@@ -132,9 +135,9 @@ def run(request: Request) -> Response:
     check_known(request.query_params, ())
     state = explorer(request)
     node = state.node
+    since = node.executions.latest_seq()  # before the rows, as on the runs page
     run_state = node.runs.get(cid_param(request.path_params["id"], "id"))
     workflow = node.workflows.get(run_state.workflow)
-    since = node.executions.latest_seq()
     page = node.executions.list(ExecutionFilter(run=run_state.id), RUN_EXECUTIONS)
     return state.render(
         request, "run.html", run=run_state, document=render.run_json(run_state, len(workflow.workflow.segments)),
@@ -164,8 +167,9 @@ def workflow_graph(wf: Any, names: dict[str, str]) -> dict[str, Any]:
         nodes.append({"id": f"s{index}", "label": f"segment {index}\n{chain}", "kind": "segment"})
         for slot, source in enumerate(segment.inputs):
             if source == -1:
-                nodes.append({"id": f"in{index}.{slot}", "label": f"input {slot}", "kind": "input"})
-                edges.append({"from": f"in{index}.{slot}", "to": f"s{index}", "label": f"slot {slot}"})
+                nodes.append({"id": f"in{index}.{slot}", "label": f"input\nseg {index} slot {slot}",
+                              "kind": "input"})
+                edges.append({"from": f"in{index}.{slot}", "to": f"s{index}", "label": ""})
             else:
                 edges.append({"from": f"s{source}", "to": f"s{index}", "label": f"slot {slot}"})
     return {"nodes": nodes, "edges": edges}

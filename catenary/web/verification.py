@@ -1,19 +1,19 @@
 """The explorer's view of trust: attestations with their check, and verification by re-execution.
 
-The work is done by the sdk's trust manager (``node.trust``, catenary/sdk/trust.py);
-this module only adapts its results for the execution page, and says why the
-Verify button is disabled on a node that has no such manager.
+The work is done by the sdk's trust managers (catenary/sdk/trust.py):
+``node.attestations.list`` checks each recorded attestation and
+``node.trust.verify`` re-executes. This module only adapts their results for
+the execution page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from catenary.cid import CID
-from catenary.errors import CatenaryError
-from catenary.model import Execution
+from catenary.model import Execution, Status
 from catenary.sdk import Node
+from catenary.trust.attestation import AttestationCheck
 
 
 @dataclass(frozen=True)
@@ -22,47 +22,34 @@ class TrustStatus:
 
     can_verify: bool
     why_not: str = ""
-    attestations: list[Any] = field(default_factory=list)  # objects with signer, role, valid, reason, cid
+    attestations: list[AttestationCheck] = field(default_factory=list)
     note: str = ""
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A verification outcome as the page shows it."""
+    """A verification outcome as the page shows it; ``attested``: this node signed it now."""
 
     verdict: str  # verified | mismatch | unverifiable
     reason: str
     expected: CID | None = None
     got: CID | None = None
-
-
-def _manager(node: Node) -> Any:
-    return getattr(node, "trust", None)
+    attested: bool = False
 
 
 def status(node: Node, execution: Execution) -> TrustStatus:
     """Attestations recorded for ``execution``, each checked, and whether Verify can run."""
-    manager = _manager(node)
-    if manager is None or not hasattr(manager, "verify"):
-        return TrustStatus(False, "this node has no trust manager (catenary.sdk.trust) yet",
-                           note="No attestations: this node does not record them yet.")
-    checks = list(manager.attestations(execution.hash)) if hasattr(manager, "attestations") else []
+    checks = node.attestations.list(execution.hash)
     note = "" if checks else "No attestation has been recorded for this execution."
-    if execution.output is None:
+    if execution.status is not Status.COMPLETED:
         return TrustStatus(False, f"only a completed execution can be verified (this one is "
-                                  f"{execution.status.value})", checks, note)
+                                  f"{execution.status.value.replace('_', ' ')})", checks, note)
     return TrustStatus(True, "", checks, note)
 
 
 def verify(node: Node, execution_hash: CID) -> Verdict:
-    """Re-execute through the sdk's trust manager and return its verdict."""
-    manager = _manager(node)
-    if manager is None or not hasattr(manager, "verify"):
-        from catenary.errors import BadInputError
-        raise BadInputError("verification is not available on this node: it has no trust manager")
-    try:
-        result = manager.verify(execution_hash)
-    except CatenaryError:
-        raise
-    return Verdict(result.verdict, result.reason, getattr(result, "expected", None),
-                   getattr(result, "got", None))
+    """Re-execute the execution through ``node.trust.verify`` and return its verdict."""
+    report = node.trust.verify(execution_hash)
+    found = next(v for v in report.verdicts if v.execution == execution_hash)
+    return Verdict(found.verdict, found.reason, found.expected, found.got,
+                   execution_hash in report.attested)

@@ -3,6 +3,7 @@ so the engine calls, type-checks and records it exactly like a Python operation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -58,9 +59,10 @@ def wasm_bytes(data: bytes, name: str = "module") -> bytes:
         return bytes(wasmtime.wat2wasm(text))
     except wasmtime.WasmtimeError as exc:
         lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-        where = next((line.lstrip("-> ") for line in lines[1:] if line.startswith("-->")), "")
-        raise BadInputError(f"{name}: not valid WAT: {lines[0] if lines else exc}"
-                            + (f" (at {where})" if where else "")) from None
+        # wat2wasm says where as "--> <anon>:LINE:COLUMN" on its second line
+        place = re.search(r"^--> .*:(\d+):(\d+)$", lines[1] if len(lines) > 1 else "")
+        where = f" at line {place[1]}, column {place[2]}" if place else ""
+        raise BadInputError(f"{name}: not valid WAT{where}: {lines[0] if lines else exc}") from None
 
 
 def from_module(data: bytes, manifest: OperationManifest | dict[str, Any] | None = None,

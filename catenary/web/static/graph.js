@@ -17,9 +17,8 @@
   var style = [
     {selector: "node", style: {
       "shape": "round-rectangle", "label": "data(label)", "text-wrap": "wrap", "text-valign": "center",
-      "text-halign": "center", "font-size": 11, "color": "#fff", "width": "label", "height": "label",
-      "padding": 8, "background-color": "data(color)", "border-width": 1, "border-color": "#1d232b"}},
-    {selector: "node[kind = 'event'], node[kind = 'input']", style: {"shape": "diamond", "padding": 16,
+      "text-halign": "center", "font-size": 11, "color": "#fff", "width": "data(w)", "height": "data(h)", "background-color": "data(color)", "border-width": 1, "border-color": "#1d232b"}},
+    {selector: "node[kind = 'event'], node[kind = 'input']", style: {"shape": "diamond",
       "background-color": "#6b4fa0", "font-size": 10}},
     {selector: "node[?cached]", style: {"border-style": "dashed", "border-width": 3}},
     {selector: "node[?root]", style: {"border-width": 4, "border-color": "#f0a500"}},
@@ -61,11 +60,30 @@
     });
   }
 
+  // Size each node to its label (monospace-ish estimate); diamonds need more room.
+  elements.forEach(function (element) {
+    var data = element.data;
+    if (data.source) { return; }
+    var lines = String(data.label).split("\n");
+    var longest = Math.max.apply(null, lines.map(function (l) { return l.length; }));
+    var diamond = data.kind === "event" || data.kind === "input";
+    data.w = Math.round(longest * 6.4 + (diamond ? 44 : 20));
+    data.h = Math.round(lines.length * 13 + (diamond ? 34 : 14));
+  });
+
   var cy = cytoscape({
-    container: container, elements: elements, style: style, wheelSensitivity: 0.3,
-    layout: {name: window.cytoscapeDagre ? "dagre" : "breadthfirst", rankDir: "TB", nodeSep: 30,
+    container: container, elements: elements, style: style,
+    layout: {name: window.cytoscapeDagre ? "dagre" : "breadthfirst", rankDir: "LR", nodeSep: 30,
              rankSep: 50, directed: true, padding: 20}
   });
+  // Fit the drawing's height to its shape (a long chain is wide and flat), within bounds.
+  var bounds = cy.elements().boundingBox();
+  if (bounds.w > 0) {
+    var scale = Math.min(1.6, (container.clientWidth - 40) / bounds.w);
+    container.style.height = Math.round(Math.max(220, Math.min(640, bounds.h * scale + 60))) + "px";
+    cy.resize();
+    cy.fit(undefined, 20);
+  }
   window.catenaryGraph = cy;  // for the browser tests and the curious
   container.dataset.ready = "yes";
 

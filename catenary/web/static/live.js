@@ -77,6 +77,7 @@
     var existing = document.getElementById("row-" + e.hash);
     if (existing) {
       existing.replaceWith(executionRow(e));
+      if (table.dataset.run) { refreshRun(table.dataset.run); }
       return;
     }
     if (table.dataset.firstPage !== "yes") {

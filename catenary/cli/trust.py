@@ -1,0 +1,271 @@
+"""Trust commands: ``verify``, ``export``, ``verify-bundle``, ``import``,
+``exec attestations``, and the tree / DOT views of ``exec trace``.
+
+A verification that does not hold prints its report, then exits 1 with one error line
+on stderr; an unreadable bundle exits 2 (see docs/trust.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from catenary.cid import CID
+from catenary.errors import BadInputError, CatenaryError, VerificationError
+from catenary.sdk.execution import Trace
+from catenary.trust.attestation import AttestationCheck
+from catenary.trust.bundle import BundleReport
+from catenary.trust.verify import Verdict
+
+# emoji=False: "did:key:z..." must not turn into a key emoji.
+out = Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
+              width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+
+
+def _emit(document: Any) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False))
+
+
+def _cid(text: str, what: str) -> CID:
+    try:
+        return CID.parse(text)
+    except CatenaryError as exc:
+        raise BadInputError(f"{what}: {exc}") from None
+
+
+def _text(cid: CID | None) -> str | None:
+    return None if cid is None else str(cid)
+
+
+def attestation_json(check: AttestationCheck) -> dict[str, Any]:
+    return {"cid": str(check.cid), "signer": check.signer, "role": check.role, "valid": check.valid,
+            "reason": check.reason}
+
+
+def verdict_json(v: Verdict) -> dict[str, Any]:
+    return {"hash": str(v.execution), "operation": str(v.operation), "name": v.name,
+            "segment": v.segment, "step": v.step, "verdict": v.verdict, "reason": v.reason,
+            "expected": _text(v.expected), "got": _text(v.got),
+            "attestations": [attestation_json(a) for a in v.attestations]}
+
+
+def _verdict_table(verdicts: list[Verdict], attestations: bool) -> Table:
+    columns = ["execution", "operation", "seg.step", "verdict"]
+    if attestations:
+        columns.append("attestations")
+    table = Table(*columns, "reason")
+    for v in verdicts:
+        row = [str(v.execution), v.name or str(v.operation), f"{v.segment}.{v.step}", v.verdict]
+        if attestations:
+            valid = sum(1 for a in v.attestations if a.valid)
+            row.append(f"{valid}/{len(v.attestations)} valid")
+        table.add_row(*row, v.reason)
+    return table
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+
+
+# verify ---------------------------------------------------------------------------------------
+@click.command("verify")
+@click.argument("execution_hash", metavar="HASH")
+@click.option("--trace", "whole", is_flag=True,
+              help="Verify every execution in HASH's ancestry too, and each record's hash and key.")
+@json_option
+@click.pass_obj
+def verify_cmd(c: Any, execution_hash: str, whole: bool, as_json: bool) -> None:
+    """Verify an execution by re-executing it (no cached result is reused)."""
+    node = c.local("verify")
+    report = node.trust.verify(_cid(execution_hash, "HASH"), trace=whole)
+    if as_json:
+        _emit({"root": str(report.root), "verdict": report.overall, "signer": node.id,
+               "executions": [verdict_json(v) for v in report.verdicts],
+               "attested": [str(h) for h in report.attested]})
+    else:
+        out.print(_verdict_table(report.verdicts, attestations=False))
+        out.print(f"verdict  {report.overall}")
+        if report.attested:
+            out.print(f"added {len(report.attested)} validator attestation(s) signed by {node.id}")
+    if not report.ok:
+        bad = [v for v in report.verdicts if not v.ok]
+        first = bad[0]
+        raise VerificationError(f"verification failed: {len(bad)} of {len(report.verdicts)} "
+                                f"execution(s) not verified; first: {first.execution} "
+                                f"{first.verdict}: {first.reason}")
+
+
+# attestations -----------------------------------------------------------------------------------
+@click.command("attestations")
+@click.argument("execution_hash", metavar="HASH")
+@json_option
+@click.pass_obj
+def exec_attestations(c: Any, execution_hash: str, as_json: bool) -> None:
+    """List an execution's signed attestations, each checked (valid or invalid, and why)."""
+    node = c.local("exec attestations")
+    hash_ = _cid(execution_hash, "HASH")
+    checks = node.attestations.list(hash_)
+    if as_json:
+        _emit({"execution": str(hash_), "attestations": [attestation_json(a) for a in checks]})
+        return
+    table = Table("attestation", "signer", "role", "check", "reason")
+    for a in checks:
+        table.add_row(str(a.cid), a.signer or "?", a.role, "valid" if a.valid else "INVALID", a.reason)
+    out.print(table)
+    if not checks:
+        out.print("no attestations")
+
+
+# bundles ---------------------------------------------------------------------------------------
+@click.command("export")
+@click.argument("execution_hash", metavar="HASH")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the CAR file here.")
+@json_option
+@click.pass_obj
+def export_cmd(c: Any, execution_hash: str, output: Path, as_json: bool) -> None:
+    """Write HASH's proof bundle: a CARv1 file with everything needed to check it."""
+    node = c.local("export")
+    hash_ = _cid(execution_hash, "HASH")
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as stream:
+            counts = node.trust.export(hash_, stream)
+        os.replace(tmp, output)
+    except OSError as exc:
+        raise BadInputError(f"cannot write {str(output)!r}: {exc.strerror}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    size = output.stat().st_size
+    if as_json:
+        _emit({"file": str(output), "root": str(hash_), **counts, "bytes": size})
+    else:
+        out.print(f"wrote {output}: {counts['executions']} execution(s), {counts['events']} event(s), "
+                  f"{counts['blocks']} blocks, {size} bytes")
+
+
+def report_json(path: Path, report: BundleReport) -> dict[str, Any]:
+    return {"file": str(path), "root": _text(report.root), "verdict": report.overall,
+            "blocks": report.blocks, "executions": [verdict_json(v) for v in report.verdicts],
+            "problems": list(report.problems)}
+
+
+def _print_report(report: BundleReport) -> None:
+    if report.verdicts:
+        out.print(_verdict_table(report.verdicts, attestations=True))
+    for problem in report.problems:
+        out.print(f"problem: {problem}")
+    out.print(f"verdict  {report.overall} ({report.summary()})")
+
+
+def _fail(report: BundleReport, what: str) -> None:
+    raise VerificationError(f"{what}: {report.overall}: {report.summary()}")
+
+
+@click.command("verify-bundle")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@click.pass_obj
+def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
+    """Check a proof bundle offline: blocks, records, signatures, re-execution."""
+    node = c.local("verify-bundle")
+    data = _read(file)
+    report = node.trust.verify_bundle(data)
+    if as_json:
+        _emit(report_json(file, report))
+    else:
+        _print_report(report)
+    if not report.ok:
+        _fail(report, "bundle does not verify")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@click.pass_obj
+def import_cmd(c: Any, file: Path, as_json: bool) -> None:
+    """Verify a proof bundle and load it into this data dir (all or nothing)."""
+    node = c.local("import")
+    data = _read(file)
+    report = node.trust.verify_bundle(data)
+    if not report.ok:
+        if as_json:
+            _emit({**report_json(file, report), "imported": None})
+        else:
+            _print_report(report)
+        _fail(report, "bundle does not verify; nothing was imported")
+    counts = node.trust.import_verified(report)
+    if as_json:
+        _emit({**report_json(file, report), "imported": counts})
+        return
+    _print_report(report)
+    out.print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+              if any(counts.values()) else "imported nothing new (all of it was already here)")
+
+
+# trace views -------------------------------------------------------------------------------------
+def _label(node: Any, names: dict[CID, str]) -> str:
+    if node.kind == "event":
+        return f"event {node.hash} (segment {node.segment}, {len(node.inputs)} input(s))"
+    e = node.execution
+    return f"{names.get(e.operation, '?')} {e.hash} seg {e.segment}.{e.step} {e.status.value}"
+
+
+def trace_tree(trace: Trace, names: dict[CID, str], down: bool = False) -> Tree:
+    """The trace as a rich tree from the root: parents (or, ``down``, children) as branches.
+    A node reached again says ``(shown above)``. Built without recursion: traces run deep."""
+    nodes = {n.hash: n for n in trace.nodes}
+    following: dict[CID, list[CID]] = {h: [] for h in nodes}
+    for parent, child in trace.edges:
+        if down:
+            following[parent].append(child)
+        else:
+            following[child].append(parent)
+    tree = Tree(_label(nodes[trace.root], names))
+    seen = {trace.root}
+    # Depth-first, in the order a recursive walk would print: (branch to add to, node).
+    stack = [(tree, nxt) for nxt in reversed(following.get(trace.root, []))]
+    while stack:
+        branch, current = stack.pop()
+        if current in seen:
+            branch.add(_label(nodes[current], names) + " (shown above)")
+            continue
+        seen.add(current)
+        grown = branch.add(_label(nodes[current], names))
+        stack.extend((grown, nxt) for nxt in reversed(following.get(current, [])))
+    return tree
+
+
+def trace_dot(trace: Trace, names: dict[CID, str], down: bool = False) -> str:
+    """The trace in Graphviz DOT: events as ellipses, executions as boxes, edges parent -> child."""
+    lines = [f"digraph {'impact' if down else 'trace'} {{", "  rankdir=LR;",
+             '  node [fontname="monospace", fontsize=10];']
+    for n in trace.nodes:
+        short = str(n.hash)[-12:]
+        if n.kind == "event":
+            label = f"event seg {n.segment}\\n…{short}"
+            lines.append(f'  "{n.hash}" [shape=ellipse, label="{label}"];')
+        else:
+            e = n.execution
+            name = names.get(e.operation, "?").replace('"', "'")
+            style = ", style=bold" if n.hash == trace.root else ""
+            label = f"{name}\\nseg {e.segment}.{e.step} {e.status.value}\\n…{short}"
+            lines.append(f'  "{n.hash}" [shape=box{style}, label="{label}"];')
+    for parent, child in trace.edges:
+        lines.append(f'  "{parent}" -> "{child}";')
+    lines.append("}")
+    return "\n".join(lines)
