@@ -87,8 +87,9 @@ def new_workflow(dsn: str, segments: int, steps: int) -> str:
         return str(node.workflows.create(chain_manifest(segments, steps)).id)
 
 
-def run_processes(target: Callable[..., None], count: int, *args: Any) -> tuple[int, float]:
-    """Start ``count`` processes, let them prepare, start them together; (items, wall seconds)."""
+def run_processes(target: Callable[..., None], count: int, *args: Any) -> tuple[int, float, int]:
+    """Start ``count`` processes, let them prepare, start them together; returns (executions,
+    wall seconds from the first start to the last end, transactions)."""
     ctx = multiprocessing.get_context("spawn")
     ready, go, results = ctx.Queue(), ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=target, args=(n, ready, go, results, *args)) for n in range(count)]
@@ -102,9 +103,8 @@ def run_processes(target: Callable[..., None], count: int, *args: Any) -> tuple[
         p.join()
     if any(isinstance(r, str) for r in reports):
         raise RuntimeError(next(r for r in reports if isinstance(r, str)))
-    items = sum(r[0] for r in reports)
-    run_processes.extra = sum(r[3] for r in reports if len(r) > 3)  # type: ignore[attr-defined]
-    return items, max(r[2] for r in reports) - min(r[1] for r in reports)
+    return (sum(r[0] for r in reports), max(r[2] for r in reports) - min(r[1] for r in reports),
+            sum(r[3] for r in reports))
 
 
 # (a) recording -------------------------------------------------------------------------------------
@@ -185,10 +185,11 @@ def bench_record(new_db: Callable[[], str], processes: int, threads: int, runs: 
                  steps: int) -> dict[str, Any]:
     dsn = new_db()
     workflow = new_workflow(dsn, segments, steps)
-    items, wall = run_processes(record_worker, processes, dsn, workflow, threads, runs, segments, steps)
+    items, wall, transactions = run_processes(record_worker, processes, dsn, workflow, threads, runs,
+                                              segments, steps)
     return {"processes": processes, "threads": threads, "per_commit": steps, "executions": items,
-            "commits": items // steps, "transactions": run_processes.extra,  # type: ignore[attr-defined]
-            "seconds": wall, "rate": items / wall}
+            "commits": items // steps, "transactions": transactions, "seconds": wall,
+            "rate": items / wall}
 
 
 # (b) engine end to end ---------------------------------------------------------------------------
@@ -210,7 +211,7 @@ def engine_worker(n: int, ready: Any, go: Any, results: Any, dsn: str, workflow:
             w.start()
         for w in workers:
             w.join()
-        results.put((threads * runs * segments * steps, began, time.time()))
+        results.put((threads * runs * segments * steps, began, time.time(), 0))
         node.close()
     except Exception as exc:
         ready.put(n)
@@ -221,7 +222,7 @@ def bench_engine(new_db: Callable[[], str], processes: int, threads: int, runs: 
                  steps: int) -> dict[str, Any]:
     dsn = new_db()
     workflow = new_workflow(dsn, segments, steps)
-    items, wall = run_processes(engine_worker, processes, dsn, workflow, threads, runs, segments, steps)
+    items, wall, _ = run_processes(engine_worker, processes, dsn, workflow, threads, runs, segments, steps)
     return {"processes": processes, "threads": threads, "per_commit": steps, "executions": items,
             "seconds": wall, "rate": items / wall}
 

@@ -13,7 +13,6 @@ A target takes one input and raises :class:`Crash` when an invariant breaks:
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -158,7 +157,3 @@ def request_types() -> dict[str, Any]:
             for m in service.methods:
                 types[f"/{service.full_name}/{m.name}"] = message_factory.GetMessageClass(m.input_type)
     return types
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:12]

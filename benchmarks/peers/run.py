@@ -130,7 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-mib", type=int, default=64, help="MiB hashed by workload (d) (64)")
     parser.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated subset of {','.join(PEERS)}")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per peer process (900)")
+    parser.add_argument("--budget", type=float, default=1500,
+                        help="seconds (1500): no new round of repetitions starts when the last round's "
+                             "time would take the run past this; the medians are then over fewer "
+                             "repetitions, as printed")
     parser.add_argument("--json", type=Path, help="write every sample and the medians to this file")
+    parser.add_argument("--from-json", type=Path, help="print the table of an earlier --json file; run nothing")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
@@ -139,11 +144,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}")
     if args.reps < 1 or args.n < 1:
         parser.error("--reps and --n must be at least 1")
+    if args.from_json:
+        try:
+            data = json.loads(args.from_json.read_text())
+            rows = table(data["samples"], data["n"])
+        except (OSError, ValueError, KeyError) as exc:
+            parser.error(f"--from-json {args.from_json}: not a file this script wrote ({exc})")
+        print(f"Peer workloads, n = {data['n']}, {data['date']}, repetitions: "
+              f"{', '.join(f'{p} {len(v)}' for p, v in data['samples'].items())}")
+        print(render(rows, args.markdown))
+        return 0
 
     load_before = os.getloadavg()
     started = time.perf_counter()
     results: dict[str, list[dict]] = {p: [] for p in peers}
     for rep in range(args.reps):
+        elapsed = time.perf_counter() - started
+        if rep and elapsed + elapsed / rep > args.budget:
+            print(f"time budget: {elapsed:.0f} s spent, another round would pass --budget "
+                  f"{args.budget:.0f} s; stopping after {rep} repetition(s)", file=sys.stderr)
+            break
         for peer in peers:
             t = time.perf_counter()
             out = run_one(peer, args.n, args.cpu_mib, args.timeout)
@@ -155,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
 
     versions = {p: next((s.get("version") for s in results[p] if "version" in s), None) for p in peers}
-    print(f"\nPeer workloads, n = {args.n}, median of {args.reps} ({datetime.date.today()}, "
+    done = max(len(v) for v in results.values())
+    print(f"\nPeer workloads, n = {args.n}, median of {done} ({datetime.date.today()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; {elapsed:.0f} s in all)")
     print("versions: " + ", ".join(f"{p} {v}" for p, v in versions.items()))
@@ -169,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         medians = {p: {key: median_of(results[p], key) for key in
                        {k for s in results[p] if "seconds" in s for k in s["seconds"]}} for p in peers}
         args.json.write_text(json.dumps({
-            "date": str(datetime.date.today()), "n": args.n, "reps": args.reps, "cpu_mib": args.cpu_mib,
+            "date": str(datetime.date.today()), "n": args.n, "reps": done, "cpu_mib": args.cpu_mib,
             "cpus": os.cpu_count(), "python": platform.python_version(), "load_before": load_before,
             "load_after": load_after, "seconds": elapsed, "versions": versions, "medians": medians,
             "samples": results}, indent=1))

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import grpc
 
-from catenary.api import convert
+from catenary.api import convert, trust
 from catenary.api.errors import stream, unary
 from catenary.cid import decode
 from catenary.errors import BadInputError, LimitExceededError
@@ -134,6 +134,18 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
                     hash=node.hash.cid_bytes, run=node.run.cid_bytes if node.run else b"",
                     segment=node.segment or 0,
                     inputs=[i.cid_bytes for i in node.inputs]))
+
+    @unary
+    def Verify(self, request: execution_pb2.VerifyRequest, context: grpc.ServicerContext
+               ) -> execution_pb2.VerifyResponse:
+        return trust.report_to_pb(self.node.trust.verify(convert.cid(request.hash, "hash"),
+                                                         trace=request.trace))
+
+    @unary
+    def Attestations(self, request: execution_pb2.AttestationsRequest, context: grpc.ServicerContext
+                     ) -> execution_pb2.AttestationsResponse:
+        checks = self.node.attestations.list(convert.cid(request.hash, "hash"))
+        return execution_pb2.AttestationsResponse(attestations=[trust.check_to_pb(c) for c in checks])
 
 
 class WorkflowServicer(workflow_pb2_grpc.WorkflowServicer):

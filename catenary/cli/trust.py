@@ -2,7 +2,10 @@
 ``exec attestations``, and the tree / DOT views of ``exec trace``.
 
 A verification that does not hold prints its report, then exits 1 with one error line
-on stderr; an unreadable bundle exits 2 (see docs/trust.md).
+on stderr; an unreadable bundle exits 2 (see docs/trust.md). ``verify`` and ``exec
+attestations`` also work with ``--node`` (gRPC ``Execution.Verify`` / ``Attestations``:
+the served node re-executes and checks); the bundle commands read and write local files
+and a local data dir, so they refuse ``--node``.
 """
 
 from __future__ import annotations
@@ -88,18 +91,21 @@ def _read(path: Path) -> bytes:
 @json_option
 @click.pass_obj
 def verify_cmd(c: Any, execution_hash: str, whole: bool, as_json: bool) -> None:
-    """Verify an execution by re-executing it (no cached result is reused)."""
-    node = c.local("verify")
+    """Verify an execution by re-executing it (no cached result is reused).
+
+    With --node, the served node re-executes it and signs its attestations."""
+    node = c.node  # a local Node, or with --node a Client of the same shape
     report = node.trust.verify(_cid(execution_hash, "HASH"), trace=whole)
     if as_json:
-        _emit({"root": str(report.root), "verdict": report.overall, "signer": node.id,
+        _emit({"root": str(report.root), "verdict": report.overall, "signer": report.signer,
                "executions": [verdict_json(v) for v in report.verdicts],
                "attested": [str(h) for h in report.attested]})
     else:
         out.print(_verdict_table(report.verdicts, attestations=False))
         out.print(f"verdict  {report.overall}")
         if report.attested:
-            out.print(f"added {len(report.attested)} validator attestation(s) signed by {node.id}")
+            out.print(f"added {len(report.attested)} validator attestation(s) signed by "
+                      f"{report.signer}")
     if not report.ok:
         bad = [v for v in report.verdicts if not v.ok]
         first = bad[0]
@@ -114,8 +120,10 @@ def verify_cmd(c: Any, execution_hash: str, whole: bool, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def exec_attestations(c: Any, execution_hash: str, as_json: bool) -> None:
-    """List an execution's signed attestations, each checked (valid or invalid, and why)."""
-    node = c.local("exec attestations")
+    """List an execution's signed attestations, each checked (valid or invalid, and why).
+
+    With --node, the served node lists and checks them."""
+    node = c.node
     hash_ = _cid(execution_hash, "HASH")
     checks = node.attestations.list(hash_)
     if as_json:
@@ -137,7 +145,9 @@ def exec_attestations(c: Any, execution_hash: str, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def export_cmd(c: Any, execution_hash: str, output: Path, as_json: bool) -> None:
-    """Write HASH's proof bundle: a CARv1 file with everything needed to check it."""
+    """Write HASH's proof bundle: a CARv1 file with everything needed to check it.
+
+    Local only: reads the local data dir and writes a local file (no --node)."""
     node = c.local("export")
     hash_ = _cid(execution_hash, "HASH")
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
@@ -181,7 +191,9 @@ def _fail(report: BundleReport, what: str) -> None:
 @json_option
 @click.pass_obj
 def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
-    """Check a proof bundle offline: blocks, records, signatures, re-execution."""
+    """Check a proof bundle offline: blocks, records, signatures, re-execution.
+
+    WASM operations run from the bundle's own module bytes. Local only (no --node)."""
     node = c.local("verify-bundle")
     data = _read(file)
     report = node.trust.verify_bundle(data)
@@ -198,7 +210,9 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def import_cmd(c: Any, file: Path, as_json: bool) -> None:
-    """Verify a proof bundle and load it into this data dir (all or nothing)."""
+    """Verify a proof bundle and load it into this data dir (all or nothing).
+
+    Local only: loads into the local data dir (no --node)."""
     node = c.local("import")
     data = _read(file)
     report = node.trust.verify_bundle(data)

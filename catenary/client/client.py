@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import grpc
 
-from catenary.api import convert
+from catenary.api import convert, trust
 from catenary.api.errors import from_rpc_error
 from catenary.api.server import message_options
 from catenary.cid import CID, decode, encode
@@ -20,8 +20,9 @@ from catenary.proto.api import (
     execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
     value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
 )
-from catenary.sdk import OperationInfo, Page, Trace, TraceNode, WorkflowInfo
+from catenary.sdk import OperationInfo, Page, Trace, TraceNode, VerifyReport, WorkflowInfo
 from catenary.store import RunState
+from catenary.trust.attestation import AttestationCheck
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -232,6 +233,32 @@ class ValueClient:
         return CID(self._stub.Put(value_pb2.PutValueRequest(data=encode(value))).cid)
 
 
+class TrustClient:
+    """``client.trust``: verification by re-execution on the remote node (bundles stay local)."""
+
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = execution_pb2_grpc.ExecutionStub(channel)
+
+    @_rpc
+    def verify(self, execution_hash: CID, trace: bool = False) -> VerifyReport:
+        """As ``node.trust.verify``: the remote node re-executes and signs what it verified."""
+        return trust.report_from_pb(self._stub.Verify(execution_pb2.VerifyRequest(
+            hash=execution_hash.cid_bytes, trace=trace)))
+
+
+class AttestationClient:
+    """``client.attestations``: an execution's attestations, each checked by the remote node."""
+
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = execution_pb2_grpc.ExecutionStub(channel)
+
+    @_rpc
+    def list(self, execution_hash: CID) -> list[AttestationCheck]:
+        response = self._stub.Attestations(execution_pb2.AttestationsRequest(
+            hash=execution_hash.cid_bytes))
+        return [trust.check_from_pb(a) for a in response.attestations]
+
+
 class Client:
     """A remote node: ``client.executions.get / list / updates``, ``client.runs.next``, ..."""
 
@@ -244,6 +271,8 @@ class Client:
         self.operations = OperationClient(self._channel)
         self.runs = RunClient(self._channel, self.workflows)
         self.values = ValueClient(self._channel)
+        self.trust = TrustClient(self._channel)
+        self.attestations = AttestationClient(self._channel)
 
     def close(self) -> None:
         self._channel.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import reprlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,8 +51,9 @@ class OperationManifest:
             "groups": list(self.groups),
         }
 
-    @property
+    @functools.cached_property
     def id(self) -> CID:
+        """Computed once: the record is frozen."""
         return cid_of(self.data())
 
     @classmethod
@@ -93,8 +96,9 @@ class OperationVersion:
     def data(self) -> dict[str, Any]:
         return {"operation": self.operation, "implementation": self.implementation}
 
-    @property
+    @functools.cached_property
     def id(self) -> CID:
+        """Computed once: the record is frozen."""
         return cid_of(self.data())
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +20,9 @@ class Run:
     def data(self) -> dict[str, Any]:
         return {"workflow": self.workflow, "nonce": self.nonce}
 
-    @property
+    @functools.cached_property
     def id(self) -> CID:
+        """Computed once: the record is frozen."""
         return cid_of(self.data())
 
 
@@ -34,6 +37,7 @@ class Event:
     def data(self) -> dict[str, Any]:
         return {"run": self.run, "segment": self.segment, "inputs": list(self.inputs)}
 
-    @property
+    @functools.cached_property
     def hash(self) -> CID:
+        """Computed once: the record is frozen."""
         return cid_of(self.data())

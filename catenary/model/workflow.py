@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -63,8 +65,9 @@ class Workflow:
             "segments": [s.data() for s in self.segments],
         }
 
-    @property
+    @functools.cached_property
     def id(self) -> CID:
+        """Computed once: the record is frozen."""
         return cid_of(self.data())
 
     @classmethod

@@ -44,11 +44,13 @@ class StoreEvidence:
 @dataclass(frozen=True)
 class VerifyReport:
     """What ``node.trust.verify`` found: one verdict per execution checked (the execution
-    itself, or with ``trace`` its whole ancestry), and the validator attestations it added."""
+    itself, or with ``trace`` its whole ancestry), the validator attestations it added, and
+    ``signer``, the id of the node that verified (and signed them)."""
 
     root: CID
     verdicts: list[Verdict]
     attested: list[CID] = field(default_factory=list)
+    signer: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -120,7 +122,7 @@ class TrustManager:
                     attestation.role_for(self._identity.id, e.executor, e.cached_from)))
         if rows:
             self._store.put_attestations(rows, time.time_ns())
-        return VerifyReport(execution_hash, verdicts, [r.execution for r in rows])
+        return VerifyReport(execution_hash, verdicts, [r.execution for r in rows], self._identity.id)
 
     def export(self, execution_hash: CID, stream: BinaryIO) -> dict[str, int]:
         """Write the execution's proof bundle (CARv1) to ``stream``."""
@@ -136,11 +138,20 @@ class TrustManager:
         """Verify a bundle and load it into this node's store, all or nothing
         (VerificationError, nothing stored, when it does not verify)."""
         _not_empty(data)
-        return bundle.import_bundle(self._store, self._registry, data)
+        report = self.verify_bundle(data)
+        return report, self.import_verified(report)
 
     def import_verified(self, report: bundle.BundleReport) -> dict[str, int]:
-        """Load a bundle already checked by :meth:`verify_bundle` (refused unless it verified)."""
-        return bundle.load_bundle(self._store, report)
+        """Load a bundle already checked by :meth:`verify_bundle` (refused unless it verified).
+        Its WASM operations become executable here at once: their modules are now stored."""
+        counts = bundle.load_bundle(self._store, report)
+        wanted = [report.bundle.versions[v] for v in report.bundle.modules
+                  if self._registry.get(v) is None] if report.bundle else []
+        if wanted:
+            from catenary.operations import wasm  # imports wasmtime: only for a bundle with modules
+
+            wasm.load_stored(self._registry, wanted, self._store.get_block)
+        return counts
 
 
 def _not_empty(data: bytes) -> None:

@@ -279,8 +279,8 @@ class PostgresStore(Store):
         # A channel of this store alone: close() notifies it to end the listener at once.
         self._wake_channel = f"catenary_wake_{secrets.token_hex(8)}"
         self._queue: list[_Pending] = []  # steps waiting for a group commit
-        self._queue_lock = threading.Lock()
-        self._leader = threading.Lock()  # held by the thread committing a batch
+        self._group = threading.Condition()  # guards the queue and _committing
+        self._committing = False  # a thread is committing a batch
 
     def _unreachable(self, why: str) -> str:
         return f"cannot connect to the execution DB {self.where}: {why}"
@@ -459,34 +459,45 @@ class PostgresStore(Store):
         # Group commit: steps committed at the same time by this process's threads (several
         # runs stepped at once, e.g. by a served node) share one transaction, so they share
         # the seq counter's lock and the WAL flush. Each caller's step is checked on its own.
+        # One thread at a time commits (the leader) what the others queued meanwhile; they
+        # wait for their outcome, and one whose step is still queued leads the next batch.
         pending = _Pending(step)
-        with self._queue_lock:
+        with self._group:
             self._queue.append(pending)
-        while not pending.finished:
-            with self._leader:  # one committing transaction per store at a time
-                if not pending.finished:
-                    self._commit_batch(self._take_batch())
+        while True:
+            with self._group:
+                while self._committing and not pending.finished:
+                    self._group.wait()
+                if pending.finished:
+                    break
+                self._committing = True
+                batch = self._take_batch()
+            try:
+                self._commit_batch(batch)
+            finally:
+                with self._group:
+                    self._committing = False
+                    self._group.notify_all()
         if pending.error is not None:
             raise pending.error
         return pending.result
 
     def _take_batch(self) -> list[_Pending]:
         """The queued steps, up to a limit, at most one per run (a later step of the same run
-        waits for the next batch, so that it sees this one's result)."""
+        waits for the next batch, so that it sees this one's result). Holds ``_group``."""
         batch: list[_Pending] = []
         runs: set[bytes] = set()
         rows = 0
-        with self._queue_lock:
-            rest = []
-            for pending in self._queue:
-                run = pending.step.run.cid_bytes
-                if run in runs or (batch and rows + len(pending.step.executions) > MAX_BATCH_ROWS):
-                    rest.append(pending)
-                    continue
-                runs.add(run)
-                rows += len(pending.step.executions)
-                batch.append(pending)
-            self._queue = rest
+        rest = []
+        for pending in self._queue:
+            run = pending.step.run.cid_bytes
+            if run in runs or (batch and rows + len(pending.step.executions) > MAX_BATCH_ROWS):
+                rest.append(pending)
+                continue
+            runs.add(run)
+            rows += len(pending.step.executions)
+            batch.append(pending)
+        self._queue = rest
         return batch
 
     def _commit_batch(self, batch: list[_Pending]) -> None:

@@ -20,13 +20,17 @@ Layout (docs/trust.md draws it): the CAR header has two roots,
   ``{run: link, status, next_segment, total_time, error, created_at, updated_at,
   outputs: [{segment, output: link, producer: link, segment_time}]}``.
 
-Every block is DAG-CBOR named by CIDv1 blake2b-256, so any IPLD implementation can
-read the file and walk it from the roots.
+Every block is DAG-CBOR named by CIDv1 dag-cbor blake2b-256, except the code of WASM
+operations: each module is one ``raw`` block (CIDv1 raw blake2b-256, ``bafk2bza...``), linked
+from its operation version. Any IPLD implementation can read the file and walk it from the
+roots. A node that verifies the bundle runs those modules from the bundle's own bytes, so it
+re-executes WASM executions without having any module beforehand.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable
@@ -46,6 +50,8 @@ from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict, Ver
 
 FORMAT = "catenary-bundle/1"
 _DAG_CBOR_BLAKE2B = bytes([0x01, 0x71, 0xA0, 0xE4, 0x02, 0x20])
+# WASM modules are the one other kind of block: raw bytes, blake2b-256 (docs/wasm-abi.md).
+_RAW_BLAKE2B = bytes([0x01, 0x55, 0xA0, 0xE4, 0x02, 0x20])
 _META_KEYS = {"execution", "key", "run", "status", "output", "error", "executor", "cached_from",
               "created_at", "started_at", "finished_at", "attestations"}
 _RUN_KEYS = {"run", "status", "next_segment", "total_time", "error", "created_at", "updated_at",
@@ -179,7 +185,16 @@ def _add_version(store: Store, registry: Registry, version_id: CID, body: _Block
         data = store.get_block(module)
         if data is None:
             raise NotFoundError(f"the wasm module {module} of {manifest.name} is not on this node")
+        if raw_cid(data) != module:
+            raise VerificationError(f"the stored wasm module {module} of {manifest.name} does not hash "
+                                    f"to its CID; refusing to export it")
         body.add(module, data)
+
+
+def raw_cid(data: bytes) -> CID:
+    """CID of a raw block (a WASM module): CIDv1, raw, blake2b-256. Computed here, not by
+    ``catenary.operations.wasm``, so that reading a bundle never needs wasmtime."""
+    return CID(_RAW_BLAKE2B + hashlib.blake2b(data, digest_size=32).digest())
 
 
 # -- reading and checking -------------------------------------------------------------------------
@@ -196,8 +211,9 @@ class Bundle:
     runs: dict[CID, RunState] = field(default_factory=dict)
     workflows: dict[CID, Workflow] = field(default_factory=dict)
     versions: dict[CID, tuple[OperationManifest, OperationVersion]] = field(default_factory=dict)
-    sources: set[CID] = field(default_factory=set)
+    sources: set[CID] = field(default_factory=set)  # python source texts and wasm modules
     values: set[CID] = field(default_factory=set)
+    modules: dict[CID, CID] = field(default_factory=dict)  # wasm version id -> module CID
 
     # Evidence for the Verifier
     def execution(self, execution_hash: CID) -> Execution | None:
@@ -263,11 +279,18 @@ class _Reader:
         if text not in self.problems:
             self.problems.append(text)
 
-    def raw(self, cid: Any, what: str | Callable[[], str]) -> bytes | None:
+    def raw(self, cid: Any, what: str | Callable[[], str], module: bool = False) -> bytes | None:
         """The block's bytes, or None with the problem recorded. ``what`` may be a function
-        giving the text: most blocks are there, and formatting CIDs is not free."""
+        giving the text: most blocks are there, and formatting CIDs is not free. Only a
+        ``module`` (a wasm version's code) may be a raw block; every other link must name
+        a dag-cbor block, whatever its bytes."""
         if not isinstance(cid, CID):
             self.problem(f"{_what(what)}: expected a link, got {type(cid).__name__}")
+            return None
+        if (cid.cid_bytes[:6] == _RAW_BLAKE2B) != module:
+            self.problem(f"{_what(what)}: {cid} is not a "
+                         f"{'raw' if module else 'dag-cbor'} blake2b-256 CID"
+                         + ("" if module else " (only a wasm module may be a raw block)"))
             return None
         data = self.blocks.get(cid)
         if data is None:
@@ -326,11 +349,15 @@ def verify_bundle(data: bytes, registry: Registry,
     blocks: dict[CID, bytes] = {}
     for number, item in enumerate(car.blocks):
         where = f"section {number} at byte {item.offset}"
-        if item.cid.cid_bytes[:6] != _DAG_CBOR_BLAKE2B:
-            problems.append(f"block {item.cid} ({where}) is not a dag-cbor blake2b-256 CID; catenary "
-                            f"bundles hold no other kind")
+        prefix = item.cid.cid_bytes[:6]
+        if prefix == _DAG_CBOR_BLAKE2B:
+            actual = block_cid(item.data)
+        elif prefix == _RAW_BLAKE2B:  # a WASM module; only a wasm version may link it (below)
+            actual = raw_cid(item.data)
+        else:
+            problems.append(f"block {item.cid} ({where}) is neither a dag-cbor nor a raw blake2b-256 "
+                            f"CID; catenary bundles hold no other kind")
             continue
-        actual = block_cid(item.data)
         if actual != item.cid:
             problems.append(f"block {item.cid} ({where}): its bytes hash to {actual}, not to its CID "
                             f"(altered or corrupt)")
@@ -400,7 +427,7 @@ def verify_bundle(data: bytes, registry: Registry,
             reader.problem(f"execution {e.hash}: its workflow {e.workflow} is not the workflow of its "
                            f"run {e.run} ({state.workflow})")
 
-    verifier = Verifier(bundle, registry)
+    verifier = Verifier(bundle, _with_modules(registry, bundle, reader))
     ordered = sorted(bundle.executions.values(), key=lambda e: (e.segment, e.step))
     for number, e in enumerate(ordered):
         report.verdicts.append(verifier.verify(e, checks.get(e.hash, ())))
@@ -410,6 +437,30 @@ def verify_bundle(data: bytes, registry: Registry,
         if cid not in reader.used and cid != index_cid:
             reader.problem(f"block {cid} is not linked from the bundle (unexpected extra block)")
     return report
+
+
+def _with_modules(registry: Registry, bundle: Bundle, reader: _Reader) -> Registry:
+    """``registry`` plus the bundle's WASM operations this process lacks, run from the module
+    bytes in the bundle: a fresh node re-executes them with nothing installed. The caller's
+    registry is not changed (verifying stores nothing). Each module is checked against
+    catenary-wasm-abi/1 as ``op add`` would, and a refused one is a problem naming it."""
+    wanted = [bundle.versions[v] for v in bundle.modules if registry.get(v) is None]
+    if not wanted:
+        return registry
+    from catenary.operations import wasm  # imports wasmtime: only for a bundle with modules
+
+    extended = Registry(list(registry))
+    for op in wasm.load_stored(extended, wanted, bundle.blocks.get):
+        try:
+            op.module.probe()
+        except CatenaryError as exc:
+            reader.problem(f"{exc} (the module of {op.name}, version {op.version_id})")
+    for manifest, version in wanted:
+        if extended.get(version.id) is None:
+            reader.problem(f"operation version {version.id} ({manifest.name}) is not "
+                           f"{{operation, implementation: {{kind: \"wasm\", module}}}} exactly; its "
+                           f"module cannot be run")
+    return extended
 
 
 def _read_value(reader: _Reader, bundle: Bundle, cid: Any, what: str | Callable[[], str]) -> None:
@@ -502,15 +553,20 @@ def _read_version(reader: _Reader, bundle: Bundle, version_id: CID) -> None:
                                                                                    "remote"):
         reader.problem(f"operation version {version_id}: unknown implementation {implementation!r}")
         return
-    linked = {"python": "source", "wasm": "module"}.get(implementation["kind"])
-    if linked:
-        text = reader.get(implementation.get(linked), f"{linked} of {manifest.name} ({version_id})")
+    if implementation["kind"] == "python":
+        text = reader.get(implementation.get("source"), f"source of {manifest.name} ({version_id})")
         if text is None:
             return
-        if linked == "source" and not isinstance(text, str):
+        if not isinstance(text, str):
             reader.problem(f"source {implementation['source']} of {manifest.name} is not a string")
             return
-        bundle.sources.add(implementation[linked])
+        bundle.sources.add(implementation["source"])
+    elif implementation["kind"] == "wasm":
+        module = implementation.get("module")
+        if reader.raw(module, f"wasm module of {manifest.name} ({version_id})", module=True) is None:
+            return
+        bundle.sources.add(module)
+        bundle.modules[version_id] = module
     bundle.versions[version_id] = (manifest, OperationVersion(data["operation"], implementation))
 
 

@@ -8,6 +8,7 @@ and that the ratio table and the profile summary add up.
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
 import sqlite3
 import sys
@@ -96,6 +97,23 @@ def test_ratio_table(peers_dir: Path) -> None:
     assert by_label["(d) sha-256 of 64 MiB"][2].endswith("x10.0")
     text = run.render(rows, markdown=True)
     assert text.splitlines()[1] == "|---|---|---|"
+
+
+def test_ratio_table_from_an_earlier_run(peers_dir: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    run = _load("peers_run_json_under_test", peers_dir / "run.py")
+    saved = tmp_path / "peers.json"
+    saved.write_text(json.dumps({"n": 10, "date": "2026-11-27", "samples": {
+        "catenary": [{"seconds": {"chain": 0.5}}], "hamilton": [{"seconds": {"chain": 2.0}}]}}))
+    assert run.main(["--from-json", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "repetitions: catenary 1, hamilton 1" in out
+    assert "2.000 s, 200 ms/op, x4.0" in out
+    saved.write_text("{}")
+    with pytest.raises(SystemExit) as exc:
+        run.main(["--from-json", str(saved)])
+    assert exc.value.code == 2
+    assert "not a file this script wrote" in capsys.readouterr().err
 
 
 def test_profile_summary_counts_only_engine_samples(tmp_path: Path) -> None:

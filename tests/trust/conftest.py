@@ -82,6 +82,32 @@ class Car:
                 self.replace(cid, swapped)
         return new
 
+    def substitute(self, old: CID, new: CID, data: bytes) -> None:
+        """Put block ``new`` (any codec) where ``old`` was and re-link every DAG-CBOR block
+        above it, pass after pass until none links a replaced block: unlike :meth:`replace`,
+        this also handles blocks reached along several paths (a workflow, a version)."""
+        del self.blocks[old]
+        self.blocks[new] = data
+        moved = {old: new}
+        changed = True
+        while changed:
+            changed = False
+            for cid in list(self.blocks):
+                if cid.codec != 0x71:
+                    continue
+                value = decode(self.blocks[cid])
+                swapped = value
+                for a, b in moved.items():  # in insertion order, so chains a -> b -> c resolve
+                    swapped = _swap(swapped, a, b)
+                if swapped is not value:
+                    relinked, raw = block(swapped)
+                    del self.blocks[cid]
+                    self.blocks[relinked] = raw
+                    moved[cid] = relinked
+                    changed = True
+        for a, b in moved.items():
+            self.roots = [b if r == a else r for r in self.roots]
+
     def meta_of(self, execution: CID) -> CID:
         for link in self.index["executions"]:
             if self.value(link)["execution"] == execution:

@@ -1,6 +1,7 @@
 // Reads a catenary proof bundle with the official JavaScript IPLD packages, independently of
-// catenary: checks every block's CID (blake2b-256 of its bytes), decodes it as DAG-CBOR, and
-// walks the links from the roots. Prints one JSON summary on stdout.
+// catenary: checks every block's CID (blake2b-256 of its bytes), decodes it as DAG-CBOR (a WASM
+// module is a raw block: bytes, no links), and walks the links from the roots. Prints one JSON
+// summary on stdout.
 // Usage: node read_car.mjs TOOLS_DIR FILE.car   (TOOLS_DIR holds node_modules/)
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -26,14 +27,17 @@ const { blake2b } = await load('@noble/hashes', './blake2.js')
 
 const reader = await CarReader.fromBytes(readFileSync(file))
 const roots = await reader.getRoots()
+const RAW = 0x55
 const blocks = new Map()
 const bad = []
+let raw = 0
 for await (const { cid, bytes } of reader.blocks()) {
   const digest = blake2b(bytes, { dkLen: 32 })
-  const ok = cid.version === 1 && cid.code === dagCbor.code && cid.multihash.code === 0xb220 &&
-    Buffer.from(digest).equals(Buffer.from(cid.multihash.digest))
+  const ok = cid.version === 1 && (cid.code === dagCbor.code || cid.code === RAW) &&
+    cid.multihash.code === 0xb220 && Buffer.from(digest).equals(Buffer.from(cid.multihash.digest))
   if (!ok) bad.push(cid.toString())
-  blocks.set(cid.toString(), dagCbor.decode(bytes))
+  if (cid.code === RAW) raw += 1
+  blocks.set(cid.toString(), cid.code === RAW ? bytes : dagCbor.decode(bytes))
 }
 
 function * links (value) {
@@ -58,6 +62,7 @@ const index = blocks.get(roots[1]?.toString()) ?? {}
 console.log(JSON.stringify({
   roots: roots.map(r => r.toString()),
   blocks: blocks.size,
+  raw_blocks: raw,
   bad_cids: bad,
   reached: reached.size,
   missing,

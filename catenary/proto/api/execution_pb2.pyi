@@ -13,8 +13,28 @@ class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ANCESTORS: _ClassVar[Direction]
     DESCENDANTS: _ClassVar[Direction]
+
+class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VERDICT_UNSPECIFIED: _ClassVar[Verdict]
+    VERIFIED: _ClassVar[Verdict]
+    MISMATCH: _ClassVar[Verdict]
+    UNVERIFIABLE: _ClassVar[Verdict]
+
+class AttestationRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ATTESTATION_ROLE_UNSPECIFIED: _ClassVar[AttestationRole]
+    EXECUTOR: _ClassVar[AttestationRole]
+    VALIDATOR: _ClassVar[AttestationRole]
 ANCESTORS: Direction
 DESCENDANTS: Direction
+VERDICT_UNSPECIFIED: Verdict
+VERIFIED: Verdict
+MISMATCH: Verdict
+UNVERIFIABLE: Verdict
+ATTESTATION_ROLE_UNSPECIFIED: AttestationRole
+EXECUTOR: AttestationRole
+VALIDATOR: AttestationRole
 
 class GetExecutionRequest(_message.Message):
     __slots__ = ("hash",)
@@ -108,3 +128,75 @@ class TraceNode(_message.Message):
     execution: _execution_pb2.Execution
     event: _event_pb2.Event
     def __init__(self, execution: _Optional[_Union[_execution_pb2.Execution, _Mapping]] = ..., event: _Optional[_Union[_event_pb2.Event, _Mapping]] = ...) -> None: ...
+
+class VerifyRequest(_message.Message):
+    __slots__ = ("hash", "trace")
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    TRACE_FIELD_NUMBER: _ClassVar[int]
+    hash: bytes
+    trace: bool
+    def __init__(self, hash: _Optional[bytes] = ..., trace: _Optional[bool] = ...) -> None: ...
+
+class VerifyResponse(_message.Message):
+    __slots__ = ("root", "verdict", "signer", "executions", "attested")
+    ROOT_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_FIELD_NUMBER: _ClassVar[int]
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    ATTESTED_FIELD_NUMBER: _ClassVar[int]
+    root: bytes
+    verdict: Verdict
+    signer: str
+    executions: _containers.RepeatedCompositeFieldContainer[ExecutionVerdict]
+    attested: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, root: _Optional[bytes] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., signer: _Optional[str] = ..., executions: _Optional[_Iterable[_Union[ExecutionVerdict, _Mapping]]] = ..., attested: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class ExecutionVerdict(_message.Message):
+    __slots__ = ("execution", "verdict", "reason", "operation", "name", "segment", "step", "expected", "got", "attestations")
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    GOT_FIELD_NUMBER: _ClassVar[int]
+    ATTESTATIONS_FIELD_NUMBER: _ClassVar[int]
+    execution: bytes
+    verdict: Verdict
+    reason: str
+    operation: bytes
+    name: str
+    segment: int
+    step: int
+    expected: bytes
+    got: bytes
+    attestations: _containers.RepeatedCompositeFieldContainer[AttestationCheck]
+    def __init__(self, execution: _Optional[bytes] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., reason: _Optional[str] = ..., operation: _Optional[bytes] = ..., name: _Optional[str] = ..., segment: _Optional[int] = ..., step: _Optional[int] = ..., expected: _Optional[bytes] = ..., got: _Optional[bytes] = ..., attestations: _Optional[_Iterable[_Union[AttestationCheck, _Mapping]]] = ...) -> None: ...
+
+class AttestationCheck(_message.Message):
+    __slots__ = ("cid", "signer", "role", "valid", "reason")
+    CID_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    cid: bytes
+    signer: str
+    role: AttestationRole
+    valid: bool
+    reason: str
+    def __init__(self, cid: _Optional[bytes] = ..., signer: _Optional[str] = ..., role: _Optional[_Union[AttestationRole, str]] = ..., valid: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AttestationsRequest(_message.Message):
+    __slots__ = ("hash",)
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    hash: bytes
+    def __init__(self, hash: _Optional[bytes] = ...) -> None: ...
+
+class AttestationsResponse(_message.Message):
+    __slots__ = ("attestations",)
+    ATTESTATIONS_FIELD_NUMBER: _ClassVar[int]
+    attestations: _containers.RepeatedCompositeFieldContainer[AttestationCheck]
+    def __init__(self, attestations: _Optional[_Iterable[_Union[AttestationCheck, _Mapping]]] = ...) -> None: ...

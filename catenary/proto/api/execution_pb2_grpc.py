@@ -65,6 +65,16 @@ class ExecutionStub:
                 request_serializer=api_dot_execution__pb2.TraceRequest.SerializeToString,
                 response_deserializer=api_dot_execution__pb2.TraceNode.FromString,
                 _registered_method=True)
+        self.Verify = channel.unary_unary(
+                '/catenary.api.v1.Execution/Verify',
+                request_serializer=api_dot_execution__pb2.VerifyRequest.SerializeToString,
+                response_deserializer=api_dot_execution__pb2.VerifyResponse.FromString,
+                _registered_method=True)
+        self.Attestations = channel.unary_unary(
+                '/catenary.api.v1.Execution/Attestations',
+                request_serializer=api_dot_execution__pb2.AttestationsRequest.SerializeToString,
+                response_deserializer=api_dot_execution__pb2.AttestationsResponse.FromString,
+                _registered_method=True)
 
 
 class ExecutionServicer:
@@ -113,6 +123,23 @@ class ExecutionServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Verify(self, request, context):
+        """Verify an execution by re-executing it on this node (with trace: every
+        execution of its ancestry too), as `catenary verify`. This node signs a
+        validator attestation for each execution verified. A verdict other than
+        VERIFIED is an answer, not an error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Attestations(self, request, context):
+        """The signed attestations of an execution, each checked by this node.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutionServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +172,16 @@ def add_ExecutionServicer_to_server(servicer, server):
                     servicer.Trace,
                     request_deserializer=api_dot_execution__pb2.TraceRequest.FromString,
                     response_serializer=api_dot_execution__pb2.TraceNode.SerializeToString,
+            ),
+            'Verify': grpc.unary_unary_rpc_method_handler(
+                    servicer.Verify,
+                    request_deserializer=api_dot_execution__pb2.VerifyRequest.FromString,
+                    response_serializer=api_dot_execution__pb2.VerifyResponse.SerializeToString,
+            ),
+            'Attestations': grpc.unary_unary_rpc_method_handler(
+                    servicer.Attestations,
+                    request_deserializer=api_dot_execution__pb2.AttestationsRequest.FromString,
+                    response_serializer=api_dot_execution__pb2.AttestationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -309,6 +346,60 @@ class Execution:
             '/catenary.api.v1.Execution/Trace',
             api_dot_execution__pb2.TraceRequest.SerializeToString,
             api_dot_execution__pb2.TraceNode.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Verify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catenary.api.v1.Execution/Verify',
+            api_dot_execution__pb2.VerifyRequest.SerializeToString,
+            api_dot_execution__pb2.VerifyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Attestations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catenary.api.v1.Execution/Attestations',
+            api_dot_execution__pb2.AttestationsRequest.SerializeToString,
+            api_dot_execution__pb2.AttestationsResponse.FromString,
             options,
             channel_credentials,
             insecure,
