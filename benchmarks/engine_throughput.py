@@ -357,9 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     for row in table:
         print("  " + "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
                                for i, cell in enumerate(row)))
+    all_label = "all rows + hashes" + (" + sigs" if report["sign_seconds"] else "")
     print(f"  fresh run / floor: {report['engine_vs_floor']:.2f}x (rows + hashes), "
-          f"{report['engine_vs_floor_all']:.2f}x (all rows + hashes); "
-          f"cache hits / floor: {report['hits_vs_floor']:.2f}x")
+          f"{report['engine_vs_floor_all']:.2f}x ({all_label}); "
+          f"cache hits / floor: {report['hits_vs_floor']:.2f}x (rows + hashes)")
     memory = (f"  peak RSS (high-water mark): {report['rss_peak_mib']:.1f} MiB "
               f"(before the first run: {report['rss_before_mib']:.1f} MiB)")
     if "heap_peak_mib" in report:
@@ -368,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  DB size after a fresh and a cached run: {report['db_bytes'] / (1024 * 1024):.1f} MiB; "
           f"median rates: {report['fresh_median_per_s']:,.0f} exec/s fresh, "
           f"{report['hits_median_per_s']:,.0f} hits/s")
+    if report["load_average"]:
+        print("  load average at the end (1/5/15 min): "
+              + " / ".join(f"{x:.2f}" for x in report["load_average"])
+              + f" on {report['cpus']} CPUs (other processes slow the wall-clock rates down)")
     return 0
 
 

@@ -25,6 +25,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+PLAIN = FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 1 else f"{value:g}")
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKLOADS = [("chain", "(a) chain"), ("fan", "(b) fan-out/in"), ("chain_cached", "(c) chain cached"),
@@ -77,13 +80,18 @@ def plot_workflow(data: dict, out: Path) -> None:
     left.plot(ops, [r["fresh_per_s"] for r in rows], "o-", label="fresh run (recorded, committed)")
     left.plot(ops, [r["hits_per_s"] for r in rows], "s-", label="cache hits")
     left.plot(ops, [r["floor_per_s"] for r in rows], "^--", label="floor: raw rows + 2 hashes")
-    left.plot(ops, [r["floor_all_per_s"] for r in rows], "v:", label="floor: all rows + 2 hashes")
+    signed = any(s.get("floor_sign_seconds") for r in rows for s in r.get("samples", []))
+    left.plot(ops, [r["floor_all_per_s"] for r in rows], "v:",
+              label="floor: every row written + 2 hashes" + (" + ed25519 signature" if signed else ""))
     left.axhline(5000, color="grey", lw=0.8, ls="--")
     left.annotate("target 5,000/s", (ops[0], 5000), fontsize=7, va="bottom")
     left.axhline(20000, color="grey", lw=0.8, ls=":")
     left.annotate("target hits 20,000/s", (ops[0], 20000), fontsize=7, va="bottom")
     left.set_xscale("log")
     left.set_yscale("log")
+    left.yaxis.set_major_formatter(PLAIN)
+    left.yaxis.set_minor_formatter(PLAIN)
+    left.tick_params(axis="y", which="minor", labelsize=7)
     left.set_xlabel("operations in the workflow (segments of 100 steps)")
     left.set_ylabel("executions / s (median)")
     left.set_title("Throughput against workflow size")
@@ -122,6 +130,7 @@ def plot_db(data: dict, out: Path) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("executions in the DB")
+    ax.yaxis.set_major_formatter(PLAIN)
     ax.set_ylabel("p50 latency, ms")
     ax.set_title(f"List / Get against DB size ({_subtitle(data)})", fontsize=9)
     ax.legend(fontsize=7)
@@ -142,6 +151,7 @@ def plot_trace(data: dict, out: Path) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("chain depth (executions back to the event)")
+    ax.yaxis.set_major_formatter(PLAIN)
     ax.set_ylabel("ms")
     ax.set_title(f"Trace latency against depth ({_subtitle(data)})", fontsize=9)
     ax.legend(fontsize=7)

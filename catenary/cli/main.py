@@ -43,8 +43,10 @@ class Context:
     """Opens the node on first use, so --help and usage errors never touch the data dir."""
 
     def __init__(self, data_dir: Path | None, operations: tuple[str, ...], max_value_size: int,
-                 address: str | None, db: str | None = None) -> None:
+                 address: str | None, db: str | None = None,
+                 operation_timeout: float | None = None) -> None:
         self.data_dir = data_dir
+        self.operation_timeout = operation_timeout
         self.operations = operations
         self.max_value_size = max_value_size
         self.address = address
@@ -59,7 +61,8 @@ class Context:
                 self._node = Client(self.address, self.max_value_size)
             else:
                 self._node = Node(self.data_dir, operations=self.operations,
-                                  max_value_size=self.max_value_size, db=self.db)
+                                  max_value_size=self.max_value_size, db=self.db,
+                                  operation_timeout=self.operation_timeout)
         return self._node
 
     def local(self, command: str) -> Node:
@@ -101,6 +104,9 @@ def ns_time(ns: int | None) -> str:
 @click.option("--max-value-size", type=click.IntRange(1), default=DEFAULT_MAX_VALUE_SIZE,
               envvar="CATENARY_MAX_VALUE_SIZE", show_default=True, metavar="BYTES",
               help="Refuse values (inputs and outputs) larger than this, encoded.")
+@click.option("--operation-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              envvar="CATENARY_OPERATION_TIMEOUT", metavar="SECONDS",
+              help="Fail an execution whose operation runs longer than this (default: no limit).")
 @click.option("--node", "address", envvar="CATENARY_NODE", metavar="HOST:PORT",
               help="Talk to a node served by `catenary serve` instead of the local data dir.")
 @click.option("--db", envvar="CATENARY_DB", metavar="URL",
@@ -109,12 +115,13 @@ def ns_time(ns: int | None) -> str:
 @click.version_option(package_name="catenary")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
-        max_value_size: int, address: str | None, db: str | None) -> None:
+        max_value_size: int, operation_timeout: float | None, address: str | None,
+        db: str | None) -> None:
     """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
     if db and address:
         raise click.UsageError("--db and --node exclude each other: a served node uses its own "
                                "database (give --db to `catenary serve` instead)")
-    state = Context(data_dir, operations, max_value_size, address, db)
+    state = Context(data_dir, operations, max_value_size, address, db, operation_timeout)
     ctx.obj = state
     ctx.call_on_close(state.close)
 

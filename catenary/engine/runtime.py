@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -58,7 +59,10 @@ class Engine:
 
     def __init__(self, store: Store, registry: Registry, node_id: str,
                  max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
-                 attest: Callable[[CID, CID, CID], Any] | None = None) -> None:
+                 attest: Callable[[CID, CID, CID], Any] | None = None,
+                 operation_timeout: float | None = None) -> None:
+        # Seconds an operation may run before its execution fails (None: no limit).
+        self.operation_timeout = operation_timeout
         self.store = store
         # (execution, key, output) -> a signed AttestationRow, for each execution that did the
         # work; committed with the execution (catenary.trust.attestation).
@@ -93,10 +97,8 @@ class Engine:
         return state
 
     def _run_for_step(self, run_id: CID) -> RunState:
-        """The run with (at least) the outputs its next segment reads: only those when the store
-        can load them alone (``get_run_for_step``), else every output (``get_run``)."""
-        partial = getattr(self.store, "get_run_for_step", None)
-        state = self.store.get_run(run_id) if partial is None else partial(run_id, self._sources)
+        """The run with (at least) the outputs its next segment reads."""
+        state = self.store.get_run_for_step(run_id, self._sources)
         if state is None:
             raise NotFoundError(f"unknown run {run_id}")
         return state
@@ -174,7 +176,7 @@ class Engine:
         # origin is the execution that did the work (cached_from, or the execution itself).
         pending: dict[CID, tuple[CID, CID]] = {}
         produced: dict[CID, Any] = {}  # outputs made in this segment, not yet committed
-        lookup = None if fresh else _memo_lookup(self.store)
+        lookup = None if fresh else self.store.find_memo
         attestations: list[Any] = []
         workflow_id, node_id, completed = state.workflow, self.node_id, Status.COMPLETED
         for step_index, (step, op) in enumerate(zip(segment.sequence, operations)):
@@ -201,7 +203,8 @@ class Engine:
                 else:
                     slots = [_Slot(output_cid, exe_hash, store=self.store)]
             else:
-                output, failure = self._invoke(op, [s.value for s in slots], config, checked=False)
+                output, failure = self._invoke(op, [s.value for s in slots], config, checked=False,
+                                               timeout=self.operation_timeout)
                 done_at = time.time_ns()
                 if failure is None:
                     output_cid, data, failure = self._output_block(op, output)
@@ -268,18 +271,23 @@ class Engine:
 
     @staticmethod
     def _invoke(op: Operation, values: list[Any], config: dict[str, str],
-                checked: bool = True) -> tuple[Any, str | None]:
+                checked: bool = True, timeout: float | None = None) -> tuple[Any, str | None]:
         """Run the function; return (output, None) or (None, error text). Never raises for op errors.
 
         ``checked=False`` skips the DAG-CBOR check of the output, for callers that encode it
-        right after (see :meth:`_output_block`).
+        right after (see :meth:`_output_block`). With ``timeout`` (seconds) an operation still
+        running then fails its execution; Python cannot stop a thread, so the call finishes in
+        the background and its result is discarded.
         """
         for i, (spec, value) in enumerate(zip(op.manifest.inputs, values)):
             problem = mismatch(spec, value, f"input {i}")
             if problem:
                 return None, problem
         try:
-            output = op.func(*values, **config)
+            if timeout is None:
+                output = op.func(*values, **config)
+            else:
+                output = _call_with_timeout(op, values, config, timeout)
         except Exception as exc:  # an operation's failure is data: it is recorded, not raised
             return None, f"{type(exc).__name__}: {exc}"
         problem = mismatch(op.manifest.output, output, "output")
@@ -289,6 +297,30 @@ class Engine:
             return output, None
         problem = _encodable(output)
         return (output, None) if problem is None else (None, problem)
+
+
+class OperationTimeout(Exception):
+    """An operation ran past the node's operation timeout."""
+
+
+def _call_with_timeout(op: Operation, values: list[Any], config: dict[str, str], timeout: float) -> Any:
+    outcome: list[Any] = []
+
+    def call() -> None:
+        try:
+            outcome.append((True, op.func(*values, **config)))
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=call, name=f"catenary-op {op.name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise OperationTimeout(f"{op.name} did not finish within the operation timeout of {timeout:g} s")
+    ok, result = outcome[0]
+    if not ok:
+        raise result
+    return result
 
 
 def _encodable(value: Any) -> str | None:
@@ -308,20 +340,3 @@ def _preimage_cid(data: dict[str, Any]) -> CID:
     non-negative ints and the workflow's validated config strings, so the value checks of
     :func:`catenary.cid.encode` have nothing to find there (they cost more than the encoding)."""
     return block_cid(_encode_dag_cbor(data, cid_type=CID))
-
-
-MemoLookup = Callable[[CID], "tuple[CID, CID] | None"]
-
-
-def _memo_lookup(store: Store) -> MemoLookup:
-    """``key -> (output, origin)`` of a completed execution with that key, or None; origin is
-    the execution that did the work. Uses the store's lean ``find_memo`` when it has one."""
-    fast = getattr(store, "find_memo", None)
-    if fast is not None:
-        return fast
-
-    def lookup(key: CID) -> tuple[CID, CID] | None:
-        hit = store.find_completed(key)
-        return None if hit is None else (hit.output, hit.cached_from or hit.hash)
-
-    return lookup

@@ -47,6 +47,7 @@ class Node:
         max_sequence: int = DEFAULT_MAX_SEQUENCE,
         store: Store | None = None,
         db: str | None = None,
+        operation_timeout: float | None = None,
     ) -> None:
         """``db``: a ``postgresql://`` URL to keep the execution DB and values in PostgreSQL
         (shared with other nodes); by default they are in ``<data_dir>/catenary.db`` (SQLite).
@@ -60,7 +61,8 @@ class Node:
         for module in operations:
             self.registry.add_module(module)
         self.store = store or open_store(db, self.data_dir)
-        self.engine = Engine(self.store, self.registry, self.id, max_value_size, attest=self._attest)
+        self.engine = Engine(self.store, self.registry, self.id, max_value_size, attest=self._attest,
+                             operation_timeout=operation_timeout)
         self.values = ValueManager(self.store, max_value_size)
         self.operations = OperationManager(self.store, self.registry)
         self.workflows = WorkflowManager(self.store, self.operations, max_segments, max_sequence)

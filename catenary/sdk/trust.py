@@ -110,6 +110,7 @@ class TrustManager:
             if found is None:
                 raise NotFoundError(f"unknown execution {execution_hash}")
             executions = [found]
+        self._load_stored_wasm({e.operation for e in executions})
         verifier = Verifier(StoreEvidence(self._store), self._registry)
         verdicts, rows = [], []
         for e in executions:
@@ -123,6 +124,17 @@ class TrustManager:
         if rows:
             self._store.put_attestations(rows, time.time_ns())
         return VerifyReport(execution_hash, verdicts, [r.execution for r in rows], self._identity.id)
+
+    def _load_stored_wasm(self, version_ids: set[CID]) -> None:
+        """Register the stored wasm versions among ``version_ids`` that this process lacks: a
+        long-running node (``catenary serve``) then verifies executions of modules that another
+        process added or imported after it started."""
+        wanted = [found for v in version_ids if self._registry.get(v) is None
+                  for found in [self._store.get_version(v)] if found and found[1].kind == "wasm"]
+        if wanted:
+            from catenary.operations import wasm  # imports wasmtime: only when a module is needed
+
+            wasm.load_stored(self._registry, wanted, self._store.get_block)
 
     def export(self, execution_hash: CID, stream: BinaryIO) -> dict[str, int]:
         """Write the execution's proof bundle (CARv1) to ``stream``."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from catenary.cid import CID
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
@@ -147,6 +147,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def find_completed(self, key: CID) -> Execution | None:
         """A completed execution with this key (the memoization lookup)."""
+
+    def find_memo(self, key: CID) -> tuple[CID, CID] | None:
+        """The memoization lookup on the hot path: ``(output, origin)`` of a completed
+        execution with this key, origin being the execution that did the work. Stores
+        override it with a query that does not build the whole record."""
+        hit = self.find_completed(key)
+        return None if hit is None else (hit.output, hit.cached_from or hit.hash)
+
+    def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]
+                         ) -> RunState | None:
+        """:meth:`get_run` holding at least the outputs of the segments ``segments(run)``
+        names (those its next segment reads); stores override it to read only those."""
+        return self.get_run(run_id)
 
     @abc.abstractmethod
     def get_execution(self, execution_hash: CID) -> Execution | None: ...

@@ -103,20 +103,21 @@ _RUN_COLUMNS = "id, workflow, nonce, status, next_segment, total_time, error, cr
 
 # Record a batch of executions: take the seq counter's row lock (last lock of the transaction,
 # held to commit), number the rows consecutively, insert them with their parent edges, and
-# queue the notification that the commit delivers. One statement, one round trip.
+# queue the notification that the commit delivers. One statement, one round trip; the arrays
+# travel in binary (%b), which halves the work of a large group commit (no hex-escaped bytea).
 _INSERT_EXECUTIONS = f"""
-WITH c AS (UPDATE meta SET value = value + %(n)s WHERE key = 'seq' RETURNING value),
+WITH c AS (UPDATE meta SET value = value + %(n)b WHERE key = 'seq' RETURNING value),
 ins AS (
     INSERT INTO executions ({_COLUMNS})
     SELECT v.hash, v.key, v.workflow, v.run, v.segment, v.step, v.operation, v.config, v.parents,
            v.inputs, v.status, v.output, v.error, v.executor, v.cached_from, v.created_at,
-           v.started_at, v.finished_at, c.value - %(n)s + v.ord
-    FROM c, unnest(%(hash)s::bytea[], %(key)s::bytea[], %(workflow)s::bytea[], %(run)s::bytea[],
-                   %(segment)s::bigint[], %(step)s::bigint[], %(operation)s::bytea[],
-                   %(config)s::bytea[], %(parents)s::bytea[], %(inputs)s::bytea[],
-                   %(status)s::text[], %(output)s::bytea[], %(error)s::text[],
-                   %(executor)s::text[], %(cached_from)s::bytea[], %(created_at)s::bigint[],
-                   %(started_at)s::bigint[], %(finished_at)s::bigint[])
+           v.started_at, v.finished_at, c.value - %(n)b + v.ord
+    FROM c, unnest(%(hash)b::bytea[], %(key)b::bytea[], %(workflow)b::bytea[], %(run)b::bytea[],
+                   %(segment)b::bigint[], %(step)b::bigint[], %(operation)b::bytea[],
+                   %(config)b::bytea[], %(parents)b::bytea[], %(inputs)b::bytea[],
+                   %(status)b::text[], %(output)b::bytea[], %(error)b::text[],
+                   %(executor)b::text[], %(cached_from)b::bytea[], %(created_at)b::bigint[],
+                   %(started_at)b::bigint[], %(finished_at)b::bigint[])
          WITH ORDINALITY AS v(hash, key, workflow, run, segment, step, operation, config, parents,
                               inputs, status, output, error, executor, cached_from, created_at,
                               started_at, finished_at, ord)
@@ -126,7 +127,7 @@ ins AS (
 edges AS (
     INSERT INTO execution_parents (parent, child)
     SELECT DISTINCT p.parent, ins.id
-    FROM unnest(%(edge_parent)s::bytea[], %(edge_child)s::bytea[]) AS p(parent, child)
+    FROM unnest(%(edge_parent)b::bytea[], %(edge_child)b::bytea[]) AS p(parent, child)
     JOIN ins ON ins.hash = p.child
     ON CONFLICT DO NOTHING)
 SELECT c.value, (SELECT count(*) FROM ins), pg_notify('{CHANNEL}', c.value::text) FROM c
@@ -364,7 +365,7 @@ class PostgresStore(Store):
     def _insert_blocks(conn: psycopg.Connection, rows: list[tuple[bytes, bytes]]) -> None:
         # Sorted by CID, so two writers inserting overlapping sets take the (uncommitted) index
         # entries in the same order and cannot deadlock.
-        conn.execute("INSERT INTO blocks (cid, data) SELECT * FROM unnest(%s::bytea[], %s::bytea[]) "
+        conn.execute("INSERT INTO blocks (cid, data) SELECT * FROM unnest(%b::bytea[], %b::bytea[]) "
                      "ON CONFLICT DO NOTHING", ([c for c, _ in rows], [d for _, d in rows]))
 
     def get_block(self, cid: CID) -> bytes | None:
@@ -471,8 +472,12 @@ class PostgresStore(Store):
                 if pending.finished:
                     break
                 self._committing = True
-                batch = self._take_batch()
             try:
+                # Let the threads just woken by the previous batch queue their next steps first
+                # (a yield of the GIL), so that this batch carries them instead of one step.
+                time.sleep(0)
+                with self._group:
+                    batch = self._take_batch()
                 self._commit_batch(batch)
             finally:
                 with self._group:
@@ -547,14 +552,14 @@ class PostgresStore(Store):
         events = [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), s.now)
                   for s in steps for e in s.events]
         if events:
-            conn.execute("INSERT INTO events SELECT * FROM unnest(%s::bytea[], %s::bytea[], "
-                         "%s::bigint[], %s::bytea[], %s::bigint[]) ON CONFLICT DO NOTHING",
+            conn.execute("INSERT INTO events SELECT * FROM unnest(%b::bytea[], %b::bytea[], "
+                         "%b::bigint[], %b::bytea[], %b::bigint[]) ON CONFLICT DO NOTHING",
                          [list(column) for column in zip(*events)])
         outputs = [(s.run.cid_bytes, s.output.segment, s.output.output.cid_bytes,
                     s.output.producer.cid_bytes, s.output.segment_time) for s in steps if s.output]
         if outputs:
-            conn.execute("INSERT INTO segment_outputs SELECT * FROM unnest(%s::bytea[], %s::bigint[], "
-                         "%s::bytea[], %s::bytea[], %s::float8[])",
+            conn.execute("INSERT INTO segment_outputs SELECT * FROM unnest(%b::bytea[], %b::bigint[], "
+                         "%b::bytea[], %b::bytea[], %b::float8[])",
                          [list(column) for column in zip(*outputs)])
         executions = [e for s in steps for e in s.executions]
         top, inserted = self._insert_executions(conn, executions)

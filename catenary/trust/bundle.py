@@ -563,10 +563,11 @@ def _read_version(reader: _Reader, bundle: Bundle, version_id: CID) -> None:
         bundle.sources.add(implementation["source"])
     elif implementation["kind"] == "wasm":
         module = implementation.get("module")
-        if reader.raw(module, f"wasm module of {manifest.name} ({version_id})", module=True) is None:
-            return
-        bundle.sources.add(module)
-        bundle.modules[version_id] = module
+        # Without its module the version is still known (its name shows in the verdicts), but
+        # it cannot run; the missing block is a problem, so such a bundle never imports.
+        if reader.raw(module, f"wasm module of {manifest.name} ({version_id})", module=True) is not None:
+            bundle.sources.add(module)
+            bundle.modules[version_id] = module
     bundle.versions[version_id] = (manifest, OperationVersion(data["operation"], implementation))
 
 

@@ -147,9 +147,7 @@ class Verifier:
     def _reexecute(self, e: Execution) -> tuple[CID | None, str | None]:
         op = self.registry.get(e.operation)
         if op is None:
-            label = f"{self.name(e.operation) or 'operation'} version {e.operation}"
-            return None, (f"unverifiable: {label} has no implementation here (load the module "
-                          f"that defines it with --ops)")
+            return None, f"unverifiable: {self._missing(e.operation)}"
         values = []
         for i, cid in enumerate(e.inputs):
             data = self.evidence.block(cid)
@@ -175,6 +173,19 @@ class Verifier:
             return cid_of(output), None
         except CatenaryError as exc:
             return None, f"re-execution output cannot be encoded: {exc}"
+
+    def _missing(self, version_id: CID) -> str:
+        """Why an operation version cannot run here, and what to do, by implementation kind."""
+        label = f"{self.name(version_id) or 'operation'} version {version_id}"
+        found = self.evidence.version(version_id)
+        kind = found[1].kind if found else None
+        if kind == "wasm":
+            return (f"{label} has no implementation here: its wasm module "
+                    f"{found[1].implementation.get('module')} is not available")
+        if kind == "remote":
+            return (f"{label} has no implementation here: remote executors run it, and "
+                    f"catenary cannot re-execute it")
+        return f"{label} has no implementation here (load the module that defines it with --ops)"
 
     def link_problem(self, e: Execution) -> tuple[str, CID | None, CID | None] | None:
         """Why ``e`` is not where its workflow and parents say it is, or None.

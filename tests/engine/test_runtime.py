@@ -432,3 +432,36 @@ def test_cached_from_follows_a_cached_hit_back_to_the_worker(tmp_path, ops) -> N
         assert third.cached_from == worker.hash  # not second.hash, which the lookup returned
     finally:
         node.close()
+
+
+def test_operation_timeout_fails_the_execution_cleanly(tmp_path) -> None:
+    import time as _time
+
+    from catenary import ExecutionFailedError, Status, operation
+    from catenary.sdk import Node
+
+    @operation("test/sleepy", inputs=["int"], output="int")
+    def sleepy(seconds: int) -> int:
+        """Sleeps, then answers."""
+        _time.sleep(seconds / 10)
+        return seconds
+
+    node = Node(tmp_path / "data", operation_timeout=0.2)
+    node.registry.add(sleepy)
+    node.operations.publish()
+    wf = node.workflows.create({"data": {"name": "slow", "creators": [], "description": "",
+                                         "groups": [], "segments": [{"inputs": [-1], "sequence": [
+                                             {"op": "test/sleepy", "config": {}}]}]}})
+    assert node.runs.run(wf.id, {0: [1]})[1].result == 1  # 0.1 s: within the timeout
+    started = _time.perf_counter()
+    try:
+        node.runs.run(wf.id, {0: [30]})  # 3 s
+    except ExecutionFailedError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the slow operation should have failed")
+    assert _time.perf_counter() - started < 2
+    assert "did not finish within the operation timeout of 0.2 s" in message
+    failed = node.executions.list(None, 10).executions[0]
+    assert failed.status is Status.FAILED and "OperationTimeout" in failed.error
+    node.close()

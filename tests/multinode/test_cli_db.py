@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def catenary(data_dir: Path, *args: str, code: int = 0, env: dict[str, str] | None = None
              ) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-                **(env or {})}
-    for name in ("CATENARY_NODE", "CATENARY_HOME", *(() if env and "CATENARY_DB" in env else ("CATENARY_DB",))):
-        full_env.pop(name, None)
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in ("CATENARY_NODE", "CATENARY_HOME", "CATENARY_DB")}
+    full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    full_env.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "catenary", "--data-dir", str(data_dir),
                            "--ops", "tests.ops_fixture", *args],
                           capture_output=True, text=True, env=full_env, timeout=120)

@@ -70,6 +70,7 @@ def test_a_tampered_module_block_is_caught_and_named(mixed) -> None:
     assert doc["verdict"] == "failed"
     assert any(p.startswith(f"block {target} (section") and "not to its CID" in p for p in doc["problems"])
     assert any(f"missing block {target} (wasm module of example/adler32" in p for p in doc["problems"])
+    assert [e["verdict"] for e in doc["executions"] if e["name"] == "example/adler32"] == ["unverifiable"]
     assert "bundle does not verify" in out.stderr
     cli(c, "import", str(bad), code=1, ops=False)
     assert json.loads(cli(c, "exec", "list", "--json", ops=False).stdout)["executions"] == []
@@ -90,3 +91,28 @@ def test_javascript_ipld_reads_the_wasm_bundle(mixed) -> None:
     assert seen["bad_cids"] == [] and seen["missing"] == []
     assert seen["reached"] == seen["blocks"] == len({b.cid for b in read_car(mixed["car"].read_bytes()).blocks})
     assert seen["raw_blocks"] == 3 and seen["executions"] == 5
+
+
+def test_a_running_node_verifies_wasm_executions_imported_after_it_started(mixed) -> None:
+    """`catenary serve` loaded no module when it started; `verify --node` after a local
+    import still re-executes the WASM executions, from the modules the import stored."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    d = mixed["base"] / "d"
+    proc = subprocess.Popen([sys.executable, "-m", "catenary", "serve", "--listen", "127.0.0.1:0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "CATENARY_HOME": str(d)})
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("listening on "), proc.stderr.read()
+        cli(d, "import", str(mixed["car"]), ops=False)
+        doc = json.loads(cli(d, "--node", line.split()[-1], "verify", mixed["final"], "--trace",
+                             "--json", ops=False).stdout)
+        assert doc["verdict"] == "verified" and len(doc["attested"]) == 5
+        assert {e["name"] for e in doc["executions"]} >= WASM_NAMES
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0

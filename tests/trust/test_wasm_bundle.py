@@ -12,13 +12,14 @@ from typing import Any, Callable
 import pytest
 
 from catenary import Node
-from catenary.cid import CID, decode
+from catenary.cid import CID
 from catenary.cid.car import car_bytes, read_car
+from catenary.errors import VerificationError
 from catenary.operations.wasm import WasmOperation, module_cid, wasm_bytes
 from catenary.trust.bundle import raw_cid
 from tests.helpers import manifest
 from tests.operations.test_wasm import EXAMPLES, ECHO_MANIFEST, wat
-from tests.trust.conftest import Car, _swap
+from tests.trust.conftest import Car
 
 # std -> wasm -> wasm in segment 0; wasm with config in segment 1; std joining them.
 MIXED = manifest(
@@ -111,7 +112,10 @@ def test_a_flipped_byte_in_a_module_is_caught_and_named(wasm_run, fresh: Node) -
     cid = str(reverse.module_cid)
     assert any(p.startswith(f"block {cid} (section") and "not to its CID" in p for p in report.problems)
     assert any(p.startswith(f"missing block {cid} (wasm module of example/reverse") for p in report.problems)
-    with pytest.raises(Exception, match="nothing was imported"):
+    [v] = [v for v in report.verdicts if v.operation == reverse.version_id]
+    assert v.name == "example/reverse" and v.verdict == "unverifiable"
+    assert v.reason.endswith(f"has no implementation here: its wasm module {cid} is not available")
+    with pytest.raises(VerificationError, match="nothing was imported"):
         fresh.trust.import_verified(report)
     assert fresh.executions.list().executions == []
     assert fresh.store.get_block(reverse.module_cid) is None
