@@ -11,6 +11,8 @@
     │   ├── ValueTooLargeError     a value over the node's size cap
     │   └── UnreadableBundleError  a CAR file that cannot be parsed (truncated, corrupt; exit 2)
     ├── ExecutionFailedError       an operation failed; its execution and run are marked failed (exit 1)
+    ├── ExecutionPendingError      a remote execution was not finished within the wait; the run has not moved
+    ├── ExecutorUnavailableError   the execution backend (a Dask cluster) is unreachable; nothing was recorded
     ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently; exit 2)
     ├── StatusTransitionError      an execution status change that the state machine forbids
     ├── VerificationError          a re-execution, record, block or signature check did not hold (exit 1)
@@ -75,6 +77,21 @@ class ExecutionFailedError(CatenaryError):
     def __init__(self, message: str, execution: object | None = None) -> None:
         self.execution = execution
         super().__init__(message)
+
+
+class ExecutionPendingError(CatenaryError):
+    """No external executor finished a remote execution within the engine's wait. The execution
+    stays recorded (``created`` or ``in_progress``) and the run has not moved: calling ``next()``
+    again with the same inputs waits for the same execution."""
+
+    def __init__(self, message: str, execution: object | None = None) -> None:
+        self.execution = execution
+        super().__init__(message)
+
+
+class ExecutorUnavailableError(CatenaryError):
+    """The backend that runs operations (e.g. a Dask cluster) cannot be reached or lost the work;
+    nothing was recorded for the segment, so it can be stepped again."""
 
 
 class RunStateError(CatenaryError):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import matplotlib
@@ -56,8 +57,9 @@ def plot_peers(data: dict, out: Path) -> None:
         values = [(medians[peer].get(k) or float("nan")) * 1000 / ops[k] for k, _ in WORKLOADS]
         bars = ax.bar([w + i * width for w in range(len(WORKLOADS))], values, width, label=peer)
         for bar, value in zip(bars, values):
-            if value == value:
-                ax.annotate(f"{value:,.0f}" if value >= 10 else f"{value:.2g}", (bar.get_x() + bar.get_width() / 2, value), ha="center",
+            if not math.isnan(value):  # NaN: that peer has no figure for this workload
+                text = f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
+                ax.annotate(text, (bar.get_x() + bar.get_width() / 2, value), ha="center",
                             va="bottom", fontsize=6, rotation=90, xytext=(0, 2), textcoords="offset points")
     ax.set_xticks([w + width * (len(peers) - 1) / 2 for w in range(len(WORKLOADS))])
     ax.set_xticklabels([label for _, label in WORKLOADS])

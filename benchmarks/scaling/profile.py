@@ -69,7 +69,9 @@ def summarize(raw: Path, top: int, timings: dict) -> str:
         for line in raw.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
             frames = stack.split(";")
-            names = [f.split(" (")[0] + " (" + f.split(" (")[-1].split("/")[-1] if " (" in f else f for f in frames]
+            # "func (path/to/file.py)" -> "func (file.py)"
+            names = [f.split(" (")[0] + " (" + f.split(" (")[-1].split("/")[-1] if " (" in f else f
+                     for f in frames]
             if not any(f.startswith(marker + " ") for f in frames):
                 continue
             try:

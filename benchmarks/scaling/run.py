@@ -283,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{name} must be positive integers, got {text!r}")
         return values
 
-    sizes, db_sizes, depths = ints(args.sizes, "--sizes"), ints(args.db_sizes, "--db-sizes"), ints(args.depths, "--depths")
+    sizes, depths = ints(args.sizes, "--sizes"), ints(args.depths, "--depths")
+    db_sizes = ints(args.db_sizes, "--db-sizes")
     bad = [s for s in sizes if s > STEPS and s % STEPS]
     if bad:
         parser.error(f"--sizes above {STEPS} must be multiples of {STEPS}: {bad}")

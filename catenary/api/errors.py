@@ -19,7 +19,9 @@ CODES: list[tuple[type[errors.CatenaryError], grpc.StatusCode]] = [
     (errors.StatusTransitionError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.RunStateError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.ExecutionFailedError, grpc.StatusCode.ABORTED),
+    (errors.ExecutionPendingError, grpc.StatusCode.DEADLINE_EXCEEDED),
     (errors.StoreError, grpc.StatusCode.UNAVAILABLE),
+    (errors.ExecutorUnavailableError, grpc.StatusCode.UNAVAILABLE),
     (errors.CatenaryError, grpc.StatusCode.INTERNAL),
 ]
 ERROR_TYPE_KEY = "catenary-error-type"

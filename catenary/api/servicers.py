@@ -100,7 +100,8 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
         executor = request.executor or None
         if status is not Status.COMPLETED:
             return convert.execution_to_pb(self.node.executions.update(
-                execution_hash, status, executor, error=request.error or None))
+                execution_hash, status, executor, error=request.error or None,
+                lease=request.lease_seconds or None))
         if not request.output:
             raise BadInputError("a completed execution needs its output (DAG-CBOR bytes)")
         output = decode(request.output)

@@ -44,8 +44,11 @@ class Context:
 
     def __init__(self, data_dir: Path | None, operations: tuple[str, ...], max_value_size: int,
                  address: str | None, db: str | None = None,
-                 operation_timeout: float | None = None) -> None:
+                 operation_timeout: float | None = None, executor: str | None = None,
+                 remote_wait: float | None = None) -> None:
         self.data_dir = data_dir
+        self.executor = executor
+        self.remote_wait = remote_wait
         self.operation_timeout = operation_timeout
         self.operations = operations
         self.max_value_size = max_value_size
@@ -60,9 +63,11 @@ class Context:
             if self.address:
                 self._node = Client(self.address, self.max_value_size)
             else:
+                extra = {} if self.remote_wait is None else {"remote_wait": self.remote_wait}
                 self._node = Node(self.data_dir, operations=self.operations,
                                   max_value_size=self.max_value_size, db=self.db,
-                                  operation_timeout=self.operation_timeout)
+                                  operation_timeout=self.operation_timeout, executor=self.executor,
+                                  **extra)
         return self._node
 
     def local(self, command: str) -> Node:
@@ -112,16 +117,32 @@ def ns_time(ns: int | None) -> str:
 @click.option("--db", envvar="CATENARY_DB", metavar="URL",
               help="Keep the execution DB in PostgreSQL (postgresql://USER@HOST:PORT/DBNAME), "
                    "shared with other nodes, instead of the data dir's SQLite file.")
+@click.option("--executor", "executor", envvar="CATENARY_EXECUTOR", metavar="SPEC",
+              help="Where operations run: local (default), dask:local (a Dask cluster of worker "
+                   "processes started here) or dask://HOST:PORT (a running Dask scheduler).")
+@click.option("--remote-wait", type=click.FloatRange(min=0), default=None,
+              envvar="CATENARY_REMOTE_WAIT", metavar="SECONDS",
+              help="How long next() waits for external executors to finish a remote step "
+                   "(default 300).")
 @click.version_option(package_name="catenary")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
         max_value_size: int, operation_timeout: float | None, address: str | None,
-        db: str | None) -> None:
+        db: str | None, executor: str | None, remote_wait: float | None) -> None:
     """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
     if db and address:
         raise click.UsageError("--db and --node exclude each other: a served node uses its own "
                                "database (give --db to `catenary serve` instead)")
-    state = Context(data_dir, operations, max_value_size, address, db, operation_timeout)
+    if executor and address:
+        raise click.UsageError("--executor and --node exclude each other: a served node runs "
+                               "operations where it was started to (give --executor to "
+                               "`catenary serve` instead)")
+    if executor:
+        from catenary.engine.executor import executor_from_spec
+
+        executor_from_spec(executor)  # a malformed SPEC is refused before anything is opened
+    state = Context(data_dir, operations, max_value_size, address, db, operation_timeout,
+                    executor, remote_wait)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -568,9 +589,13 @@ def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
 
 # commands that live in their own modules -------------------------------------------------------
 from catenary.cli.doctor import doctor  # noqa: E402
+from catenary.cli.executor import exec_history, executor_cmd, register_remote_cmd  # noqa: E402
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
+cli.add_command(executor_cmd)
+op.add_command(register_remote_cmd)
+exec_.add_command(exec_history)
 for _command in (verify_cmd, export_cmd, verify_bundle_cmd, import_cmd):
     cli.add_command(_command)
 exec_.add_command(exec_attestations)

@@ -126,10 +126,11 @@ class ExecutionClient:
 
     @_rpc
     def update(self, execution_hash: CID, status: Status, executor: str | None = None,
-               output: Any = None, error: str | None = None) -> Execution:
+               output: Any = None, error: str | None = None, lease: float | None = None) -> Execution:
         return convert.execution_from_pb(self._stub.Update(execution_pb2.UpdateExecutionRequest(
             hash=execution_hash.cid_bytes, status=convert.STATUS_TO_PB[status], executor=executor or "",
-            output=encode(output) if status is Status.COMPLETED else b"", error=error or "")))
+            output=encode(output) if status is Status.COMPLETED else b"", error=error or "",
+            lease_seconds=lease or 0)))
 
 
 class WorkflowClient:

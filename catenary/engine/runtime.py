@@ -1,9 +1,15 @@
-"""The runtime: ``new()`` creates a run, ``next()`` executes its next segment (SPEC §3)."""
+"""The runtime: ``new()`` creates a run, ``next()`` executes its next segment (SPEC §3).
+
+Operations run through an :class:`~catenary.engine.executor.Executor` (in this process, or on a
+Dask cluster). A step whose operation version is ``{kind: "remote"}`` is performed by an
+external executor instead: the engine records it ``created``, waits until an executor has
+claimed and finished it through the Execution API, and goes on with its output
+(docs/design.md, "Remote executors").
+"""
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -11,8 +17,10 @@ from typing import Any, Callable, Sequence
 import cbrrr
 
 from catenary.cid import CID, block, block_cid, check_value, decode, encode
+from catenary.engine.executor import Executor, OperationTimeout, executor_from_spec  # noqa: F401 (re-exported)
 from catenary.errors import (
-    CatenaryError, EncodingError, ExecutionFailedError, InputError, NotFoundError, RunStateError, ValueTooLargeError,
+    CatenaryError, EncodingError, ExecutionFailedError, ExecutionPendingError, ExecutorUnavailableError,
+    InputError, NotFoundError, RunStateError, ValueTooLargeError,
 )
 from catenary.model import Event, Execution, Run, Status, Workflow, hash_data, key_data
 from catenary.model.types import mismatch
@@ -21,6 +29,11 @@ from catenary.operations import Operation, Registry
 from catenary.store import RunState, SegmentOutput, StepCommit, Store
 
 DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024
+# How long next() waits for external executors to finish a remote step, in seconds.
+DEFAULT_REMOTE_WAIT = 300.0
+# While it waits, how often it looks at the execution without being woken, and returns
+# lapsed claims to `created` (leases; the served node's sweeper does the same).
+REMOTE_POLL = 0.5
 
 
 @dataclass(frozen=True)
@@ -60,9 +73,16 @@ class Engine:
     def __init__(self, store: Store, registry: Registry, node_id: str,
                  max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
                  attest: Callable[[CID, CID, CID], Any] | None = None,
-                 operation_timeout: float | None = None) -> None:
+                 operation_timeout: float | None = None,
+                 executor: Executor | str | None = None,
+                 remote_wait: float | None = DEFAULT_REMOTE_WAIT) -> None:
         # Seconds an operation may run before its execution fails (None: no limit).
         self.operation_timeout = operation_timeout
+        # Where operation functions run (catenary.engine.executor): local by default.
+        self.executor = executor_from_spec(executor)
+        # Seconds next() waits for a remote step before ExecutionPendingError (None: no limit).
+        self.remote_wait = remote_wait
+        self._remote_ops: dict[CID, Operation] = {}
         self.store = store
         # (execution, key, output) -> a signed AttestationRow, for each execution that did the
         # work; committed with the execution (catenary.trust.attestation).
@@ -179,7 +199,10 @@ class Engine:
         lookup = None if fresh else self.store.find_memo
         attestations: list[Any] = []
         workflow_id, node_id, completed = state.workflow, self.node_id, Status.COMPLETED
-        for step_index, (step, op) in enumerate(zip(segment.sequence, operations)):
+        remote = [op.version.kind == "remote" for op in operations]
+        # Remote executions are recorded by their executors as they go, not by this commit.
+        recorded: set[CID] = set()
+        for step_index, (step, op, is_remote) in enumerate(zip(segment.sequence, operations, remote)):
             version_id, config = step.version_id, step.config
             input_cids = [s.cid for s in slots]
             parents = [s.parent for s in slots]
@@ -187,8 +210,11 @@ class Engine:
             exe_hash = _preimage_cid(hash_data(workflow_id, index, step_index, version_id, config,
                                                parents, input_cids))
             created = time.time_ns()
+            # A remote step may be recorded already: by an earlier call of next() for this very
+            # segment that stopped waiting. The hash names this run's step, so it is adopted.
+            existing = self.store.get_execution(exe_hash) if is_remote else None
             hit = None
-            if lookup is not None:
+            if lookup is not None and existing is None:
                 hit = pending.get(key) or lookup(key)
             if hit is not None:
                 output_cid, origin = hit
@@ -202,6 +228,25 @@ class Engine:
                     slots = [_Slot(output_cid, exe_hash, produced[output_cid])]
                 else:
                     slots = [_Slot(output_cid, exe_hash, store=self.store)]
+            elif is_remote:
+                if existing is None:
+                    self.store.put_blocks(blocks)  # the executor reads the inputs by CID
+                    blocks = []
+                    existing = self._create_remote(Execution(
+                        hash=exe_hash, key=key, workflow=workflow_id, run=run_id, segment=index,
+                        step=step_index, operation=version_id, config=config, parents=tuple(parents),
+                        inputs=tuple(input_cids), status=Status.CREATED, output=None, error=None,
+                        executor=None, cached_from=None, created_at=created, started_at=None,
+                        finished_at=None, seq=0))
+                record = self._await_remote(existing, op)
+                recorded.add(exe_hash)
+                if record.status is Status.FAILED:
+                    error = f"segment {index} step {step_index} ({op.name}): {record.error}"
+                    executions.append(record)
+                    break
+                output_cid, origin = record.output, record.cached_from or exe_hash
+                slots = [_Slot(output_cid, exe_hash, store=self.store)]
+                # No executor attestation: this node did not compute it (docs/trust.md).
             else:
                 output, failure = self._invoke(op, [s.value for s in slots], config, checked=False,
                                                timeout=self.operation_timeout)
@@ -235,8 +280,12 @@ class Engine:
         total_time = state.total_time + segment_time
         last = executions[-1]
         done = error is None and index == len(workflow.segments) - 1
+        if recorded:
+            executions_to_insert = [e for e in executions if e.hash not in recorded]
+        else:
+            executions_to_insert = executions
         commit = StepCommit(
-            run=run_id, segment=index, events=events, executions=executions, blocks=blocks,
+            run=run_id, segment=index, events=events, executions=executions_to_insert, blocks=blocks,
             output=None if error else SegmentOutput(index, last.output, last.hash, segment_time),
             run_status="failed" if error else ("completed" if done else "running"),
             total_time=total_time, error=error, now=time.time_ns(), attestations=attestations)
@@ -251,9 +300,50 @@ class Engine:
     def _operation(self, version_id: CID) -> Operation:
         op = self.registry.get(version_id)
         if op is None:
-            raise NotFoundError(f"operation version {version_id} has no implementation on this node "
-                                f"(load the module that defines it with --ops)")
+            op = self._remote_ops.get(version_id)
+        if op is None:
+            stored = self.store.get_version(version_id)
+            if stored is None or stored[1].kind != "remote":
+                raise NotFoundError(f"operation version {version_id} has no implementation on this "
+                                    f"node (load the module that defines it with --ops)")
+            # Known only from the store: external executors perform it, this node never calls it.
+            op = self._remote_ops[version_id] = Operation(stored[0], stored[1], _executed_remotely, "")
         return op
+
+    def _create_remote(self, record: Execution) -> Execution:
+        """Record a remote step ``created``, in its own transaction, so that executors see it
+        (Updates) before the segment is committed."""
+        stored = self.store.insert_execution(record)
+        if stored is None:  # recorded meanwhile by another caller stepping this run
+            stored = self.store.get_execution(record.hash)
+            assert stored is not None
+        return stored
+
+    def _await_remote(self, execution: Execution, op: Operation) -> Execution:
+        """Wait until external executors have finished a remote execution; return it
+        ``completed`` or ``failed``. Lapsed claims are returned to ``created`` meanwhile.
+
+        Raises ExecutionPendingError after :attr:`remote_wait` seconds: the execution stays
+        recorded and the run has not moved, so ``next()`` with the same inputs resumes here.
+        """
+        store, wanted = self.store, execution.hash
+        deadline = None if self.remote_wait is None else time.monotonic() + self.remote_wait
+        while True:
+            # Read the seq before the record: a change after this read wakes the wait below.
+            seen = store.max_seq()
+            current = store.get_execution(wanted) or execution
+            if current.status in (Status.COMPLETED, Status.FAILED):
+                return current
+            left = REMOTE_POLL if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                owner = f" by {current.executor}" if current.executor else ""
+                raise ExecutionPendingError(
+                    f"remote execution {wanted} ({op.name}) is still {current.status.value}{owner} "
+                    f"after {self.remote_wait:g} s: no executor finished it (start one with "
+                    f"`catenary executor`). It stays recorded and the run has not moved; step the "
+                    f"run again with the same inputs to keep waiting for it", current)
+            store.expire_leases(time.time_ns())
+            store.wait_for_change(seen, min(left, REMOTE_POLL))
 
     def _output_block(self, op: Operation, output: Any) -> tuple[CID | None, bytes | None, str | None]:
         """Encode an output once: (cid, bytes, None), or (None, None, why it cannot be stored)."""
@@ -269,10 +359,10 @@ class Engine:
                                 f"of {self.max_value_size} bytes")
         return block_cid(data), data, None
 
-    @staticmethod
-    def _invoke(op: Operation, values: list[Any], config: dict[str, str],
+    def _invoke(self, op: Operation, values: list[Any], config: dict[str, str],
                 checked: bool = True, timeout: float | None = None) -> tuple[Any, str | None]:
-        """Run the function; return (output, None) or (None, error text). Never raises for op errors.
+        """Run the function through the executor; return (output, None) or (None, error text).
+        Never raises for op errors (only ExecutorUnavailableError: nothing can be recorded).
 
         ``checked=False`` skips the DAG-CBOR check of the output, for callers that encode it
         right after (see :meth:`_output_block`). With ``timeout`` (seconds) an operation still
@@ -284,10 +374,9 @@ class Engine:
             if problem:
                 return None, problem
         try:
-            if timeout is None:
-                output = op.func(*values, **config)
-            else:
-                output = _call_with_timeout(op, values, config, timeout)
+            output = self.executor.call(op, values, config, timeout)
+        except ExecutorUnavailableError:
+            raise
         except Exception as exc:  # an operation's failure is data: it is recorded, not raised
             return None, f"{type(exc).__name__}: {exc}"
         problem = mismatch(op.manifest.output, output, "output")
@@ -299,28 +388,9 @@ class Engine:
         return (output, None) if problem is None else (None, problem)
 
 
-class OperationTimeout(Exception):
-    """An operation ran past the node's operation timeout."""
-
-
-def _call_with_timeout(op: Operation, values: list[Any], config: dict[str, str], timeout: float) -> Any:
-    outcome: list[Any] = []
-
-    def call() -> None:
-        try:
-            outcome.append((True, op.func(*values, **config)))
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
-            outcome.append((False, exc))
-
-    worker = threading.Thread(target=call, name=f"catenary-op {op.name}", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not outcome:
-        raise OperationTimeout(f"{op.name} did not finish within the operation timeout of {timeout:g} s")
-    ok, result = outcome[0]
-    if not ok:
-        raise result
-    return result
+def _executed_remotely(*_inputs: Any, **_config: str) -> Any:
+    """The function of a remote operation known only from the store: never called here."""
+    raise RuntimeError("a remote operation is performed by external executors, not by this node")
 
 
 def _encodable(value: Any) -> str | None:

@@ -19,9 +19,12 @@ from catenary.model.filter import ExecutionFilter
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
 from catenary.sdk.value import ValueManager
-from catenary.store import Store
+from catenary.store import HistoryEntry, Store
 
 MAX_PAGE_SIZE = 1000
+# A claim without a lease of its own lasts this long unless its owner renews it (seconds).
+DEFAULT_LEASE = 30.0
+MAX_LEASE = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,17 @@ class ExecutionManager:
     """Read access to the execution DB."""
 
     def __init__(self, store: Store, operations: OperationManager, values: ValueManager,
-                 poll_interval: float = 0.25) -> None:
+                 poll_interval: float = 0.25, lease: float = DEFAULT_LEASE,
+                 sweep_interval: float = 1.0) -> None:
         self._store = store
         self._operations = operations
         self._values = values
         self._hub = UpdateHub(store, poll_interval)
+        self.lease = lease  # the lease of a claim that does not ask for one
+        self._sweep_interval = sweep_interval
+        self._sweeper: threading.Thread | None = None
+        self._closed = threading.Event()
+        self._sweeper_lock = threading.Lock()
 
     def get(self, execution_hash: CID) -> Execution:
         found = self._store.get_execution(execution_hash)
@@ -99,7 +108,10 @@ class ExecutionManager:
         return self._hub.updates(flt or ExecutionFilter(), since_seq, stop)
 
     def close(self) -> None:
+        self._closed.set()
         self._hub.close()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=5)
 
     def latest_seq(self) -> int:
         """The seq of the latest change (start ``updates`` here to see only new ones)."""
@@ -136,12 +148,17 @@ class ExecutionManager:
         return stored
 
     def update(self, execution_hash: CID, status: Status, executor: str | None = None,
-               output: Any = None, error: str | None = None) -> Execution:
+               output: Any = None, error: str | None = None, lease: float | None = None) -> Execution:
         """An external executor's report: claim (in_progress), then completed or failed.
 
         A claim is atomic: of concurrent claimants exactly one wins; the others get
-        StatusTransitionError naming the expected and actual status.
+        StatusTransitionError naming the expected and actual status. A claim is a lease of
+        ``lease`` seconds (default :attr:`lease`): its owner renews it by sending in_progress
+        again; a lapsed lease returns the execution to ``created`` (:meth:`sweep`).
         """
+        if lease is not None and (isinstance(lease, bool) or not isinstance(lease, (int, float))
+                                  or not 0 < lease <= MAX_LEASE):
+            raise BadInputError(f"lease: {lease!r} seconds is not in (0, {MAX_LEASE:g}]")
         current = self.get(execution_hash)
         expected = {Status.IN_PROGRESS: Status.CREATED, Status.COMPLETED: Status.IN_PROGRESS,
                     Status.FAILED: Status.IN_PROGRESS}.get(status)
@@ -150,6 +167,8 @@ class ExecutionManager:
         block_ = None
         if status is Status.IN_PROGRESS and not executor:
             raise BadInputError("claiming an execution (in_progress) needs an executor id")
+        if status is Status.IN_PROGRESS:
+            return self._claim_or_renew(current, executor, lease)
         if status in (Status.COMPLETED, Status.FAILED) and executor and current.executor \
                 and executor != current.executor:
             raise StatusTransitionError(f"execution {execution_hash} is claimed by {current.executor}, "
@@ -166,6 +185,50 @@ class ExecutionManager:
                 f"cannot move execution {execution_hash} to {status.value}: expected status "
                 f"{expected.value}, actual {actual.value}")
         return updated
+
+    def _claim_or_renew(self, current: Execution, executor: str, lease: float | None) -> Execution:
+        now = time.time_ns()
+        until = now + int((lease if lease is not None else self.lease) * 1e9)
+        self._start_sweeper()  # this node hands out leases: it also returns the lapsed ones
+        if current.status is Status.IN_PROGRESS and current.executor == executor:
+            if self._store.renew_lease(current.hash, executor, until):
+                return self.get(current.hash)
+            current = self.get(current.hash)  # it lapsed or finished meanwhile
+        else:
+            claimed = self._store.claim(current.hash, executor, now=now, lease_until=until)
+            if claimed is not None:
+                return claimed
+            current = self.get(current.hash)
+        owner = f" (claimed by {current.executor})" if current.executor else ""
+        raise StatusTransitionError(
+            f"cannot move execution {current.hash} to in_progress: expected status created, "
+            f"actual {current.status.value}{owner}")
+
+    def sweep(self, now: int | None = None) -> list[Execution]:
+        """Return the claims whose lease lapsed to ``created`` (recorded in their history);
+        returns them. The engine and each node that hands out leases call it periodically."""
+        return self._store.expire_leases(time.time_ns() if now is None else now)
+
+    def history(self, execution_hash: CID) -> list[HistoryEntry]:
+        """The claims and lease expiries of an execution, oldest first."""
+        self.get(execution_hash)
+        return self._store.execution_history(execution_hash)
+
+    def _start_sweeper(self) -> None:
+        if self._sweeper is not None:
+            return
+        with self._sweeper_lock:
+            if self._sweeper is None and not self._closed.is_set():
+                self._sweeper = threading.Thread(target=self._sweep_forever, name="catenary-leases",
+                                                 daemon=True)
+                self._sweeper.start()
+
+    def _sweep_forever(self) -> None:
+        while not self._closed.wait(self._sweep_interval):
+            try:
+                self.sweep()
+            except CatenaryError:
+                pass  # a store that is briefly unusable: the next round tries again
 
     def trace(self, execution_hash: CID, direction: str = "ancestors", depth: int = 0) -> Trace:
         """The lineage of an execution, each node once, with edges parent -> child.

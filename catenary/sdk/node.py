@@ -8,8 +8,10 @@ from typing import Iterable
 
 from catenary.cid import CID
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE, Engine
+from catenary.engine.executor import Executor
+from catenary.engine.runtime import DEFAULT_REMOTE_WAIT
 from catenary.operations import Registry, default_registry
-from catenary.sdk.execution import ExecutionManager
+from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.run import RunManager
 from catenary.sdk.trust import AttestationManager, TrustManager
@@ -48,10 +50,18 @@ class Node:
         store: Store | None = None,
         db: str | None = None,
         operation_timeout: float | None = None,
+        executor: Executor | str | None = None,
+        remote_wait: float | None = DEFAULT_REMOTE_WAIT,
+        lease: float = DEFAULT_LEASE,
     ) -> None:
         """``db``: a ``postgresql://`` URL to keep the execution DB and values in PostgreSQL
         (shared with other nodes); by default they are in ``<data_dir>/catenary.db`` (SQLite).
-        The data dir holds this node's identity either way."""
+        The data dir holds this node's identity either way.
+
+        ``executor``: where operations run, ``local`` (default), ``dask:local``,
+        ``dask://HOST:PORT`` or an :class:`~catenary.engine.executor.Executor`.
+        ``remote_wait``: seconds ``next()`` waits for external executors to finish a remote
+        step (None: no limit). ``lease``: seconds a claim lasts when the claimant asks for none."""
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # The node id is the did:key of the ed25519 key made on first start (node_key.pem).
@@ -62,12 +72,13 @@ class Node:
             self.registry.add_module(module)
         self.store = store or open_store(db, self.data_dir)
         self.engine = Engine(self.store, self.registry, self.id, max_value_size, attest=self._attest,
-                             operation_timeout=operation_timeout)
+                             operation_timeout=operation_timeout, executor=executor,
+                             remote_wait=remote_wait)
         self.values = ValueManager(self.store, max_value_size)
         self.operations = OperationManager(self.store, self.registry)
         self.workflows = WorkflowManager(self.store, self.operations, max_segments, max_sequence)
         self.runs = RunManager(self.engine, self.store)
-        self.executions = ExecutionManager(self.store, self.operations, self.values)
+        self.executions = ExecutionManager(self.store, self.operations, self.values, lease=lease)
         self.attestations = AttestationManager(self.store)
         self.trust = TrustManager(self.store, self.registry, self.identity)
         self.operations.load_wasm()
@@ -79,6 +90,7 @@ class Node:
 
     def close(self) -> None:
         self.executions.close()
+        self.engine.executor.close()
         self.store.close()
 
     def __enter__(self) -> "Node":

@@ -5,11 +5,11 @@ from pathlib import Path
 from catenary.errors import BadInputError
 
 from catenary.store.base import (
-    AttestationRow, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
+    AttestationRow, HistoryEntry, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
 )
 from catenary.store.sqlite import SQLiteStore
 
-__all__ = ["AttestationRow", "ImportBatch", "Lineage", "RunState", "SQLiteStore", "SegmentOutput",
+__all__ = ["AttestationRow", "HistoryEntry", "ImportBatch", "Lineage", "RunState", "SQLiteStore", "SegmentOutput",
            "StepCommit", "Store", "open_store"]
 
 

@@ -81,6 +81,20 @@ class ImportBatch:
 
 
 @dataclass(frozen=True)
+class HistoryEntry:
+    """A change the execution record itself does not keep: a claim by an external executor
+    (``claimed``), or a lease that ran out and returned the execution to ``created``
+    (``lease_expired``). ``seq`` is the execution's seq right after the change."""
+
+    execution: CID
+    seq: int
+    at: int  # unix ns
+    change: str  # claimed | lease_expired
+    executor: str | None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
 class StepCommit:
     """Everything one ``next()`` call records, written in one transaction."""
 
@@ -191,6 +205,34 @@ class Store(abc.ABC):
         stores the output block, bumps ``seq``. None when the current status is not
         ``expected`` (nothing changed).
         """
+
+    # leases of external executors ----------------------------------------------------
+    # A claim is a lease: ``lease_until`` (unix ns) is when it lapses unless its owner renews it.
+    # The defaults below keep a store without lease columns working: claims are plain
+    # transitions that never expire, and there is no history. Stores override all four.
+    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int
+              ) -> Execution | None:
+        """``created`` -> ``in_progress`` owned by ``executor`` until ``lease_until``, bumping
+        ``seq`` and recording a ``claimed`` history entry, atomically (one claimant wins).
+        None when the execution is not ``created``."""
+        return self.transition(execution_hash, Status.CREATED, Status.IN_PROGRESS, now=now,
+                               executor=executor)
+
+    def renew_lease(self, execution_hash: CID, executor: str, lease_until: int) -> bool:
+        """Move the lease of an ``in_progress`` execution owned by ``executor`` to ``lease_until``
+        (not a status change: ``seq`` stays). False when it is not in progress under that owner."""
+        found = self.get_execution(execution_hash)
+        return found is not None and found.status is Status.IN_PROGRESS and found.executor == executor
+
+    def expire_leases(self, now: int, limit: int = 100) -> list[Execution]:
+        """Return ``in_progress`` executions whose lease lapsed before ``now`` to ``created``
+        (owner and ``started_at`` cleared, ``seq`` bumped, a ``lease_expired`` history entry),
+        each atomically; returns them as they are now."""
+        return []
+
+    def execution_history(self, execution_hash: CID) -> list[HistoryEntry]:
+        """The claims and lease expiries of an execution, oldest first."""
+        return []
 
     # lineage and trust ---------------------------------------------------------------
     @abc.abstractmethod

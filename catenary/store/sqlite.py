@@ -15,7 +15,7 @@ from catenary.errors import StoreError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
 from catenary.store.base import (
-    AttestationRow, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
+    AttestationRow, HistoryEntry, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
 )
 
 # Each migration runs once, in order, in the transaction that records it.
@@ -64,6 +64,14 @@ MIGRATIONS: list[str] = [
     CREATE TABLE attestations (
         execution BLOB NOT NULL, cid BLOB NOT NULL, signer TEXT NOT NULL, role TEXT NOT NULL,
         created_at INTEGER NOT NULL, PRIMARY KEY (execution, cid)) WITHOUT ROWID;
+    """,
+    # 3: claims by external executors are leases (lease_until, unix ns, while in_progress);
+    # execution_history keeps what the record overwrites: each claim and each lease expiry.
+    """
+    ALTER TABLE executions ADD COLUMN lease_until INTEGER;
+    CREATE TABLE execution_history (
+        execution BLOB NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, change TEXT NOT NULL,
+        executor TEXT, detail TEXT, PRIMARY KEY (execution, seq)) WITHOUT ROWID;
     """,
 ]
 
@@ -538,6 +546,57 @@ class SQLiteStore(Store):
             return None
         self._notify()
         return self.get_execution(execution_hash)
+
+    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int
+              ) -> Execution | None:
+        try:
+            with self._write() as db:
+                seq = db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq' "
+                                 "RETURNING value").fetchone()[0]
+                changed = db.execute(
+                    "UPDATE executions SET status = 'in_progress', executor = ?, started_at = ?, "
+                    "lease_until = ?, seq = ? WHERE hash = ? AND status = 'created'",
+                    (executor, now, lease_until, seq, execution_hash.cid_bytes)).rowcount
+                if changed != 1:
+                    raise _Abort
+                db.execute("INSERT INTO execution_history VALUES (?, ?, ?, 'claimed', ?, NULL)",
+                           (execution_hash.cid_bytes, seq, now, executor))
+        except _Abort:
+            return None
+        self._notify()
+        return self.get_execution(execution_hash)
+
+    def renew_lease(self, execution_hash: CID, executor: str, lease_until: int) -> bool:
+        with self._write() as db:
+            return db.execute(
+                "UPDATE executions SET lease_until = ? WHERE hash = ? AND status = 'in_progress' "
+                "AND executor = ?", (lease_until, execution_hash.cid_bytes, executor)).rowcount == 1
+
+    _LAPSED = ("SELECT id, hash, executor, lease_until FROM executions WHERE status = 'in_progress' "
+               "AND lease_until < ? ORDER BY id LIMIT ?")
+
+    def expire_leases(self, now: int, limit: int = 100) -> list[Execution]:
+        # A read first: the sweep runs every second or so, and most of the time finds nothing,
+        # so it must not take the write lock that every commit needs.
+        if not self._read(self._LAPSED, (now, 1)):
+            return []
+        expired = []
+        with self._write() as db:
+            for row_id, hash_, owner, until in db.execute(self._LAPSED, (now, limit)).fetchall():
+                seq = db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq' "
+                                 "RETURNING value").fetchone()[0]
+                db.execute("UPDATE executions SET status = 'created', executor = NULL, "
+                           "started_at = NULL, lease_until = NULL, seq = ? WHERE id = ?", (seq, row_id))
+                db.execute("INSERT INTO execution_history VALUES (?, ?, ?, 'lease_expired', ?, ?)",
+                           (hash_, seq, now, owner, f"lease of {owner} ended at {until}"))
+                expired.append(CID(hash_))
+        self._notify()
+        return [e for e in map(self.get_execution, expired) if e is not None]
+
+    def execution_history(self, execution_hash: CID) -> list[HistoryEntry]:
+        rows = self._read("SELECT seq, at, change, executor, detail FROM execution_history "
+                          "WHERE execution = ? ORDER BY seq", (execution_hash.cid_bytes,))
+        return [HistoryEntry(execution_hash, *row) for row in rows]
 
     # lineage and trust ---------------------------------------------------------------
     def lineage(self, execution_hash: CID, direction: str, depth: int = 0) -> Lineage | None:

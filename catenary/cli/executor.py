@@ -1,0 +1,158 @@
+"""``catenary executor`` (perform remote operations for a node), ``catenary op register-remote``
+and ``catenary exec history`` (claims and lease expiries of an execution)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from catenary.cid import CID
+from catenary.errors import BadInputError, CatenaryError
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON documents on stdout.")
+
+
+def _echo_json(document: Any) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False))
+    sys.stdout.flush()
+
+
+def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
+    from catenary.executor import is_remote
+    from catenary.operations import Operation
+
+    found = []
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise BadInputError(f"--operations {name}: cannot import it: {exc}") from None
+        ops = [v for v in vars(module).values() if isinstance(v, Operation) and is_remote(v)]
+        if not ops:
+            raise BadInputError(f"--operations {name}: the module defines no remote operation "
+                                f"(declare one with @remote above @operation; see docs/design.md)")
+        found.extend(ops)
+    return found
+
+
+@click.command("executor")
+@click.option("--node", "address", metavar="HOST:PORT",
+              help="The node to work for (default: the global --node or $CATENARY_NODE).")
+@click.option("--operations", "modules", multiple=True, metavar="MODULE",
+              help="A Python module whose remote operations (@remote @operation) to perform "
+                   "(repeatable).")
+@click.option("--id", "executor_id", metavar="NAME",
+              help="This executor's id in the records (default py:HOST:PID); unique per process.")
+@click.option("--lease", type=click.FloatRange(0.1, 86400), default=30.0, show_default=True,
+              metavar="SECONDS", help="Each claim lasts this long unless renewed (renewed every "
+                                      "third of it while the operation runs).")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Executions performed at the same time.")
+@_json_option
+@click.pass_obj
+def executor_cmd(c: Any, address: str | None, modules: tuple[str, ...], executor_id: str | None,
+                 lease: float, concurrency: int, as_json: bool) -> None:
+    """Perform the remote operations of Python modules for a served node until SIGTERM/Ctrl-C:
+    claim each created execution of them (a lease, renewed while it runs), run it, report the
+    output or the error. With --json, one line per execution performed."""
+    from catenary.executor import Worker
+
+    address = address or c.address
+    if not address:
+        raise click.UsageError("executor needs --node HOST:PORT (a node served by `catenary serve`)")
+    if not modules:
+        raise click.UsageError("executor needs --operations MODULE (a module of remote operations)")
+    if executor_id is not None and not executor_id.strip():
+        raise BadInputError("--id: an executor id cannot be empty")
+    err = click.get_text_stream("stderr")
+
+    def log(line: str) -> None:
+        click.echo(line, file=err)
+
+    def on_event(outcome: Any) -> None:
+        if as_json:
+            _echo_json({"event": outcome.event, "execution": str(outcome.execution),
+                        "operation": outcome.operation, "executor": outcome.executor,
+                        "seconds": outcome.seconds, "detail": outcome.detail})
+        else:
+            detail = f": {outcome.detail}" if outcome.detail else ""
+            click.echo(f"{outcome.event:9} {outcome.execution} {outcome.operation} "
+                       f"({outcome.seconds * 1000:.1f} ms){detail}")
+            sys.stdout.flush()
+
+    worker = Worker(address, _remote_operations(modules), executor_id, lease=lease,
+                    concurrency=concurrency, on_event=on_event, log=log)
+    try:
+        missing = worker.unknown_operations()
+    except CatenaryError as exc:
+        raise CatenaryError(f"cannot reach the node at {address}: {exc}") from None
+    for op in missing:
+        log(f"warning: the node does not know {op.name} ({op.version_id}), so it creates no "
+            f"executions of it: start it with --ops {op.func.__module__} or register the manifest "
+            f"with `catenary op register-remote`")
+    names = ", ".join(f"{op.name} ({op.version_id})" for op in worker.operations.values())
+    log(f"executor {worker.id} performing {names} for {address}; lease {lease:g} s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.run(stop)
+    log(f"executor {worker.id} stopped")
+
+
+@click.command("register-remote")
+@click.argument("manifest_file", metavar="MANIFEST.json", type=click.Path(dir_okay=False, path_type=Path))
+@_json_option
+@click.pass_obj
+def register_remote_cmd(c: Any, manifest_file: Path, as_json: bool) -> None:
+    """Record an operation that external executors perform (implementation kind remote) from
+    its manifest (JSON: {name, description, inputs, output, config, groups}, or {"id"?, "data"});
+    prints its version id."""
+    from catenary.cid.dagjson import parse as parse_dag_json
+    from catenary.cli import render
+    from catenary.operations.wasm.abi import parse_manifest
+
+    node = c.local("op register-remote")
+    where = str(manifest_file)
+    try:
+        text = sys.stdin.buffer.read() if where == "-" else manifest_file.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read manifest {where!r}: {exc.strerror}") from None
+    try:
+        document = parse_dag_json(text.decode("utf-8"), where)
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"{where}: not UTF-8 at byte {exc.start}") from None
+    info = node.operations.register_remote(parse_manifest(document, where))
+    if as_json:
+        _echo_json(render.operation_json(info))
+    else:
+        click.echo(f"{info.version_id}  {info.manifest.name} (remote)")
+
+
+@click.command("history")
+@click.argument("execution_hash", metavar="HASH")
+@_json_option
+@click.pass_obj
+def exec_history(c: Any, execution_hash: str, as_json: bool) -> None:
+    """Show what an execution's record overwrites: each claim by an external executor and each
+    lease that lapsed and returned it to created."""
+    try:
+        wanted = CID.parse(execution_hash)
+    except CatenaryError as exc:
+        raise BadInputError(f"HASH: {exc}") from None
+    node = c.local("exec history")
+    entries = node.executions.history(wanted)
+    if as_json:
+        _echo_json({"execution": str(wanted), "history": [
+            {"seq": h.seq, "at": h.at, "change": h.change, "executor": h.executor, "detail": h.detail}
+            for h in entries]})
+        return
+    for h in entries:
+        detail = f"  ({h.detail})" if h.detail else ""
+        click.echo(f"{h.seq:>8} {h.change:14} {h.executor or '-'}{detail}")

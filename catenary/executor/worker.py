@@ -1,0 +1,242 @@
+"""The Python executor: performs a module's remote operations for a node (``catenary executor``).
+
+For each remote operation version it holds one ``Updates(status=created, operation=version)``
+stream; every execution that comes in is claimed with ``Update(IN_PROGRESS, lease)``, run, and
+reported ``COMPLETED`` (output) or ``FAILED`` (error). While the function runs, a timer renews the
+lease (``IN_PROGRESS`` again) every third of it. A claim that another executor won is skipped.
+
+When the node goes away (restart, network), each stream reconnects with backoff and resumes
+after the last seq it saw, and a report is retried until the node answers, so a restart loses
+nothing: an execution whose lease lapsed meanwhile is back to ``created`` and claimed again.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import grpc
+
+from catenary.cid import CID
+from catenary.client import Client
+from catenary.errors import (
+    BadInputError, CatenaryError, NotFoundError, StatusTransitionError, ValueTooLargeError,
+)
+from catenary.model import Execution, Status
+from catenary.model.filter import ExecutionFilter
+from catenary.model.types import mismatch
+from catenary.operations import Operation
+
+RETRY_MAX = 5.0  # seconds between reconnection attempts, at most
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the executor did with one execution (handed to ``on_event``)."""
+
+    event: str  # completed | failed | lost (the claim lapsed or was taken) | skipped
+    execution: CID
+    operation: str
+    executor: str
+    seconds: float
+    detail: str | None = None
+
+
+def default_id() -> str:
+    """``py:HOST:PID``: unique per executor process on a network."""
+    return f"py:{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    """Performs remote operations for the node at ``address`` until ``stop`` is set."""
+
+    def __init__(self, address: str, operations: Iterable[Operation], executor_id: str | None = None,
+                 lease: float = 30.0, concurrency: int = 1,
+                 on_event: Callable[[Outcome], None] | None = None,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.address = address
+        self.operations = {op.version_id: op for op in operations}
+        if not self.operations:
+            raise BadInputError("an executor needs at least one remote operation")
+        self.id = executor_id or default_id()
+        self.lease = lease
+        self.concurrency = concurrency
+        self._on_event = on_event or (lambda outcome: None)
+        self._log = log or (lambda line: None)
+        self._client = Client(address)
+        self._queue: queue.Queue[CID] = queue.Queue()
+        self._busy: set[CID] = set()
+        self._streams: set[threading.Event] = set()  # one per open Updates call
+        self._lock = threading.Lock()
+
+    def unknown_operations(self) -> list[Operation]:
+        """The operations the node does not know (so it never creates executions of them)."""
+        missing = []
+        for version_id, op in self.operations.items():
+            try:
+                self._client.operations.get(version_id)
+            except NotFoundError:
+                missing.append(op)
+        return missing
+
+    def run(self, stop: threading.Event) -> None:
+        """Subscribe, claim, run and report until ``stop``; executions in hand are finished."""
+        threads = [threading.Thread(target=self._subscribe, args=(version_id, stop), daemon=True,
+                                    name=f"catenary-executor-updates {op.name}")
+                   for version_id, op in self.operations.items()]
+        threads += [threading.Thread(target=self._work, args=(stop,), daemon=True,
+                                     name=f"catenary-executor-{n}") for n in range(self.concurrency)]
+        for thread in threads:
+            thread.start()
+        stop.wait()
+        with self._lock:
+            for stream in self._streams:
+                stream.set()
+        for thread in threads:
+            thread.join()
+        self._client.close()
+
+    # receiving work ---------------------------------------------------------------------------
+    def _subscribe(self, version_id: CID, stop: threading.Event) -> None:
+        flt = ExecutionFilter(statuses=(Status.CREATED,), operation=version_id)
+        since, delay = 0, 0.2
+        while not stop.is_set():
+            ended = threading.Event()  # cancels this call (and ends the client's watcher thread)
+            with self._lock:
+                self._streams.add(ended)
+            try:
+                for execution in self._client.executions.updates(flt, since, stop=ended):
+                    since, delay = execution.seq, 0.2
+                    self._queue.put(execution.hash)
+                # The node ended the stream (it is shutting down): resubscribe after `since`.
+            except (CatenaryError, grpc.RpcError) as exc:
+                self._log(f"updates from {self.address} interrupted ({_brief(exc)}); "
+                          f"resuming after seq {since}")
+            finally:
+                ended.set()
+                with self._lock:
+                    self._streams.discard(ended)
+            if stop.wait(delay):
+                return
+            delay = min(delay * 2, RETRY_MAX)
+
+    def _work(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                execution_hash = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            with self._lock:
+                if execution_hash in self._busy:
+                    continue
+                self._busy.add(execution_hash)
+            try:
+                self._perform(execution_hash, stop)
+            finally:
+                with self._lock:
+                    self._busy.discard(execution_hash)
+
+    # one execution -------------------------------------------------------------------------------
+    def _perform(self, execution_hash: CID, stop: threading.Event) -> None:
+        try:
+            claimed = self._client.executions.update(execution_hash, Status.IN_PROGRESS, self.id,
+                                                     lease=self.lease)
+        except (StatusTransitionError, NotFoundError):
+            return  # another executor has it, or it is done
+        except (CatenaryError, grpc.RpcError) as exc:
+            # The node is unreachable: try again later (the stream will not bring it back).
+            self._log(f"cannot claim {execution_hash} ({_brief(exc)}); retrying")
+            if not stop.wait(1.0):
+                self._queue.put(execution_hash)
+            return
+        op = self.operations.get(claimed.operation)
+        if op is None:  # cannot happen with the filter; never run what was not asked for
+            self._report(claimed, None, f"executor {self.id} has no operation {claimed.operation}", stop)
+            return
+        started = time.monotonic()
+        lost = threading.Event()
+        done = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(claimed.hash, done, lost), daemon=True)
+        renewer.start()
+        try:
+            output, failure = self._call(op, claimed)
+        finally:
+            done.set()
+            renewer.join()
+        if lost.is_set():
+            self._emit("lost", claimed, op, started, "the claim lapsed or was taken; result dropped")
+            return
+        event, detail = self._report(claimed, output, failure, stop)
+        self._emit(event, claimed, op, started, detail)
+
+    def _call(self, op: Operation, execution: Execution) -> tuple[Any, str | None]:
+        """Fetch the inputs, check them, run the function: (output, None) or (None, error)."""
+        try:
+            values = [self._client.values.get(cid) for cid in execution.inputs]
+        except CatenaryError as exc:
+            return None, f"cannot fetch the inputs: {exc}"
+        for i, (spec, value) in enumerate(zip(op.manifest.inputs, values)):
+            problem = mismatch(spec, value, f"input {i}")
+            if problem:
+                return None, problem
+        try:
+            return op.func(*values, **dict(execution.config)), None
+        except Exception as exc:  # the operation's failure is reported, not raised
+            return None, f"{type(exc).__name__}: {exc}"
+
+    def _renew(self, execution_hash: CID, done: threading.Event, lost: threading.Event) -> None:
+        """Renew the lease every third of it while the function runs."""
+        while not done.wait(self.lease / 3):
+            try:
+                self._client.executions.update(execution_hash, Status.IN_PROGRESS, self.id,
+                                               lease=self.lease)
+            except StatusTransitionError:
+                lost.set()
+                return
+            except (CatenaryError, grpc.RpcError):
+                continue  # the node is away: keep trying until the lease would lapse anyway
+
+    def _report(self, execution: Execution, output: Any, failure: str | None, stop: threading.Event
+                ) -> tuple[str, str | None]:
+        """Report until the node answers; returns (event, detail). When stopping, it gives up
+        after one lease: by then the claim lapses and the node offers the execution again."""
+        delay, giving_up = 0.2, None
+        while True:
+            try:
+                if failure is None:
+                    reported = self._client.executions.update(execution.hash, Status.COMPLETED, self.id,
+                                                              output=output)
+                else:
+                    reported = self._client.executions.update(execution.hash, Status.FAILED, self.id,
+                                                              error=failure)
+                return reported.status.value, reported.error
+            except StatusTransitionError as exc:
+                self._log(f"report for {execution.hash} refused: {exc}")
+                return "lost", str(exc)
+            except (BadInputError, ValueTooLargeError) as exc:
+                if failure is not None:
+                    return "failed", failure
+                failure = f"the output cannot be reported: {exc}"  # e.g. not DAG-CBOR, too large
+            except (CatenaryError, grpc.RpcError) as exc:
+                if stop.is_set():
+                    giving_up = giving_up or time.monotonic() + self.lease
+                    if time.monotonic() > giving_up:
+                        return "lost", f"the node did not answer: {_brief(exc)}"
+                self._log(f"cannot report {execution.hash} ({_brief(exc)}); retrying")
+                time.sleep(delay)  # even when stopping: the result is not dropped lightly
+                delay = min(delay * 2, RETRY_MAX)
+
+    def _emit(self, event: str, execution: Execution, op: Operation, started: float,
+              detail: str | None) -> None:
+        self._on_event(Outcome(event, execution.hash, op.name, self.id, time.monotonic() - started,
+                               detail))
+
+
+def _brief(exc: BaseException) -> str:
+    text = exc.details() if isinstance(exc, grpc.RpcError) and hasattr(exc, "details") else str(exc)
+    return (text or type(exc).__name__).splitlines()[0][:200]
