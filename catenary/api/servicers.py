@@ -11,7 +11,7 @@ from catenary.api import convert, trust
 from catenary.api.errors import stream, unary
 from catenary.cid import decode
 from catenary.errors import BadInputError, LimitExceededError
-from catenary.model import Status
+from catenary.model import Execution, Status
 from catenary.model.types import mismatch
 from catenary.proto.api import (
     execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
@@ -24,6 +24,7 @@ from catenary.proto.definition import workflow_pb2 as workflow_def_pb2
 from catenary.sdk import Node
 
 DEFAULT_PAGE_SIZE = 100
+RECENT_MESSAGES = 4096  # Updates messages kept converted, shared by every subscriber
 
 
 class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
@@ -31,8 +32,20 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
         self.node = node
         self.max_subscribers = max_subscribers
         self._streams: set[threading.Event] = set()
+        self._recent: dict[tuple[bytes, int], execution_def_pb2.Execution] = {}
         self._lock = threading.Lock()
         self._closing = False
+
+    def _message(self, execution: Execution) -> execution_def_pb2.Execution:
+        """The message for a change, converted once for all the subscribers that get it."""
+        key = (execution.hash.cid_bytes, execution.seq)
+        message = self._recent.get(key)
+        if message is None:
+            message = convert.execution_to_pb(execution)
+            if len(self._recent) >= RECENT_MESSAGES:
+                self._recent.clear()  # cheap bound; it refills with the next batch
+            self._recent[key] = message
+        return message
 
     def close(self) -> None:
         """End every open Updates stream cleanly (graceful shutdown)."""
@@ -77,7 +90,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
             # The sync server sends one message at a time: a slow subscriber holds its
             # own thread back (back-pressure), never the writers or server memory.
             for execution in self.node.executions.updates(flt, since, stop=stop):
-                yield convert.execution_to_pb(execution)
+                yield self._message(execution)
         finally:
             with self._lock:
                 self._streams.discard(stop)
