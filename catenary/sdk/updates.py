@@ -10,6 +10,7 @@ memory stays bounded, and no subscriber misses or repeats a change.
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Iterator
@@ -19,6 +20,7 @@ from catenary.model.filter import ExecutionFilter
 from catenary.store import Store
 
 READ_BATCH = 1000
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,12 +118,23 @@ class UpdateHub:
             self._thread.start()
 
     def _run(self) -> None:
-        everything = ExecutionFilter()
+        backoff = self._poll_interval
         while not self._closed.is_set():
-            self._store.wait_for_change(self._cursor, self._poll_interval)
-            top = self._store.max_seq()
-            if top <= self._cursor:
-                continue
+            try:
+                self._read_next()
+                backoff = self._poll_interval
+            except Exception as exc:  # noqa: BLE001 - this thread must outlive any store error
+                # The store is away (e.g. PostgreSQL restarting): keep the subscribers and
+                # retry with backoff; the cursor has not moved, so nothing is skipped.
+                _log.warning("updates: cannot read new changes (%s); retrying in %.1f s", exc, backoff)
+                self._closed.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def _read_next(self) -> None:
+        everything = ExecutionFilter()
+        self._store.wait_for_change(self._cursor, self._poll_interval)
+        top = self._store.max_seq()
+        if top > self._cursor:
             rows = self._store.executions_since(everything, self._cursor, READ_BATCH)
             high = rows[-1].seq if len(rows) == READ_BATCH else max(top, rows[-1].seq if rows else top)
             batch = Batch(self._cursor, high, rows)

@@ -39,8 +39,9 @@ from catenary.errors import StoreError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
 from catenary.store.base import (
-    AttestationRow, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
+    AttestationRow, HistoryEntry, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
 )
+from catenary.store.filtering import where_clauses
 from catenary.store.postgres_sql import (
     APPLICATION, CHANNEL, COLUMNS, INSERT_EXECUTIONS, LINEAGE_SQL, LISTEN_APPLICATION, MEMO_SQL,
     MIGRATION_LOCK, MIGRATIONS, RUN_COLUMNS,
@@ -204,6 +205,16 @@ class PostgresStore(Store):
             for number in range(version, len(MIGRATIONS)):
                 conn.execute(MIGRATIONS[number])
                 conn.execute("INSERT INTO schema_version VALUES (%s, %s)", (number + 1, time.time_ns()))
+
+    def integrity_problems(self) -> list[str]:
+        # PostgreSQL checks its own pages (checksums, amcheck are the administrator's tools);
+        # what catenary can break is the seq counter falling behind the stored seqs.
+        top, counter = self._read("SELECT (SELECT coalesce(max(seq), 0) FROM executions), "
+                                  "(SELECT value FROM meta WHERE key = 'seq')")[0]
+        if top > counter:
+            return [f"the seq counter ({counter}) is below the highest stored seq ({top}): "
+                    f"new changes would reuse seqs that subscribers have seen"]
+        return []
 
     def schema_version(self) -> int:
         """The number of migrations applied to this database."""
@@ -501,40 +512,9 @@ class PostgresStore(Store):
                           (execution_hash.cid_bytes,))
         return _row_to_execution(rows[0]) if rows else None
 
-    @staticmethod
-    def _where(flt: ExecutionFilter) -> tuple[list[str], list[Any]]:
-        where: list[str] = []
-        params: list[Any] = []
-        if len(set(flt.statuses)) == 1:
-            # "=" lets a page be a backward scan of (status, id); "= ANY" would fetch every
-            # match and sort them
-            where.append("status = %s")
-            params.append(flt.statuses[0].value)
-        elif flt.statuses:
-            where.append("status = ANY(%s::text[])")
-            params.append([s.value for s in flt.statuses])
-        for column in ("workflow", "run", "operation", "key"):
-            value = getattr(flt, column)
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value.cid_bytes)
-        if flt.segment is not None:
-            where.append("segment = %s")
-            params.append(flt.segment)
-        if flt.parent is not None:
-            where.append("id IN (SELECT child FROM execution_parents WHERE parent = %s)")
-            params.append(flt.parent.cid_bytes)
-        if flt.created_after is not None:
-            where.append("created_at > %s")
-            params.append(flt.created_after)
-        if flt.created_before is not None:
-            where.append("created_at < %s")
-            params.append(flt.created_before)
-        return where, params
-
     def list_executions(self, flt: ExecutionFilter, limit: int, before: int | None
                         ) -> tuple[list[Execution], int | None]:
-        where, params = self._where(flt)
+        where, params = where_clauses(flt, "%s")
         if before is not None:
             where.append("id < %s")
             params.append(before)
@@ -548,7 +528,7 @@ class PostgresStore(Store):
         return [_row_to_execution(r) for r in rows], (rows[-1][-1] if more else None)
 
     def executions_since(self, flt: ExecutionFilter, seq: int, limit: int) -> list[Execution]:
-        where, params = self._where(flt)
+        where, params = where_clauses(flt, "%s")
         where.append("seq > %s")
         params.append(seq)
         rows = self._read(f"SELECT {COLUMNS} FROM executions WHERE {' AND '.join(where)} "
@@ -592,15 +572,79 @@ class PostgresStore(Store):
                     raise _Abort
                 if output:
                     self._insert_blocks(conn, [(output[0].cid_bytes, output[1])])
-                # The counter last, as in every writer (see the module docstring).
-                top = conn.execute(
-                    f"WITH c AS (UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value) "
-                    f"UPDATE executions SET seq = c.value FROM c WHERE id = %s "
-                    f"RETURNING c.value, pg_notify('{CHANNEL}', c.value::text)", (row[0],)).fetchone()[0]
+                top = self._bump_seq(conn, [row[0]])  # the counter last, as in every writer
         except _Abort:
             return None
         self._notify(top)
         return self.get_execution(execution_hash)
+
+    # leases of external executors ----------------------------------------------------------------
+    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int
+              ) -> Execution | None:
+        try:
+            with self._write() as conn:
+                # The execution row first (of two claimants, the second waits here and then
+                # matches nothing), the counter last, as in every writer.
+                row = conn.execute(
+                    "UPDATE executions SET status = 'in_progress', executor = %s, started_at = %s, "
+                    "lease_until = %s WHERE hash = %s AND status = 'created' RETURNING id",
+                    (executor, now, lease_until, execution_hash.cid_bytes)).fetchone()
+                if row is None:
+                    raise _Abort
+                top = self._bump_seq(conn, [row[0]])
+                conn.execute("INSERT INTO execution_history VALUES (%s, %s, %s, 'claimed', %s, NULL)",
+                             (execution_hash.cid_bytes, top, now, executor))
+        except _Abort:
+            return None
+        self._notify(top)
+        return self.get_execution(execution_hash)
+
+    def renew_lease(self, execution_hash: CID, executor: str, lease_until: int) -> bool:
+        with self._write() as conn:
+            return conn.execute(
+                "UPDATE executions SET lease_until = %s WHERE hash = %s AND status = 'in_progress' "
+                "AND executor = %s", (lease_until, execution_hash.cid_bytes, executor)).rowcount == 1
+
+    def expire_leases(self, now: int, limit: int = 100) -> list[Execution]:
+        # A read first: every node sweeps every second or so and most sweeps find nothing.
+        if not self._read("SELECT 1 FROM executions WHERE status = 'in_progress' AND lease_until < %s "
+                          "LIMIT 1", (now,)):
+            return []
+        with self._write() as conn:
+            # SKIP LOCKED: two nodes sweeping at once split the lapsed claims between them, and
+            # a claim being renewed or completed right now is left for the next sweep (FOR UPDATE
+            # re-checks the condition on rows that changed meanwhile).
+            rows = conn.execute(
+                "SELECT id, hash, executor, lease_until FROM executions WHERE status = 'in_progress' "
+                "AND lease_until < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit)).fetchall()
+            if not rows:
+                return []
+            top = self._bump_seq(conn, [r[0] for r in rows], status="created")
+            first = top - len(rows) + 1
+            for offset, (_, hash_, owner, until) in enumerate(rows):
+                conn.execute("INSERT INTO execution_history VALUES (%s, %s, %s, 'lease_expired', %s, %s)",
+                             (hash_, first + offset, now, owner, f"lease of {owner} ended at {until}"))
+        self._notify(top)
+        return [e for e in (self.get_execution(CID(r[1])) for r in rows) if e is not None]
+
+    @staticmethod
+    def _bump_seq(conn: psycopg.Connection, ids: list[int], status: str | None = None) -> int:
+        """Give the executions ``ids`` new consecutive seqs (in this order) from the counter,
+        taking its lock, and queue the notification; with ``status``, also return them to it
+        with no owner (a lapsed lease). Returns the highest seq."""
+        reset = (", status = %(status)s, executor = NULL, started_at = NULL, lease_until = NULL"
+                 if status else "")
+        return conn.execute(
+            f"WITH c AS (UPDATE meta SET value = value + %(n)s WHERE key = 'seq' RETURNING value), "
+            f"u AS (UPDATE executions x SET seq = c.value - %(n)s + v.ord{reset} "
+            f"FROM c, unnest(%(ids)s::bigint[]) WITH ORDINALITY AS v(id, ord) WHERE x.id = v.id) "
+            f"SELECT c.value, pg_notify('{CHANNEL}', c.value::text) FROM c",
+            {"n": len(ids), "ids": ids, "status": status}).fetchone()[0]
+
+    def execution_history(self, execution_hash: CID) -> list[HistoryEntry]:
+        rows = self._read("SELECT seq, at, change, executor, detail FROM execution_history "
+                          "WHERE execution = %s ORDER BY seq", (execution_hash.cid_bytes,))
+        return [HistoryEntry(execution_hash, *row) for row in rows]
 
     # lineage and trust --------------------------------------------------------------------------
     def lineage(self, execution_hash: CID, direction: str, depth: int = 0) -> Lineage | None:

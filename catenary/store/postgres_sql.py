@@ -54,6 +54,14 @@ MIGRATIONS: list[str] = [
         execution bytea NOT NULL, cid bytea NOT NULL, signer text NOT NULL, role text NOT NULL,
         created_at bigint NOT NULL, PRIMARY KEY (execution, cid));
     """,
+    # 3 (as SQLite's 3): claims by external executors are leases (lease_until, unix ns, while
+    # in_progress); execution_history keeps what the record overwrites: claims, lease expiries.
+    """
+    ALTER TABLE executions ADD COLUMN lease_until bigint;
+    CREATE TABLE execution_history (
+        execution bytea NOT NULL, seq bigint NOT NULL, at bigint NOT NULL, change text NOT NULL,
+        executor text, detail text, PRIMARY KEY (execution, seq));
+    """,
 ]
 
 CHANNEL = "catenary_changes"

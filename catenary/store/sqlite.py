@@ -17,6 +17,7 @@ from catenary.model.filter import ExecutionFilter
 from catenary.store.base import (
     AttestationRow, HistoryEntry, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
 )
+from catenary.store.filtering import where_clauses
 
 # Each migration runs once, in order, in the transaction that records it.
 MIGRATIONS: list[str] = [
@@ -455,35 +456,9 @@ class SQLiteStore(Store):
                           (execution_hash.cid_bytes,))
         return _row_to_execution(rows[0]) if rows else None
 
-    @staticmethod
-    def _where(flt: ExecutionFilter) -> tuple[list[str], list[Any]]:
-        where: list[str] = []
-        params: list[Any] = []
-        if flt.statuses:
-            where.append(f"status IN ({', '.join('?' * len(flt.statuses))})")
-            params.extend(s.value for s in flt.statuses)
-        for column in ("workflow", "run", "operation", "key"):
-            value = getattr(flt, column)
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value.cid_bytes)
-        if flt.segment is not None:
-            where.append("segment = ?")
-            params.append(flt.segment)
-        if flt.parent is not None:
-            where.append("id IN (SELECT child FROM execution_parents WHERE parent = ?)")
-            params.append(flt.parent.cid_bytes)
-        if flt.created_after is not None:
-            where.append("created_at > ?")
-            params.append(flt.created_after)
-        if flt.created_before is not None:
-            where.append("created_at < ?")
-            params.append(flt.created_before)
-        return where, params
-
     def list_executions(self, flt: ExecutionFilter, limit: int, before: int | None
                         ) -> tuple[list[Execution], int | None]:
-        where, params = self._where(flt)
+        where, params = where_clauses(flt, "?")
         if before is not None:
             where.append("id < ?")
             params.append(before)
@@ -497,7 +472,7 @@ class SQLiteStore(Store):
         return [_row_to_execution(r) for r in rows], (rows[-1][-1] if more else None)
 
     def executions_since(self, flt: ExecutionFilter, seq: int, limit: int) -> list[Execution]:
-        where, params = self._where(flt)
+        where, params = where_clauses(flt, "?")
         where.append("seq > ?")
         params.append(seq)
         rows = self._read(f"SELECT {_COLUMNS} FROM executions WHERE {' AND '.join(where)} "

@@ -46,14 +46,20 @@ def manifest() -> dict:
                      ]}}
 
 
-def work(data_dir: str, journal: str, seed: int) -> None:
-    """Step runs until killed; append {run, segment, final, done} after each next()."""
+def work(data_dir: str, journal: str, seed: int, ready=None) -> None:  # noqa: ANN001
+    """Step runs until killed; append {run, segment, final, done} after each next().
+
+    ``ready`` (an event) is set once the node is open, so the harness times its kill from
+    there and not from process start (which a loaded machine can stretch).
+    """
     rng = random.Random(seed)
     node = Node(data_dir)
     for op in (mix, add, pick):
         node.registry.add(op)
     node.operations.publish()
     wf = node.workflows.create(manifest())
+    if ready is not None:
+        ready.set()
     fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     pending = [r.id for r in node.runs.list(wf.id, 1000) if r.status == "running"]
     while True:

@@ -52,9 +52,14 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
     data_dir, journal = tmp_path / "data", tmp_path / "journal"
     checked = 0
     for kill in range(KILLS):
-        worker = ctx.Process(target=crash_worker.work, args=(str(data_dir), str(journal), SEED + kill))
+        ready = ctx.Event()
+        worker = ctx.Process(target=crash_worker.work,
+                             args=(str(data_dir), str(journal), SEED + kill, ready))
         worker.start()
-        time.sleep(rng.uniform(0.02, 0.25))
+        delay = rng.uniform(0.0, 0.2)
+        if rng.random() < 0.9:  # most kills land in the work; some in the start-up itself
+            ready.wait(60)
+        time.sleep(delay)
         os.kill(worker.pid, signal.SIGKILL)
         worker.join()
         assert worker.exitcode == -signal.SIGKILL

@@ -1,0 +1,41 @@
+"""The execution filter as SQL conditions, shared by the SQLite and PostgreSQL stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catenary.model.filter import ExecutionFilter
+
+
+def where_clauses(flt: ExecutionFilter, mark: str) -> tuple[list[str], list[Any]]:
+    """Conditions (ANDed) and their parameters; ``mark`` is the driver's placeholder
+    (``?`` for sqlite3, ``%s`` for psycopg)."""
+    where: list[str] = []
+    params: list[Any] = []
+    statuses = sorted({s.value for s in flt.statuses})
+    if len(statuses) == 1:
+        # "=" lets a page be a backward scan of the (status, id) index; IN may fetch every
+        # match and sort them
+        where.append(f"status = {mark}")
+        params.append(statuses[0])
+    elif statuses:
+        where.append(f"status IN ({', '.join([mark] * len(statuses))})")
+        params.extend(statuses)
+    for column in ("workflow", "run", "operation", "key"):
+        value = getattr(flt, column)
+        if value is not None:
+            where.append(f"{column} = {mark}")
+            params.append(value.cid_bytes)
+    if flt.segment is not None:
+        where.append(f"segment = {mark}")
+        params.append(flt.segment)
+    if flt.parent is not None:
+        where.append(f"id IN (SELECT child FROM execution_parents WHERE parent = {mark})")
+        params.append(flt.parent.cid_bytes)
+    if flt.created_after is not None:
+        where.append(f"created_at > {mark}")
+        params.append(flt.created_after)
+    if flt.created_before is not None:
+        where.append(f"created_at < {mark}")
+        params.append(flt.created_before)
+    return where, params
