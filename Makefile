@@ -28,6 +28,11 @@ IPLD := .tools/node_modules/@ipld/car/package.json
 $(IPLD):
 	npm install --no-audit --no-fund --prefix .tools @ipld/car@5.4.7 @ipld/dag-cbor@10.0.2 multiformats@14.0.5 @noble/hashes@2.4.0
 
+# gRPC for Node.js: the example executor written without catenary's code (examples/executors, tests/executors).
+GRPCJS := .tools/node_modules/@grpc/proto-loader/package.json
+$(GRPCJS):
+	npm install --no-audit --no-fund --prefix .tools @grpc/grpc-js@1.14.7 @grpc/proto-loader@0.8.1
+
 # The explorer's graph library (cytoscape.js with the dagre layout, which bundles dagre), from npm,
 # copied next to the explorer's static files: its pages never load a script from elsewhere.
 # Not committed (docs/web.md); `make vendor` alone refreshes it.
@@ -55,7 +60,7 @@ postgresql:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 .PHONY: postgresql
 
-test: $(BIN)/.installed $(BUF) $(IPLD) $(VENDOR_STAMP) $(CHROMIUM) postgresql
+test: $(BIN)/.installed $(BUF) $(IPLD) $(GRPCJS) $(VENDOR_STAMP) $(CHROMIUM) postgresql
 	CATENARY_BUF="$(CURDIR)/$(BUF)" $(BIN)/python -m pytest
 
 bench: $(BIN)/.installed

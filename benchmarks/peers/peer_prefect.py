@@ -28,7 +28,9 @@ workload is recorded ``COMPLETED``; the harness reports that as ``<workload>_rec
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -39,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import cpu_payload, main  # noqa: E402
 
 _HOME = Path(tempfile.mkdtemp(prefix="peer-prefect-home-"))
+atexit.register(shutil.rmtree, _HOME, True)  # also when a workload fails
 # Settings go in before prefect is imported: it reads them at import time.
 os.environ.update({
     "PREFECT_HOME": str(_HOME),
@@ -145,7 +148,6 @@ class PrefectPeer:
                 time.sleep(0.2)  # one cheap count query per poll; slower would blur the figure
 
     def close(self) -> None:
-        import shutil
         shutil.rmtree(_HOME, ignore_errors=True)
 
 

@@ -131,8 +131,11 @@ def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
         db: str | None, executor: str | None, remote_wait: float | None) -> None:
     """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
     if db and address:
-        raise click.UsageError("--db and --node exclude each other: a served node uses its own "
-                               "database (give --db to `catenary serve` instead)")
+        if ctx.get_parameter_source("db") is click.core.ParameterSource.ENVIRONMENT:
+            db = None  # CATENARY_DB set for the nodes of a deployment: --node still wins
+        else:
+            raise click.UsageError("--db and --node exclude each other: a served node uses its own "
+                                   "database (give --db to `catenary serve` instead)")
     if executor and address:
         raise click.UsageError("--executor and --node exclude each other: a served node runs "
                                "operations where it was started to (give --executor to "

@@ -109,6 +109,7 @@ class DaskExecutor(Executor):
 
     @property
     def where(self) -> str:
+        """The cluster as ``--executor`` names it (for messages)."""
         return f"dask://{self.address.removeprefix('tcp://')}" if self.address else "dask:local"
 
     @property
@@ -125,7 +126,7 @@ class DaskExecutor(Executor):
         try:
             if self.address is None:
                 options = {"n_workers": os.cpu_count() or 1, "threads_per_worker": 1,
-                           "processes": True, "dashboard_address": None}
+                           "processes": True, "dashboard_address": "127.0.0.1:0"}
                 options.update(self._cluster_options or {})
                 self._cluster = distributed.LocalCluster(**options)
                 return distributed.Client(self._cluster, set_as_default=False)

@@ -108,6 +108,8 @@ class Worker:
         while not stop.is_set():
             ended = threading.Event()  # cancels this call (and ends the client's watcher thread)
             with self._lock:
+                if stop.is_set():  # run() has cancelled the open calls already
+                    return
                 self._streams.add(ended)
             try:
                 for execution in self._client.executions.updates(flt, since, stop=ended):

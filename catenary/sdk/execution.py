@@ -66,6 +66,8 @@ class ExecutionManager:
         self._operations = operations
         self._values = values
         self._hub = UpdateHub(store, poll_interval)
+        if not 0 < lease <= MAX_LEASE:
+            raise BadInputError(f"lease: {lease!r} seconds is not in (0, {MAX_LEASE:g}]")
         self.lease = lease  # the lease of a claim that does not ask for one
         self._sweep_interval = sweep_interval
         self._sweeper: threading.Thread | None = None
@@ -105,7 +107,10 @@ class ExecutionManager:
         Never yields a change twice and never skips one (see :mod:`catenary.sdk.updates`).
         Ends when ``stop`` is set or the node closes.
         """
-        return self._hub.updates(flt or ExecutionFilter(), since_seq, stop)
+        flt = flt or ExecutionFilter()
+        if Status.CREATED in flt.statuses:
+            self._start_sweeper()  # executors wait here for work: lapsed claims must come back
+        return self._hub.updates(flt, since_seq, stop)
 
     def close(self) -> None:
         self._closed.set()

@@ -55,6 +55,14 @@ def test_db_and_node_together_are_a_usage_error(tmp_path: Path, pg_database: str
     assert "--db and --node exclude each other" in proc.stderr
 
 
+def test_catenary_db_in_the_environment_does_not_block_node(tmp_path: Path, pg_database: str) -> None:
+    # A deployment exports CATENARY_DB for its nodes; a client command with --node still works
+    # (here it fails to connect to the unused port, exit 1, instead of a usage error).
+    proc = catenary(tmp_path / "d", "--node", f"127.0.0.1:{free_port()}", "workflow", "list", code=1,
+                    env={"CATENARY_DB": pg_database})
+    assert "exclude each other" not in proc.stderr
+
+
 def test_unreachable_database_fails_with_one_line_and_no_password(tmp_path: Path) -> None:
     url = f"postgresql://someone:hunter2@127.0.0.1:{free_port()}/nowhere"
     proc = catenary(tmp_path / "d", "--db", url, "workflow", "list", code=1)

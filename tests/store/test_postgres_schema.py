@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from catenary.cid import cid_of
 from catenary.errors import BadInputError, StoreError
 from catenary.store import SQLiteStore, open_store
 from catenary.store.postgres import MIGRATIONS, PostgresStore, describe
@@ -135,3 +136,22 @@ def test_connections_commit_synchronously_even_when_the_server_default_is_off(pg
         store.close()
     with psycopg.connect(pg_database) as conn:
         assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "off"
+
+
+def test_integrity_problems_reports_a_seq_counter_behind_the_records(pg_database: str) -> None:
+    from catenary.model import Run
+
+    store = PostgresStore(pg_database)
+    try:
+        store.create_run(Run(cid_of("wf"), bytes(16)), 1)
+        assert store.integrity_problems() == []
+        with psycopg.connect(pg_database) as conn:
+            conn.execute("INSERT INTO executions (hash, key, workflow, run, segment, step, operation, "
+                         "config, parents, inputs, status, created_at, seq) VALUES "
+                         "('\\x01', '\\x02', '\\x03', '\\x04', 0, 0, '\\x05', '\\xa0', '\\x80', '\\x80', "
+                         "'created', 1, 7)")
+        assert store.integrity_problems() == [
+            "the seq counter (0) is below the highest stored seq (7): new changes would reuse "
+            "seqs that subscribers have seen"]
+    finally:
+        store.close()

@@ -249,6 +249,10 @@ def test_get_run_for_step_reads_only_the_named_outputs(store: Store) -> None:
 
 # -- seq ----------------------------------------------------------------------------------------
 
+def test_a_sound_store_has_no_integrity_problems(store: Store, chain) -> None:
+    assert store.integrity_problems() == []
+
+
 def test_seq_is_monotonic_and_bumped_per_execution(store: Store) -> None:
     run = make_run(store)
     assert store.max_seq() == 0
@@ -602,3 +606,72 @@ def test_wait_for_change_wakes_on_a_commit(store: Store) -> None:
     commit(store, run, 0, [execution(run, 0, 0, [cid_of("ev")], [cid_of(1)], output=cid_of(2))])
     t.join(timeout=20)  # far below the 30 s timeout: woken by the commit
     assert woke.is_set()
+
+
+# -- leases of external executors ------------------------------------------------------------------
+
+def test_a_claim_is_a_lease_with_history(store: Store, location) -> None:
+    run = make_run(store)
+    e = execution(run, 0, 0, [cid_of("ev")], [cid_of(1)], status=Status.CREATED)
+    store.insert_execution(e)
+    claimed = store.claim(e.hash, "exec-1", now=10, lease_until=1_000)
+    assert (claimed.status, claimed.executor, claimed.started_at, claimed.seq) == \
+        (Status.IN_PROGRESS, "exec-1", 10, 2)
+    before = snapshot(location)
+    assert store.claim(e.hash, "exec-2", now=11, lease_until=2_000) is None
+    assert store.renew_lease(e.hash, "exec-2", 5_000) is False
+    assert snapshot(location) == before
+    assert store.renew_lease(e.hash, "exec-1", 5_000) is True
+    assert store.get_execution(e.hash).seq == 2  # a renewal is not a change of the record
+    assert store.expire_leases(now=4_999) == []
+    assert [(h.seq, h.at, h.change, h.executor) for h in store.execution_history(e.hash)] == \
+        [(2, 10, "claimed", "exec-1")]
+
+
+def test_lapsed_leases_return_to_created_and_can_be_claimed_again(store: Store) -> None:
+    run = make_run(store)
+    items = [execution(run, 0, step, [cid_of("ev")], [cid_of(step)], status=Status.CREATED)
+             for step in range(3)]
+    for e in items:
+        store.insert_execution(e)
+    store.claim(items[0].hash, "exec-1", now=10, lease_until=100)
+    store.claim(items[1].hash, "exec-1", now=10, lease_until=300)
+    store.claim(items[2].hash, "exec-2", now=10, lease_until=100)
+    expired = store.expire_leases(now=200)
+    assert [e.hash for e in expired] == [items[0].hash, items[2].hash]
+    assert all((e.status, e.executor, e.started_at) == (Status.CREATED, None, None) for e in expired)
+    assert [e.seq for e in expired] == [7, 8]
+    assert store.get_execution(items[1].hash).status is Status.IN_PROGRESS
+    assert store.expire_leases(now=200) == []
+    history = store.execution_history(items[2].hash)
+    assert [(h.seq, h.change, h.executor) for h in history] == [(6, "claimed", "exec-2"),
+                                                                (8, "lease_expired", "exec-2")]
+    assert "exec-2" in history[1].detail
+    again = store.claim(items[0].hash, "exec-3", now=300, lease_until=900)
+    assert (again.status, again.executor, again.seq) == (Status.IN_PROGRESS, "exec-3", 9)
+    assert [e.seq for e in store.executions_since(ExecutionFilter(), 6, 10)] == [8, 9]  # 7 moved to 9
+
+
+def test_lapsed_leases_are_expired_once_when_nodes_sweep_together(open_store) -> None:
+    stores = [open_store() for _ in range(3)]
+    run = make_run(stores[0])
+    items = [execution(run, 0, step, [cid_of("ev")], [cid_of(step)], status=Status.CREATED)
+             for step in range(6)]
+    for e in items:
+        stores[0].insert_execution(e)
+        stores[0].claim(e.hash, "exec-1", now=1, lease_until=10)
+    barrier = threading.Barrier(len(stores))
+    expired: list[CID] = []
+
+    def sweep(s: Store) -> None:
+        barrier.wait()
+        expired.extend(e.hash for e in s.expire_leases(now=100))
+
+    threads = [threading.Thread(target=sweep, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(expired) == sorted(e.hash for e in items)
+    for e in items:
+        assert [h.change for h in stores[0].execution_history(e.hash)] == ["claimed", "lease_expired"]

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// A catenary remote executor in Node.js, on @grpc/grpc-js and the .proto files alone (no catenary
+// code): it performs the remote operation example/shout (shout.json) for a served node.
+//
+//   catenary op register-remote examples/executors/shout.json      # once, on the node's data dir
+//   node examples/executors/shout-executor.js --node 127.0.0.1:50051 [--id NAME] [--lease SECONDS] [--count N]
+//
+// The protocol (docs/api.md, "The claim protocol"): subscribe to Updates(status=CREATED,
+// operation=<version id>), claim each execution with Update(IN_PROGRESS, lease_seconds), renew the
+// lease while working, fetch the inputs with Value.Get, report Update(COMPLETED, output) or
+// Update(FAILED, error). A claim that another executor won is refused (FAILED_PRECONDITION).
+'use strict';
+const path = require('path');
+// `make test` installs @grpc/grpc-js and @grpc/proto-loader under the repository's .tools/.
+module.paths.push(path.resolve(__dirname, '..', '..', '.tools', 'node_modules'));
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const args = { node: '127.0.0.1:50051', name: 'example/shout', id: `js:${process.pid}`, lease: 30, count: 0 };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  const key = argv[i].replace(/^--/, '');
+  if (!(key in args) || argv[i + 1] === undefined) {
+    console.error(`usage: shout-executor.js [--node HOST:PORT] [--name OP] [--id NAME] [--lease SECONDS] [--count N] (bad: ${argv[i]})`);
+    process.exit(2);
+  }
+  args[key] = typeof args[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
+}
+
+const definition = protoLoader.loadSync(['api/execution.proto', 'api/operation.proto', 'api/value.proto'], {
+  includeDirs: [path.resolve(__dirname, '..', '..', 'protobuf')],
+  keepCase: true, longs: String, enums: String, bytes: Buffer, defaults: true,
+});
+const api = grpc.loadPackageDefinition(definition).catenary.api.v1;
+const credentials = grpc.credentials.createInsecure();
+const executions = new api.Execution(args.node, credentials);
+const operations = new api.Operation(args.node, credentials);
+const values = new api.Value(args.node, credentials);
+const call = (client, method, request) =>
+  new Promise((resolve, reject) => client[method](request, (err, reply) => (err ? reject(err) : resolve(reply))));
+
+// The operation itself.
+const shout = (text) => text.toUpperCase() + '!';
+
+// Values travel as DAG-CBOR. This operation only needs text strings (CBOR major type 3); a real
+// executor would use a DAG-CBOR library (e.g. @ipld/dag-cbor).
+function decodeText(data) {
+  const head = data[0];
+  if (head >> 5 !== 3) throw new TypeError('input 0: expected string');
+  const info = head & 0x1f;
+  const [length, start] = info < 24 ? [info, 1] : info === 24 ? [data[1], 2]
+    : info === 25 ? [data.readUInt16BE(1), 3] : info === 26 ? [data.readUInt32BE(1), 5] : [-1, 0];
+  if (length < 0 || start + length !== data.length) throw new TypeError('input 0: malformed string');
+  return data.toString('utf8', start, start + length);
+}
+function encodeText(text) {
+  const body = Buffer.from(text, 'utf8');
+  const n = body.length;
+  const head = n < 24 ? Buffer.from([0x60 | n]) : n < 256 ? Buffer.from([0x78, n])
+    : n < 65536 ? Buffer.from([0x79, n >> 8, n & 0xff]) : Buffer.from([0x7a, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  return Buffer.concat([head, body]);
+}
+
+const REMOTE = Buffer.from('a1646b696e646672656d6f7465', 'hex'); // DAG-CBOR of {"kind": "remote"}
+const queue = [];
+let busy = false;
+let performed = 0;
+let since = '0';
+
+async function perform(hash) {
+  const lease = { hash, status: 'IN_PROGRESS', executor: args.id, lease_seconds: args.lease };
+  let claimed;
+  try {
+    claimed = await call(executions, 'Update', lease);
+  } catch (err) {
+    if (err.code === grpc.status.FAILED_PRECONDITION || err.code === grpc.status.NOT_FOUND) return; // not ours
+    throw err;
+  }
+  const renewal = setInterval(() => call(executions, 'Update', lease).catch(() => {}), (args.lease * 1000) / 3);
+  try {
+    let report;
+    try {
+      const input = await call(values, 'Get', { cid: claimed.inputs[0] });
+      report = { status: 'COMPLETED', output: encodeText(shout(decodeText(input.data))) };
+    } catch (err) {
+      report = { status: 'FAILED', error: `${err.name}: ${err.message}` };
+    }
+    const reported = await call(executions, 'Update', { hash, executor: args.id, ...report });
+    performed += 1;
+    console.log(JSON.stringify({ event: reported.status.toLowerCase(), execution: hash.toString('base64'),
+      executor: args.id, error: reported.error || null }));
+  } finally {
+    clearInterval(renewal);
+  }
+}
+
+async function pump() {
+  if (busy) return;
+  busy = true;
+  try {
+    while (queue.length) {
+      await perform(queue.shift());
+      if (args.count && performed >= args.count) process.exit(0);
+    }
+  } catch (err) {
+    console.error(`error: ${err.details || err.message}`);
+    process.exit(1);
+  } finally {
+    busy = false;
+  }
+}
+
+function subscribe(operation) {
+  let resumed = false;
+  const again = () => { if (!resumed) { resumed = true; setTimeout(() => subscribe(operation), 1000); } };
+  const stream = executions.Updates({ filter: { statuses: ['CREATED'], operation }, since_seq: since });
+  stream.on('data', (execution) => { since = execution.seq; queue.push(execution.hash); pump(); });
+  stream.on('error', (err) => { console.error(`updates interrupted (${err.details}); resuming after seq ${since}`); again(); });
+  stream.on('end', again);
+}
+
+call(operations, 'List', {}).then(({ operations: known }) => {
+  const op = known.find((o) => o.name === args.name && o.implementation.equals(REMOTE));
+  if (!op) {
+    console.error(`error: the node at ${args.node} has no remote operation ${args.name} ` +
+      '(register it: catenary op register-remote examples/executors/shout.json)');
+    process.exit(2);
+  }
+  console.error(`executor ${args.id} performing ${args.name} for ${args.node}; lease ${args.lease} s`);
+  subscribe(op.version_id);
+}, (err) => {
+  console.error(`error: cannot reach the node at ${args.node}: ${err.details || err.message}`);
+  process.exit(1);
+});
