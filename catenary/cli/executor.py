@@ -115,7 +115,7 @@ def register_remote_cmd(c: Any, manifest_file: Path, as_json: bool) -> None:
     its manifest (JSON: {name, description, inputs, output, config, groups}, or {"id"?, "data"});
     prints its version id."""
     from catenary.cid.dagjson import parse as parse_dag_json
-    from catenary.cli import render
+    from catenary.sdk import documents as render
     from catenary.operations.wasm.abi import parse_manifest
 
     node = c.local("op register-remote")

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
-from catenary.cli import render
+from catenary.sdk import documents as render
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add

@@ -31,7 +31,7 @@ def _read(path: Path, what: str) -> bytes:
 def op_add(c: Any, module: Path, manifest_file: Path | None, as_json: bool) -> None:
     """Validate a WebAssembly module (binary or WAT) against catenary-wasm-abi/1 and store it;
     prints its version id. Adding the same module again gives the same id."""
-    from catenary.cli import render
+    from catenary.sdk import documents as render
     from catenary.operations.wasm import parse_manifest, wasm_bytes
 
     node = c.local("op add")

@@ -1,7 +1,7 @@
 """The read-only JSON gateway (``/api/...``): the CLI's ``--json`` shapes over HTTP.
 
 Each handler parses its parameters, calls one sdk manager and returns the
-document :mod:`catenary.cli.render` builds for the CLI, so a document means the
+document :mod:`catenary.sdk.documents` builds for the CLI, so a document means the
 same thing whichever way it was fetched. Errors are ``{"error", "status"}``
 documents (see :mod:`catenary.web.app`).
 """
@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from catenary.cid.dagjson import to_json
-from catenary.cli import render
+from catenary.sdk import documents as render
 from catenary.errors import BadInputError
 from catenary.web import live, openapi
 from catenary.web.context import explorer

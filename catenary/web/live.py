@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from catenary.cli import render
+from catenary.sdk import documents as render
 from catenary.errors import BadInputError
 from catenary.web.context import Explorer, explorer
 from catenary.web.query import FILTER_PARAMS, check_known, int_param, parse_filter

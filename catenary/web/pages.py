@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from catenary.cid import CID
-from catenary.cli import render
+from catenary.sdk import documents as render
 from catenary.errors import BadInputError, NotFoundError
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node

@@ -1,4 +1,4 @@
-"""Records as JSON documents (the shapes of SPEC §5) for --json and the human views."""
+"""Records as JSON documents (the shapes of SPEC §5), shared by the CLI's --json and the web gateway."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from catenary.cid import CID
 from catenary.cid.dagjson import to_json
 from catenary.engine import StepResult
 from catenary.model import Execution, Workflow
-from catenary.sdk import OperationInfo, Trace
+from catenary.sdk.execution import Trace
+from catenary.sdk.operation import OperationInfo
 from catenary.store import RunState
 
 
