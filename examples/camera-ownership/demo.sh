@@ -33,3 +33,10 @@ catenary exec trace "$final"
 echo "== 6. every execution is content-addressed: fetch the result value by its CID"
 output=$(catenary exec get "$final" --json | field "['output']")
 catenary value get "$output"
+
+echo "== 7. verify by re-execution (the whole ancestry), then prove it to a stranger:"
+echo "      export a CAR proof bundle and verify it offline on a fresh node"
+catenary verify "$final" --trace
+catenary export "$final" -o "$out/proof.car"
+rm -rf "$out/fresh-node"
+catenary --data-dir "$out/fresh-node" verify-bundle "$out/proof.car"
