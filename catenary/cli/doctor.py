@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
+from catenary.cli.output import emit, json_option
 from catenary.sdk.doctor import Doctor
 
 
 @click.command("doctor")
 @click.option("--repair", is_flag=True, help="Fix what is safe to fix (e.g. fail orphaned in_progress executions).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@json_option
 @click.pass_obj
 def doctor(c, repair: bool, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
     """Check every invariant of the execution DB (exit 1 if any does not hold)."""
     node = c.local("doctor")
     report = Doctor(node.store).check(repair=repair)
     if as_json:
-        click.echo(json.dumps({
+        emit({
             "ok": report.ok, "executions": report.executions, "runs": report.runs,
             "repaired": report.repaired,
             "findings": [{"check": f.check, "subject": f.subject, "message": f.message,
-                          "repairable": f.repairable} for f in report.findings]}))
+                          "repairable": f.repairable} for f in report.findings]})
     else:
         for f in report.findings:
             click.echo(f"{f.check:9} {f.subject}: {f.message}" + ("  (--repair fixes this)" if f.repairable else ""))

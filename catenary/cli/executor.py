@@ -4,7 +4,6 @@ and ``catenary exec history`` (claims and lease expiries of an execution)."""
 from __future__ import annotations
 
 import importlib
-import json
 import signal
 import sys
 import threading
@@ -13,15 +12,10 @@ from typing import Any
 
 import click
 
-from catenary.cid import CID
+from catenary.cli.output import cid_arg, emit, json_option
 from catenary.errors import BadInputError, CatenaryError
 
-_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON documents on stdout.")
 
-
-def _echo_json(document: Any) -> None:
-    click.echo(json.dumps(document, ensure_ascii=False))
-    sys.stdout.flush()
 
 
 def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
@@ -55,7 +49,7 @@ def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
                                       "third of it while the operation runs).")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Executions performed at the same time.")
-@_json_option
+@json_option
 @click.pass_obj
 def executor_cmd(c: Any, address: str | None, modules: tuple[str, ...], executor_id: str | None,
                  lease: float, concurrency: int, as_json: bool) -> None:
@@ -78,7 +72,7 @@ def executor_cmd(c: Any, address: str | None, modules: tuple[str, ...], executor
 
     def on_event(outcome: Any) -> None:
         if as_json:
-            _echo_json({"event": outcome.event, "execution": str(outcome.execution),
+            emit({"event": outcome.event, "execution": str(outcome.execution),
                         "operation": outcome.operation, "executor": outcome.executor,
                         "seconds": outcome.seconds, "detail": outcome.detail})
         else:
@@ -108,7 +102,7 @@ def executor_cmd(c: Any, address: str | None, modules: tuple[str, ...], executor
 
 @click.command("register-remote")
 @click.argument("manifest_file", metavar="MANIFEST.json", type=click.Path(dir_okay=False, path_type=Path))
-@_json_option
+@json_option
 @click.pass_obj
 def register_remote_cmd(c: Any, manifest_file: Path, as_json: bool) -> None:
     """Record an operation that external executors perform (implementation kind remote) from
@@ -130,26 +124,23 @@ def register_remote_cmd(c: Any, manifest_file: Path, as_json: bool) -> None:
         raise BadInputError(f"{where}: not UTF-8 at byte {exc.start}") from None
     info = node.operations.register_remote(parse_manifest(document, where))
     if as_json:
-        _echo_json(render.operation_json(info))
+        emit(render.operation_json(info))
     else:
         click.echo(f"{info.version_id}  {info.manifest.name} (remote)")
 
 
 @click.command("history")
 @click.argument("execution_hash", metavar="HASH")
-@_json_option
+@json_option
 @click.pass_obj
 def exec_history(c: Any, execution_hash: str, as_json: bool) -> None:
     """Show what an execution's record overwrites: each claim by an external executor and each
     lease that lapsed and returned it to created."""
-    try:
-        wanted = CID.parse(execution_hash)
-    except CatenaryError as exc:
-        raise BadInputError(f"HASH: {exc}") from None
+    wanted = cid_arg(execution_hash, "HASH")
     node = c.local("exec history")
     entries = node.executions.history(wanted)
     if as_json:
-        _echo_json({"execution": str(wanted), "history": [
+        emit({"execution": str(wanted), "history": [
             {"seq": h.seq, "at": h.at, "change": h.change, "executor": h.executor, "detail": h.detail}
             for h in entries]})
         return

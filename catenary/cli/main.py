@@ -5,8 +5,8 @@ Exit status: 0 success, 1 an operation/run/verification failed, 2 bad input or u
 
 from __future__ import annotations
 
-import datetime as _dt
 import contextlib
+import datetime as _dt
 import json
 import signal
 import sys
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -23,6 +22,7 @@ from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
 from catenary.sdk import documents as render
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE
+from catenary.cli.output import cid_arg, emit, err, json_option, ns_time, out
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
@@ -31,12 +31,6 @@ from catenary.model.filter import ExecutionFilter
 from catenary.client import Client
 from catenary.sdk import Node
 
-# When piped, do not cut tables at 80 columns: CIDs must come out whole.
-out = Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
-              width=None if sys.stdout.isatty() else 240)  # emoji=False: did:key ids stay text
-err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 
 
 class Context:
@@ -83,22 +77,7 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def emit(document: Any) -> None:
-    """Print one JSON document on stdout."""
-    click.echo(json.dumps(document, ensure_ascii=False))
 
-
-def cid_arg(text: str, what: str) -> CID:
-    try:
-        return CID.parse(text)
-    except CatenaryError as exc:
-        raise BadInputError(f"{what}: {exc}") from None
-
-
-def ns_time(ns: int | None) -> str:
-    if ns is None:
-        return "-"
-    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,40 +10,24 @@ and a local data dir, so they refuse ``--node``.
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
 from catenary.cid import CID
-from catenary.errors import BadInputError, CatenaryError, VerificationError
+from catenary.cli.output import cid_arg, emit, json_option, out
+from catenary.errors import BadInputError, VerificationError
 from catenary.sdk.execution import Trace
 from catenary.trust.attestation import AttestationCheck
 from catenary.trust.bundle import BundleReport
 from catenary.trust.verify import Verdict
 
-# emoji=False: "did:key:z..." must not turn into a key emoji.
-out = Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
-              width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 
 
-def _emit(document: Any) -> None:
-    click.echo(json.dumps(document, ensure_ascii=False))
-
-
-def _cid(text: str, what: str) -> CID:
-    try:
-        return CID.parse(text)
-    except CatenaryError as exc:
-        raise BadInputError(f"{what}: {exc}") from None
 
 
 def _text(cid: CID | None) -> str | None:
@@ -95,9 +79,9 @@ def verify_cmd(c: Any, execution_hash: str, whole: bool, as_json: bool) -> None:
 
     With --node, the served node re-executes it and signs its attestations."""
     node = c.node  # a local Node, or with --node a Client of the same shape
-    report = node.trust.verify(_cid(execution_hash, "HASH"), trace=whole)
+    report = node.trust.verify(cid_arg(execution_hash, "HASH"), trace=whole)
     if as_json:
-        _emit({"root": str(report.root), "verdict": report.overall, "signer": report.signer,
+        emit({"root": str(report.root), "verdict": report.overall, "signer": report.signer,
                "executions": [verdict_json(v) for v in report.verdicts],
                "attested": [str(h) for h in report.attested]})
     else:
@@ -124,10 +108,10 @@ def exec_attestations(c: Any, execution_hash: str, as_json: bool) -> None:
 
     With --node, the served node lists and checks them."""
     node = c.node
-    hash_ = _cid(execution_hash, "HASH")
+    hash_ = cid_arg(execution_hash, "HASH")
     checks = node.attestations.list(hash_)
     if as_json:
-        _emit({"execution": str(hash_), "attestations": [attestation_json(a) for a in checks]})
+        emit({"execution": str(hash_), "attestations": [attestation_json(a) for a in checks]})
         return
     table = Table("attestation", "signer", "role", "check", "reason")
     for a in checks:
@@ -149,7 +133,7 @@ def export_cmd(c: Any, execution_hash: str, output: Path, as_json: bool) -> None
 
     Local only: reads the local data dir and writes a local file (no --node)."""
     node = c.local("export")
-    hash_ = _cid(execution_hash, "HASH")
+    hash_ = cid_arg(execution_hash, "HASH")
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as stream:
@@ -162,7 +146,7 @@ def export_cmd(c: Any, execution_hash: str, output: Path, as_json: bool) -> None
             tmp.unlink()
     size = output.stat().st_size
     if as_json:
-        _emit({"file": str(output), "root": str(hash_), **counts, "bytes": size})
+        emit({"file": str(output), "root": str(hash_), **counts, "bytes": size})
     else:
         out.print(f"wrote {output}: {counts['executions']} execution(s), {counts['events']} event(s), "
                   f"{counts['blocks']} blocks, {size} bytes")
@@ -198,7 +182,7 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
     data = _read(file)
     report = node.trust.verify_bundle(data)
     if as_json:
-        _emit(report_json(file, report))
+        emit(report_json(file, report))
     else:
         _print_report(report)
     if not report.ok:
@@ -218,13 +202,13 @@ def import_cmd(c: Any, file: Path, as_json: bool) -> None:
     report = node.trust.verify_bundle(data)
     if not report.ok:
         if as_json:
-            _emit({**report_json(file, report), "imported": None})
+            emit({**report_json(file, report), "imported": None})
         else:
             _print_report(report)
         _fail(report, "bundle does not verify; nothing was imported")
     counts = node.trust.import_verified(report)
     if as_json:
-        _emit({**report_json(file, report), "imported": counts})
+        emit({**report_json(file, report), "imported": counts})
         return
     _print_report(report)
     out.print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)

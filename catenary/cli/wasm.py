@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from catenary.cli.output import emit
 from catenary.cid.dagjson import parse as parse_dag_json
 from catenary.errors import BadInputError
 
@@ -47,7 +47,7 @@ def op_add(c: Any, module: Path, manifest_file: Path | None, as_json: bool) -> N
         manifest = parse_manifest(document, where)
     info = node.operations.add_wasm(data, manifest)
     if as_json:
-        click.echo(json.dumps(render.operation_json(info), ensure_ascii=False))
+        emit(render.operation_json(info))
     else:
         click.echo(f"{info.version_id}  {info.manifest.name} "
                    f"(wasm module {info.version.implementation['module']})")

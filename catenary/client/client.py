@@ -21,6 +21,7 @@ from catenary.proto.api import (
     value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
 )
 from catenary.sdk import OperationInfo, Page, Trace, TraceNode, VerifyReport, WorkflowInfo
+from catenary.sdk.execution import iterate_pages
 from catenary.store import RunState
 from catenary.trust.attestation import AttestationCheck
 
@@ -59,13 +60,8 @@ class ExecutionClient:
                     response.next_page_token or None)
 
     def iterate(self, flt: ExecutionFilter | None = None, page_size: int = 500) -> Iterator[Execution]:
-        token = None
-        while True:
-            page = self.list(flt, page_size, token)
-            yield from page.executions
-            if not page.next_page_token:
-                return
-            token = page.next_page_token
+        """Every match, lazily, page by page."""
+        return iterate_pages(self.list, flt, page_size)
 
     def updates(self, flt: ExecutionFilter | None = None, since_seq: int = 0,
                 stop: threading.Event | None = None, from_now: bool = False,

@@ -8,7 +8,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from catenary.cid import CID, cid_of, decode, encode
 from catenary.errors import (
@@ -92,13 +92,7 @@ class ExecutionManager:
 
     def iterate(self, flt: ExecutionFilter | None = None, page_size: int = 500) -> Iterator[Execution]:
         """Every match, lazily, page by page."""
-        token = None
-        while True:
-            page = self.list(flt, page_size, token)
-            yield from page.executions
-            if not page.next_page_token:
-                return
-            token = page.next_page_token
+        return iterate_pages(self.list, flt, page_size)
 
     def updates(self, flt: ExecutionFilter | None = None, since_seq: int = 0,
                 stop: threading.Event | None = None) -> Iterator[Execution]:
@@ -268,6 +262,18 @@ class ExecutionManager:
                     raise NotFoundError(f"parent {parent} of {e.hash} is neither an execution nor an "
                                         f"event on this node")
         return Trace(execution_hash, nodes, edges)
+
+def iterate_pages(list_page: Callable[[ExecutionFilter | None, int, str | None], Page],
+                  flt: ExecutionFilter | None, page_size: int) -> Iterator[Execution]:
+    """Every execution a paged ``list`` gives (the sdk's or a remote client's), lazily."""
+    token = None
+    while True:
+        page = list_page(flt, page_size, token)
+        yield from page.executions
+        if not page.next_page_token:
+            return
+        token = page.next_page_token
+
 
 def _fingerprint(flt: ExecutionFilter) -> bytes:
     """Binds a page token to its filter; status order and repeats do not matter."""

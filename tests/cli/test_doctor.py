@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+from catenary.cid import CID
 from catenary.model import Execution, Status
 from catenary.sdk import Node
 
@@ -14,9 +17,6 @@ from .test_cli import DEMO, Cli, cli  # noqa: F401 - the cli fixture
 
 
 def seeded(cli: Cli, tmp_path: Path) -> dict:
-    import subprocess
-    import sys
-
     photo = tmp_path / "p.jpg"
     subprocess.run([sys.executable, str(DEMO / "make_photo.py"), str(photo)], check=True)
     wf = cli.json("workflow", "create", str(DEMO / "manifest.json"))["id"]
@@ -30,7 +30,7 @@ def test_doctor_clean_then_corrupted(cli: Cli, tmp_path: Path) -> None:
     db = sqlite3.connect(cli.data_dir / "catenary.db")
     db.execute("UPDATE executions SET segment = 9 WHERE step = 0 AND segment = 1")
     db.execute("DELETE FROM blocks WHERE cid = (SELECT output FROM executions WHERE hash = ?)",
-               (__import__("catenary").CID.parse(result["final"]).cid_bytes,))
+               (CID.parse(result["final"]).cid_bytes,))
     db.commit()
     db.close()
     proc = cli("doctor", "--json", code=1)
@@ -43,7 +43,7 @@ def test_doctor_clean_then_corrupted(cli: Cli, tmp_path: Path) -> None:
 def test_doctor_repairs_an_orphaned_claim(cli: Cli, tmp_path: Path) -> None:
     result = seeded(cli, tmp_path)
     with Node(cli.data_dir) as node:
-        final = node.executions.get(__import__("catenary").CID.parse(result["final"]))
+        final = node.executions.get(CID.parse(result["final"]))
         orphan = Execution(**{**final.__dict__, "status": Status.CREATED, "output": None,
                               "step": 99, "hash": final.hash, "seq": 0})
         orphan = Execution(**{**orphan.__dict__, "hash": orphan.recomputed_hash()})

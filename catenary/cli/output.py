@@ -1,0 +1,43 @@
+"""What every CLI command shares for its output and arguments: the consoles, --json, CIDs."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+
+from catenary.cid import CID
+from catenary.errors import BadInputError, CatenaryError
+
+# When piped, do not cut tables at 80 columns: CIDs must come out whole.
+# emoji=False: "did:key:z..." node ids must not turn into a key emoji.
+out = Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
+              width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+
+
+def emit(document: Any) -> None:
+    """Print one JSON document on stdout (flushed: stream commands print one per line)."""
+    click.echo(json.dumps(document, ensure_ascii=False))
+    sys.stdout.flush()
+
+
+def cid_arg(text: str, what: str) -> CID:
+    """A CID given on the command line; a bad one is exit 2 naming the argument."""
+    try:
+        return CID.parse(text)
+    except CatenaryError as exc:
+        raise BadInputError(f"{what}: {exc}") from None
+
+
+def ns_time(ns: int | None) -> str:
+    """Unix nanoseconds as UTC time with milliseconds, or '-'."""
+    if ns is None:
+        return "-"
+    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
