@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
-
-import cbrrr
 
 from catenary.cid import CID, block, block_cid, check_value, decode, encode
 from catenary.engine.executor import Executor, OperationTimeout, executor_from_spec  # noqa: F401 (re-exported)
@@ -22,7 +20,7 @@ from catenary.errors import (
     CatenaryError, EncodingError, ExecutionFailedError, ExecutionPendingError, ExecutorUnavailableError,
     InputError, NotFoundError, RunStateError, ValueTooLargeError,
 )
-from catenary.model import Event, Execution, Run, Status, Workflow, hash_data, key_data
+from catenary.model import Event, Execution, Invocation, Preimages, Run, Segment, Status, Workflow
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
 from catenary.operations import Operation, Registry
@@ -65,6 +63,29 @@ class _Slot:
                 raise NotFoundError(f"value {self.cid} is missing from the value store")
             self._value, self._store = decode(data), None
         return self._value
+
+
+@dataclass
+class _SegmentRun:
+    """What one call of ``next()`` carries from step to step until it commits."""
+
+    state: RunState
+    last_segment: int  # index of the workflow's last segment
+    segment: Segment
+    operations: list[Operation]
+    blocks: list[tuple[CID, bytes]]  # values to commit: external inputs, then outputs
+    started: float  # perf_counter() at the start, for segment_time
+    lookup: Callable[[CID], tuple[CID, CID] | None] | None  # memo lookup, None when fresh
+    slots: list[_Slot] = field(default_factory=list)  # the next step's inputs
+    events: list[Event] = field(default_factory=list)
+    executions: list[Execution] = field(default_factory=list)
+    # key -> (output, origin) of the executions of this segment, which are not committed yet;
+    # origin is the execution that did the work (cached_from, or the execution itself).
+    pending: dict[CID, tuple[CID, CID]] = field(default_factory=dict)
+    produced: dict[CID, Any] = field(default_factory=dict)  # outputs made here, not committed
+    attestations: list[Any] = field(default_factory=list)
+    recorded: set[CID] = field(default_factory=set)  # remote executions their executors recorded
+    error: str | None = None  # set by the step that failed; no step runs after it
 
 
 class Engine:
@@ -162,6 +183,14 @@ class Engine:
 
     def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
         """Execute the run's next segment with the values for its ``-1`` slots."""
+        seg = self._begin(run_id, inputs, fresh)
+        for step_index, (step, op) in enumerate(zip(seg.segment.sequence, seg.operations)):
+            if not self._step(seg, step_index, step.version_id, step.config, op):
+                break
+        return self._commit(seg)
+
+    def _begin(self, run_id: CID, inputs: Sequence[Any], fresh: bool) -> _SegmentRun:
+        """Check the run and the inputs; the segment's state with its event and input slots."""
         state = self._run_for_step(run_id)
         if state.status != "running":
             reason = f": {state.error}" if state.error else ""
@@ -171,130 +200,130 @@ class Engine:
         segment = workflow.segments[index]
         blocks = self.check_inputs(workflow, index, inputs)
         operations = [self._operation(step.version_id) for step in segment.sequence]
-
-        started = time.perf_counter()
+        seg = _SegmentRun(state=state, last_segment=len(workflow.segments) - 1, segment=segment,
+                          operations=operations, blocks=blocks, started=time.perf_counter(),
+                          lookup=None if fresh else self.store.find_memo)
         external = [(cid, value) for (cid, _), value in zip(blocks, inputs)]
-        events: list[Event] = []
-        event_hash = None
         if external:
-            event = Event(run_id, index, tuple(c for c, _ in external))
-            events.append(event)
-            event_hash = event.hash
-        slots: list[_Slot] = []
+            seg.events.append(Event(run_id, index, tuple(c for c, _ in external)))
         feed = iter(external)
         for source in segment.inputs:
-            if source == EXTERNAL:
+            if source == EXTERNAL:  # only when there are external inputs, hence their event
                 cid, value = next(feed)
-                slots.append(_Slot(cid, event_hash, value))
+                seg.slots.append(_Slot(cid, seg.events[0].hash, value))
             else:
                 out = state.outputs[source]
-                slots.append(_Slot(out.output, out.producer, store=self.store))
+                seg.slots.append(_Slot(out.output, out.producer, store=self.store))
+        return seg
 
-        executions: list[Execution] = []
-        error: str | None = None
-        # key -> (output, origin) of the executions of this segment, which are not committed yet;
-        # origin is the execution that did the work (cached_from, or the execution itself).
-        pending: dict[CID, tuple[CID, CID]] = {}
-        produced: dict[CID, Any] = {}  # outputs made in this segment, not yet committed
-        lookup = None if fresh else self.store.find_memo
-        attestations: list[Any] = []
-        workflow_id, node_id, completed = state.workflow, self.node_id, Status.COMPLETED
-        remote = [op.version.kind == "remote" for op in operations]
-        # Remote executions are recorded by their executors as they go, not by this commit.
-        recorded: set[CID] = set()
-        for step_index, (step, op, is_remote) in enumerate(zip(segment.sequence, operations, remote)):
-            version_id, config = step.version_id, step.config
-            input_cids = [s.cid for s in slots]
-            parents = [s.parent for s in slots]
-            key = _preimage_cid(key_data(version_id, config, input_cids))
-            exe_hash = _preimage_cid(hash_data(workflow_id, index, step_index, version_id, config,
-                                               parents, input_cids))
-            created = time.time_ns()
-            # A remote step may be recorded already: by an earlier call of next() for this very
-            # segment that stopped waiting. The hash names this run's step, so it is adopted.
-            existing = self.store.get_execution(exe_hash) if is_remote else None
-            hit = None
-            if lookup is not None and existing is None:
-                hit = pending.get(key) or lookup(key)
-            if hit is not None:
-                output_cid, origin = hit
-                record = Execution(hash=exe_hash, key=key, workflow=workflow_id, run=run_id,
-                                   segment=index, step=step_index, operation=version_id, config=config,
-                                   parents=tuple(parents), inputs=tuple(input_cids), status=completed,
-                                   output=output_cid, error=None, executor=node_id, cached_from=origin,
-                                   created_at=created, started_at=created, finished_at=time.time_ns(),
-                                   seq=0)
-                if output_cid in produced:
-                    slots = [_Slot(output_cid, exe_hash, produced[output_cid])]
-                else:
-                    slots = [_Slot(output_cid, exe_hash, store=self.store)]
-            elif is_remote:
-                if existing is None:
-                    self.store.put_blocks(blocks)  # the executor reads the inputs by CID
-                    blocks = []
-                    existing = self._create_remote(Execution(
-                        hash=exe_hash, key=key, workflow=workflow_id, run=run_id, segment=index,
-                        step=step_index, operation=version_id, config=config, parents=tuple(parents),
-                        inputs=tuple(input_cids), status=Status.CREATED, output=None, error=None,
-                        executor=None, cached_from=None, created_at=created, started_at=None,
-                        finished_at=None, seq=0))
-                record = self._await_remote(existing, op)
-                recorded.add(exe_hash)
-                if record.status is Status.FAILED:
-                    error = f"segment {index} step {step_index} ({op.name}): {record.error}"
-                    executions.append(record)
-                    break
-                output_cid, origin = record.output, record.cached_from or exe_hash
-                slots = [_Slot(output_cid, exe_hash, store=self.store)]
-                # No executor attestation: this node did not compute it (docs/trust.md).
-            else:
-                output, failure = self._invoke(op, [s.value for s in slots], config, checked=False,
-                                               timeout=self.operation_timeout)
-                done_at = time.time_ns()
-                if failure is None:
-                    output_cid, data, failure = self._output_block(op, output)
-                if failure is not None:
-                    error = f"segment {index} step {step_index} ({op.name}): {failure}"
-                    executions.append(Execution(
-                        hash=exe_hash, key=key, workflow=workflow_id, run=run_id, segment=index,
-                        step=step_index, operation=version_id, config=config, parents=tuple(parents),
-                        inputs=tuple(input_cids), status=Status.FAILED, output=None, error=error,
-                        executor=node_id, cached_from=None, created_at=created, started_at=created,
-                        finished_at=done_at, seq=0))
-                    break
-                blocks.append((output_cid, data))
-                record = Execution(hash=exe_hash, key=key, workflow=workflow_id, run=run_id,
-                                   segment=index, step=step_index, operation=version_id, config=config,
-                                   parents=tuple(parents), inputs=tuple(input_cids), status=completed,
-                                   output=output_cid, error=None, executor=node_id, cached_from=None,
-                                   created_at=created, started_at=created, finished_at=done_at, seq=0)
-                slots = [_Slot(output_cid, exe_hash, output)]
-                produced[output_cid] = output
-                origin = exe_hash
-                if self.attest is not None:
-                    attestations.append(self.attest(exe_hash, key, output_cid))
-            executions.append(record)
-            pending.setdefault(key, (output_cid, origin))
-
-        segment_time = (time.perf_counter() - started) * 1000
-        total_time = state.total_time + segment_time
-        last = executions[-1]
-        done = error is None and index == len(workflow.segments) - 1
-        if recorded:
-            executions_to_insert = [e for e in executions if e.hash not in recorded]
+    def _step(self, seg: _SegmentRun, step_index: int, version_id: CID, config: dict[str, str],
+              op: Operation) -> bool:
+        """Execute one step: from memo, by an external executor, or here. False: it failed."""
+        state = seg.state
+        invocation = Invocation(state.workflow, state.next_segment, step_index, version_id, config,
+                                tuple(s.parent for s in seg.slots), tuple(s.cid for s in seg.slots))
+        ids = invocation.preimages(trusted=True)
+        created = time.time_ns()
+        is_remote = op.version.kind == "remote"
+        # A remote step may be recorded already: by an earlier call of next() for this very
+        # segment that stopped waiting. The hash names this run's step, so it is adopted.
+        existing = self.store.get_execution(ids.hash) if is_remote else None
+        hit = None
+        if seg.lookup is not None and existing is None:
+            hit = seg.pending.get(ids.key) or seg.lookup(ids.key)
+        if hit is not None:
+            record = self._from_memo(seg, invocation, ids, hit, created)
+        elif is_remote:
+            record = self._run_remote(seg, invocation, ids, op, existing, created)
         else:
-            executions_to_insert = executions
+            record = self._run_here(seg, invocation, ids, op, created)
+        seg.executions.append(record)
+        if seg.error is not None:
+            return False
+        assert record.output is not None
+        seg.pending.setdefault(ids.key, (record.output, record.cached_from or record.hash))
+        return True
+
+    def _from_memo(self, seg: _SegmentRun, invocation: Invocation, ids: Preimages,
+                   hit: tuple[CID, CID], created: int) -> Execution:
+        """A completed execution with this key exists (here or earlier in the segment): reuse
+        its output, naming the execution that did the work."""
+        output_cid, origin = hit
+        record = invocation.record(seg.state.id, Status.COMPLETED, ids=ids, output=output_cid,
+                                   executor=self.node_id, cached_from=origin, created_at=created,
+                                   started_at=created, finished_at=time.time_ns())
+        if output_cid in seg.produced:
+            seg.slots = [_Slot(output_cid, ids.hash, seg.produced[output_cid])]
+        else:
+            seg.slots = [_Slot(output_cid, ids.hash, store=self.store)]
+        return record
+
+    def _run_remote(self, seg: _SegmentRun, invocation: Invocation, ids: Preimages, op: Operation,
+                    existing: Execution | None, created: int) -> Execution:
+        """Record the step ``created`` (unless it is already) and wait for an external executor."""
+        if existing is None:
+            self.store.put_blocks(seg.blocks)  # the executor reads the inputs by CID
+            seg.blocks = []
+            existing = self._create_remote(invocation.record(seg.state.id, Status.CREATED, ids=ids,
+                                                             created_at=created))
+        record = self._await_remote(existing, op)
+        seg.recorded.add(ids.hash)
+        if record.status is Status.FAILED:
+            seg.error = f"segment {invocation.segment} step {invocation.step} ({op.name}): {record.error}"
+        else:
+            assert record.output is not None
+            seg.slots = [_Slot(record.output, ids.hash, store=self.store)]
+        # No executor attestation: this node did not compute it (docs/trust.md).
+        return record
+
+    def _run_here(self, seg: _SegmentRun, invocation: Invocation, ids: Preimages, op: Operation,
+                  created: int) -> Execution:
+        """Call the operation through the executor; the record, completed or failed."""
+        output, failure = self._invoke(op, [s.value for s in seg.slots], invocation.config,
+                                       checked=False, timeout=self.operation_timeout)
+        done_at = time.time_ns()
+        output_cid = data = None
+        if failure is None:
+            output_cid, data, failure = self._output_block(op, output)
+        if failure is not None:
+            seg.error = f"segment {invocation.segment} step {invocation.step} ({op.name}): {failure}"
+            return invocation.record(seg.state.id, Status.FAILED, ids=ids, error=seg.error,
+                                     executor=self.node_id, created_at=created, started_at=created,
+                                     finished_at=done_at)
+        assert output_cid is not None and data is not None
+        seg.blocks.append((output_cid, data))
+        seg.slots = [_Slot(output_cid, ids.hash, output)]
+        seg.produced[output_cid] = output
+        if self.attest is not None:
+            seg.attestations.append(self.attest(ids.hash, ids.key, output_cid))
+        return invocation.record(seg.state.id, Status.COMPLETED, ids=ids, output=output_cid,
+                                 executor=self.node_id, created_at=created, started_at=created,
+                                 finished_at=done_at)
+
+    def _commit(self, seg: _SegmentRun) -> StepResult:
+        """Commit the segment in one transaction; raise ExecutionFailedError if a step failed."""
+        state, error = seg.state, seg.error
+        run_id, index = state.id, state.next_segment
+        segment_time = (time.perf_counter() - seg.started) * 1000
+        total_time = state.total_time + segment_time
+        last = seg.executions[-1]
+        done = error is None and index == seg.last_segment
+        # Remote executions are recorded by their executors as they go, not by this commit.
+        executions = [e for e in seg.executions if e.hash not in seg.recorded]
+        output = None
+        if error is None and last.output is not None:  # a completed last step has an output
+            output = SegmentOutput(index, last.output, last.hash, segment_time)
         commit = StepCommit(
-            run=run_id, segment=index, events=events, executions=executions_to_insert, blocks=blocks,
-            output=None if error else SegmentOutput(index, last.output, last.hash, segment_time),
+            run=run_id, segment=index, events=seg.events, executions=executions, blocks=seg.blocks,
+            output=output,
             run_status="failed" if error else ("completed" if done else "running"),
-            total_time=total_time, error=error, now=time.time_ns(), attestations=attestations)
+            total_time=total_time, error=error, now=time.time_ns(), attestations=seg.attestations)
         if not self.store.commit_step(commit):
             raise RunStateError(f"run {run_id} was stepped by another caller meanwhile; nothing was "
                                 f"recorded for this call (get the run to see where it stands)")
         if error:
             raise ExecutionFailedError(error, last)
-        return StepResult(run_id, index, done, slots[0].value if done else None, segment_time,
+        return StepResult(run_id, index, done, seg.slots[0].value if done else None, segment_time,
                           total_time, last.hash)
 
     def _operation(self, version_id: CID) -> Operation:
@@ -399,14 +428,3 @@ def _encodable(value: Any) -> str | None:
     except CatenaryError as exc:
         return str(exc)
     return None
-
-
-_encode_dag_cbor = cbrrr.encode_dag_cbor
-
-
-def _preimage_cid(data: dict[str, Any]) -> CID:
-    """CID of an execution ``hash`` / ``key`` pre-image: the same canonical DAG-CBOR bytes as
-    :func:`catenary.cid.cid_of`, encoded directly. A pre-image holds only CIDs, small
-    non-negative ints and the workflow's validated config strings, so the value checks of
-    :func:`catenary.cid.encode` have nothing to find there (they cost more than the encoding)."""
-    return block_cid(_encode_dag_cbor(data, cid_type=CID))

@@ -6,7 +6,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from catenary.cid import CID, cid_of
+from catenary.cid import CID, block_cid, encode
+from catenary.cid.codec import encode_trusted
 from catenary.errors import StatusTransitionError
 
 
@@ -54,6 +55,60 @@ def key_data(operation: CID, config: dict[str, str], inputs: list[CID]) -> dict[
 
 
 @dataclass(frozen=True)
+class Preimages:
+    """An execution's two pre-images, encoded once, with the CIDs they name (SPEC §2).
+
+    The bytes are kept because a proof bundle stores the pre-images as blocks."""
+
+    hash: CID
+    key: CID
+    hash_block: bytes
+    key_block: bytes
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The fields an execution's ``hash`` covers: what ran, where in which workflow, on what.
+
+    This is the one place a pre-image is built; the engine, the sdk, the verifier and the
+    bundle code all go through :meth:`preimages` and :meth:`record`."""
+
+    workflow: CID
+    segment: int
+    step: int
+    operation: CID
+    config: dict[str, str]
+    parents: tuple[CID, ...]
+    inputs: tuple[CID, ...]
+
+    def preimages(self, trusted: bool = False) -> Preimages:
+        """Encode both pre-images. ``trusted`` skips the DAG-CBOR value checks (same bytes):
+        for the engine, whose CIDs, small ints and validated config strings have nothing for
+        them to find and which would pay for them at every step. Untrusted fields (a stored
+        or received record) keep the checks, which raise EncodingError naming the field."""
+        encode_ = encode_trusted if trusted else encode
+        config, inputs = dict(self.config), list(self.inputs)
+        hash_block = encode_(hash_data(self.workflow, self.segment, self.step, self.operation,
+                                       config, list(self.parents), inputs))
+        key_block = encode_(key_data(self.operation, config, inputs))
+        return Preimages(block_cid(hash_block), block_cid(key_block), hash_block, key_block)
+
+    def record(self, run: CID, status: Status, *, ids: Preimages | None = None,
+               output: CID | None = None, error: str | None = None, executor: str | None = None,
+               cached_from: CID | None = None, created_at: int, started_at: int | None = None,
+               finished_at: int | None = None, seq: int = 0) -> Execution:
+        """The execution record of this invocation in ``run``. ``ids`` are its pre-images when
+        the caller has them already (computed here otherwise, with the value checks)."""
+        ids = ids or self.preimages()
+        return Execution(
+            hash=ids.hash, key=ids.key, workflow=self.workflow, run=run, segment=self.segment,
+            step=self.step, operation=self.operation, config=dict(self.config),
+            parents=self.parents, inputs=self.inputs, status=status, output=output, error=error,
+            executor=executor, cached_from=cached_from, created_at=created_at,
+            started_at=started_at, finished_at=finished_at, seq=seq)
+
+
+@dataclass(frozen=True)
 class Execution:
     """One operation invocation, as stored. Field names are those of SPEC §4."""
 
@@ -83,9 +138,14 @@ class Execution:
             return None
         return self.finished_at - self.started_at
 
+    @property
+    def invocation(self) -> Invocation:
+        """The hashed fields of this record, to recompute its pre-images from."""
+        return Invocation(self.workflow, self.segment, self.step, self.operation, self.config,
+                          tuple(self.parents), tuple(self.inputs))
+
     def recomputed_hash(self) -> CID:
-        return cid_of(hash_data(self.workflow, self.segment, self.step, self.operation, self.config,
-                                list(self.parents), list(self.inputs)))
+        return self.invocation.preimages().hash
 
     def recomputed_key(self) -> CID:
-        return cid_of(key_data(self.operation, self.config, list(self.inputs)))
+        return self.invocation.preimages().key

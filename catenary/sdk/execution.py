@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from catenary.cid import CID, cid_of, decode, encode
+from catenary.cid import CID, decode, encode
 from catenary.errors import (
     AlreadyExistsError, BadInputError, CatenaryError, NotFoundError, StatusTransitionError,
 )
-from catenary.model import Execution, Status, check_transition, hash_data, key_data
+from catenary.model import Execution, Invocation, Status, check_transition
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
@@ -134,13 +134,9 @@ class ExecutionManager:
         for parent in parents:
             if self._store.get_execution(parent) is None and self._store.get_event(parent) is None:
                 raise NotFoundError(f"parent {parent} is neither an execution nor an event here")
-        record = Execution(
-            hash=cid_of(hash_data(workflow, segment, step, operation, config, parents, inputs)),
-            key=cid_of(key_data(operation, config, inputs)), workflow=workflow, run=run,
-            segment=segment, step=step, operation=operation, config=dict(config),
-            parents=tuple(parents), inputs=tuple(inputs), status=Status.CREATED, output=None,
-            error=None, executor=None, cached_from=None, created_at=time.time_ns(), started_at=None,
-            finished_at=None, seq=0)
+        invocation = Invocation(workflow, segment, step, operation, dict(config), tuple(parents),
+                                tuple(inputs))
+        record = invocation.record(run, Status.CREATED, created_at=time.time_ns())
         stored = self._store.insert_execution(record)
         if stored is None:
             raise AlreadyExistsError(f"execution {record.hash} already exists")

@@ -22,11 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from catenary.cid import CID, cid_of, decode, encode
-from catenary.cid.cid import block_cid
+from catenary.cid import CID, cid_of, decode
 from catenary.errors import CatenaryError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Status, Workflow
-from catenary.model import hash_data, key_data
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
 from catenary.operations import Registry
@@ -75,15 +73,13 @@ class Verdict:
 def record_problem(e: Execution) -> tuple[str, CID, CID] | None:
     """``(what, recorded, recomputed)`` when the hash or key does not recompute, else None."""
     try:
-        recomputed = block_cid(encode(hash_data(e.workflow, e.segment, e.step, e.operation,
-                                                dict(e.config), list(e.parents), list(e.inputs))))
-        key = cid_of(key_data(e.operation, dict(e.config), list(e.inputs)))
+        ids = e.invocation.preimages()
     except CatenaryError as exc:  # e.g. a config value that is not a string
         return (f"record cannot be hashed: {exc}", e.hash, e.hash)
-    if recomputed != e.hash:
-        return ("hash", e.hash, recomputed)
-    if key != e.key:
-        return ("key", e.key, key)
+    if ids.hash != e.hash:
+        return ("hash", e.hash, ids.hash)
+    if ids.key != e.key:
+        return ("key", e.key, ids.key)
     return None
 
 

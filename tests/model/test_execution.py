@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from catenary.cid import CID, cid_of
-from catenary.errors import StatusTransitionError
+from catenary.cid import CID, cid_of, decode
+from catenary.errors import EncodingError, StatusTransitionError
 from catenary.model import Event, Execution, Run, Status, check_transition, hash_data, key_data
 from catenary.model.filter import ExecutionFilter
 from tests.helpers import independent_cid
@@ -200,3 +200,29 @@ def test_filter_key() -> None:
 
 def test_cid_values_are_catenary_cids() -> None:
     assert isinstance(make().hash, CID)
+
+
+# -- the one builder ----------------------------------------------------------------------------
+
+def test_invocation_builds_the_record_and_both_preimages_once() -> None:
+    expected = make(status=Status.CREATED, output=None, executor=None, started_at=None,
+                    finished_at=None, seq=0)
+    invocation = expected.invocation
+    record = invocation.record(RUN, Status.CREATED, created_at=1_000)
+    assert record == expected
+    ids = invocation.preimages()
+    assert str(ids.hash) == independent_cid(hash_data(WF, 2, 0, OP, {"algorithm": "blake3"},
+                                                      list(expected.parents), [IN_A, IN_B]))
+    assert str(ids.key) == independent_cid(key_data(OP, {"algorithm": "blake3"}, [IN_A, IN_B]))
+    assert (cid_of(decode(ids.hash_block)), cid_of(decode(ids.key_block))) == (ids.hash, ids.key)
+
+
+def test_the_trusted_fast_path_encodes_the_same_bytes() -> None:
+    invocation = make().invocation
+    assert invocation.preimages(trusted=True) == invocation.preimages()
+
+
+def test_an_unencodable_field_is_refused_naming_its_path() -> None:
+    invocation = dataclasses.replace(make().invocation, config={"k": "\ud800"})
+    with pytest.raises(EncodingError, match=r"\$\.config\.k"):
+        invocation.preimages()

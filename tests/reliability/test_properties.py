@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catenary.cid import CID, block_cid, cid_of, dagjson, decode, encode
-from catenary.engine.runtime import _preimage_cid
-from catenary.model import Event, Execution, Run, Segment, Status, Step, Workflow, hash_data, key_data
+from catenary.model import (
+    Event, Execution, Invocation, Run, Segment, Status, Step, Workflow, hash_data, key_data,
+)
 from catenary.model.operation import OperationManifest
 from catenary.model.types import NAMES
 from catenary.model.workflow import load_manifest
@@ -66,8 +67,12 @@ def test_hash_and_key_are_deterministic_and_the_engine_computes_the_same(f: dict
     assert exe_hash(f) == exe_hash(again)
     assert exe_key(f) == exe_key(again)
     # The engine encodes pre-images on a fast path that skips the value checks: same bytes.
-    assert _preimage_cid(hash_data(*(f[k] for k in HASHED))) == exe_hash(f)
-    assert _preimage_cid(key_data(*(f[k] for k in KEYED))) == exe_key(f)
+    invocation = Invocation(f["workflow"], f["segment"], f["step"], f["operation"], f["config"],
+                            tuple(f["parents"]), tuple(f["inputs"]))
+    for trusted in (True, False):
+        ids = invocation.preimages(trusted=trusted)
+        assert (ids.hash, ids.key) == (exe_hash(f), exe_key(f))
+        assert (block_cid(ids.hash_block), block_cid(ids.key_block)) == (ids.hash, ids.key)
 
 
 @BOUNDED
