@@ -17,43 +17,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable
 
+from catenary.cid import varint
 from catenary.cid.cid import CID
 from catenary.cid.codec import decode, encode
+from catenary.cid.varint import VarintProblem, encode_varint
 from catenary.errors import CatenaryError, UnreadableBundleError
+
+__all__ = ["CarBlock", "CarFile", "car_bytes", "cid_length", "encode_varint", "read_car", "read_varint",
+           "write_car"]
 
 # A section longer than this is refused before anything is allocated for it.
 MAX_SECTION = 1 << 31
 
 
-def encode_varint(value: int) -> bytes:
-    """Unsigned LEB128, as multiformats' unsigned-varint (at most 9 bytes)."""
-    if value < 0:
-        raise ValueError("varints are unsigned")
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def read_varint(data: bytes | memoryview, pos: int, what: str) -> tuple[int, int]:
-    """Decode an unsigned varint at ``pos``; return (value, position after it)."""
-    value = shift = 0
-    for i in range(pos, min(pos + 9, len(data))):
-        byte = data[i]
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            if byte == 0 and i > pos:
-                raise UnreadableBundleError(f"CAR byte {pos}: {what} varint is not minimally encoded")
-            return value, i + 1
-        shift += 7
-    if pos + 9 <= len(data):
-        raise UnreadableBundleError(f"CAR byte {pos}: {what} varint is longer than 9 bytes")
-    raise UnreadableBundleError(f"CAR byte {pos}: file ends inside the {what} varint (truncated)")
+    """Decode the unsigned varint at ``pos`` (:mod:`catenary.cid.varint`); return (value,
+    position after it). Bad bytes raise UnreadableBundleError naming the offset and ``what``."""
+
+    def fail(problem: VarintProblem) -> UnreadableBundleError:
+        if problem is VarintProblem.TRUNCATED:
+            return UnreadableBundleError(f"CAR byte {pos}: file ends inside the {what} varint (truncated)")
+        return UnreadableBundleError(f"CAR byte {pos}: {what} varint is {problem.value}")
+
+    return varint.read_varint(data, pos, fail)
 
 
 def cid_length(data: bytes | memoryview, pos: int, end: int) -> int:

@@ -7,6 +7,7 @@ import hashlib
 
 import cbrrr
 
+from catenary.cid.varint import VarintProblem, encode_varint, read_varint
 from catenary.errors import InvalidCIDError
 
 DAG_CBOR = 0x71
@@ -14,19 +15,23 @@ RAW = 0x55
 BLAKE2B_256 = 0xB220
 SHA2_256 = 0x12
 
-_PREFIX_DAG_CBOR_BLAKE2B = bytes([0x01, 0x71, 0xA0, 0xE4, 0x02, 0x20])
-_PREFIX_RAW_SHA256 = bytes([0x01, 0x55, 0x12, 0x20])
+# The CIDs catenary makes, by (codec, multihash): the bytes before the 32-byte digest
+# (version 1, codec, multihash code, digest length, each a varint).
+PREFIXES: dict[tuple[int, int], bytes] = {
+    (codec, code): bytes([0x01]) + encode_varint(codec) + encode_varint(code) + bytes([0x20])
+    for codec, code in ((DAG_CBOR, BLAKE2B_256), (RAW, BLAKE2B_256), (RAW, SHA2_256))
+}
+_PREFIX_DAG_CBOR_BLAKE2B = PREFIXES[DAG_CBOR, BLAKE2B_256]
+_PREFIX_RAW_BLAKE2B = PREFIXES[RAW, BLAKE2B_256]
+_PREFIX_RAW_SHA256 = PREFIXES[RAW, SHA2_256]
 
 
 def _varint(data: bytes, pos: int, what: str) -> tuple[int, int]:
-    value = shift = 0
-    for i in range(pos, min(pos + 9, len(data))):
-        byte = data[i]
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, i + 1
-        shift += 7
-    raise InvalidCIDError(f"CID bytes: truncated or overlong varint for {what} at byte {pos}")
+    def fail(_problem: VarintProblem) -> InvalidCIDError:
+        return InvalidCIDError(f"CID bytes: truncated or overlong varint for {what} at byte {pos}")
+
+    # Not minimal: CID.from_bytes has always taken a padded varint (only CAR framing refuses it).
+    return read_varint(data, pos, fail, minimal=False)
 
 
 def _shown(text: object) -> str:
@@ -114,6 +119,19 @@ def block_cid(data: bytes) -> CID:
     return CID(_PREFIX_DAG_CBOR_BLAKE2B + hashlib.blake2b(data, digest_size=32).digest())
 
 
+def raw_cid(data: bytes) -> CID:
+    """CID of raw bytes as catenary names a WASM module: CIDv1, raw codec, blake2b-256
+    (``bafk2bza...``). Here rather than in the wasm code, so reading a bundle never needs
+    wasmtime."""
+    return CID(_PREFIX_RAW_BLAKE2B + hashlib.blake2b(data, digest_size=32).digest())
+
+
 def raw_sha256_cid(data: bytes) -> CID:
     """CID of raw bytes as IPFS shows it: CIDv1, raw codec, sha2-256."""
     return CID(_PREFIX_RAW_SHA256 + hashlib.sha256(data).digest())
+
+
+def kind_of(cid: CID) -> tuple[int, int] | None:
+    """``(codec, multihash code)`` of a CID catenary makes (a key of :data:`PREFIXES`), or None."""
+    head = cid.cid_bytes[:-32]
+    return next((kind for kind, prefix in PREFIXES.items() if prefix == head), None)

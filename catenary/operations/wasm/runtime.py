@@ -13,7 +13,6 @@ reason, and because fuel accounting may change between versions.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 import struct
 import threading
@@ -24,7 +23,7 @@ from typing import Any
 import wasmtime
 from wasmtime import _ffi as ffi
 
-from catenary.cid import CID, decode, encode
+from catenary.cid import CID, decode, encode, raw_cid
 from catenary.errors import BadInputError, CatenaryError, EncodingError
 
 ABI = "catenary-wasm-abi/1"
@@ -32,7 +31,6 @@ PAGE = 65536
 DEFAULT_FUEL = 1_000_000_000
 DEFAULT_MEMORY = 256 * 1024 * 1024
 MAX_TABLE_ELEMENTS = 1_000_000
-RAW_BLAKE2B_PREFIX = bytes([0x01, 0x55, 0xA0, 0xE4, 0x02, 0x20])  # CIDv1, raw, blake2b-256, 32 bytes
 
 STATUS_OK = 0
 STATUS_ERROR = 1
@@ -55,7 +53,7 @@ class WasmExecutionError(CatenaryError):
 
 def module_cid(data: bytes) -> CID:
     """CID of module bytes: CIDv1, codec raw (0x55), multihash blake2b-256 (``bafk2bza...``)."""
-    return CID(RAW_BLAKE2B_PREFIX + hashlib.blake2b(data, digest_size=32).digest())
+    return raw_cid(data)
 
 
 @dataclass(frozen=True)
