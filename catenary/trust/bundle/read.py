@@ -1,0 +1,332 @@
+"""Reading a bundle: its blocks checked against their CIDs, then each record decoded and
+checked against the shape of its kind (:mod:`catenary.trust.bundle.layout`). Every problem
+is recorded once, naming the block or execution it concerns; only what checked out is kept."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias, TypeVar
+
+from catenary.cid import CID, block_cid, decode, raw_cid
+from catenary.cid.car import CarFile
+from catenary.cid.cid import BLAKE2B_256, DAG_CBOR, RAW, kind_of
+from catenary.errors import CatenaryError
+from catenary.model import Event, Execution, Invocation, OperationManifest, OperationVersion, Status, Workflow
+from catenary.store import RunState, SegmentOutput
+from catenary.trust import attestation
+from catenary.trust.attestation import AttestationCheck
+from catenary.trust.bundle.layout import fits, keys
+
+T = TypeVar("T")
+What: TypeAlias = "str | Callable[[], str]"
+
+
+@dataclass
+class Bundle:
+    """What a bundle holds, decoded. Only what checked out is in here."""
+
+    root: CID
+    blocks: dict[CID, bytes] = field(default_factory=dict)
+    executions: dict[CID, Execution] = field(default_factory=dict)
+    attestations: dict[CID, list[tuple[CID, bytes, str]]] = field(default_factory=dict)  # cid, block, signer
+    events: dict[CID, Event] = field(default_factory=dict)
+    runs: dict[CID, RunState] = field(default_factory=dict)
+    workflows: dict[CID, Workflow] = field(default_factory=dict)
+    versions: dict[CID, tuple[OperationManifest, OperationVersion]] = field(default_factory=dict)
+    sources: set[CID] = field(default_factory=set)  # python source texts and wasm modules
+    values: set[CID] = field(default_factory=set)
+    modules: dict[CID, CID] = field(default_factory=dict)  # wasm version id -> module CID
+
+    # Evidence for the Verifier
+    def execution(self, execution_hash: CID) -> Execution | None:
+        return self.executions.get(execution_hash)
+
+    def event(self, event_hash: CID) -> Event | None:
+        return self.events.get(event_hash)
+
+    def block(self, cid: CID) -> bytes | None:
+        return self.blocks.get(cid)
+
+    def workflow(self, workflow_id: CID) -> Workflow | None:
+        return self.workflows.get(workflow_id)
+
+    def version(self, version_id: CID) -> tuple[OperationManifest, OperationVersion] | None:
+        return self.versions.get(version_id)
+
+
+@dataclass
+
+
+class Reader:
+    """Decodes a bundle's blocks, recording each problem once with the block it concerns."""
+
+    def __init__(self, blocks: dict[CID, bytes], problems: list[str]) -> None:
+        self.blocks = blocks
+        self.problems = problems
+        self.used: set[CID] = set()
+        self._missing: set[CID] = set()
+
+    def problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+    def raw(self, cid: Any, what: What, module: bool = False) -> bytes | None:
+        """The block's bytes, or None with the problem recorded. ``what`` may be a function
+        giving the text: most blocks are there, and formatting CIDs is not free. Only a
+        ``module`` (a wasm version's code) may be a raw block; every other link must name
+        a dag-cbor block, whatever its bytes."""
+        if not isinstance(cid, CID):
+            self.problem(f"{_what(what)}: expected a link, got {type(cid).__name__}")
+            return None
+        if (kind_of(cid) == (RAW, BLAKE2B_256)) != module:
+            self.problem(f"{_what(what)}: {cid} is not a "
+                         f"{'raw' if module else 'dag-cbor'} blake2b-256 CID"
+                         + ("" if module else " (only a wasm module may be a raw block)"))
+            return None
+        data = self.blocks.get(cid)
+        if data is None:
+            if cid not in self._missing:
+                self._missing.add(cid)
+                self.problem(f"missing block {cid} ({_what(what)})")
+            return None
+        self.used.add(cid)
+        return data
+
+    def get(self, cid: Any, what: What) -> Any:
+        data = self.raw(cid, what)
+        if data is None:
+            return None
+        try:
+            return decode(data)
+        except CatenaryError as exc:
+            self.problem(f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}")
+            return None
+
+    def map(self, cid: Any, what: What, kind: str) -> dict[str, Any] | None:
+        """The block as a map with exactly the keys of its ``kind`` (layout.SHAPES)."""
+        value = self.get(cid, what)
+        if value is None:
+            return None
+        expected = keys(kind)
+        if not isinstance(value, dict) or set(value) != expected:
+            got = sorted(value) if isinstance(value, dict) else type(value).__name__
+            self.problem(f"block {cid} ({_what(what)}) has the wrong shape: expected keys "
+                         f"{', '.join(sorted(expected))}, got {got}")
+            return None
+        return value
+
+    def parse(self, cid: Any, what: What, parse: Callable[[Any], T], invalid: str) -> T | None:
+        """The block parsed by ``parse`` (a record's ``from_data``); its refusal is recorded
+        as ``invalid: reason``."""
+        data = self.get(cid, what)
+        if data is None:
+            return None
+        try:
+            return parse(data)
+        except CatenaryError as exc:
+            self.problem(f"{invalid}: {exc}")
+            return None
+
+
+def _what(what: What) -> str:
+    return what() if callable(what) else what
+
+
+def read_blocks(car: CarFile, problems: list[str]) -> dict[CID, bytes]:
+    """The blocks whose bytes hash to their CID; each other one is a problem."""
+    blocks: dict[CID, bytes] = {}
+    for number, item in enumerate(car.blocks):
+        where = f"section {number} at byte {item.offset}"
+        kind = kind_of(item.cid)
+        if kind == (DAG_CBOR, BLAKE2B_256):
+            actual = block_cid(item.data)
+        elif kind == (RAW, BLAKE2B_256):  # a WASM module; only a wasm version may link it
+            actual = raw_cid(item.data)
+        else:
+            problems.append(f"block {item.cid} ({where}) is neither a dag-cbor nor a raw blake2b-256 "
+                            f"CID; catenary bundles hold no other kind")
+            continue
+        if actual != item.cid:
+            problems.append(f"block {item.cid} ({where}): its bytes hash to {actual}, not to its CID "
+                            f"(altered or corrupt)")
+            continue
+        blocks.setdefault(item.cid, item.data)
+    return blocks
+
+
+def read_records(reader: Reader, bundle: Bundle, index: dict[str, Any]
+                 ) -> dict[CID, tuple[AttestationCheck, ...]]:
+    """Read the runs and executions the index lists; returns the attestation checks by
+    execution. (The events are read from the executions that name them: :func:`read_event`.)"""
+    checks: dict[CID, tuple[AttestationCheck, ...]] = {}
+    for link in index["runs"]:
+        _read_run(reader, bundle, link)
+    for link in index["executions"]:
+        _read_execution(reader, bundle, link, checks)
+    return checks
+
+
+def read_event(reader: Reader, bundle: Bundle, cid: CID, what: What) -> None:
+    event = reader.map(cid, what, "event")
+    if event is None:
+        return
+    if not fits("event", event):
+        reader.problem(f"event {cid}: run must be a link, segment an int, inputs links")
+        return
+    bundle.events[cid] = Event(event["run"], event["segment"], tuple(event["inputs"]))
+    for j, value in enumerate(event["inputs"]):
+        read_value(reader, bundle, value, lambda: f"input {j} of event {cid}")
+
+
+def read_value(reader: Reader, bundle: Bundle, cid: Any, what: What) -> None:
+    if isinstance(cid, CID) and cid in bundle.values:
+        return
+    data = reader.raw(cid, what)
+    if data is None:
+        return
+    try:
+        decode(data)
+    except CatenaryError as exc:
+        reader.problem(f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}")
+        return
+    bundle.values.add(cid)
+
+
+def _read_run(reader: Reader, bundle: Bundle, link: Any) -> None:
+    meta = reader.map(link, "run metadata", "run metadata")
+    if meta is None:
+        return
+    run = reader.map(meta["run"], f"run of run metadata {link}", "run")
+    if run is None:
+        return
+    if not fits("run", run):
+        reader.problem(f"run {meta['run']}: workflow must be a link and nonce bytes")
+        return
+    if not fits("run metadata", meta):
+        reader.problem(f"run metadata {link}: a field has the wrong type")
+        return
+    outputs = {}
+    for out in meta["outputs"]:
+        if not (isinstance(out, dict) and set(out) == keys("run output") and fits("run output", out)):
+            reader.problem(f"run metadata {link}: an output entry has the wrong shape")
+            return
+        reader.raw(out["output"], f"segment {out['segment']} output of run {meta['run']}")
+        outputs[out["segment"]] = SegmentOutput(out["segment"], out["output"], out["producer"],
+                                                float(out["segment_time"]))
+    bundle.runs[meta["run"]] = RunState(
+        meta["run"], run["workflow"], run["nonce"], meta["status"], meta["next_segment"],
+        float(meta["total_time"]), meta["error"], meta["created_at"], meta["updated_at"], outputs)
+
+
+def read_workflow(reader: Reader, bundle: Bundle, workflow_id: CID) -> None:
+    workflow = reader.parse(workflow_id, "workflow", Workflow.from_data,
+                            f"workflow {workflow_id} is not a valid manifest")
+    if workflow is None:
+        return
+    for segment in workflow.segments:
+        for step in segment.sequence:
+            if step.version_id not in bundle.versions:
+                _read_version(reader, bundle, step.version_id)
+
+    def lookup(version_id: CID) -> OperationManifest | None:
+        found = bundle.versions.get(version_id)
+        return found[0] if found else None
+
+    if all(s.version_id in bundle.versions for seg in workflow.segments for s in seg.sequence):
+        try:
+            workflow.validate(lookup)
+        except CatenaryError as exc:
+            reader.problem(f"workflow {workflow_id} breaks a workflow rule: {exc}")
+            return
+    bundle.workflows[workflow_id] = workflow
+
+
+def _read_version(reader: Reader, bundle: Bundle, version_id: CID) -> None:
+    data = reader.map(version_id, "operation version", "operation version")
+    if data is None:
+        return
+    manifest = reader.parse(data["operation"], f"operation manifest of version {version_id}",
+                            OperationManifest.from_data, f"operation manifest {data['operation']} is invalid")
+    if manifest is None:
+        return
+    implementation = data["implementation"]
+    if not isinstance(implementation, dict) or implementation.get("kind") not in ("python", "wasm",
+                                                                                   "remote"):
+        reader.problem(f"operation version {version_id}: unknown implementation {implementation!r}")
+        return
+    if implementation["kind"] == "python":
+        text = reader.get(implementation.get("source"), f"source of {manifest.name} ({version_id})")
+        if text is None:
+            return
+        if not isinstance(text, str):
+            reader.problem(f"source {implementation['source']} of {manifest.name} is not a string")
+            return
+        bundle.sources.add(implementation["source"])
+    elif implementation["kind"] == "wasm":
+        module = implementation.get("module")
+        # Without its module the version is still known (its name shows in the verdicts), but
+        # it cannot run; the missing block is a problem, so such a bundle never imports.
+        found = reader.raw(module, f"wasm module of {manifest.name} ({version_id})", module=True)
+        if found is not None and isinstance(module, CID):  # raw() finds only a link
+            bundle.sources.add(module)
+            bundle.modules[version_id] = module
+    bundle.versions[version_id] = (manifest, OperationVersion(data["operation"], implementation))
+
+
+def _read_execution(reader: Reader, bundle: Bundle, link: Any,
+                    checks: dict[CID, tuple[AttestationCheck, ...]]) -> None:
+    meta = reader.map(link, "execution metadata", "execution metadata")
+    if meta is None:
+        return
+    hash_ = meta["execution"]
+    pre = reader.map(hash_, lambda: f"execution named by execution metadata {link}", "execution")
+    if pre is None:
+        return
+    if not fits("execution", pre):
+        reader.problem(f"execution {hash_}: its pre-image has a field of the wrong type")
+        return
+    if not fits("execution metadata", meta):
+        reader.problem(f"execution {hash_}: its metadata block {link} has a field of the wrong type")
+        return
+    invocation = Invocation(pre["workflow"], pre["segment"], pre["step"], pre["operation"],
+                            pre["config"], tuple(pre["parents"]), tuple(pre["inputs"]))
+    ids = invocation.preimages()  # its hash is the block's own CID, checked when read
+    if ids.key != meta["key"]:
+        reader.problem(f"execution {hash_}: key does not recompute (recorded {meta['key']}, "
+                       f"recomputed {ids.key})")
+    else:
+        reader.raw(meta["key"], lambda: f"key of execution {hash_}")
+    try:
+        cached_from = CID.parse(meta["cached_from"]) if meta["cached_from"] else None
+    except CatenaryError as exc:
+        reader.problem(f"execution {hash_}: cached_from is not a CID: {exc}")
+        return
+    e = invocation.record(
+        meta["run"], Status(meta["status"]), ids=dataclasses.replace(ids, hash=hash_, key=meta["key"]),
+        output=meta["output"], error=meta["error"], executor=meta["executor"], cached_from=cached_from,
+        created_at=meta["created_at"], started_at=meta["started_at"], finished_at=meta["finished_at"])
+    if hash_ in bundle.executions:
+        reader.problem(f"execution {hash_} has two metadata blocks in the bundle index")
+        return
+    bundle.executions[hash_] = e
+    for i, value in enumerate(e.inputs):
+        read_value(reader, bundle, value, lambda: f"input {i} of execution {hash_}")
+    if e.output is not None:
+        read_value(reader, bundle, e.output, lambda: f"output of execution {hash_}")
+    found = []
+    rows = []
+    for att in meta["attestations"]:
+        data = reader.raw(att, lambda: f"attestation of execution {hash_}")
+        if data is None:
+            continue
+        result = attestation.check(att, data, e.hash, e.key, e.output)
+        role = attestation.role_for(result.signer or "", e.executor, e.cached_from)
+        result = dataclasses.replace(result, role=role)
+        found.append(result)
+        rows.append((att, data, result.signer or ""))
+        if not result.valid:
+            reader.problem(f"attestation {att} on execution {hash_} is invalid: {result.reason}")
+    checks[hash_] = tuple(found)
+    bundle.attestations[hash_] = rows
