@@ -8,7 +8,7 @@ from catenary.cid import CID, block, encode, raw_cid
 from catenary.cid.car import write_car
 from catenary.cid.cid import block_cid
 from catenary.errors import NotFoundError, VerificationError
-from catenary.model import Run, Workflow
+from catenary.model import Execution, Run
 from catenary.operations import Registry
 from catenary.store import RunState, Store
 from catenary.trust.bundle.layout import FORMAT
@@ -40,79 +40,80 @@ def export_bundle(store: Store, registry: Registry, execution_hash: CID,
     if lineage is None:
         raise NotFoundError(f"unknown execution {execution_hash}")
     executions = sorted(lineage.executions, key=lambda e: (e.segment, e.step))
-    blocks = _Blocks()
-    metas: list[CID] = []
-    body = _Blocks()
-
-    def stored(cid: CID, what: str) -> bytes:
-        data = store.get_block(cid)
-        if data is None:
-            raise NotFoundError(f"{what} {cid} is missing from this node's value store")
-        return data
-
+    # Metadata blocks first (after the index), then the records and values they reach.
+    metas, body = _Blocks(), _Blocks()
     runs: dict[CID, RunState] = {}
-    for e in executions:
-        ids = e.invocation.preimages()
-        if ids.hash != e.hash:
-            raise VerificationError(f"execution {e.hash}: its hash does not recompute from the stored "
-                                    f"record; refusing to export it")
-        if ids.key != e.key:
-            raise VerificationError(f"execution {e.hash}: its key does not recompute; refusing to "
-                                    f"export it")
-        body.add(e.hash, ids.hash_block)
-        body.add(ids.key, ids.key_block)
-        for i, cid in enumerate(e.inputs):
-            body.add(cid, stored(cid, f"input {i} of execution {e.hash}: value"))
-        if e.output is not None:
-            body.add(e.output, stored(e.output, f"output of execution {e.hash}: value"))
-        links = []
-        for row in store.list_attestations(e.hash):
-            if row.data:
-                links.append(body.add(row.cid, row.data))
-        if e.run not in runs:
-            state = store.get_run(e.run)
-            if state is None:
-                raise NotFoundError(f"run {e.run} of execution {e.hash} is missing")
-            runs[e.run] = state
-        meta = {
-            "execution": e.hash, "key": e.key, "run": e.run, "status": e.status.value,
-            "output": e.output, "error": e.error, "executor": e.executor,
-            "cached_from": str(e.cached_from) if e.cached_from else None,
-            "created_at": e.created_at, "started_at": e.started_at, "finished_at": e.finished_at,
-            "attestations": links,
-        }
-        metas.append(blocks.value(meta))
+    execution_metas = [metas.value(_execution(store, e, body, runs)) for e in executions]
     for event in lineage.events:
         body.add(*block(event.data()))
-    workflows: dict[CID, Workflow] = {}
-    run_metas = []
     in_bundle = {e.hash for e in executions}
-    for state in runs.values():
-        body.add(*block(Run(state.workflow, state.nonce).data()))
-        outputs = [{"segment": o.segment, "output": o.output, "producer": o.producer,
-                    "segment_time": float(o.segment_time)}
-                   for o in sorted(state.outputs.values(), key=lambda o: o.segment)
-                   if o.producer in in_bundle]
-        run_metas.append(blocks.value({
-            "run": state.id, "status": state.status, "next_segment": state.next_segment,
-            "total_time": float(state.total_time), "error": state.error,
-            "created_at": state.created_at, "updated_at": state.updated_at, "outputs": outputs}))
-        if state.workflow not in workflows:
-            workflow = store.get_workflow(state.workflow)
-            if workflow is None:
-                raise NotFoundError(f"workflow {state.workflow} is missing")
-            workflows[state.workflow] = workflow
-    for workflow in workflows.values():
+    run_metas = [metas.value(_run(state, in_bundle, body)) for state in runs.values()]
+    for workflow_id in dict.fromkeys(state.workflow for state in runs.values()):
+        workflow = store.get_workflow(workflow_id)
+        if workflow is None:
+            raise NotFoundError(f"workflow {workflow_id} is missing")
         body.add(*block(workflow.data()))
         for segment in workflow.segments:
             for step in segment.sequence:
                 _add_version(store, registry, step.version_id, body)
     index_cid, index_bytes = block({"format": FORMAT, "execution": execution_hash,
-                                    "executions": metas, "runs": run_metas})
-    ordered = [(index_cid, index_bytes), *blocks.items.items(), *body.items.items()]
+                                    "executions": execution_metas, "runs": run_metas})
+    ordered = [(index_cid, index_bytes), *metas.items.items(), *body.items.items()]
     write_car(stream, [execution_hash, index_cid], ordered)
     return {"executions": len(executions), "events": len(lineage.events), "runs": len(runs),
             "blocks": len(ordered)}
+
+
+def _execution(store: Store, e: Execution, body: _Blocks, runs: dict[CID, RunState]
+               ) -> dict[str, Any]:
+    """Add an execution's pre-images, values and attestations to ``body`` (its run to
+    ``runs``); return its metadata block."""
+    ids = e.invocation.preimages()
+    if ids.hash != e.hash:
+        raise VerificationError(f"execution {e.hash}: its hash does not recompute from the stored "
+                                f"record; refusing to export it")
+    if ids.key != e.key:
+        raise VerificationError(f"execution {e.hash}: its key does not recompute; refusing to "
+                                f"export it")
+    body.add(e.hash, ids.hash_block)
+    body.add(ids.key, ids.key_block)
+    for i, cid in enumerate(e.inputs):
+        body.add(cid, _stored(store, cid, f"input {i} of execution {e.hash}: value"))
+    if e.output is not None:
+        body.add(e.output, _stored(store, e.output, f"output of execution {e.hash}: value"))
+    links = [body.add(row.cid, row.data) for row in store.list_attestations(e.hash) if row.data]
+    if e.run not in runs:
+        state = store.get_run(e.run)
+        if state is None:
+            raise NotFoundError(f"run {e.run} of execution {e.hash} is missing")
+        runs[e.run] = state
+    return {
+        "execution": e.hash, "key": e.key, "run": e.run, "status": e.status.value,
+        "output": e.output, "error": e.error, "executor": e.executor,
+        "cached_from": str(e.cached_from) if e.cached_from else None,
+        "created_at": e.created_at, "started_at": e.started_at, "finished_at": e.finished_at,
+        "attestations": links,
+    }
+
+
+def _run(state: RunState, in_bundle: set[CID], body: _Blocks) -> dict[str, Any]:
+    """Add a run's block to ``body``; return its metadata block, with the segment outputs
+    whose producers are in the bundle."""
+    body.add(*block(Run(state.workflow, state.nonce).data()))
+    outputs = [{"segment": o.segment, "output": o.output, "producer": o.producer,
+                "segment_time": float(o.segment_time)}
+               for o in sorted(state.outputs.values(), key=lambda o: o.segment)
+               if o.producer in in_bundle]
+    return {"run": state.id, "status": state.status, "next_segment": state.next_segment,
+            "total_time": float(state.total_time), "error": state.error,
+            "created_at": state.created_at, "updated_at": state.updated_at, "outputs": outputs}
+
+
+def _stored(store: Store, cid: CID, what: str) -> bytes:
+    data = store.get_block(cid)
+    if data is None:
+        raise NotFoundError(f"{what} {cid} is missing from this node's value store")
+    return data
 
 
 def _add_version(store: Store, registry: Registry, version_id: CID, body: _Blocks) -> None:

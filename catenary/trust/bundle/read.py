@@ -117,6 +117,26 @@ class Reader:
             return None
         return value
 
+    def described(self, link: Any, kind: str, record_kind: str, what: What,
+                  wrong_record: Callable[[Any], str], wrong_meta: Callable[[Any], str]
+                  ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """A metadata block of ``kind`` and the record block it names under the key
+        ``record_kind`` (a run, an execution's pre-image), both of the right shape; else None
+        with the problem recorded (``wrong_*`` word it, given the record's link)."""
+        meta = self.map(link, kind, kind)
+        if meta is None:
+            return None
+        record = self.map(meta[record_kind], what, record_kind)
+        if record is None:
+            return None
+        if not fits(record_kind, record):
+            self.problem(wrong_record(meta[record_kind]))
+            return None
+        if not fits(kind, meta):
+            self.problem(wrong_meta(meta[record_kind]))
+            return None
+        return meta, record
+
     def parse(self, cid: Any, what: What, parse: Callable[[Any], T], invalid: str) -> T | None:
         """The block parsed by ``parse`` (a record's ``from_data``); its refusal is recorded
         as ``invalid: reason``."""
@@ -195,18 +215,13 @@ def read_value(reader: Reader, bundle: Bundle, cid: Any, what: What) -> None:
 
 
 def _read_run(reader: Reader, bundle: Bundle, link: Any) -> None:
-    meta = reader.map(link, "run metadata", "run metadata")
-    if meta is None:
+    found = reader.described(
+        link, "run metadata", "run", f"run of run metadata {link}",
+        lambda run: f"run {run}: workflow must be a link and nonce bytes",
+        lambda _run: f"run metadata {link}: a field has the wrong type")
+    if found is None:
         return
-    run = reader.map(meta["run"], f"run of run metadata {link}", "run")
-    if run is None:
-        return
-    if not fits("run", run):
-        reader.problem(f"run {meta['run']}: workflow must be a link and nonce bytes")
-        return
-    if not fits("run metadata", meta):
-        reader.problem(f"run metadata {link}: a field has the wrong type")
-        return
+    meta, run = found
     outputs = {}
     for out in meta["outputs"]:
         if not (isinstance(out, dict) and set(out) == keys("run output") and fits("run output", out)):
@@ -277,19 +292,14 @@ def _read_version(reader: Reader, bundle: Bundle, version_id: CID) -> None:
 
 def _read_execution(reader: Reader, bundle: Bundle, link: Any,
                     checks: dict[CID, tuple[AttestationCheck, ...]]) -> None:
-    meta = reader.map(link, "execution metadata", "execution metadata")
-    if meta is None:
+    found = reader.described(
+        link, "execution metadata", "execution", lambda: f"execution named by execution metadata {link}",
+        lambda hash_: f"execution {hash_}: its pre-image has a field of the wrong type",
+        lambda hash_: f"execution {hash_}: its metadata block {link} has a field of the wrong type")
+    if found is None:
         return
+    meta, pre = found
     hash_ = meta["execution"]
-    pre = reader.map(hash_, lambda: f"execution named by execution metadata {link}", "execution")
-    if pre is None:
-        return
-    if not fits("execution", pre):
-        reader.problem(f"execution {hash_}: its pre-image has a field of the wrong type")
-        return
-    if not fits("execution metadata", meta):
-        reader.problem(f"execution {hash_}: its metadata block {link} has a field of the wrong type")
-        return
     invocation = Invocation(pre["workflow"], pre["segment"], pre["step"], pre["operation"],
                             pre["config"], tuple(pre["parents"]), tuple(pre["inputs"]))
     ids = invocation.preimages()  # its hash is the block's own CID, checked when read
@@ -315,18 +325,24 @@ def _read_execution(reader: Reader, bundle: Bundle, link: Any,
         read_value(reader, bundle, value, lambda: f"input {i} of execution {hash_}")
     if e.output is not None:
         read_value(reader, bundle, e.output, lambda: f"output of execution {hash_}")
-    found = []
+    checks[hash_] = _read_attestations(reader, bundle, e, meta["attestations"])
+
+
+def _read_attestations(reader: Reader, bundle: Bundle, e: Execution, links: list[Any]
+                       ) -> tuple[AttestationCheck, ...]:
+    """Check each attestation block on ``e``, with the role its signer had; keep the blocks."""
+    checked = []
     rows = []
-    for att in meta["attestations"]:
-        data = reader.raw(att, lambda: f"attestation of execution {hash_}")
+    for att in links:
+        data = reader.raw(att, lambda: f"attestation of execution {e.hash}")
         if data is None:
             continue
         result = attestation.check(att, data, e.hash, e.key, e.output)
         role = attestation.role_for(result.signer or "", e.executor, e.cached_from)
         result = dataclasses.replace(result, role=role)
-        found.append(result)
+        checked.append(result)
         rows.append((att, data, result.signer or ""))
         if not result.valid:
-            reader.problem(f"attestation {att} on execution {hash_} is invalid: {result.reason}")
-    checks[hash_] = tuple(found)
-    bundle.attestations[hash_] = rows
+            reader.problem(f"attestation {att} on execution {e.hash} is invalid: {result.reason}")
+    bundle.attestations[e.hash] = rows
+    return tuple(checked)

@@ -85,7 +85,8 @@ def verify_bundle(data: bytes, registry: Registry,
         return report
 
     checks = read_records(reader, bundle, index)
-    _check_links(reader, bundle)
+    _link_executions(reader, bundle)
+    _link_runs(reader, bundle)
     verifier = Verifier(bundle, _with_modules(registry, bundle, reader))
     ordered = sorted(bundle.executions.values(), key=lambda e: (e.segment, e.step))
     for number, e in enumerate(ordered):
@@ -98,10 +99,9 @@ def verify_bundle(data: bytes, registry: Registry,
     return report
 
 
-def _check_links(reader: Reader, bundle: Bundle) -> None:
-    """Each record names the others it should: the root's metadata, each execution's parent
-    events (read here) and run, each event's run, each run's workflow, each segment output's
-    producer."""
+def _link_executions(reader: Reader, bundle: Bundle) -> None:
+    """The root has its metadata; each execution's parent events (read here) and run, and
+    each event's run, are in the bundle."""
     if bundle.root not in bundle.executions:
         reader.problem(f"the root execution {bundle.root} has no metadata block in the bundle index")
     for e in list(bundle.executions.values()):
@@ -113,6 +113,11 @@ def _check_links(reader: Reader, bundle: Bundle) -> None:
     for event in bundle.events.values():
         if event.run not in bundle.runs:
             reader.problem(f"event {event.hash}: its run {event.run} is not in the bundle")
+
+
+def _link_runs(reader: Reader, bundle: Bundle) -> None:
+    """Each run's workflow is in the bundle (read here), each segment output is what its
+    producer recorded, and each execution belongs to its run's workflow."""
     for state in bundle.runs.values():
         if state.workflow not in bundle.workflows:
             read_workflow(reader, bundle, state.workflow)
