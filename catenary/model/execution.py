@@ -73,6 +73,9 @@ class Invocation:
     This is the one place a pre-image is built; the engine, the sdk, the verifier and the
     bundle code all go through :meth:`preimages` and :meth:`record`."""
 
+    # The same seven fields as in Execution (the duplicate finder pairs the two lists), on
+    # purpose: Execution stays flat, in SPEC §4's order, for every reader of records.
+
     workflow: CID
     segment: int
     step: int

@@ -32,23 +32,14 @@ def describe(value: Any) -> str:
     """The type name of a value, for error messages."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bytes):
-        return "bytes"
-    if isinstance(value, CID):
-        return "cid"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, dict):
-        return "map"
-    return type(value).__name__
+    return next((name for kind, name in _NAMED if isinstance(value, kind)), type(value).__name__)
+
+
+# Python type -> type name, in order: a bool is an int to isinstance, so it comes first.
+_NAMED: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "bool"), (int, "int"), (float, "float"), (str, "string"), (bytes, "bytes"), (CID, "cid"),
+    ((list, tuple), "list"), (dict, "map"),
+)
 
 
 def mismatch(spec: TypeSpec, value: Any, where: str = "value") -> str | None:

@@ -39,7 +39,8 @@ class Bundle:
     values: set[CID] = field(default_factory=set)
     modules: dict[CID, CID] = field(default_factory=dict)  # wasm version id -> module CID
 
-    # Evidence for the Verifier
+    # Evidence for the Verifier: the same five lookups as sdk.trust.StoreEvidence (a pair the
+    # duplicate finder lists), one protocol read from two sources.
     def execution(self, execution_hash: CID) -> Execution | None:
         return self.executions.get(execution_hash)
 
@@ -94,15 +95,20 @@ class Reader:
         self.used.add(cid)
         return data
 
+    def attempt(self, step: Callable[[], T], problem: Callable[[CatenaryError], str]) -> T | None:
+        """``step()``, or None with ``problem(its error)`` recorded."""
+        try:
+            return step()
+        except CatenaryError as exc:
+            self.problem(problem(exc))
+            return None
+
     def get(self, cid: Any, what: What) -> Any:
         data = self.raw(cid, what)
         if data is None:
             return None
-        try:
-            return decode(data)
-        except CatenaryError as exc:
-            self.problem(f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}")
-            return None
+        return self.attempt(lambda: decode(data),
+                            lambda exc: f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}")
 
     def map(self, cid: Any, what: What, kind: str) -> dict[str, Any] | None:
         """The block as a map with exactly the keys of its ``kind`` (layout.SHAPES)."""
@@ -143,11 +149,7 @@ class Reader:
         data = self.get(cid, what)
         if data is None:
             return None
-        try:
-            return parse(data)
-        except CatenaryError as exc:
-            self.problem(f"{invalid}: {exc}")
-            return None
+        return self.attempt(lambda: parse(data), lambda exc: f"{invalid}: {exc}")
 
 
 def _what(what: What) -> str:
@@ -206,12 +208,10 @@ def read_value(reader: Reader, bundle: Bundle, cid: Any, what: What) -> None:
     data = reader.raw(cid, what)
     if data is None:
         return
-    try:
-        decode(data)
-    except CatenaryError as exc:
-        reader.problem(f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}")
-        return
-    bundle.values.add(cid)
+    decoded = reader.attempt(lambda: (decode(data),),  # a tuple: a value may be null
+                             lambda exc: f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}")
+    if decoded is not None:
+        bundle.values.add(cid)
 
 
 def _read_run(reader: Reader, bundle: Bundle, link: Any) -> None:
