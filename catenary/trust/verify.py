@@ -20,7 +20,7 @@ through the small :class:`Evidence` interface.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from catenary.cid import CID, cid_of, decode
 from catenary.errors import CatenaryError
@@ -33,6 +33,9 @@ from catenary.trust.attestation import AttestationCheck
 VERIFIED = "verified"
 MISMATCH = "mismatch"
 UNVERIFIABLE = "unverifiable"
+
+# (reason, expected, got): why a record is not where it says; the CIDs when two disagree.
+Problem = tuple[str, CID | None, CID | None]
 
 
 class Evidence(Protocol):
@@ -183,69 +186,85 @@ class Verifier:
                     f"catenary cannot re-execute it")
         return f"{label} has no implementation here (load the module that defines it with --ops)"
 
-    def link_problem(self, e: Execution) -> tuple[str, CID | None, CID | None] | None:
+    def link_problem(self, e: Execution) -> Problem | None:
         """Why ``e`` is not where its workflow and parents say it is, or None.
 
         Returns ``(reason, expected, got)``; the CIDs are set when two CIDs disagree.
         """
-        ev = self.evidence
         if len(e.parents) != len(e.inputs) or not e.inputs:
             return (f"has {len(e.parents)} parents for {len(e.inputs)} inputs", None, None)
-        workflow = ev.workflow(e.workflow)
+        workflow = self.evidence.workflow(e.workflow)
         if workflow is None:
             return (f"workflow {e.workflow} is missing", None, None)
-        if not 0 <= e.segment < len(workflow.segments):
-            return (f"segment {e.segment} is not in workflow {e.workflow}", None, None)
-        segment = workflow.segments[e.segment]
-        if not 0 <= e.step < len(segment.sequence):
-            return (f"step {e.step} is not in segment {e.segment} of the workflow", None, None)
-        planned = segment.sequence[e.step]
-        if planned.version_id != e.operation:
-            return (f"the workflow runs {planned.version_id} at segment {e.segment} step {e.step}, "
-                    f"not {e.operation}", planned.version_id, e.operation)
-        if dict(planned.config) != dict(e.config):
-            return (f"the workflow's config there is {planned.config}, not {e.config}", None, None)
-
-        def from_execution(index: int, cid: CID, segment: int, step: int) -> tuple[str, Any, Any] | None:
-            parent = ev.execution(cid)
-            if parent is None:
-                return (f"parent {index} {cid} (segment {segment} step {step}) is missing", None, None)
-            if (parent.segment, parent.step) != (segment, step) or parent.run != e.run:
-                return (f"parent {index} {cid} is segment {parent.segment} step {parent.step} of run "
-                        f"{parent.run}, expected segment {segment} step {step} of run {e.run}",
-                        None, None)
-            if parent.output != e.inputs[index]:
-                return (f"input {index} is {e.inputs[index]} but parent {cid} produced "
-                        f"{parent.output}", parent.output, e.inputs[index])
-            return None
-
+        problem = _plan_problem(e, workflow)
+        if problem is not None:
+            return problem
         if e.step > 0:
             if len(e.inputs) != 1:
                 return (f"step {e.step} takes the previous step's output only, has "
                         f"{len(e.inputs)} inputs", None, None)
-            return from_execution(0, e.parents[0], e.segment, e.step - 1)
+            return self._parent_problem(e, 0, e.segment, e.step - 1)
+        segment = workflow.segments[e.segment]
         if len(segment.inputs) != len(e.inputs):
             return (f"segment {e.segment} has {len(segment.inputs)} inputs, the execution "
                     f"{len(e.inputs)}", None, None)
         external = 0
         for slot, source in enumerate(segment.inputs):
-            parent = e.parents[slot]
             if source == EXTERNAL:
-                event = ev.event(parent)
-                if event is None:
-                    return (f"parent {slot} {parent} should be the event carrying the external "
-                            f"input, and it is missing", None, None)
-                if event.run != e.run or event.segment != e.segment:
-                    return (f"event {parent} is for segment {event.segment} of run {event.run}, not "
-                            f"segment {e.segment} of run {e.run}", None, None)
-                carried = event.inputs[external] if external < len(event.inputs) else None
-                if carried != e.inputs[slot]:
-                    return (f"input {slot} is {e.inputs[slot]} but event {parent} carried {carried}",
-                            carried, e.inputs[slot])
+                problem = self._event_problem(e, slot, external)
                 external += 1
             else:
                 last = len(workflow.segments[source].sequence) - 1
-                problem = from_execution(slot, parent, source, last)
-                if problem:
-                    return problem
+                problem = self._parent_problem(e, slot, source, last)
+            if problem:
+                return problem
         return None
+
+    def _parent_problem(self, e: Execution, index: int, segment: int, step: int) -> Problem | None:
+        """Why parent ``index`` of ``e`` is not segment ``segment`` step ``step`` of its run,
+        having produced input ``index``, or None."""
+        cid = e.parents[index]
+        parent = self.evidence.execution(cid)
+        if parent is None:
+            return (f"parent {index} {cid} (segment {segment} step {step}) is missing", None, None)
+        if (parent.segment, parent.step) != (segment, step) or parent.run != e.run:
+            return (f"parent {index} {cid} is segment {parent.segment} step {parent.step} of run "
+                    f"{parent.run}, expected segment {segment} step {step} of run {e.run}",
+                    None, None)
+        if parent.output != e.inputs[index]:
+            return (f"input {index} is {e.inputs[index]} but parent {cid} produced "
+                    f"{parent.output}", parent.output, e.inputs[index])
+        return None
+
+    def _event_problem(self, e: Execution, slot: int, external: int) -> Problem | None:
+        """Why parent ``slot`` of ``e`` is not the event of its run and segment that carried
+        input ``slot`` as its external input number ``external``, or None."""
+        parent = e.parents[slot]
+        event = self.evidence.event(parent)
+        if event is None:
+            return (f"parent {slot} {parent} should be the event carrying the external "
+                    f"input, and it is missing", None, None)
+        if event.run != e.run or event.segment != e.segment:
+            return (f"event {parent} is for segment {event.segment} of run {event.run}, not "
+                    f"segment {e.segment} of run {e.run}", None, None)
+        carried = event.inputs[external] if external < len(event.inputs) else None
+        if carried != e.inputs[slot]:
+            return (f"input {slot} is {e.inputs[slot]} but event {parent} carried {carried}",
+                    carried, e.inputs[slot])
+        return None
+
+
+def _plan_problem(e: Execution, workflow: Workflow) -> Problem | None:
+    """Why the workflow does not run ``e``'s operation and config at its segment and step."""
+    if not 0 <= e.segment < len(workflow.segments):
+        return (f"segment {e.segment} is not in workflow {e.workflow}", None, None)
+    segment = workflow.segments[e.segment]
+    if not 0 <= e.step < len(segment.sequence):
+        return (f"step {e.step} is not in segment {e.segment} of the workflow", None, None)
+    planned = segment.sequence[e.step]
+    if planned.version_id != e.operation:
+        return (f"the workflow runs {planned.version_id} at segment {e.segment} step {e.step}, "
+                f"not {e.operation}", planned.version_id, e.operation)
+    if dict(planned.config) != dict(e.config):
+        return (f"the workflow's config there is {planned.config}, not {e.config}", None, None)
+    return None
