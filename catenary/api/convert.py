@@ -9,8 +9,7 @@ from catenary.model import (
 )
 from catenary.model.filter import ExecutionFilter
 from catenary.proto.definition import execution_pb2, operation_pb2, run_pb2, workflow_pb2
-from catenary.sdk.operation import OperationInfo
-from catenary.store import RunState, SegmentOutput
+from catenary.model.results import OperationInfo, RunState, SegmentOutput
 
 STATUS_TO_PB = {
     Status.CREATED: execution_pb2.CREATED,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from catenary.cid import CID
 from catenary.errors import BadInputError
 from catenary.proto.api import execution_pb2
-from catenary.sdk.trust import VerifyReport
-from catenary.trust.attestation import EXECUTOR, VALIDATOR, AttestationCheck
-from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict
+from catenary.model.results import (
+    EXECUTOR, MISMATCH, UNVERIFIABLE, VALIDATOR, VERIFIED, AttestationCheck, Verdict, VerifyReport,
+)
 
 VERDICT_TO_PB = {VERIFIED: execution_pb2.VERIFIED, MISMATCH: execution_pb2.MISMATCH,
                  UNVERIFIABLE: execution_pb2.UNVERIFIABLE}

@@ -10,20 +10,19 @@ import grpc
 
 from catenary.api import convert, trust
 from catenary.api.errors import from_rpc_error
-from catenary.api.server import message_options
+from catenary.api.options import message_options
 from catenary.cid import CID, decode, encode
-from catenary.engine import DEFAULT_MAX_VALUE_SIZE, StepResult
 from catenary.errors import InputError
 from catenary.model import Execution, Status
 from catenary.model.filter import ExecutionFilter
+from catenary.model.results import (
+    DEFAULT_MAX_VALUE_SIZE, AttestationCheck, OperationInfo, Page, RunState, StepResult, Trace,
+    TraceNode, VerifyReport, WorkflowInfo, iterate_pages,
+)
 from catenary.proto.api import (
     execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
     value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
 )
-from catenary.sdk import OperationInfo, Page, Trace, TraceNode, VerifyReport, WorkflowInfo
-from catenary.sdk.execution import iterate_pages
-from catenary.store import RunState
-from catenary.trust.attestation import AttestationCheck
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -4,19 +4,19 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
 from catenary.cid import CID
 from catenary.cid.cid import block_cid
 from catenary.errors import BadInputError, NotFoundError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Workflow
+from catenary.model.results import VerifyReport  # noqa: F401 (re-exported)
 from catenary.operations import Registry
 from catenary.store import Store
 from catenary.trust import attestation, bundle
 from catenary.trust.attestation import AttestationCheck
 from catenary.trust.identity import Identity
-from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict, Verifier
+from catenary.trust.verify import Verifier
 
 
 class StoreEvidence:
@@ -39,28 +39,6 @@ class StoreEvidence:
 
     def version(self, version_id: CID) -> tuple[OperationManifest, OperationVersion] | None:
         return self._store.get_version(version_id)
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """What ``node.trust.verify`` found: one verdict per execution checked (the execution
-    itself, or with ``trace`` its whole ancestry), the validator attestations it added, and
-    ``signer``, the id of the node that verified (and signed them)."""
-
-    root: CID
-    verdicts: list[Verdict]
-    attested: list[CID] = field(default_factory=list)
-    signer: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return all(v.ok for v in self.verdicts)
-
-    @property
-    def overall(self) -> str:
-        if self.ok:
-            return VERIFIED
-        return MISMATCH if any(v.verdict == MISMATCH for v in self.verdicts) else UNVERIFIABLE
 
 
 class AttestationManager:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +12,13 @@ from catenary.cid import dagjson
 from catenary.errors import BadInputError, EncodingError, InvalidCIDError, ManifestError, NotFoundError
 from catenary.model import Workflow
 from catenary.model.workflow import load_manifest
+from catenary.model.results import WorkflowInfo  # noqa: F401 (re-exported)
 from catenary.sdk.operation import OperationManager
 from catenary.store import Store
 
 
 DEFAULT_MAX_SEGMENTS = 10_000
 DEFAULT_MAX_SEQUENCE = 10_000
-
-
-@dataclass(frozen=True)
-class WorkflowInfo:
-    id: CID
-    workflow: Workflow
-    created_at: int | None = None
 
 
 class WorkflowManager:
