@@ -7,7 +7,6 @@ import dataclasses
 import hashlib
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from catenary.cid import CID, cid_of, decode, encode
@@ -15,7 +14,9 @@ from catenary.errors import (
     AlreadyExistsError, BadInputError, CatenaryError, NotFoundError, StatusTransitionError,
 )
 from catenary.model import Execution, Status, check_transition, hash_data, key_data
+from catenary.model.types import mismatch
 from catenary.model.filter import ExecutionFilter
+from catenary.model.results import Page, Trace, TraceNode, iterate_pages  # noqa: F401 (re-exported)
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
 from catenary.sdk.value import ValueManager
@@ -25,35 +26,6 @@ MAX_PAGE_SIZE = 1000
 # A claim without a lease of its own lasts this long unless its owner renews it (seconds).
 DEFAULT_LEASE = 30.0
 MAX_LEASE = 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of executions, newest first; pass ``next_page_token`` to get the next one."""
-
-    executions: list[Execution]
-    next_page_token: str | None
-
-
-@dataclass(frozen=True)
-class TraceNode:
-    """A node of a trace: an execution, or the event that carried external inputs."""
-
-    kind: str  # "execution" | "event"
-    hash: CID
-    execution: Execution | None = None
-    inputs: tuple[CID, ...] = ()
-    segment: int | None = None
-    run: CID | None = None  # for events
-
-
-@dataclass(frozen=True)
-class Trace:
-    """The sub-DAG an execution came from: nodes (each once) and edges parent -> child."""
-
-    root: CID
-    nodes: list[TraceNode]
-    edges: list[tuple[CID, CID]]
 
 
 class ExecutionManager:
@@ -159,6 +131,10 @@ class ExecutionManager:
                                   or not 0 < lease <= MAX_LEASE):
             raise BadInputError(f"lease: {lease!r} seconds is not in (0, {MAX_LEASE:g}]")
         current = self.get(execution_hash)
+        if status is Status.COMPLETED:
+            problem = self._output_problem(current, output)
+            if problem:  # never stored as done: the execution fails with the reason
+                status, output, error = Status.FAILED, None, problem
         expected = {Status.IN_PROGRESS: Status.CREATED, Status.COMPLETED: Status.IN_PROGRESS,
                     Status.FAILED: Status.IN_PROGRESS}.get(status)
         if expected is None:
@@ -184,6 +160,14 @@ class ExecutionManager:
                 f"cannot move execution {execution_hash} to {status.value}: expected status "
                 f"{expected.value}, actual {actual.value}")
         return updated
+
+    def _output_problem(self, current: Execution, output: Any) -> str | None:
+        """Why ``output`` does not match the operation's declared output type, or None."""
+        declared = self._operations.get(current.operation).manifest
+        problem = mismatch(declared.output, output, "output")
+        if problem is None:
+            return None
+        return f"{declared.name} reported an output that does not match its declared type: {problem}"
 
     def _claim_or_renew(self, current: Execution, executor: str, lease: float | None) -> Execution:
         now = time.time_ns()
@@ -262,18 +246,6 @@ class ExecutionManager:
                     raise NotFoundError(f"parent {parent} of {e.hash} is neither an execution nor an "
                                         f"event on this node")
         return Trace(execution_hash, nodes, edges)
-
-def iterate_pages(list_page: Callable[[ExecutionFilter | None, int, str | None], Page],
-                  flt: ExecutionFilter | None, page_size: int) -> Iterator[Execution]:
-    """Every execution a paged ``list`` gives (the sdk's or a remote client's), lazily."""
-    token = None
-    while True:
-        page = list_page(flt, page_size, token)
-        yield from page.executions
-        if not page.next_page_token:
-            return
-        token = page.next_page_token
-
 
 def _fingerprint(flt: ExecutionFilter) -> bytes:
     """Binds a page token to its filter; status order and repeats do not matter."""
