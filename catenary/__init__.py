@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     )
     from catenary.model import Execution, Status
     from catenary.model.filter import ExecutionFilter
+    from catenary.model.node import NodeLike
     from catenary.model.results import StepResult
     from catenary.operations import Operation, operation
     from catenary.sdk import Node
@@ -29,7 +30,8 @@ _EXPORTS = {
     "EncodingError": "catenary.errors", "Execution": "catenary.model",
     "ExecutionFailedError": "catenary.errors", "ExecutionFilter": "catenary.model.filter",
     "InputError": "catenary.errors", "InvalidCIDError": "catenary.errors",
-    "ManifestError": "catenary.errors", "Node": "catenary.sdk", "NotFoundError": "catenary.errors",
+    "ManifestError": "catenary.errors", "Node": "catenary.sdk", "NodeLike": "catenary.model.node",
+    "NotFoundError": "catenary.errors",
     "Operation": "catenary.operations", "RunStateError": "catenary.errors",
     "Status": "catenary.model", "StatusTransitionError": "catenary.errors",
     "StepResult": "catenary.model.results", "StoreError": "catenary.errors",
