@@ -17,7 +17,8 @@ from catenary.model import Execution, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import (
     DEFAULT_MAX_VALUE_SIZE, AttestationCheck, OperationInfo, Page, RunState, StepResult, Trace,
-    TraceNode, VerifyReport, WorkflowInfo, iterate_pages,
+    TraceNode, VerifyReport, WorkflowInfo, check_page_size, check_trace_request,
+    iterate_pages,
 )
 from catenary.proto.api import (
     execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
@@ -52,6 +53,7 @@ class ExecutionClient:
     @_rpc
     def list(self, flt: ExecutionFilter | None = None, page_size: int = 100,
              page_token: str | None = None) -> Page:
+        check_page_size(page_size)  # here: over gRPC a 0 would mean the server's default
         response = self._stub.List(execution_pb2.ListExecutionsRequest(
             filter=convert.filter_to_pb(flt or ExecutionFilter()), page_size=page_size,
             page_token=page_token or ""))
@@ -94,6 +96,7 @@ class ExecutionClient:
 
     @_rpc
     def trace(self, execution_hash: CID, direction: str = "ancestors", depth: int = 0) -> Trace:
+        check_trace_request(direction, depth)
         request = execution_pb2.TraceRequest(
             hash=execution_hash.cid_bytes, depth=depth,
             direction=execution_pb2.DESCENDANTS if direction == "descendants" else execution_pb2.ANCESTORS)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from catenary.cid import CID
+from catenary.errors import BadInputError
 from catenary.model.execution import Execution
 from catenary.model.filter import ExecutionFilter
 from catenary.model.operation import OperationManifest, OperationVersion
@@ -18,6 +19,9 @@ from catenary.model.workflow import Workflow
 
 # The largest value (DAG-CBOR bytes) a node stores or a client sends, by default.
 DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024
+
+# The most executions one page holds.
+MAX_PAGE_SIZE = 1000
 
 # Verdicts of verification by re-execution (catenary.trust.verify).
 VERIFIED = "verified"
@@ -76,6 +80,12 @@ class Page:
     next_page_token: str | None
 
 
+def check_page_size(page_size: int) -> None:
+    """Refuse a page size out of range, before any call (a remote one sends 0 as "default")."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise BadInputError(f"page size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+
+
 def iterate_pages(list_page: Callable[[ExecutionFilter | None, int, str | None], Page],
                   flt: ExecutionFilter | None, page_size: int) -> Iterator[Execution]:
     """Every execution a paged ``list`` gives (the sdk's or a remote client's), lazily."""
@@ -86,6 +96,15 @@ def iterate_pages(list_page: Callable[[ExecutionFilter | None, int, str | None],
         if not page.next_page_token:
             return
         token = page.next_page_token
+
+
+def check_trace_request(direction: str, depth: int) -> None:
+    """Refuse a trace direction or depth out of range, before any call (a remote one could not
+    send a negative depth, and would read an unknown direction as ``ancestors``)."""
+    if direction not in ("ancestors", "descendants"):
+        raise BadInputError(f"direction must be ancestors or descendants, not {direction!r}")
+    if depth < 0:
+        raise BadInputError(f"depth must be >= 0, got {depth}")
 
 
 @dataclass(frozen=True)

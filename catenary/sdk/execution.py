@@ -16,13 +16,14 @@ from catenary.errors import (
 from catenary.model import Execution, Status, check_transition, hash_data, key_data
 from catenary.model.types import mismatch
 from catenary.model.filter import ExecutionFilter
-from catenary.model.results import Page, Trace, TraceNode, iterate_pages  # noqa: F401 (re-exported)
+from catenary.model.results import (  # noqa: F401 (re-exported)
+    MAX_PAGE_SIZE, Page, Trace, TraceNode, check_page_size, check_trace_request, iterate_pages,
+)
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
 from catenary.sdk.value import ValueManager
 from catenary.store import HistoryEntry, Store
 
-MAX_PAGE_SIZE = 1000
 # A claim without a lease of its own lasts this long unless its owner renews it (seconds).
 DEFAULT_LEASE = 30.0
 MAX_LEASE = 24 * 3600.0
@@ -56,8 +57,7 @@ class ExecutionManager:
              page_token: str | None = None) -> Page:
         """Executions matching ``flt``, newest first, one keyset page at a time."""
         flt = flt or ExecutionFilter()
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise BadInputError(f"page size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+        check_page_size(page_size)
         before = _read_token(page_token, flt) if page_token else None
         executions, last = self._store.list_executions(flt, page_size, before)
         return Page(executions, None if last is None else _make_token(last, flt))
@@ -221,10 +221,7 @@ class ExecutionManager:
         One store query (:meth:`Store.lineage`) whatever the depth; nodes come in
         breadth-first order, the root first.
         """
-        if direction not in ("ancestors", "descendants"):
-            raise BadInputError(f"direction must be ancestors or descendants, not {direction!r}")
-        if depth < 0:
-            raise BadInputError(f"depth must be >= 0, got {depth}")
+        check_trace_request(direction, depth)
         lineage = self._store.lineage(execution_hash, direction, depth)
         if lineage is None:
             raise NotFoundError(f"unknown execution {execution_hash}")
