@@ -38,7 +38,12 @@ _EXPORTS = {
     "operation": "catenary.operations",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BadInputError", "CID", "CatenaryError", "EncodingError", "Execution", "ExecutionFailedError",
+    "ExecutionFilter", "InputError", "InvalidCIDError", "ManifestError", "Node", "NodeLike",
+    "NotFoundError", "Operation", "RunStateError", "Status", "StatusTransitionError", "StepResult",
+    "StoreError", "operation",
+]
 
 
 def __getattr__(name: str) -> Any:

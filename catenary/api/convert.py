@@ -17,7 +17,7 @@ STATUS_TO_PB = {
     Status.COMPLETED: execution_pb2.COMPLETED,
     Status.FAILED: execution_pb2.FAILED,
 }
-STATUS_FROM_PB = {v: k for k, v in STATUS_TO_PB.items()}
+STATUS_FROM_PB: dict[int, Status] = {v: k for k, v in STATUS_TO_PB.items()}
 
 
 def cid(data: bytes, field: str) -> CID:

@@ -9,7 +9,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from catenary.api.errors import RequestDecoding
-from catenary.api.options import MESSAGE_OVERHEAD, message_options  # noqa: F401 (re-exported)
+from catenary.api.options import MESSAGE_OVERHEAD as MESSAGE_OVERHEAD, message_options as message_options
 from catenary.api.servicers import (
     ExecutionServicer, OperationServicer, RunServicer, ValueServicer, WorkflowServicer,
 )

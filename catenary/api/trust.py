@@ -12,9 +12,9 @@ from catenary.model.results import (
 
 VERDICT_TO_PB = {VERIFIED: execution_pb2.VERIFIED, MISMATCH: execution_pb2.MISMATCH,
                  UNVERIFIABLE: execution_pb2.UNVERIFIABLE}
-VERDICT_FROM_PB = {v: k for k, v in VERDICT_TO_PB.items()}
+VERDICT_FROM_PB: dict[int, str] = {v: k for k, v in VERDICT_TO_PB.items()}
 ROLE_TO_PB = {EXECUTOR: execution_pb2.EXECUTOR, VALIDATOR: execution_pb2.VALIDATOR}
-ROLE_FROM_PB = {v: k for k, v in ROLE_TO_PB.items()}
+ROLE_FROM_PB: dict[int, str] = {v: k for k, v in ROLE_TO_PB.items()}
 
 
 def _enum(table: dict[int, str], value: int, what: str) -> str:

@@ -233,8 +233,7 @@ def trace_dot(trace: Trace, names: dict[CID, str], down: bool = False) -> str:
         if n.kind == "event":
             label = f"event seg {n.segment}\\n…{short}"
             lines.append(f'  "{n.hash}" [shape=ellipse, label="{label}"];')
-        else:
-            e = n.execution
+        elif (e := n.execution) is not None:
             name = names.get(e.operation, "?").replace('"', "'")
             style = ", style=bold" if n.hash == trace.root else ""
             label = f"{name}\\nseg {e.segment}.{e.step} {e.status.value}\\n…{short}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import functools
 import threading
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
@@ -116,7 +117,8 @@ class ExecutionClient:
 
     @_rpc
     def create(self, workflow: CID, run: CID, segment: int, step: int, operation: CID,
-               config: dict[str, str], parents: list[CID], inputs: list[CID]) -> Execution:
+               config: dict[str, str], parents: builtins.list[CID], inputs: builtins.list[CID]
+               ) -> Execution:
         return convert.execution_from_pb(self._stub.Create(execution_pb2.CreateExecutionRequest(
             workflow=workflow.cid_bytes, run=run.cid_bytes, segment=segment, step=step,
             operation=operation.cid_bytes, config=config, parents=[p.cid_bytes for p in parents],
@@ -222,7 +224,7 @@ class ValueClient:
 
     @_rpc
     def get_bytes(self, cid: CID) -> bytes:
-        return self._stub.Get(value_pb2.GetValueRequest(cid=cid.cid_bytes)).data
+        return bytes(self._stub.Get(value_pb2.GetValueRequest(cid=cid.cid_bytes)).data)
 
     def get(self, cid: CID) -> Any:
         return decode(self.get_bytes(cid))

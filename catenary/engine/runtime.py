@@ -24,7 +24,7 @@ from catenary.errors import (
 from catenary.model import Event, Execution, Run, Status, Workflow, hash_data, key_data
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
-from catenary.model.results import DEFAULT_MAX_VALUE_SIZE, StepResult  # noqa: F401 (re-exported)
+from catenary.model.results import DEFAULT_MAX_VALUE_SIZE as DEFAULT_MAX_VALUE_SIZE, StepResult as StepResult
 from catenary.operations import Operation, Registry
 from catenary.store import RunState, SegmentOutput, StepCommit, Store
 

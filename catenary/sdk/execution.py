@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import dataclasses
 import hashlib
 import threading
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from catenary.cid import CID, cid_of, decode, encode
 from catenary.errors import (
@@ -16,9 +17,12 @@ from catenary.errors import (
 from catenary.model import Execution, Status, check_transition, hash_data, key_data
 from catenary.model.types import mismatch
 from catenary.model.filter import ExecutionFilter
-from catenary.model.results import (  # noqa: F401 (re-exported)
-    MAX_PAGE_SIZE, Page, Trace, TraceNode, check_page_size, check_trace_request, iterate_pages,
-)
+from catenary.model.results import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+from catenary.model.results import Page as Page
+from catenary.model.results import Trace as Trace
+from catenary.model.results import TraceNode as TraceNode
+from catenary.model.results import check_page_size, check_trace_request
+from catenary.model.results import iterate_pages as iterate_pages
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
 from catenary.sdk.value import ValueManager
@@ -89,7 +93,8 @@ class ExecutionManager:
         return self._store.max_seq()
 
     def create(self, workflow: CID, run: CID, segment: int, step: int, operation: CID,
-               config: dict[str, str], parents: list[CID], inputs: list[CID]) -> Execution:
+               config: dict[str, str], parents: builtins.list[CID], inputs: builtins.list[CID]
+               ) -> Execution:
         """Record an execution in status ``created`` for an external executor to claim."""
         state = self._store.get_run(run)
         if state is None:
@@ -139,10 +144,11 @@ class ExecutionManager:
                     Status.FAILED: Status.IN_PROGRESS}.get(status)
         if expected is None:
             check_transition(current.status, status)  # raises: nothing moves to created
+            raise AssertionError(f"no transition to {status.value}")  # unreachable
         block_ = None
-        if status is Status.IN_PROGRESS and not executor:
-            raise BadInputError("claiming an execution (in_progress) needs an executor id")
         if status is Status.IN_PROGRESS:
+            if not executor:
+                raise BadInputError("claiming an execution (in_progress) needs an executor id")
             return self._claim_or_renew(current, executor, lease)
         if status in (Status.COMPLETED, Status.FAILED) and executor and current.executor \
                 and executor != current.executor:
@@ -187,12 +193,12 @@ class ExecutionManager:
             f"cannot move execution {current.hash} to in_progress: expected status created, "
             f"actual {current.status.value}{owner}")
 
-    def sweep(self, now: int | None = None) -> list[Execution]:
+    def sweep(self, now: int | None = None) -> builtins.list[Execution]:
         """Return the claims whose lease lapsed to ``created`` (recorded in their history);
         returns them. The engine and each node that hands out leases call it periodically."""
         return self._store.expire_leases(time.time_ns() if now is None else now)
 
-    def history(self, execution_hash: CID) -> list[HistoryEntry]:
+    def history(self, execution_hash: CID) -> builtins.list[HistoryEntry]:
         """The claims and lease expiries of an execution, oldest first."""
         self.get(execution_hash)
         return self._store.execution_history(execution_hash)
@@ -226,11 +232,11 @@ class ExecutionManager:
         if lineage is None:
             raise NotFoundError(f"unknown execution {execution_hash}")
         levels = lineage.levels
-        nodes: list[TraceNode] = [TraceNode("execution", e.hash, e) for e in lineage.executions]
+        nodes: builtins.list[TraceNode] = [TraceNode("execution", e.hash, e) for e in lineage.executions]
         nodes += [TraceNode("event", ev.hash, None, ev.inputs, ev.segment, ev.run) for ev in lineage.events]
         nodes.sort(key=lambda n: levels.get(n.hash, 0))  # stable: executions before events per level
         known = {n.hash for n in nodes}
-        edges: list[tuple[CID, CID]] = []
+        edges: builtins.list[tuple[CID, CID]] = []
         for e in lineage.executions:
             if direction == "ancestors" and depth and levels.get(e.hash, 0) >= depth:
                 continue  # the depth limit cut this node's parents off

@@ -7,7 +7,7 @@ from typing import Any
 from catenary.cid import CID
 from catenary.errors import NotFoundError
 from catenary.model import OperationManifest, OperationVersion
-from catenary.model.results import OperationInfo  # noqa: F401 (re-exported)
+from catenary.model.results import OperationInfo as OperationInfo
 from catenary.operations import Registry
 from catenary.store import Store
 

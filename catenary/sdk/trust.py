@@ -10,11 +10,10 @@ from catenary.cid import CID
 from catenary.cid.cid import block_cid
 from catenary.errors import BadInputError, NotFoundError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Workflow
-from catenary.model.results import VerifyReport  # noqa: F401 (re-exported)
+from catenary.model.results import AttestationCheck, VerifyReport
 from catenary.operations import Registry
 from catenary.store import Store
 from catenary.trust import attestation, bundle
-from catenary.trust.attestation import AttestationCheck
 from catenary.trust.identity import Identity
 from catenary.trust.verify import Verifier
 
@@ -95,7 +94,9 @@ class TrustManager:
             checks = tuple(self._attestations.list(e.hash))
             verdict = verifier.verify(e, checks)
             verdicts.append(verdict)
-            if verdict.ok and not any(c.signer == self._identity.id and c.valid for c in checks):
+            # A verified execution has its output (the `is not None` only tells the type checker).
+            if verdict.ok and e.output is not None \
+                    and not any(c.signer == self._identity.id and c.valid for c in checks):
                 rows.append(attestation.sign(
                     self._identity, e.hash, e.key, e.output,
                     attestation.role_for(self._identity.id, e.executor, e.cached_from)))

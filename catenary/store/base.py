@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 from catenary.cid import CID
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
-from catenary.model.results import RunState, SegmentOutput  # noqa: F401 (re-exported)
+from catenary.model.results import RunState as RunState, SegmentOutput as SegmentOutput
 
 
 @dataclass(frozen=True)

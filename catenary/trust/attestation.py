@@ -16,7 +16,9 @@ from typing import Any
 
 from catenary.cid import CID, block, decode, encode
 from catenary.errors import CatenaryError
-from catenary.model.results import EXECUTOR, VALIDATOR, AttestationCheck  # noqa: F401 (re-exported)
+from catenary.model.results import (
+    EXECUTOR as EXECUTOR, VALIDATOR as VALIDATOR, AttestationCheck as AttestationCheck,
+)
 from catenary.store import AttestationRow
 from catenary.trust.identity import Identity, verify_signature
 

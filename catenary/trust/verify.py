@@ -28,7 +28,9 @@ from catenary.model import Event, Execution, OperationManifest, OperationVersion
 from catenary.model import hash_data, key_data
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
-from catenary.model.results import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict  # noqa: F401 (re-exported)
+from catenary.model.results import (
+    MISMATCH as MISMATCH, UNVERIFIABLE as UNVERIFIABLE, VERIFIED as VERIFIED, Verdict as Verdict,
+)
 from catenary.operations import Registry
 from catenary.trust.attestation import AttestationCheck
 

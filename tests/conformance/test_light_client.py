@@ -42,6 +42,7 @@ def test_the_client_loads_no_server_code(statement: str) -> None:
 def test_the_package_root_still_gives_every_name() -> None:
     import catenary
 
+    assert sorted(catenary.__all__) == sorted(catenary._EXPORTS)
     for name in catenary.__all__:
         assert getattr(catenary, name) is not None, name
     assert catenary.Node.__module__ == "catenary.sdk.node"
