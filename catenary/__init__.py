@@ -1,21 +1,59 @@
-"""catenary: a workflow engine whose every execution is content-addressed, traceable and verifiable."""
+"""catenary: a workflow engine whose every execution is content-addressed, traceable and verifiable.
 
-from catenary.cid import CID
-from catenary.engine import StepResult
-from catenary.errors import (
-    BadInputError, CatenaryError, EncodingError, ExecutionFailedError, InputError, InvalidCIDError,
-    ManifestError, NotFoundError, RunStateError, StatusTransitionError, StoreError,
-)
-from catenary.model import Execution, Status
-from catenary.model.filter import ExecutionFilter
-from catenary.operations import Operation, operation
-from catenary.sdk import Node
+The names below are imported on first use (PEP 562), so that ``import catenary.client``
+(or any light submodule) does not load the engine, the store and the trust code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from catenary.cid import CID
+    from catenary.errors import (
+        BadInputError, CatenaryError, EncodingError, ExecutionFailedError, InputError, InvalidCIDError,
+        ManifestError, NotFoundError, RunStateError, StatusTransitionError, StoreError,
+    )
+    from catenary.model import Execution, Status
+    from catenary.model.filter import ExecutionFilter
+    from catenary.model.node import NodeLike
+    from catenary.model.results import StepResult
+    from catenary.operations import Operation, operation
+    from catenary.sdk import Node
 
 __version__ = "0.1.0"
 
+# Each public name and the module that defines it.
+_EXPORTS = {
+    "BadInputError": "catenary.errors", "CID": "catenary.cid", "CatenaryError": "catenary.errors",
+    "EncodingError": "catenary.errors", "Execution": "catenary.model",
+    "ExecutionFailedError": "catenary.errors", "ExecutionFilter": "catenary.model.filter",
+    "InputError": "catenary.errors", "InvalidCIDError": "catenary.errors",
+    "ManifestError": "catenary.errors", "Node": "catenary.sdk", "NodeLike": "catenary.model.node",
+    "NotFoundError": "catenary.errors",
+    "Operation": "catenary.operations", "RunStateError": "catenary.errors",
+    "Status": "catenary.model", "StatusTransitionError": "catenary.errors",
+    "StepResult": "catenary.model.results", "StoreError": "catenary.errors",
+    "operation": "catenary.operations",
+}
+
 __all__ = [
     "BadInputError", "CID", "CatenaryError", "EncodingError", "Execution", "ExecutionFailedError",
-    "ExecutionFilter", "InputError", "InvalidCIDError", "ManifestError", "Node", "NotFoundError",
-    "Operation", "RunStateError", "Status", "StatusTransitionError", "StepResult", "StoreError",
-    "operation",
+    "ExecutionFilter", "InputError", "InvalidCIDError", "ManifestError", "Node", "NodeLike",
+    "NotFoundError", "Operation", "RunStateError", "Status", "StatusTransitionError", "StepResult",
+    "StoreError", "operation",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once: later lookups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

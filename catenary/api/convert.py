@@ -9,8 +9,7 @@ from catenary.model import (
 )
 from catenary.model.filter import ExecutionFilter
 from catenary.proto.definition import execution_pb2, operation_pb2, run_pb2, workflow_pb2
-from catenary.sdk.operation import OperationInfo
-from catenary.store import RunState, SegmentOutput
+from catenary.model.results import OperationInfo, RunState, SegmentOutput
 
 STATUS_TO_PB = {
     Status.CREATED: execution_pb2.CREATED,
@@ -18,7 +17,7 @@ STATUS_TO_PB = {
     Status.COMPLETED: execution_pb2.COMPLETED,
     Status.FAILED: execution_pb2.FAILED,
 }
-STATUS_FROM_PB = {v: k for k, v in STATUS_TO_PB.items()}
+STATUS_FROM_PB: dict[int, Status] = {v: k for k, v in STATUS_TO_PB.items()}
 
 
 def cid(data: bytes, field: str) -> CID:
@@ -49,18 +48,13 @@ def execution_to_pb(e: Execution) -> execution_pb2.Execution:
         config=e.config, parents=[p.cid_bytes for p in e.parents],
         inputs=[i.cid_bytes for i in e.inputs], status=STATUS_TO_PB[e.status],
         created_at=e.created_at, seq=e.seq)
-    if e.output is not None:
-        msg.output = e.output.cid_bytes
-    if e.error is not None:
-        msg.error = e.error
-    if e.executor is not None:
-        msg.executor = e.executor
-    if e.cached_from is not None:
-        msg.cached_from = e.cached_from.cid_bytes
-    if e.started_at is not None:
-        msg.started_at = e.started_at
-    if e.finished_at is not None:
-        msg.finished_at = e.finished_at
+    # proto3 optional fields: set only when present, so the reader's HasField tells None apart.
+    optional: dict[str, CID | str | int | None] = {
+        "output": e.output, "error": e.error, "executor": e.executor, "cached_from": e.cached_from,
+        "started_at": e.started_at, "finished_at": e.finished_at}
+    for name, value in optional.items():
+        if value is not None:
+            setattr(msg, name, value.cid_bytes if isinstance(value, CID) else value)
     return msg
 
 

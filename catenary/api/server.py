@@ -9,6 +9,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from catenary.api.errors import RequestDecoding
+from catenary.api.options import MESSAGE_OVERHEAD as MESSAGE_OVERHEAD, message_options as message_options
 from catenary.api.servicers import (
     ExecutionServicer, OperationServicer, RunServicer, ValueServicer, WorkflowServicer,
 )
@@ -18,14 +19,6 @@ from catenary.proto.api import (
     value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
 )
 from catenary.sdk import Node
-
-# Room for a value at the size cap plus its message envelope.
-MESSAGE_OVERHEAD = 1024 * 1024
-
-
-def message_options(max_value_size: int) -> list[tuple[str, int]]:
-    limit = max_value_size + MESSAGE_OVERHEAD
-    return [("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
 
 
 class Server:

@@ -6,15 +6,15 @@ from __future__ import annotations
 from catenary.cid import CID
 from catenary.errors import BadInputError
 from catenary.proto.api import execution_pb2
-from catenary.sdk.trust import VerifyReport
-from catenary.trust.attestation import EXECUTOR, VALIDATOR, AttestationCheck
-from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict
+from catenary.model.results import (
+    EXECUTOR, MISMATCH, UNVERIFIABLE, VALIDATOR, VERIFIED, AttestationCheck, Verdict, VerifyReport,
+)
 
 VERDICT_TO_PB = {VERIFIED: execution_pb2.VERIFIED, MISMATCH: execution_pb2.MISMATCH,
                  UNVERIFIABLE: execution_pb2.UNVERIFIABLE}
-VERDICT_FROM_PB = {v: k for k, v in VERDICT_TO_PB.items()}
+VERDICT_FROM_PB: dict[int, str] = {v: k for k, v in VERDICT_TO_PB.items()}
 ROLE_TO_PB = {EXECUTOR: execution_pb2.EXECUTOR, VALIDATOR: execution_pb2.VALIDATOR}
-ROLE_FROM_PB = {v: k for k, v in ROLE_TO_PB.items()}
+ROLE_FROM_PB: dict[int, str] = {v: k for k, v in ROLE_TO_PB.items()}
 
 
 def _enum(table: dict[int, str], value: int, what: str) -> str:

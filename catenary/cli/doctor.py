@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from catenary.cli.output import emit, json_option
-from catenary.sdk.doctor import Doctor
+from catenary.sdk.documents import doctor_json
+
+if TYPE_CHECKING:
+    from catenary.cli.main import Context
 
 
 @click.command("doctor")
 @click.option("--repair", is_flag=True, help="Fix what is safe to fix (e.g. fail orphaned in_progress executions).")
 @json_option
 @click.pass_obj
-def doctor(c, repair: bool, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
+def doctor(c: Context, repair: bool, as_json: bool) -> None:
     """Check every invariant of the execution DB (exit 1 if any does not hold)."""
     node = c.local("doctor")
-    report = Doctor(node.store).check(repair=repair)
+    report = node.doctor.check(repair=repair)
     if as_json:
-        emit({
-            "ok": report.ok, "executions": report.executions, "runs": report.runs,
-            "repaired": report.repaired,
-            "findings": [{"check": f.check, "subject": f.subject, "message": f.message,
-                          "repairable": f.repairable} for f in report.findings]})
+        emit(doctor_json(report))
     else:
         for f in report.findings:
             click.echo(f"{f.check:9} {f.subject}: {f.message}" + ("  (--repair fixes this)" if f.repairable else ""))

@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 
 import click
 from rich.markup import escape
@@ -28,6 +28,7 @@ from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
 from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
+from catenary.model.node import NodeLike
 from catenary.client import Client
 from catenary.sdk import Node
 
@@ -51,7 +52,7 @@ class Context:
         self._node: Any = None
 
     @property
-    def node(self) -> Any:
+    def node(self) -> NodeLike:
         """The local node (sdk) or, with --node, a client of a remote one: the same shape."""
         if self._node is None:
             if self.address:
@@ -67,7 +68,7 @@ class Context:
     def local(self, command: str) -> Node:
         if self.address:
             raise click.UsageError(f"{command} runs on a local data dir; it does not take --node")
-        return self.node
+        return cast("Node", self.node)  # without --node, node is a local Node
 
     def close(self) -> None:
         if self._node is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -21,29 +21,13 @@ from rich.tree import Tree
 from catenary.cid import CID
 from catenary.cli.output import cid_arg, emit, json_option, out
 from catenary.errors import BadInputError, VerificationError
-from catenary.sdk.execution import Trace
-from catenary.trust.attestation import AttestationCheck
-from catenary.trust.bundle import BundleReport
-from catenary.trust.verify import Verdict
+from catenary.model.results import Trace, Verdict
+from catenary.sdk.documents import (  # noqa: F401 (attestation_json, verdict_json: re-exported)
+    attestation_json, attestations_json, bundle_report_json, verdict_json, verify_report_json,
+)
 
-
-
-
-
-def _text(cid: CID | None) -> str | None:
-    return None if cid is None else str(cid)
-
-
-def attestation_json(check: AttestationCheck) -> dict[str, Any]:
-    return {"cid": str(check.cid), "signer": check.signer, "role": check.role, "valid": check.valid,
-            "reason": check.reason}
-
-
-def verdict_json(v: Verdict) -> dict[str, Any]:
-    return {"hash": str(v.execution), "operation": str(v.operation), "name": v.name,
-            "segment": v.segment, "step": v.step, "verdict": v.verdict, "reason": v.reason,
-            "expected": _text(v.expected), "got": _text(v.got),
-            "attestations": [attestation_json(a) for a in v.attestations]}
+if TYPE_CHECKING:
+    from catenary.trust import BundleReport
 
 
 def _verdict_table(verdicts: list[Verdict], attestations: bool) -> Table:
@@ -81,9 +65,7 @@ def verify_cmd(c: Any, execution_hash: str, whole: bool, as_json: bool) -> None:
     node = c.node  # a local Node, or with --node a Client of the same shape
     report = node.trust.verify(cid_arg(execution_hash, "HASH"), trace=whole)
     if as_json:
-        emit({"root": str(report.root), "verdict": report.overall, "signer": report.signer,
-               "executions": [verdict_json(v) for v in report.verdicts],
-               "attested": [str(h) for h in report.attested]})
+        emit(verify_report_json(report))
     else:
         out.print(_verdict_table(report.verdicts, attestations=False))
         out.print(f"verdict  {report.overall}")
@@ -111,7 +93,7 @@ def exec_attestations(c: Any, execution_hash: str, as_json: bool) -> None:
     hash_ = cid_arg(execution_hash, "HASH")
     checks = node.attestations.list(hash_)
     if as_json:
-        emit({"execution": str(hash_), "attestations": [attestation_json(a) for a in checks]})
+        emit(attestations_json(hash_, checks))
         return
     table = Table("attestation", "signer", "role", "check", "reason")
     for a in checks:
@@ -152,12 +134,6 @@ def export_cmd(c: Any, execution_hash: str, output: Path, as_json: bool) -> None
                   f"{counts['blocks']} blocks, {size} bytes")
 
 
-def report_json(path: Path, report: BundleReport) -> dict[str, Any]:
-    return {"file": str(path), "root": _text(report.root), "verdict": report.overall,
-            "blocks": report.blocks, "executions": [verdict_json(v) for v in report.verdicts],
-            "problems": list(report.problems)}
-
-
 def _print_report(report: BundleReport) -> None:
     if report.verdicts:
         out.print(_verdict_table(report.verdicts, attestations=True))
@@ -182,7 +158,7 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
     data = _read(file)
     report = node.trust.verify_bundle(data)
     if as_json:
-        emit(report_json(file, report))
+        emit(bundle_report_json(file, report))
     else:
         _print_report(report)
     if not report.ok:
@@ -202,13 +178,13 @@ def import_cmd(c: Any, file: Path, as_json: bool) -> None:
     report = node.trust.verify_bundle(data)
     if not report.ok:
         if as_json:
-            emit({**report_json(file, report), "imported": None})
+            emit({**bundle_report_json(file, report), "imported": None})
         else:
             _print_report(report)
         _fail(report, "bundle does not verify; nothing was imported")
     counts = node.trust.import_verified(report)
     if as_json:
-        emit({**report_json(file, report), "imported": counts})
+        emit({**bundle_report_json(file, report), "imported": counts})
         return
     _print_report(report)
     out.print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
@@ -257,8 +233,7 @@ def trace_dot(trace: Trace, names: dict[CID, str], down: bool = False) -> str:
         if n.kind == "event":
             label = f"event seg {n.segment}\\n…{short}"
             lines.append(f'  "{n.hash}" [shape=ellipse, label="{label}"];')
-        else:
-            e = n.execution
+        elif (e := n.execution) is not None:
             name = names.get(e.operation, "?").replace('"', "'")
             style = ", style=bold" if n.hash == trace.root else ""
             label = f"{name}\\nseg {e.segment}.{e.step} {e.status.value}\\n…{short}"

@@ -1,5 +1,7 @@
-"""A Python client for a remote node, with the same shape as :class:`catenary.sdk.Node`."""
+"""A Python client for a remote node, with the same shape as :class:`catenary.sdk.Node`
+(both are :class:`~catenary.model.node.NodeLike`). Importing it loads no server code."""
 
 from catenary.client.client import Client
+from catenary.model.node import NodeLike
 
-__all__ = ["Client"]
+__all__ = ["Client", "NodeLike"]

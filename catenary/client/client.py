@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import functools
 import threading
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
@@ -10,20 +11,20 @@ import grpc
 
 from catenary.api import convert, trust
 from catenary.api.errors import from_rpc_error
-from catenary.api.server import message_options
+from catenary.api.options import message_options
 from catenary.cid import CID, decode, encode
-from catenary.engine import DEFAULT_MAX_VALUE_SIZE, StepResult
 from catenary.errors import InputError
 from catenary.model import Execution, Status
 from catenary.model.filter import ExecutionFilter
+from catenary.model.results import (
+    DEFAULT_MAX_VALUE_SIZE, AttestationCheck, OperationInfo, Page, RunState, StepResult, Trace,
+    TraceNode, VerifyReport, WorkflowInfo, check_page_size, check_trace_request,
+    iterate_pages,
+)
 from catenary.proto.api import (
     execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
     value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
 )
-from catenary.sdk import OperationInfo, Page, Trace, TraceNode, VerifyReport, WorkflowInfo
-from catenary.sdk.execution import iterate_pages
-from catenary.store import RunState
-from catenary.trust.attestation import AttestationCheck
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,6 +54,7 @@ class ExecutionClient:
     @_rpc
     def list(self, flt: ExecutionFilter | None = None, page_size: int = 100,
              page_token: str | None = None) -> Page:
+        check_page_size(page_size)  # here: over gRPC a 0 would mean the server's default
         response = self._stub.List(execution_pb2.ListExecutionsRequest(
             filter=convert.filter_to_pb(flt or ExecutionFilter()), page_size=page_size,
             page_token=page_token or ""))
@@ -95,6 +97,7 @@ class ExecutionClient:
 
     @_rpc
     def trace(self, execution_hash: CID, direction: str = "ancestors", depth: int = 0) -> Trace:
+        check_trace_request(direction, depth)
         request = execution_pb2.TraceRequest(
             hash=execution_hash.cid_bytes, depth=depth,
             direction=execution_pb2.DESCENDANTS if direction == "descendants" else execution_pb2.ANCESTORS)
@@ -114,7 +117,8 @@ class ExecutionClient:
 
     @_rpc
     def create(self, workflow: CID, run: CID, segment: int, step: int, operation: CID,
-               config: dict[str, str], parents: list[CID], inputs: list[CID]) -> Execution:
+               config: dict[str, str], parents: builtins.list[CID], inputs: builtins.list[CID]
+               ) -> Execution:
         return convert.execution_from_pb(self._stub.Create(execution_pb2.CreateExecutionRequest(
             workflow=workflow.cid_bytes, run=run.cid_bytes, segment=segment, step=step,
             operation=operation.cid_bytes, config=config, parents=[p.cid_bytes for p in parents],
@@ -220,7 +224,7 @@ class ValueClient:
 
     @_rpc
     def get_bytes(self, cid: CID) -> bytes:
-        return self._stub.Get(value_pb2.GetValueRequest(cid=cid.cid_bytes)).data
+        return bytes(self._stub.Get(value_pb2.GetValueRequest(cid=cid.cid_bytes)).data)
 
     def get(self, cid: CID) -> Any:
         return decode(self.get_bytes(cid))

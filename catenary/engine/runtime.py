@@ -23,28 +23,15 @@ from catenary.errors import (
 from catenary.model import Event, Execution, Invocation, Preimages, Run, Segment, Status, Workflow
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
+from catenary.model.results import DEFAULT_MAX_VALUE_SIZE as DEFAULT_MAX_VALUE_SIZE, StepResult as StepResult
 from catenary.operations import Operation, Registry
 from catenary.store import RunState, SegmentOutput, StepCommit, Store
 
-DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024
 # How long next() waits for external executors to finish a remote step, in seconds.
 DEFAULT_REMOTE_WAIT = 300.0
 # While it waits, how often it looks at the execution without being woken, and returns
 # lapsed claims to `created` (leases; the served node's sweeper does the same).
 REMOTE_POLL = 0.5
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """What ``next()`` returns. ``result`` is set only when ``done``; times are milliseconds."""
-
-    run: CID
-    segment: int
-    done: bool
-    result: Any
-    segment_time: float
-    total_time: float
-    final: CID  # hash of the segment's last execution
 
 
 class _Slot:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from catenary.cid import CID
 from catenary.cid.dagjson import to_json
-from catenary.engine import StepResult
 from catenary.model import Execution, Workflow
-from catenary.sdk.execution import Trace
-from catenary.sdk.operation import OperationInfo
-from catenary.store import RunState
+from catenary.model.results import (
+    AttestationCheck, OperationInfo, RunState, StepResult, Trace, Verdict, VerifyReport,
+)
+
+if TYPE_CHECKING:  # the bundle and doctor code is only loaded by the commands that use it
+    from catenary.sdk.doctor import Report
+    from catenary.trust import BundleReport
 
 
 def cid_text(value: CID | None) -> str | None:
@@ -88,3 +92,42 @@ def trace_json(trace: Trace) -> dict[str, Any]:
             nodes.append({"kind": "execution", **execution_json(node.execution)})
     return {"root": str(trace.root), "nodes": nodes,
             "edges": [{"from": str(a), "to": str(b)} for a, b in trace.edges]}
+
+
+def attestation_json(check: AttestationCheck) -> dict[str, Any]:
+    return {"cid": str(check.cid), "signer": check.signer, "role": check.role, "valid": check.valid,
+            "reason": check.reason}
+
+
+def verdict_json(v: Verdict) -> dict[str, Any]:
+    return {"hash": str(v.execution), "operation": str(v.operation), "name": v.name,
+            "segment": v.segment, "step": v.step, "verdict": v.verdict, "reason": v.reason,
+            "expected": cid_text(v.expected), "got": cid_text(v.got),
+            "attestations": [attestation_json(a) for a in v.attestations]}
+
+
+def verify_report_json(report: VerifyReport) -> dict[str, Any]:
+    """What ``catenary verify --json`` prints."""
+    return {"root": str(report.root), "verdict": report.overall, "signer": report.signer,
+            "executions": [verdict_json(v) for v in report.verdicts],
+            "attested": [str(h) for h in report.attested]}
+
+
+def attestations_json(execution_hash: CID, checks: list[AttestationCheck]) -> dict[str, Any]:
+    """What ``catenary exec attestations --json`` prints."""
+    return {"execution": str(execution_hash), "attestations": [attestation_json(a) for a in checks]}
+
+
+def bundle_report_json(path: Path, report: BundleReport) -> dict[str, Any]:
+    """What ``catenary verify-bundle --json`` (and ``import``) print for a bundle's check."""
+    return {"file": str(path), "root": cid_text(report.root), "verdict": report.overall,
+            "blocks": report.blocks, "executions": [verdict_json(v) for v in report.verdicts],
+            "problems": list(report.problems)}
+
+
+def doctor_json(report: Report) -> dict[str, Any]:
+    """What ``catenary doctor --json`` prints."""
+    return {"ok": report.ok, "executions": report.executions, "runs": report.runs,
+            "repaired": report.repaired,
+            "findings": [{"check": f.check, "subject": f.subject, "message": f.message,
+                          "repairable": f.repairable} for f in report.findings]}

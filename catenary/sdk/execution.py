@@ -3,57 +3,34 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import dataclasses
 import hashlib
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from catenary.cid import CID, decode, encode
 from catenary.errors import (
     AlreadyExistsError, BadInputError, CatenaryError, NotFoundError, StatusTransitionError,
 )
 from catenary.model import Execution, Invocation, Status, check_transition
+from catenary.model.types import mismatch
 from catenary.model.filter import ExecutionFilter
+from catenary.model.results import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+from catenary.model.results import Page as Page
+from catenary.model.results import Trace as Trace
+from catenary.model.results import TraceNode as TraceNode
+from catenary.model.results import check_page_size, check_trace_request
+from catenary.model.results import iterate_pages as iterate_pages
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
 from catenary.sdk.value import ValueManager
 from catenary.store import HistoryEntry, Store
 
-MAX_PAGE_SIZE = 1000
 # A claim without a lease of its own lasts this long unless its owner renews it (seconds).
 DEFAULT_LEASE = 30.0
 MAX_LEASE = 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of executions, newest first; pass ``next_page_token`` to get the next one."""
-
-    executions: list[Execution]
-    next_page_token: str | None
-
-
-@dataclass(frozen=True)
-class TraceNode:
-    """A node of a trace: an execution, or the event that carried external inputs."""
-
-    kind: str  # "execution" | "event"
-    hash: CID
-    execution: Execution | None = None
-    inputs: tuple[CID, ...] = ()
-    segment: int | None = None
-    run: CID | None = None  # for events
-
-
-@dataclass(frozen=True)
-class Trace:
-    """The sub-DAG an execution came from: nodes (each once) and edges parent -> child."""
-
-    root: CID
-    nodes: list[TraceNode]
-    edges: list[tuple[CID, CID]]
 
 
 class ExecutionManager:
@@ -84,8 +61,7 @@ class ExecutionManager:
              page_token: str | None = None) -> Page:
         """Executions matching ``flt``, newest first, one keyset page at a time."""
         flt = flt or ExecutionFilter()
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise BadInputError(f"page size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+        check_page_size(page_size)
         before = _read_token(page_token, flt) if page_token else None
         executions, last = self._store.list_executions(flt, page_size, before)
         return Page(executions, None if last is None else _make_token(last, flt))
@@ -117,7 +93,8 @@ class ExecutionManager:
         return self._store.max_seq()
 
     def create(self, workflow: CID, run: CID, segment: int, step: int, operation: CID,
-               config: dict[str, str], parents: list[CID], inputs: list[CID]) -> Execution:
+               config: dict[str, str], parents: builtins.list[CID], inputs: builtins.list[CID]
+               ) -> Execution:
         """Record an execution in status ``created`` for an external executor to claim."""
         state = self._store.get_run(run)
         if state is None:
@@ -155,14 +132,19 @@ class ExecutionManager:
                                   or not 0 < lease <= MAX_LEASE):
             raise BadInputError(f"lease: {lease!r} seconds is not in (0, {MAX_LEASE:g}]")
         current = self.get(execution_hash)
+        if status is Status.COMPLETED:
+            problem = self._output_problem(current, output)
+            if problem:  # never stored as done: the execution fails with the reason
+                status, output, error = Status.FAILED, None, problem
         expected = {Status.IN_PROGRESS: Status.CREATED, Status.COMPLETED: Status.IN_PROGRESS,
                     Status.FAILED: Status.IN_PROGRESS}.get(status)
         if expected is None:
             check_transition(current.status, status)  # raises: nothing moves to created
+            raise AssertionError(f"no transition to {status.value}")  # unreachable
         block_ = None
-        if status is Status.IN_PROGRESS and not executor:
-            raise BadInputError("claiming an execution (in_progress) needs an executor id")
         if status is Status.IN_PROGRESS:
+            if not executor:
+                raise BadInputError("claiming an execution (in_progress) needs an executor id")
             return self._claim_or_renew(current, executor, lease)
         if status in (Status.COMPLETED, Status.FAILED) and executor and current.executor \
                 and executor != current.executor:
@@ -180,6 +162,14 @@ class ExecutionManager:
                 f"cannot move execution {execution_hash} to {status.value}: expected status "
                 f"{expected.value}, actual {actual.value}")
         return updated
+
+    def _output_problem(self, current: Execution, output: Any) -> str | None:
+        """Why ``output`` does not match the operation's declared output type, or None."""
+        declared = self._operations.get(current.operation).manifest
+        problem = mismatch(declared.output, output, "output")
+        if problem is None:
+            return None
+        return f"{declared.name} reported an output that does not match its declared type: {problem}"
 
     def _claim_or_renew(self, current: Execution, executor: str, lease: float | None) -> Execution:
         now = time.time_ns()
@@ -199,12 +189,12 @@ class ExecutionManager:
             f"cannot move execution {current.hash} to in_progress: expected status created, "
             f"actual {current.status.value}{owner}")
 
-    def sweep(self, now: int | None = None) -> list[Execution]:
+    def sweep(self, now: int | None = None) -> builtins.list[Execution]:
         """Return the claims whose lease lapsed to ``created`` (recorded in their history);
         returns them. The engine and each node that hands out leases call it periodically."""
         return self._store.expire_leases(time.time_ns() if now is None else now)
 
-    def history(self, execution_hash: CID) -> list[HistoryEntry]:
+    def history(self, execution_hash: CID) -> builtins.list[HistoryEntry]:
         """The claims and lease expiries of an execution, oldest first."""
         self.get(execution_hash)
         return self._store.execution_history(execution_hash)
@@ -233,19 +223,16 @@ class ExecutionManager:
         One store query (:meth:`Store.lineage`) whatever the depth; nodes come in
         breadth-first order, the root first.
         """
-        if direction not in ("ancestors", "descendants"):
-            raise BadInputError(f"direction must be ancestors or descendants, not {direction!r}")
-        if depth < 0:
-            raise BadInputError(f"depth must be >= 0, got {depth}")
+        check_trace_request(direction, depth)
         lineage = self._store.lineage(execution_hash, direction, depth)
         if lineage is None:
             raise NotFoundError(f"unknown execution {execution_hash}")
         levels = lineage.levels
-        nodes: list[TraceNode] = [TraceNode("execution", e.hash, e) for e in lineage.executions]
+        nodes: builtins.list[TraceNode] = [TraceNode("execution", e.hash, e) for e in lineage.executions]
         nodes += [TraceNode("event", ev.hash, None, ev.inputs, ev.segment, ev.run) for ev in lineage.events]
         nodes.sort(key=lambda n: levels.get(n.hash, 0))  # stable: executions before events per level
         known = {n.hash for n in nodes}
-        edges: list[tuple[CID, CID]] = []
+        edges: builtins.list[tuple[CID, CID]] = []
         for e in lineage.executions:
             if direction == "ancestors" and depth and levels.get(e.hash, 0) >= depth:
                 continue  # the depth limit cut this node's parents off
@@ -258,18 +245,6 @@ class ExecutionManager:
                     raise NotFoundError(f"parent {parent} of {e.hash} is neither an execution nor an "
                                         f"event on this node")
         return Trace(execution_hash, nodes, edges)
-
-def iterate_pages(list_page: Callable[[ExecutionFilter | None, int, str | None], Page],
-                  flt: ExecutionFilter | None, page_size: int) -> Iterator[Execution]:
-    """Every execution a paged ``list`` gives (the sdk's or a remote client's), lazily."""
-    token = None
-    while True:
-        page = list_page(flt, page_size, token)
-        yield from page.executions
-        if not page.next_page_token:
-            return
-        token = page.next_page_token
-
 
 def _fingerprint(flt: ExecutionFilter) -> bytes:
     """Binds a page token to its filter; status order and repeats do not matter."""

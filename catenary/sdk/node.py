@@ -11,6 +11,7 @@ from catenary.engine import DEFAULT_MAX_VALUE_SIZE, Engine
 from catenary.engine.executor import Executor
 from catenary.engine.runtime import DEFAULT_REMOTE_WAIT
 from catenary.operations import Registry, default_registry
+from catenary.sdk.doctor import Doctor
 from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.run import RunManager
@@ -81,6 +82,7 @@ class Node:
         self.executions = ExecutionManager(self.store, self.operations, self.values, lease=lease)
         self.attestations = AttestationManager(self.store)
         self.trust = TrustManager(self.store, self.registry, self.identity)
+        self.doctor = Doctor(self.store)  # the data dir's invariants: node.doctor.check(repair=...)
         self.operations.load_wasm()
         self.operations.publish()
 

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from catenary.cid import CID
 from catenary.errors import NotFoundError
 from catenary.model import OperationManifest, OperationVersion
+from catenary.model.results import OperationInfo as OperationInfo
 from catenary.operations import Registry
 from catenary.store import Store
-
-
-@dataclass(frozen=True)
-class OperationInfo:
-    """An operation version with its manifest, and whether this process can execute it."""
-
-    manifest: OperationManifest
-    version: OperationVersion
-    available: bool
-
-    @property
-    def version_id(self) -> CID:
-        return self.version.id
 
 
 class OperationManager:

@@ -4,19 +4,18 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
 from catenary.cid import CID
 from catenary.cid.cid import block_cid
 from catenary.errors import BadInputError, NotFoundError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Workflow
+from catenary.model.results import AttestationCheck, VerifyReport
 from catenary.operations import Registry
 from catenary.store import Store
 from catenary.trust import attestation, bundle
-from catenary.trust.attestation import AttestationCheck
 from catenary.trust.identity import Identity
-from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict, Verifier
+from catenary.trust.verify import Verifier
 
 
 class StoreEvidence:
@@ -39,28 +38,6 @@ class StoreEvidence:
 
     def version(self, version_id: CID) -> tuple[OperationManifest, OperationVersion] | None:
         return self._store.get_version(version_id)
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """What ``node.trust.verify`` found: one verdict per execution checked (the execution
-    itself, or with ``trace`` its whole ancestry), the validator attestations it added, and
-    ``signer``, the id of the node that verified (and signed them)."""
-
-    root: CID
-    verdicts: list[Verdict]
-    attested: list[CID] = field(default_factory=list)
-    signer: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return all(v.ok for v in self.verdicts)
-
-    @property
-    def overall(self) -> str:
-        if self.ok:
-            return VERIFIED
-        return MISMATCH if any(v.verdict == MISMATCH for v in self.verdicts) else UNVERIFIABLE
 
 
 class AttestationManager:
@@ -117,7 +94,9 @@ class TrustManager:
             checks = tuple(self._attestations.list(e.hash))
             verdict = verifier.verify(e, checks)
             verdicts.append(verdict)
-            if verdict.ok and not any(c.signer == self._identity.id and c.valid for c in checks):
+            # A verified execution has its output (the `is not None` only tells the type checker).
+            if verdict.ok and e.output is not None \
+                    and not any(c.signer == self._identity.id and c.valid for c in checks):
                 rows.append(attestation.sign(
                     self._identity, e.hash, e.key, e.output,
                     attestation.role_for(self._identity.id, e.executor, e.cached_from)))

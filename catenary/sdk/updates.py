@@ -13,7 +13,7 @@ import collections
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Generator, Iterator
 
 from catenary.model import Execution
 from catenary.model.filter import ExecutionFilter
@@ -95,7 +95,7 @@ class UpdateHub:
                 self._subscribers.discard(subscriber)
 
     def _replay(self, flt: ExecutionFilter, seq: int, until: int, stop: threading.Event | None
-                ) -> Iterator[Execution]:
+                ) -> Generator[Execution, None, int]:
         """Matches with ``seq < execution.seq <= until`` from the store; returns ``until``."""
         while seq < until and not self._stopped(stop):
             rows = self._store.executions_since(flt, seq, READ_BATCH)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +10,15 @@ from catenary.cid import CID
 
 from catenary.cid import dagjson
 from catenary.errors import BadInputError, EncodingError, InvalidCIDError, ManifestError, NotFoundError
-from catenary.model import Workflow
+from catenary.model import OperationManifest, Workflow
 from catenary.model.workflow import load_manifest
+from catenary.model.results import WorkflowInfo as WorkflowInfo
 from catenary.sdk.operation import OperationManager
 from catenary.store import Store
 
 
 DEFAULT_MAX_SEGMENTS = 10_000
 DEFAULT_MAX_SEQUENCE = 10_000
-
-
-@dataclass(frozen=True)
-class WorkflowInfo:
-    id: CID
-    workflow: Workflow
-    created_at: int | None = None
 
 
 class WorkflowManager:
@@ -59,7 +52,7 @@ class WorkflowManager:
                                     f"{len(segment.sequence)} operations is over this node's cap of "
                                     f"{self._max_sequence} per segment")
 
-        def lookup(version_id: CID):
+        def lookup(version_id: CID) -> OperationManifest | None:
             info = self._operations.lookup(version_id)
             return None if info is None else info.manifest
 

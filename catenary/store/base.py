@@ -13,32 +13,7 @@ from typing import Callable, Iterable
 from catenary.cid import CID
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
-
-
-@dataclass(frozen=True)
-class SegmentOutput:
-    """A finished segment of a run: its output value and the execution that produced it."""
-
-    segment: int
-    output: CID
-    producer: CID
-    segment_time: float
-
-
-@dataclass(frozen=True)
-class RunState:
-    """A run and where it stands."""
-
-    id: CID
-    workflow: CID
-    nonce: bytes
-    status: str  # running | completed | failed
-    next_segment: int
-    total_time: float
-    error: str | None
-    created_at: int
-    updated_at: int
-    outputs: dict[int, SegmentOutput] = field(default_factory=dict)
+from catenary.model.results import RunState as RunState, SegmentOutput as SegmentOutput
 
 
 @dataclass(frozen=True)

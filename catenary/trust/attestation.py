@@ -12,16 +12,16 @@ re-executed it) is not signed: it follows from the record (see :func:`role_for`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from catenary.cid import CID, block, decode, encode
 from catenary.errors import CatenaryError
+from catenary.model.results import (
+    EXECUTOR as EXECUTOR, VALIDATOR as VALIDATOR, AttestationCheck as AttestationCheck,
+)
 from catenary.store import AttestationRow
 from catenary.trust.identity import Identity, verify_signature
 
-EXECUTOR = "executor"
-VALIDATOR = "validator"
 FIELDS = ("execution", "key", "output", "signer", "signature")
 
 
@@ -42,17 +42,6 @@ def role_for(signer: str, executor: str | None, cached_from: CID | None) -> str:
     """``executor`` when the signer is the node that recorded the execution by doing the
     work (not a cache hit); ``validator`` otherwise."""
     return EXECUTOR if signer == executor and cached_from is None else VALIDATOR
-
-
-@dataclass(frozen=True)
-class AttestationCheck:
-    """The result of checking one attestation against the execution it is listed for."""
-
-    cid: CID
-    signer: str | None
-    role: str
-    valid: bool
-    reason: str
 
 
 def check(cid: CID, data: bytes, execution: CID, key: CID, output: CID | None,

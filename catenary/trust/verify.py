@@ -19,7 +19,6 @@ through the small :class:`Evidence` interface.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from catenary.cid import CID, cid_of, decode
@@ -27,12 +26,11 @@ from catenary.errors import CatenaryError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Status, Workflow
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
+from catenary.model.results import (
+    MISMATCH as MISMATCH, UNVERIFIABLE as UNVERIFIABLE, VERIFIED as VERIFIED, Verdict as Verdict,
+)
 from catenary.operations import Registry
 from catenary.trust.attestation import AttestationCheck
-
-VERIFIED = "verified"
-MISMATCH = "mismatch"
-UNVERIFIABLE = "unverifiable"
 
 # (reason, expected, got): why a record is not where it says; the CIDs when two disagree.
 Problem = tuple[str, CID | None, CID | None]
@@ -50,27 +48,6 @@ class Evidence(Protocol):
     def workflow(self, workflow_id: CID) -> Workflow | None: ...
 
     def version(self, version_id: CID) -> tuple[OperationManifest, OperationVersion] | None: ...
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome for one execution. ``expected`` / ``got`` are the CIDs that differ
-    (recorded vs recomputed) for a mismatch, or the agreeing output when verified."""
-
-    execution: CID
-    verdict: str  # verified | mismatch | unverifiable
-    reason: str
-    operation: CID
-    name: str | None
-    segment: int
-    step: int
-    expected: CID | None = None
-    got: CID | None = None
-    attestations: tuple[AttestationCheck, ...] = field(default=())
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict == VERIFIED
 
 
 def record_problem(e: Execution) -> tuple[str, CID, CID] | None:
