@@ -19,7 +19,7 @@ from catenary.errors import BadInputError, CatenaryError
 
 
 def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
-    from catenary.executor import is_remote
+    from catenary.remote import is_remote
     from catenary.operations import Operation
 
     found = []
@@ -56,7 +56,7 @@ def executor_cmd(c: Any, address: str | None, modules: tuple[str, ...], executor
     """Perform the remote operations of Python modules for a served node until SIGTERM/Ctrl-C:
     claim each created execution of them (a lease, renewed while it runs), run it, report the
     output or the error. With --json, one line per execution performed."""
-    from catenary.executor import Worker
+    from catenary.remote import Worker
 
     address = address or c.address
     if not address:
