@@ -147,7 +147,7 @@ def workflow_create(c: Context, file: Path, as_json: bool) -> None:
         try:
             source = file.read_bytes()
         except OSError as exc:
-            raise BadInputError(f"cannot read manifest {str(file)!r}: {exc.strerror}") from None
+            raise BadInputError(f"cannot read manifest {str(file)!r}: {exc.strerror}") from exc
     info = c.node.workflows.create(source)
     if as_json:
         emit(render.workflow_json(info.id, info.workflow))
@@ -386,8 +386,8 @@ def parse_time(text: str | None, option: str) -> int | None:
         return int(text)
     try:
         moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInputError(f"{option}: {text!r} is neither ISO 8601 time nor unix nanoseconds") from None
+    except ValueError as exc:
+        raise BadInputError(f"{option}: {text!r} is neither ISO 8601 time nor unix nanoseconds") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.timezone.utc)
     return int(moment.timestamp() * 1_000_000) * 1000

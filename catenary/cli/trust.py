@@ -64,7 +64,7 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
 
 
 # verify ---------------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def export_cmd(c: Any, execution_hash: str, output: Path, as_json: bool) -> None
             counts = node.trust.export(hash_, stream)
         os.replace(tmp, output)
     except OSError as exc:
-        raise BadInputError(f"cannot write {str(output)!r}: {exc.strerror}") from None
+        raise BadInputError(f"cannot write {str(output)!r}: {exc.strerror}") from exc
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -36,7 +36,8 @@ def _rpc(method: F) -> F:
         try:
             return method(*args, **kwargs)
         except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+            error = from_rpc_error(exc)
+            raise error from (None if error is exc else exc)
 
     return wrapper  # type: ignore[return-value]
 
@@ -81,7 +82,8 @@ class ExecutionClient:
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.CANCELLED:
                 return
-            raise from_rpc_error(exc) from None
+            error = from_rpc_error(exc)
+            raise error from (None if error is exc else exc)
         finally:
             call.cancel()
 

@@ -149,7 +149,7 @@ class Engine:
             try:
                 check_value(value, where)
             except CatenaryError as exc:
-                raise InputError(str(exc)) from None
+                raise InputError(str(exc)) from exc
             problem = mismatch(first.manifest.inputs[slot], value, where)
             if problem:
                 raise InputError(f"{problem} (declared by {first.name})")

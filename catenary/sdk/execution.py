@@ -294,8 +294,8 @@ def _read_token(token: str, flt: ExecutionFilter) -> int:
     """Decode a page token; refuse a forged one or one made for another filter."""
     try:
         version, before, fingerprint = decode(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (CatenaryError, ValueError, TypeError):
-        raise BadInputError(f"invalid page token {_shown(token)}") from None
+    except (CatenaryError, ValueError, TypeError) as exc:
+        raise BadInputError(f"invalid page token {_shown(token)}") from exc
     # An id is a SQLite rowid (64-bit signed): a larger one is forged, not just past the end.
     if version != 1 or not isinstance(before, int) or isinstance(before, bool) or not 0 <= before < 2**63:
         raise BadInputError(f"invalid page token {_shown(token)}")

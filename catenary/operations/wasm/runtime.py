@@ -79,8 +79,8 @@ class WasmLimits:
             if text:
                 try:
                     values[field] = int(text)
-                except ValueError:
-                    raise BadInputError(f"${var}: {text!r} is not an integer") from None
+                except ValueError as exc:
+                    raise BadInputError(f"${var}: {text!r} is not an integer") from exc
         return cls(**values)
 
 
@@ -126,7 +126,7 @@ def compile_module(cid: CID, data: bytes, *, error: type[CatenaryError] = Invali
     try:
         module = wasmtime.Module(engine(), data)
     except wasmtime.WasmtimeError as exc:
-        raise _error(error, cid, f"not a valid WebAssembly module: {_first_line(exc)}") from None
+        raise _error(error, cid, f"not a valid WebAssembly module: {_first_line(exc)}") from exc
     problem = check_module(module)
     if problem:
         raise _error(error, cid, problem)
@@ -241,10 +241,10 @@ class WasmModule:
             compiled.pre.instantiate(store)
         except wasmtime.Trap as exc:
             raise InvalidModuleError(f"wasm module {self.cid}: cannot be instantiated: "
-                                     f"{_trap_cause(exc)}") from None
+                                     f"{_trap_cause(exc)}") from exc
         except wasmtime.WasmtimeError as exc:
             raise InvalidModuleError(f"wasm module {self.cid}: cannot be instantiated within the "
-                                     f"limits: {_first_line(exc)}") from None
+                                     f"limits: {_first_line(exc)}") from exc
 
     def call(self, *inputs: Any, **config: str) -> Any:
         """Run the module on decoded values, as the engine calls an operation's function."""
@@ -261,9 +261,9 @@ class WasmModule:
             try:
                 instance = compiled.pre.instantiate(store)
             except wasmtime.Trap as exc:
-                raise _Failure(f"while instantiating: {_trap_cause(exc)}") from None
+                raise _Failure(f"while instantiating: {_trap_cause(exc)}") from exc
             except wasmtime.WasmtimeError as exc:
-                raise _Failure(f"cannot instantiate: {_first_line(exc)}") from None
+                raise _Failure(f"cannot instantiate: {_first_line(exc)}") from exc
             memory = _export(ctx, instance, "memory")
             status, payload = self._run(ctx, instance, memory, inputs, config)
         except _Failure as failure:
@@ -276,7 +276,7 @@ class WasmModule:
             elif memory is not None and _memory(ctx, memory)[1] + PAGE > self.limits.memory:
                 cause += (f" (memory is at the cap of {self.limits.memory} bytes, so a memory.grow "
                           f"was refused)")
-            raise WasmExecutionError(self.cid, cause, used) from None
+            raise WasmExecutionError(self.cid, cause, used) from failure
         used = fuel - store.get_fuel()
         self._local.fuel = used
         if status != STATUS_OK:
@@ -290,7 +290,7 @@ class WasmModule:
         try:
             value = decode(payload)
         except EncodingError as exc:
-            raise WasmExecutionError(self.cid, f"output is not valid DAG-CBOR: {exc}", used) from None
+            raise WasmExecutionError(self.cid, f"output is not valid DAG-CBOR: {exc}", used) from exc
         if encode(value) != payload:
             raise WasmExecutionError(self.cid, "output is not canonical DAG-CBOR (re-encoding it "
                                                "gives other bytes)", used)
