@@ -3,8 +3,11 @@
 from catenary.cid import CID
 from catenary.engine import StepResult
 from catenary.errors import (
-    BadInputError, CatenaryError, EncodingError, ExecutionFailedError, InputError, InvalidCIDError,
-    ManifestError, NotFoundError, RunStateError, StatusTransitionError, StoreError,
+    AlreadyExistsError, BadInputError, CatenaryError, EncodingError, ExecutionFailedError,
+    ExecutionPendingError, ExecutorUnavailableError, InputError, InvalidCIDError,
+    InvalidModuleError, LimitExceededError, ManifestError, NotFoundError, OperationTimeout,
+    RunStateError, StatusTransitionError, StoreError, UnreadableBundleError, ValueTooLargeError,
+    VerificationError, WasmExecutionError,
 )
 from catenary.model import Execution, Status
 from catenary.model.filter import ExecutionFilter
@@ -14,8 +17,10 @@ from catenary.sdk import Node
 __version__ = "0.1.0"
 
 __all__ = [
-    "BadInputError", "CID", "CatenaryError", "EncodingError", "Execution", "ExecutionFailedError",
-    "ExecutionFilter", "InputError", "InvalidCIDError", "ManifestError", "Node", "NotFoundError",
-    "Operation", "RunStateError", "Status", "StatusTransitionError", "StepResult", "StoreError",
-    "operation",
+    "AlreadyExistsError", "BadInputError", "CID", "CatenaryError", "EncodingError", "Execution",
+    "ExecutionFailedError", "ExecutionFilter", "ExecutionPendingError", "ExecutorUnavailableError",
+    "InputError", "InvalidCIDError", "InvalidModuleError", "LimitExceededError", "ManifestError",
+    "Node", "NotFoundError", "Operation", "OperationTimeout", "RunStateError", "Status",
+    "StatusTransitionError", "StepResult", "StoreError", "UnreadableBundleError",
+    "ValueTooLargeError", "VerificationError", "WasmExecutionError", "operation",
 ]

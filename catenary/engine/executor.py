@@ -29,12 +29,8 @@ import threading
 from typing import Any
 
 from catenary.cid import CID
-from catenary.errors import BadInputError, ExecutorUnavailableError
+from catenary.errors import BadInputError, ExecutorUnavailableError, OperationTimeout
 from catenary.operations import Operation
-
-
-class OperationTimeout(Exception):
-    """An operation ran past the node's operation timeout."""
 
 
 class Executor(abc.ABC):

@@ -25,7 +25,9 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from catenary.cid import CID, decode, encode
-from catenary.errors import BadInputError, CatenaryError, EncodingError
+from catenary.errors import (  # the WASM errors were defined here; still importable from here
+    BadInputError, CatenaryError, EncodingError, InvalidModuleError, WasmExecutionError,
+)
 
 ABI = "catenary-wasm-abi/1"
 PAGE = 65536
@@ -36,21 +38,6 @@ RAW_BLAKE2B_PREFIX = bytes([0x01, 0x55, 0xA0, 0xE4, 0x02, 0x20])  # CIDv1, raw, 
 
 STATUS_OK = 0
 STATUS_ERROR = 1
-
-
-class InvalidModuleError(BadInputError):
-    """A module was refused at registration (or when loaded): not WASM, or not the ABI."""
-
-
-class WasmExecutionError(CatenaryError):
-    """A module failed while running: a trap, fuel or memory exhausted, an error it reported,
-    or output that is not canonical DAG-CBOR. The engine records it as the execution's error."""
-
-    def __init__(self, module: CID, cause: str, fuel: int | None = None) -> None:
-        self.module = module
-        self.cause = cause
-        self.fuel = fuel
-        super().__init__(f"wasm module {module}: {cause}")
 
 
 def module_cid(data: bytes) -> CID:
