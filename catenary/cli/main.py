@@ -26,7 +26,7 @@ from catenary.cli.output import cid_arg, emit, err, json_option, ns_time, out
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
-from catenary.model import Status
+from catenary.model import Direction, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.client import Client
 from catenary.sdk import Node
@@ -492,7 +492,7 @@ def exec_trace(c: Context, execution_hash: str, down: bool, depth: int, as_dot: 
     if as_dot and as_json:
         raise click.UsageError("--dot and --json are exclusive")
     trace = c.node.executions.trace(cid_arg(execution_hash, "HASH"),
-                                    "descendants" if down else "ancestors", depth)
+                                    Direction.DESCENDANTS if down else Direction.ANCESTORS, depth)
     if as_json:
         emit(render.trace_json(trace))
         return

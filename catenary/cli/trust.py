@@ -21,6 +21,7 @@ from rich.tree import Tree
 from catenary.cid import CID
 from catenary.cli.output import cid_arg, emit, json_option, out
 from catenary.errors import BadInputError, VerificationError
+from catenary.model import NodeKind
 from catenary.sdk.execution import Trace
 from catenary.trust.attestation import AttestationCheck
 from catenary.trust.bundle import BundleReport
@@ -217,7 +218,7 @@ def import_cmd(c: Any, file: Path, as_json: bool) -> None:
 
 # trace views -------------------------------------------------------------------------------------
 def _label(node: Any, names: dict[CID, str]) -> str:
-    if node.kind == "event":
+    if node.kind == NodeKind.EVENT:
         return f"event {node.hash} (segment {node.segment}, {len(node.inputs)} input(s))"
     e = node.execution
     return f"{names.get(e.operation, '?')} {e.hash} seg {e.segment}.{e.step} {e.status.value}"
@@ -254,7 +255,7 @@ def trace_dot(trace: Trace, names: dict[CID, str], down: bool = False) -> str:
              '  node [fontname="monospace", fontsize=10];']
     for n in trace.nodes:
         short = str(n.hash)[-12:]
-        if n.kind == "event":
+        if n.kind == NodeKind.EVENT:
             label = f"event seg {n.segment}\\n…{short}"
             lines.append(f'  "{n.hash}" [shape=ellipse, label="{label}"];')
         else:

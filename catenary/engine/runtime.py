@@ -22,7 +22,7 @@ from catenary.errors import (
     CatenaryError, EncodingError, ExecutionFailedError, ExecutionPendingError, ExecutorUnavailableError,
     InputError, NotFoundError, RunStateError, ValueTooLargeError,
 )
-from catenary.model import Event, Execution, Run, Status, Workflow, hash_data, key_data
+from catenary.model import Event, Execution, Run, RunStatus, Status, Workflow, hash_data, key_data
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
 from catenary.operations import Operation, Registry
@@ -125,7 +125,7 @@ class Engine:
 
     def _sources(self, state: RunState) -> list[int]:
         """The earlier segments whose outputs the run's next segment reads."""
-        if state.status != "running":
+        if state.status != RunStatus.RUNNING:
             return []
         segments = self.workflow(state.workflow).segments
         if state.next_segment >= len(segments):
@@ -163,7 +163,7 @@ class Engine:
     def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
         """Execute the run's next segment with the values for its ``-1`` slots."""
         state = self._run_for_step(run_id)
-        if state.status != "running":
+        if state.status != RunStatus.RUNNING:
             reason = f": {state.error}" if state.error else ""
             raise RunStateError(f"run {run_id} is {state.status}{reason}; start a new run")
         workflow = self.workflow(state.workflow)
@@ -287,7 +287,8 @@ class Engine:
         commit = StepCommit(
             run=run_id, segment=index, events=events, executions=executions_to_insert, blocks=blocks,
             output=None if error else SegmentOutput(index, last.output, last.hash, segment_time),
-            run_status="failed" if error else ("completed" if done else "running"),
+            run_status=(RunStatus.FAILED if error else RunStatus.COMPLETED if done  # stored: plain str
+                        else RunStatus.RUNNING).value,
             total_time=total_time, error=error, now=time.time_ns(), attestations=attestations)
         if not self.store.commit_step(commit):
             raise RunStateError(f"run {run_id} was stepped by another caller meanwhile; nothing was "

@@ -1,11 +1,13 @@
 """The records catenary stores and the hashes that identify them."""
 
+from catenary.model.enums import Direction, NodeKind, Role, RunStatus, VerdictKind
 from catenary.model.execution import Execution, Status, check_transition, hash_data, key_data
 from catenary.model.operation import OperationManifest, OperationVersion
 from catenary.model.run import Event, Run
 from catenary.model.workflow import Segment, Step, Workflow
 
 __all__ = [
-    "Event", "Execution", "OperationManifest", "OperationVersion", "Run", "Segment", "Status",
-    "Step", "Workflow", "check_transition", "hash_data", "key_data",
+    "Direction", "Event", "Execution", "NodeKind", "OperationManifest", "OperationVersion", "Role",
+    "Run", "RunStatus", "Segment", "Status", "Step", "VerdictKind", "Workflow", "check_transition",
+    "hash_data", "key_data",
 ]

@@ -15,6 +15,7 @@ from catenary.errors import (
     AlreadyExistsError, BadInputError, CatenaryError, NotFoundError, StatusTransitionError,
 )
 from catenary.model import Execution, Status, check_transition, hash_data, key_data
+from catenary.model.enums import Direction, NodeKind
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
@@ -39,7 +40,7 @@ class Page:
 class TraceNode:
     """A node of a trace: an execution, or the event that carried external inputs."""
 
-    kind: str  # "execution" | "event"
+    kind: NodeKind
     hash: CID
     execution: Execution | None = None
     inputs: tuple[CID, ...] = ()
@@ -229,7 +230,8 @@ class ExecutionManager:
             except CatenaryError:
                 pass  # a store that is briefly unusable: the next round tries again
 
-    def trace(self, execution_hash: CID, direction: str = "ancestors", depth: int = 0) -> Trace:
+    def trace(self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS,
+              depth: int = 0) -> Trace:
         """The lineage of an execution, each node once, with edges parent -> child.
 
         ``ancestors``: back to the events that started it. ``descendants``: every
@@ -237,28 +239,29 @@ class ExecutionManager:
         One store query (:meth:`Store.lineage`) whatever the depth; nodes come in
         breadth-first order, the root first.
         """
-        if direction not in ("ancestors", "descendants"):
+        if direction not in tuple(Direction):
             raise BadInputError(f"direction must be ancestors or descendants, not {direction!r}")
+        direction = Direction(direction)
         if depth < 0:
             raise BadInputError(f"depth must be >= 0, got {depth}")
         lineage = self._store.lineage(execution_hash, direction, depth)
         if lineage is None:
             raise NotFoundError(f"unknown execution {execution_hash}")
         levels = lineage.levels
-        nodes: list[TraceNode] = [TraceNode("execution", e.hash, e) for e in lineage.executions]
-        nodes += [TraceNode("event", ev.hash, None, ev.inputs, ev.segment, ev.run) for ev in lineage.events]
+        nodes: list[TraceNode] = [TraceNode(NodeKind.EXECUTION, e.hash, e) for e in lineage.executions]
+        nodes += [TraceNode(NodeKind.EVENT, ev.hash, None, ev.inputs, ev.segment, ev.run) for ev in lineage.events]
         nodes.sort(key=lambda n: levels.get(n.hash, 0))  # stable: executions before events per level
         known = {n.hash for n in nodes}
         edges: list[tuple[CID, CID]] = []
         for e in lineage.executions:
-            if direction == "ancestors" and depth and levels.get(e.hash, 0) >= depth:
+            if direction is Direction.ANCESTORS and depth and levels.get(e.hash, 0) >= depth:
                 continue  # the depth limit cut this node's parents off
             for parent in dict.fromkeys(e.parents):
                 if parent in known:
-                    if direction == "ancestors" or (
+                    if direction is Direction.ANCESTORS or (
                             e.hash != execution_hash and not (depth and levels[parent] >= depth)):
                         edges.append((parent, e.hash))  # (descendants: not out of the cut-off layer)
-                elif direction == "ancestors":
+                elif direction is Direction.ANCESTORS:
                     raise NotFoundError(f"parent {parent} of {e.hash} is neither an execution nor an "
                                         f"event on this node")
         return Trace(execution_hash, nodes, edges)

@@ -26,15 +26,16 @@ from catenary.cid import CID, cid_of, decode, encode
 from catenary.cid.cid import block_cid
 from catenary.errors import CatenaryError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Status, Workflow
+from catenary.model.enums import VerdictKind
 from catenary.model import hash_data, key_data
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
 from catenary.operations import Registry
 from catenary.trust.attestation import AttestationCheck
 
-VERIFIED = "verified"
-MISMATCH = "mismatch"
-UNVERIFIABLE = "unverifiable"
+VERIFIED = VerdictKind.VERIFIED  # the names trust exported before the enum
+MISMATCH = VerdictKind.MISMATCH
+UNVERIFIABLE = VerdictKind.UNVERIFIABLE
 
 
 class Evidence(Protocol):
@@ -57,7 +58,7 @@ class Verdict:
     (recorded vs recomputed) for a mismatch, or the agreeing output when verified."""
 
     execution: CID
-    verdict: str  # verified | mismatch | unverifiable
+    verdict: VerdictKind
     reason: str
     operation: CID
     name: str | None
@@ -107,7 +108,7 @@ class Verifier:
         """The verdict for one execution (never raises for what it finds wrong)."""
         name = self.name(e.operation)
 
-        def verdict(kind: str, reason: str, expected: CID | None = None, got: CID | None = None
+        def verdict(kind: VerdictKind, reason: str, expected: CID | None = None, got: CID | None = None
                     ) -> Verdict:
             return Verdict(e.hash, kind, reason, e.operation, name, e.segment, e.step, expected, got,
                            attestations)
