@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 
 import pytest
@@ -11,13 +12,13 @@ from catenary.errors import EncodingError
 from catenary.model import Direction, NodeKind, Role, RunStatus, VerdictKind
 
 
-@pytest.mark.parametrize("enum", [VerdictKind, Role, Direction, RunStatus, NodeKind])
-def test_members_are_their_strings(enum) -> None:
-    for member in enum:
+@pytest.mark.parametrize("kind", [VerdictKind, Role, Direction, RunStatus, NodeKind])
+def test_members_are_their_strings(kind: type[enum.StrEnum]) -> None:
+    for member in kind:
         assert member == member.value and hash(member) == hash(member.value)
         assert f"{member}" == str(member) == member.value
         assert json.dumps({"k": member}) == json.dumps({"k": member.value})
-        assert enum(member.value) is member
+        assert kind(member.value) is member
 
 
 def test_the_vocabularies_are_the_documented_ones() -> None:
