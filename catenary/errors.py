@@ -31,8 +31,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # catenary.cid raises these errors, so it cannot be imported here at run time
+if TYPE_CHECKING:  # cid and model raise these errors, so they cannot be imported here at run time
     from catenary.cid import CID
+    from catenary.model import Execution
 
 
 __all__ = [
@@ -96,7 +97,7 @@ class LimitExceededError(BadInputError):
 class ExecutionFailedError(CatenaryError):
     """An operation failed; its execution and its run were recorded as failed."""
 
-    def __init__(self, message: str, execution: object | None = None) -> None:
+    def __init__(self, message: str, execution: Execution | None = None) -> None:
         self.execution = execution
         super().__init__(message)
 
@@ -106,7 +107,7 @@ class ExecutionPendingError(CatenaryError):
     stays recorded (``created`` or ``in_progress``) and the run has not moved: calling ``next()``
     again with the same inputs waits for the same execution."""
 
-    def __init__(self, message: str, execution: object | None = None) -> None:
+    def __init__(self, message: str, execution: Execution | None = None) -> None:
         self.execution = execution
         super().__init__(message)
 

@@ -3,8 +3,10 @@
 A servicer's :class:`~catenary.errors.CatenaryError` becomes the status code of the first row
 of :data:`CODES` it is an instance of, with its message as the details and, in the trailing
 metadata, its class name (``catenary-error-type``) and the values of the row's fields as a
-DAG-CBOR map (``catenary-error-fields-bin``). The client rebuilds the same class with the same
-message and fields, so a :class:`~catenary.errors.ManifestError` keeps its JSON ``path``.
+DAG-CBOR map (``catenary-error-fields-bin``; an execution as its protobuf bytes). The client
+rebuilds the same class with the same message and fields, so a
+:class:`~catenary.errors.ManifestError` keeps its JSON ``path`` and an
+:class:`~catenary.errors.ExecutionFailedError` the failed execution.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from catenary import errors
+from catenary.api import convert
 from catenary.cid import decode, encode
+from catenary.model import Execution
+from catenary.proto.definition import execution_pb2
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,8 @@ CODES: list[Row] = [
     Row(errors.BadInputError, grpc.StatusCode.INVALID_ARGUMENT),
     Row(errors.StatusTransitionError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.RunStateError, grpc.StatusCode.FAILED_PRECONDITION),
-    Row(errors.ExecutionFailedError, grpc.StatusCode.ABORTED),
-    Row(errors.ExecutionPendingError, grpc.StatusCode.DEADLINE_EXCEEDED),
+    Row(errors.ExecutionFailedError, grpc.StatusCode.ABORTED, ("execution",)),
+    Row(errors.ExecutionPendingError, grpc.StatusCode.DEADLINE_EXCEEDED, ("execution",)),
     Row(errors.StoreError, grpc.StatusCode.UNAVAILABLE),
     Row(errors.ExecutorUnavailableError, grpc.StatusCode.UNAVAILABLE),
     Row(errors.WasmExecutionError, grpc.StatusCode.INTERNAL, ("module", "cause", "fuel")),
@@ -49,10 +55,32 @@ ERROR_TYPE_KEY = "catenary-error-type"
 ERROR_FIELDS_KEY = "catenary-error-fields-bin"  # "-bin": a path or cause may not be ASCII
 _BY_NAME = {cls.__name__: cls for cls in vars(errors).values()
             if isinstance(cls, type) and issubclass(cls, errors.CatenaryError)}
-# Without the class name (a status from elsewhere) the code alone picks the class; a class
-# with fields cannot be rebuilt from a code, so its row is left out.
-_BY_CODE = {row.code: row.cls for row in reversed(CODES) if not row.fields}
+# Without the class name (a status from elsewhere) the code alone picks the class: the first row
+# with that code, unless it only refines a later one (ManifestError of BadInputError).
+_BY_CODE = {row.code: row.cls for i, row in reversed(list(enumerate(CODES)))
+            if not any(later.code == row.code and issubclass(row.cls, later.cls)
+                       for later in CODES[i + 1:])}
 _FIELDS = {row.cls: row.fields for row in CODES if row.fields}
+
+
+def _execution_to_wire(value: Any) -> bytes | None:
+    return convert.execution_to_pb(value).SerializeToString() if isinstance(value, Execution) else None
+
+
+def _execution_from_wire(value: Any) -> Execution | None:
+    if not isinstance(value, bytes):
+        return None
+    return convert.execution_from_pb(execution_pb2.Execution.FromString(value))
+
+
+# Fields whose values are not DAG-CBOR data: (to the wire, from the wire).
+_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "execution": (_execution_to_wire, _execution_from_wire),
+}
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,7 +100,8 @@ def metadata_for(exc: errors.CatenaryError) -> tuple[tuple[str, str | bytes], ..
     if not row.fields:
         return named
     try:
-        fields = encode({name: getattr(exc, name, None) for name in row.fields})
+        fields = encode({name: _CODECS.get(name, (_identity,))[0](getattr(exc, name, None))
+                         for name in row.fields})
     except errors.EncodingError:  # a field a subclass set to something odd: send the message only
         return named
     return named + ((ERROR_FIELDS_KEY, fields),)
@@ -189,5 +218,9 @@ def _with_fields(cls: type[errors.CatenaryError], message: str, names: tuple[str
     error = cls.__new__(cls)
     Exception.__init__(error, message)
     for name in names:
-        setattr(error, name, values.get(name))
+        from_wire = _CODECS[name][1] if name in _CODECS else _identity
+        try:
+            setattr(error, name, from_wire(values.get(name)))
+        except (errors.CatenaryError, DecodeError):  # a malformed field: the error still stands
+            setattr(error, name, None)
     return error

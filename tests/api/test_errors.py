@@ -11,7 +11,8 @@ import pytest
 from catenary.api.errors import CODES, unary
 from catenary.cid import CID, cid_of
 from catenary.client import Client
-from catenary.errors import CatenaryError, ManifestError, WasmExecutionError
+from catenary.errors import CatenaryError, ExecutionFailedError, ManifestError, WasmExecutionError
+from catenary.model import Status
 
 from .conftest import chain_manifest
 
@@ -26,6 +27,18 @@ def test_manifest_error_keeps_its_json_path(client: Client) -> None:
     assert info.value.__cause__ is not None  # the gRPC error it was rebuilt from
 
 
+def test_failed_step_keeps_its_execution(client: Client) -> None:
+    manifest = chain_manifest()
+    manifest["data"]["segments"][0]["sequence"] = [{"op": "std/utf8-decode", "config": {}}]
+    workflow = client.workflows.create(json.dumps(manifest))
+    with pytest.raises(ExecutionFailedError) as info:
+        client.runs.run(workflow.id, {0: [b"\xff"]})
+    failed = info.value.execution
+    assert failed is not None and failed.status is Status.FAILED
+    assert failed.error is not None and failed.error in str(info.value)
+    assert client.executions.get(failed.hash).status is Status.FAILED  # the recorded one
+
+
 class _Raising:
     """A servicer method that raises whatever error the test hands it."""
 
@@ -36,6 +49,14 @@ class _Raising:
     def call(self, request: bytes, context: grpc.ServicerContext) -> bytes:
         raise self.error
 
+    def bare(self, request: bytes, context: grpc.ServicerContext) -> bytes:
+        """A status from a server that is not catenary's: a code, no metadata."""
+        context.abort(_BARE_CODE, "bare")
+        raise AssertionError("abort returned")
+
+
+_BARE_CODE = grpc.StatusCode.ABORTED
+
 
 @pytest.fixture
 def raising_server() -> Iterator[tuple[str, _Raising]]:
@@ -43,7 +64,8 @@ def raising_server() -> Iterator[tuple[str, _Raising]]:
 
     servicer = _Raising(CatenaryError("unset"))
     handler = grpc.method_handlers_generic_handler("test.Raise", {
-        "Call": grpc.unary_unary_rpc_method_handler(servicer.call)})
+        "Call": grpc.unary_unary_rpc_method_handler(servicer.call),
+        "Bare": grpc.unary_unary_rpc_method_handler(servicer.bare)})
     server = grpc.server(ThreadPoolExecutor(max_workers=2), handlers=[handler])
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
@@ -51,12 +73,12 @@ def raising_server() -> Iterator[tuple[str, _Raising]]:
     server.stop(grace=None)
 
 
-def _call(address: str) -> Any:
+def _call(address: str, method: str = "Call") -> Any:
     from catenary.api.errors import from_rpc_error
 
     with grpc.insecure_channel(address) as channel:
         try:
-            channel.unary_unary("/test.Raise/Call")(b"", timeout=10)
+            channel.unary_unary(f"/test.Raise/{method}")(b"", timeout=10)
         except grpc.RpcError as exc:
             return exc.code(), from_rpc_error(exc)
     raise AssertionError("the call did not fail")
@@ -90,3 +112,9 @@ def test_every_error_class_comes_back_as_itself(raising_server: tuple[str, _Rais
         assert (code, type(error), str(error)) == (row.code, cls, str(servicer.error)), name
         for field in row.fields:
             assert getattr(error, field) == getattr(servicer.error, field), (name, field)
+
+
+def test_a_bare_status_code_picks_the_general_class(raising_server: tuple[str, _Raising]) -> None:
+    code, error = _call(raising_server[0], "Bare")
+    assert code == _BARE_CODE
+    assert type(error) is ExecutionFailedError and error.execution is None and str(error) == "bare"
