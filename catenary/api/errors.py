@@ -73,14 +73,13 @@ def _execution_from_wire(value: Any) -> Execution | None:
     return convert.execution_from_pb(execution_pb2.Execution.FromString(value))
 
 
-# Fields whose values are not DAG-CBOR data: (to the wire, from the wire).
-_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
-    "execution": (_execution_to_wire, _execution_from_wire),
-}
-
-
 def _identity(value: Any) -> Any:
     return value
+
+
+# Fields whose values are not DAG-CBOR data, and how they travel.
+_TO_WIRE: dict[str, Callable[[Any], Any]] = {"execution": _execution_to_wire}
+_FROM_WIRE: dict[str, Callable[[Any], Any]] = {"execution": _execution_from_wire}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,7 +99,7 @@ def metadata_for(exc: errors.CatenaryError) -> tuple[tuple[str, str | bytes], ..
     if not row.fields:
         return named
     try:
-        fields = encode({name: _CODECS.get(name, (_identity,))[0](getattr(exc, name, None))
+        fields = encode({name: _TO_WIRE.get(name, _identity)(getattr(exc, name, None))
                          for name in row.fields})
     except errors.EncodingError:  # a field a subclass set to something odd: send the message only
         return named
@@ -218,9 +217,8 @@ def _with_fields(cls: type[errors.CatenaryError], message: str, names: tuple[str
     error = cls.__new__(cls)
     Exception.__init__(error, message)
     for name in names:
-        from_wire = _CODECS[name][1] if name in _CODECS else _identity
         try:
-            setattr(error, name, from_wire(values.get(name)))
+            setattr(error, name, _FROM_WIRE.get(name, _identity)(values.get(name)))
         except (errors.CatenaryError, DecodeError):  # a malformed field: the error still stands
             setattr(error, name, None)
     return error
