@@ -9,11 +9,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from catenary._version import __version__ as __version__
+
 if TYPE_CHECKING:
     from catenary.cid import CID
     from catenary.errors import (
-        BadInputError, CatenaryError, EncodingError, ExecutionFailedError, InputError, InvalidCIDError,
-        ManifestError, NotFoundError, RunStateError, StatusTransitionError, StoreError,
+        AlreadyExistsError, BadInputError, CatenaryError, EncodingError, ExecutionFailedError,
+        ExecutionPendingError, ExecutorUnavailableError, InputError, InvalidCIDError,
+        InvalidModuleError, LimitExceededError, ManifestError, NotFoundError, OperationTimeout,
+        RunStateError, StatusTransitionError, StoreError, UnreadableBundleError,
+        ValueTooLargeError, VerificationError, WasmExecutionError,
     )
     from catenary.model import Execution, Status
     from catenary.model.filter import ExecutionFilter
@@ -22,27 +27,33 @@ if TYPE_CHECKING:
     from catenary.operations import Operation, operation
     from catenary.sdk import Node
 
-__version__ = "0.1.0"
-
 # Each public name and the module that defines it.
 _EXPORTS = {
-    "BadInputError": "catenary.errors", "CID": "catenary.cid", "CatenaryError": "catenary.errors",
+    "AlreadyExistsError": "catenary.errors", "BadInputError": "catenary.errors",
+    "CID": "catenary.cid", "CatenaryError": "catenary.errors",
     "EncodingError": "catenary.errors", "Execution": "catenary.model",
     "ExecutionFailedError": "catenary.errors", "ExecutionFilter": "catenary.model.filter",
+    "ExecutionPendingError": "catenary.errors", "ExecutorUnavailableError": "catenary.errors",
     "InputError": "catenary.errors", "InvalidCIDError": "catenary.errors",
-    "ManifestError": "catenary.errors", "Node": "catenary.sdk", "NodeLike": "catenary.model.node",
-    "NotFoundError": "catenary.errors",
-    "Operation": "catenary.operations", "RunStateError": "catenary.errors",
-    "Status": "catenary.model", "StatusTransitionError": "catenary.errors",
-    "StepResult": "catenary.model.results", "StoreError": "catenary.errors",
-    "operation": "catenary.operations",
+    "InvalidModuleError": "catenary.errors", "LimitExceededError": "catenary.errors",
+    "ManifestError": "catenary.errors", "Node": "catenary.sdk",
+    "NodeLike": "catenary.model.node", "NotFoundError": "catenary.errors",
+    "Operation": "catenary.operations", "OperationTimeout": "catenary.errors",
+    "RunStateError": "catenary.errors", "Status": "catenary.model",
+    "StatusTransitionError": "catenary.errors", "StepResult": "catenary.model.results",
+    "StoreError": "catenary.errors", "UnreadableBundleError": "catenary.errors",
+    "ValueTooLargeError": "catenary.errors", "VerificationError": "catenary.errors",
+    "WasmExecutionError": "catenary.errors", "operation": "catenary.operations",
 }
 
 __all__ = [
-    "BadInputError", "CID", "CatenaryError", "EncodingError", "Execution", "ExecutionFailedError",
-    "ExecutionFilter", "InputError", "InvalidCIDError", "ManifestError", "Node", "NodeLike",
-    "NotFoundError", "Operation", "RunStateError", "Status", "StatusTransitionError", "StepResult",
-    "StoreError", "operation",
+    "AlreadyExistsError", "BadInputError", "CID", "CatenaryError", "EncodingError",
+    "Execution", "ExecutionFailedError", "ExecutionFilter", "ExecutionPendingError",
+    "ExecutorUnavailableError", "InputError", "InvalidCIDError", "InvalidModuleError",
+    "LimitExceededError", "ManifestError", "Node", "NodeLike", "NotFoundError", "Operation",
+    "OperationTimeout", "RunStateError", "Status", "StatusTransitionError", "StepResult",
+    "StoreError", "UnreadableBundleError", "ValueTooLargeError", "VerificationError",
+    "WasmExecutionError", "operation",
 ]
 
 

@@ -6,20 +6,43 @@
     │   ├── InvalidCIDError        a CID's text or bytes are malformed
     │   ├── ManifestError          a workflow or operation manifest is invalid (names the JSON path)
     │   ├── InputError             external inputs of next()/run are wrong (count, type, size)
+    │   │   └── ValueTooLargeError a value over the node's size cap
     │   ├── NotFoundError          an id, hash or CID that this node does not know
     │   ├── AlreadyExistsError     creating something whose id is already recorded
-    │   ├── ValueTooLargeError     a value over the node's size cap
-    │   └── UnreadableBundleError  a CAR file that cannot be parsed (truncated, corrupt; exit 2)
+    │   ├── LimitExceededError     a cap of the node is reached (open Updates subscribers, ...)
+    │   ├── UnreadableBundleError  a CAR file that cannot be parsed (truncated, corrupt; exit 2)
+    │   └── InvalidModuleError     a WASM module refused: not WebAssembly, or not the ABI
     ├── ExecutionFailedError       an operation failed; its execution and run are marked failed (exit 1)
     ├── ExecutionPendingError      a remote execution was not finished within the wait; the run has not moved
     ├── ExecutorUnavailableError   the execution backend (a Dask cluster) is unreachable; nothing was recorded
+    ├── OperationTimeout           an operation ran past the node's timeout (recorded as its failure)
+    ├── WasmExecutionError         a WASM module trapped, ran out of fuel or memory, or gave bad output
     ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently; exit 2)
     ├── StatusTransitionError      an execution status change that the state machine forbids
     ├── VerificationError          a re-execution, record, block or signature check did not hold (exit 1)
     └── StoreError                 the database is unusable (newer schema, corrupt file, ...)
-"""
 
+Every class is exported here and from the ``catenary`` package (tests/test_errors.py checks
+both, and that this tree is the real one). Over gRPC each maps to one status code, and the
+fields of those that have some (``ManifestError.path``, ``WasmExecutionError.fuel``, ...)
+travel with it (``catenary/api/errors.py``).
+"""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # cid and model raise these errors, so they cannot be imported here at run time
+    from catenary.cid import CID
+    from catenary.model import Execution
+
+
+__all__ = [
+    "AlreadyExistsError", "BadInputError", "CatenaryError", "EncodingError", "ExecutionFailedError",
+    "ExecutionPendingError", "ExecutorUnavailableError", "InputError", "InvalidCIDError",
+    "InvalidModuleError", "LimitExceededError", "ManifestError", "NotFoundError",
+    "OperationTimeout", "RunStateError", "StatusTransitionError", "StoreError",
+    "UnreadableBundleError", "ValueTooLargeError", "VerificationError", "WasmExecutionError",
+]
 
 
 class CatenaryError(Exception):
@@ -74,7 +97,7 @@ class LimitExceededError(BadInputError):
 class ExecutionFailedError(CatenaryError):
     """An operation failed; its execution and its run were recorded as failed."""
 
-    def __init__(self, message: str, execution: object | None = None) -> None:
+    def __init__(self, message: str, execution: Execution | None = None) -> None:
         self.execution = execution
         super().__init__(message)
 
@@ -84,7 +107,7 @@ class ExecutionPendingError(CatenaryError):
     stays recorded (``created`` or ``in_progress``) and the run has not moved: calling ``next()``
     again with the same inputs waits for the same execution."""
 
-    def __init__(self, message: str, execution: object | None = None) -> None:
+    def __init__(self, message: str, execution: Execution | None = None) -> None:
         self.execution = execution
         super().__init__(message)
 
@@ -92,6 +115,26 @@ class ExecutionPendingError(CatenaryError):
 class ExecutorUnavailableError(CatenaryError):
     """The backend that runs operations (e.g. a Dask cluster) cannot be reached or lost the work;
     nothing was recorded for the segment, so it can be stepped again."""
+
+
+class OperationTimeout(CatenaryError):
+    """An operation ran past the node's operation timeout. The engine records it as the
+    execution's failure (``OperationTimeout: ...``), so the name has no ``Error`` suffix."""
+
+
+class InvalidModuleError(BadInputError):
+    """A module was refused at registration (or when loaded): not WASM, or not the ABI."""
+
+
+class WasmExecutionError(CatenaryError):
+    """A module failed while running: a trap, fuel or memory exhausted, an error it reported,
+    or output that is not canonical DAG-CBOR. The engine records it as the execution's error."""
+
+    def __init__(self, module: CID, cause: str, fuel: int | None = None) -> None:
+        self.module = module
+        self.cause = cause
+        self.fuel = fuel
+        super().__init__(f"wasm module {module}: {cause}")
 
 
 class RunStateError(CatenaryError):

@@ -27,7 +27,7 @@ def cid(data: bytes, field: str) -> CID:
     try:
         return CID.from_bytes(data)
     except InvalidCIDError as exc:
-        raise InvalidCIDError(f"{field}: {exc}") from None
+        raise InvalidCIDError(f"{field}: {exc}") from exc
 
 
 def optional_cid(data: bytes, field: str) -> CID | None:
@@ -37,8 +37,8 @@ def optional_cid(data: bytes, field: str) -> CID | None:
 def status(value: int, field: str = "status") -> Status:
     try:
         return STATUS_FROM_PB[value]
-    except KeyError:
-        raise BadInputError(f"{field}: unknown status {value}") from None
+    except KeyError as exc:
+        raise BadInputError(f"{field}: unknown status {value}") from exc
 
 
 def execution_to_pb(e: Execution) -> execution_pb2.Execution:

@@ -11,7 +11,7 @@ from catenary.api import convert, trust
 from catenary.api.errors import stream, unary
 from catenary.cid import decode
 from catenary.errors import BadInputError, LimitExceededError
-from catenary.model import Execution, Status
+from catenary.model import Direction, Execution, Status
 from catenary.proto.api import (
     execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
     value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
@@ -125,8 +125,8 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
     def Trace(self, request: execution_pb2.TraceRequest, context: grpc.ServicerContext
               ) -> Iterator[execution_pb2.TraceNode]:
         # proto3 enums are open: an unknown number arrives as is and must not mean "ancestors".
-        direction = {execution_pb2.ANCESTORS: "ancestors",
-                     execution_pb2.DESCENDANTS: "descendants"}.get(request.direction)
+        direction = {execution_pb2.ANCESTORS: Direction.ANCESTORS,
+                     execution_pb2.DESCENDANTS: Direction.DESCENDANTS}.get(request.direction)
         if direction is None:
             raise BadInputError(f"direction: unknown value {request.direction} (ANCESTORS or DESCENDANTS)")
         trace = self.node.executions.trace(convert.cid(request.hash, "hash"), direction, request.depth)

@@ -21,8 +21,8 @@ def _enum(table: dict[int, str], value: int, what: str) -> str:
     # proto3 enums are open: a number this side does not know must not pass as a verdict.
     try:
         return table[value]
-    except KeyError:
-        raise BadInputError(f"{what}: unknown value {value}") from None
+    except KeyError as exc:
+        raise BadInputError(f"{what}: unknown value {value}") from exc
 
 
 def _optional(data: bytes, present: bool) -> CID | None:

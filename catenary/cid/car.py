@@ -90,7 +90,7 @@ def read_car(data: bytes) -> CarFile:
     try:
         header = decode(data[pos:pos + header_len])
     except CatenaryError as exc:
-        raise UnreadableBundleError(f"CAR byte {pos}: header is not DAG-CBOR: {exc}") from None
+        raise UnreadableBundleError(f"CAR byte {pos}: header is not DAG-CBOR: {exc}") from exc
     if not isinstance(header, dict) or header.get("version") != 1:
         version = header.get("version") if isinstance(header, dict) else None
         raise UnreadableBundleError(f"CAR byte {pos}: not a CARv1 header (version {version!r}, expected 1)")
@@ -113,7 +113,7 @@ def read_car(data: bytes) -> CarFile:
         try:
             cid = CID.from_bytes(data[pos:pos + size])
         except CatenaryError as exc:
-            raise UnreadableBundleError(f"CAR byte {pos}: section {len(blocks)}: {exc}") from None
+            raise UnreadableBundleError(f"CAR byte {pos}: section {len(blocks)}: {exc}") from exc
         blocks.append(CarBlock(cid, data[pos + size:end], start))
         pos = end
     return CarFile(roots, blocks)

@@ -78,12 +78,12 @@ class CID(cbrrr.CID):
         body = text[1:].upper()
         try:
             raw = base64.b32decode(body + "=" * (-len(body) % 8))
-        except ValueError:
-            raise InvalidCIDError(f"not a CID: {_shown(text)} is not valid base32") from None
+        except ValueError as exc:
+            raise InvalidCIDError(f"not a CID: {_shown(text)} is not valid base32") from exc
         try:
             cid = cls.from_bytes(raw)
         except InvalidCIDError as exc:
-            raise InvalidCIDError(f"not a CID: {_shown(text)}: {exc}") from None
+            raise InvalidCIDError(f"not a CID: {_shown(text)}: {exc}") from exc
         if str(cid) != text:
             # One CID, one text: refuse upper case and non-zero padding bits.
             raise InvalidCIDError(f"not a CID: {_shown(text)} is not canonical base32 (expected {cid})")

@@ -23,7 +23,7 @@ def encode(value: Any) -> bytes:
     try:
         data = cbrrr.encode_dag_cbor(value, cid_type=CID)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise EncodingError(_locate(value) or f"value is not DAG-CBOR: {exc}") from None
+        raise EncodingError(_locate(value) or f"value is not DAG-CBOR: {exc}") from exc
     _refuse_low_ints(value, data)
     return data
 
@@ -41,9 +41,9 @@ def decode(data: bytes) -> Any:
     try:
         value = cbrrr.decode_dag_cbor(data, cid_ctor=CID.from_bytes)
     except (cbrrr.CbrrrDecodeError, ValueError, TypeError, EOFError) as exc:
-        raise EncodingError(f"bytes are not valid DAG-CBOR: {exc}{_hint(str(exc))}") from None
+        raise EncodingError(f"bytes are not valid DAG-CBOR: {exc}{_hint(str(exc))}") from exc
     except InvalidCIDError as exc:  # a tag-42 link whose CID bytes are malformed
-        raise EncodingError(f"bytes are not valid DAG-CBOR: bad link: {exc}") from None
+        raise EncodingError(f"bytes are not valid DAG-CBOR: bad link: {exc}") from exc
     _refuse_low_ints(value, data)
     return value
 

@@ -22,7 +22,8 @@ def to_json(value: Any) -> Any:
     try:
         return _to_json(value)
     except RecursionError:
-        # DAG-CBOR allows any depth; Python's JSON does not: say so instead of crashing.
+        # DAG-CBOR allows any depth; Python's JSON does not: say so instead of crashing. Here and
+        # below the RecursionError is not chained: its thousand-frame traceback says nothing more.
         raise EncodingError(f"value {TOO_DEEP} (read its DAG-CBOR bytes instead)") from None
 
 
@@ -81,14 +82,14 @@ def _from_json(value: Any, path: str) -> Any:
                 try:
                     return CID.parse(inner)
                 except InvalidCIDError as exc:
-                    raise InvalidCIDError(f"{path}: {exc}") from None
+                    raise InvalidCIDError(f"{path}: {exc}") from exc
             if isinstance(inner, dict) and set(inner) == {"bytes"} and isinstance(inner["bytes"], str):
                 text = inner["bytes"]
                 try:
                     return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-                except ValueError:
+                except ValueError as exc:
                     shown = repr(text) if len(text) <= 60 else f"{text[:40]!r}... ({len(text)} characters)"
-                    raise EncodingError(f"{path}: invalid base64 in bytes {shown}") from None
+                    raise EncodingError(f"{path}: invalid base64 in bytes {shown}") from exc
             raise EncodingError(f"{path}: a '/' map must hold a CID string or {{'bytes': ...}}")
         return {k: _from_json(v, member_path(path, k)) for k, v in value.items()}
     if isinstance(value, list):
@@ -124,7 +125,7 @@ def parse(text: str, what: str = "value") -> Any:
         data = json.loads(text, object_pairs_hook=no_dupes, parse_constant=no_constant,
                           parse_int=bounded_int)
     except json.JSONDecodeError as exc:
-        raise EncodingError(f"{what}: not valid JSON: {exc}") from None
+        raise EncodingError(f"{what}: not valid JSON: {exc}") from exc
     except RecursionError:
         raise EncodingError(f"{what}: nested too deeply") from None
     try:
@@ -132,7 +133,7 @@ def parse(text: str, what: str = "value") -> Any:
     except RecursionError:
         raise EncodingError(f"{what}: nested too deeply") from None
     except (EncodingError, InvalidCIDError) as exc:
-        raise type(exc)(f"{what}: {exc}") from None
+        raise type(exc)(f"{what}: {exc}") from exc
 
 
 def dumps(value: Any, **kwargs: Any) -> str:

@@ -19,7 +19,7 @@ from catenary.errors import BadInputError, CatenaryError
 
 
 def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
-    from catenary.executor import is_remote
+    from catenary.remote import is_remote
     from catenary.operations import Operation
 
     found = []
@@ -27,7 +27,7 @@ def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
         try:
             module = importlib.import_module(name)
         except ImportError as exc:
-            raise BadInputError(f"--operations {name}: cannot import it: {exc}") from None
+            raise BadInputError(f"--operations {name}: cannot import it: {exc}") from exc
         ops = [v for v in vars(module).values() if isinstance(v, Operation) and is_remote(v)]
         if not ops:
             raise BadInputError(f"--operations {name}: the module defines no remote operation "
@@ -56,7 +56,7 @@ def executor_cmd(c: Any, address: str | None, modules: tuple[str, ...], executor
     """Perform the remote operations of Python modules for a served node until SIGTERM/Ctrl-C:
     claim each created execution of them (a lease, renewed while it runs), run it, report the
     output or the error. With --json, one line per execution performed."""
-    from catenary.executor import Worker
+    from catenary.remote import Worker
 
     address = address or c.address
     if not address:
@@ -86,7 +86,7 @@ def executor_cmd(c: Any, address: str | None, modules: tuple[str, ...], executor
     try:
         missing = worker.unknown_operations()
     except CatenaryError as exc:
-        raise CatenaryError(f"cannot reach the node at {address}: {exc}") from None
+        raise CatenaryError(f"cannot reach the node at {address}: {exc}") from exc
     for op in missing:
         log(f"warning: the node does not know {op.name} ({op.version_id}), so it creates no "
             f"executions of it: start it with --ops {op.func.__module__} or register the manifest "
@@ -117,11 +117,11 @@ def register_remote_cmd(c: Any, manifest_file: Path, as_json: bool) -> None:
     try:
         text = sys.stdin.buffer.read() if where == "-" else manifest_file.read_bytes()
     except OSError as exc:
-        raise BadInputError(f"cannot read manifest {where!r}: {exc.strerror}") from None
+        raise BadInputError(f"cannot read manifest {where!r}: {exc.strerror}") from exc
     try:
         document = parse_dag_json(text.decode("utf-8"), where)
     except UnicodeDecodeError as exc:
-        raise BadInputError(f"{where}: not UTF-8 at byte {exc.start}") from None
+        raise BadInputError(f"{where}: not UTF-8 at byte {exc.start}") from exc
     info = node.operations.register_remote(parse_manifest(document, where))
     if as_json:
         emit(render.operation_json(info))

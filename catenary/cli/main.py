@@ -26,7 +26,7 @@ from catenary.cli.output import cid_arg, emit, err, json_option, ns_time, out
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
-from catenary.model import Status
+from catenary.model import Direction, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.model.node import NodeLike
 from catenary.client import Client
@@ -148,7 +148,7 @@ def workflow_create(c: Context, file: Path, as_json: bool) -> None:
         try:
             source = file.read_bytes()
         except OSError as exc:
-            raise BadInputError(f"cannot read manifest {str(file)!r}: {exc.strerror}") from None
+            raise BadInputError(f"cannot read manifest {str(file)!r}: {exc.strerror}") from exc
     info = c.node.workflows.create(source)
     if as_json:
         emit(render.workflow_json(info.id, info.workflow))
@@ -387,8 +387,8 @@ def parse_time(text: str | None, option: str) -> int | None:
         return int(text)
     try:
         moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInputError(f"{option}: {text!r} is neither ISO 8601 time nor unix nanoseconds") from None
+    except ValueError as exc:
+        raise BadInputError(f"{option}: {text!r} is neither ISO 8601 time nor unix nanoseconds") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.timezone.utc)
     return int(moment.timestamp() * 1_000_000) * 1000
@@ -493,7 +493,7 @@ def exec_trace(c: Context, execution_hash: str, down: bool, depth: int, as_dot: 
     if as_dot and as_json:
         raise click.UsageError("--dot and --json are exclusive")
     trace = c.node.executions.trace(cid_arg(execution_hash, "HASH"),
-                                    "descendants" if down else "ancestors", depth)
+                                    Direction.DESCENDANTS if down else Direction.ANCESTORS, depth)
     if as_json:
         emit(render.trace_json(trace))
         return

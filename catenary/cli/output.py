@@ -33,7 +33,7 @@ def cid_arg(text: str, what: str) -> CID:
     try:
         return CID.parse(text)
     except CatenaryError as exc:
-        raise BadInputError(f"{what}: {exc}") from None
+        raise BadInputError(f"{what}: {exc}") from exc
 
 
 def ns_time(ns: int | None) -> str:

@@ -25,6 +25,7 @@ from catenary.model.results import Trace, Verdict
 from catenary.sdk.documents import (  # noqa: F401 (attestation_json, verdict_json: re-exported)
     attestation_json, attestations_json, bundle_report_json, verdict_json, verify_report_json,
 )
+from catenary.model import NodeKind
 
 if TYPE_CHECKING:
     from catenary.trust import BundleReport
@@ -48,7 +49,7 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
 
 
 # verify ---------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def export_cmd(c: Any, execution_hash: str, output: Path, as_json: bool) -> None
             counts = node.trust.export(hash_, stream)
         os.replace(tmp, output)
     except OSError as exc:
-        raise BadInputError(f"cannot write {str(output)!r}: {exc.strerror}") from None
+        raise BadInputError(f"cannot write {str(output)!r}: {exc.strerror}") from exc
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -193,7 +194,7 @@ def import_cmd(c: Any, file: Path, as_json: bool) -> None:
 
 # trace views -------------------------------------------------------------------------------------
 def _label(node: Any, names: dict[CID, str]) -> str:
-    if node.kind == "event":
+    if node.kind == NodeKind.EVENT:
         return f"event {node.hash} (segment {node.segment}, {len(node.inputs)} input(s))"
     e = node.execution
     return f"{names.get(e.operation, '?')} {e.hash} seg {e.segment}.{e.step} {e.status.value}"
@@ -230,7 +231,7 @@ def trace_dot(trace: Trace, names: dict[CID, str], down: bool = False) -> str:
              '  node [fontname="monospace", fontsize=10];']
     for n in trace.nodes:
         short = str(n.hash)[-12:]
-        if n.kind == "event":
+        if n.kind == NodeKind.EVENT:
             label = f"event seg {n.segment}\\n…{short}"
             lines.append(f'  "{n.hash}" [shape=ellipse, label="{label}"];')
         elif (e := n.execution) is not None:

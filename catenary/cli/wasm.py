@@ -19,7 +19,7 @@ def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise BadInputError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
+        raise BadInputError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from exc
 
 
 @click.command("add")
@@ -43,7 +43,7 @@ def op_add(c: Any, module: Path, manifest_file: Path | None, as_json: bool) -> N
         try:
             document = parse_dag_json(text.decode("utf-8"), where)
         except UnicodeDecodeError as exc:
-            raise BadInputError(f"{where}: not UTF-8 at byte {exc.start}") from None
+            raise BadInputError(f"{where}: not UTF-8 at byte {exc.start}") from exc
         manifest = parse_manifest(document, where)
     info = node.operations.add_wasm(data, manifest)
     if as_json:

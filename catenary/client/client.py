@@ -15,6 +15,7 @@ from catenary.api.options import message_options
 from catenary.cid import CID, decode, encode
 from catenary.errors import InputError
 from catenary.model import Execution, Status
+from catenary.model.enums import Direction, NodeKind
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import (
     DEFAULT_MAX_VALUE_SIZE, AttestationCheck, OperationInfo, Page, RunState, StepResult, Trace,
@@ -37,7 +38,8 @@ def _rpc(method: F) -> F:
         try:
             return method(*args, **kwargs)
         except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+            error = from_rpc_error(exc)
+            raise error from (None if error is exc else exc)
 
     return wrapper  # type: ignore[return-value]
 
@@ -83,7 +85,8 @@ class ExecutionClient:
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.CANCELLED:
                 return
-            raise from_rpc_error(exc) from None
+            error = from_rpc_error(exc)
+            raise error from (None if error is exc else exc)
         finally:
             call.cancel()
 
@@ -96,19 +99,20 @@ class ExecutionClient:
             call.cancel()
 
     @_rpc
-    def trace(self, execution_hash: CID, direction: str = "ancestors", depth: int = 0) -> Trace:
+    def trace(self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS,
+              depth: int = 0) -> Trace:
         check_trace_request(direction, depth)
         request = execution_pb2.TraceRequest(
             hash=execution_hash.cid_bytes, depth=depth,
-            direction=execution_pb2.DESCENDANTS if direction == "descendants" else execution_pb2.ANCESTORS)
+            direction=execution_pb2.DESCENDANTS if direction == Direction.DESCENDANTS else execution_pb2.ANCESTORS)
         nodes: list[TraceNode] = []
         for message in self._stub.Trace(request):
             if message.HasField("execution"):
                 e = convert.execution_from_pb(message.execution)
-                nodes.append(TraceNode("execution", e.hash, e))
+                nodes.append(TraceNode(NodeKind.EXECUTION, e.hash, e))
             else:
                 ev = message.event
-                nodes.append(TraceNode("event", CID(ev.hash), None, tuple(CID(i) for i in ev.inputs),
+                nodes.append(TraceNode(NodeKind.EVENT, CID(ev.hash), None, tuple(CID(i) for i in ev.inputs),
                                        ev.segment, CID(ev.run) if ev.run else None))
         known = {n.hash for n in nodes}
         edges = [(p, n.hash) for n in nodes if n.execution is not None

@@ -29,12 +29,8 @@ import threading
 from typing import Any
 
 from catenary.cid import CID
-from catenary.errors import BadInputError, ExecutorUnavailableError
+from catenary.errors import BadInputError, ExecutorUnavailableError, OperationTimeout
 from catenary.operations import Operation
-
-
-class OperationTimeout(Exception):
-    """An operation ran past the node's operation timeout."""
 
 
 class Executor(abc.ABC):
@@ -133,7 +129,7 @@ class DaskExecutor(Executor):
             return distributed.Client(self.address, timeout=self._connect_timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ExecutorUnavailableError(f"cannot reach the Dask scheduler at {self.where}: "
-                                           f"{type(exc).__name__}: {exc}") from None
+                                           f"{type(exc).__name__}: {exc}") from exc
 
     def call(self, op: Operation, values: list[Any], config: dict[str, str],
              timeout: float | None) -> Any:
@@ -151,11 +147,11 @@ class DaskExecutor(Executor):
             if isinstance(exc, TimeoutError) and timeout is not None and future.status == "pending":
                 future.cancel()
                 raise OperationTimeout(f"{op.name} did not finish within the operation timeout of "
-                                       f"{timeout:g} s (on {self.where})") from None
+                                       f"{timeout:g} s (on {self.where})") from exc
             raise ExecutorUnavailableError(
                 f"the Dask cluster at {self.where} lost the call of {op.name} "
                 f"({type(exc).__name__}: {exc}); nothing was recorded for this segment, step it "
-                f"again") from None
+                f"again") from exc
         finally:
             future.release()
 

@@ -20,7 +20,7 @@ from catenary.errors import (
     CatenaryError, EncodingError, ExecutionFailedError, ExecutionPendingError, ExecutorUnavailableError,
     InputError, NotFoundError, RunStateError, ValueTooLargeError,
 )
-from catenary.model import Event, Execution, Invocation, Preimages, Run, Segment, Status, Workflow
+from catenary.model import Event, Execution, Invocation, Preimages, Run, RunStatus, Segment, Status, Workflow
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
 from catenary.model.results import DEFAULT_MAX_VALUE_SIZE as DEFAULT_MAX_VALUE_SIZE, StepResult as StepResult
@@ -133,7 +133,7 @@ class Engine:
 
     def _sources(self, state: RunState) -> list[int]:
         """The earlier segments whose outputs the run's next segment reads."""
-        if state.status != "running":
+        if state.status != RunStatus.RUNNING:
             return []
         segments = self.workflow(state.workflow).segments
         if state.next_segment >= len(segments):
@@ -157,7 +157,7 @@ class Engine:
             try:
                 check_value(value, where)
             except CatenaryError as exc:
-                raise InputError(str(exc)) from None
+                raise InputError(str(exc)) from exc
             problem = mismatch(first.manifest.inputs[slot], value, where)
             if problem:
                 raise InputError(f"{problem} (declared by {first.name})")
@@ -179,7 +179,7 @@ class Engine:
     def _begin(self, run_id: CID, inputs: Sequence[Any], fresh: bool) -> _SegmentRun:
         """Check the run and the inputs; the segment's state with its event and input slots."""
         state = self._run_for_step(run_id)
-        if state.status != "running":
+        if state.status != RunStatus.RUNNING:
             reason = f": {state.error}" if state.error else ""
             raise RunStateError(f"run {run_id} is {state.status}{reason}; start a new run")
         workflow = self.workflow(state.workflow)
@@ -303,7 +303,8 @@ class Engine:
         commit = StepCommit(
             run=run_id, segment=index, events=seg.events, executions=executions, blocks=seg.blocks,
             output=output,
-            run_status="failed" if error else ("completed" if done else "running"),
+            run_status=(RunStatus.FAILED if error else RunStatus.COMPLETED if done  # stored: plain str
+                        else RunStatus.RUNNING).value,
             total_time=total_time, error=error, now=time.time_ns(), attestations=seg.attestations)
         if not self.store.commit_step(commit):
             raise RunStateError(f"run {run_id} was stepped by another caller meanwhile; nothing was "

@@ -15,6 +15,7 @@ import threading
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 from catenary.cid import CID
+from catenary.model.enums import Direction
 from catenary.model.execution import Execution, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import (
@@ -37,7 +38,7 @@ class ExecutionsLike(Protocol):
 
     def latest_seq(self) -> int: ...
 
-    def trace(self, execution_hash: CID, direction: str = "ancestors", depth: int = 0) -> Trace: ...
+    def trace(self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS, depth: int = 0) -> Trace: ...
 
     def create(self, workflow: CID, run: CID, segment: int, step: int, operation: CID,
                config: dict[str, str], parents: builtins.list[CID],

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 
 from catenary.cid import CID
 from catenary.errors import BadInputError
+from catenary.model.enums import Direction, Role, VerdictKind
 from catenary.model.execution import Execution
 from catenary.model.filter import ExecutionFilter
 from catenary.model.operation import OperationManifest, OperationVersion
@@ -24,13 +25,13 @@ DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024
 MAX_PAGE_SIZE = 1000
 
 # Verdicts of verification by re-execution (catenary.trust.verify).
-VERIFIED = "verified"
-MISMATCH = "mismatch"
-UNVERIFIABLE = "unverifiable"
+VERIFIED = VerdictKind.VERIFIED
+MISMATCH = VerdictKind.MISMATCH
+UNVERIFIABLE = VerdictKind.UNVERIFIABLE
 
 # Attestation roles (catenary.trust.attestation).
-EXECUTOR = "executor"
-VALIDATOR = "validator"
+EXECUTOR = Role.EXECUTOR
+VALIDATOR = Role.VALIDATOR
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,10 @@ def iterate_pages(list_page: Callable[[ExecutionFilter | None, int, str | None],
         token = page.next_page_token
 
 
-def check_trace_request(direction: str, depth: int) -> None:
+def check_trace_request(direction: Direction | str, depth: int) -> None:
     """Refuse a trace direction or depth out of range, before any call (a remote one could not
     send a negative depth, and would read an unknown direction as ``ancestors``)."""
-    if direction not in ("ancestors", "descendants"):
+    if direction not in tuple(Direction):
         raise BadInputError(f"direction must be ancestors or descendants, not {direction!r}")
     if depth < 0:
         raise BadInputError(f"depth must be >= 0, got {depth}")
@@ -154,7 +155,7 @@ class AttestationCheck:
 
     cid: CID
     signer: str | None
-    role: str
+    role: Role
     valid: bool
     reason: str
 
@@ -165,7 +166,7 @@ class Verdict:
     (recorded vs recomputed) for a mismatch, or the agreeing output when verified."""
 
     execution: CID
-    verdict: str  # verified | mismatch | unverifiable
+    verdict: VerdictKind
     reason: str
     operation: CID
     name: str | None
@@ -196,7 +197,7 @@ class VerifyReport:
         return all(v.ok for v in self.verdicts)
 
     @property
-    def overall(self) -> str:
+    def overall(self) -> VerdictKind:
         if self.ok:
             return VERIFIED
         return MISMATCH if any(v.verdict == MISMATCH for v in self.verdicts) else UNVERIFIABLE

@@ -200,7 +200,7 @@ def _cid(value: Any, where: str) -> CID:
     try:
         return CID.parse(value)
     except CatenaryError as exc:
-        raise ManifestError(where, str(exc)) from None
+        raise ManifestError(where, str(exc)) from exc
 
 
 def _string(value: Any, where: str) -> None:

@@ -25,7 +25,7 @@ def read_exif(data: bytes) -> dict[str, Any]:
                 _collect(exif.get_ifd(ifd), names, tags)
             return tags
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"std/exif: not a readable JPEG/TIFF image ({exc})") from None
+        raise ValueError(f"std/exif: not a readable JPEG/TIFF image ({exc})") from exc
 
 
 def _collect(ifd: Any, names: dict[int, str], out: dict[str, Any]) -> None:

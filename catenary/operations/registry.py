@@ -30,7 +30,7 @@ class Registry:
             try:
                 module = importlib.import_module(module)
             except ImportError as exc:
-                raise BadInputError(f"cannot import operations module {module!r}: {exc}") from None
+                raise BadInputError(f"cannot import operations module {module!r}: {exc}") from exc
         found = [v for v in vars(module).values() if isinstance(v, Operation)]
         for op in found:
             self.add(op)

@@ -41,7 +41,7 @@ def utf8_decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"std/utf8-decode: bytes are not valid UTF-8 at byte {exc.start}") from None
+        raise ValueError(f"std/utf8-decode: bytes are not valid UTF-8 at byte {exc.start}") from exc
 
 
 @operation("std/concat", inputs=["any", "any"], output="any", groups=["std"])

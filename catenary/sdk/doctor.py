@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from catenary.cid import CID
 from catenary.errors import CatenaryError
-from catenary.model import Status
+from catenary.model import RunStatus, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.store import Store
 
@@ -107,7 +107,7 @@ class Doctor:
             if state is None:
                 continue
             subject = str(state.id)
-            if state.status == "failed" and not state.error:
+            if state.status == RunStatus.FAILED and not state.error:
                 findings.append(Finding("run", subject, "failed without an error"))
             if sorted(state.outputs) != list(range(state.next_segment)):
                 findings.append(Finding("run", subject, f"segment outputs {sorted(state.outputs)} do not match "
@@ -128,6 +128,6 @@ class Doctor:
                     findings.append(Finding("run", subject, f"workflow {state.workflow} is unknown"))
                     continue
                 total = self._segments[state.workflow] = len(workflow.segments)
-            if state.status == "completed" and state.next_segment != total:
+            if state.status == RunStatus.COMPLETED and state.next_segment != total:
                 findings.append(Finding("run", subject, f"completed after {state.next_segment} of {total} segments"))
         return len(runs)

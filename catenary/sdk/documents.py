@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from catenary.cid import CID
 from catenary.cid.dagjson import to_json
-from catenary.model import Execution, Workflow
+from catenary.model import Execution, NodeKind, Workflow
 from catenary.model.results import (
     AttestationCheck, OperationInfo, RunState, StepResult, Trace, Verdict, VerifyReport,
 )
@@ -83,13 +83,13 @@ def step_json(result: StepResult) -> dict[str, Any]:
 def trace_json(trace: Trace) -> dict[str, Any]:
     nodes = []
     for node in trace.nodes:
-        if node.kind == "event":
-            nodes.append({"kind": "event", "hash": str(node.hash), "run": cid_text(node.run),
+        if node.kind == NodeKind.EVENT:
+            nodes.append({"kind": NodeKind.EVENT.value, "hash": str(node.hash), "run": cid_text(node.run),
                           "segment": node.segment,
                           "inputs": [str(i) for i in node.inputs]})
         else:
             assert node.execution is not None
-            nodes.append({"kind": "execution", **execution_json(node.execution)})
+            nodes.append({"kind": NodeKind.EXECUTION.value, **execution_json(node.execution)})
     return {"root": str(trace.root), "nodes": nodes,
             "edges": [{"from": str(a), "to": str(b)} for a, b in trace.edges]}
 

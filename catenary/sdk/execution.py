@@ -16,6 +16,7 @@ from catenary.errors import (
 )
 from catenary.model import Execution, Invocation, Status, check_transition
 from catenary.model.types import mismatch
+from catenary.model.enums import Direction, NodeKind
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import MAX_PAGE_SIZE as MAX_PAGE_SIZE
 from catenary.model.results import Page as Page
@@ -215,7 +216,8 @@ class ExecutionManager:
             except CatenaryError:
                 pass  # a store that is briefly unusable: the next round tries again
 
-    def trace(self, execution_hash: CID, direction: str = "ancestors", depth: int = 0) -> Trace:
+    def trace(self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS,
+              depth: int = 0) -> Trace:
         """The lineage of an execution, each node once, with edges parent -> child.
 
         ``ancestors``: back to the events that started it. ``descendants``: every
@@ -224,24 +226,25 @@ class ExecutionManager:
         breadth-first order, the root first.
         """
         check_trace_request(direction, depth)
+        direction = Direction(direction)
         lineage = self._store.lineage(execution_hash, direction, depth)
         if lineage is None:
             raise NotFoundError(f"unknown execution {execution_hash}")
         levels = lineage.levels
-        nodes: builtins.list[TraceNode] = [TraceNode("execution", e.hash, e) for e in lineage.executions]
-        nodes += [TraceNode("event", ev.hash, None, ev.inputs, ev.segment, ev.run) for ev in lineage.events]
+        nodes: builtins.list[TraceNode] = [TraceNode(NodeKind.EXECUTION, e.hash, e) for e in lineage.executions]
+        nodes += [TraceNode(NodeKind.EVENT, ev.hash, None, ev.inputs, ev.segment, ev.run) for ev in lineage.events]
         nodes.sort(key=lambda n: levels.get(n.hash, 0))  # stable: executions before events per level
         known = {n.hash for n in nodes}
         edges: builtins.list[tuple[CID, CID]] = []
         for e in lineage.executions:
-            if direction == "ancestors" and depth and levels.get(e.hash, 0) >= depth:
+            if direction is Direction.ANCESTORS and depth and levels.get(e.hash, 0) >= depth:
                 continue  # the depth limit cut this node's parents off
             for parent in dict.fromkeys(e.parents):
                 if parent in known:
-                    if direction == "ancestors" or (
+                    if direction is Direction.ANCESTORS or (
                             e.hash != execution_hash and not (depth and levels[parent] >= depth)):
                         edges.append((parent, e.hash))  # (descendants: not out of the cut-off layer)
-                elif direction == "ancestors":
+                elif direction is Direction.ANCESTORS:
                     raise NotFoundError(f"parent {parent} of {e.hash} is neither an execution nor an "
                                         f"event on this node")
         return Trace(execution_hash, nodes, edges)
@@ -265,8 +268,8 @@ def _read_token(token: str, flt: ExecutionFilter) -> int:
     """Decode a page token; refuse a forged one or one made for another filter."""
     try:
         version, before, fingerprint = decode(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (CatenaryError, ValueError, TypeError):
-        raise BadInputError(f"invalid page token {_shown(token)}") from None
+    except (CatenaryError, ValueError, TypeError) as exc:
+        raise BadInputError(f"invalid page token {_shown(token)}") from exc
     # An id is a SQLite rowid (64-bit signed): a larger one is forged, not just past the end.
     if version != 1 or not isinstance(before, int) or isinstance(before, bool) or not 0 <= before < 2**63:
         raise BadInputError(f"invalid page token {_shown(token)}")

@@ -11,6 +11,7 @@ from catenary.cid.cid import block_cid
 from catenary.errors import BadInputError, NotFoundError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Workflow
 from catenary.model.results import AttestationCheck, VerifyReport
+from catenary.model.enums import Direction, Role
 from catenary.operations import Registry
 from catenary.store import Store
 from catenary.trust import attestation, bundle
@@ -55,13 +56,14 @@ class AttestationManager:
         checks = []
         for row in self._store.list_attestations(execution_hash):
             if not row.data:
-                checks.append(AttestationCheck(row.cid, row.signer, row.role, False,
+                checks.append(AttestationCheck(row.cid, row.signer, Role(row.role), False,
                                                "the attestation block is missing from the value store"))
             elif block_cid(row.data) != row.cid:
-                checks.append(AttestationCheck(row.cid, row.signer, row.role, False,
+                checks.append(AttestationCheck(row.cid, row.signer, Role(row.role), False,
                                                "the stored block's bytes do not hash to its CID"))
             else:
-                checks.append(attestation.check(row.cid, row.data, e.hash, e.key, e.output, row.role))
+                checks.append(attestation.check(row.cid, row.data, e.hash, e.key, e.output,
+                                                Role(row.role)))
         return checks
 
 
@@ -78,7 +80,7 @@ class TrustManager:
         """Re-execute an execution (with ``trace``: every execution of its ancestry) and check
         each record; add this node's validator attestation to each one verified."""
         if trace:
-            lineage = self._store.lineage(execution_hash, "ancestors", 0)
+            lineage = self._store.lineage(execution_hash, Direction.ANCESTORS, 0)
             if lineage is None:
                 raise NotFoundError(f"unknown execution {execution_hash}")
             executions = sorted(lineage.executions, key=lambda e: (e.segment, e.step))

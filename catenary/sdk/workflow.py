@@ -37,11 +37,11 @@ class WorkflowManager:
             try:
                 text = manifest.decode("utf-8") if isinstance(manifest, bytes) else manifest
             except UnicodeDecodeError as exc:
-                raise ManifestError("", f"manifest is not UTF-8 (byte {exc.start})") from None
+                raise ManifestError("", f"manifest is not UTF-8 (byte {exc.start})") from exc
             try:
                 manifest = dagjson.parse(text, "manifest")
             except (EncodingError, InvalidCIDError) as exc:
-                raise ManifestError("", str(exc)) from None
+                raise ManifestError("", str(exc)) from exc
         workflow = load_manifest(manifest, self._operations.resolve_name)
         if len(workflow.segments) > self._max_segments:
             raise ManifestError("segments", f"{len(workflow.segments)} segments is over this node's cap of "
@@ -62,8 +62,8 @@ class WorkflowManager:
         except EncodingError as exc:
             where, _, reason = str(exc).partition(": ")
             if where.startswith("$."):
-                raise ManifestError(where[2:], reason) from None
-            raise ManifestError("", str(exc)) from None
+                raise ManifestError(where[2:], reason) from exc
+            raise ManifestError("", str(exc)) from exc
         return workflow
 
     def create(self, manifest: dict[str, Any] | str | bytes | Path) -> WorkflowInfo:
@@ -72,7 +72,7 @@ class WorkflowManager:
             try:
                 manifest = manifest.read_bytes()
             except OSError as exc:
-                raise BadInputError(f"cannot read manifest: {exc}") from None
+                raise BadInputError(f"cannot read manifest: {exc}") from exc
         workflow = self.parse(manifest)
         self._store.put_workflow(workflow, time.time_ns())
         return WorkflowInfo(workflow.id, workflow)

@@ -16,6 +16,7 @@ from typing import Any
 
 from catenary.cid import CID, block, decode, encode
 from catenary.errors import CatenaryError
+from catenary.model.enums import Role
 from catenary.model.results import (
     EXECUTOR as EXECUTOR, VALIDATOR as VALIDATOR, AttestationCheck as AttestationCheck,
 )
@@ -30,22 +31,22 @@ def unsigned_data(execution: CID, key: CID, output: CID, signer: str) -> dict[st
     return {"execution": execution, "key": key, "output": output, "signer": signer}
 
 
-def sign(identity: Identity, execution: CID, key: CID, output: CID, role: str) -> AttestationRow:
+def sign(identity: Identity, execution: CID, key: CID, output: CID, role: Role) -> AttestationRow:
     """A new attestation by ``identity``, ready to store."""
     data = unsigned_data(execution, key, output, identity.id)
     data["signature"] = identity.sign(encode(data))
     cid, raw = block(data)
-    return AttestationRow(execution, cid, raw, identity.id, role)
+    return AttestationRow(execution, cid, raw, identity.id, Role(role).value)
 
 
-def role_for(signer: str, executor: str | None, cached_from: CID | None) -> str:
+def role_for(signer: str, executor: str | None, cached_from: CID | None) -> Role:
     """``executor`` when the signer is the node that recorded the execution by doing the
     work (not a cache hit); ``validator`` otherwise."""
     return EXECUTOR if signer == executor and cached_from is None else VALIDATOR
 
 
 def check(cid: CID, data: bytes, execution: CID, key: CID, output: CID | None,
-          role: str = VALIDATOR) -> AttestationCheck:
+          role: Role = VALIDATOR) -> AttestationCheck:
     """Check an attestation block: shape, signature, and that it attests this very
     execution, key and output. Never raises for a bad attestation: it is reported invalid."""
 

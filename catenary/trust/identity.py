@@ -60,7 +60,7 @@ def public_key_from_did(did: str) -> bytes:
     try:
         raw = b58decode(did[len(_DID_PREFIX):])
     except ValueError as exc:
-        raise BadInputError(f"signer {did!r} is not valid base58btc: {exc}") from None
+        raise BadInputError(f"signer {did!r} is not valid base58btc: {exc}") from exc
     if raw[:2] != _ED25519_PUB or len(raw) != 34:
         raise BadInputError(f"signer {did!r} is not an ed25519 did:key (multicodec 0xed, 32-byte key)")
     return raw[2:]
@@ -140,7 +140,7 @@ class Identity:
         try:
             private = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (ValueError, TypeError) as exc:
-            raise StoreError(f"node key {path} is not a PEM ed25519 private key: {exc}") from None
+            raise StoreError(f"node key {path} is not a PEM ed25519 private key: {exc}") from exc
         if not isinstance(private, Ed25519PrivateKey):
             raise StoreError(f"node key {path} is not an ed25519 key")
         return cls(private)

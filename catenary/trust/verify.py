@@ -24,6 +24,7 @@ from typing import Protocol
 from catenary.cid import CID, cid_of, decode
 from catenary.errors import CatenaryError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Status, Workflow
+from catenary.model.enums import VerdictKind
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
 from catenary.model.results import (
@@ -83,7 +84,7 @@ class Verifier:
         """The verdict for one execution (never raises for what it finds wrong)."""
         name = self.name(e.operation)
 
-        def verdict(kind: str, reason: str, expected: CID | None = None, got: CID | None = None
+        def verdict(kind: VerdictKind, reason: str, expected: CID | None = None, got: CID | None = None
                     ) -> Verdict:
             return Verdict(e.hash, kind, reason, e.operation, name, e.segment, e.step, expected, got,
                            attestations)

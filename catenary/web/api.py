@@ -15,12 +15,13 @@ from starlette.routing import Route
 from catenary.cid.dagjson import to_json
 from catenary.sdk import documents as render
 from catenary.errors import BadInputError
+from catenary.model import Direction
 from catenary.web import live, openapi
 from catenary.web.context import explorer
 from catenary.web.preview import raw_content
 from catenary.web.query import check_known, cid_param, int_param, parse_list_query, single
 
-TRACE_DIRECTIONS = ("ancestors", "descendants")
+TRACE_DIRECTIONS = tuple(d.value for d in Direction)
 
 
 def list_executions(request: Request) -> JSONResponse:
@@ -42,7 +43,7 @@ def trace_params(request: Request) -> tuple[str, int]:
     """``direction`` (ancestors, the default, or descendants) and ``depth`` (0 = all)."""
     params = request.query_params
     check_known(params, ("direction", "depth"))
-    direction = single(params, "direction") or "ancestors"
+    direction = single(params, "direction") or Direction.ANCESTORS.value
     if direction not in TRACE_DIRECTIONS:
         raise BadInputError(f"direction: {direction!r} is not one of {', '.join(TRACE_DIRECTIONS)}")
     return direction, int_param(params, "depth", 0, 10_000) or 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from catenary import __version__
+from catenary.model import Direction, RunStatus
 
 # Every id catenary makes is a CIDv1 dag-cbor blake2b-256: "bafy2bzace", then the 256-bit
 # digest in base32 (the last character carries 4 bits and a zero pad bit). Every string of
@@ -88,7 +89,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "run": CID, "workflow": CID,
             "nonce": {"description": "16 bytes as DAG-JSON bytes", "type": "object"},
-            "status": {"type": "string", "enum": ["running", "completed", "failed"]},
+            "status": {"type": "string", "enum": [s.value for s in RunStatus]},
             "next_segment": {"type": "integer", "minimum": 0},
             "segments": {"type": ["integer", "null"]},
             "total_time": {"type": "number", "description": "milliseconds"},
@@ -222,7 +223,7 @@ def document() -> dict[str, Any]:
         "/api/executions/{hash}/trace": _get(
             "The lineage of an execution, events included", _json(_ref("Trace"), "the trace"),
             [_path_cid("hash", "execution hash"),
-             _query("direction", {"type": "string", "enum": ["ancestors", "descendants"]},
+             _query("direction", {"type": "string", "enum": [d.value for d in Direction]},
                     "ancestors (default): back to the events; descendants: what was computed from it"),
              _query("depth", {"type": "integer", "minimum": 0, "maximum": 10000},
                     "hops to follow (0, the default, = all)")]),

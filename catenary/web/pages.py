@@ -15,6 +15,7 @@ from starlette.routing import Route
 from catenary.cid import CID
 from catenary.sdk import documents as render
 from catenary.errors import BadInputError, NotFoundError
+from catenary.model import Direction
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
 from catenary.web import verification
@@ -74,7 +75,7 @@ def _execution_context(request: Request, hash_text: str) -> dict[str, Any]:
     node = state.node
     execution = node.executions.get(cid_param(hash_text, "hash"))
     # One hop of the trace: the parents, each an execution or the event that carried inputs.
-    nearest = node.executions.trace(execution.hash, "ancestors", 1)
+    nearest = node.executions.trace(execution.hash, Direction.ANCESTORS, 1)
     parents = {n.hash: n for n in nearest.nodes if n.hash != execution.hash}
     children = node.executions.list(ExecutionFilter(parent=execution.hash), CHILDREN)
     info = node.operations.lookup(execution.operation)

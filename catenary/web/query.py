@@ -73,7 +73,7 @@ def cid_param(text: str, name: str) -> CID:
     try:
         return CID.parse(text)
     except CatenaryError as exc:
-        raise BadInputError(f"{name}: {exc}") from None
+        raise BadInputError(f"{name}: {exc}") from exc
 
 
 def int_param(params: QueryParams, name: str, low: int, high: int | None = None) -> int | None:
@@ -82,8 +82,8 @@ def int_param(params: QueryParams, name: str, low: int, high: int | None = None)
         return None
     try:
         value = int(text, 10)
-    except ValueError:
-        raise BadInputError(f"{name}: {text!r} is not an integer") from None
+    except ValueError as exc:
+        raise BadInputError(f"{name}: {text!r} is not an integer") from exc
     if value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise BadInputError(f"{name}: must be {bound}, got {value}")
@@ -98,8 +98,8 @@ def parse_filter(params: QueryParams) -> ExecutionFilter:
             continue
         try:
             statuses.append(Status(text))
-        except ValueError:
-            raise BadInputError(f"status: {text!r} is not one of {', '.join(STATUSES)}") from None
+        except ValueError as exc:
+            raise BadInputError(f"status: {text!r} is not one of {', '.join(STATUSES)}") from exc
 
     def cid(name: str) -> CID | None:
         text = single(params, name)

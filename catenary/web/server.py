@@ -40,7 +40,7 @@ class WebServer:
             self._socket.bind((host, port))
         except OSError as exc:
             self._socket.close()
-            raise BadInputError(f"--http: cannot listen on {listen!r}: {exc.strerror}") from None
+            raise BadInputError(f"--http: cannot listen on {listen!r}: {exc.strerror}") from exc
         self._socket.listen(128)
         self.port = self._socket.getsockname()[1]
         shown = f"[{host}]" if family == socket.AF_INET6 else host

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catenary.cid import CID
-from catenary.model import Execution, Status
+from catenary.model import Execution, Status, VerdictKind
 from catenary.sdk import Node
 from catenary.trust.attestation import AttestationCheck
 
@@ -30,7 +30,7 @@ class TrustStatus:
 class Verdict:
     """A verification outcome as the page shows it; ``attested``: this node signed it now."""
 
-    verdict: str  # verified | mismatch | unverifiable
+    verdict: VerdictKind
     reason: str
     expected: CID | None = None
     got: CID | None = None

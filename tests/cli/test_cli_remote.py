@@ -53,3 +53,20 @@ def test_same_output_local_and_remote(served, tmp_path: Path) -> None:
     assert "unknown execution" in missing.stderr
     assert not (tmp_path / "unused").exists()  # --node never touches a local data dir
     assert HERE.exists()
+
+
+def test_failure_document_is_whole_over_the_node(served, tmp_path: Path) -> None:
+    """The failed execution travels with the error, so --node prints what a local run prints."""
+    _, address = served
+    remote = Cli(tmp_path / "unused")
+    manifest = tmp_path / "fail.json"
+    manifest.write_text(json.dumps({"data": {
+        "name": "fails", "creators": [], "description": "", "groups": [],
+        "segments": [{"inputs": [-1], "sequence": [{"op": "test/shout", "config": {}},
+                                                   {"op": "test/explode", "config": {}}]}]}}))
+    wf = remote.json("--node", address, "workflow", "create", str(manifest))["id"]
+    proc = remote("--node", address, "run", wf, "--input", "0=text:hi", "--json", code=1)
+    doc = json.loads(proc.stdout)
+    failed = remote.json("--node", address, "exec", "list", "--status", "failed")["executions"]
+    assert len(failed) == 1 and doc["final"] == failed[0]["hash"] and doc["run"] == failed[0]["run"]
+    assert doc["segment"] == 0 and doc["done"] is False and "refusing 'HI'" in doc["error"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from catenary.executor import remote
+from catenary.remote import remote
 from catenary.operations import operation
 
 

@@ -1,4 +1,4 @@
-"""The Python executor (`catenary.executor.Worker`) against a real served node, in threads."""
+"""The Python executor (`catenary.remote.Worker`) against a real served node, in threads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from catenary.api import Server
 from catenary.errors import ExecutionFailedError
-from catenary.executor import Worker, remote
+from catenary.remote import Worker, remote
 from catenary.model.filter import ExecutionFilter
 from catenary.operations import operation
 from catenary.sdk import Node

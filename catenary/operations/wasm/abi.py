@@ -105,7 +105,7 @@ def parse_manifest(document: Any, where: str) -> OperationManifest:
     try:
         manifest = _manifest(data)
     except ManifestError as exc:
-        raise ManifestError(f"{where}: {exc.path}" if exc.path else where, exc.reason) from None
+        raise ManifestError(f"{where}: {exc.path}" if exc.path else where, exc.reason) from exc
     if claimed is not None and str(claimed) != str(manifest.id):
         raise ManifestError(f"{where}: id", f"{claimed} does not match the manifest, whose id is "
                                             f"{manifest.id}")
@@ -146,7 +146,7 @@ def embedded_manifest(cid: CID, data: bytes) -> OperationManifest | None:
         else:
             document = decode(payload)
     except UnicodeDecodeError as exc:
-        raise ManifestError(where, f"not UTF-8 at byte {exc.start}") from None
+        raise ManifestError(where, f"not UTF-8 at byte {exc.start}") from exc
     except CatenaryError as exc:
-        raise ManifestError(where, str(exc)) from None
+        raise ManifestError(where, str(exc)) from exc
     return parse_manifest(document, where)

@@ -54,7 +54,7 @@ def wasm_bytes(data: bytes, name: str = "module") -> bytes:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInputError(f"{name}: neither a WebAssembly binary (it does not start with \\0asm) "
-                            f"nor WAT text (not UTF-8 at byte {exc.start})") from None
+                            f"nor WAT text (not UTF-8 at byte {exc.start})") from exc
     try:
         return bytes(wasmtime.wat2wasm(text))
     except wasmtime.WasmtimeError as exc:
@@ -62,7 +62,7 @@ def wasm_bytes(data: bytes, name: str = "module") -> bytes:
         # wat2wasm says where as "--> <anon>:LINE:COLUMN" on its second line
         place = re.search(r"^--> .*:(\d+):(\d+)$", lines[1] if len(lines) > 1 else "")
         where = f" at line {place[1]}, column {place[2]}" if place else ""
-        raise BadInputError(f"{name}: not valid WAT{where}: {lines[0] if lines else exc}") from None
+        raise BadInputError(f"{name}: not valid WAT{where}: {lines[0] if lines else exc}") from exc
 
 
 def from_module(data: bytes, manifest: OperationManifest | dict[str, Any] | None = None,

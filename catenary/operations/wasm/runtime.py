@@ -24,7 +24,9 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from catenary.cid import CID, decode, encode, raw_cid
-from catenary.errors import BadInputError, CatenaryError, EncodingError
+from catenary.errors import (  # the WASM errors were defined here; still importable from here
+    BadInputError, CatenaryError, EncodingError, InvalidModuleError, WasmExecutionError,
+)
 
 ABI = "catenary-wasm-abi/1"
 PAGE = 65536
@@ -34,21 +36,6 @@ MAX_TABLE_ELEMENTS = 1_000_000
 
 STATUS_OK = 0
 STATUS_ERROR = 1
-
-
-class InvalidModuleError(BadInputError):
-    """A module was refused at registration (or when loaded): not WASM, or not the ABI."""
-
-
-class WasmExecutionError(CatenaryError):
-    """A module failed while running: a trap, fuel or memory exhausted, an error it reported,
-    or output that is not canonical DAG-CBOR. The engine records it as the execution's error."""
-
-    def __init__(self, module: CID, cause: str, fuel: int | None = None) -> None:
-        self.module = module
-        self.cause = cause
-        self.fuel = fuel
-        super().__init__(f"wasm module {module}: {cause}")
 
 
 def module_cid(data: bytes) -> CID:
@@ -77,8 +64,8 @@ class WasmLimits:
             if text:
                 try:
                     values[field] = int(text)
-                except ValueError:
-                    raise BadInputError(f"${var}: {text!r} is not an integer") from None
+                except ValueError as exc:
+                    raise BadInputError(f"${var}: {text!r} is not an integer") from exc
         return cls(**values)
 
 
@@ -124,7 +111,7 @@ def compile_module(cid: CID, data: bytes, *, error: type[CatenaryError] = Invali
     try:
         module = wasmtime.Module(engine(), data)
     except wasmtime.WasmtimeError as exc:
-        raise _error(error, cid, f"not a valid WebAssembly module: {_first_line(exc)}") from None
+        raise _error(error, cid, f"not a valid WebAssembly module: {_first_line(exc)}") from exc
     problem = check_module(module)
     if problem:
         raise _error(error, cid, problem)
@@ -239,10 +226,10 @@ class WasmModule:
             compiled.pre.instantiate(store)
         except wasmtime.Trap as exc:
             raise InvalidModuleError(f"wasm module {self.cid}: cannot be instantiated: "
-                                     f"{_trap_cause(exc)}") from None
+                                     f"{_trap_cause(exc)}") from exc
         except wasmtime.WasmtimeError as exc:
             raise InvalidModuleError(f"wasm module {self.cid}: cannot be instantiated within the "
-                                     f"limits: {_first_line(exc)}") from None
+                                     f"limits: {_first_line(exc)}") from exc
 
     def call(self, *inputs: Any, **config: str) -> Any:
         """Run the module on decoded values, as the engine calls an operation's function."""
@@ -259,9 +246,9 @@ class WasmModule:
             try:
                 instance = compiled.pre.instantiate(store)
             except wasmtime.Trap as exc:
-                raise _Failure(f"while instantiating: {_trap_cause(exc)}") from None
+                raise _Failure(f"while instantiating: {_trap_cause(exc)}") from exc
             except wasmtime.WasmtimeError as exc:
-                raise _Failure(f"cannot instantiate: {_first_line(exc)}") from None
+                raise _Failure(f"cannot instantiate: {_first_line(exc)}") from exc
             memory = _export(ctx, instance, "memory")
             status, payload = self._run(ctx, instance, memory, inputs, config)
         except _Failure as failure:
@@ -274,7 +261,7 @@ class WasmModule:
             elif memory is not None and _memory(ctx, memory)[1] + PAGE > self.limits.memory:
                 cause += (f" (memory is at the cap of {self.limits.memory} bytes, so a memory.grow "
                           f"was refused)")
-            raise WasmExecutionError(self.cid, cause, used) from None
+            raise WasmExecutionError(self.cid, cause, used) from failure
         used = fuel - store.get_fuel()
         self._local.fuel = used
         if status != STATUS_OK:
@@ -288,7 +275,7 @@ class WasmModule:
         try:
             value = decode(payload)
         except EncodingError as exc:
-            raise WasmExecutionError(self.cid, f"output is not valid DAG-CBOR: {exc}", used) from None
+            raise WasmExecutionError(self.cid, f"output is not valid DAG-CBOR: {exc}", used) from exc
         if encode(value) != payload:
             raise WasmExecutionError(self.cid, "output is not canonical DAG-CBOR (re-encoding it "
                                                "gives other bytes)", used)

@@ -2,7 +2,7 @@
 Execution API (claim with a lease, run, report). ``remote`` declares an operation remote;
 ``Worker`` is the Python executor that ``catenary executor`` runs."""
 
-from catenary.executor.remote import is_remote, remote
-from catenary.executor.worker import Worker
+from catenary.remote.decorator import is_remote, remote
+from catenary.remote.worker import Worker
 
 __all__ = ["Worker", "is_remote", "remote"]
