@@ -167,7 +167,9 @@ class Store(abc.ABC):
         execution with this key, origin being the execution that did the work. Stores
         override it with a query that does not build the whole record."""
         hit = self.find_completed(key)
-        return None if hit is None else (hit.output, hit.cached_from or hit.hash)
+        if hit is None or hit.output is None:  # a completed execution always has an output
+            return None
+        return hit.output, hit.cached_from or hit.hash
 
     def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]
                          ) -> RunState | None:
