@@ -38,7 +38,7 @@ import engine_throughput  # noqa: E402
 
 from catenary.cid import cid_of, encode  # noqa: E402
 from catenary.engine import runtime  # noqa: E402
-from catenary.store import sql, sqlite  # noqa: E402
+from catenary.store import rows, sqlite  # noqa: E402
 
 NAMES = ("memo", "runstep", "preimage", "columns", "output", "checkpoint")
 EXTRA = ("noattest",)
@@ -52,8 +52,8 @@ def ablate(names: set[str]) -> None:
     if "preimage" in names:
         runtime._preimage_cid = cid_of
     if "columns" in names:
-        sql.links_bytes = lambda cids: encode(list(cids))
-        sql.config_bytes = encode
+        rows.links_bytes = lambda cids: encode(list(cids))
+        rows.config_bytes = encode
     if "output" in names:
         fast = runtime.Engine._output_block
 

@@ -1,10 +1,10 @@
-"""What the SQLite and PostgreSQL stores share: the row mapping, the lineage statement, the
-reads, the small writes and the migration bookkeeping, over the one schema both keep
-(docs/design.md, "The store").
+"""What the SQLite and PostgreSQL stores share: the reads, the small writes and the migration
+bookkeeping, over the one schema both keep (docs/design.md, "The store"), with the row mapping
+of :mod:`catenary.store.rows` and the lineage statement of :mod:`catenary.store.lineage`.
 
-A backend says how it talks to its driver: the placeholder (``?`` or ``%s``), a named
-placeholder (``:name`` or ``%(name)s``), how to read (:meth:`SQLStore._read`) and how to
-write in one transaction (:meth:`SQLStore._write`). Everything whose SQL or locking differs
+A backend says how it talks to its driver: the placeholder (``?`` or ``%s``), the lineage
+statements in its named placeholders (``:name`` or ``%(name)s``), how to read
+(:meth:`SQLStore._read`) and how to write in one transaction (:meth:`SQLStore._write`). Everything whose SQL or locking differs
 between the two (step commits, claims, imports, change notifications) stays in the backend.
 """
 
@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import abc
 from contextlib import AbstractContextManager
-from typing import Any, Callable, Iterable, Sequence, cast
-
-import cbrrr
+from typing import Any, Callable, Iterable, Sequence
 
 from catenary.cid import CID, decode, encode
 from catenary.errors import StoreError
@@ -22,191 +20,14 @@ from catenary.model import Event, Execution, OperationManifest, OperationVersion
 from catenary.model.filter import ExecutionFilter
 from catenary.store.base import AttestationRow, HistoryEntry, Lineage, RunState, SegmentOutput, Store
 from catenary.store.filtering import where_clauses
-
-# The execution columns in the order every read returns them (the SPEC §4 record, then seq).
-COLUMN_NAMES = ("hash", "key", "workflow", "run", "segment", "step", "operation", "config", "parents",
-                "inputs", "status", "output", "error", "executor", "cached_from", "created_at",
-                "started_at", "finished_at", "seq")
-COLUMNS = ", ".join(COLUMN_NAMES)
-RUN_COLUMNS = "id, workflow, nonce, status, next_segment, total_time, error, created_at, updated_at"
-DIRECTIONS = ("ancestors", "descendants")
+from catenary.store.lineage import DIRECTIONS, lineage_from_rows
+from catenary.store.rows import (
+    COLUMNS, RUN_COLUMNS, event_from_block, operation_from_row, row_to_execution, run_from_row,
+)
 
 
 class Abort(Exception):
     """Roll back the write transaction: a condition checked inside it did not hold."""
-
-
-# row mapping ----------------------------------------------------------------------------------
-def cid_or_none(value: bytes | None) -> CID | None:
-    return None if value is None else CID(value)
-
-
-EMPTY_MAP = encode({})
-
-
-def config_bytes(config: dict[str, str]) -> bytes:
-    return EMPTY_MAP if not config else encode(config)
-
-
-def links_bytes(cids: tuple[CID, ...]) -> bytes:
-    """DAG-CBOR of a list of links (the parents and inputs columns). A list of CIDs has nothing
-    for :func:`encode`'s value checks to find, so it is encoded directly; anything else goes
-    through :func:`encode`, which names the problem."""
-    links: list[Any] = list(cids)
-    for item in links:
-        if not isinstance(item, CID):
-            return encode(links)
-    return cbrrr.encode_dag_cbor(links, cid_type=CID)
-
-
-def execution_row(e: Execution) -> tuple[Any, ...]:
-    """An execution as the values of :data:`COLUMN_NAMES` but ``seq`` (the writer numbers it)."""
-    return (e.hash.cid_bytes, e.key.cid_bytes, e.workflow.cid_bytes, e.run.cid_bytes, e.segment,
-            e.step, e.operation.cid_bytes, config_bytes(e.config), links_bytes(e.parents),
-            links_bytes(e.inputs), e.status.value, e.output.cid_bytes if e.output else None,
-            e.error, e.executor, e.cached_from.cid_bytes if e.cached_from else None,
-            e.created_at, e.started_at, e.finished_at)
-
-
-def row_to_execution(row: Sequence[Any]) -> Execution:
-    """An execution from the columns :data:`COLUMNS` names, validating every link."""
-    return Execution(
-        hash=CID(row[0]), key=CID(row[1]), workflow=CID(row[2]), run=CID(row[3]),
-        segment=row[4], step=row[5], operation=CID(row[6]), config=decode(row[7]),
-        parents=tuple(cast("list[CID]", decode(row[8]))), inputs=tuple(cast("list[CID]", decode(row[9]))),
-        status=Status(row[10]),
-        output=cid_or_none(row[11]), error=row[12], executor=row[13], cached_from=cid_or_none(row[14]),
-        created_at=row[15], started_at=row[16], finished_at=row[17], seq=row[18],
-    )
-
-
-_decode_links = cbrrr.decode_dag_cbor
-
-
-def trusted_row_to_execution(row: Sequence[Any]) -> Execution:
-    """:func:`row_to_execution` for columns this store wrote itself, without re-validating each
-    link: a deep trace decodes tens of thousands of CIDs, and validation was most of its time."""
-    config, parents, inputs = row[7], row[8], row[9]
-    return Execution(
-        hash=CID(row[0]), key=CID(row[1]), workflow=CID(row[2]), run=CID(row[3]),
-        segment=row[4], step=row[5], operation=CID(row[6]),
-        config={} if config == EMPTY_MAP else decode(config),
-        parents=tuple(cast("list[CID]", _decode_links(parents, cid_ctor=CID))),
-        inputs=tuple(cast("list[CID]", _decode_links(inputs, cid_ctor=CID))), status=Status(row[10]),
-        output=cid_or_none(row[11]), error=row[12], executor=row[13], cached_from=cid_or_none(row[14]),
-        created_at=row[15], started_at=row[16], finished_at=row[17], seq=row[18],
-    )
-
-
-def event_from_block(data: bytes) -> Event:
-    fields = decode(data)
-    return Event(fields["run"], fields["segment"], tuple(fields["inputs"]))
-
-
-def operation_from_row(row: Sequence[bytes]) -> tuple[OperationManifest, OperationVersion]:
-    version = decode(row[1])
-    return (OperationManifest.from_data(decode(row[0])),
-            OperationVersion(version["operation"], version["implementation"]))
-
-
-def run_from_row(row: Sequence[Any], outputs: dict[int, SegmentOutput]) -> RunState:
-    return RunState(CID(row[0]), CID(row[1]), row[2], row[3], row[4], row[5], row[6], row[7],
-                    row[8], outputs)
-
-
-# lineage ----------------------------------------------------------------------------------------
-# Lineage in one statement: a recursive walk over the parent edges, then the executions
-# reached and (for ancestors) the events among their parents. Without a depth limit the
-# walk keeps one row per execution (UNION drops repeats), so it visits each node once
-# however many paths lead to it; with a limit it carries the hop count.
-# One hop of the walk in each direction: the execution reached, and the joins that reach it.
-_HOP = {
-    "ancestors": ("x.id", "JOIN execution_parents p ON p.child = w.id JOIN executions x ON x.hash = p.parent"),
-    "descendants": ("p.child", "JOIN executions x ON x.id = w.id JOIN execution_parents p ON p.parent = x.hash"),
-}
-
-
-def _walk(direction: str, limited: bool, hash_mark: str, depth_mark: str) -> str:
-    reached, joins = _HOP[direction]
-    if limited:
-        return (f"walk(id, level) AS (SELECT id, 0 FROM executions WHERE hash = {hash_mark} "
-                f"UNION SELECT {reached}, w.level + 1 FROM walk w {joins} WHERE w.level < {depth_mark})")
-    return (f"walk(id) AS (SELECT id FROM executions WHERE hash = {hash_mark} "
-            f"UNION SELECT {reached} FROM walk w {joins})")
-
-
-def lineage_sql(direction: str, limited: bool, named: Callable[[str], str]) -> str:
-    """The lineage statement. Each row is ``'x'``, the :data:`COLUMNS` of an execution and its
-    ``id``; or ``'e'``, an event's hash and block, padded with NULLs."""
-    nodes = ("SELECT id, min(level) AS level FROM walk GROUP BY id" if limited
-             else "SELECT id, 0 AS level FROM walk")
-    columns = ", ".join(f"x.{c}" for c in COLUMN_NAMES)
-    padding = ", ".join(["NULL"] * (len(COLUMN_NAMES) - 1))
-    query = (f"WITH RECURSIVE {_walk(direction, limited, named('hash'), named('depth'))}, "
-             f"nodes AS MATERIALIZED ({nodes}) "
-             f"SELECT 'x', {columns}, x.id FROM nodes n JOIN executions x ON x.id = n.id")
-    if direction == "ancestors":
-        # Events are parents of reached executions that are within the depth limit.
-        within = f"WHERE n.level < {named('depth')}" if limited else ""
-        query += (f" UNION ALL SELECT 'e', ev.hash, ev.data, {padding} FROM events ev "
-                  f"WHERE ev.hash IN (SELECT p.parent FROM nodes n JOIN execution_parents p "
-                  f"ON p.child = n.id {within})")
-    return query
-
-
-def lineage_statements(named: Callable[[str], str]) -> dict[tuple[str, bool], str]:
-    """:func:`lineage_sql` for each direction, with and without a depth limit."""
-    return {(d, limited): lineage_sql(d, limited, named) for d in DIRECTIONS for limited in (False, True)}
-
-
-def hop_counts(start: CID, executions: list[Execution], direction: str) -> dict[CID, int]:
-    """Hop count of each execution from ``start``: a breadth-first walk over the edges among them."""
-    following: dict[CID, list[CID]]
-    if direction == "ancestors":
-        following = {e.hash: list(dict.fromkeys(e.parents)) for e in executions}
-    else:
-        following = {e.hash: [] for e in executions}
-        for e in executions:
-            for parent in dict.fromkeys(e.parents):
-                if parent in following:
-                    following[parent].append(e.hash)
-    levels = {start: 0}
-    frontier = [start]
-    while frontier:
-        ahead = []
-        for node in frontier:
-            for nxt in following.get(node, ()):
-                if nxt in following and nxt not in levels:
-                    levels[nxt] = levels[node] + 1
-                    ahead.append(nxt)
-        frontier = ahead
-    return levels
-
-
-def lineage_from_rows(start: CID, rows: list[tuple[Any, ...]], direction: str) -> Lineage | None:
-    """A :class:`Lineage` from the rows of :func:`lineage_sql`, in breadth-first order; ties in
-    hop count keep insertion order (``id``: the walk's rows come in no fixed order)."""
-    order: dict[CID, int] = {}
-    executions = []
-    events = []
-    for r in rows:
-        if r[0] == "x":
-            e = trusted_row_to_execution(r[1:-1])
-            order[e.hash] = r[-1]
-            executions.append(e)
-        else:
-            events.append(event_from_block(r[2]))
-    if not executions:
-        return None
-    levels = hop_counts(start, executions, direction)
-    event_hashes = {e.hash for e in events}
-    for e in executions:
-        for parent in e.parents:
-            if parent in event_hashes:
-                levels[parent] = min(levels.get(parent, 1 << 62), levels[e.hash] + 1)
-    executions.sort(key=lambda e: (levels[e.hash], order[e.hash]))
-    events.sort(key=lambda e: levels[e.hash])
-    return Lineage(executions, events, levels)
 
 
 # migrations -------------------------------------------------------------------------------------

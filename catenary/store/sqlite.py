@@ -12,9 +12,9 @@ from catenary.cid import CID, encode
 from catenary.errors import StoreError
 from catenary.model import Execution, Status
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
-from catenary.store.sql import (
-    COLUMNS, Abort, SQLStore, apply_migrations, execution_row, lineage_statements,
-)
+from catenary.store.lineage import lineage_statements
+from catenary.store.rows import COLUMNS, execution_row
+from catenary.store.sql import Abort, SQLStore, apply_migrations
 
 # Each migration runs once, in order, in the transaction that records it. PostgreSQL's
 # (catenary.store.postgres.schema) spell the same tables in its own types; the lines both

@@ -412,7 +412,7 @@ def test_cached_from_follows_a_cached_hit_back_to_the_worker(tmp_path, ops) -> N
     """When the memo lookup finds a record that was itself cached, cached_from names the worker."""
     from catenary import Node
     from catenary.store import SQLiteStore
-    from catenary.store.sql import COLUMNS, row_to_execution
+    from catenary.store.rows import COLUMNS, row_to_execution
 
     class NewestHitStore(SQLiteStore):
         def find_completed(self, key):

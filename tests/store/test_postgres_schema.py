@@ -95,7 +95,7 @@ def test_unreachable_server_is_a_store_error_without_the_password() -> None:
     with pytest.raises(StoreError) as caught:
         PostgresStore(url, connect_timeout=2)
     message = str(caught.value)
-    assert message.startswith(f"cannot connect to the execution DB postgresql://someone@127.0.0.1:")
+    assert message.startswith("cannot connect to the execution DB postgresql://someone@127.0.0.1:")
     assert "s3cret-pw" not in message
 
 

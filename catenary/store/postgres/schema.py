@@ -10,7 +10,8 @@ import time
 
 import psycopg
 
-from catenary.store.sql import COLUMNS, apply_migrations
+from catenary.store.rows import COLUMNS
+from catenary.store.sql import apply_migrations
 
 # Each migration runs once, in order, in the transaction that records it in schema_version.
 # The tables mirror the SQLite schema (docs/design.md): CIDs as bytea, ints as bigint.

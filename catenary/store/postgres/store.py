@@ -19,7 +19,9 @@ from catenary.store.postgres.group_commit import GroupCommit
 from catenary.store.postgres.listen import ChangeListener
 from catenary.store.postgres.pool import Connections, describe, message, unreachable
 from catenary.store.postgres.schema import CHANNEL, INSERT_EXECUTIONS, SCHEMA_VERSION
-from catenary.store.sql import COLUMN_NAMES, Abort, SQLStore, execution_row, lineage_statements
+from catenary.store.lineage import lineage_statements
+from catenary.store.rows import COLUMN_NAMES, execution_row
+from catenary.store.sql import Abort, SQLStore
 
 
 class PostgresStore(SQLStore):
