@@ -1,7 +1,8 @@
 """The store interface: execution DB and content-addressed value store in one.
 
 Every method is atomic. Implementations: :mod:`catenary.store.sqlite` (the
-embedded default); PostgreSQL follows the same contract.
+embedded default) and :mod:`catenary.store.postgres`, both on the shared SQL base
+:mod:`catenary.store.sql`.
 """
 
 from __future__ import annotations
