@@ -31,10 +31,6 @@ class ChangeListener:
         # A channel of this listener alone: stop() notifies it to end the thread at once.
         self.wake_channel = f"catenary_wake_{secrets.token_hex(8)}"
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None
-
     def start(self) -> None:
         """Start the thread unless it runs; wait until LISTEN is active (or failed; the caller
         polls either way)."""
