@@ -23,7 +23,7 @@ Not a speed-up, not in "all": ``noattest`` runs the engine without the executor 
 (the ed25519 signature and its rows) that a Node records with every execution that does the
 work, to show what that costs.
 
-It reaches into private names of catenary.engine.runtime and catenary.store.sqlite, so it
+It reaches into private names of catenary.engine.runtime and catenary.store, so it
 follows the code of this change set; it is a measuring tool, not an API.
 """
 
@@ -38,7 +38,7 @@ import engine_throughput  # noqa: E402
 
 from catenary.cid import cid_of, encode  # noqa: E402
 from catenary.engine import runtime  # noqa: E402
-from catenary.store import sqlite  # noqa: E402
+from catenary.store import rows, sqlite  # noqa: E402
 
 NAMES = ("memo", "runstep", "preimage", "columns", "output", "checkpoint")
 EXTRA = ("noattest",)
@@ -52,8 +52,8 @@ def ablate(names: set[str]) -> None:
     if "preimage" in names:
         runtime._preimage_cid = cid_of
     if "columns" in names:
-        sqlite._links_bytes = lambda cids: encode(list(cids))
-        sqlite._config_bytes = encode
+        rows.links_bytes = lambda cids: encode(list(cids))
+        rows.config_bytes = encode
     if "output" in names:
         fast = runtime.Engine._output_block
 

@@ -45,6 +45,7 @@ from catenary.model import hash_data, key_data
 from catenary.operations import Registry, operation
 from catenary.operations.registry import default_registry
 from catenary.sdk import Node
+from catenary.store import rows as store_rows
 from catenary.store import sqlite as sqlite_store
 
 
@@ -205,7 +206,7 @@ def bench_floor(root: Path, segments: int, steps: int) -> dict:
     attestation_blocks = [(_fake_cid(i, b"a").cid_bytes, bytes(200)) for i in range(total)]
     attestation_rows = [(hashes[i].cid_bytes, attestation_blocks[i][0], signer, "executor", now)
                         for i in range(total)]
-    insert = f"INSERT INTO executions ({sqlite_store._COLUMNS}) VALUES ({', '.join('?' * 19)})"
+    insert = f"INSERT INTO executions ({store_rows.COLUMNS}) VALUES ({', '.join('?' * 19)})"
 
     # (1) the executions rows alone, committed per segment (STEPS rows a transaction).
     db = _floor_db(root / "floor-executions.db")

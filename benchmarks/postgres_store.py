@@ -233,7 +233,7 @@ def bulk_load(dsn: str, executions: int, steps: int = 100) -> tuple[dict[str, An
     returns samples to query (runs, execution hashes) and the seconds it took."""
     import psycopg
 
-    from catenary.store.sqlite import _config_bytes, _links_bytes
+    from catenary.store.rows import config_bytes as _config_bytes, links_bytes as _links_bytes
 
     with Node(tempfile.mkdtemp(prefix="catenary-bench-"), db=dsn) as node:
         workflow = node.workflows.create(chain_manifest(1, steps)).id

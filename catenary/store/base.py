@@ -1,7 +1,8 @@
 """The store interface: execution DB and content-addressed value store in one.
 
 Every method is atomic. Implementations: :mod:`catenary.store.sqlite` (the
-embedded default); PostgreSQL follows the same contract.
+embedded default) and :mod:`catenary.store.postgres`, both on the shared SQL base
+:mod:`catenary.store.sql`.
 """
 
 from __future__ import annotations
@@ -142,7 +143,9 @@ class Store(abc.ABC):
         execution with this key, origin being the execution that did the work. Stores
         override it with a query that does not build the whole record."""
         hit = self.find_completed(key)
-        return None if hit is None else (hit.output, hit.cached_from or hit.hash)
+        if hit is None or hit.output is None:  # a completed execution always has an output
+            return None
+        return hit.output, hit.cached_from or hit.hash
 
     def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]
                          ) -> RunState | None:

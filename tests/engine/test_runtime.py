@@ -412,13 +412,13 @@ def test_cached_from_follows_a_cached_hit_back_to_the_worker(tmp_path, ops) -> N
     """When the memo lookup finds a record that was itself cached, cached_from names the worker."""
     from catenary import Node
     from catenary.store import SQLiteStore
-    from catenary.store.sqlite import _COLUMNS, _row_to_execution
+    from catenary.store.rows import COLUMNS, row_to_execution
 
     class NewestHitStore(SQLiteStore):
         def find_completed(self, key):
-            rows = self._read(f"SELECT {_COLUMNS} FROM executions WHERE key = ? AND status = 'completed' "
+            rows = self._read(f"SELECT {COLUMNS} FROM executions WHERE key = ? AND status = 'completed' "
                               "ORDER BY seq DESC LIMIT 1", (key.cid_bytes,))
-            return _row_to_execution(rows[0]) if rows else None
+            return row_to_execution(rows[0]) if rows else None
 
     data_dir = tmp_path / "newest"
     data_dir.mkdir()

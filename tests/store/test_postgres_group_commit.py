@@ -42,16 +42,17 @@ def _queued(store: PostgresStore, jobs: list) -> tuple[list, list[int]]:
         except Exception as exc:  # the outcome under test
             outcomes[i] = exc
 
-    with store._group:
-        store._committing = True  # as if a batch were being committed: the steps queue up
+    group = store._steps
+    with group._group:
+        group._committing = True  # as if a batch were being committed: the steps queue up
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
     for t in threads:
         t.start()
-    while len(store._queue) < len(jobs):
+    while len(group._queue) < len(jobs):
         time.sleep(0.001)  # waiting for the threads to queue (no timing is asserted)
-    with store._group:
-        store._committing = False
-        store._group.notify_all()
+    with group._group:
+        group._committing = False
+        group._group.notify_all()
     for t in threads:
         t.join()
     del store._write_steps

@@ -64,9 +64,9 @@ def test_newer_schema_is_refused(pg_database: str) -> None:
 
 
 def test_a_failed_migration_leaves_the_old_schema(pg_database: str, monkeypatch) -> None:
-    import catenary.store.postgres as pg
+    from catenary.store.postgres import schema
 
-    monkeypatch.setattr(pg, "MIGRATIONS", [*MIGRATIONS, "CREATE TABLE extra (x int); SELECT 1/0"])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*MIGRATIONS, "CREATE TABLE extra (x int); SELECT 1/0"])
     with pytest.raises(StoreError, match="division by zero"):
         PostgresStore(pg_database)
     with psycopg.connect(pg_database) as conn:
@@ -95,7 +95,7 @@ def test_unreachable_server_is_a_store_error_without_the_password() -> None:
     with pytest.raises(StoreError) as caught:
         PostgresStore(url, connect_timeout=2)
     message = str(caught.value)
-    assert message.startswith(f"cannot connect to the execution DB postgresql://someone@127.0.0.1:")
+    assert message.startswith("cannot connect to the execution DB postgresql://someone@127.0.0.1:")
     assert "s3cret-pw" not in message
 
 
@@ -130,7 +130,7 @@ def test_connections_commit_synchronously_even_when_the_server_default_is_off(pg
     """The test server runs with synchronous_commit off; the store's connections turn it on."""
     store = PostgresStore(pg_database)
     try:
-        with store._conn() as conn:
+        with store._pool.connection() as conn:
             assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "on"
     finally:
         store.close()

@@ -1,13 +1,23 @@
-"""The PostgreSQL store's schema (its migrations) and its longer statements.
+"""The PostgreSQL store's schema: its migrations, how they are applied, and the names and
+statements that are part of it (the NOTIFY channel, the migration lock, the execution insert).
 
-Kept apart from :mod:`catenary.store.postgres` so that the store's code reads on its own;
-the tables mirror the SQLite schema (docs/design.md, "The store").
+The tables mirror the SQLite schema (docs/design.md, "The store").
 """
 
 from __future__ import annotations
 
+import time
+
+import psycopg
+
+from catenary.store.rows import COLUMNS
+from catenary.store.sql import apply_migrations
+
 # Each migration runs once, in order, in the transaction that records it in schema_version.
 # The tables mirror the SQLite schema (docs/design.md): CIDs as bytea, ints as bigint.
+# Written out in full, not derived from SQLite's text: a migration is a record of what a
+# database was given and must stay as it shipped, so lines both dialects spell alike (the
+# indexes) repeat those of catenary.store.sqlite.MIGRATIONS on purpose.
 MIGRATIONS: list[str] = [
     """
     CREATE TABLE meta (key text PRIMARY KEY, value bigint NOT NULL);
@@ -71,10 +81,6 @@ LISTEN_APPLICATION = "catenary-listen"
 # pg_advisory_xact_lock key that serializes migrations ("catenary" in ASCII, as an int64).
 MIGRATION_LOCK = 0x636174656E617279
 
-COLUMNS = ("hash, key, workflow, run, segment, step, operation, config, parents, inputs, status, "
-            "output, error, executor, cached_from, created_at, started_at, finished_at, seq")
-RUN_COLUMNS = "id, workflow, nonce, status, next_segment, total_time, error, created_at, updated_at"
-
 # Record a batch of executions: take the seq counter's row lock (last lock of the transaction,
 # held to commit), number the rows consecutively, insert them with their parent edges, and
 # queue the notification that the commit delivers. One statement, one round trip; the arrays
@@ -107,49 +113,22 @@ edges AS (
 SELECT c.value, (SELECT count(*) FROM ins), pg_notify('{CHANNEL}', c.value::text) FROM c
 """
 
-# Lineage in one statement, as in the SQLite store: a recursive walk over the parent edges,
-# then the executions reached and (for ancestors) the events among their parents. UNION drops
-# repeated rows, so without a depth limit each execution is visited once however many paths
-# lead to it; with a limit the walk carries the hop count.
-WALK = {
-    ("ancestors", False): """walk(id) AS (
-        SELECT id FROM executions WHERE hash = %(hash)s
-        UNION SELECT x.id FROM walk w JOIN execution_parents p ON p.child = w.id
-                              JOIN executions x ON x.hash = p.parent)""",
-    ("ancestors", True): """walk(id, level) AS (
-        SELECT id, 0 FROM executions WHERE hash = %(hash)s
-        UNION SELECT x.id, w.level + 1 FROM walk w JOIN execution_parents p ON p.child = w.id
-                              JOIN executions x ON x.hash = p.parent WHERE w.level < %(depth)s)""",
-    ("descendants", False): """walk(id) AS (
-        SELECT id FROM executions WHERE hash = %(hash)s
-        UNION SELECT p.child FROM walk w JOIN executions x ON x.id = w.id
-                              JOIN execution_parents p ON p.parent = x.hash)""",
-    ("descendants", True): """walk(id, level) AS (
-        SELECT id, 0 FROM executions WHERE hash = %(hash)s
-        UNION SELECT p.child, w.level + 1 FROM walk w JOIN executions x ON x.id = w.id
-                              JOIN execution_parents p ON p.parent = x.hash WHERE w.level < %(depth)s)""",
-}
+SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM schema_version"
 
 
-def lineage_sql(direction: str, limited: bool) -> str:
-    """The lineage statement for a direction, with or without a depth limit."""
-    nodes = ("SELECT id, min(level) AS level FROM walk GROUP BY id" if limited
-             else "SELECT id, 0 AS level FROM walk")
-    columns = ", ".join(f"x.{c.strip()}" for c in COLUMNS.split(","))
-    padding = ", ".join(["NULL"] * (len(COLUMNS.split(",")) - 1))
-    query = (f"WITH RECURSIVE {WALK[(direction, limited)]}, nodes AS MATERIALIZED ({nodes}) "
-             f"SELECT 'x', {columns}, x.id FROM nodes n JOIN executions x ON x.id = n.id")
-    if direction == "ancestors":
-        # Events are parents of reached executions that are within the depth limit.
-        within = "WHERE n.level < %(depth)s" if limited else ""
-        query += (f" UNION ALL SELECT 'e', ev.hash, ev.data, {padding} FROM events ev "
-                  f"WHERE ev.hash IN (SELECT p.parent FROM nodes n JOIN execution_parents p "
-                  f"ON p.child = n.id {within})")
-    return query
+def migrate(conn: psycopg.Connection, where: str) -> None:
+    """Apply the missing migrations in one transaction that records them in ``schema_version``.
+    ``where`` names the database in errors."""
+    with conn.transaction():
+        # Two nodes starting at once: the second waits here, then finds nothing to do.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+                     "version integer PRIMARY KEY, applied_at bigint NOT NULL)")
+        version = conn.execute(SCHEMA_VERSION).fetchall()[0][0]
 
+        def apply(number: int, migration: str) -> None:
+            conn.execute(migration)
+            conn.execute("INSERT INTO schema_version VALUES (%s, %s)", (number, time.time_ns()))
 
-LINEAGE_SQL = {(d, limited): lineage_sql(d, limited)
-               for d in ("ancestors", "descendants") for limited in (False, True)}
+        apply_migrations(MIGRATIONS, version, f"the execution DB {where}", apply)
 
-MEMO_SQL = ("SELECT hash, output, cached_from FROM executions WHERE key = %s AND status = 'completed' "
-            "LIMIT 1")

@@ -1,0 +1,95 @@
+"""The PostgreSQL store's connections: a psycopg pool whose connections run in autocommit and
+commit synchronously, and whose lost or refused connections become one :class:`StoreError`."""
+
+from __future__ import annotations
+
+import select
+from contextlib import contextmanager
+from typing import Iterator
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from catenary.errors import StoreError
+from catenary.store.postgres.schema import APPLICATION
+
+
+def describe(dsn: str) -> str:
+    """The database a URL names, without its password: ``user@host:port/dbname``."""
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "(an unparsable PostgreSQL URL)"
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"postgresql://{user}{parts.get('host', 'localhost')}{port}/{parts.get('dbname', '')}"
+
+
+def message(exc: BaseException) -> str:
+    """A libpq error on one line (it spreads hints over several)."""
+    return " ".join(str(exc).split())
+
+
+def unreachable(where: str, why: str) -> str:
+    return f"cannot connect to the execution DB {where}: {why}"
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    """Each pooled connection commits synchronously. With ``synchronous_commit = off`` a commit
+    is visible before it is durable: a server crash could then take back seqs that a
+    subscriber has already seen, and hand them out again for other changes it would miss."""
+    row = conn.execute("SHOW synchronous_commit").fetchone()
+    if row is not None and row[0] == "off":
+        conn.execute("SET synchronous_commit = on")
+
+
+def _closed_while_idle(conn: psycopg.Connection) -> bool:
+    """Whether the server ended a pooled connection while it sat idle (restart, admin kill,
+    idle timeout). An idle connection of ours has nothing to read unless the server ended it,
+    so this is a poll of the socket, not a round trip."""
+    return conn.closed or conn.broken or bool(select.select([conn.fileno()], [], [], 0)[0])
+
+
+class Connections:
+    """Up to ``size`` pooled connections to the database ``dsn`` (named ``where`` in errors)."""
+
+    def __init__(self, dsn: str, where: str, size: int, timeout: float) -> None:
+        self.where = where
+        self._pool: ConnectionPool = ConnectionPool(
+            dsn, min_size=1, max_size=size, open=True, timeout=timeout, configure=_configure,
+            kwargs={"autocommit": True, "application_name": APPLICATION}, name=f"catenary {where}")
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection (autocommit); a lost or refused connection becomes StoreError."""
+        try:
+            for _ in range(self._pool.max_size + 1):
+                with self._pool.connection() as conn:
+                    if _closed_while_idle(conn):
+                        conn.close()  # the pool replaces a connection returned closed
+                        continue
+                    yield conn
+                    return
+            raise StoreError(unreachable(self.where, "the server closed every pooled connection"))
+        except PoolTimeout:
+            raise StoreError(unreachable(self.where, "no connection could be had from the pool")) from None
+        except psycopg.OperationalError as exc:
+            # Client-side failures have no SQLSTATE; class 08 and 57P0x are the server's
+            # "connection exception" and "shutting down". Anything else is not about reaching it.
+            state = exc.sqlstate or ""
+            if not state or state.startswith("08") or state.startswith("57P0"):
+                raise StoreError(unreachable(self.where, message(exc))) from None
+            raise
+
+    def notify(self, channel: str) -> None:
+        """``NOTIFY channel`` if a connection can be had within a second; else nothing."""
+        try:
+            with self._pool.connection(timeout=1) as conn:
+                conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(channel)))
+        except (psycopg.Error, PoolTimeout):
+            pass
+
+    def close(self) -> None:
+        self._pool.close()
