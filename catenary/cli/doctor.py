@@ -7,7 +7,6 @@ import sys
 import click
 
 from catenary.cli.output import emit, json_option
-from catenary.sdk.doctor import Doctor
 
 
 @click.command("doctor")
@@ -16,6 +15,8 @@ from catenary.sdk.doctor import Doctor
 @click.pass_obj
 def doctor(c, repair: bool, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
     """Check every invariant of the execution DB (exit 1 if any does not hold)."""
+    from catenary.sdk.doctor import Doctor
+
     node = c.local("doctor")
     report = Doctor(node.store).check(repair=repair)
     if as_json:

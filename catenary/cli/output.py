@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import json
 import sys
 from typing import Any
@@ -19,7 +20,13 @@ out = Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
               width=None if sys.stdout.isatty() else 240)
 err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+def _json_here_or_before(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    """``--json`` after the command, or before it (``catenary --json op list``): either turns it on."""
+    return value or bool(ctx.find_root().params.get("as_json"))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, callback=_json_here_or_before,
+                           help="Print one JSON document on stdout.")
 
 
 def emit(document: Any) -> None:
@@ -41,3 +48,16 @@ def ns_time(ns: int | None) -> str:
     if ns is None:
         return "-"
     return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+
+class LazyModule:
+    """A module imported on its first attribute access: a command that needs the documents (and
+    so the engine and the store) pays for them; ``--help`` does not. (importlib's LazyLoader
+    would still import the parent package, ``catenary.sdk``, to find the module.)"""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -21,10 +21,12 @@ from rich.tree import Tree
 from catenary.cid import CID
 from catenary.cli.output import cid_arg, emit, json_option, out
 from catenary.errors import BadInputError, VerificationError
-from catenary.sdk.execution import Trace
-from catenary.trust.attestation import AttestationCheck
-from catenary.trust.bundle import BundleReport
-from catenary.trust.verify import Verdict
+
+if TYPE_CHECKING:  # at run time these load with the command that needs them (CLI start-up)
+    from catenary.sdk.execution import Trace
+    from catenary.trust.attestation import AttestationCheck
+    from catenary.trust.bundle import BundleReport
+    from catenary.trust.verify import Verdict
 
 
 
