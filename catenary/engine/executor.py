@@ -121,6 +121,9 @@ class DaskExecutor(Executor):
             return self._client
 
     def _connect(self) -> Any:
+        from catenary.extras import require_extra
+
+        require_extra("dask")
         import distributed  # imported on first use: starting a node must not pay for it
 
         try:
