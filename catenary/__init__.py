@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from catenary.engine import StepResult
     from catenary.errors import (
         BadInputError, CatenaryError, EncodingError, ExecutionFailedError, InputError, InvalidCIDError,
-        ManifestError, NotFoundError, RunStateError, StatusTransitionError, StoreError,
+        ManifestError, MissingExtraError, NotFoundError, RunStateError, StatusTransitionError,
+        StoreError,
     )
     from catenary.model import Execution, Status
     from catenary.model.filter import ExecutionFilter
@@ -29,15 +30,15 @@ _WHERE = {
     "Node": "catenary.sdk",
     **{name: "catenary.errors" for name in (
         "BadInputError", "CatenaryError", "EncodingError", "ExecutionFailedError", "InputError",
-        "InvalidCIDError", "ManifestError", "NotFoundError", "RunStateError",
+        "InvalidCIDError", "ManifestError", "MissingExtraError", "NotFoundError", "RunStateError",
         "StatusTransitionError", "StoreError")},
 }
 
 __all__ = [
     "BadInputError", "CID", "CatenaryError", "EncodingError", "Execution", "ExecutionFailedError",
-    "ExecutionFilter", "InputError", "InvalidCIDError", "ManifestError", "Node", "NotFoundError",
-    "Operation", "RunStateError", "Status", "StatusTransitionError", "StepResult", "StoreError",
-    "__version__", "operation",
+    "ExecutionFilter", "InputError", "InvalidCIDError", "ManifestError", "MissingExtraError", "Node",
+    "NotFoundError", "Operation", "RunStateError", "Status", "StatusTransitionError", "StepResult",
+    "StoreError", "__version__", "operation",
 ]
 
 
