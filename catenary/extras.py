@@ -17,7 +17,7 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "postgres": ("the PostgreSQL store", ("psycopg", "psycopg_pool")),
     "dask": ("the Dask executor", ("distributed",)),
     "web": ("the web explorer", ("starlette", "uvicorn", "jinja2")),
-    "wasm": ("WebAssembly operations", ("wasmtime",)),
+    "wasm": ("a WebAssembly operation", ("wasmtime",)),
     "image": ("std/exif", ("PIL",)),
 }
 
