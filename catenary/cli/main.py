@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from catenary._version import __version__
 from catenary.cid import CID
@@ -32,6 +30,8 @@ from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
 from catenary.model import Status
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from catenary.model.filter import ExecutionFilter
     from catenary.sdk import Node
     from catenary.sdk import documents as render
@@ -247,6 +247,8 @@ def workflow_list(c: Context, as_json: bool) -> None:
                              "segments": len(i.workflow.segments), "created_at": i.created_at}
                             for i in infos]})
         return
+    from rich.table import Table
+
     table = Table("id", "name", "segments", "created")
     for i in infos:
         table.add_row(str(i.id), i.workflow.name, str(len(i.workflow.segments)), ns_time(i.created_at))
@@ -268,6 +270,8 @@ def op_list(c: Context, as_json: bool) -> None:
     if as_json:
         emit({"operations": [render.operation_json(i) for i in infos]})
         return
+    from rich.table import Table
+
     table = Table("name", "inputs", "output", "version_id", "here")
     for i in infos:
         table.add_row(i.manifest.name, ", ".join(map(json.dumps, i.manifest.inputs)),
@@ -389,6 +393,8 @@ def runs_list(c: Context, workflow_id: str | None, limit: int, as_json: bool) ->
     if as_json:
         emit({"runs": [render.run_json(s) for s in states]})
         return
+    from rich.table import Table
+
     table = Table("run", "workflow", "status", "next", "total ms", "created")
     for s in states:
         table.add_row(str(s.id), str(s.workflow)[:20] + "…", s.status, str(s.next_segment),
@@ -502,6 +508,8 @@ def exec_list(c: Context, limit: int, page_token: str | None, as_json: bool, **f
         emit({"executions": [render.execution_json(e) for e in page.executions],
               "next_page_token": page.next_page_token})
         return
+    from rich.table import Table
+
     table = Table("hash", "seg.step", "status", "output", "cached", "created")
     for e in page.executions:
         table.add_row(str(e.hash), f"{e.segment}.{e.step}", e.status.value,
@@ -644,6 +652,8 @@ _global_options_after(cli)
 
 def main() -> None:
     """Entry point: maps catenary errors to one line on stderr and exit 1/2."""
+    from rich.markup import escape  # only on the way out: start-up does not pay for it
+
     try:
         cli.main(standalone_mode=False)
     except CatenaryError as exc:

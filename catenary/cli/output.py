@@ -6,19 +6,48 @@ import datetime as _dt
 import importlib
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import click
-from rich.console import Console
 
 from catenary.cid import CID
 from catenary.errors import BadInputError, CatenaryError
 
-# When piped, do not cut tables at 80 columns: CIDs must come out whole.
-# emoji=False: "did:key:z..." node ids must not turn into a key emoji.
-out = Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
-              width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+
+class _LazyConsole:
+    """A rich Console made on first use: `catenary --help` never imports rich (start-up)."""
+
+    def __init__(self, make: Callable[[], Console]) -> None:
+        self._make = make
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            self._console = self._make()
+        return getattr(self._console, name)
+
+
+def _out() -> Console:
+    from rich.console import Console
+
+    # When piped, do not cut tables at 80 columns: CIDs must come out whole.
+    # emoji=False: "did:key:z..." node ids must not turn into a key emoji.
+    return Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
+                   width=None if sys.stdout.isatty() else 240)
+
+
+def _err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+
+out = cast("Console", _LazyConsole(_out))
+err = cast("Console", _LazyConsole(_err))
 
 def _json_here_or_before(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     """``--json`` after the command, or before it (``catenary --json op list``): either turns it on."""

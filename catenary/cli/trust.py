@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
-from rich.tree import Tree
 
 from catenary.cid import CID
 from catenary.cli.output import cid_arg, emit, json_option, out
 from catenary.errors import BadInputError, VerificationError
 
 if TYPE_CHECKING:  # at run time these load with the command that needs them (CLI start-up)
+    from rich.table import Table
+    from rich.tree import Tree
+
     from catenary.sdk.execution import Trace
     from catenary.trust.attestation import AttestationCheck
     from catenary.trust.bundle import BundleReport
@@ -52,6 +53,8 @@ def _verdict_table(verdicts: list[Verdict], attestations: bool) -> Table:
     columns = ["execution", "operation", "seg.step", "verdict"]
     if attestations:
         columns.append("attestations")
+    from rich.table import Table
+
     table = Table(*columns, "reason")
     for v in verdicts:
         row = [str(v.execution), v.name or str(v.operation), f"{v.segment}.{v.step}", v.verdict]
@@ -115,6 +118,8 @@ def exec_attestations(c: Any, execution_hash: str, as_json: bool) -> None:
     if as_json:
         emit({"execution": str(hash_), "attestations": [attestation_json(a) for a in checks]})
         return
+    from rich.table import Table
+
     table = Table("attestation", "signer", "role", "check", "reason")
     for a in checks:
         table.add_row(str(a.cid), a.signer or "?", a.role, "valid" if a.valid else "INVALID", a.reason)
@@ -235,6 +240,8 @@ def trace_tree(trace: Trace, names: dict[CID, str], down: bool = False) -> Tree:
             following[parent].append(child)
         else:
             following[child].append(parent)
+    from rich.tree import Tree
+
     tree = Tree(_label(nodes[trace.root], names))
     seen = {trace.root}
     # Depth-first, in the order a recursive walk would print: (branch to add to, node).
