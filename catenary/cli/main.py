@@ -650,24 +650,29 @@ exec_.add_command(exec_attestations)
 _global_options_after(cli)
 
 
+def _error(message: str) -> None:
+    """One red ``error:`` line on stderr (rich loads here, on the way out, not at start-up)."""
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False)
+
+
 def main() -> None:
     """Entry point: maps catenary errors to one line on stderr and exit 1/2."""
-    from rich.markup import escape  # only on the way out: start-up does not pay for it
-
     try:
         cli.main(standalone_mode=False)
     except CatenaryError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+        _error(str(exc))
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         err.print("aborted")
         sys.exit(1)
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        err.print(f"[red]error:[/] {escape(exc.format_message() + hint)}", markup=True, highlight=False)
+        _error(exc.format_message() + hint)
         sys.exit(2)
     except click.ClickException as exc:
-        err.print(f"[red]error:[/] {escape(exc.format_message())}", markup=True, highlight=False)
+        _error(exc.format_message())
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(0)

@@ -28,8 +28,10 @@ def test_building_the_command_tree_loads_nothing_heavy() -> None:
 
 
 def test_help_runs_without_loading_the_node() -> None:
-    loaded = loaded_by("import sys\nfrom catenary.cli.main import cli\n"
-                       "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass")
+    loaded = loaded_by("import sys, contextlib, io\nfrom catenary.cli.main import main\n"
+                       "sys.argv = ['catenary', '--help']\n"
+                       "with contextlib.redirect_stdout(io.StringIO()):\n"
+                       "    try:\n        main()\n    except SystemExit:\n        pass")
     assert not sorted(m for m in loaded if m.startswith(HEAVY))
 
 
