@@ -11,8 +11,17 @@ if TYPE_CHECKING:
     from catenary.cid import CID
     from catenary.engine import StepResult
     from catenary.errors import (
-        BadInputError, CatenaryError, EncodingError, ExecutionFailedError, InputError, InvalidCIDError,
-        ManifestError, MissingExtraError, NotFoundError, RunStateError, StatusTransitionError,
+        BadInputError,
+        CatenaryError,
+        EncodingError,
+        ExecutionFailedError,
+        InputError,
+        InvalidCIDError,
+        ManifestError,
+        MissingExtraError,
+        NotFoundError,
+        RunStateError,
+        StatusTransitionError,
         StoreError,
     )
     from catenary.model import Execution, Status

@@ -22,8 +22,8 @@ from typing import Any
 import click
 import pytest
 
-from catenary.cli.main import cli
 from catenary.cid import CID, block, cid_of, encode
+from catenary.cli.main import cli
 from catenary.model import Event, Run, hash_data, key_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def _sections() -> dict[str, str]:
     """Each `### ...` section of docs/cli.md by its title: `catenary exec list`, `Filters`, ..."""
     parts = re.split(r"^###? (.+)$", _cli_doc(), flags=re.M)
     found = {}
-    for title, body in zip(parts[1::2], parts[2::2]):
+    for title, body in zip(parts[1::2], parts[2::2], strict=True):
         usage = re.fullmatch(r"`(catenary[^`]*)`", title.strip())
         found[_words(usage.group(1)) if usage else title.strip()] = body
     return found
@@ -109,8 +109,9 @@ def test_index_lists_exactly_the_commands():
 
 def test_every_command_has_a_section_and_every_section_a_command():
     documented = {title for title in _sections() if title.startswith("catenary")}
-    assert not LEAVES.keys() - documented, f"no `### catenary ...` section for {sorted(LEAVES.keys() - documented)}"
-    assert not documented - LEAVES.keys(), f"sections for commands that do not exist: {sorted(documented - LEAVES.keys())}"
+    missing, stale = sorted(LEAVES.keys() - documented), sorted(documented - LEAVES.keys())
+    assert not missing, f"no `### catenary ...` section for {missing}"
+    assert not stale, f"sections for commands that do not exist: {stale}"
 
 
 @pytest.mark.parametrize("path", sorted(LEAVES), ids=sorted(LEAVES))
@@ -175,7 +176,8 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (tmp / "bad.bin").write_bytes(b"\xff\xfe")
     hello = json.loads(run_cli("workflow", "create", str(tmp / "hello.json"), "--json").stdout)["id"]
     decode = json.loads(run_cli("workflow", "create", str(tmp / "decode.json"), "--json").stdout)["id"]
-    done = run_cli("run", hello, "-i", "0=text:hi", "-i", "1=text:bafkreiaqqdxn3owvnl6nd2mjr2zfmcn3kpsqbvwfivgd2dvqa5gvnxl3ku", "--json")
+    claim = "text:bafkreiaqqdxn3owvnl6nd2mjr2zfmcn3kpsqbvwfivgd2dvqa5gvnxl3ku"
+    done = run_cli("run", hello, "-i", "0=text:hi", "-i", f"1={claim}", "--json")
     failed = run_cli("run", decode, "-i", f"0=@{tmp / 'bad.bin'}", "--json")
     return {
         "success": done,
@@ -222,7 +224,8 @@ def test_design_doc_exit_codes_match_the_error_classes():
     claims = re.findall(r"`(\w+Error)`[^.|`]{0,60}?\(?(?:CLI )?exit (\d)", text)
     assert claims, "design.md makes no exit-code claim about an error class"
     for name, code in claims:
-        assert getattr(errors, name).exit_code == int(code), f"design.md: {name} exits {getattr(errors, name).exit_code}, not {code}"
+        real = getattr(errors, name).exit_code
+        assert real == int(code), f"design.md: {name} exits {real}, not {code}"
 
 
 def test_quick_start_is_exactly_make_demo_and_make_test():

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from catenary.cli.output import emit, json_option
+
+if TYPE_CHECKING:
+    from catenary.cli.main import Context
 
 
 @click.command("doctor")
 @click.option("--repair", is_flag=True, help="Fix what is safe to fix (e.g. fail orphaned in_progress executions).")
 @json_option
 @click.pass_obj
-def doctor(c, repair: bool, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
+def doctor(c: Context, repair: bool, as_json: bool) -> None:
     """Check every invariant of the execution DB (exit 1 if any does not hold)."""
     from catenary.sdk.doctor import Doctor
 

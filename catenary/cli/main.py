@@ -30,8 +30,6 @@ from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
 from catenary.model import Status
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from catenary.model.filter import ExecutionFilter
     from catenary.sdk import Node
     from catenary.sdk import documents as render
@@ -79,7 +77,7 @@ class Context:
     def node(self) -> Any:
         """The local node (sdk) or, with --node, a client of a remote one: the same shape."""
         if self._node is None:
-            size = {} if self.max_value_size is None else {"max_value_size": self.max_value_size}
+            size: dict[str, Any] = {} if self.max_value_size is None else {"max_value_size": self.max_value_size}
             if self.address:
                 from catenary.client import Client
 
@@ -87,7 +85,7 @@ class Context:
             else:
                 from catenary.sdk import Node
 
-                extra = {} if self.remote_wait is None else {"remote_wait": self.remote_wait}
+                extra: dict[str, Any] = {} if self.remote_wait is None else {"remote_wait": self.remote_wait}
                 self._node = Node(self.data_dir, operations=self.operations, db=self.db,
                                   operation_timeout=self.operation_timeout, executor=self.executor,
                                   **size, **extra)
@@ -501,7 +499,7 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
 @click.option("--page-token", metavar="TOKEN", help="Continue from a previous page.")
 @json_option
 @pass_ctx
-def exec_list(c: Context, limit: int, page_token: str | None, as_json: bool, **flt: Any) -> None:
+def exec_list(c: Context, /, limit: int, page_token: str | None, as_json: bool, **flt: Any) -> None:
     """List executions, newest first, a page at a time."""
     page = c.node.executions.list(build_filter(**flt), limit, page_token)
     if as_json:
@@ -526,7 +524,7 @@ def exec_list(c: Context, limit: int, page_token: str | None, as_json: bool, **f
               help="Replay stored changes after this seq first (default: only new changes).")
 @json_option
 @pass_ctx
-def exec_watch(c: Context, since_seq: int | None, as_json: bool, **flt: Any) -> None:
+def exec_watch(c: Context, /, since_seq: int | None, as_json: bool, **flt: Any) -> None:
     """Stream executions as they change (one line each); Ctrl-C stops."""
     flt_obj = build_filter(**flt)
     start = c.node.executions.latest_seq() if since_seq is None else since_seq
