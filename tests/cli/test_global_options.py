@@ -81,3 +81,20 @@ def test_help_of_a_command_shows_the_global_options_after_it(tmp_path: Path) -> 
     text = Cli(tmp_path / "data")("exec", "list", "--help").stdout
     assert "--node HOST:PORT" in text and "--data-dir" in text and "--db URL" in text
     assert not (tmp_path / "data").exists()
+
+
+def test_every_json_option_takes_the_global_json() -> None:
+    """`catenary --json COMMAND` is COMMAND --json for every command that has --json."""
+    import click
+
+    from catenary.cli.main import cli
+    from catenary.cli.output import _json_here_or_before
+
+    def walk(group: click.Group) -> list[click.Command]:
+        return [leaf for c in group.commands.values()
+                for leaf in (walk(c) if isinstance(c, click.Group) else [c])]
+
+    for command in walk(cli):
+        for param in command.params:
+            if "--json" in param.opts:
+                assert param.callback is _json_here_or_before, f"{command.name}: its own --json"
