@@ -9,6 +9,7 @@ VENDOR_STAMP := $(VENDOR)/.cytoscape-3.35.0-dagre-4.0.1
 
 .PHONY: demo test bench clean vendor
 
+# `.[test]` pulls every extra (postgres, dask, web, wasm, image): the suite covers them all.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from catenary.errors import (
         AlreadyExistsError, BadInputError, CatenaryError, EncodingError, ExecutionFailedError,
         ExecutionPendingError, ExecutorUnavailableError, InputError, InvalidCIDError,
-        InvalidModuleError, LimitExceededError, ManifestError, NotFoundError, OperationTimeout,
+        InvalidModuleError, LimitExceededError, ManifestError, MissingExtraError, NotFoundError, OperationTimeout,
         RunStateError, StatusTransitionError, StoreError, UnreadableBundleError,
         ValueTooLargeError, VerificationError, WasmExecutionError,
     )
@@ -36,7 +36,7 @@ _EXPORTS = {
     "ExecutionPendingError": "catenary.errors", "ExecutorUnavailableError": "catenary.errors",
     "InputError": "catenary.errors", "InvalidCIDError": "catenary.errors",
     "InvalidModuleError": "catenary.errors", "LimitExceededError": "catenary.errors",
-    "ManifestError": "catenary.errors", "Node": "catenary.sdk",
+    "ManifestError": "catenary.errors", "MissingExtraError": "catenary.errors", "Node": "catenary.sdk",
     "NodeLike": "catenary.model.node", "NotFoundError": "catenary.errors",
     "Operation": "catenary.operations", "OperationTimeout": "catenary.errors",
     "RunStateError": "catenary.errors", "Status": "catenary.model",
@@ -50,7 +50,7 @@ __all__ = [
     "AlreadyExistsError", "BadInputError", "CID", "CatenaryError", "EncodingError",
     "Execution", "ExecutionFailedError", "ExecutionFilter", "ExecutionPendingError",
     "ExecutorUnavailableError", "InputError", "InvalidCIDError", "InvalidModuleError",
-    "LimitExceededError", "ManifestError", "Node", "NodeLike", "NotFoundError", "Operation",
+    "LimitExceededError", "ManifestError", "MissingExtraError", "Node", "NodeLike", "NotFoundError", "Operation",
     "OperationTimeout", "RunStateError", "Status", "StatusTransitionError", "StepResult",
     "StoreError", "UnreadableBundleError", "ValueTooLargeError", "VerificationError",
     "WasmExecutionError", "operation",

@@ -20,6 +20,7 @@
     ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently; exit 2)
     ├── StatusTransitionError      an execution status change that the state machine forbids
     ├── VerificationError          a re-execution, record, block or signature check did not hold (exit 1)
+    ├── MissingExtraError          an optional dependency is not installed; names the pip extra (exit 2)
     └── StoreError                 the database is unusable (newer schema, corrupt file, ...)
 
 Every class is exported here and from the ``catenary`` package (tests/test_errors.py checks
@@ -157,3 +158,13 @@ class StatusTransitionError(CatenaryError):
 
 class StoreError(CatenaryError):
     """The store cannot be used as it is (schema from a newer catenary, corruption)."""
+
+
+class MissingExtraError(CatenaryError):
+    """An optional dependency is not installed; ``extra`` names the pip extra that brings it."""
+
+    exit_code = 2
+
+    def __init__(self, what: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(f"{what} needs the {extra!r} extra: pip install 'catenary[{extra}]'")

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import click
 
 from catenary.cli.output import emit, json_option
-from catenary.sdk.documents import doctor_json
 
 if TYPE_CHECKING:
     from catenary.cli.main import Context
@@ -20,6 +19,8 @@ if TYPE_CHECKING:
 @click.pass_obj
 def doctor(c: Context, repair: bool, as_json: bool) -> None:
     """Check every invariant of the execution DB (exit 1 if any does not hold)."""
+    from catenary.sdk.documents import doctor_json
+
     node = c.local("doctor")
     report = node.doctor.check(repair=repair)
     if as_json:

@@ -1,6 +1,10 @@
 """The ``catenary`` command line: human output by default, ``--json`` for scripts.
 
 Exit status: 0 success, 1 an operation/run/verification failed, 2 bad input or usage.
+
+Start-up is part of the interface (docs/benchmarks.md): this module imports only click, rich's
+console and the light parts of catenary; the node, the client and the documents load inside the
+commands that use them.
 """
 
 from __future__ import annotations
@@ -12,35 +16,40 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterator, cast
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
+from catenary._version import __version__
 from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
-from catenary.sdk import documents as render
-from catenary.engine import DEFAULT_MAX_VALUE_SIZE
-from catenary.cli.output import cid_arg, emit, err, json_option, ns_time, out
+from catenary.cli.output import cid_arg, emit, err, json_option, LazyModule, ns_time, out
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
 from catenary.model import Direction, Status
-from catenary.model.filter import ExecutionFilter
-from catenary.model.node import NodeLike
-from catenary.client import Client
-from catenary.sdk import Node
 
+if TYPE_CHECKING:
+    from catenary.model.filter import ExecutionFilter
+    from catenary.model.node import NodeLike
+    from catenary.sdk import Node
+    from catenary.sdk import documents as render
+else:
+    render = LazyModule("catenary.sdk.documents")
 
 
 class Context:
-    """Opens the node on first use, so --help and usage errors never touch the data dir."""
+    """Opens the node on first use, so --help and usage errors never touch the data dir.
 
-    def __init__(self, data_dir: Path | None, operations: tuple[str, ...], max_value_size: int,
+    The global options --node, --data-dir and --db are taken before the command (the group's)
+    and after it (every command's, see ``_global_options_after``); a value after the command
+    wins, as a repeated option does in click. ``check`` runs once all are in.
+    """
+
+    def __init__(self, data_dir: Path | None, operations: tuple[str, ...], max_value_size: int | None,
                  address: str | None, db: str | None = None,
                  operation_timeout: float | None = None, executor: str | None = None,
-                 remote_wait: float | None = None) -> None:
+                 remote_wait: float | None = None, db_from_env: bool = False) -> None:
         self.data_dir = data_dir
         self.executor = executor
         self.remote_wait = remote_wait
@@ -49,20 +58,38 @@ class Context:
         self.max_value_size = max_value_size
         self.address = address
         self.db = db
+        self.db_from_env = db_from_env
         self._node: Any = None
+
+    def check(self) -> None:
+        """Refuse global options that exclude each other (exit 2, before anything is opened)."""
+        if self.db and self.address:
+            if self.db_from_env:
+                self.db = None  # CATENARY_DB set for the nodes of a deployment: --node still wins
+            else:
+                raise click.UsageError("--db and --node exclude each other: a served node uses its "
+                                       "own database (give --db to `catenary serve` instead)")
+        if self.executor and self.address:
+            raise click.UsageError("--executor and --node exclude each other: a served node runs "
+                                   "operations where it was started to (give --executor to "
+                                   "`catenary serve` instead)")
 
     @property
     def node(self) -> NodeLike:
         """The local node (sdk) or, with --node, a client of a remote one: the same shape."""
         if self._node is None:
+            size: dict[str, Any] = {} if self.max_value_size is None else {"max_value_size": self.max_value_size}
             if self.address:
-                self._node = Client(self.address, self.max_value_size)
+                from catenary.client import Client
+
+                self._node = Client(self.address, **size)
             else:
-                extra = {} if self.remote_wait is None else {"remote_wait": self.remote_wait}
-                self._node = Node(self.data_dir, operations=self.operations,
-                                  max_value_size=self.max_value_size, db=self.db,
+                from catenary.sdk import Node
+
+                extra: dict[str, Any] = {} if self.remote_wait is None else {"remote_wait": self.remote_wait}
+                self._node = Node(self.data_dir, operations=self.operations, db=self.db,
                                   operation_timeout=self.operation_timeout, executor=self.executor,
-                                  **extra)
+                                  **size, **extra)
         return self._node
 
     def local(self, command: str) -> Node:
@@ -77,26 +104,26 @@ class Context:
 
 pass_ctx = click.make_pass_decorator(Context)
 
-
-
+DATA_DIR_TYPE = click.Path(file_okay=False, path_type=Path)
+NODE_HELP = "Talk to a node served by `catenary serve` instead of the local data dir."
+DATA_DIR_HELP = "Data directory (default ./.catenary, or $CATENARY_HOME)."
+DB_HELP = ("Keep the execution DB in PostgreSQL (postgresql://USER@HOST:PORT/DBNAME), "
+           "shared with other nodes, instead of the data dir's SQLite file.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="CATENARY_HOME",
-              help="Data directory (default ./.catenary, or $CATENARY_HOME).")
+@click.option("--data-dir", type=DATA_DIR_TYPE, envvar="CATENARY_HOME", help=DATA_DIR_HELP)
 @click.option("--ops", "operations", multiple=True, metavar="MODULE",
               help="Import a Python module of @operation functions (repeatable).")
-@click.option("--max-value-size", type=click.IntRange(1), default=DEFAULT_MAX_VALUE_SIZE,
-              envvar="CATENARY_MAX_VALUE_SIZE", show_default=True, metavar="BYTES",
-              help="Refuse values (inputs and outputs) larger than this, encoded.")
+@click.option("--max-value-size", type=click.IntRange(1), default=None,
+              envvar="CATENARY_MAX_VALUE_SIZE", metavar="BYTES",
+              help="Refuse values (inputs and outputs) larger than this, encoded "
+                   "[default: 67108864, 64 MiB].")
 @click.option("--operation-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               envvar="CATENARY_OPERATION_TIMEOUT", metavar="SECONDS",
               help="Fail an execution whose operation runs longer than this (default: no limit).")
-@click.option("--node", "address", envvar="CATENARY_NODE", metavar="HOST:PORT",
-              help="Talk to a node served by `catenary serve` instead of the local data dir.")
-@click.option("--db", envvar="CATENARY_DB", metavar="URL",
-              help="Keep the execution DB in PostgreSQL (postgresql://USER@HOST:PORT/DBNAME), "
-                   "shared with other nodes, instead of the data dir's SQLite file.")
+@click.option("--node", "address", envvar="CATENARY_NODE", metavar="HOST:PORT", help=NODE_HELP)
+@click.option("--db", envvar="CATENARY_DB", metavar="URL", help=DB_HELP)
 @click.option("--executor", "executor", envvar="CATENARY_EXECUTOR", metavar="SPEC",
               help="Where operations run: local (default), dask:local (a Dask cluster of worker "
                    "processes started here) or dask://HOST:PORT (a running Dask scheduler).")
@@ -104,30 +131,57 @@ pass_ctx = click.make_pass_decorator(Context)
               envvar="CATENARY_REMOTE_WAIT", metavar="SECONDS",
               help="How long next() waits for external executors to finish a remote step "
                    "(default 300).")
-@click.version_option(package_name="catenary")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document on stdout (the same as --json after the command).")
+@click.version_option(__version__, prog_name="catenary")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
-        max_value_size: int, operation_timeout: float | None, address: str | None,
-        db: str | None, executor: str | None, remote_wait: float | None) -> None:
+        max_value_size: int | None, operation_timeout: float | None, address: str | None,
+        db: str | None, executor: str | None, remote_wait: float | None, as_json: bool) -> None:
     """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
-    if db and address:
-        if ctx.get_parameter_source("db") is click.core.ParameterSource.ENVIRONMENT:
-            db = None  # CATENARY_DB set for the nodes of a deployment: --node still wins
-        else:
-            raise click.UsageError("--db and --node exclude each other: a served node uses its own "
-                                   "database (give --db to `catenary serve` instead)")
-    if executor and address:
-        raise click.UsageError("--executor and --node exclude each other: a served node runs "
-                               "operations where it was started to (give --executor to "
-                               "`catenary serve` instead)")
+    from_env = ctx.get_parameter_source("db") is click.core.ParameterSource.ENVIRONMENT
+    state = Context(data_dir, operations, max_value_size, address, db, operation_timeout,
+                    executor, remote_wait, db_from_env=bool(db) and from_env)
+    state.check()
     if executor:
         from catenary.engine.executor import executor_from_spec
 
         executor_from_spec(executor)  # a malformed SPEC is refused before anything is opened
-    state = Context(data_dir, operations, max_value_size, address, db, operation_timeout,
-                    executor, remote_wait)
     ctx.obj = state
     ctx.call_on_close(state.close)
+
+
+def _global_after(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """--node/--data-dir/--db after the command: override what was given before it."""
+    if value is None:
+        return
+    state = ctx.find_object(Context)
+    assert state is not None  # the group's callback made it before any command parses
+    if param.name == "address":
+        state.address = value
+    elif param.name == "data_dir":
+        state.data_dir = value
+    else:
+        state.db, state.db_from_env = value, False
+    state.check()
+
+
+def _global_options_after(group: click.Group) -> None:
+    """Give every command of the tree the global options users type after the subcommand
+    (`catenary exec list --node HOST:PORT`); a command with an option of its own keeps it."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _global_options_after(command)
+            continue
+        taken = {opt for p in command.params for opt in p.opts}
+        for opt, name, kwargs in (
+                ("--node", "address", {"metavar": "HOST:PORT", "help": NODE_HELP}),
+                ("--data-dir", "data_dir", {"type": DATA_DIR_TYPE, "help": DATA_DIR_HELP}),
+                ("--db", "db", {"metavar": "URL", "help": DB_HELP})):
+            if opt not in taken:
+                command.params.append(click.Option(
+                    [opt, name], expose_value=False, is_eager=True, callback=_global_after,
+                    **kwargs))
 
 
 # workflows -------------------------------------------------------------------------
@@ -192,6 +246,8 @@ def workflow_list(c: Context, as_json: bool) -> None:
                              "segments": len(i.workflow.segments), "created_at": i.created_at}
                             for i in infos]})
         return
+    from rich.table import Table
+
     table = Table("id", "name", "segments", "created")
     for i in infos:
         table.add_row(str(i.id), i.workflow.name, str(len(i.workflow.segments)), ns_time(i.created_at))
@@ -213,6 +269,8 @@ def op_list(c: Context, as_json: bool) -> None:
     if as_json:
         emit({"operations": [render.operation_json(i) for i in infos]})
         return
+    from rich.table import Table
+
     table = Table("name", "inputs", "output", "version_id", "here")
     for i in infos:
         table.add_row(i.manifest.name, ", ".join(map(json.dumps, i.manifest.inputs)),
@@ -334,6 +392,8 @@ def runs_list(c: Context, workflow_id: str | None, limit: int, as_json: bool) ->
     if as_json:
         emit({"runs": [render.run_json(s) for s in states]})
         return
+    from rich.table import Table
+
     table = Table("run", "workflow", "status", "next", "total ms", "created")
     for s in states:
         table.add_row(str(s.id), str(s.workflow)[:20] + "…", s.status, str(s.next_segment),
@@ -398,6 +458,8 @@ def build_filter(statuses: tuple[str, ...], workflow_id: str | None, run_id: str
                  operation: str | None, segment: int | None, parent: str | None,
                  key: str | None, created_after: str | None = None,
                  created_before: str | None = None) -> ExecutionFilter:
+    from catenary.model.filter import ExecutionFilter
+
     def opt(value: str | None, name: str) -> CID | None:
         return cid_arg(value, name) if value else None
 
@@ -438,13 +500,15 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
 @click.option("--page-token", metavar="TOKEN", help="Continue from a previous page.")
 @json_option
 @pass_ctx
-def exec_list(c: Context, limit: int, page_token: str | None, as_json: bool, **flt: Any) -> None:
+def exec_list(c: Context, /, limit: int, page_token: str | None, as_json: bool, **flt: Any) -> None:
     """List executions, newest first, a page at a time."""
     page = c.node.executions.list(build_filter(**flt), limit, page_token)
     if as_json:
         emit({"executions": [render.execution_json(e) for e in page.executions],
               "next_page_token": page.next_page_token})
         return
+    from rich.table import Table
+
     table = Table("hash", "seg.step", "status", "output", "cached", "created")
     for e in page.executions:
         table.add_row(str(e.hash), f"{e.segment}.{e.step}", e.status.value,
@@ -461,7 +525,7 @@ def exec_list(c: Context, limit: int, page_token: str | None, as_json: bool, **f
               help="Replay stored changes after this seq first (default: only new changes).")
 @json_option
 @pass_ctx
-def exec_watch(c: Context, since_seq: int | None, as_json: bool, **flt: Any) -> None:
+def exec_watch(c: Context, /, since_seq: int | None, as_json: bool, **flt: Any) -> None:
     """Stream executions as they change (one line each); Ctrl-C stops."""
     flt_obj = build_filter(**flt)
     start = c.node.executions.latest_seq() if since_seq is None else since_seq
@@ -582,6 +646,14 @@ exec_.add_command(exec_history)
 for _command in (verify_cmd, export_cmd, verify_bundle_cmd, import_cmd):
     cli.add_command(_command)
 exec_.add_command(exec_attestations)
+_global_options_after(cli)
+
+
+def _error(message: str) -> None:
+    """One red ``error:`` line on stderr (rich loads here, on the way out, not at start-up)."""
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False)
 
 
 def main() -> None:
@@ -589,17 +661,17 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except CatenaryError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+        _error(str(exc))
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         err.print("aborted")
         sys.exit(1)
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        err.print(f"[red]error:[/] {escape(exc.format_message() + hint)}", markup=True, highlight=False)
+        _error(exc.format_message() + hint)
         sys.exit(2)
     except click.ClickException as exc:
-        err.print(f"[red]error:[/] {escape(exc.format_message())}", markup=True, highlight=False)
+        _error(exc.format_message())
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(0)

@@ -3,23 +3,59 @@
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import click
-from rich.console import Console
 
 from catenary.cid import CID
 from catenary.errors import BadInputError, CatenaryError
 
-# When piped, do not cut tables at 80 columns: CIDs must come out whole.
-# emoji=False: "did:key:z..." node ids must not turn into a key emoji.
-out = Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
-              width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+
+
+class _LazyConsole:
+    """A rich Console made on first use: `catenary --help` never imports rich (start-up)."""
+
+    def __init__(self, make: Callable[[], Console]) -> None:
+        self._make = make
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            self._console = self._make()
+        return getattr(self._console, name)
+
+
+def _out() -> Console:
+    from rich.console import Console
+
+    # When piped, do not cut tables at 80 columns: CIDs must come out whole.
+    # emoji=False: "did:key:z..." node ids must not turn into a key emoji.
+    return Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
+                   width=None if sys.stdout.isatty() else 240)
+
+
+def _err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+
+out = cast("Console", _LazyConsole(_out))
+err = cast("Console", _LazyConsole(_err))
+
+def _json_here_or_before(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    """``--json`` after the command, or before it (``catenary --json op list``): either turns it on."""
+    return value or bool(ctx.find_root().params.get("as_json"))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, callback=_json_here_or_before,
+                           help="Print one JSON document on stdout.")
 
 
 def emit(document: Any) -> None:
@@ -41,3 +77,16 @@ def ns_time(ns: int | None) -> str:
     if ns is None:
         return "-"
     return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+
+class LazyModule:
+    """A module imported on its first attribute access: a command that needs the documents (and
+    so the engine and the store) pays for them; ``--help`` does not. (importlib's LazyLoader
+    would still import the parent package, ``catenary.sdk``, to find the module.)"""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)

@@ -15,17 +15,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
-from rich.tree import Tree
 
 from catenary.cid import CID
 from catenary.cli.output import cid_arg, emit, json_option, out
 from catenary.errors import BadInputError, VerificationError
-from catenary.model.results import Trace, Verdict
-from catenary.sdk.documents import (  # noqa: F401 (attestation_json, verdict_json: re-exported)
-    attestation_json, attestations_json, bundle_report_json, verdict_json, verify_report_json,
-)
+
+if TYPE_CHECKING:  # at run time these load with the command that needs them (CLI start-up)
+    from rich.table import Table
+    from rich.tree import Tree
+
+    from catenary.model.results import Trace
+    from catenary.trust.bundle import BundleReport
+    from catenary.model.results import Verdict
+
+from catenary.cli.output import LazyModule
 from catenary.model import NodeKind
+
+render = LazyModule("catenary.sdk.documents")
 
 if TYPE_CHECKING:
     from catenary.trust import BundleReport
@@ -35,6 +41,8 @@ def _verdict_table(verdicts: list[Verdict], attestations: bool) -> Table:
     columns = ["execution", "operation", "seg.step", "verdict"]
     if attestations:
         columns.append("attestations")
+    from rich.table import Table
+
     table = Table(*columns, "reason")
     for v in verdicts:
         row = [str(v.execution), v.name or str(v.operation), f"{v.segment}.{v.step}", v.verdict]
@@ -66,7 +74,7 @@ def verify_cmd(c: Any, execution_hash: str, whole: bool, as_json: bool) -> None:
     node = c.node  # a local Node, or with --node a Client of the same shape
     report = node.trust.verify(cid_arg(execution_hash, "HASH"), trace=whole)
     if as_json:
-        emit(verify_report_json(report))
+        emit(render.verify_report_json(report))
     else:
         out.print(_verdict_table(report.verdicts, attestations=False))
         out.print(f"verdict  {report.overall}")
@@ -94,8 +102,10 @@ def exec_attestations(c: Any, execution_hash: str, as_json: bool) -> None:
     hash_ = cid_arg(execution_hash, "HASH")
     checks = node.attestations.list(hash_)
     if as_json:
-        emit(attestations_json(hash_, checks))
+        emit(render.attestations_json(hash_, checks))
         return
+    from rich.table import Table
+
     table = Table("attestation", "signer", "role", "check", "reason")
     for a in checks:
         table.add_row(str(a.cid), a.signer or "?", a.role, "valid" if a.valid else "INVALID", a.reason)
@@ -159,7 +169,7 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
     data = _read(file)
     report = node.trust.verify_bundle(data)
     if as_json:
-        emit(bundle_report_json(file, report))
+        emit(render.bundle_report_json(file, report))
     else:
         _print_report(report)
     if not report.ok:
@@ -179,13 +189,13 @@ def import_cmd(c: Any, file: Path, as_json: bool) -> None:
     report = node.trust.verify_bundle(data)
     if not report.ok:
         if as_json:
-            emit({**bundle_report_json(file, report), "imported": None})
+            emit({**render.bundle_report_json(file, report), "imported": None})
         else:
             _print_report(report)
         _fail(report, "bundle does not verify; nothing was imported")
     counts = node.trust.import_verified(report)
     if as_json:
-        emit({**bundle_report_json(file, report), "imported": counts})
+        emit({**render.bundle_report_json(file, report), "imported": counts})
         return
     _print_report(report)
     out.print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
@@ -210,6 +220,8 @@ def trace_tree(trace: Trace, names: dict[CID, str], down: bool = False) -> Tree:
             following[parent].append(child)
         else:
             following[child].append(parent)
+    from rich.tree import Tree
+
     tree = Tree(_label(nodes[trace.root], names))
     seen = {trace.root}
     # Depth-first, in the order a recursive walk would print: (branch to add to, node).

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from catenary.cli.output import emit
+from catenary.cli.output import emit, json_option
 from catenary.cid.dagjson import parse as parse_dag_json
 from catenary.errors import BadInputError
 
@@ -26,7 +26,7 @@ def _read(path: Path, what: str) -> bytes:
 @click.argument("module", metavar="MODULE.wasm|MODULE.wat", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--manifest", "manifest_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="The operation manifest (JSON), for a module without a catenary.manifest section.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@json_option
 @click.pass_obj
 def op_add(c: Any, module: Path, manifest_file: Path | None, as_json: bool) -> None:
     """Validate a WebAssembly module (binary or WAT) against catenary-wasm-abi/1 and store it;

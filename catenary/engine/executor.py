@@ -22,7 +22,6 @@ changed, open files); catenary must be installed on the workers (values hold CID
 from __future__ import annotations
 
 import abc
-import asyncio
 import functools
 import os
 import threading
@@ -117,6 +116,9 @@ class DaskExecutor(Executor):
             return self._client
 
     def _connect(self) -> Any:
+        from catenary.extras import require_extra
+
+        require_extra("dask")
         import distributed  # imported on first use: starting a node must not pay for it
 
         try:
@@ -133,6 +135,8 @@ class DaskExecutor(Executor):
 
     def call(self, op: Operation, values: list[Any], config: dict[str, str],
              timeout: float | None) -> Any:
+        import asyncio  # loaded by distributed already; a node that never uses Dask skips it
+
         client = self.client
         func = self._payload(op)
         # pure=False: a task per invocation, never one result shared by Dask's own key cache

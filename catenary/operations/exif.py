@@ -6,13 +6,17 @@ import io
 import math
 from typing import Any
 
-from PIL import ExifTags, Image, UnidentifiedImageError
+from catenary.extras import require_extra
 
-_SUB_IFDS = (ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo, ExifTags.IFD.Interop)
+# The EXIF sub-IFDs: ExifTags.IFD.Exif, GPSInfo and Interop (Pillow loads with the first image).
+_SUB_IFDS = (0x8769, 0x8825, 0xA005)
 
 
 def read_exif(data: bytes) -> dict[str, Any]:
     """Every EXIF tag of the image, keyed by tag name (unknown tags as ``Tag0x....``)."""
+    require_extra("image")
+    from PIL import ExifTags, Image, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in ("JPEG", "TIFF", "MPO"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catenary.cid import CID
-from catenary.errors import NotFoundError
+from catenary.errors import MissingExtraError, NotFoundError
 from catenary.model import OperationManifest, OperationVersion
 from catenary.model.results import OperationInfo as OperationInfo
 from catenary.operations import Registry
@@ -30,8 +30,10 @@ class OperationManager:
         stored = [(m, v) for m, v in self._store.list_versions()
                   if v.kind == "wasm" and self._registry.get(v.id) is None]
         if stored:
-            from catenary.operations import wasm  # imports wasmtime: only when there is a module
-
+            try:
+                from catenary.operations import wasm  # imports wasmtime: only when there is a module
+            except MissingExtraError:
+                return  # without the 'wasm' extra they stay listed, not available here
             wasm.load_stored(self._registry, stored, self._store.get_block)
 
     def add_wasm(self, module: bytes, manifest: OperationManifest | dict[str, Any] | None = None

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from catenary.errors import BadInputError
-
+from catenary.extras import require_extra
 from catenary.store.base import (
     AttestationRow, HistoryEntry, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
 )
@@ -19,6 +19,7 @@ def open_store(db: str | None, data_dir: Path) -> Store:
     if not db:
         return SQLiteStore(data_dir / "catenary.db")
     if db.startswith(("postgresql://", "postgres://")):
+        require_extra("postgres")
         from catenary.store.postgres import PostgresStore  # psycopg is only loaded when used
 
         return PostgresStore(db)

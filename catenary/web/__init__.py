@@ -4,7 +4,11 @@
 app for any server, :class:`WebServer` runs it with uvicorn in a thread.
 """
 
-from catenary.web.app import create_app
-from catenary.web.server import WebServer
+from catenary.extras import require_extra
+
+require_extra("web")  # one line naming the extra, not an ImportError from deep inside
+
+from catenary.web.app import create_app  # noqa: E402
+from catenary.web.server import WebServer  # noqa: E402
 
 __all__ = ["WebServer", "create_app"]
