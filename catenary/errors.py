@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # cid and model raise these errors, so they cannot be importe
 __all__ = [
     "AlreadyExistsError", "BadInputError", "CatenaryError", "EncodingError", "ExecutionFailedError",
     "ExecutionPendingError", "ExecutorUnavailableError", "InputError", "InvalidCIDError",
-    "InvalidModuleError", "LimitExceededError", "ManifestError", "NotFoundError",
+    "InvalidModuleError", "LimitExceededError", "ManifestError", "MissingExtraError", "NotFoundError",
     "OperationTimeout", "RunStateError", "StatusTransitionError", "StoreError",
     "UnreadableBundleError", "ValueTooLargeError", "VerificationError", "WasmExecutionError",
 ]
