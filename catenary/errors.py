@@ -16,6 +16,8 @@
     ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently; exit 2)
     ├── StatusTransitionError      an execution status change that the state machine forbids
     ├── VerificationError          a re-execution, record, block or signature check did not hold (exit 1)
+    ├── AuthenticationError        a call's proof of identity is missing or wrong (gRPC UNAUTHENTICATED)
+    ├── PermissionDeniedError      the policy does not allow this key this act (gRPC PERMISSION_DENIED)
     └── StoreError                 the database is unusable (newer schema, corrupt file, ...)
 """
 
@@ -106,6 +108,19 @@ class UnreadableBundleError(BadInputError):
 
 class VerificationError(CatenaryError):
     """Something claimed could not be confirmed: a mismatch, a bad block, signature or record."""
+
+
+class AuthenticationError(CatenaryError):
+    """A call carries no proof of its caller's key, or a proof that does not hold (the message says
+    which: missing, malformed, bad signature, expired, wrong audience, wrong method, replayed)."""
+
+    exit_code = 2
+
+
+class PermissionDeniedError(CatenaryError):
+    """The caller is known, but the node's policy does not allow it this act (names key and rule)."""
+
+    exit_code = 2
 
 
 class StatusTransitionError(CatenaryError):

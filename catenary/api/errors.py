@@ -20,6 +20,8 @@ CODES: list[tuple[type[errors.CatenaryError], grpc.StatusCode]] = [
     (errors.RunStateError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.ExecutionFailedError, grpc.StatusCode.ABORTED),
     (errors.ExecutionPendingError, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (errors.AuthenticationError, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
     (errors.StoreError, grpc.StatusCode.UNAVAILABLE),
     (errors.ExecutorUnavailableError, grpc.StatusCode.UNAVAILABLE),
     (errors.CatenaryError, grpc.StatusCode.INTERNAL),
