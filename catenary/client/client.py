@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import grpc
 
@@ -24,6 +24,10 @@ from catenary.sdk import OperationInfo, Page, Trace, TraceNode, VerifyReport, Wo
 from catenary.sdk.execution import iterate_pages
 from catenary.store import RunState
 from catenary.trust.attestation import AttestationCheck
+
+if TYPE_CHECKING:
+    from catenary.client.auth import ClientTLS
+    from catenary.trust.identity import Identity
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -260,9 +264,14 @@ class Client:
     """A remote node: ``client.executions.get / list / updates``, ``client.runs.next``, ..."""
 
     def __init__(self, address: str, max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, key: "Identity | None" = None,
+                 tls: "ClientTLS | None" = None, audience: str | None = None) -> None:
+        """``key`` signs a token for every call; ``tls`` (a CA, and a client certificate for
+        mutual TLS) secures the channel; ``audience`` is the node's did, else asked of it."""
+        from catenary.client.auth import open_channel
+
         self.address = address
-        self._channel = grpc.insecure_channel(address, options=message_options(max_value_size))
+        self._channel = open_channel(address, message_options(max_value_size), key, tls, audience)
         self.executions = ExecutionClient(self._channel)
         self.workflows = WorkflowClient(self._channel)
         self.operations = OperationClient(self._channel)
