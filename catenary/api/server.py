@@ -78,15 +78,15 @@ def is_loopback(host: str) -> bool:
         return False  # a name other than localhost may resolve anywhere
 
 
-def exposure(listen: str, tls: bool, anonymous: list[str], option: str = "--listen") -> str | None:
+def exposure(listen: str, tls: bool, unauthenticated: str | None,
+             option: str = "--listen") -> str | None:
     """Why serving on ``listen`` this way is unsafe, or None: off loopback, traffic needs TLS and
-    every call a proven key."""
+    every call a proven key. ``unauthenticated`` says what callers without a key could do."""
     host, _ = split_address(listen, option)
     if is_loopback(host):
         return None
     missing = [*([] if tls else ["TLS (--tls-cert, --tls-key)"]),
-               *([f"authentication (the policy lets anonymous callers {', '.join(anonymous)})"]
-                 if anonymous else [])]
+               *([f"authentication ({unauthenticated})"] if unauthenticated else [])]
     if not missing:
         return None
     return (f"{option} {listen} is not a loopback address and the server has no "
@@ -119,7 +119,9 @@ class Server:
         non-loopback ``listen`` without TLS and authentication raises unless ``insecure``."""
         self.node = node
         self.policy = policy if policy is not None else Policy.load(node.data_dir, node.id)
-        problem = exposure(listen, tls is not None, self.policy.allows_anonymous())
+        anonymous = self.policy.allows_anonymous()
+        problem = exposure(listen, tls is not None, anonymous and
+                           f"policy.toml grants anonymous callers {', '.join(anonymous)}")
         if problem and not insecure:
             raise BadInputError(problem)
         self.warning = problem  # shown by `catenary serve --insecure`

@@ -48,6 +48,8 @@ class Context:
         self.max_value_size = max_value_size
         self.address = address
         self.db = db
+        self.key: Path | None = None  # --key; resolved (with CATENARY_KEY) when --node is used
+        self.tls: Any = None  # ClientTLS for --node, when --tls-ca / --client-cert are given
         self._node: Any = None
 
     @property
@@ -55,7 +57,10 @@ class Context:
         """The local node (sdk) or, with --node, a client of a remote one: the same shape."""
         if self._node is None:
             if self.address:
-                self._node = Client(self.address, self.max_value_size)
+                from catenary.trust.identity import resolve_key
+
+                self._node = Client(self.address, self.max_value_size, key=resolve_key(self.key),
+                                    tls=self.tls)
             else:
                 extra = {} if self.remote_wait is None else {"remote_wait": self.remote_wait}
                 self._node = Node(self.data_dir, operations=self.operations,
@@ -103,11 +108,22 @@ pass_ctx = click.make_pass_decorator(Context)
               envvar="CATENARY_REMOTE_WAIT", metavar="SECONDS",
               help="How long next() waits for external executors to finish a remote step "
                    "(default 300).")
+@click.option("--key", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="With --node: sign each call with this key (default $CATENARY_KEY, else "
+                   "~/.config/catenary/key.pem if it exists; see `catenary key new`).")
+@click.option("--tls-ca", type=click.Path(dir_okay=False, path_type=Path), envvar="CATENARY_TLS_CA",
+              metavar="PEM", help="With --node: talk TLS, checking the node's certificate with this CA.")
+@click.option("--client-cert", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="CATENARY_CLIENT_CERT", metavar="PEM",
+              help="With --node and --tls-ca: this client certificate (mutual TLS).")
+@click.option("--client-key", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="CATENARY_CLIENT_KEY", metavar="PEM", help="The private key of --client-cert.")
 @click.version_option(package_name="catenary")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
         max_value_size: int, operation_timeout: float | None, address: str | None,
-        db: str | None, executor: str | None, remote_wait: float | None) -> None:
+        db: str | None, executor: str | None, remote_wait: float | None, key: Path | None,
+        tls_ca: Path | None, client_cert: Path | None, client_key: Path | None) -> None:
     """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
     if db and address:
         if ctx.get_parameter_source("db") is click.core.ParameterSource.ENVIRONMENT:
@@ -125,6 +141,11 @@ def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
         executor_from_spec(executor)  # a malformed SPEC is refused before anything is opened
     state = Context(data_dir, operations, max_value_size, address, db, operation_timeout,
                     executor, remote_wait)
+    state.key = key
+    if tls_ca or client_cert or client_key:
+        from catenary.client import ClientTLS
+
+        state.tls = ClientTLS(tls_ca, client_cert, client_key)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -531,13 +552,28 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
               help="Server threads; each open Updates stream holds one.")
 @click.option("--max-subscribers", type=click.IntRange(1), default=None,
               help="Cap on open Updates streams (default: workers - 16); over it: RESOURCE_EXHAUSTED.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), metavar="PEM",
+              help="Serve gRPC and HTTP over TLS with this certificate (and --tls-key).")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), metavar="PEM",
+              help="The private key of --tls-cert.")
+@click.option("--tls-client-ca", type=click.Path(dir_okay=False, path_type=Path), metavar="PEM",
+              help="Mutual TLS: require client certificates signed by this CA (policy [[clients]] "
+                   "maps them to keys).")
+@click.option("--insecure", is_flag=True,
+              help="Serve on a non-loopback address without TLS or authentication (warns).")
 @pass_ctx
 def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
-          max_subscribers: int | None) -> None:
+          max_subscribers: int | None, tls_cert: Path | None, tls_key: Path | None,
+          tls_client_ca: Path | None, insecure: bool) -> None:
     """Serve this data dir's node over gRPC (reflection and health on) and, with --http, the web
     explorer, until SIGTERM/Ctrl-C."""
     from catenary.api import Server
+    from catenary.api.server import TLSFiles
 
+    if (tls_cert is None) != (tls_key is None) or (tls_client_ca and not tls_cert):
+        raise click.UsageError("TLS needs --tls-cert and --tls-key together (--tls-client-ca "
+                               "only with them)")
+    tls = TLSFiles(tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None
     node = c.local("serve")
     if listen is None and http_listen is None:
         listen = "127.0.0.1:50051"
@@ -545,9 +581,12 @@ def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
     if http_listen:
         from catenary.web import WebServer
 
-        web = WebServer(node, http_listen)  # binds now: a busy address fails before gRPC starts
-    server = Server(node, listen, max_workers=workers, max_subscribers=max_subscribers).start() \
-        if listen else None
+        # binds now: a busy address fails before gRPC starts
+        web = WebServer(node, http_listen, tls=tls, insecure=insecure)
+    server = Server(node, listen, max_workers=workers, max_subscribers=max_subscribers, tls=tls,
+                    insecure=insecure).start() if listen else None
+    for warning in {w for w in (server and server.warning, web and web.warning) if w}:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", markup=True)
     if web:
         web.start()
     done = threading.Event()
@@ -575,6 +614,11 @@ from catenary.cli.executor import exec_history, executor_cmd, register_remote_cm
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
+from catenary.cli.key import key_cmd  # noqa: E402
+from catenary.cli.policy import policy_cmd  # noqa: E402
+
+cli.add_command(key_cmd)
+cli.add_command(policy_cmd)
 cli.add_command(executor_cmd)
 op.add_command(register_remote_cmd)
 exec_.add_command(exec_history)

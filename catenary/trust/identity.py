@@ -183,6 +183,16 @@ KEY_ENV = "CATENARY_KEY"
 
 
 def resolve_key(option: str | Path | None) -> Identity | None:
-    """The key named by ``--key`` or, without it, by ``$CATENARY_KEY``; None when neither is set."""
+    """The key named by ``--key``, else by ``$CATENARY_KEY``, else the default file if it
+    exists (see :func:`default_key_path`); None when there is none."""
     named = option if option else os.environ.get(KEY_ENV)
-    return Identity.load_file(Path(named)) if named else None
+    if named:
+        return Identity.load_file(Path(named))
+    default = default_key_path()
+    return Identity.load_file(default) if default.is_file() else None
+
+
+def default_key_path() -> Path:
+    """Where ``catenary key new`` puts a user's key: ``$XDG_CONFIG_HOME/catenary/key.pem``."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "catenary" / "key.pem"
