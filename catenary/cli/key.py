@@ -50,3 +50,33 @@ def key_show(c, path: Path | None, as_json: bool) -> None:  # noqa: ANN001 - the
         emit({"key": identity.id})
     else:
         click.echo(identity.id)
+
+
+@key_cmd.command("token")
+@click.argument("method")
+@click.option("--audience", metavar="DID", help="The node's did:key (default: asked of --node).")
+@click.option("--lifetime", type=click.FloatRange(1, 300), default=60, show_default=True,
+              metavar="SECONDS", help="How long the token is valid.")
+@click.pass_obj
+def key_token(c, method: str, audience: str | None, lifetime: float) -> None:  # noqa: ANN001
+    """Print a one-call token for METHOD (e.g. catenary.api.v1.Workflow/List), signed with --key,
+    for tools such as buf curl: -H "authorization: Bearer $(catenary key token ...)"."""
+    from catenary.trust.token import issue
+
+    identity = resolve_key(getattr(c, "key", None))
+    if identity is None:
+        raise BadInputError(f"no key: give --key, set {KEY_ENV}, or create one with "
+                            f"`catenary key new`")
+    if audience is None:
+        if not c.address:
+            raise click.UsageError("give --audience DID, or --node HOST:PORT to ask the node its id")
+        import grpc
+
+        from catenary.client.auth import ClientTLS, NodeId
+
+        tls = c.tls if isinstance(c.tls, ClientTLS) else None
+        channel = (grpc.secure_channel(c.address, tls.credentials()) if tls
+                   else grpc.insecure_channel(c.address))
+        with channel:
+            audience = NodeId(channel)()
+    click.echo(issue(identity, audience, "/" + method.lstrip("/"), lifetime=lifetime))

@@ -248,3 +248,20 @@ def test_a_non_loopback_address_needs_tls_and_keys_or_insecure(tmp_path: Path) -
     finally:
         stop(proc)
     assert "warning:" in proc.stderr.read()
+
+
+def test_buf_curl_with_a_token_from_the_cli(tmp_path: Path, guarded: Server, node: Node) -> None:
+    """The README's recipe: `catenary key token` for the header of any gRPC tool."""
+    key = str(node.data_dir / "node_key.pem")
+    method = "catenary.api.v1.Workflow/List"
+    token = run(tmp_path / "unused", "--node", guarded.address, "--key", key, "key", "token",
+                method).stdout.strip()
+    buf = Buf(guarded.address, extra=("-H", f"authorization: Bearer {token}"))
+    assert buf.json(method, {}) == {}  # no workflows yet, and allowed
+    again = buf(method, {}, ok=False)
+    assert "replayed token" in again.stdout + again.stderr
+    stranger = Identity.create_file(tmp_path / "eve.pem")
+    foreign = run(tmp_path / "unused", "--key", str(tmp_path / "eve.pem"), "key", "token", method,
+                  "--audience", node.id).stdout.strip()
+    denied = Buf(guarded.address, extra=("-H", f"authorization: Bearer {foreign}"))(method, {}, ok=False)
+    assert "permission_denied" in denied.stderr and stranger.id in denied.stderr
