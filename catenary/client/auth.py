@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from catenary.errors import AuthenticationError, BadInputError, CatenaryError
 from catenary.trust.identity import Identity
-from catenary.trust.token import issue
+from catenary.trust.token import Issuer
 
 NODE_ID_KEY = "catenary-node-id"  # the same key as catenary.api.auth.NODE_ID_KEY
 
@@ -65,11 +65,11 @@ class CallTokens(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterce
     """Adds a token signed by ``identity`` for the node ``audience()`` to every call."""
 
     def __init__(self, identity: Identity, audience: Callable[[], str]) -> None:
-        self.identity = identity
+        self.issuer = Issuer(identity)
         self.audience = audience
 
     def _details(self, details: Any) -> _Details:
-        token = issue(self.identity, self.audience(), details.method)
+        token = self.issuer.issue(self.audience(), details.method)
         metadata = [*(details.metadata or ()), ("authorization", f"Bearer {token}")]
         return _Details(details.method, details.timeout, metadata, details.credentials,
                         getattr(details, "wait_for_ready", None), getattr(details, "compression", None))

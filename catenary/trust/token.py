@@ -35,6 +35,9 @@ ALGORITHM = "Ed25519"  # EdDSA over Ed25519, by its RFC 9864 fully-specified nam
 LIFETIME = 60.0  # seconds a client's token lives
 MAX_LIFETIME = 300.0  # longer-lived tokens are refused: they would grow the replay cache
 CLOCK_SKEW = 30.0  # tolerated difference between the caller's and the node's clocks
+KEY_CACHE = 4096  # issuers whose public JWK is kept (building one costs about a signature)
+_HEADER = {"alg": ALGORITHM, "typ": "JWT"}
+_ALG = jws.JWSRegistry(algorithms=[ALGORITHM]).get_alg(ALGORITHM)
 
 
 class Problem(Enum):
@@ -75,16 +78,27 @@ def _public_jwk(did: str) -> OKPKey:
     return OKPKey.import_key({"kty": "OKP", "crv": "Ed25519", "x": _b64url(public_key_from_did(did))})
 
 
+class Issuer:
+    """Makes tokens signed by one key (the JWK is built once: clients sign every call)."""
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+        self._key = OKPKey.import_key(identity._private)
+
+    def issue(self, audience: str, method: str, lifetime: float = LIFETIME,
+              now: float | None = None) -> str:
+        """A token for one call of ``method`` on the node ``audience``."""
+        issued = time.time() if now is None else now
+        claims = {"iss": self.identity.id, "aud": audience, "mth": method, "iat": int(issued),
+                  "exp": int(issued + lifetime), "jti": secrets.token_urlsafe(16)}
+        return jws.serialize_compact(_HEADER, json.dumps(claims, separators=(",", ":")).encode(),
+                                     self._key, algorithms=[ALGORITHM])
+
+
 def issue(identity: Identity, audience: str, method: str, lifetime: float = LIFETIME,
           now: float | None = None) -> str:
     """A token for one call of ``method`` on the node ``audience``, signed by ``identity``."""
-    issued = time.time() if now is None else now
-    claims = {"iss": identity.id, "aud": audience, "mth": method, "iat": int(issued),
-              "exp": int(issued + lifetime), "jti": secrets.token_urlsafe(16)}
-    key = OKPKey.import_key(identity._private)
-    header = {"alg": ALGORITHM, "typ": "JWT"}
-    return jws.serialize_compact(header, json.dumps(claims, separators=(",", ":")).encode(), key,
-                                 algorithms=[ALGORITHM])
+    return Issuer(identity).issue(audience, method, lifetime, now)
 
 
 class TokenChecker:
@@ -98,6 +112,7 @@ class TokenChecker:
         self._seen: dict[str, float] = {}
         self._expiry: list[tuple[float, str]] = []  # min-heap: forget tokens as they expire
         self._lock = threading.Lock()
+        self._keys: dict[str, OKPKey] = {}
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -137,14 +152,24 @@ class TokenChecker:
         if compact.protected.get("alg") != ALGORITHM:
             raise TokenError(Problem.MALFORMED, f"alg is {compact.protected.get('alg')!r}, "
                                                 f"expected {ALGORITHM!r}")
+        extra = sorted(set(compact.protected) - {"alg", "typ", "kid"})
+        if extra:  # e.g. "crit": a header this checker does not understand must not be ignored
+            raise TokenError(Problem.MALFORMED, f"unsupported header parameter {extra[0]!r}")
         claims = _claims(payload)
+        key = self._keys.get(claims.issuer)
+        if key is None:
+            try:
+                key = _public_jwk(claims.issuer)
+            except BadInputError as exc:
+                raise TokenError(Problem.MALFORMED, f"iss: {exc}") from None
+            if len(self._keys) >= KEY_CACHE:
+                self._keys.clear()  # crude but bounded: rebuilt on the next call of each issuer
+            self._keys[claims.issuer] = key
         try:
-            key = _public_jwk(claims.issuer)
-        except BadInputError as exc:
-            raise TokenError(Problem.MALFORMED, f"iss: {exc}") from None
-        try:
-            jws.deserialize_compact(token, key, algorithms=[ALGORITHM])
-        except JoseError:
+            valid = jws.verify_compact(compact, _ALG, key)
+        except (JoseError, ValueError):
+            valid = False
+        if not valid:
             raise TokenError(Problem.BAD_SIGNATURE, f"the signature does not verify under "
                                                     f"{claims.issuer} (forged, altered, or signed "
                                                     f"by another key)") from None
