@@ -265,3 +265,23 @@ def test_buf_curl_with_a_token_from_the_cli(tmp_path: Path, guarded: Server, nod
                   "--audience", node.id).stdout.strip()
     denied = Buf(guarded.address, extra=("-H", f"authorization: Bearer {foreign}"))(method, {}, ok=False)
     assert "permission_denied" in denied.stderr and stranger.id in denied.stderr
+
+
+def test_the_explorer_over_tls(node: Node, authority: Authority) -> None:
+    import ssl
+
+    import httpx
+
+    from catenary.web import WebServer
+
+    pair = authority.server()
+    web = WebServer(node, "127.0.0.1:0", tls=TLSFiles(pair.cert, pair.key)).start()
+    try:
+        assert web.url.startswith("https://")
+        answer = httpx.get(f"{web.url}/api/operations", timeout=30,
+                           verify=ssl.create_default_context(cafile=str(authority.cert)))
+        assert answer.status_code == 200 and answer.json()["operations"]
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://{web.address}/api/operations", timeout=30)  # no plain text
+    finally:
+        web.stop()
