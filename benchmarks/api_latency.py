@@ -66,7 +66,7 @@ def main() -> None:
     node = Node(data_dir)
     node.registry.add(inc)
     server = Server(node, "127.0.0.1:0", max_workers=256).start()
-    client = Client(server.address)
+    client = Client(server.address, key=node.identity)
     figures: dict[str, float] = {"executions": node.executions.latest_seq()}
 
     flt = ExecutionFilter(statuses=(Status.COMPLETED,))
@@ -102,7 +102,7 @@ def main() -> None:
     one_ready, one_stop = threading.Event(), threading.Event()
 
     def listen_one() -> None:
-        c = Client(server.address)
+        c = Client(server.address, key=node.identity)
         for execution in c.executions.updates(from_now=True, stop=one_stop, ready=one_ready):
             arrivals[execution.hash.cid_bytes] = time.perf_counter()
         c.close()
@@ -132,7 +132,7 @@ def main() -> None:
     pending_arrivals: list[tuple[bytes, float]] = []
 
     def subscribe(i: int) -> None:
-        c = Client(server.address)
+        c = Client(server.address, key=node.identity)
         for execution in c.executions.updates(from_now=True, stop=stops[i], ready=ready[i]):
             received[i] += 1
             if i == 0:
@@ -150,7 +150,7 @@ def main() -> None:
     lock = threading.Lock()
 
     def write(w: int) -> None:
-        c = Client(server.address)
+        c = Client(server.address, key=node.identity)
         for i in range(per_writer):
             run = c.runs.new(wf.id)
             result = c.runs.next(run.id, [w * 1_000_000 + i])

@@ -14,9 +14,9 @@ from catenary._version import __version__ as __version__
 if TYPE_CHECKING:
     from catenary.cid import CID
     from catenary.errors import (
-        AlreadyExistsError, BadInputError, CatenaryError, EncodingError, ExecutionFailedError,
+        AlreadyExistsError, AuthenticationError, BadInputError, CatenaryError, EncodingError, ExecutionFailedError,
         ExecutionPendingError, ExecutorUnavailableError, InputError, InvalidCIDError,
-        InvalidModuleError, LimitExceededError, ManifestError, MissingExtraError, NotFoundError, OperationTimeout,
+        InvalidModuleError, LimitExceededError, ManifestError, MissingExtraError, NotFoundError, OperationTimeout, PermissionDeniedError,
         RunStateError, StatusTransitionError, StoreError, UnreadableBundleError,
         ValueTooLargeError, VerificationError, WasmExecutionError,
     )
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 # Each public name and the module that defines it.
 _EXPORTS = {
-    "AlreadyExistsError": "catenary.errors", "BadInputError": "catenary.errors",
+    "AlreadyExistsError": "catenary.errors", "AuthenticationError": "catenary.errors",
+    "PermissionDeniedError": "catenary.errors", "BadInputError": "catenary.errors",
     "CID": "catenary.cid", "CatenaryError": "catenary.errors",
     "EncodingError": "catenary.errors", "Execution": "catenary.model",
     "ExecutionFailedError": "catenary.errors", "ExecutionFilter": "catenary.model.filter",
@@ -47,7 +48,7 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "AlreadyExistsError", "BadInputError", "CID", "CatenaryError", "EncodingError",
+    "AlreadyExistsError", "AuthenticationError", "PermissionDeniedError", "BadInputError", "CID", "CatenaryError", "EncodingError",
     "Execution", "ExecutionFailedError", "ExecutionFilter", "ExecutionPendingError",
     "ExecutorUnavailableError", "InputError", "InvalidCIDError", "InvalidModuleError",
     "LimitExceededError", "ManifestError", "MissingExtraError", "Node", "NodeLike", "NotFoundError", "Operation",

@@ -21,6 +21,8 @@
     ├── StatusTransitionError      an execution status change that the state machine forbids
     ├── VerificationError          a re-execution, record, block or signature check did not hold (exit 1)
     ├── MissingExtraError          an optional dependency is not installed; names the pip extra (exit 2)
+    ├── AuthenticationError        a call's proof of identity is missing or wrong (gRPC UNAUTHENTICATED)
+    ├── PermissionDeniedError      the policy does not allow this key this act (gRPC PERMISSION_DENIED)
     └── StoreError                 the database is unusable (newer schema, corrupt file, ...)
 
 Every class is exported here and from the ``catenary`` package (tests/test_errors.py checks
@@ -38,10 +40,10 @@ if TYPE_CHECKING:  # cid and model raise these errors, so they cannot be importe
 
 
 __all__ = [
-    "AlreadyExistsError", "BadInputError", "CatenaryError", "EncodingError", "ExecutionFailedError",
+    "AlreadyExistsError", "AuthenticationError", "BadInputError", "CatenaryError", "EncodingError", "ExecutionFailedError",
     "ExecutionPendingError", "ExecutorUnavailableError", "InputError", "InvalidCIDError",
     "InvalidModuleError", "LimitExceededError", "ManifestError", "MissingExtraError", "NotFoundError",
-    "OperationTimeout", "RunStateError", "StatusTransitionError", "StoreError",
+    "OperationTimeout", "PermissionDeniedError", "RunStateError", "StatusTransitionError", "StoreError",
     "UnreadableBundleError", "ValueTooLargeError", "VerificationError", "WasmExecutionError",
 ]
 
@@ -150,6 +152,19 @@ class UnreadableBundleError(BadInputError):
 
 class VerificationError(CatenaryError):
     """Something claimed could not be confirmed: a mismatch, a bad block, signature or record."""
+
+
+class AuthenticationError(CatenaryError):
+    """A call carries no proof of its caller's key, or a proof that does not hold (the message says
+    which: missing, malformed, bad signature, expired, wrong audience, wrong method, replayed)."""
+
+    exit_code = 2
+
+
+class PermissionDeniedError(CatenaryError):
+    """The caller is known, but the node's policy does not allow it this act (names key and rule)."""
+
+    exit_code = 2
 
 
 class StatusTransitionError(CatenaryError):

@@ -116,3 +116,38 @@ def independent_cid(obj: Any) -> str:
     encoded = dag_cbor.encode(convert(obj))
     digest = hashlib.blake2b(encoded, digest_size=32).digest()
     return str(MCID("base32", 1, "dag-cbor", multihash.wrap(digest, "blake2b-256")))
+
+
+# Tests that talk to a served node without keys (written before calls were authenticated)
+# run it with this policy: every rule also grants "anonymous". A fresh node refuses them.
+OPEN_POLICY = """\
+# Test policy: calls without any key are allowed, on loopback only.
+[rules]
+create_workflow = ["self", "any", "anonymous"]
+run = ["self", "any", "anonymous"]
+verify = ["self", "any", "anonymous"]
+read = ["self", "any", "anonymous"]
+
+[[rules.claim]]
+keys = ["self", "any", "anonymous"]
+
+[[rules.emit]]
+keys = ["self", "any", "anonymous"]
+"""
+
+
+def allow_anonymous(data_dir: Path | str) -> Path:
+    """Write OPEN_POLICY as ``data_dir/policy.toml`` (creating the dir) and return the dir."""
+    path = Path(data_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "policy.toml").write_text(OPEN_POLICY)
+    return path
+
+
+def open_policy(node: Any) -> Any:
+    """OPEN_POLICY for ``Server(node, ..., policy=open_policy(node))``."""
+    import tomllib
+
+    from catenary.trust.policy import Policy
+
+    return Policy.parse(tomllib.loads(OPEN_POLICY), node.id)

@@ -180,7 +180,7 @@ def measure_db(data_dir: Path, samples: int, grpc: bool) -> dict:
     out["get"] = _summary(_latencies(lambda i: ex.get(hashes[i % len(hashes)]), samples))
     if grpc:
         server = Server(node, "127.0.0.1:0").start()
-        client = Client(server.address)
+        client = Client(server.address, key=node.identity)
         try:
             client.executions.list(completed, 100)
             out["grpc_list_first"] = _summary(_latencies(lambda i: client.executions.list(completed, 100), samples))

@@ -46,6 +46,8 @@ CODES: list[Row] = [
     Row(errors.RunStateError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.ExecutionFailedError, grpc.StatusCode.ABORTED, ("execution",)),
     Row(errors.ExecutionPendingError, grpc.StatusCode.DEADLINE_EXCEEDED, ("execution",)),
+    Row(errors.AuthenticationError, grpc.StatusCode.UNAUTHENTICATED),
+    Row(errors.PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
     Row(errors.StoreError, grpc.StatusCode.UNAVAILABLE),
     Row(errors.ExecutorUnavailableError, grpc.StatusCode.UNAVAILABLE),
     Row(errors.WasmExecutionError, grpc.StatusCode.INTERNAL, ("module", "cause", "fuel")),

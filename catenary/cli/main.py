@@ -59,6 +59,8 @@ class Context:
         self.address = address
         self.db = db
         self.db_from_env = db_from_env
+        self.key: Path | None = None  # --key; resolved (with CATENARY_KEY) when --node is used
+        self.tls: Any = None  # ClientTLS for --node, when --tls-ca / --client-cert are given
         self._node: Any = None
 
     def check(self) -> None:
@@ -81,8 +83,9 @@ class Context:
             size: dict[str, Any] = {} if self.max_value_size is None else {"max_value_size": self.max_value_size}
             if self.address:
                 from catenary.client import Client
+                from catenary.trust.identity import resolve_key
 
-                self._node = Client(self.address, **size)
+                self._node = Client(self.address, **size, key=resolve_key(self.key), tls=self.tls)
             else:
                 from catenary.sdk import Node
 
@@ -107,6 +110,9 @@ pass_ctx = click.make_pass_decorator(Context)
 DATA_DIR_TYPE = click.Path(file_okay=False, path_type=Path)
 NODE_HELP = "Talk to a node served by `catenary serve` instead of the local data dir."
 DATA_DIR_HELP = "Data directory (default ./.catenary, or $CATENARY_HOME)."
+KEY_TYPE = click.Path(dir_okay=False, path_type=Path)
+KEY_HELP = ("With --node: sign each call with this key (default $CATENARY_KEY, else "
+            "~/.config/catenary/key.pem if it exists; see `catenary key new`).")
 DB_HELP = ("Keep the execution DB in PostgreSQL (postgresql://USER@HOST:PORT/DBNAME), "
            "shared with other nodes, instead of the data dir's SQLite file.")
 
@@ -133,11 +139,21 @@ DB_HELP = ("Keep the execution DB in PostgreSQL (postgresql://USER@HOST:PORT/DBN
                    "(default 300).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON document on stdout (the same as --json after the command).")
+@click.option("--key", type=KEY_TYPE, metavar="FILE", help=KEY_HELP)
+@click.option("--tls-ca", type=click.Path(dir_okay=False, path_type=Path), envvar="CATENARY_TLS_CA",
+              metavar="PEM", help="With --node: talk TLS, checking the node's certificate with this CA.")
+@click.option("--client-cert", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="CATENARY_CLIENT_CERT", metavar="PEM",
+              help="With --node and --tls-ca: this client certificate (mutual TLS).")
+@click.option("--client-key", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="CATENARY_CLIENT_KEY", metavar="PEM", help="The private key of --client-cert.")
 @click.version_option(__version__, prog_name="catenary")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
         max_value_size: int | None, operation_timeout: float | None, address: str | None,
-        db: str | None, executor: str | None, remote_wait: float | None, as_json: bool) -> None:
+        db: str | None, executor: str | None, remote_wait: float | None, as_json: bool,
+        key: Path | None, tls_ca: Path | None, client_cert: Path | None,
+        client_key: Path | None) -> None:
     """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
     from_env = ctx.get_parameter_source("db") is click.core.ParameterSource.ENVIRONMENT
     state = Context(data_dir, operations, max_value_size, address, db, operation_timeout,
@@ -147,12 +163,17 @@ def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
         from catenary.engine.executor import executor_from_spec
 
         executor_from_spec(executor)  # a malformed SPEC is refused before anything is opened
+    state.key = key
+    if tls_ca or client_cert or client_key:
+        from catenary.client import ClientTLS
+
+        state.tls = ClientTLS(tls_ca, client_cert, client_key)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
 
 def _global_after(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-    """--node/--data-dir/--db after the command: override what was given before it."""
+    """--node/--data-dir/--db/--key after the command: override what was given before it."""
     if value is None:
         return
     state = ctx.find_object(Context)
@@ -161,6 +182,8 @@ def _global_after(ctx: click.Context, param: click.Parameter, value: Any) -> Non
         state.address = value
     elif param.name == "data_dir":
         state.data_dir = value
+    elif param.name == "key":
+        state.key = value
     else:
         state.db, state.db_from_env = value, False
     state.check()
@@ -177,7 +200,8 @@ def _global_options_after(group: click.Group) -> None:
         for opt, name, kwargs in (
                 ("--node", "address", {"metavar": "HOST:PORT", "help": NODE_HELP}),
                 ("--data-dir", "data_dir", {"type": DATA_DIR_TYPE, "help": DATA_DIR_HELP}),
-                ("--db", "db", {"metavar": "URL", "help": DB_HELP})):
+                ("--db", "db", {"metavar": "URL", "help": DB_HELP}),
+                ("--key", "key", {"type": KEY_TYPE, "metavar": "FILE", "help": KEY_HELP})):
             if opt not in taken:
                 command.params.append(click.Option(
                     [opt, name], expose_value=False, is_eager=True, callback=_global_after,
@@ -596,13 +620,28 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
               help="Server threads; each open Updates stream holds one.")
 @click.option("--max-subscribers", type=click.IntRange(1), default=None,
               help="Cap on open Updates streams (default: workers - 16); over it: RESOURCE_EXHAUSTED.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), metavar="PEM",
+              help="Serve gRPC and HTTP over TLS with this certificate (and --tls-key).")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), metavar="PEM",
+              help="The private key of --tls-cert.")
+@click.option("--tls-client-ca", type=click.Path(dir_okay=False, path_type=Path), metavar="PEM",
+              help="Mutual TLS: require client certificates signed by this CA (policy [[clients]] "
+                   "maps them to keys).")
+@click.option("--insecure", is_flag=True,
+              help="Serve on a non-loopback address without TLS or authentication (warns).")
 @pass_ctx
 def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
-          max_subscribers: int | None) -> None:
+          max_subscribers: int | None, tls_cert: Path | None, tls_key: Path | None,
+          tls_client_ca: Path | None, insecure: bool) -> None:
     """Serve this data dir's node over gRPC (reflection and health on) and, with --http, the web
     explorer, until SIGTERM/Ctrl-C."""
     from catenary.api import Server
+    from catenary.api.server import TLSFiles
 
+    if (tls_cert is None) != (tls_key is None) or (tls_client_ca and not tls_cert):
+        raise click.UsageError("TLS needs --tls-cert and --tls-key together (--tls-client-ca "
+                               "only with them)")
+    tls = TLSFiles(tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None
     node = c.local("serve")
     if listen is None and http_listen is None:
         listen = "127.0.0.1:50051"
@@ -610,9 +649,12 @@ def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
     if http_listen:
         from catenary.web import WebServer
 
-        web = WebServer(node, http_listen)  # binds now: a busy address fails before gRPC starts
-    server = Server(node, listen, max_workers=workers, max_subscribers=max_subscribers).start() \
-        if listen else None
+        # binds now: a busy address fails before gRPC starts
+        web = WebServer(node, http_listen, tls=tls, insecure=insecure)
+    server = Server(node, listen, max_workers=workers, max_subscribers=max_subscribers, tls=tls,
+                    insecure=insecure).start() if listen else None
+    for warning in {w for w in (server and server.warning, web and web.warning) if w}:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", markup=True)
     if web:
         web.start()
     done = threading.Event()
@@ -640,6 +682,11 @@ from catenary.cli.executor import exec_history, executor_cmd, register_remote_cm
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
+from catenary.cli.key import key_cmd  # noqa: E402
+from catenary.cli.policy import policy_cmd  # noqa: E402
+
+cli.add_command(key_cmd)
+cli.add_command(policy_cmd)
 cli.add_command(executor_cmd)
 op.add_command(register_remote_cmd)
 exec_.add_command(exec_history)

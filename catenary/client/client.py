@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import functools
 import threading
-from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import grpc
 
@@ -26,6 +26,10 @@ from catenary.proto.api import (
     execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
     value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
 )
+
+if TYPE_CHECKING:
+    from catenary.client.auth import ClientTLS
+    from catenary.trust.identity import Identity
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -268,9 +272,14 @@ class Client:
     """A remote node: ``client.executions.get / list / updates``, ``client.runs.next``, ..."""
 
     def __init__(self, address: str, max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, key: "Identity | None" = None,
+                 tls: "ClientTLS | None" = None, audience: str | None = None) -> None:
+        """``key`` signs a token for every call; ``tls`` (a CA, and a client certificate for
+        mutual TLS) secures the channel; ``audience`` is the node's did, else asked of it."""
+        from catenary.client.auth import open_channel
+
         self.address = address
-        self._channel = grpc.insecure_channel(address, options=message_options(max_value_size))
+        self._channel = open_channel(address, message_options(max_value_size), key, tls, audience)
         self.executions = ExecutionClient(self._channel)
         self.workflows = WorkflowClient(self._channel)
         self.operations = OperationClient(self._channel)

@@ -1,4 +1,8 @@
-"""A node's identity: an ed25519 key pair in its data dir, and the ``did:key`` id derived from it.
+"""Identities: ed25519 key pairs in PEM files (mode 0600), and the ``did:key`` ids derived from them.
+
+A node keeps its key in its data dir (``node_key.pem``); a remote executor in its own
+directory; a user or a script in any file named by ``--key`` / ``CATENARY_KEY``
+(``catenary key new``). All are the same kind of file and the same kind of id.
 
 The node id is ``did:key:z`` + base58btc(0xed 0x01 + public key): the multicodec
 ``ed25519-pub`` prefix and the 32 raw key bytes, as the W3C did:key method writes
@@ -84,7 +88,7 @@ def verify_signature(did: str, signature: bytes, message: bytes) -> str | None:
 
 
 class Identity:
-    """A node's key pair. ``id`` is its did:key; :meth:`sign` signs bytes."""
+    """An ed25519 key pair (a node's, an executor's or a user's). ``id`` is its did:key; :meth:`sign` signs bytes."""
 
     def __init__(self, private: Ed25519PrivateKey) -> None:
         self._private = private
@@ -104,43 +108,91 @@ class Identity:
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> "Identity":
-        """The key in ``data_dir/node_key.pem``, created (mode 0600) on first use.
+        """The node key in ``data_dir/node_key.pem``, created (mode 0600) on first use."""
+        return cls.load_or_create_file(Path(data_dir) / KEY_FILE)
 
-        Two processes starting on a fresh data dir at once agree on one key: each
+    @classmethod
+    def load_or_create_file(cls, path: Path) -> "Identity":
+        """The key in the PEM file ``path``, created (mode 0600) when there is none.
+
+        Two processes starting on a fresh file at once agree on one key: each
         writes its own temporary file, and only the first hard link to the final
         name wins; the other reads the winner's key.
         """
-        path = Path(data_dir) / KEY_FILE
+        path = Path(path)
         if not path.exists():
-            identity = cls.generate()
-            pem = identity._private.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption())
-            tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, pem)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                pass  # another process won the race: use its key
-            finally:
-                os.unlink(tmp)
+            cls._create(path, exclusive=False)
         return cls._load(path)
+
+    @classmethod
+    def create_file(cls, path: Path) -> "Identity":
+        """A new key written to ``path`` (mode 0600); BadInputError if the file exists."""
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise BadInputError(f"cannot create key {path}: directory {path.parent} does not exist")
+        if not cls._create(path, exclusive=True):
+            raise BadInputError(f"key file {path} already exists; remove it first or choose another path")
+        return cls._load(path)
+
+    @classmethod
+    def load_file(cls, path: Path) -> "Identity":
+        """The key in an existing PEM file; BadInputError when there is none."""
+        path = Path(path)
+        if not path.is_file():
+            raise BadInputError(f"key file {path} does not exist (create one: catenary key new {path})")
+        return cls._load(path)
+
+    @classmethod
+    def _create(cls, path: Path, exclusive: bool) -> bool:
+        """Write a fresh key to ``path`` through a hard link; False when another file won."""
+        identity = cls.generate()
+        pem = identity._private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, pem)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False  # another process won the race (or, exclusive, the file was there)
+        finally:
+            os.unlink(tmp)
+        return True
 
     @classmethod
     def _load(cls, path: Path) -> "Identity":
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
-            raise StoreError(f"node key {path} is readable by other users (mode {mode:04o}); "
+            raise StoreError(f"key {path} is readable by other users (mode {mode:04o}); "
                              f"run: chmod 600 {path}")
         try:
             private = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (ValueError, TypeError) as exc:
-            raise StoreError(f"node key {path} is not a PEM ed25519 private key: {exc}") from exc
+            raise StoreError(f"key {path} is not a PEM ed25519 private key: {exc}") from exc
         if not isinstance(private, Ed25519PrivateKey):
-            raise StoreError(f"node key {path} is not an ed25519 key")
+            raise StoreError(f"key {path} is not an ed25519 key")
         return cls(private)
+
+
+KEY_ENV = "CATENARY_KEY"
+
+
+def resolve_key(option: str | Path | None) -> Identity | None:
+    """The key named by ``--key``, else by ``$CATENARY_KEY``, else the default file if it
+    exists (see :func:`default_key_path`); None when there is none."""
+    named = option if option else os.environ.get(KEY_ENV)
+    if named:
+        return Identity.load_file(Path(named))
+    default = default_key_path()
+    return Identity.load_file(default) if default.is_file() else None
+
+
+def default_key_path() -> Path:
+    """Where ``catenary key new`` puts a user's key: ``$XDG_CONFIG_HOME/catenary/key.pem``."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "catenary" / "key.pem"

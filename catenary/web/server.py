@@ -1,20 +1,29 @@
 """Serving the explorer: uvicorn in a background thread, on a socket bound up front.
 
 Binding the socket before uvicorn starts means a busy or bad address is a
-clear error at once, and port 0 yields the real port before anything is served.
+clear error at once ("address already in use": no SO_REUSEPORT, so a second server
+cannot share the port), and port 0 yields the real port before anything is served.
+The explorer has no login: off loopback it needs TLS with client certificates
+(``--tls-client-ca``), or ``--insecure``.
 """
 
 from __future__ import annotations
 
+import errno
 import socket
+import ssl
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from catenary.errors import BadInputError
 from catenary.sdk import Node
 from catenary.web.app import create_app
+
+if TYPE_CHECKING:
+    from catenary.api.server import TLSFiles
 
 START_TIMEOUT = 10.0
 
@@ -30,8 +39,20 @@ def parse_address(text: str, option: str = "--http") -> tuple[str, int]:
 class WebServer:
     """The explorer over ``node`` on ``HOST:PORT``; ``start()``, then ``stop()``."""
 
-    def __init__(self, node: Node, listen: str = "127.0.0.1:8080", **app_options: object) -> None:
+    def __init__(self, node: Node, listen: str = "127.0.0.1:8080", tls: "TLSFiles | None" = None,
+                 insecure: bool = False, **app_options: object) -> None:
+        from catenary.api.server import exposure
+
         host, port = parse_address(listen)
+        problem = exposure(listen, tls is not None,
+                           None if tls is not None and tls.client_ca else
+                           "the explorer has no login: require client certificates with "
+                           "--tls-client-ca", "--http")
+        if problem and not insecure:
+            raise BadInputError(problem)
+        self.warning = problem
+        if tls is not None:
+            tls.server_credentials()  # unreadable files: a clear error now, not in uvicorn's thread
         self.app = create_app(node, **app_options)  # type: ignore[arg-type]
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
@@ -40,14 +61,19 @@ class WebServer:
             self._socket.bind((host, port))
         except OSError as exc:
             self._socket.close()
-            raise BadInputError(f"--http: cannot listen on {listen!r}: {exc.strerror}") from exc
+            reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise BadInputError(f"--http: cannot listen on {listen!r}: {reason}") from exc
         self._socket.listen(128)
         self.port = self._socket.getsockname()[1]
         shown = f"[{host}]" if family == socket.AF_INET6 else host
         self.address = f"{shown}:{self.port}"
-        self.url = f"http://{self.address}"
+        self.url = f"{'https' if tls else 'http'}://{self.address}"
+        secure = {} if tls is None else {
+            "ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key),
+            **({"ssl_ca_certs": str(tls.client_ca), "ssl_cert_reqs": ssl.CERT_REQUIRED}
+               if tls.client_ca else {})}
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=3)
+                                timeout_graceful_shutdown=3, **secure)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
                                         name="catenary-http", daemon=True)

@@ -16,6 +16,7 @@ from catenary.api import Server
 from catenary.client import Client
 from catenary.operations import operation
 from catenary.sdk import Node
+from tests.helpers import allow_anonymous
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +38,7 @@ def node(tmp_path: Path) -> Iterator[Node]:
 
 @pytest.fixture
 def server(node: Node) -> Iterator[Server]:
+    allow_anonymous(node.data_dir)  # these tests call without keys
     s = Server(node, "127.0.0.1:0", max_workers=160).start()
     yield s
     s.stop(grace=1)
@@ -63,16 +65,26 @@ def buf_path() -> str:
 class Buf:
     """`buf curl` over gRPC with reflection: no .proto files, no catenary code."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, key: Any = None, audience: str | None = None,
+                 scheme: str = "http", extra: tuple[str, ...] = ()) -> None:
+        """With ``key`` (an Identity), each call carries a fresh token for node ``audience``."""
         self.address = address
         self.exe = buf_path()
+        self.key, self.audience, self.scheme, self.extra = key, audience, scheme, extra
 
     def __call__(self, method: str, body: dict[str, Any] | None = None, ok: bool = True
                  ) -> subprocess.CompletedProcess[str]:
-        args = [self.exe, "curl", "--protocol", "grpc", "--http2-prior-knowledge"]
+        args = [self.exe, "curl", "--protocol", "grpc", *self.extra]
+        if self.scheme == "http":
+            args.append("--http2-prior-knowledge")
+        if self.key is not None:
+            from catenary.trust.token import issue
+
+            token = issue(self.key, self.audience or "", f"/{method}")
+            args += ["-H", f"authorization: Bearer {token}"]
         if body is not None:
             args += ["-d", json.dumps(body)]
-        proc = subprocess.run([*args, f"http://{self.address}/{method}"], capture_output=True,
+        proc = subprocess.run([*args, f"{self.scheme}://{self.address}/{method}"], capture_output=True,
                               text=True, timeout=60)
         if ok:
             assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -21,6 +21,7 @@ from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
 
 from .conftest import Buf, b64, chain_manifest
+from tests.helpers import open_policy
 
 
 def make_runs(client: Client, count: int, steps: int = 3) -> list:
@@ -255,7 +256,7 @@ def test_trace_over_the_api_matches_the_sdk(client: Client, node: Node) -> None:
 def test_graceful_stop_ends_open_streams(node: Node) -> None:
     from catenary.api import Server
 
-    server = Server(node, "127.0.0.1:0").start()
+    server = Server(node, "127.0.0.1:0", policy=open_policy(node)).start()
     client = Client(server.address)
     ready = threading.Event()
     ended = threading.Event()
@@ -295,7 +296,7 @@ def test_subscriber_cap_gives_resource_exhausted(node: Node) -> None:
     from catenary.api import Server
     from catenary.errors import LimitExceededError
 
-    server = Server(node, "127.0.0.1:0", max_workers=32, max_subscribers=2).start()
+    server = Server(node, "127.0.0.1:0", policy=open_policy(node), max_workers=32, max_subscribers=2).start()
     clients = [Client(server.address) for _ in range(3)]
     stops = [threading.Event() for _ in range(3)]
     ready = [threading.Event() for _ in range(2)]

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from .test_cli import DEMO, HERE, Cli
+from tests.helpers import allow_anonymous
 
 
 @pytest.fixture
 def served(tmp_path: Path):
-    data = tmp_path / "data"
+    data = allow_anonymous(tmp_path / "data")  # the CLI calls here pass no --key
     env = {**os.environ, "CATENARY_HOME": str(data),
            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-m", "catenary", "--ops", "cli_ops", "serve",

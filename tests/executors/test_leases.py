@@ -21,6 +21,7 @@ from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
 from tests.executors.conftest import workflow
 from tests.helpers import query
+from tests.helpers import open_policy
 
 S = 10**9  # ns per second
 # Every test runs on both stores.
@@ -116,7 +117,7 @@ def test_updates_shows_the_execution_created_again(remote_node: Node) -> None:
 
 @pytest.fixture
 def client(remote_node: Node) -> Iterator[Client]:
-    server = Server(remote_node, "127.0.0.1:0").start()
+    server = Server(remote_node, "127.0.0.1:0", policy=open_policy(remote_node)).start()
     c = Client(server.address)
     yield c
     c.close()

@@ -32,6 +32,8 @@ from catenary.sdk import Node
 from catenary.operations.wasm.abi import parse_manifest
 from tests.executors.conftest import REMOTE_OPS, ROOT
 from tests.helpers import check_hashes, manifest
+from tests.helpers import open_policy
+from tests.helpers import allow_anonymous
 
 TOOLS = ROOT / ".tools" / "node_modules"
 JS_EXECUTOR = ROOT / "examples" / "executors" / "shout-executor.js"
@@ -64,6 +66,7 @@ class Processes:
         return proc
 
     def serve(self, port: int) -> tuple[subprocess.Popen[str], str]:
+        allow_anonymous(self.data_dir)  # the executors here call without keys
         proc = self.catenary("--ops", REMOTE_OPS, "--ops", "tests.ops_fixture", "--remote-wait", "60",
                              "serve", "--listen", f"127.0.0.1:{port}")
         line = proc.stdout.readline()
@@ -200,7 +203,7 @@ def node_js() -> str:
 
 def test_a_node_js_executor_completes_a_remote_execution(node_js: str, tmp_path: Path) -> None:
     node = Node(tmp_path / "data", remote_wait=60)
-    server = Server(node, "127.0.0.1:0").start()
+    server = Server(node, "127.0.0.1:0", policy=open_policy(node)).start()
     try:
         spec = parse_manifest(json.loads((ROOT / "examples" / "executors" / "shout.json").read_text()),
                               "shout.json")

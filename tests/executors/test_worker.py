@@ -16,11 +16,12 @@ from catenary.operations import operation
 from catenary.sdk import Node
 from tests.executors import remote_ops
 from tests.executors.conftest import workflow
+from tests.helpers import open_policy
 
 
 @pytest.fixture
 def served(remote_node: Node) -> Iterator[str]:
-    server = Server(remote_node, "127.0.0.1:0").start()
+    server = Server(remote_node, "127.0.0.1:0", policy=open_policy(remote_node)).start()
     yield server.address
     server.stop(grace=1)
 

@@ -23,6 +23,7 @@ from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
 from tests.helpers import check_hashes, manifest
 from tests.pg import PostgresServer
+from tests.helpers import allow_anonymous
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = manifest(([-1], ["test/inc", "test/inc"]), ([0, -1], ["test/add"]), ([1], ["test/inc"]))
@@ -31,6 +32,7 @@ CHAIN = manifest(([-1], ["test/inc", "test/inc"]), ([0, -1], ["test/add"]), ([1]
 def serve(dsn: str, data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("CATENARY_NODE", None)
+    allow_anonymous(data_dir)  # the clients here call without keys
     proc = subprocess.Popen(
         [sys.executable, "-m", "catenary", "--data-dir", str(data_dir), "--db", dsn,
          "--ops", "tests.ops_fixture", "serve", "--listen", "127.0.0.1:0"],

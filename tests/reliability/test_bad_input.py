@@ -32,6 +32,7 @@ from catenary.proto.api import execution_pb2, operation_pb2, run_pb2, value_pb2,
 from catenary.sdk import Node
 from catenary.sdk.execution import _fingerprint
 from tests.helpers import snapshot
+from tests.helpers import open_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
@@ -106,7 +107,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     run_str, run_any = node.runs.new(wf_str).id, node.runs.new(wf_any).id
     token = node.executions.list(ExecutionFilter(), 1).next_page_token
     assert token
-    server = Server(node, "127.0.0.1:0", max_workers=8).start()
+    server = Server(node, "127.0.0.1:0", policy=open_policy(node), max_workers=8).start()
     channel = grpc.insecure_channel(server.address)
     yield World(node, server, channel, data_dir / "catenary.db", run_str, run_any, token)
     channel.close()

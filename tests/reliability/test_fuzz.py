@@ -28,6 +28,7 @@ from catenary.cid import block_cid, encode
 from catenary.operations import default_registry
 from catenary.sdk import Node
 from fuzz.targets import GrpcTarget, ManifestTarget, methods, request_types
+from tests.helpers import open_policy
 
 # 300 seeded examples per target in the normal run; CATENARY_FUZZ_EXAMPLES=N (and
 # CATENARY_FUZZ_RANDOM=1 for fresh randomness) make a longer exploratory run of the same tests.
@@ -155,7 +156,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     pool = [c.cid_bytes for c in [wf, decode_wf, *runs, *executions, *values,
                                   *(op.version_id for op in default_registry())]]
     pool += [block_cid(b"unknown").cid_bytes, b"", b"\x01\x71", b"\x00" * 38]
-    server = Server(node, "127.0.0.1:0", max_workers=32).start()
+    server = Server(node, "127.0.0.1:0", policy=open_policy(node), max_workers=32).start()
     target = GrpcTarget(node, server.address)
     yield Served(node, server, target, pool)
     target.close()

@@ -15,6 +15,7 @@ from tests.operations.test_wasm import EXAMPLES
 from tests.trust.test_cli_trust import cli
 from tests.trust.test_interop_js import TOOLS, _require_tools
 from tests.trust.test_wasm_bundle import MIXED, WASM_NAMES
+from tests.helpers import allow_anonymous
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,7 @@ def test_a_running_node_verifies_wasm_executions_imported_after_it_started(mixed
     import subprocess
     import sys
 
-    d = mixed["base"] / "d"
+    d = allow_anonymous(mixed["base"] / "d")  # `verify --node` below passes no --key
     proc = subprocess.Popen([sys.executable, "-m", "catenary", "serve", "--listen", "127.0.0.1:0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "CATENARY_HOME": str(d)})

@@ -18,6 +18,7 @@ import pytest
 from catenary import Node
 from catenary.api import Server
 from catenary.api import trust as trust_pb
+from catenary.trust.identity import Identity
 from catenary.cid import CID
 from catenary.client import Client
 from catenary.errors import BadInputError, InvalidCIDError, NotFoundError
@@ -26,6 +27,7 @@ from tests.api.conftest import Buf
 from tests.helpers import manifest
 from tests.trust.conftest import CHAIN
 from tests.trust.test_cli_trust import ROOT, cli
+from tests.helpers import open_policy
 
 UNKNOWN = CID.parse("bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6")
 
@@ -42,7 +44,7 @@ def essentials(verdicts: list[Any]) -> list[tuple[Any, ...]]:
 def served_b(finished, bundle: bytes, node_b: Node) -> Iterator[tuple[Node, Client, CID]]:
     """node_b (a validator: the bundle imported from node_a) served; a client of it; the root."""
     node_b.trust.import_bundle(bundle)
-    server = Server(node_b, "127.0.0.1:0").start()
+    server = Server(node_b, "127.0.0.1:0", policy=open_policy(node_b)).start()
     client = Client(server.address)
     yield node_b, client, finished[2].final
     client.close()
@@ -137,7 +139,9 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 def remote(serve: dict, *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
     # CATENARY_HOME points at a dir that must never be created: --node opens no data dir.
-    return cli(serve["base"] / "unused", "--node", serve["address"], *args, code=code)
+    # The served node's policy is the default (its own key only): the CLI signs with that key.
+    return cli(serve["base"] / "unused", "--node", serve["address"], "--key",
+               str(serve["b"] / "node_key.pem"), *args, code=code)
 
 
 def local(serve: dict, *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
@@ -193,7 +197,9 @@ def test_bundle_commands_stay_local(serve) -> None:
 
 
 def test_buf_curl_calls_verify_and_attestations(serve) -> None:
-    buf = Buf(serve["address"])
+    # The node's own key, sent as a bearer token header (the default policy allows only it).
+    key = Identity.load_file(serve["b"] / "node_key.pem")
+    buf = Buf(serve["address"], key=key, audience=key.id)
     root = base64.b64encode(CID.parse(serve["final"]).cid_bytes).decode()
     listed = buf.json("catenary.api.v1.Execution/Attestations", {"hash": root})
     assert {a["role"] for a in listed["attestations"]} <= {"EXECUTOR", "VALIDATOR"}

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from catenary.client import Client
+from tests.helpers import allow_anonymous
 
 
 def serve(data: Path, *args: str) -> subprocess.Popen[str]:
@@ -37,7 +38,8 @@ def test_http_alone_serves_the_explorer_and_no_grpc(tmp_path: Path) -> None:
 
 
 def test_http_beside_grpc(tmp_path: Path) -> None:
-    proc = serve(tmp_path / "data", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+    proc = serve(allow_anonymous(tmp_path / "data"), "--listen", "127.0.0.1:0", "--http",
+                 "127.0.0.1:0")
     try:
         grpc_line = proc.stdout.readline().strip()
         http_line = proc.stdout.readline().strip()
@@ -57,6 +59,6 @@ def test_http_beside_grpc(tmp_path: Path) -> None:
                                               ("127.0.0.1:http", "expected HOST:PORT"),
                                               ("256.1.1.1:80", "cannot listen")])
 def test_bad_http_address_is_exit_2(tmp_path: Path, address: str, fragment: str) -> None:
-    proc = serve(tmp_path / "data", "--http", address)
+    proc = serve(tmp_path / "data", "--http", address, "--insecure")  # past the exposure check
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and fragment in err and out == ""

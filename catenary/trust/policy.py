@@ -1,0 +1,212 @@
+"""The trust policy of a node: which keys may do what, read from ``policy.toml`` in its data dir.
+
+A fresh node has no file and this default: only the node's own key may act or read over
+gRPC (the local CLI opens the data dir directly and acts as the node). A file replaces
+the rules it names; rules it leaves out keep their default. Reference: docs/trust.md.
+
+    [rules]
+    create_workflow = ["self"]          # Workflow.Create
+    run = ["self", "did:key:z6Mk..."]   # Run.New, Run.Next, Value.Put
+    verify = ["self"]                   # Execution.Verify (stores the node's attestation)
+    read = ["self", "any"]              # Get, List, Updates, Trace, Attestations
+
+    [[rules.claim]]                     # Execution.Update: claim, report, fail
+    keys = ["did:key:z6Mk..."]
+    operations = ["std/add", "bafy..."] # operation names or version ids; "*" for all
+
+    [[rules.emit]]                      # Execution.Create: record an execution in a run
+    keys = ["self"]
+    events = ["*"]                      # workflow names or ids it may record into
+
+    [[rules.trust_executor]]            # completed executions whose results may be reused
+    keys = ["did:key:z6Mk..."]
+    operations = ["*"]
+
+    [[clients]]                         # mutual TLS: a certificate's common name acts as a key
+    common_name = "executor-1"
+    key = "did:key:z6Mk..."
+
+A key is written ``self`` (this node), ``any`` (every authenticated key), ``anonymous``
+(calls without any proof: for tests and closed networks only; refused on a non-loopback
+address unless ``serve --insecure``), or a ``did:key:z...`` id.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from catenary.errors import BadInputError, ManifestError
+from catenary.trust.identity import public_key_from_did
+
+POLICY_FILE = "policy.toml"
+SELF = "self"
+ANY = "any"
+ANONYMOUS = "anonymous"
+ALL = "*"
+SIMPLE_RULES = ("create_workflow", "run", "verify", "read")
+SCOPED_RULES = {"claim": "operations", "emit": "events", "trust_executor": "operations"}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Keys allowed something, limited to ``scope`` (operation or workflow names/ids, or ``*``)."""
+
+    keys: tuple[str, ...]
+    scope: tuple[str, ...] = (ALL,)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a key may act; ``rule`` names the rule that decided (for PERMISSION_DENIED)."""
+
+    allowed: bool
+    rule: str
+
+
+@dataclass
+class Policy:
+    """The effective policy. ``node`` is the did:key that ``self`` stands for."""
+
+    node: str
+    rules: dict[str, tuple[Grant, ...]] = field(default_factory=dict)
+    clients: dict[str, str] = field(default_factory=dict)  # certificate common name -> did:key
+    source: Path | None = None  # the file it was read from; None for the default
+
+    @classmethod
+    def default(cls, node: str) -> "Policy":
+        own = (Grant((SELF,)),)
+        return cls(node, {name: own for name in (*SIMPLE_RULES, *SCOPED_RULES)})
+
+    @classmethod
+    def load(cls, data_dir: Path, node: str) -> "Policy":
+        """``data_dir/policy.toml`` over the default; the default alone when there is no file."""
+        path = Path(data_dir) / POLICY_FILE
+        if not path.exists():
+            return cls.default(node)
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise BadInputError(f"policy {path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise BadInputError(f"policy {path}: cannot read it: {exc.strerror}") from None
+        try:
+            return cls.parse(document, node, path)
+        except ManifestError as exc:
+            raise ManifestError(exc.path, f"{exc.reason} (in {path})") from None
+
+    @classmethod
+    def parse(cls, document: dict[str, Any], node: str, source: Path | None = None) -> "Policy":
+        """A policy from a parsed TOML document; ManifestError names the JSON path at fault."""
+        policy = cls.default(node)
+        policy.source = source
+        unknown = sorted(set(document) - {"version", "rules", "clients"})
+        if unknown:
+            raise ManifestError(unknown[0], "unknown section (expected version, rules, clients)")
+        if document.get("version", 1) != 1:
+            raise ManifestError("version", f"unsupported policy version {document['version']!r} "
+                                           f"(this catenary reads version 1)")
+        rules = document.get("rules", {})
+        if not isinstance(rules, dict):
+            raise ManifestError("rules", "expected a table")
+        for name, value in rules.items():
+            where = f"rules.{name}"
+            if name in SIMPLE_RULES:
+                policy.rules[name] = (Grant(_keys(value, where)),)
+            elif name in SCOPED_RULES:
+                policy.rules[name] = _grants(value, where, SCOPED_RULES[name])
+            else:
+                raise ManifestError(where, f"unknown rule (expected one of "
+                                           f"{', '.join([*SIMPLE_RULES, *SCOPED_RULES])})")
+        clients = document.get("clients", [])
+        if not isinstance(clients, list):
+            raise ManifestError("clients", "expected an array of tables ([[clients]])")
+        for i, entry in enumerate(clients):
+            where = f"clients[{i}]"
+            if not isinstance(entry, dict) or set(entry) != {"common_name", "key"}:
+                raise ManifestError(where, "expected a table with exactly common_name and key")
+            if not isinstance(entry["common_name"], str) or not entry["common_name"]:
+                raise ManifestError(f"{where}.common_name", "expected a non-empty string")
+            policy.clients[entry["common_name"]] = _did(entry["key"], f"{where}.key")
+        return policy
+
+    def decide(self, rule: str, key: str | None, target: tuple[str, ...] = ()) -> Decision:
+        """May ``key`` (None: an anonymous caller) act under ``rule`` on something named ``target``
+        (e.g. an operation's name and version id)? The first grant that matches allows it."""
+        for i, grant in enumerate(self.rules.get(rule, ())):
+            label = f"rules.{rule}" if rule in SIMPLE_RULES else f"rules.{rule}[{i}]"
+            if self._matches(grant.keys, key) and (
+                    ALL in grant.scope or any(t in grant.scope for t in target)):
+                return Decision(True, label)
+        return Decision(False, f"rules.{rule}")
+
+    def allows_anonymous(self, rules: tuple[str, ...] = (*SIMPLE_RULES, *SCOPED_RULES)) -> list[str]:
+        """The rules among ``rules`` that let calls without proof through."""
+        return [name for name in rules for grant in self.rules.get(name, ())
+                if ANONYMOUS in grant.keys]
+
+    def trusts_executor(self, key: str, operation: tuple[str, ...]) -> bool:
+        """Whether a result signed by ``key`` for this operation (name, version id) may be reused."""
+        return key == self.node or self.decide("trust_executor", key, operation).allowed
+
+    def _matches(self, keys: tuple[str, ...], key: str | None) -> bool:
+        if key is None:
+            return ANONYMOUS in keys
+        return ANY in keys or key in keys or (SELF in keys and key == self.node)
+
+    def to_json(self) -> dict[str, Any]:
+        """The effective policy as a document of the file's shape (``catenary policy show``)."""
+        rules: dict[str, Any] = {}
+        for name, grants in self.rules.items():
+            if name in SIMPLE_RULES:
+                rules[name] = [k for g in grants for k in g.keys]
+            else:
+                rules[name] = [{"keys": list(g.keys), SCOPED_RULES[name]: list(g.scope)}
+                               for g in grants]
+        return {"version": 1, "node": self.node,
+                "source": str(self.source) if self.source else None, "rules": rules,
+                "clients": [{"common_name": n, "key": k} for n, k in self.clients.items()]}
+
+
+def _did(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ManifestError(where, f"expected a did:key string, got {type(value).__name__}")
+    try:
+        public_key_from_did(value)
+    except BadInputError as exc:
+        raise ManifestError(where, str(exc)) from None
+    return value
+
+
+def _keys(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ManifestError(where, "expected an array of keys (\"self\", \"any\", \"anonymous\" "
+                                   "or did:key ids)")
+    keys = []
+    for i, item in enumerate(value):
+        keys.append(item if item in (SELF, ANY, ANONYMOUS) else _did(item, f"{where}[{i}]"))
+    return tuple(keys)
+
+
+def _grants(value: Any, where: str, scope: str) -> tuple[Grant, ...]:
+    if not isinstance(value, list):
+        raise ManifestError(where, f"expected an array of tables ([[{where}]]) with keys and {scope}")
+    grants = []
+    for i, entry in enumerate(value):
+        at = f"{where}[{i}]"
+        if not isinstance(entry, dict):
+            raise ManifestError(at, f"expected a table with keys and {scope}")
+        extra = sorted(set(entry) - {"keys", scope})
+        if extra:
+            raise ManifestError(f"{at}.{extra[0]}", f"unknown field (expected keys, {scope})")
+        if "keys" not in entry:
+            raise ManifestError(f"{at}.keys", "missing")
+        names = entry.get(scope, [ALL])
+        if not isinstance(names, list) or not names or not all(
+                isinstance(n, str) and n for n in names):
+            raise ManifestError(f"{at}.{scope}", "expected a non-empty array of names or ids "
+                                                 "(\"*\" for all)")
+        grants.append(Grant(_keys(entry["keys"], f"{at}.keys"), tuple(names)))
+    return tuple(grants)
