@@ -8,7 +8,6 @@ import click
 
 from catenary.cli.output import emit, json_option
 from catenary.errors import BadInputError
-from catenary.trust.identity import KEY_ENV, Identity, default_key_path, resolve_key
 
 
 @click.group("key")
@@ -23,6 +22,8 @@ def key_new(path: Path | None, as_json: bool) -> None:
     """Create a key file (mode 0600) at PATH (default: $CATENARY_KEY, else
     ~/.config/catenary/key.pem) and print its did:key. An existing file is never overwritten."""
     import os
+
+    from catenary.trust.identity import KEY_ENV, Identity, default_key_path
 
     target = path or Path(os.environ.get(KEY_ENV) or default_key_path())
     if path is None and not os.environ.get(KEY_ENV):
@@ -42,6 +43,8 @@ def key_new(path: Path | None, as_json: bool) -> None:
 @click.pass_obj
 def key_show(c, path: Path | None, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
     """Print the did:key of the key at PATH (default: --key, $CATENARY_KEY, or the default file)."""
+    from catenary.trust.identity import KEY_ENV, Identity, resolve_key
+
     identity = Identity.load_file(path) if path else resolve_key(getattr(c, "key", None))
     if identity is None:
         raise BadInputError(f"no key: give PATH or --key, set {KEY_ENV}, or create one with "
@@ -62,6 +65,8 @@ def key_token(c, method: str, audience: str | None, lifetime: float) -> None:  #
     """Print a one-call token for METHOD (e.g. catenary.api.v1.Workflow/List), signed with --key,
     for tools such as buf curl: -H "authorization: Bearer $(catenary key token ...)"."""
     from catenary.trust.token import issue
+
+    from catenary.trust.identity import KEY_ENV, resolve_key
 
     identity = resolve_key(getattr(c, "key", None))
     if identity is None:

@@ -653,6 +653,8 @@ def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
         web = WebServer(node, http_listen, tls=tls, insecure=insecure)
     server = Server(node, listen, max_workers=workers, max_subscribers=max_subscribers, tls=tls,
                     insecure=insecure).start() if listen else None
+    from rich.markup import escape
+
     for warning in {w for w in (server and server.warning, web and web.warning) if w}:
         err.print(f"[yellow]warning:[/] {escape(warning)}", markup=True)
     if web:

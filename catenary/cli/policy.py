@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from catenary.cli.output import emit, json_option
-from catenary.trust.policy import Policy
 
 
 @click.group("policy")
@@ -19,6 +18,8 @@ def policy_cmd() -> None:
 def policy_show(c, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
     """Print the effective policy: policy.toml over the defaults (only this node's key)."""
     node = c.local("policy show")
+    from catenary.trust.policy import Policy
+
     document = Policy.load(node.data_dir, node.id).to_json()
     if as_json:
         emit(document)
