@@ -17,7 +17,7 @@ if TYPE_CHECKING:
         AlreadyExistsError, AuthenticationError, BadInputError, CatenaryError, EncodingError, ExecutionFailedError,
         ExecutionPendingError, ExecutorUnavailableError, InputError, InvalidCIDError,
         InvalidModuleError, LimitExceededError, ManifestError, MissingExtraError, NotFoundError, OperationTimeout, PermissionDeniedError,
-        RunStateError, StatusTransitionError, StoreError, UnreadableBundleError,
+        RunStateError, StatusTransitionError, StoreError, TokenError, UnreadableBundleError,
         ValueTooLargeError, VerificationError, WasmExecutionError,
     )
     from catenary.model import Execution, Status
@@ -42,7 +42,7 @@ _EXPORTS = {
     "Operation": "catenary.operations", "OperationTimeout": "catenary.errors",
     "RunStateError": "catenary.errors", "Status": "catenary.model",
     "StatusTransitionError": "catenary.errors", "StepResult": "catenary.model.results",
-    "StoreError": "catenary.errors", "UnreadableBundleError": "catenary.errors",
+    "StoreError": "catenary.errors", "TokenError": "catenary.errors", "UnreadableBundleError": "catenary.errors",
     "ValueTooLargeError": "catenary.errors", "VerificationError": "catenary.errors",
     "WasmExecutionError": "catenary.errors", "operation": "catenary.operations",
 }
@@ -53,7 +53,7 @@ __all__ = [
     "ExecutorUnavailableError", "InputError", "InvalidCIDError", "InvalidModuleError",
     "LimitExceededError", "ManifestError", "MissingExtraError", "Node", "NodeLike", "NotFoundError", "Operation",
     "OperationTimeout", "RunStateError", "Status", "StatusTransitionError", "StepResult",
-    "StoreError", "UnreadableBundleError", "ValueTooLargeError", "VerificationError",
+    "StoreError", "TokenError", "UnreadableBundleError", "ValueTooLargeError", "VerificationError",
     "WasmExecutionError", "operation",
 ]
 

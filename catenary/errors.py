@@ -22,6 +22,7 @@
     ├── VerificationError          a re-execution, record, block or signature check did not hold (exit 1)
     ├── MissingExtraError          an optional dependency is not installed; names the pip extra (exit 2)
     ├── AuthenticationError        a call's proof of identity is missing or wrong (gRPC UNAUTHENTICATED)
+    │   └── TokenError             a refused call token; ``problem`` says which check failed
     ├── PermissionDeniedError      the policy does not allow this key this act (gRPC PERMISSION_DENIED)
     └── StoreError                 the database is unusable (newer schema, corrupt file, ...)
 
@@ -32,6 +33,7 @@ travel with it (``catenary/api/errors.py``).
 """
 from __future__ import annotations
 
+from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # cid and model raise these errors, so they cannot be imported here at run time
@@ -43,7 +45,7 @@ __all__ = [
     "AlreadyExistsError", "AuthenticationError", "BadInputError", "CatenaryError", "EncodingError", "ExecutionFailedError",
     "ExecutionPendingError", "ExecutorUnavailableError", "InputError", "InvalidCIDError",
     "InvalidModuleError", "LimitExceededError", "ManifestError", "MissingExtraError", "NotFoundError",
-    "OperationTimeout", "PermissionDeniedError", "RunStateError", "StatusTransitionError", "StoreError",
+    "OperationTimeout", "PermissionDeniedError", "RunStateError", "StatusTransitionError", "StoreError", "TokenError",
     "UnreadableBundleError", "ValueTooLargeError", "VerificationError", "WasmExecutionError",
 ]
 
@@ -159,6 +161,15 @@ class AuthenticationError(CatenaryError):
     which: missing, malformed, bad signature, expired, wrong audience, wrong method, replayed)."""
 
     exit_code = 2
+
+
+class TokenError(AuthenticationError):
+    """A refused call token; ``problem`` (a :class:`catenary.trust.token.Problem`) says which
+    check failed, and its text starts the message."""
+
+    def __init__(self, problem: Enum, detail: str) -> None:
+        self.problem = problem
+        super().__init__(f"{problem.value}: {detail}")
 
 
 class PermissionDeniedError(CatenaryError):

@@ -47,7 +47,7 @@ def _commands(group: click.Group, prefix: str = "catenary") -> list[tuple[str, c
 COMMANDS = _commands(cli)
 LEAVES = {path: command for path, command in COMMANDS if not isinstance(command, click.Group)}
 # Taken after any command as well as before it (docs/cli.md, "Global options").
-GLOBAL_AFTER = {"--node", "--data-dir", "--db"}
+GLOBAL_AFTER = {"--node", "--data-dir", "--db", "--key"}
 
 
 def _words(usage: str) -> str:

@@ -46,8 +46,10 @@ CODES: list[Row] = [
     Row(errors.RunStateError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.ExecutionFailedError, grpc.StatusCode.ABORTED, ("execution",)),
     Row(errors.ExecutionPendingError, grpc.StatusCode.DEADLINE_EXCEEDED, ("execution",)),
+    Row(errors.TokenError, grpc.StatusCode.UNAUTHENTICATED, ("problem",)),
     Row(errors.AuthenticationError, grpc.StatusCode.UNAUTHENTICATED),
     Row(errors.PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
+    Row(errors.MissingExtraError, grpc.StatusCode.FAILED_PRECONDITION, ("extra",)),
     Row(errors.StoreError, grpc.StatusCode.UNAVAILABLE),
     Row(errors.ExecutorUnavailableError, grpc.StatusCode.UNAVAILABLE),
     Row(errors.WasmExecutionError, grpc.StatusCode.INTERNAL, ("module", "cause", "fuel")),
@@ -80,7 +82,10 @@ def _identity(value: Any) -> Any:
 
 
 # Fields whose values are not DAG-CBOR data, and how they travel.
-_TO_WIRE: dict[str, Callable[[Any], Any]] = {"execution": _execution_to_wire}
+_TO_WIRE: dict[str, Callable[[Any], Any]] = {
+    "execution": _execution_to_wire,
+    "problem": lambda problem: getattr(problem, "value", problem),  # an enum member: its text
+}
 _FROM_WIRE: dict[str, Callable[[Any], Any]] = {"execution": _execution_from_wire}
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -18,8 +18,10 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from catenary.errors import AuthenticationError, BadInputError, CatenaryError
-from catenary.trust.identity import Identity
-from catenary.trust.token import Issuer
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # loaded only by a client that signs (``import catenary.client`` stays light)
+    from catenary.trust.identity import Identity
 
 NODE_ID_KEY = "catenary-node-id"  # the same key as catenary.api.auth.NODE_ID_KEY
 
@@ -65,6 +67,8 @@ class CallTokens(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterce
     """Adds a token signed by ``identity`` for the node ``audience()`` to every call."""
 
     def __init__(self, identity: Identity, audience: Callable[[], str]) -> None:
+        from catenary.trust.token import Issuer
+
         self.issuer = Issuer(identity)
         self.audience = audience
 

@@ -22,13 +22,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
-from catenary.errors import AuthenticationError, BadInputError
+from catenary.errors import BadInputError, TokenError
 from catenary.trust.identity import Identity, public_key_from_did
 
 ALGORITHM = "Ed25519"  # EdDSA over Ed25519, by its RFC 9864 fully-specified name
@@ -40,7 +40,7 @@ _HEADER = {"alg": ALGORITHM, "typ": "JWT"}
 _ALG = jws.JWSRegistry(algorithms=[ALGORITHM]).get_alg(ALGORITHM)
 
 
-class Problem(Enum):
+class Problem(StrEnum):
     """Why a token was refused; each is the start of the error message."""
 
     MISSING = "missing token"
@@ -50,14 +50,6 @@ class Problem(Enum):
     WRONG_AUDIENCE = "wrong audience"
     WRONG_METHOD = "wrong method"
     REPLAYED = "replayed token"
-
-
-class TokenError(AuthenticationError):
-    """A refused token; ``problem`` says which check failed."""
-
-    def __init__(self, problem: Problem, detail: str) -> None:
-        self.problem = problem
-        super().__init__(f"{problem.value}: {detail}")
 
 
 @dataclass(frozen=True)

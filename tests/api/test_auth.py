@@ -18,7 +18,6 @@ import pytest
 
 from catenary.api import Server
 from catenary.api.server import TLSFiles
-from catenary.cid import encode
 from catenary.client import Client, ClientTLS
 from catenary.errors import AuthenticationError, PermissionDeniedError
 from catenary.proto.api import execution_pb2, execution_pb2_grpc, workflow_pb2, workflow_pb2_grpc

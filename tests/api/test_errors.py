@@ -105,6 +105,12 @@ def test_every_error_class_comes_back_as_itself(raising_server: tuple[str, _Rais
             servicer.error = ManifestError("a.b[0]", "wrong")
         elif cls is WasmExecutionError:
             servicer.error = WasmExecutionError(cid_of(1), "trap")
+        elif cls is errors.MissingExtraError:
+            servicer.error = errors.MissingExtraError("the PostgreSQL store", "postgres")
+        elif cls is errors.TokenError:
+            from catenary.trust.token import Problem
+
+            servicer.error = errors.TokenError(Problem.EXPIRED, "at 12:00")
         else:
             servicer.error = cls("what went wrong")
         code, error = _call(address)

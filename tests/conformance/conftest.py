@@ -38,7 +38,8 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
             return
         server = Server(local, "127.0.0.1:0", max_workers=32).start()
         try:
-            with Client(server.address, max_value_size=1024 * 1024) as client:
+            # The client signs its calls with the node's own key, which a fresh policy allows.
+            with Client(server.address, max_value_size=1024 * 1024, key=local.identity) as client:
                 yield Api("client", client, local)
         finally:
             server.stop(grace=1)
