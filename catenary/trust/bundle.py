@@ -33,7 +33,7 @@ import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Sequence
 
 from catenary.cid import CID, block, cid_of, decode, encode
 from catenary.cid.car import read_car, write_car
@@ -43,10 +43,14 @@ from catenary.model import (
     Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow, hash_data, key_data,
 )
 from catenary.operations import Registry
+from catenary.statements import bundle as statement_blocks
 from catenary.store import AttestationRow, ImportBatch, RunState, SegmentOutput, Store
 from catenary.trust import attestation
 from catenary.trust.attestation import AttestationCheck
 from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict, Verifier
+
+if TYPE_CHECKING:
+    from catenary.statements.dsse import Envelope
 
 FORMAT = "catenary-bundle/1"
 _DAG_CBOR_BLAKE2B = bytes([0x01, 0x71, 0xA0, 0xE4, 0x02, 0x20])
@@ -76,8 +80,9 @@ class _Blocks:
 
 
 def export_bundle(store: Store, registry: Registry, execution_hash: CID,
-                  stream: BinaryIO) -> dict[str, int]:
+                  stream: BinaryIO, statements: Sequence[Envelope] = ()) -> dict[str, int]:
     """Write the proof bundle of an execution to ``stream``; returns counts of what it holds.
+    ``statements``: signed statements over this execution to carry (:mod:`catenary.statements`).
 
     Refuses (VerificationError) a record whose hash or key does not recompute: a bundle
     only carries what checks out here.
@@ -155,8 +160,9 @@ def export_bundle(store: Store, registry: Registry, execution_hash: CID,
         for segment in workflow.segments:
             for step in segment.sequence:
                 _add_version(store, registry, step.version_id, body)
-    index_cid, index_bytes = block({"format": FORMAT, "execution": execution_hash,
-                                    "executions": metas, "runs": run_metas})
+    index = {"format": FORMAT, "execution": execution_hash, "executions": metas, "runs": run_metas}
+    statement_blocks.add(index, statements, blocks.add)
+    index_cid, index_bytes = block(index)
     ordered = [(index_cid, index_bytes), *blocks.items.items(), *body.items.items()]
     write_car(stream, [execution_hash, index_cid], ordered)
     return {"executions": len(executions), "events": len(lineage.events), "runs": len(runs),
@@ -214,6 +220,7 @@ class Bundle:
     sources: set[CID] = field(default_factory=set)  # python source texts and wasm modules
     values: set[CID] = field(default_factory=set)
     modules: dict[CID, CID] = field(default_factory=dict)  # wasm version id -> module CID
+    statements: dict[CID, Envelope] = field(default_factory=dict)  # signed claims over the root
 
     # Evidence for the Verifier
     def execution(self, execution_hash: CID) -> Execution | None:
@@ -370,7 +377,8 @@ def verify_bundle(data: bytes, registry: Registry,
     bundle = Bundle(root)
     bundle.blocks = blocks
     reader = _Reader(blocks, problems)
-    index = reader.map(index_cid, "bundle index", {"format", "execution", "executions", "runs"})
+    index = reader.map(index_cid, "bundle index", statement_blocks.index_keys(
+        {"format", "execution", "executions", "runs"}, blocks.get(index_cid)))
     report = BundleReport(root, [], problems, len(car.blocks), bundle)
     if index is None:
         return report
@@ -384,6 +392,8 @@ def verify_bundle(data: bytes, registry: Registry,
         reader.problem(f"bundle index {index_cid}: executions and runs must be lists of links")
         return report
 
+    if statement_blocks.INDEX_KEY in index:
+        bundle.statements = statement_blocks.read(reader, index[statement_blocks.INDEX_KEY])
     checks: dict[CID, tuple[AttestationCheck, ...]] = {}
     for link in index["runs"]:
         _read_run(reader, bundle, link)
