@@ -94,4 +94,5 @@ def exif(data: bytes) -> dict[str, Any]:
 
 
 # Registered with the standard library: defined in their own modules, found here by the registry.
+from catenary.operations.c2pa import c2pa  # noqa: E402,F401
 from catenary.operations.signature import verify_ed25519, verify_p256  # noqa: E402,F401
