@@ -126,9 +126,12 @@ def create(identity: Identity, claim: dict[str, Any], root: Execution, events: I
     if root.output is None:
         raise BadInputError(f"execution {root.hash} has no output to make a statement about")
     subjects = [_subject(root.output, get_block, "result")]
+    seen = {root.output}
     for event in sorted(events, key=lambda e: e.segment):
         for slot, cid in enumerate(event.inputs):
-            subjects.append(_subject(cid, get_block, "input", segment=event.segment, slot=slot))
+            if cid not in seen:  # one subject per value (the result may also be an input)
+                seen.add(cid)
+                subjects.append(_subject(cid, get_block, "input", segment=event.segment, slot=slot))
     statement = Statement(identity.id, parse_claim(claim),
                           Proof(root.hash, root.workflow, root.run, root.output), tuple(subjects))
     return Envelope.sign(identity, statement.payload())
