@@ -135,6 +135,13 @@ class StatementManager:
         """Check a statement against this node's store: signature, proof by re-execution, claim."""
         return check(envelope, self._store_evidence)
 
+    def submit(self, envelope: Envelope) -> StatementReport:
+        """Verify a statement signed elsewhere and keep it here only if it holds."""
+        report = self.verify(envelope)
+        if report.ok:
+            self._save(report.id, envelope)
+        return report
+
     def verify_bundle(self, report: BundleReport) -> list[StatementReport]:
         """Check each statement a verified-or-not bundle carries against the bundle alone."""
         bundle = report.bundle
