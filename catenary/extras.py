@@ -19,6 +19,7 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "web": ("the web explorer", ("starlette", "uvicorn", "jinja2")),
     "wasm": ("a WebAssembly operation", ("wasmtime",)),
     "image": ("std/exif", ("PIL",)),
+    "c2pa": ("std/c2pa", ("c2pa",)),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from catenary.cid import CID, decode, encode
 from catenary.errors import BadInputError, InvalidCIDError
 from catenary.model import (
@@ -105,15 +107,30 @@ def workflow_to_pb(workflow_id: CID, w: Workflow, created_at: int | None = None
         groups=list(w.groups),
         segments=[workflow_pb2.Segment(
             inputs=list(s.inputs),
-            sequence=[workflow_pb2.Step(version_id=st.version_id.cid_bytes, config=st.config)
-                      for st in s.sequence]) for s in w.segments])
+            sequence=[_step_to_pb(st) for st in s.sequence]) for s in w.segments])
+
+
+def _step_to_pb(st: Step) -> workflow_pb2.Step:
+    msg = workflow_pb2.Step(version_id=st.version_id.cid_bytes, config=st.config)
+    if st.inputs is not None:
+        msg.inputs = json.dumps(list(st.inputs))
+    if st.output is not None:
+        msg.output = json.dumps(st.output)
+    return msg
+
+
+def _step_from_pb(st: workflow_pb2.Step) -> Step:
+    # The types come from a node; a malformed one fails Workflow.id recomputation downstream.
+    return Step(CID(st.version_id), dict(st.config),
+                tuple(json.loads(st.inputs)) if st.HasField("inputs") else None,
+                json.loads(st.output) if st.HasField("output") else None)
 
 
 def workflow_from_pb(m: workflow_pb2.Workflow) -> tuple[CID, Workflow, int | None]:
     workflow = Workflow(
         name=m.name, creators=tuple(m.creators), description=m.description, groups=tuple(m.groups),
-        segments=tuple(Segment(tuple(s.inputs), tuple(Step(CID(st.version_id), dict(st.config))
-                                                      for st in s.sequence)) for s in m.segments))
+        segments=tuple(Segment(tuple(s.inputs), tuple(_step_from_pb(st) for st in s.sequence))
+                       for s in m.segments))
     return CID(m.id), workflow, m.created_at or None
 
 

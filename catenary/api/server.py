@@ -25,7 +25,9 @@ from catenary.api.options import MESSAGE_OVERHEAD as MESSAGE_OVERHEAD, message_o
 from catenary.api.servicers import (
     ExecutionServicer, OperationServicer, RunServicer, ValueServicer, WorkflowServicer,
 )
+from catenary.api.statement import StatementServicer
 from catenary.errors import BadInputError
+from catenary.proto.api import statement_pb2, statement_pb2_grpc
 from catenary.proto.api import (
     execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
     value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
@@ -132,6 +134,7 @@ class Server:
         operation_pb2_grpc.add_OperationServicer_to_server(OperationServicer(node), self._grpc)
         run_pb2_grpc.add_RunServicer_to_server(RunServicer(node), self._grpc)
         value_pb2_grpc.add_ValueServicer_to_server(ValueServicer(node), self._grpc)
+        statement_pb2_grpc.add_StatementServicer_to_server(StatementServicer(node), self._grpc)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
         names = [
@@ -140,6 +143,7 @@ class Server:
             operation_pb2.DESCRIPTOR.services_by_name["Operation"].full_name,
             run_pb2.DESCRIPTOR.services_by_name["Run"].full_name,
             value_pb2.DESCRIPTOR.services_by_name["Value"].full_name,
+            statement_pb2.DESCRIPTOR.services_by_name["Statement"].full_name,
         ]
         for name in names:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -682,13 +682,14 @@ def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
 from catenary.cli.doctor import doctor  # noqa: E402
 from catenary.cli.executor import exec_history, executor_cmd, register_remote_cmd  # noqa: E402
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
-
-cli.add_command(doctor)
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
+from catenary.cli.statement import statement  # noqa: E402
 
+cli.add_command(doctor)
 cli.add_command(key_cmd)
 cli.add_command(policy_cmd)
+cli.add_command(statement)
 cli.add_command(executor_cmd)
 op.add_command(register_remote_cmd)
 exec_.add_command(exec_history)

@@ -158,7 +158,8 @@ class Engine:
                 check_value(value, where)
             except CatenaryError as exc:
                 raise InputError(str(exc)) from exc
-            problem = mismatch(first.manifest.inputs[slot], value, where)
+            declared = seg.sequence[0].inputs or first.manifest.inputs  # a step's override wins
+            problem = mismatch(declared[slot], value, where)
             if problem:
                 raise InputError(f"{problem} (declared by {first.name})")
             cid, data = block(value)

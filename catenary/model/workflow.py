@@ -10,7 +10,7 @@ from typing import Any, Callable
 from catenary.cid import CID, cid_of
 from catenary.errors import CatenaryError, ManifestError
 from catenary.model.operation import OperationManifest, _brief, _exact_keys, _key
-from catenary.model.types import TypeSpec, connects
+from catenary.model.types import TypeSpec, connects, type_problem
 
 EXTERNAL = -1
 
@@ -22,13 +22,45 @@ NameResolver = Callable[[str], "CID | None"]
 
 @dataclass(frozen=True)
 class Step:
-    """One operation of a segment's sequence, with its config."""
+    """One operation of a segment's sequence, with its config.
+
+    ``inputs`` / ``output``: the seed's optional type overrides (typically for flow
+    operations that declare ``any``): they narrow the operation's declared types for this
+    step. Hashed only when present, so a step without them has the same id as before."""
 
     version_id: CID
     config: dict[str, str]
+    inputs: tuple[TypeSpec, ...] | None = None
+    output: TypeSpec | None = None
 
     def data(self) -> dict[str, Any]:
-        return {"version_id": self.version_id, "config": dict(self.config)}
+        data: dict[str, Any] = {"version_id": self.version_id, "config": dict(self.config)}
+        if self.inputs is not None:
+            data["inputs"] = list(self.inputs)
+        if self.output is not None:
+            data["output"] = self.output
+        return data
+
+    def types(self, manifest: OperationManifest, where: str) -> tuple[tuple[TypeSpec, ...], TypeSpec]:
+        """The step's effective ``(inputs, output)``: the overrides, checked against what the
+        operation declares (an override may narrow a type, never contradict it)."""
+        inputs, output = manifest.inputs, manifest.output
+        if self.inputs is not None:
+            if len(self.inputs) != len(inputs):
+                raise ManifestError(f"{where}.inputs", f"{manifest.name} takes {len(inputs)} input(s), "
+                                                       f"the override lists {len(self.inputs)}")
+            for slot, (given, declared) in enumerate(zip(self.inputs, inputs)):
+                if not connects(given, declared):
+                    raise ManifestError(f"{where}.inputs[{slot}]",
+                                        f"{given!r} is not accepted by {manifest.name}, which takes "
+                                        f"{declared!r}")
+            inputs = self.inputs
+        if self.output is not None:
+            if not connects(output, self.output):
+                raise ManifestError(f"{where}.output", f"{manifest.name} produces {output!r}, which "
+                                                       f"cannot be {self.output!r}")
+            output = self.output
+        return tuple(inputs), output
 
 
 @dataclass(frozen=True)
@@ -101,7 +133,7 @@ class Workflow:
                     raise ManifestError(
                         f"{where}.inputs[{slot}]",
                         f"refers to segment {_brief(source)}, which does not come before segment {index}")
-            manifests = []
+            manifests, types = [], []
             for position, step in enumerate(segment.sequence):
                 manifest = lookup(step.version_id)
                 if manifest is None:
@@ -109,6 +141,7 @@ class Workflow:
                                         f"no registered operation version {step.version_id}")
                 manifest.check_config(step.config, f"{where}.sequence[{position}].config")
                 manifests.append(manifest)
+                types.append(step.types(manifest, f"{where}.sequence[{position}]"))
             first = manifests[0]
             if len(first.inputs) != len(segment.inputs):
                 raise ManifestError(
@@ -116,11 +149,11 @@ class Workflow:
                     f"{first.name} takes {len(first.inputs)} input(s) but the segment has "
                     f"{len(segment.inputs)}")
             for slot, source in enumerate(segment.inputs):
-                if source != EXTERNAL and not connects(outputs[source], first.inputs[slot]):
+                if source != EXTERNAL and not connects(outputs[source], types[0][0][slot]):
                     raise ManifestError(
                         f"{where}.inputs[{slot}]",
                         f"segment {source} produces {outputs[source]!r} but {first.name} input {slot} "
-                        f"takes {first.inputs[slot]!r}")
+                        f"takes {types[0][0][slot]!r}")
             for position in range(1, len(manifests)):
                 previous, current = manifests[position - 1], manifests[position]
                 if len(current.inputs) != 1:
@@ -128,12 +161,13 @@ class Workflow:
                         f"{where}.sequence[{position}]",
                         f"{current.name} takes {len(current.inputs)} inputs; only the first operation "
                         f"of a segment may take other than one")
-                if not connects(previous.output, current.inputs[0]):
+                produced, accepted = types[position - 1][1], types[position][0][0]
+                if not connects(produced, accepted):
                     raise ManifestError(
                         f"{where}.sequence[{position}]",
-                        f"{previous.name} produces {previous.output!r} but {current.name} takes "
-                        f"{current.inputs[0]!r}")
-            outputs.append(manifests[-1].output)
+                        f"{previous.name} produces {produced!r} but {current.name} takes "
+                        f"{accepted!r}")
+            outputs.append(types[-1][1])
 
 
 def load_manifest(manifest: Any, resolve_name: NameResolver | None = None) -> Workflow:
@@ -170,16 +204,17 @@ def _segment(data: Any, where: str, resolve_name: NameResolver | None) -> Segmen
 
 
 def _step(data: Any, where: str, resolve_name: NameResolver | None) -> Step:
+    overrides = {"inputs", "output"} & data.keys() if isinstance(data, dict) else set()
     if isinstance(data, dict) and "op" in data and "version_id" not in data and resolve_name:
         # Authoring form: {"op": "std/hash", "config": {...}} names a registered operation.
-        _exact_keys(data, {"op", "config"}, where)
+        _exact_keys(data, {"op", "config"} | overrides, where)
         if not isinstance(data["op"], str):
             raise ManifestError(f"{where}.op", "expected an operation name")
         version_id = resolve_name(data["op"])
         if version_id is None:
             raise ManifestError(f"{where}.op", f"no registered operation named {_brief(data['op'])}")
     else:
-        _exact_keys(data, {"version_id", "config"}, where)
+        _exact_keys(data, {"version_id", "config"} | overrides, where)
         version_id = _cid(data["version_id"], f"{where}.version_id")
     config = data["config"]
     if not isinstance(config, dict):
@@ -187,7 +222,20 @@ def _step(data: Any, where: str, resolve_name: NameResolver | None) -> Step:
     for key, value in config.items():
         if not isinstance(value, str):
             raise ManifestError(f"{where}.config.{_key(key)}", f"config values are strings, got {_brief(value)}")
-    return Step(version_id, dict(config))
+    inputs = None
+    if "inputs" in data:
+        if not isinstance(data["inputs"], list) or not data["inputs"]:
+            raise ManifestError(f"{where}.inputs", "expected a non-empty list of types")
+        inputs = tuple(_type(t, f"{where}.inputs[{i}]") for i, t in enumerate(data["inputs"]))
+    output = _type(data["output"], f"{where}.output") if "output" in data else None
+    return Step(version_id, dict(config), inputs, output)
+
+
+def _type(spec: Any, where: str) -> TypeSpec:
+    problem = type_problem(spec)
+    if problem:
+        raise ManifestError(where, problem)
+    return spec
 
 
 def _cid(value: Any, where: str) -> CID:

@@ -91,3 +91,8 @@ def get(value: Any, path: str = "") -> Any:
 def exif(data: bytes) -> dict[str, Any]:
     """EXIF tags of a JPEG/TIFF image by name (Make, Model, BodySerialNumber, LensSerialNumber, ...)."""
     return read_exif(data)
+
+
+# Registered with the standard library: defined in their own modules, found here by the registry.
+from catenary.operations.c2pa import c2pa  # noqa: E402,F401
+from catenary.operations.signature import verify_ed25519, verify_p256  # noqa: E402,F401

@@ -15,6 +15,7 @@ from catenary.sdk.doctor import Doctor
 from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.run import RunManager
+from catenary.sdk.statement import StatementManager
 from catenary.sdk.trust import AttestationManager, TrustManager
 from catenary.sdk.value import ValueManager
 from catenary.sdk.workflow import DEFAULT_MAX_SEGMENTS, DEFAULT_MAX_SEQUENCE, WorkflowManager
@@ -81,7 +82,9 @@ class Node:
         self.runs = RunManager(self.engine, self.store)
         self.executions = ExecutionManager(self.store, self.operations, self.values, lease=lease)
         self.attestations = AttestationManager(self.store)
-        self.trust = TrustManager(self.store, self.registry, self.identity)
+        self.statements = StatementManager(self.store, self.registry, self.data_dir)
+        self.trust = TrustManager(self.store, self.registry, self.identity,
+                                  statements=self.statements.envelopes)
         self.doctor = Doctor(self.store)  # the data dir's invariants: node.doctor.check(repair=...)
         self.operations.load_wasm()
         self.operations.publish()

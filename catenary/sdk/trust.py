@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
 from catenary.cid import CID
 from catenary.cid.cid import block_cid
@@ -70,8 +70,10 @@ class AttestationManager:
 class TrustManager:
     """Verification by re-execution and proof bundles."""
 
-    def __init__(self, store: Store, registry: Registry, identity: Identity) -> None:
+    def __init__(self, store: Store, registry: Registry, identity: Identity,
+                 statements: Callable[[CID], list[Any]] | None = None) -> None:
         self._store = store
+        self._statements = statements  # the signed statements a bundle of an execution carries
         self._registry = registry
         self._identity = identity
         self._attestations = AttestationManager(store)
@@ -119,7 +121,8 @@ class TrustManager:
 
     def export(self, execution_hash: CID, stream: BinaryIO) -> dict[str, int]:
         """Write the execution's proof bundle (CARv1) to ``stream``."""
-        return bundle.export_bundle(self._store, self._registry, execution_hash, stream)
+        carried = self._statements(execution_hash) if self._statements else []
+        return bundle.export_bundle(self._store, self._registry, execution_hash, stream, carried)
 
     def verify_bundle(self, data: bytes, on_progress: Callable[[int, int], None] | None = None
                       ) -> bundle.BundleReport:

@@ -16,7 +16,8 @@ from catenary.operations import std
 from tests.helpers import manifest
 
 STD_NAMES = {"std/hash", "std/cid", "std/utf8-encode", "std/utf8-decode", "std/concat", "std/equals",
-             "std/all", "std/if", "std/get", "std/exif"}
+             "std/all", "std/if", "std/get", "std/exif", "std/verify-ed25519", "std/verify-p256",
+             "std/c2pa"}
 
 
 def test_std_library_has_exactly_the_spec_names() -> None:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64\x65\x66inition/workflow.proto\x12\x16\x63\x61tenary.definition.v1\"\x83\x01\n\x04Step\x12\x12\n\nversion_id\x18\x01 \x01(\x0c\x12\x38\n\x06\x63onfig\x18\x02 \x03(\x0b\x32(.catenary.definition.v1.Step.ConfigEntry\x1a-\n\x0b\x43onfigEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"I\n\x07Segment\x12\x0e\n\x06inputs\x18\x01 \x03(\x11\x12.\n\x08sequence\x18\x02 \x03(\x0b\x32\x1c.catenary.definition.v1.Step\"\xa2\x01\n\x08Workflow\x12\n\n\x02id\x18\x01 \x01(\x0c\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63reators\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0e\n\x06groups\x18\x05 \x03(\t\x12\x31\n\x08segments\x18\x06 \x03(\x0b\x32\x1f.catenary.definition.v1.Segment\x12\x12\n\ncreated_at\x18\x07 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64\x65\x66inition/workflow.proto\x12\x16\x63\x61tenary.definition.v1\"\xc3\x01\n\x04Step\x12\x12\n\nversion_id\x18\x01 \x01(\x0c\x12\x38\n\x06\x63onfig\x18\x02 \x03(\x0b\x32(.catenary.definition.v1.Step.ConfigEntry\x12\x13\n\x06inputs\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x06output\x18\x04 \x01(\tH\x01\x88\x01\x01\x1a-\n\x0b\x43onfigEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07_inputsB\t\n\x07_output\"I\n\x07Segment\x12\x0e\n\x06inputs\x18\x01 \x03(\x11\x12.\n\x08sequence\x18\x02 \x03(\x0b\x32\x1c.catenary.definition.v1.Step\"\xa2\x01\n\x08Workflow\x12\n\n\x02id\x18\x01 \x01(\x0c\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63reators\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0e\n\x06groups\x18\x05 \x03(\t\x12\x31\n\x08segments\x18\x06 \x03(\x0b\x32\x1f.catenary.definition.v1.Segment\x12\x12\n\ncreated_at\x18\x07 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STEP_CONFIGENTRY']._loaded_options = None
   _globals['_STEP_CONFIGENTRY']._serialized_options = b'8\001'
   _globals['_STEP']._serialized_start=54
-  _globals['_STEP']._serialized_end=185
-  _globals['_STEP_CONFIGENTRY']._serialized_start=140
-  _globals['_STEP_CONFIGENTRY']._serialized_end=185
-  _globals['_SEGMENT']._serialized_start=187
-  _globals['_SEGMENT']._serialized_end=260
-  _globals['_WORKFLOW']._serialized_start=263
-  _globals['_WORKFLOW']._serialized_end=425
+  _globals['_STEP']._serialized_end=249
+  _globals['_STEP_CONFIGENTRY']._serialized_start=182
+  _globals['_STEP_CONFIGENTRY']._serialized_end=227
+  _globals['_SEGMENT']._serialized_start=251
+  _globals['_SEGMENT']._serialized_end=324
+  _globals['_WORKFLOW']._serialized_start=327
+  _globals['_WORKFLOW']._serialized_end=489
 # @@protoc_insertion_point(module_scope)

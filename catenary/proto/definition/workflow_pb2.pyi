@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Step(_message.Message):
-    __slots__ = ("version_id", "config")
+    __slots__ = ("version_id", "config", "inputs", "output")
     class ConfigEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -17,9 +17,13 @@ class Step(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     VERSION_ID_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
     version_id: bytes
     config: _containers.ScalarMap[str, str]
-    def __init__(self, version_id: _Optional[bytes] = ..., config: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    inputs: str
+    output: str
+    def __init__(self, version_id: _Optional[bytes] = ..., config: _Optional[_Mapping[str, str]] = ..., inputs: _Optional[str] = ..., output: _Optional[str] = ...) -> None: ...
 
 class Segment(_message.Message):
     __slots__ = ("inputs", "sequence")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Sequence
 
 from catenary.cid import CID, block, encode, raw_cid
 from catenary.cid.car import write_car
@@ -10,8 +10,12 @@ from catenary.cid.cid import block_cid
 from catenary.errors import NotFoundError, VerificationError
 from catenary.model import Execution, Run
 from catenary.operations import Registry
+from catenary.statements import bundle as statement_blocks
 from catenary.store import RunState, Store
 from catenary.trust.bundle.layout import FORMAT
+
+if TYPE_CHECKING:
+    from catenary.statements.dsse import Envelope
 
 
 class _Blocks:
@@ -30,8 +34,9 @@ class _Blocks:
 
 
 def export_bundle(store: Store, registry: Registry, execution_hash: CID,
-                  stream: BinaryIO) -> dict[str, int]:
+                  stream: BinaryIO, statements: Sequence[Envelope] = ()) -> dict[str, int]:
     """Write the proof bundle of an execution to ``stream``; returns counts of what it holds.
+    ``statements``: signed statements over this execution to carry (:mod:`catenary.statements`).
 
     Refuses (VerificationError) a record whose hash or key does not recompute: a bundle
     only carries what checks out here.
@@ -56,8 +61,10 @@ def export_bundle(store: Store, registry: Registry, execution_hash: CID,
         for segment in workflow.segments:
             for step in segment.sequence:
                 _add_version(store, registry, step.version_id, body)
-    index_cid, index_bytes = block({"format": FORMAT, "execution": execution_hash,
-                                    "executions": execution_metas, "runs": run_metas})
+    index = {"format": FORMAT, "execution": execution_hash, "executions": execution_metas,
+             "runs": run_metas}
+    statement_blocks.add(index, statements, metas.add)
+    index_cid, index_bytes = block(index)
     ordered = [(index_cid, index_bytes), *metas.items.items(), *body.items.items()]
     write_car(stream, [execution_hash, index_cid], ordered)
     return {"executions": len(executions), "events": len(lineage.events), "runs": len(runs),

@@ -108,9 +108,18 @@ SHAPES: dict[str, dict[str, Check]] = {
 }
 
 
+# Keys a block of a kind may have beyond its SHAPES: added later, absent from older bundles.
+OPTIONAL: dict[str, set[str]] = {"bundle index": {"statements"}}  # catenary.statements.bundle
+
+
 def keys(kind: str) -> set[str]:
-    """The keys a block of this kind has, exactly."""
+    """The keys a block of this kind always has."""
     return set(SHAPES[kind])
+
+
+def has_keys(kind: str, value: dict[str, Any]) -> bool:
+    """Whether a block has every key of its kind, and no key beyond its optional ones."""
+    return keys(kind) <= set(value) <= keys(kind) | OPTIONAL.get(kind, set())
 
 
 def fits(kind: str, value: dict[str, Any]) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from catenary.cid import CID, block_cid, decode, raw_cid
 from catenary.cid.car import CarFile
@@ -17,7 +17,10 @@ from catenary.model import Event, Execution, Invocation, OperationManifest, Oper
 from catenary.store import RunState, SegmentOutput
 from catenary.trust import attestation
 from catenary.trust.attestation import AttestationCheck
-from catenary.trust.bundle.layout import fits, keys
+from catenary.trust.bundle.layout import fits, has_keys, keys
+
+if TYPE_CHECKING:
+    from catenary.statements.dsse import Envelope
 
 T = TypeVar("T")
 What: TypeAlias = "str | Callable[[], str]"
@@ -37,7 +40,8 @@ class Bundle:
     versions: dict[CID, tuple[OperationManifest, OperationVersion]] = field(default_factory=dict)
     sources: set[CID] = field(default_factory=set)  # python source texts and wasm modules
     values: set[CID] = field(default_factory=set)
-    modules: dict[CID, CID] = field(default_factory=dict)  # wasm version id -> module CID
+    modules: dict[CID, CID] = field(default_factory=dict)
+    statements: dict[CID, Envelope] = field(default_factory=dict)  # signed claims over the root  # wasm version id -> module CID
 
     # Evidence for the Verifier: the same five lookups as sdk.trust.StoreEvidence (a pair the
     # duplicate finder lists), one protocol read from two sources.
@@ -116,7 +120,7 @@ class Reader:
         if value is None:
             return None
         expected = keys(kind)
-        if not isinstance(value, dict) or set(value) != expected:
+        if not isinstance(value, dict) or not has_keys(kind, value):
             got = sorted(value) if isinstance(value, dict) else type(value).__name__
             self.problem(f"block {cid} ({_what(what)}) has the wrong shape: expected keys "
                          f"{', '.join(sorted(expected))}, got {got}")

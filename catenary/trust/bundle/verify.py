@@ -10,6 +10,7 @@ from catenary.cid import CID
 from catenary.cid.car import read_car
 from catenary.errors import CatenaryError, UnreadableBundleError
 from catenary.operations import Registry
+from catenary.statements import bundle as statement_blocks
 from catenary.trust.bundle.layout import FORMAT
 from catenary.trust.bundle.read import (
     Bundle, Reader, read_blocks, read_event, read_records, read_workflow,
@@ -84,6 +85,8 @@ def verify_bundle(data: bytes, registry: Registry,
         reader.problem(f"bundle index {index_cid}: executions and runs must be lists of links")
         return report
 
+    if statement_blocks.INDEX_KEY in index:
+        bundle.statements = statement_blocks.read(reader, index[statement_blocks.INDEX_KEY])
     checks = read_records(reader, bundle, index)
     _link_executions(reader, bundle)
     _link_runs(reader, bundle)
