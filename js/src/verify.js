@@ -355,9 +355,7 @@ class Verifier {
       inputs.push(data)
     }
     const config = encode(e.config)
-    const out = this.invoke
-      ? await this.invoke(version.id, version.moduleBytes, inputs, config, e.hash)
-      : wasmInvoke(module, inputs, config)
+    const out = await (this.invoke || wasmInvoke)(module, inputs, config)
     if (out.error) return { error: `re-execution failed: WasmExecutionError: wasm module ${version.module}: ${out.error}` }
     const p = mismatch(version.manifest.output, decode(out.output), 'output')
     if (p) return { error: `re-execution ${p} (declared by ${version.manifest.name})` }

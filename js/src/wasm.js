@@ -74,23 +74,25 @@ export function compile(bytes, capBytes = MEMORY_CAP) {
   return module
 }
 
-/** One call: {output: Uint8Array} (canonical DAG-CBOR) or {error: string}. */
-export function invoke(module, inputs, config) {
+/**
+ * The raw ABI call, self-contained (no outer names) so that a worker can run its source:
+ * {status, out} or {trap, atCap}. Limits and checks of the output are the caller's.
+ */
+export function abiCall(module, inputs, config) {
   let instance
   try {
     instance = new WebAssembly.Instance(module, {})
   } catch (e) {
-    return { error: `cannot be instantiated: ${e.message}` }
+    return { fail: `cannot be instantiated: ${e.message}` }
   }
   const { memory, catenary_alloc: alloc, catenary_run: run } = instance.exports
-  const atCap = () => memory.buffer.byteLength >= MEMORY_CAP
-  const trap = (e) => ({ error: `trap: ${e.message}${atCap() ? ` (memory is at the cap of ${MEMORY_CAP} bytes, so a memory.grow was refused)` : ''}` })
+  const atCap = () => memory.buffer.byteLength >= 268435456
   const nargs = inputs.length
   const total = 8 * nargs + 8 + inputs.reduce((n, x) => n + x.length, 0) + config.length
   let ptr
-  try { ptr = alloc(total) >>> 0 } catch (e) { return trap(e) }
+  try { ptr = alloc(total) >>> 0 } catch (e) { return { trap: e.message, atCap: atCap() } }
   if (ptr + total > memory.buffer.byteLength) {
-    return { error: `catenary_alloc(${total}) returned ${ptr}, a range outside its memory of ${memory.buffer.byteLength} bytes` }
+    return { fail: `catenary_alloc(${total}) returned ${ptr}, a range outside its memory of ${memory.buffer.byteLength} bytes` }
   }
   const view = new DataView(memory.buffer)
   const bytes = new Uint8Array(memory.buffer)
@@ -105,18 +107,56 @@ export function invoke(module, inputs, config) {
   view.setUint32(ret, 0, true); view.setUint32(ret + 4, 0, true)
   bytes.set(config, data)
   let status
-  try { status = run(ptr, nargs, data, config.length, ret) } catch (e) { return trap(e) }
+  try { status = run(ptr, nargs, data, config.length, ret) } catch (e) { return { trap: e.message, atCap: atCap() } }
   const after = new DataView(memory.buffer)
   const outPtr = after.getUint32(ret, true)
   const outLen = after.getUint32(ret + 4, true)
   if (outPtr + outLen > memory.buffer.byteLength) {
-    return { error: `catenary_run returned its output at [${outPtr}, ${outPtr + outLen}), outside its memory of ${memory.buffer.byteLength} bytes` }
+    return { fail: `catenary_run returned its output at [${outPtr}, ${outPtr + outLen}), outside its memory of ${memory.buffer.byteLength} bytes` }
   }
-  const out = new Uint8Array(memory.buffer, outPtr, outLen).slice()
-  if (status === 1) return { error: `the module reported an error: ${new TextDecoder().decode(out).slice(0, 1000)}` }
-  if (status !== 0) return { error: `catenary_run returned status ${status}; 0 (ok) and 1 (error) are the only statuses` }
+  return { status, out: new Uint8Array(memory.buffer, outPtr, outLen).slice() }
+}
+
+/** The ABI's reading of a raw call: {output, value} (canonical DAG-CBOR) or {error}. */
+export function finishCall(r) {
+  if (r.fail) return { error: r.fail }
+  if (r.trap) return { error: `trap: ${r.trap}${r.atCap ? ` (memory is at the cap of ${MEMORY_CAP} bytes, so a memory.grow was refused)` : ''}` }
+  if (r.status === 1) return { error: `the module reported an error: ${new TextDecoder().decode(r.out).slice(0, 1000)}` }
+  if (r.status !== 0) return { error: `catenary_run returned status ${r.status}; 0 (ok) and 1 (error) are the only statuses` }
   let value
-  try { value = decode(out) } catch (e) { return { error: `output is not valid DAG-CBOR: ${e.message}` } }
-  if (!equalBytes(encode(value), out)) return { error: 'output is not canonical DAG-CBOR' }
-  return { output: out, value }
+  try { value = decode(r.out) } catch (e) { return { error: `output is not valid DAG-CBOR: ${e.message}` } }
+  if (!equalBytes(encode(value), r.out)) return { error: 'output is not canonical DAG-CBOR' }
+  return { output: r.out, value }
+}
+
+/** One call in this thread (node, tests): no time limit. */
+export async function invoke(module, inputs, config) {
+  return finishCall(abiCall(module, inputs, config))
+}
+
+export const TIME_LIMIT_MS = 10000
+
+/**
+ * Calls in a worker, stopped after `timeoutMs`: the browser's stand-in for wasmtime's fuel.
+ * One worker is reused until a call runs over; it is then terminated and replaced. The
+ * worker starts from a Blob URL, so this works in a page opened from a file too.
+ */
+export function workerInvoker(timeoutMs = TIME_LIMIT_MS) {
+  const source = `const abiCall = ${abiCall.toString()};\nonmessage = (m) => postMessage(abiCall(m.data.module, m.data.inputs, m.data.config))`
+  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }))
+  let worker = null
+  let queue = Promise.resolve()
+  const call = (module, inputs, config) => new Promise((resolve) => {
+    worker ??= new Worker(url)
+    const w = worker
+    const timer = setTimeout(() => {
+      w.terminate(); worker = null
+      resolve({ error: `stopped after the time limit of ${timeoutMs} ms (an endless loop, or more work than one call may do)` })
+    }, timeoutMs)
+    w.onmessage = (m) => { clearTimeout(timer); resolve(finishCall(m.data)) }
+    w.onerror = (e) => { clearTimeout(timer); w.terminate(); worker = null; resolve({ error: `trap: ${e.message}` }) }
+    w.postMessage({ module, inputs, config })
+  })
+  // One call at a time per worker.
+  return (module, inputs, config) => (queue = queue.then(() => call(module, inputs, config)))
 }
