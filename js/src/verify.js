@@ -131,9 +131,18 @@ export async function verifyBundle(bytes, options = {}) {
   if (car.roots.length !== 2) throw new UnreadableBundle(`not a catenary bundle: the CAR has ${car.roots.length} root(s), expected 2 (the execution, then the bundle index)`)
   const [root, indexCid] = car.roots
   const r = new Reader(blocks, problems)
-  const b = { executions: new Map(), events: new Map(), runs: new Map(), workflows: new Map(), versions: new Map(), values: new Set(), checks: new Map() }
+  const b = { executions: new Map(), events: new Map(), runs: new Map(), workflows: new Map(), versions: new Map(), values: new Set(), checks: new Map(), named: new Set() }
   const report = { root: root.toString(), verdict: 'failed', blocks: car.blocks.length, executions: [], problems, events: [] }
-  const finish = () => { report.verdict = overall(report); report.ms = Date.now() - started; return report }
+  const finish = () => {
+    report.verdict = overall(report)
+    report.ms = Date.now() - started
+    // The executions a problem names (a pre-image that did not hash is named by its CID
+    // only): what the page marks on the graph, beside the executions with a mismatch.
+    const named = new Set(report.executions.filter((v) => v.verdict === MISMATCH).map((v) => v.hash))
+    for (const p of problems) for (const cid of p.match(/bafy[a-z2-7]+/g) || []) if (b.named.has(cid)) named.add(cid)
+    report.implicated = [...named]
+    return report
+  }
   const index = r.map(indexCid, 'bundle index', ['format', 'execution', 'executions', 'runs'])
   if (index == null) return finish()
   if (index.format !== FORMAT) { r.problem(`bundle index ${indexCid}: format '${index.format}' is not '${FORMAT}'`); return finish() }
@@ -280,6 +289,7 @@ async function readExecution(r, b, link) {
   const meta = r.map(link, 'execution metadata', META_KEYS)
   if (meta == null) return
   const hash = meta.execution
+  if (isCID(hash)) b.named.add(hash.toString())
   const pre = r.map(hash, `execution named by execution metadata ${link}`, PRE_KEYS)
   if (pre == null) return
   if (!(isCID(pre.workflow) && int(pre.segment) && int(pre.step) && isCID(pre.operation) && isMap(pre.config) &&
