@@ -7,7 +7,7 @@ import * as esbuild from 'esbuild'
 import { writeFileSync } from 'node:fs'
 
 const here = new URL('.', import.meta.url).pathname
-const out = `${here}../catenary/web/static/`
+const out = process.argv[2] ? `${process.argv[2]}/` : `${here}../catenary/web/static/`
 const common = { entryPoints: [`${here}src/index.js`], bundle: true, minify: true, write: false, target: 'es2022', platform: 'browser', legalComments: 'none' }
 const banner = '// catenary-browser: built from js/src by `make js`; do not edit.\n'
 

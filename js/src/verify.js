@@ -350,6 +350,7 @@ class Verifier {
       result = await this.reexecute(e, version, module)
       this.results.set(e.key.toString(), result)
     }
+    if (result.unverifiable) return verdict(UNVERIFIABLE, result.unverifiable)
     if (result.error) return verdict(MISMATCH, result.error, e.output, result.got || null)
     if (!result.got.equals(e.output)) return verdict(MISMATCH, `re-execution gave ${result.got}, the recorded output is ${e.output}`, e.output, result.got)
     return verdict(VERIFIED, 're-executed: same output', e.output, result.got)
@@ -359,7 +360,7 @@ class Verifier {
     const inputs = []
     for (let i = 0; i < e.inputs.length; i++) {
       const data = this.b_block(e.inputs[i])
-      if (data == null) return { error: `input ${i} value ${e.inputs[i]} is missing` }
+      if (data == null) return { unverifiable: `input ${i} value ${e.inputs[i]} is missing` }
       const p = i < version.manifest.inputs.length ? mismatch(version.manifest.inputs[i], decode(data), `input ${i}`) : `input ${i}: ${version.manifest.name} takes ${version.manifest.inputs.length} input(s)`
       if (p) return { error: `${p} (${version.manifest.name} would refuse it)` }
       inputs.push(data)
