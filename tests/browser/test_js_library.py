@@ -105,3 +105,15 @@ def test_the_shipped_bundles_are_built_from_js_src(tmp_path) -> None:
     for name in ("catenary-browser.js", "catenary-browser.mjs"):
         assert (tmp_path / name).read_bytes() == (ROOT / "catenary" / "web" / "static" / name).read_bytes(), \
             f"{name} is stale: run `make js` and commit it"
+
+
+def test_a_bad_nonce_is_refused_and_nothing_is_created(wasm_cli) -> None:
+    cli, tmp = wasm_cli
+    from tests.browser.conftest import THREE
+
+    wf = cli.workflow(tmp, THREE)
+    before = cli.json("runs", "list")
+    for bad, why in (("zz", "expected 32 hex digits"), ("0011", "got 2 bytes")):
+        proc = cli.run("new", wf, "--nonce", bad, check=False)
+        assert proc.returncode == 2 and why in proc.stderr, proc.stderr
+    assert cli.json("runs", "list") == before
