@@ -1,6 +1,6 @@
 """The JavaScript library (js/) against the Python engine: bundles and runs made by one are
-checked by the other. Node.js runs the library directly; Debian's Chromium (driven by
-Playwright, as in tests/web) runs the built page and workflow modules."""
+checked by the other. Node.js runs the library directly here; tests/web/test_browser_verify.py
+runs the built page and workflow modules in Chromium with these fixtures."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
-from tests.web.conftest import browser, page  # noqa: F401 - the same Chromium fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "wasm"

@@ -18,6 +18,9 @@ from playwright.sync_api import Page
 
 from catenary.cid.car import car_bytes, read_car
 from tests.browser.conftest import NONCE, ROOT, THREE, Cli, manifest, same_verdicts
+# The fixtures that make bundles and runs with the CLI (tests/browser/conftest.py); this module
+# lives here to share the session's one Chromium (a second Playwright would clash with it).
+from tests.browser.conftest import demo_bundle, mixed_bundle, wasm_cli  # noqa: F401
 
 PAGE = ROOT / "catenary" / "web" / "static" / "verify.html"
 LOOP = """(module
