@@ -29,6 +29,16 @@ IPLD := .tools/node_modules/@ipld/car/package.json
 $(IPLD):
 	npm install --no-audit --no-fund --prefix .tools @ipld/car@5.4.7 @ipld/dag-cbor@10.0.2 multiformats@14.0.5 @noble/hashes@2.4.0
 
+# The browser library (js/, docs/browser.md): its pinned packages (@ipld/car, @ipld/dag-cbor,
+# multiformats; esbuild to build) in js/node_modules. `make js` also rebuilds the two files
+# it ships in catenary/web/static/ (committed; tests/browser checks they are current).
+JSDEPS := js/node_modules/.package-lock.json
+$(JSDEPS): js/package.json
+	npm install --no-audit --no-fund --prefix js
+.PHONY: js
+js: $(JSDEPS)
+	node js/build.mjs
+
 # gRPC for Node.js: the example executor written without catenary's code (examples/executors, tests/executors).
 GRPCJS := .tools/node_modules/@grpc/proto-loader/package.json
 $(GRPCJS):
@@ -61,7 +71,7 @@ postgresql:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 .PHONY: postgresql
 
-test: $(BIN)/.installed $(BUF) $(IPLD) $(GRPCJS) $(VENDOR_STAMP) $(CHROMIUM) postgresql
+test: $(BIN)/.installed $(BUF) $(IPLD) $(GRPCJS) $(JSDEPS) $(VENDOR_STAMP) $(CHROMIUM) postgresql
 	CATENARY_BUF="$(CURDIR)/$(BUF)" $(BIN)/python -m pytest
 
 bench: $(BIN)/.installed
@@ -76,4 +86,4 @@ bench-peers: $(BIN)/.installed
 	benchmarks/peers/.venvs/tools/bin/python benchmarks/scaling/plot.py
 
 clean:
-	rm -rf $(VENV) .tools .catenary examples/camera-ownership/out $(VENDOR)
+	rm -rf $(VENV) .tools js/node_modules .catenary examples/camera-ownership/out $(VENDOR)

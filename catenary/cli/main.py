@@ -367,11 +367,22 @@ def run_cmd(c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, 
 
 @cli.command("new")
 @click.argument("workflow_id", metavar="WORKFLOW")
+@click.option("--nonce", metavar="HEX", help="The run's 16-byte nonce as 32 hex digits (default: random), "
+              "to repeat a run elsewhere with the same ids. Local only.")
 @json_option
 @pass_ctx
-def new_cmd(c: Context, workflow_id: str, as_json: bool) -> None:
+def new_cmd(c: Context, workflow_id: str, nonce: str | None, as_json: bool) -> None:
     """Create a run of a workflow; step it with `catenary next RUN`."""
-    state = c.node.runs.new(cid_arg(workflow_id, "WORKFLOW"))
+    if nonce is None:
+        state = c.node.runs.new(cid_arg(workflow_id, "WORKFLOW"))
+    else:
+        try:
+            raw = bytes.fromhex(nonce)
+        except ValueError:
+            raise BadInputError(f"--nonce {nonce!r}: expected 32 hex digits") from None
+        if len(raw) != 16:
+            raise BadInputError(f"--nonce {nonce!r}: expected 32 hex digits (16 bytes), got {len(raw)} bytes")
+        state = c.local("new --nonce").runs.new(cid_arg(workflow_id, "WORKFLOW"), raw)
     if as_json:
         emit(render.run_json(state, len(c.node.workflows.get(state.workflow).workflow.segments)))
     else:
@@ -696,6 +707,9 @@ exec_.add_command(exec_history)
 for _command in (verify_cmd, export_cmd, verify_bundle_cmd, import_cmd):
     cli.add_command(_command)
 exec_.add_command(exec_attestations)
+from catenary.cli.build import workflow_build  # noqa: E402
+
+workflow.add_command(workflow_build)
 _global_options_after(cli)
 
 

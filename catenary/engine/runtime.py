@@ -109,10 +109,13 @@ class Engine:
             self._workflows[workflow_id] = workflow
         return workflow
 
-    def new(self, workflow_id: CID) -> RunState:
-        """Create a run of a stored workflow."""
+    def new(self, workflow_id: CID, nonce: bytes | None = None) -> RunState:
+        """Create a run of a stored workflow; ``nonce`` (16 bytes) is random unless given, to
+        repeat a run elsewhere with the same ids (a browser run, docs/browser.md)."""
         self.workflow(workflow_id)
-        run = Run(workflow_id, os.urandom(16))
+        if nonce is not None and len(nonce) != 16:
+            raise InputError(f"a run nonce is 16 bytes, got {len(nonce)}")
+        run = Run(workflow_id, os.urandom(16) if nonce is None else bytes(nonce))
         self.store.create_run(run, time.time_ns())
         state = self.store.get_run(run.id)
         assert state is not None

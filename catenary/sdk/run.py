@@ -17,8 +17,8 @@ class RunManager:
         self._engine = engine
         self._store = store
 
-    def new(self, workflow_id: CID) -> RunState:
-        return self._engine.new(workflow_id)
+    def new(self, workflow_id: CID, nonce: bytes | None = None) -> RunState:
+        return self._engine.new(workflow_id, nonce)
 
     def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
         return self._engine.next(run_id, inputs, fresh=fresh)

@@ -20,8 +20,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
@@ -135,6 +135,8 @@ def create_app(node: Node, *, preview_limit: int = DEFAULT_PREVIEW_LIMIT,
     before shutting the server down, to end open live streams.
     """
     routes = [*api.routes(), *pages.routes(),
+              # The bundle verifier is one static page, the same file a user may open from disk.
+              Route("/verify", lambda request: RedirectResponse("/static/verify.html")),
               Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, exception_handlers={
         CatenaryError: _on_catenary_error, HTTPException: _on_http_error, Exception: _on_unexpected,

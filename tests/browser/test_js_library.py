@@ -1,0 +1,119 @@
+"""The JavaScript library in Node.js against the repository's golden vectors and against
+bundles the Python engine makes, byte-flipped copies included."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from catenary.cid.car import car_bytes, read_car
+from tests.browser.conftest import ROOT, Cli, node_js, same_verdicts
+
+VECTORS = ROOT / "tests" / "cid" / "golden_vectors.json"
+
+
+def test_golden_vectors() -> None:
+    vectors = json.loads(VECTORS.read_text())["vectors"]
+    seen = node_js("golden", str(VECTORS))
+    assert len(seen) == len(vectors) == 61
+    for vector, js in zip(vectors, seen):
+        assert js["cid"] == vector["cid"], vector["name"]  # BLAKE2b and the CID, in JS
+        assert js["reencoded"] == vector["bytes"], vector["name"]  # canonical DAG-CBOR, in JS
+
+
+def test_a_python_bundle_gets_the_verdicts_of_verify_bundle(wasm_cli, mixed_bundle: Path) -> None:
+    cli, _ = wasm_cli
+    python = cli.verify_bundle(mixed_bundle)
+    (js,) = node_js("verify", str(mixed_bundle))
+    assert python["verdict"] == "verified" and python["problems"] == [] == js["problems"]
+    same_verdicts(python, js)
+    # WASM executions were re-executed from the bundle's modules; std ones only checked.
+    by_name = {e["name"]: e["verdict"] for e in js["executions"]}
+    assert by_name == {"std/utf8-encode": "not-re-executed", "example/reverse": "verified",
+                       "example/adler32": "verified", "example/has-key": "verified",
+                       "std/if": "not-re-executed"}
+    assert js["verdict"] == "checked"
+    assert all(a["valid"] for e in js["executions"] for a in e["attestations"])
+
+
+def test_flipped_bytes_fail_in_javascript_as_in_python(wasm_cli, mixed_bundle: Path, tmp_path) -> None:
+    """A byte flipped anywhere: whenever Python refuses the copy, JavaScript does too."""
+    cli, _ = wasm_cli
+    data = mixed_bundle.read_bytes()
+    positions = list(range(0, len(data), max(1, len(data) // 40)))
+    files = []
+    for position in positions:
+        copy = bytearray(data)
+        copy[position] ^= 0x01
+        path = tmp_path / f"flip-{position}.car"
+        path.write_bytes(bytes(copy))
+        files.append(path)
+    reports = node_js("verify", *map(str, files))
+    for path, js in zip(files, reports):
+        proc = cli.run("verify-bundle", str(path), "--json", check=False)
+        if proc.returncode == 2:
+            assert js["verdict"] in ("unreadable", "failed"), path.name
+            continue
+        python = json.loads(proc.stdout)
+        assert python["verdict"] == "failed", path.name
+        assert js["verdict"] == "failed", (path.name, js["verdict"])
+
+
+def test_a_flipped_output_names_its_execution(wasm_cli, mixed_bundle, tmp_path) -> None:
+    """One byte flipped in the block of example/reverse's output: both verifiers fail the
+    bundle and name that execution."""
+    cli, _ = wasm_cli
+    car = read_car(mixed_bundle.read_bytes())
+    (js,) = node_js("verify", str(mixed_bundle))
+    reverse = next(e for e in js["executions"] if e["name"] == "example/reverse")
+    blocks = [(b.cid, b.data[:-1] + bytes([b.data[-1] ^ 1]) if str(b.cid) == reverse["expected"] else b.data)
+              for b in car.blocks]
+    path = tmp_path / "flipped-output.car"
+    path.write_bytes(car_bytes(car.roots, blocks))
+    python = cli.verify_bundle(path)
+    (js,) = node_js("verify", str(path))
+    assert python["verdict"] == js["verdict"] == "failed"
+    same_verdicts(python, js)  # adler32, whose input is gone, is unverifiable on both sides
+    assert js["implicated"] == [reverse["hash"]]
+    assert any(reverse["hash"] in p for p in python["problems"])
+
+
+def test_memory_is_capped_as_wasmtime_caps_it(tmp_path) -> None:
+    """memory.grow past 256 MiB is refused (-1), so the module's trap is reported with the note."""
+    import wasmtime
+
+    wat = """(module (memory (export "memory") 1)
+      (func (export "catenary_abi_1"))
+      (func (export "catenary_alloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "catenary_run") (param i32 i32 i32 i32 i32) (result i32)
+        (loop $grow (br_if $grow (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+        unreachable))"""
+    path = tmp_path / "grow.wasm"
+    path.write_bytes(wasmtime.wat2wasm(wat))
+    result = node_js("memory", str(path))
+    assert result["error"].startswith("trap: ")
+    assert "memory is at the cap of 268435456 bytes, so a memory.grow was refused" in result["error"]
+
+
+def test_the_shipped_bundles_are_built_from_js_src(tmp_path) -> None:
+    """catenary/web/static/catenary-browser.{js,mjs} are what `make js` builds from js/src."""
+    import subprocess
+
+    proc = subprocess.run(["node", str(ROOT / "js" / "build.mjs"), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("catenary-browser.js", "catenary-browser.mjs"):
+        assert (tmp_path / name).read_bytes() == (ROOT / "catenary" / "web" / "static" / name).read_bytes(), \
+            f"{name} is stale: run `make js` and commit it"
+
+
+def test_a_bad_nonce_is_refused_and_nothing_is_created(wasm_cli) -> None:
+    cli, tmp = wasm_cli
+    from tests.browser.conftest import THREE
+
+    wf = cli.workflow(tmp, THREE)
+    before = cli.json("runs", "list")
+    for bad, why in (("zz", "expected 32 hex digits"), ("0011", "got 2 bytes")):
+        proc = cli.run("new", wf, "--nonce", bad, check=False)
+        assert proc.returncode == 2 and why in proc.stderr, proc.stderr
+    assert cli.json("runs", "list") == before
