@@ -84,8 +84,10 @@ def main() -> int:
     names = set(NAMES) if spec == "all" else set() if spec == "none" else set(spec.split(","))
     unknown = names - set(NAMES) - set(EXTRA)
     if unknown:
-        print(f"unknown name(s): {', '.join(sorted(unknown))}; known: {', '.join(NAMES + EXTRA)}",
-              file=sys.stderr)
+        print(
+            f"unknown name(s): {', '.join(sorted(unknown))}; known: {', '.join(NAMES + EXTRA)}",
+            file=sys.stderr,
+        )
         return 2
     ablate(names)
     return engine_throughput.main(sys.argv[2:])

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -51,7 +50,9 @@ def timed(fn, n: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--executions", type=int, default=1_000_000)
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--samples", type=int, default=500)
@@ -75,11 +76,19 @@ def main() -> None:
     newest_id = node.store._read("SELECT max(id) FROM executions")[0][0]
     deep_token = _make_token(max(1, newest_id - 5000 * 100), flt)
     deep = timed(lambda: client.executions.list(flt, 100, deep_token), args.samples)
-    hashes = [e.hash for e in node.store.list_executions(ExecutionFilter(), 1000, random.randint(1000, newest_id))[0]]
+    hashes = [
+        e.hash
+        for e in node.store.list_executions(ExecutionFilter(), 1000, random.randint(1000, newest_id))[0]
+    ]
     gets = timed(lambda: client.executions.get(random.choice(hashes)), args.samples)
-    figures.update(list_first_p50=pct(first, 50), list_first_p99=pct(first, 99),
-                   list_deep_p50=pct(deep, 50), list_deep_p99=pct(deep, 99),
-                   get_p50=pct(gets, 50), get_p99=pct(gets, 99))
+    figures.update(
+        list_first_p50=pct(first, 50),
+        list_first_p99=pct(first, 99),
+        list_deep_p50=pct(deep, 50),
+        list_deep_p99=pct(deep, 99),
+        get_p50=pct(gets, 50),
+        get_p99=pct(gets, 99),
+    )
     assert top is not None
 
     # Stream throughput: replay the newest 200,000 changes to one subscriber.
@@ -94,8 +103,17 @@ def main() -> None:
             break
     figures["stream_per_s"] = replay / (time.perf_counter() - t)
 
-    wf = node.workflows.create({"data": {"name": "tiny", "creators": [], "description": "", "groups": [],
-                                         "segments": [{"inputs": [-1], "sequence": [{"op": "bench/inc", "config": {}}]}]}})
+    wf = node.workflows.create(
+        {
+            "data": {
+                "name": "tiny",
+                "creators": [],
+                "description": "",
+                "groups": [],
+                "segments": [{"inputs": [-1], "sequence": [{"op": "bench/inc", "config": {}}]}],
+            }
+        }
+    )
     # Commit -> subscriber latency with one subscriber, writes one at a time.
     one: list[float] = []
     arrivals: dict[bytes, float] = {}
@@ -170,28 +188,44 @@ def main() -> None:
         time.sleep(0.05)
     for s in stops:
         s.set()
-    latencies.extend(max(0.0, (arrived - commit_times[h]) * 1000)
-                     for h, arrived in pending_arrivals if h in commit_times)
-    figures.update(subscribers=subscribers, writers=writers,
-                   subscribers_complete=sum(1 for n in received if n == writers * per_writer),
-                   updates_p50=pct(latencies, 50) if latencies else float("nan"),
-                   updates_p99=pct(latencies, 99) if latencies else float("nan"))
+    latencies.extend(
+        max(0.0, (arrived - commit_times[h]) * 1000) for h, arrived in pending_arrivals if h in commit_times
+    )
+    figures.update(
+        subscribers=subscribers,
+        writers=writers,
+        subscribers_complete=sum(1 for n in received if n == writers * per_writer),
+        updates_p50=pct(latencies, 50) if latencies else float("nan"),
+        updates_p99=pct(latencies, 99) if latencies else float("nan"),
+    )
     server.stop(grace=1)
     node.close()
     if args.json:
         print(json.dumps(figures))
         return
     print(f"DB of {int(figures['executions']):,} executions (data dir {data_dir})")
-    print(f"List first page (100, status filter): p50 {figures['list_first_p50']:.2f} ms  p99 {figures['list_first_p99']:.2f} ms")
-    print(f"List 5,000 pages deep:                p50 {figures['list_deep_p50']:.2f} ms  p99 {figures['list_deep_p99']:.2f} ms")
-    print(f"Get:                                  p50 {figures['get_p50']:.2f} ms  p99 {figures['get_p99']:.2f} ms")
-    print(f"Updates commit->subscriber, 1 subscriber, sequential writes: p50 {figures['updates_one_p50']:.2f} ms  "
-          f"p99 {figures['updates_one_p99']:.2f} ms")
-    print(f"Updates commit->subscriber 0 of 100, 10 concurrent writers: "
-          f"p50 {figures['updates_p50']:.2f} ms  p99 {figures['updates_p99']:.2f} ms")
+    print(
+        f"List first page (100, status filter): p50 {figures['list_first_p50']:.2f} ms  p99 {figures['list_first_p99']:.2f} ms"
+    )
+    print(
+        f"List 5,000 pages deep:                p50 {figures['list_deep_p50']:.2f} ms  p99 {figures['list_deep_p99']:.2f} ms"
+    )
+    print(
+        f"Get:                                  p50 {figures['get_p50']:.2f} ms  p99 {figures['get_p99']:.2f} ms"
+    )
+    print(
+        f"Updates commit->subscriber, 1 subscriber, sequential writes: p50 {figures['updates_one_p50']:.2f} ms  "
+        f"p99 {figures['updates_one_p99']:.2f} ms"
+    )
+    print(
+        f"Updates commit->subscriber 0 of 100, 10 concurrent writers: "
+        f"p50 {figures['updates_p50']:.2f} ms  p99 {figures['updates_p99']:.2f} ms"
+    )
     print(f"Stream replay to one subscriber: {figures['stream_per_s']:,.0f} executions/s")
-    print(f"{subscribers} subscribers x {writers} writers: {figures['subscribers_complete']}/{subscribers} "
-          f"received all {writers * per_writer} new executions")
+    print(
+        f"{subscribers} subscribers x {writers} writers: {figures['subscribers_complete']}/{subscribers} "
+        f"received all {writers * per_writer} new executions"
+    )
 
 
 if __name__ == "__main__":

@@ -38,15 +38,24 @@ def measure(client: Client, execution, samples: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     node = Node(allow_anonymous(Path(tempfile.mkdtemp(prefix="catenary-auth-bench-")) / "data"))
-    wf = node.workflows.create({"data": {"name": "b", "creators": [], "description": "", "groups": [],
-                                         "segments": [{"inputs": [-1], "sequence": [
-                                             {"op": "std/hash", "config": {}}]}]}})
+    wf = node.workflows.create(
+        {
+            "data": {
+                "name": "b",
+                "creators": [],
+                "description": "",
+                "groups": [],
+                "segments": [{"inputs": [-1], "sequence": [{"op": "std/hash", "config": {}}]}],
+            }
+        }
+    )
     final = node.runs.run(wf.id, {0: [b"x"]})[1].final
     server = Server(node, "127.0.0.1:0", max_workers=32).start()
     figures = {}
@@ -54,7 +63,8 @@ def main() -> None:
         for name, key in (("anonymous", None), ("token", node.identity)) * 2:  # warm, then measure
             with Client(server.address, key=key) as client:
                 figures[f"{name}_get_p50_ms"], figures[f"{name}_put_per_s"] = measure(
-                    client, final, args.samples)
+                    client, final, args.samples
+                )
     finally:
         server.stop(grace=1)
         node.close()

@@ -33,13 +33,20 @@ def main(n: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CATENARY_HOME": str(tmp / "home")}
 
     def cli(*args: str) -> str:
-        return subprocess.run([str(CATENARY), *args], check=True, capture_output=True, text=True,
-                              env=env).stdout
+        return subprocess.run(
+            [str(CATENARY), *args], check=True, capture_output=True, text=True, env=env
+        ).stdout
 
     cli("op", "add", str(ROOT / "examples" / "wasm" / "reverse.wat"))
-    manifest = {"data": {"name": "chain", "creators": ["bench"], "description": "", "groups": [],
-                         "segments": [{"inputs": [-1], "sequence": [
-                             {"op": "example/reverse", "config": {}}] * n}]}}
+    manifest = {
+        "data": {
+            "name": "chain",
+            "creators": ["bench"],
+            "description": "",
+            "groups": [],
+            "segments": [{"inputs": [-1], "sequence": [{"op": "example/reverse", "config": {}}] * n}],
+        }
+    }
     (tmp / "chain.json").write_text(json.dumps(manifest))
     wf = json.loads(cli("workflow", "create", str(tmp / "chain.json"), "--json"))["id"]
     final = json.loads(cli("run", wf, "--input", "0=@" + str(ROOT / "README.md"), "--json"))["final"]
@@ -49,8 +56,12 @@ def main(n: int) -> None:
     python = []
     for _ in range(3):
         started = time.perf_counter()
-        subprocess.run([str(CATENARY), "--data-dir", str(tmp / "fresh"), "verify-bundle", str(bundle)],
-                       check=True, capture_output=True, env=env)
+        subprocess.run(
+            [str(CATENARY), "--data-dir", str(tmp / "fresh"), "verify-bundle", str(bundle)],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
         python.append(time.perf_counter() - started)
     browser = []
     with sync_playwright() as p:
@@ -63,13 +74,19 @@ def main(n: int) -> None:
             page.set_input_files("#file", str(bundle))
             page.wait_for_function("window.catenaryReport != null", timeout=600_000, polling=50)
             browser.append(time.perf_counter() - started)
-            report = page.evaluate("({v: window.catenaryReport.verdict, n: window.catenaryReport.executions.length})")
+            report = page.evaluate(
+                "({v: window.catenaryReport.verdict, n: window.catenaryReport.executions.length})"
+            )
             assert report == {"v": "verified", "n": n}, report
         chromium.close()
     size = bundle.stat().st_size
     print(f"bundle: {n} executions, {size} bytes")
-    print(f"catenary verify-bundle (whole command, best of 3): {min(python):.2f} s, {n / min(python):,.0f} executions/s")
-    print(f"browser page, Chromium (file picked to verdict, best of 3): {min(browser):.2f} s, {n / min(browser):,.0f} executions/s")
+    print(
+        f"catenary verify-bundle (whole command, best of 3): {min(python):.2f} s, {n / min(python):,.0f} executions/s"
+    )
+    print(
+        f"browser page, Chromium (file picked to verdict, best of 3): {min(browser):.2f} s, {n / min(browser):,.0f} executions/s"
+    )
 
 
 if __name__ == "__main__":

@@ -65,9 +65,13 @@ def main() -> None:
         assert imported["executions"] == n
         b.close()
     figures = {
-        "executions": n, "blocks": counts["blocks"], "car_bytes": len(data),
-        "export_s": round(export_s, 3), "verify_bundle_s": round(verify_s, 3),
-        "verified_per_s": round(n / verify_s), "import_s": round(import_s, 3),
+        "executions": n,
+        "blocks": counts["blocks"],
+        "car_bytes": len(data),
+        "export_s": round(export_s, 3),
+        "verify_bundle_s": round(verify_s, 3),
+        "verified_per_s": round(n / verify_s),
+        "import_s": round(import_s, 3),
         "python": platform.python_version(),
     }
     if args.json:

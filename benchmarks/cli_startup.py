@@ -48,8 +48,13 @@ def _wall(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall time and CPU time (user + system) of one process, in ms."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, *args], env=env, check=True, stdout=subprocess.DEVNULL,
-                   cwd=Path(env["CATENARY_HOME"]).parent)  # not a checkout: PYTHONPATH picks the tree
+    subprocess.run(
+        [sys.executable, *args],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=Path(env["CATENARY_HOME"]).parent,
+    )  # not a checkout: PYTHONPATH picks the tree
     wall = (time.perf_counter() - start) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
@@ -58,9 +63,15 @@ def _wall(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def import_profile(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, float]]:
     """Total import time (ms) of a run and the self time per top-level package, largest first."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", *args], env=env, check=True,
-                          cwd=Path(env["CATENARY_HOME"]).parent,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *args],
+        env=env,
+        check=True,
+        cwd=Path(env["CATENARY_HOME"]).parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     by_package: dict[str, float] = defaultdict(float)
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
@@ -91,26 +102,44 @@ def main() -> None:
     base = statistics.median(times["python -c pass"])
     base_cpu = statistics.median(cpu["python -c pass"])
     figures = {}
-    print(f"{'command':18} {'wall ms':>8} {'min ms':>7} {'over pass':>10} {'cpu ms':>7} "
-          f"{'cpu over':>9} {'imports ms':>11}  target (wall over pass <= {TARGET_MS:.0f} ms)")
+    print(
+        f"{'command':18} {'wall ms':>8} {'min ms':>7} {'over pass':>10} {'cpu ms':>7} "
+        f"{'cpu over':>9} {'imports ms':>11}  target (wall over pass <= {TARGET_MS:.0f} ms)"
+    )
     for name, samples in times.items():
         median, over = statistics.median(samples), statistics.median(samples) - base
         used = statistics.median(cpu[name])
         total, packages = profiles[name]
         verdict = "" if name == "python -c pass" else ("met" if over <= TARGET_MS else "missed")
-        figures[name] = {"median_ms": round(median, 1), "min_ms": round(min(samples), 1),
-                         "over_pass_ms": round(over, 1), "cpu_ms": round(used, 1),
-                         "cpu_over_pass_ms": round(used - base_cpu, 1), "import_ms": round(total, 1),
-                         "imports_by_package_ms": {k: round(v, 1) for k, v in list(packages.items())[:8]}}
-        print(f"{name:18} {median:8.1f} {min(samples):7.1f} {over:10.1f} {used:7.1f} "
-              f"{used - base_cpu:9.1f} {total:11.1f}  {verdict}")
+        figures[name] = {
+            "median_ms": round(median, 1),
+            "min_ms": round(min(samples), 1),
+            "over_pass_ms": round(over, 1),
+            "cpu_ms": round(used, 1),
+            "cpu_over_pass_ms": round(used - base_cpu, 1),
+            "import_ms": round(total, 1),
+            "imports_by_package_ms": {k: round(v, 1) for k, v in list(packages.items())[:8]},
+        }
+        print(
+            f"{name:18} {median:8.1f} {min(samples):7.1f} {over:10.1f} {used:7.1f} "
+            f"{used - base_cpu:9.1f} {total:11.1f}  {verdict}"
+        )
     for name in list(COMMANDS)[1:]:
         top = ", ".join(f"{k} {v:.0f}" for k, v in list(profiles[name][1].items())[:8])
         print(f"  {name} imports (self ms by package): {top}")
     if options.json:
-        options.json.write_text(json.dumps({"runs": options.runs, "target_ms": TARGET_MS,
-                                            "python": sys.version.split()[0], "commands": figures},
-                                           indent=1) + "\n")
+        options.json.write_text(
+            json.dumps(
+                {
+                    "runs": options.runs,
+                    "target_ms": TARGET_MS,
+                    "python": sys.version.split()[0],
+                    "commands": figures,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

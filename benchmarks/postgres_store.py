@@ -37,8 +37,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.pg, the throwaway server
@@ -51,8 +52,14 @@ from catenary.sdk import Node  # noqa: E402
 from catenary.store import SegmentOutput, StepCommit  # noqa: E402
 
 # A durable server, sized for a million executions.
-DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on",
-           "shared_buffers": "'512MB'", "max_wal_size": "'4GB'", "checkpoint_timeout": "'30min'"}
+DURABLE = {
+    "fsync": "on",
+    "synchronous_commit": "on",
+    "full_page_writes": "on",
+    "shared_buffers": "'512MB'",
+    "max_wal_size": "'4GB'",
+    "checkpoint_timeout": "'30min'",
+}
 
 
 # Every step is std/hash (blake2b-256) of the previous output: a built-in, so that spawned worker
@@ -71,10 +78,19 @@ def seed_value(n: int) -> bytes:
 
 
 def chain_manifest(segments: int, steps: int) -> dict[str, Any]:
-    segs = [{"inputs": [-1 if i == 0 else i - 1], "sequence": [{"op": "std/hash", "config": CONFIG}] * steps}
-            for i in range(segments)]
-    return {"data": {"name": f"bench {segments}x{steps}", "creators": [], "description": "",
-                     "groups": ["bench"], "segments": segs}}
+    segs = [
+        {"inputs": [-1 if i == 0 else i - 1], "sequence": [{"op": "std/hash", "config": CONFIG}] * steps}
+        for i in range(segments)
+    ]
+    return {
+        "data": {
+            "name": f"bench {segments}x{steps}",
+            "creators": [],
+            "description": "",
+            "groups": ["bench"],
+            "segments": segs,
+        }
+    }
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -103,8 +119,11 @@ def run_processes(target: Callable[..., None], count: int, *args: Any) -> tuple[
         p.join()
     if any(isinstance(r, str) for r in reports):
         raise RuntimeError(next(r for r in reports if isinstance(r, str)))
-    return (sum(r[0] for r in reports), max(r[2] for r in reports) - min(r[1] for r in reports),
-            sum(r[3] for r in reports))
+    return (
+        sum(r[0] for r in reports),
+        max(r[2] for r in reports) - min(r[1] for r in reports),
+        sum(r[3] for r in reports),
+    )
 
 
 # (a) recording -------------------------------------------------------------------------------------
@@ -122,22 +141,61 @@ def step_commits(workflow: CID, run: Run, segments: int, steps: int, seed: int) 
             value = step(value)
             out, out_data = block(value)
             h = cid_of(hash_data(workflow, segment, index, version, CONFIG, [parent], [cid]))
-            records.append(Execution(
-                hash=h, key=cid_of(key_data(version, CONFIG, [cid])), workflow=workflow, run=run.id,
-                segment=segment, step=index, operation=version, config=CONFIG, parents=(parent,),
-                inputs=(cid,), status=Status.COMPLETED, output=out, error=None, executor="bench",
-                cached_from=None, created_at=now, started_at=now, finished_at=now, seq=0))
+            records.append(
+                Execution(
+                    hash=h,
+                    key=cid_of(key_data(version, CONFIG, [cid])),
+                    workflow=workflow,
+                    run=run.id,
+                    segment=segment,
+                    step=index,
+                    operation=version,
+                    config=CONFIG,
+                    parents=(parent,),
+                    inputs=(cid,),
+                    status=Status.COMPLETED,
+                    output=out,
+                    error=None,
+                    executor="bench",
+                    cached_from=None,
+                    created_at=now,
+                    started_at=now,
+                    finished_at=now,
+                    seq=0,
+                )
+            )
             blocks.append((out, out_data))
             parent, cid, data = h, out, out_data
         total += 0.1
-        commits.append(StepCommit(run.id, segment, [event] if segment == 0 else [], records, blocks,
-                                  SegmentOutput(segment, cid, parent, 0.1),
-                                  "completed" if segment == segments - 1 else "running", total, None, now))
+        commits.append(
+            StepCommit(
+                run.id,
+                segment,
+                [event] if segment == 0 else [],
+                records,
+                blocks,
+                SegmentOutput(segment, cid, parent, 0.1),
+                "completed" if segment == segments - 1 else "running",
+                total,
+                None,
+                now,
+            )
+        )
     return commits
 
 
-def record_worker(n: int, ready: Any, go: Any, results: Any, dsn: str, workflow: str, threads: int,
-                  runs: int, segments: int, steps: int) -> None:
+def record_worker(
+    n: int,
+    ready: Any,
+    go: Any,
+    results: Any,
+    dsn: str,
+    workflow: str,
+    threads: int,
+    runs: int,
+    segments: int,
+    steps: int,
+) -> None:
     from catenary.store.postgres import PostgresStore
 
     try:
@@ -181,20 +239,39 @@ def record_worker(n: int, ready: Any, go: Any, results: Any, dsn: str, workflow:
         results.put(f"{type(exc).__name__}: {exc}")
 
 
-def bench_record(new_db: Callable[[], str], processes: int, threads: int, runs: int, segments: int,
-                 steps: int) -> dict[str, Any]:
+def bench_record(
+    new_db: Callable[[], str], processes: int, threads: int, runs: int, segments: int, steps: int
+) -> dict[str, Any]:
     dsn = new_db()
     workflow = new_workflow(dsn, segments, steps)
-    items, wall, transactions = run_processes(record_worker, processes, dsn, workflow, threads, runs,
-                                              segments, steps)
-    return {"processes": processes, "threads": threads, "per_commit": steps, "executions": items,
-            "commits": items // steps, "transactions": transactions, "seconds": wall,
-            "rate": items / wall}
+    items, wall, transactions = run_processes(
+        record_worker, processes, dsn, workflow, threads, runs, segments, steps
+    )
+    return {
+        "processes": processes,
+        "threads": threads,
+        "per_commit": steps,
+        "executions": items,
+        "commits": items // steps,
+        "transactions": transactions,
+        "seconds": wall,
+        "rate": items / wall,
+    }
 
 
 # (b) engine end to end ---------------------------------------------------------------------------
-def engine_worker(n: int, ready: Any, go: Any, results: Any, dsn: str, workflow: str, threads: int,
-                  runs: int, segments: int, steps: int) -> None:
+def engine_worker(
+    n: int,
+    ready: Any,
+    go: Any,
+    results: Any,
+    dsn: str,
+    workflow: str,
+    threads: int,
+    runs: int,
+    segments: int,
+    steps: int,
+) -> None:
     try:
         node = Node(tempfile.mkdtemp(prefix="catenary-bench-"), db=dsn)
         wf = CID.parse(workflow)
@@ -218,13 +295,20 @@ def engine_worker(n: int, ready: Any, go: Any, results: Any, dsn: str, workflow:
         results.put(f"{type(exc).__name__}: {exc}")
 
 
-def bench_engine(new_db: Callable[[], str], processes: int, threads: int, runs: int, segments: int,
-                 steps: int) -> dict[str, Any]:
+def bench_engine(
+    new_db: Callable[[], str], processes: int, threads: int, runs: int, segments: int, steps: int
+) -> dict[str, Any]:
     dsn = new_db()
     workflow = new_workflow(dsn, segments, steps)
     items, wall, _ = run_processes(engine_worker, processes, dsn, workflow, threads, runs, segments, steps)
-    return {"processes": processes, "threads": threads, "per_commit": steps, "executions": items,
-            "seconds": wall, "rate": items / wall}
+    return {
+        "processes": processes,
+        "threads": threads,
+        "per_commit": steps,
+        "executions": items,
+        "seconds": wall,
+        "rate": items / wall,
+    }
 
 
 # (c) List at N executions ------------------------------------------------------------------------
@@ -233,7 +317,8 @@ def bulk_load(dsn: str, executions: int, steps: int = 100) -> tuple[dict[str, An
     returns samples to query (runs, execution hashes) and the seconds it took."""
     import psycopg
 
-    from catenary.store.rows import config_bytes as _config_bytes, links_bytes as _links_bytes
+    from catenary.store.rows import config_bytes as _config_bytes
+    from catenary.store.rows import links_bytes as _links_bytes
 
     with Node(tempfile.mkdtemp(prefix="catenary-bench-"), db=dsn) as node:
         workflow = node.workflows.create(chain_manifest(1, steps)).id
@@ -260,18 +345,46 @@ def bulk_load(dsn: str, executions: int, steps: int = 100) -> tuple[dict[str, An
                 out, out_data = block(value)
                 if not failed:
                     block_rows[out.cid_bytes] = out_data
-                exec_rows.append((h.cid_bytes, k.cid_bytes, workflow.cid_bytes, run.id.cid_bytes, 0, index,
-                                  version.cid_bytes, _config_bytes(CONFIG), _links_bytes((parent,)),
-                                  _links_bytes((cid,)), "failed" if failed else "completed",
-                                  None if failed else out.cid_bytes, "bench failure" if failed else None,
-                                  "bench", None, now + seq, now + seq, now + seq, seq))
+                exec_rows.append(
+                    (
+                        h.cid_bytes,
+                        k.cid_bytes,
+                        workflow.cid_bytes,
+                        run.id.cid_bytes,
+                        0,
+                        index,
+                        version.cid_bytes,
+                        _config_bytes(CONFIG),
+                        _links_bytes((parent,)),
+                        _links_bytes((cid,)),
+                        "failed" if failed else "completed",
+                        None if failed else out.cid_bytes,
+                        "bench failure" if failed else None,
+                        "bench",
+                        None,
+                        now + seq,
+                        now + seq,
+                        now + seq,
+                        seq,
+                    )
+                )
                 edge_rows.append((parent.cid_bytes, seq))
                 if r % 97 == 0 and index % 25 == 0:
                     sample["hashes"].append(h)
                 parent, cid = h, out
-            runs_rows.append((run.id.cid_bytes, workflow.cid_bytes, run.nonce,
-                              "failed" if failed_run else "completed", 0 if failed_run else 1, 1.0,
-                              "bench failure" if failed_run else None, now, now))
+            runs_rows.append(
+                (
+                    run.id.cid_bytes,
+                    workflow.cid_bytes,
+                    run.nonce,
+                    "failed" if failed_run else "completed",
+                    0 if failed_run else 1,
+                    1.0,
+                    "bench failure" if failed_run else None,
+                    now,
+                    now,
+                )
+            )
             if not failed_run:
                 outputs_rows.append((run.id.cid_bytes, 0, cid.cid_bytes, parent.cid_bytes, 1.0))
             events_rows.append((event.hash.cid_bytes, run.id.cid_bytes, 0, encode(event.data()), now))
@@ -279,29 +392,40 @@ def bulk_load(dsn: str, executions: int, steps: int = 100) -> tuple[dict[str, An
                 sample["runs"].append(run.id)
         built = time.perf_counter() - started
         with conn.cursor() as cur:
+
             def copy(table: str, columns: str, rows: Any) -> None:
                 with cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as cp:
                     cp.set_types(TYPES[table])
                     for row in rows:
                         cp.write_row(row)
 
-            copy("runs", "id, workflow, nonce, status, next_segment, total_time, error, created_at, "
-                 "updated_at", runs_rows)
+            copy(
+                "runs",
+                "id, workflow, nonce, status, next_segment, total_time, error, created_at, updated_at",
+                runs_rows,
+            )
             copy("events", "hash, run, segment, data, created_at", events_rows)
             copy("segment_outputs", "run, segment, output, producer, segment_time", outputs_rows)
             copy("blocks", "cid, data", block_rows.items())
             # id = seq here: rows go in in seq order, and ids are insertion order.
-            copy("executions", "hash, key, workflow, run, segment, step, operation, config, parents, "
-                 "inputs, status, output, error, executor, cached_from, created_at, started_at, "
-                 "finished_at, seq, id", (row + (row[-1],) for row in exec_rows))
+            copy(
+                "executions",
+                "hash, key, workflow, run, segment, step, operation, config, parents, "
+                "inputs, status, output, error, executor, cached_from, created_at, started_at, "
+                "finished_at, seq, id",
+                (row + (row[-1],) for row in exec_rows),
+            )
             copy("execution_parents", "parent, child", edge_rows)
             cur.execute("UPDATE meta SET value = %s WHERE key = 'seq'", (seq,))
             cur.execute("SELECT setval(pg_get_serial_sequence('executions', 'id'), %s)", (seq,))
         conn.commit()
         conn.autocommit = True
         conn.execute("ANALYZE")
-    print(f"  built {seq:,} executions in {built:.1f} s, loaded in "
-          f"{time.perf_counter() - started - built:.1f} s", file=sys.stderr)
+    print(
+        f"  built {seq:,} executions in {built:.1f} s, loaded in "
+        f"{time.perf_counter() - started - built:.1f} s",
+        file=sys.stderr,
+    )
     return sample, time.perf_counter() - started
 
 
@@ -310,8 +434,28 @@ TYPES = {
     "events": ["bytea", "bytea", "int8", "bytea", "int8"],
     "segment_outputs": ["bytea", "int8", "bytea", "bytea", "float8"],
     "blocks": ["bytea", "bytea"],
-    "executions": ["bytea", "bytea", "bytea", "bytea", "int8", "int8", "bytea", "bytea", "bytea",
-                   "bytea", "text", "bytea", "text", "text", "bytea", "int8", "int8", "int8", "int8", "int8"],
+    "executions": [
+        "bytea",
+        "bytea",
+        "bytea",
+        "bytea",
+        "int8",
+        "int8",
+        "bytea",
+        "bytea",
+        "bytea",
+        "bytea",
+        "text",
+        "bytea",
+        "text",
+        "text",
+        "bytea",
+        "int8",
+        "int8",
+        "int8",
+        "int8",
+        "int8",
+    ],
     "execution_parents": ["bytea", "int8"],
 }
 
@@ -328,15 +472,20 @@ def bench_list(dsn: str, executions: int, samples: int = 500) -> dict[str, Any]:
         cases: dict[str, Callable[[], Any]] = {
             "first page": lambda: node.executions.list(page_size=100),
             "5,000 pages deep": lambda: node.executions.list(
-                page_size=100, page_token=_make_token(deep, ExecutionFilter())),
-            "by run": lambda: node.executions.list(ExecutionFilter(run=rng.choice(sample["runs"])),
-                                                   page_size=100),
-            "by workflow": lambda: node.executions.list(ExecutionFilter(workflow=sample["workflow"]),
-                                                        page_size=100),
+                page_size=100, page_token=_make_token(deep, ExecutionFilter())
+            ),
+            "by run": lambda: node.executions.list(
+                ExecutionFilter(run=rng.choice(sample["runs"])), page_size=100
+            ),
+            "by workflow": lambda: node.executions.list(
+                ExecutionFilter(workflow=sample["workflow"]), page_size=100
+            ),
             "by status (failed)": lambda: node.executions.list(
-                ExecutionFilter(statuses=(Status.FAILED,)), page_size=100),
-            "by parent": lambda: node.executions.list(ExecutionFilter(parent=rng.choice(sample["hashes"])),
-                                                      page_size=100),
+                ExecutionFilter(statuses=(Status.FAILED,)), page_size=100
+            ),
+            "by parent": lambda: node.executions.list(
+                ExecutionFilter(parent=rng.choice(sample["hashes"])), page_size=100
+            ),
             "get by hash": lambda: node.executions.get(rng.choice(sample["hashes"])),
         }
         for name, call in cases.items():
@@ -355,8 +504,11 @@ def bench_list(dsn: str, executions: int, samples: int = 500) -> dict[str, Any]:
 # main ------------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", help="PostgreSQL server URL (a maintenance database such as "
-                                     "postgresql://USER@HOST/postgres; each part creates its own database)")
+    parser.add_argument(
+        "--db",
+        help="PostgreSQL server URL (a maintenance database such as "
+        "postgresql://USER@HOST/postgres; each part creates its own database)",
+    )
     parser.add_argument("--executions", type=int, default=1_000_000, help="rows for the List part")
     parser.add_argument("--skip-list", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -387,11 +539,21 @@ def main() -> None:
             out["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
             out["synchronous_commit"] = conn.execute("SHOW synchronous_commit").fetchone()[0]
             out["fsync"] = conn.execute("SHOW fsync").fetchone()[0]
-        out["record"] = [bench_record(new_db, p, t, runs, 10, s)
-                         for p, t, runs, s in ((1, 1, 30, 1), (1, 1, 30, 10), (2, 16, 4, 1),
-                                               (2, 16, 4, 10), (2, 32, 4, 10), (2, 16, 2, 100))]
-        out["engine"] = [bench_engine(new_db, p, t, runs, 10, s)
-                         for p, t, runs, s in ((1, 1, 10, 10), (2, 8, 4, 10), (2, 8, 2, 100))]
+        out["record"] = [
+            bench_record(new_db, p, t, runs, 10, s)
+            for p, t, runs, s in (
+                (1, 1, 30, 1),
+                (1, 1, 30, 10),
+                (2, 16, 4, 1),
+                (2, 16, 4, 10),
+                (2, 32, 4, 10),
+                (2, 16, 2, 100),
+            )
+        ]
+        out["engine"] = [
+            bench_engine(new_db, p, t, runs, 10, s)
+            for p, t, runs, s in ((1, 1, 10, 10), (2, 8, 4, 10), (2, 8, 2, 100))
+        ]
         if not args.skip_list:
             out["list"] = bench_list(new_db(), args.executions)
     finally:
@@ -404,22 +566,32 @@ def main() -> None:
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(f"catenary PostgreSQL store: PostgreSQL {out['postgresql']} (fsync {out['fsync']}, "
-          f"synchronous_commit {out['synchronous_commit']}), Python {out['python']}, {out['cpus']} CPUs")
-    print("(a) recording, store level   writers  exec/step  executions  steps/transaction  "
-          "transactions/s      exec/s")
+    print(
+        f"catenary PostgreSQL store: PostgreSQL {out['postgresql']} (fsync {out['fsync']}, "
+        f"synchronous_commit {out['synchronous_commit']}), Python {out['python']}, {out['cpus']} CPUs"
+    )
+    print(
+        "(a) recording, store level   writers  exec/step  executions  steps/transaction  "
+        "transactions/s      exec/s"
+    )
     for r in out["record"]:
-        print(f"    {r['processes']} proc x {r['threads']:>2} threads {r['processes'] * r['threads']:>7}"
-              f"  {r['per_commit']:>9}  {r['executions']:>10,}  {r['commits'] / r['transactions']:>17.1f}"
-              f"  {r['transactions'] / r['seconds']:>14,.0f}  {r['rate']:>10,.0f}")
+        print(
+            f"    {r['processes']} proc x {r['threads']:>2} threads {r['processes'] * r['threads']:>7}"
+            f"  {r['per_commit']:>9}  {r['executions']:>10,}  {r['commits'] / r['transactions']:>17.1f}"
+            f"  {r['transactions'] / r['seconds']:>14,.0f}  {r['rate']:>10,.0f}"
+        )
     print("(b) engine, end to end       writers  exec/step  executions      exec/s")
     for r in out["engine"]:
-        print(f"    {r['processes']} proc x {r['threads']:>2} threads {r['processes'] * r['threads']:>7}"
-              f"  {r['per_commit']:>9}  {r['executions']:>10,}  {r['rate']:>10,.0f}")
+        print(
+            f"    {r['processes']} proc x {r['threads']:>2} threads {r['processes'] * r['threads']:>7}"
+            f"  {r['per_commit']:>9}  {r['executions']:>10,}  {r['rate']:>10,.0f}"
+        )
     if "list" in out:
         lst = out["list"]
-        print(f"(c) List at {lst['executions']:,} executions (loaded in {lst['load_seconds']:.0f} s), "
-              f"page size 100, ms:")
+        print(
+            f"(c) List at {lst['executions']:,} executions (loaded in {lst['load_seconds']:.0f} s), "
+            f"page size 100, ms:"
+        )
         for name, value in lst.items():
             if isinstance(value, dict):
                 print(f"    {name:<22} p50 {value['p50']:7.2f}   p99 {value['p99']:7.2f}")

@@ -31,6 +31,7 @@ both, and that this tree is the real one). Over gRPC each maps to one status cod
 fields of those that have some (``ManifestError.path``, ``WasmExecutionError.fuel``, ...)
 travel with it (``catenary/api/errors.py``).
 """
+
 from __future__ import annotations
 
 from enum import Enum
@@ -42,11 +43,31 @@ if TYPE_CHECKING:  # cid and model raise these errors, so they cannot be importe
 
 
 __all__ = [
-    "AlreadyExistsError", "AuthenticationError", "BadInputError", "CatenaryError", "EncodingError", "ExecutionFailedError",
-    "ExecutionPendingError", "ExecutorUnavailableError", "InputError", "InvalidCIDError",
-    "InvalidModuleError", "LimitExceededError", "ManifestError", "MissingExtraError", "NotFoundError",
-    "OperationTimeout", "PermissionDeniedError", "RunStateError", "StatusTransitionError", "StoreError", "TokenError",
-    "UnreadableBundleError", "ValueTooLargeError", "VerificationError", "WasmExecutionError",
+    "AlreadyExistsError",
+    "AuthenticationError",
+    "BadInputError",
+    "CatenaryError",
+    "EncodingError",
+    "ExecutionFailedError",
+    "ExecutionPendingError",
+    "ExecutorUnavailableError",
+    "InputError",
+    "InvalidCIDError",
+    "InvalidModuleError",
+    "LimitExceededError",
+    "ManifestError",
+    "MissingExtraError",
+    "NotFoundError",
+    "OperationTimeout",
+    "PermissionDeniedError",
+    "RunStateError",
+    "StatusTransitionError",
+    "StoreError",
+    "TokenError",
+    "UnreadableBundleError",
+    "ValueTooLargeError",
+    "VerificationError",
+    "WasmExecutionError",
 ]
 
 

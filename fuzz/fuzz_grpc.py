@@ -55,9 +55,17 @@ def main() -> None:
         from fuzz.targets import GrpcTarget, methods
 
     node = Node(Path(tempfile.mkdtemp(prefix="catenary-fuzz-")) / "data", max_value_size=256 * 1024)
-    wf = node.workflows.create({"data": {
-        "name": "fuzz", "creators": [], "description": "", "groups": [],
-        "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-decode", "config": {}}]}]}}).id
+    wf = node.workflows.create(
+        {
+            "data": {
+                "name": "fuzz",
+                "creators": [],
+                "description": "",
+                "groups": [],
+                "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-decode", "config": {}}]}],
+            }
+        }
+    ).id
     node.runs.new(wf)
     from tests.helpers import open_policy  # the fuzzer calls without keys: let it reach the servicers
 

@@ -23,8 +23,15 @@ from catenary.errors import CatenaryError
 from catenary.sdk import Node
 
 # Well-formed answers to a request: the caller's fault or a refusal the API documents.
-ANSWERS = {"OK", "INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED", "ALREADY_EXISTS",
-           "FAILED_PRECONDITION", "ABORTED"}
+ANSWERS = {
+    "OK",
+    "INVALID_ARGUMENT",
+    "NOT_FOUND",
+    "RESOURCE_EXHAUSTED",
+    "ALREADY_EXISTS",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+}
 # ABORTED is an operation that failed: its failed execution is recorded on purpose.
 CHANGES_ALLOWED = {"OK", "ABORTED"}
 MAX_MESSAGE = 1000
@@ -137,11 +144,15 @@ def methods() -> list[str]:
     from catenary.proto.api import execution_pb2, operation_pb2, run_pb2, value_pb2, workflow_pb2
 
     found = []
-    for module, service in [(execution_pb2, "Execution"), (workflow_pb2, "Workflow"),
-                            (operation_pb2, "Operation"), (run_pb2, "Run"), (value_pb2, "Value")]:
+    for module, service in [
+        (execution_pb2, "Execution"),
+        (workflow_pb2, "Workflow"),
+        (operation_pb2, "Operation"),
+        (run_pb2, "Run"),
+        (value_pb2, "Value"),
+    ]:
         descriptor = module.DESCRIPTOR.services_by_name[service]
-        found += [f"/{descriptor.full_name}/{m.name}" for m in descriptor.methods
-                  if not m.client_streaming]
+        found += [f"/{descriptor.full_name}/{m.name}" for m in descriptor.methods if not m.client_streaming]
     return found
 
 

@@ -22,8 +22,16 @@ PACKAGE = "catenary.proto"
 def generate(out: Path) -> None:
     files = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
     with tempfile.TemporaryDirectory() as tmp:
-        code = protoc.main(["protoc", f"-I{PROTOS}", f"--python_out={tmp}", f"--pyi_out={tmp}",
-                            f"--grpc_python_out={tmp}", *files])
+        code = protoc.main(
+            [
+                "protoc",
+                f"-I{PROTOS}",
+                f"--python_out={tmp}",
+                f"--pyi_out={tmp}",
+                f"--grpc_python_out={tmp}",
+                *files,
+            ]
+        )
         if code != 0:
             sys.exit(f"protoc failed with exit code {code}")
         if out.exists():

@@ -8,8 +8,8 @@ PostgreSQL tests use a real server that the session starts itself (``pg_server``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -24,9 +24,14 @@ BACKEND_SUITES = {"store", "sdk", "engine"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--backend", action="append", choices=BACKENDS, default=None,
-                     help="run the backend-parametrized tests on this store only (repeatable; "
-                          "default: sqlite and postgresql)")
+    parser.addoption(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        default=None,
+        help="run the backend-parametrized tests on this store only (repeatable; "
+        "default: sqlite and postgresql)",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

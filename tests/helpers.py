@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from catenary.cid import CID, cid_of
 
@@ -34,8 +35,9 @@ def snapshot(db_path: Path | str) -> dict[str, list[tuple[Any, ...]]]:
         return _pg_snapshot(str(db_path))
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        tables = [
+            r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        ]
         out = {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
         out["__user_version__"] = con.execute("PRAGMA user_version").fetchall()
         return out
@@ -65,11 +67,14 @@ def _pg_snapshot(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as pg:
-        tables = [r[0] for r in pg.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-            "ORDER BY table_name")]
-        return {t: sorted((tuple(r) for r in pg.execute(f'SELECT * FROM "{t}"')), key=repr)
-                for t in tables}
+        tables = [
+            r[0]
+            for r in pg.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+                "ORDER BY table_name"
+            )
+        ]
+        return {t: sorted((tuple(r) for r in pg.execute(f'SELECT * FROM "{t}"')), key=repr) for t in tables}
 
 
 def run_events(db_path: Path, run: CID) -> dict[CID, tuple[int, bytes]]:
@@ -80,8 +85,15 @@ def run_events(db_path: Path, run: CID) -> dict[CID, tuple[int, bytes]]:
 
 def execution_preimage(e: Any) -> dict[str, Any]:
     """The SPEC §2 hashed map of an execution, written out by hand (not via the model)."""
-    return {"workflow": e.workflow, "segment": e.segment, "step": e.step, "operation": e.operation,
-            "config": dict(e.config), "parents": list(e.parents), "inputs": list(e.inputs)}
+    return {
+        "workflow": e.workflow,
+        "segment": e.segment,
+        "step": e.step,
+        "operation": e.operation,
+        "config": dict(e.config),
+        "parents": list(e.parents),
+        "inputs": list(e.inputs),
+    }
 
 
 def key_preimage(e: Any) -> dict[str, Any]:
@@ -102,7 +114,8 @@ def independent_cid(obj: Any) -> str:
     import hashlib
 
     import dag_cbor
-    from multiformats import CID as MCID, multihash
+    from multiformats import CID as MCID
+    from multiformats import multihash
 
     def convert(value: Any) -> Any:
         if isinstance(value, CID):

@@ -23,8 +23,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-INSTALL_HINT = ("install PostgreSQL (Debian/Ubuntu: `apt-get install -y postgresql`; `make test` "
-                "does this when /usr/lib/postgresql/*/bin/initdb is missing)")
+INSTALL_HINT = (
+    "install PostgreSQL (Debian/Ubuntu: `apt-get install -y postgresql`; `make test` "
+    "does this when /usr/lib/postgresql/*/bin/initdb is missing)"
+)
 
 # Settings for a test server: durability off (the data is thrown away), room for several
 # nodes' connection pools, and no background noise in the log.
@@ -50,8 +52,10 @@ def find_bin_dir() -> Path:
     on_path = shutil.which("initdb")
     if on_path:
         return Path(on_path).resolve().parent
-    raise PostgresMissing(f"PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb "
-                          f"and no initdb on PATH): {INSTALL_HINT}")
+    raise PostgresMissing(
+        f"PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb "
+        f"and no initdb on PATH): {INSTALL_HINT}"
+    )
 
 
 def free_port() -> int:
@@ -70,8 +74,10 @@ def _server_user() -> str | None:
             return name
         except KeyError:
             continue
-    raise PostgresMissing("running as root and there is no `postgres` or `nobody` user to run "
-                          "the PostgreSQL server as (it refuses to run as root)")
+    raise PostgresMissing(
+        "running as root and there is no `postgres` or `nobody` user to run "
+        "the PostgreSQL server as (it refuses to run as root)"
+    )
 
 
 class PostgresServer:
@@ -86,7 +92,7 @@ class PostgresServer:
 
     # lifecycle ----------------------------------------------------------------------------------
     @classmethod
-    def start(cls, settings: dict[str, str] | None = None) -> "PostgresServer":
+    def start(cls, settings: dict[str, str] | None = None) -> PostgresServer:
         """initdb + pg_ctl start; ``settings`` override :data:`TEST_SETTINGS`."""
         bin_dir = find_bin_dir()
         user = _server_user()
@@ -96,10 +102,23 @@ class PostgresServer:
             os.chown(base, entry.pw_uid, entry.pw_gid)
         server = cls(bin_dir, base, 0, user)
         try:
-            server._run("initdb", "-D", str(server.data), "-U", "postgres", "--auth=trust",
-                        "--encoding=UTF8", "--locale=C", "-N")
-            conf = {**TEST_SETTINGS, **(settings or {}), "listen_addresses": "'127.0.0.1'",
-                    "unix_socket_directories": f"'{base}'"}
+            server._run(
+                "initdb",
+                "-D",
+                str(server.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "-N",
+            )
+            conf = {
+                **TEST_SETTINGS,
+                **(settings or {}),
+                "listen_addresses": "'127.0.0.1'",
+                "unix_socket_directories": f"'{base}'",
+            }
             with open(server.data / "postgresql.conf", "a") as f:
                 for key, value in conf.items():
                     f.write(f"{key} = {value}\n")
@@ -107,8 +126,19 @@ class PostgresServer:
             for attempt in range(5):
                 server.port = free_port()
                 try:
-                    server._run("pg_ctl", "-D", str(server.data), "-l", str(server.log), "-w",
-                                "-t", "60", "-o", f"-p {server.port}", "start")
+                    server._run(
+                        "pg_ctl",
+                        "-D",
+                        str(server.data),
+                        "-l",
+                        str(server.log),
+                        "-w",
+                        "-t",
+                        "60",
+                        "-o",
+                        f"-p {server.port}",
+                        "start",
+                    )
                     break
                 except RuntimeError:
                     if attempt == 4:

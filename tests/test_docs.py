@@ -76,8 +76,11 @@ def _sections() -> dict[str, str]:
 
 def _table_options(body: str) -> set[str]:
     """The options of the option table(s) of a section: the `--long` names of each row's first cell."""
-    return {opt for cell in re.findall(r"^\| *(`-[^|]*)\|", body, re.M)
-            for opt in re.findall(r"`(--[a-z][a-z0-9-]*)", cell)}
+    return {
+        opt
+        for cell in re.findall(r"^\| *(`-[^|]*)\|", body, re.M)
+        for opt in re.findall(r"`(--[a-z][a-z0-9-]*)", cell)
+    }
 
 
 def _options(command: click.Command) -> set[str]:
@@ -91,9 +94,16 @@ def _index() -> set[str]:
 
 def test_the_walk_finds_the_commands():
     paths = {path for path, _ in COMMANDS}
-    assert {"catenary workflow create", "catenary run", "catenary exec watch", "catenary value get",
-            "catenary doctor", "catenary executor", "catenary exec history",
-            "catenary op register-remote"} <= paths
+    assert {
+        "catenary workflow create",
+        "catenary run",
+        "catenary exec watch",
+        "catenary value get",
+        "catenary doctor",
+        "catenary executor",
+        "catenary exec history",
+        "catenary op register-remote",
+    } <= paths
 
 
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[p for p, _ in COMMANDS])
@@ -103,8 +113,12 @@ def test_command_has_help(path: str, command: click.Command):
 
 def test_index_lists_exactly_the_commands():
     index = _index()
-    assert not LEAVES.keys() - index, f"commands missing from the index of docs/cli.md: {sorted(LEAVES.keys() - index)}"
-    assert not index - LEAVES.keys(), f"docs/cli.md indexes commands that do not exist: {sorted(index - LEAVES.keys())}"
+    assert not LEAVES.keys() - index, (
+        f"commands missing from the index of docs/cli.md: {sorted(LEAVES.keys() - index)}"
+    )
+    assert not index - LEAVES.keys(), (
+        f"docs/cli.md indexes commands that do not exist: {sorted(index - LEAVES.keys())}"
+    )
 
 
 def test_every_command_has_a_section_and_every_section_a_command():
@@ -119,7 +133,9 @@ def test_options_in_a_commands_table_exist_and_it_lists_them_all(path: str):
     body = _sections()[path]
     listed = _table_options(body)
     real = _options(LEAVES[path])
-    assert not listed - real, f"docs/cli.md lists {sorted(listed - real)} for `{path}`, which has no such option"
+    assert not listed - real, (
+        f"docs/cli.md lists {sorted(listed - real)} for `{path}`, which has no such option"
+    )
     if "[filters](#filters)" in body:
         listed |= _table_options(_sections()["Filters"])
     if listed:  # a command documented with a table lists every option it has
@@ -145,11 +161,30 @@ def test_global_options_are_taken_after_every_command(path: str):
 
 
 # Exit codes: the documented table against the real CLI, in a real process on a real data dir.
-HELLO = {"data": {"name": "hello-cid", "creators": ["you"], "description": "", "groups": [], "segments": [
-    {"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}}, {"op": "std/cid", "config": {}}]},
-    {"inputs": [-1, 0], "sequence": [{"op": "std/equals", "config": {}}]}]}}
-DECODE = {"data": {"name": "decode", "creators": ["you"], "description": "", "groups": [], "segments": [
-    {"inputs": [-1], "sequence": [{"op": "std/utf8-decode", "config": {}}]}]}}
+HELLO = {
+    "data": {
+        "name": "hello-cid",
+        "creators": ["you"],
+        "description": "",
+        "groups": [],
+        "segments": [
+            {
+                "inputs": [-1],
+                "sequence": [{"op": "std/utf8-encode", "config": {}}, {"op": "std/cid", "config": {}}],
+            },
+            {"inputs": [-1, 0], "sequence": [{"op": "std/equals", "config": {}}]},
+        ],
+    }
+}
+DECODE = {
+    "data": {
+        "name": "decode",
+        "creators": ["you"],
+        "description": "",
+        "groups": [],
+        "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-decode", "config": {}}]}],
+    }
+}
 
 
 def _exit_table() -> dict[int, str]:
@@ -162,8 +197,13 @@ class _Cli:
         self.env = {**os.environ, "CATENARY_HOME": str(data_dir)}
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "catenary", *args], capture_output=True,
-                              text=True, env=self.env, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "catenary", *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=120,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -184,17 +224,26 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "operation failed": failed,
         "stepping a run that is already completed": run_cli("next", json.loads(done.stdout)["run"]),
         "stepping a run that is already completed or failed": run_cli(
-            "next", json.loads(failed.stdout)["run"]),
+            "next", json.loads(failed.stdout)["run"]
+        ),
         "bad CID text": run_cli("run", "bafyfoo"),
         "an unknown option": run_cli("exec", "list", "--no-such-option"),
         "an unknown workflow/run/hash/CID": run_cli("runs", "get", hello),
     }
 
 
-@pytest.mark.parametrize("case,code", [
-    ("success", 0), ("operation failed", 1), ("stepping a run that is already completed", 2),
-    ("stepping a run that is already completed or failed", 2), ("bad CID text", 2),
-    ("an unknown option", 2), ("an unknown workflow/run/hash/CID", 2)])
+@pytest.mark.parametrize(
+    "case,code",
+    [
+        ("success", 0),
+        ("operation failed", 1),
+        ("stepping a run that is already completed", 2),
+        ("stepping a run that is already completed or failed", 2),
+        ("bad CID text", 2),
+        ("an unknown option", 2),
+        ("an unknown workflow/run/hash/CID", 2),
+    ],
+)
 def test_documented_exit_codes_are_the_real_ones(real: dict[str, Any], case: str, code: int):
     proc = real[case]
     assert proc.returncode == code, f"{case}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
@@ -255,11 +304,16 @@ def _worked_example() -> dict[str, str]:
     key = key_data(OPERATION, {}, [value])
     execution = hash_data(WORKFLOW, 0, 0, OPERATION, {}, [event.hash], [value])
     return {
-        "value bytes": value_bytes.hex(), "value CID": str(value),
-        "run bytes": encode(run.data()).hex(), "run id": str(run.id),
-        "event bytes": encode(event.data()).hex(), "event hash": str(event.hash),
-        "key bytes": encode(key).hex(), "key": str(cid_of(key)),
-        "hash bytes": encode(execution).hex(), "hash": str(cid_of(execution)),
+        "value bytes": value_bytes.hex(),
+        "value CID": str(value),
+        "run bytes": encode(run.data()).hex(),
+        "run id": str(run.id),
+        "event bytes": encode(event.data()).hex(),
+        "event hash": str(event.hash),
+        "key bytes": encode(key).hex(),
+        "key": str(cid_of(key)),
+        "hash bytes": encode(execution).hex(),
+        "hash": str(cid_of(execution)),
     }
 
 

@@ -24,8 +24,9 @@ def _error_classes() -> dict[str, type[errors.CatenaryError]]:
 
 
 def test_every_error_is_defined_in_errors_py() -> None:
-    misplaced = {name: cls.__module__ for name, cls in _error_classes().items()
-                 if cls.__module__ != "catenary.errors"}
+    misplaced = {
+        name: cls.__module__ for name, cls in _error_classes().items() if cls.__module__ != "catenary.errors"
+    }
     assert misplaced == {}, "define every error class in catenary/errors.py"
 
 
@@ -46,12 +47,14 @@ def test_docstring_tree_is_the_class_hierarchy() -> None:
         match = re.match(r"^ {4}((?:[│ ] {3})*)(?:[├└]── )?([A-Z]\w+)(?:\s|$)", line)
         if not match:
             continue
-        depth = len(match.group(1)) // 4 + (1 if "──" in line[:len(match.group(0))] else 0)
+        depth = len(match.group(1)) // 4 + (1 if "──" in line[: len(match.group(0))] else 0)
         del stack[depth:]
         parents[match.group(2)] = stack[-1] if stack else None
         stack.append(match.group(2))
-    real = {name: (None if cls is errors.CatenaryError else cls.__bases__[0].__name__)
-            for name, cls in _error_classes().items()}
+    real = {
+        name: (None if cls is errors.CatenaryError else cls.__bases__[0].__name__)
+        for name, cls in _error_classes().items()
+    }
     assert parents == real
 
 

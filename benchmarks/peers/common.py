@@ -37,8 +37,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 CPU_MIB = 64
 
@@ -134,5 +135,15 @@ def main(name: str, make_peer: Callable[[Path], Any], version: str) -> None:
             close = getattr(peer, "close", None)
             if close:
                 close()
-    print(json.dumps({"peer": name, "version": version, "n": args.n, "cpu_mib": args.cpu_mib,
-                      "seconds": seconds, "maxrss_mib": maxrss_mib()}))
+    print(
+        json.dumps(
+            {
+                "peer": name,
+                "version": version,
+                "n": args.n,
+                "cpu_mib": args.cpu_mib,
+                "seconds": seconds,
+                "maxrss_mib": maxrss_mib(),
+            }
+        )
+    )

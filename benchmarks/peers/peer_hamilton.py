@@ -29,9 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import main  # noqa: E402
-
 import hamilton  # noqa: E402
+from common import main  # noqa: E402
 from hamilton import driver  # noqa: E402
 
 
@@ -47,12 +46,12 @@ def fan_source(n: int) -> str:
     return text
 
 
-CPU_SOURCE = '''from common import cpu_payload
+CPU_SOURCE = """from common import cpu_payload
 
 
 def digest(seed: int, mib: int) -> str:
     return cpu_payload(seed, mib)
-'''
+"""
 
 
 class HamiltonPeer:

@@ -43,19 +43,21 @@ from common import cpu_payload, main  # noqa: E402
 _HOME = Path(tempfile.mkdtemp(prefix="peer-prefect-home-"))
 atexit.register(shutil.rmtree, _HOME, True)  # also when a workload fails
 # Settings go in before prefect is imported: it reads them at import time.
-os.environ.update({
-    "PREFECT_HOME": str(_HOME),
-    "PREFECT_PROFILES_PATH": str(_HOME / "profiles.toml"),
-    "PREFECT_SERVER_EPHEMERAL_ENABLED": "true",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_SERVER_UI_ENABLED": "false",
-    "PREFECT_UI_ENABLED": "false",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-    "PREFECT_LOGGING_TO_API_ENABLED": "false",
-    "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
-    "PREFECT_LOCAL_STORAGE_PATH": str(_HOME / "storage"),
-})
+os.environ.update(
+    {
+        "PREFECT_HOME": str(_HOME),
+        "PREFECT_PROFILES_PATH": str(_HOME / "profiles.toml"),
+        "PREFECT_SERVER_EPHEMERAL_ENABLED": "true",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_LOCAL_STORAGE_PATH": str(_HOME / "storage"),
+    }
+)
 os.environ.pop("PREFECT_API_URL", None)
 os.environ.pop("PREFECT_API_KEY", None)
 
@@ -139,8 +141,11 @@ class PrefectPeer:
         deadline = time.monotonic() + timeout
         with get_client(sync_client=True) as client:
             while True:
-                response = client.request("POST", "/task_runs/count", json={
-                    "task_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}})
+                response = client.request(
+                    "POST",
+                    "/task_runs/count",
+                    json={"task_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}},
+                )
                 if response.json() >= self.expected:
                     return
                 if time.monotonic() > deadline:

@@ -23,9 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import cpu_payload, main  # noqa: E402
-
 import redun  # noqa: E402
+from common import cpu_payload, main  # noqa: E402
 from redun import Scheduler, task  # noqa: E402
 from redun.config import Config  # noqa: E402
 

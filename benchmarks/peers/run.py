@@ -35,8 +35,11 @@ VENVS = HERE / ".venvs"
 # name -> (python, script, extra environment)
 PEERS: dict[str, tuple[Path, Path, dict[str, str]]] = {
     "catenary": (ROOT / ".venv" / "bin" / "python", HERE / "peer_catenary.py", {}),
-    "catenary-fsync": (ROOT / ".venv" / "bin" / "python", HERE / "peer_catenary.py",
-                       {"CATENARY_BENCH_SYNCHRONOUS": "FULL"}),
+    "catenary-fsync": (
+        ROOT / ".venv" / "bin" / "python",
+        HERE / "peer_catenary.py",
+        {"CATENARY_BENCH_SYNCHRONOUS": "FULL"},
+    ),
     "redun": (VENVS / "redun" / "bin" / "python", HERE / "peer_redun.py", {}),
     "prefect": (VENVS / "prefect" / "bin" / "python", HERE / "peer_prefect.py", {}),
     "hamilton": (VENVS / "hamilton" / "bin" / "python", HERE / "peer_hamilton.py", {}),
@@ -59,8 +62,14 @@ def run_one(name: str, n: int, cpu_mib: int, timeout: float) -> dict:
     env = {**os.environ, **extra, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.perf_counter()
     try:
-        proc = subprocess.run([str(python), str(script), "--n", str(n), "--cpu-mib", str(cpu_mib)],
-                              capture_output=True, text=True, timeout=timeout, env=env, cwd=str(ROOT))
+        proc = subprocess.run(
+            [str(python), str(script), "--n", str(n), "--cpu-mib", str(cpu_mib)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=str(ROOT),
+        )
     except subprocess.TimeoutExpired:
         return {"peer": name, "error": f"timed out after {timeout:.0f} s"}
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -90,9 +99,11 @@ def table(results: dict[str, list[dict]], n: int) -> list[list[str]]:
         if any(median_of(results[p], key + "_recorded") is not None for p in peers):
             variants.append((key + "_recorded", label + ", until recorded", True))
         for name, text, recorded in variants:
+
             def seconds(peer: str) -> float | None:
                 found = median_of(results.get(peer, []), name) if recorded else None
                 return found if found is not None else median_of(results.get(peer, []), key)
+
             base = seconds("catenary")
             row = [text]
             for p in peers:
@@ -123,19 +134,28 @@ def render(rows: list[list[str]], markdown: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--reps", type=int, default=3, help="repetitions per peer (3); medians are reported")
     parser.add_argument("--n", type=int, default=1000, help="operations in the chain and the fan (1000)")
     parser.add_argument("--cpu-mib", type=int, default=64, help="MiB hashed by workload (d) (64)")
-    parser.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated subset of {','.join(PEERS)}")
+    parser.add_argument(
+        "--peers", default=",".join(PEERS), help=f"comma-separated subset of {','.join(PEERS)}"
+    )
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per peer process (900)")
-    parser.add_argument("--budget", type=float, default=1500,
-                        help="seconds (1500): no new round of repetitions starts when the last round's "
-                             "time would take the run past this; the medians are then over fewer "
-                             "repetitions, as printed")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=1500,
+        help="seconds (1500): no new round of repetitions starts when the last round's "
+        "time would take the run past this; the medians are then over fewer "
+        "repetitions, as printed",
+    )
     parser.add_argument("--json", type=Path, help="write every sample and the medians to this file")
-    parser.add_argument("--from-json", type=Path, help="print the table of an earlier --json file; run nothing")
+    parser.add_argument(
+        "--from-json", type=Path, help="print the table of an earlier --json file; run nothing"
+    )
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
@@ -150,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             rows = table(data["samples"], data["n"])
         except (OSError, ValueError, KeyError) as exc:
             parser.error(f"--from-json {args.from_json}: not a file this script wrote ({exc})")
-        print(f"Peer workloads, n = {data['n']}, {data['date']}, repetitions: "
-              f"{', '.join(f'{p} {len(v)}' for p, v in data['samples'].items())}")
+        print(
+            f"Peer workloads, n = {data['n']}, {data['date']}, repetitions: "
+            f"{', '.join(f'{p} {len(v)}' for p, v in data['samples'].items())}"
+        )
         print(render(rows, args.markdown))
         return 0
 
@@ -161,24 +183,33 @@ def main(argv: list[str] | None = None) -> int:
     for rep in range(args.reps):
         elapsed = time.perf_counter() - started
         if rep and elapsed + elapsed / rep > args.budget:
-            print(f"time budget: {elapsed:.0f} s spent, another round would pass --budget "
-                  f"{args.budget:.0f} s; stopping after {rep} repetition(s)", file=sys.stderr)
+            print(
+                f"time budget: {elapsed:.0f} s spent, another round would pass --budget "
+                f"{args.budget:.0f} s; stopping after {rep} repetition(s)",
+                file=sys.stderr,
+            )
             break
         for peer in peers:
             t = time.perf_counter()
             out = run_one(peer, args.n, args.cpu_mib, args.timeout)
             results[peer].append(out)
             status = "error: " + out["error"] if "error" in out else "ok"
-            print(f"[{time.perf_counter() - started:6.0f} s] repetition {rep + 1}/{args.reps} {peer}: "
-                  f"{time.perf_counter() - t:.1f} s, {status}", file=sys.stderr, flush=True)
+            print(
+                f"[{time.perf_counter() - started:6.0f} s] repetition {rep + 1}/{args.reps} {peer}: "
+                f"{time.perf_counter() - t:.1f} s, {status}",
+                file=sys.stderr,
+                flush=True,
+            )
     elapsed = time.perf_counter() - started
     load_after = os.getloadavg()
 
     versions = {p: next((s.get("version") for s in results[p] if "version" in s), None) for p in peers}
     done = max(len(v) for v in results.values())
-    print(f"\nPeer workloads, n = {args.n}, median of {done} ({datetime.date.today()}, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
-          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; {elapsed:.0f} s in all)")
+    print(
+        f"\nPeer workloads, n = {args.n}, median of {done} ({datetime.date.today()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; {elapsed:.0f} s in all)"
+    )
     print("versions: " + ", ".join(f"{p} {v}" for p, v in versions.items()))
     print("cell: median wall time, time per operation, ratio peer / catenary (> 1: catenary faster)\n")
     print(render(table(results, args.n), args.markdown))
@@ -187,13 +218,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{peer} failed: {error}", file=sys.stderr)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        medians = {p: {key: median_of(results[p], key) for key in
-                       {k for s in results[p] if "seconds" in s for k in s["seconds"]}} for p in peers}
-        args.json.write_text(json.dumps({
-            "date": str(datetime.date.today()), "n": args.n, "reps": done, "cpu_mib": args.cpu_mib,
-            "cpus": os.cpu_count(), "python": platform.python_version(), "load_before": load_before,
-            "load_after": load_after, "seconds": elapsed, "versions": versions, "medians": medians,
-            "samples": results}, indent=1))
+        medians = {
+            p: {
+                key: median_of(results[p], key)
+                for key in {k for s in results[p] if "seconds" in s for k in s["seconds"]}
+            }
+            for p in peers
+        }
+        args.json.write_text(
+            json.dumps(
+                {
+                    "date": str(datetime.date.today()),
+                    "n": args.n,
+                    "reps": done,
+                    "cpu_mib": args.cpu_mib,
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "load_before": load_before,
+                    "load_after": load_after,
+                    "seconds": elapsed,
+                    "versions": versions,
+                    "medians": medians,
+                    "samples": results,
+                },
+                indent=1,
+            )
+        )
     return 1 if errors else 0
 
 

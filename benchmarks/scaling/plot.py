@@ -31,8 +31,13 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 PLAIN = FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 1 else f"{value:g}")
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKLOADS = [("chain", "(a) chain"), ("fan", "(b) fan-out/in"), ("chain_cached", "(c) chain cached"),
-             ("fan_cached", "(c') fan cached"), ("cpu", "(d) sha-256 64 MiB")]
+WORKLOADS = [
+    ("chain", "(a) chain"),
+    ("fan", "(b) fan-out/in"),
+    ("chain_cached", "(c) chain cached"),
+    ("fan_cached", "(c') fan cached"),
+    ("cpu", "(d) sha-256 64 MiB"),
+]
 
 
 def _subtitle(data: dict) -> str:
@@ -59,8 +64,16 @@ def plot_peers(data: dict, out: Path) -> None:
         for bar, value in zip(bars, values):
             if not math.isnan(value):  # NaN: that peer has no figure for this workload
                 text = f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
-                ax.annotate(text, (bar.get_x() + bar.get_width() / 2, value), ha="center",
-                            va="bottom", fontsize=6, rotation=90, xytext=(0, 2), textcoords="offset points")
+                ax.annotate(
+                    text,
+                    (bar.get_x() + bar.get_width() / 2, value),
+                    ha="center",
+                    va="bottom",
+                    fontsize=6,
+                    rotation=90,
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                )
     ax.set_xticks([w + width * (len(peers) - 1) / 2 for w in range(len(WORKLOADS))])
     ax.set_xticklabels([label for _, label in WORKLOADS])
     ax.set_yscale("log")
@@ -83,8 +96,12 @@ def plot_workflow(data: dict, out: Path) -> None:
     left.plot(ops, [r["hits_per_s"] for r in rows], "s-", label="cache hits")
     left.plot(ops, [r["floor_per_s"] for r in rows], "^--", label="floor: raw rows + 2 hashes")
     signed = any(s.get("floor_sign_seconds") for r in rows for s in r.get("samples", []))
-    left.plot(ops, [r["floor_all_per_s"] for r in rows], "v:",
-              label="floor: every row written + 2 hashes" + (" + ed25519 signature" if signed else ""))
+    left.plot(
+        ops,
+        [r["floor_all_per_s"] for r in rows],
+        "v:",
+        label="floor: every row written + 2 hashes" + (" + ed25519 signature" if signed else ""),
+    )
     left.axhline(5000, color="grey", lw=0.8, ls="--")
     left.annotate("target 5,000/s", (ops[0], 5000), fontsize=7, va="bottom")
     left.axhline(20000, color="grey", lw=0.8, ls=":")
@@ -120,12 +137,14 @@ def plot_db(data: dict, out: Path) -> None:
     rows = data["db"]
     sizes = [r["executions"] for r in rows]
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    series = [("list_first", "sdk List, first page (status filter)", "o-"),
-              ("list_middle", "sdk List, page halfway down", "s-"),
-              ("list_run", "sdk List, one run's executions", "d-"),
-              ("get", "sdk Get", "^-"),
-              ("grpc_list_first", "gRPC List, first page", "o--"),
-              ("grpc_get", "gRPC Get", "^--")]
+    series = [
+        ("list_first", "sdk List, first page (status filter)", "o-"),
+        ("list_middle", "sdk List, page halfway down", "s-"),
+        ("list_run", "sdk List, one run's executions", "d-"),
+        ("get", "sdk Get", "^-"),
+        ("grpc_list_first", "gRPC List, first page", "o--"),
+        ("grpc_get", "gRPC Get", "^--"),
+    ]
     for key, label, style in series:
         if key in rows[0]:
             ax.plot(sizes, [r[key]["p50"] for r in rows], style, label=label)
@@ -148,8 +167,13 @@ def plot_trace(data: dict, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.plot(depths, [r["p50_ms"] for r in rows], "o-", label="node.executions.trace, p50")
     first = rows[0]
-    ax.plot(depths, [first["p50_ms"] * d / first["depth"] for d in depths], ":", color="grey",
-            label="linear from the first point")
+    ax.plot(
+        depths,
+        [first["p50_ms"] * d / first["depth"] for d in depths],
+        ":",
+        color="grey",
+        label="linear from the first point",
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("chain depth (executions back to the event)")
@@ -175,8 +199,11 @@ def main() -> None:
     scaling = args.dir / "scaling.json"
     if scaling.exists():
         data = json.loads(scaling.read_text())
-        for key, fn, name in (("workflow", plot_workflow, "scaling-workflow.png"), ("db", plot_db, "scaling-db.png"),
-                              ("trace", plot_trace, "scaling-trace.png")):
+        for key, fn, name in (
+            ("workflow", plot_workflow, "scaling-workflow.png"),
+            ("db", plot_db, "scaling-db.png"),
+            ("trace", plot_trace, "scaling-trace.png"),
+        ):
             if data.get(key):
                 fn(data, args.dir)
                 written.append(name)

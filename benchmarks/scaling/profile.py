@@ -31,6 +31,7 @@ def target(segments: int, steps: int) -> None:
     """The profiled process: a fresh run then a cached run; prints their wall times as JSON."""
     sys.path.insert(0, str(HERE.parent))
     import engine_throughput as et
+
     from catenary.sdk import Node
 
     with tempfile.TemporaryDirectory(prefix="catenary-profile-") as tmp:
@@ -70,8 +71,9 @@ def summarize(raw: Path, top: int, timings: dict) -> str:
             stack, _, count = line.rpartition(" ")
             frames = stack.split(";")
             # "func (path/to/file.py)" -> "func (file.py)"
-            names = [f.split(" (")[0] + " (" + f.split(" (")[-1].split("/")[-1] if " (" in f else f
-                     for f in frames]
+            names = [
+                f.split(" (")[0] + " (" + f.split(" (")[-1].split("/")[-1] if " (" in f else f for f in frames
+            ]
             if not any(f.startswith(marker + " ") for f in frames):
                 continue
             try:
@@ -85,8 +87,10 @@ def summarize(raw: Path, top: int, timings: dict) -> str:
             own[names[-1]] += n
         seconds = timings[f"{phase}_seconds"]
         per_exec_us = seconds * 1e6 / timings["executions"]
-        lines.append(f"\n{phase}: {timings['executions']:,} executions in {seconds:.3f} s "
-                     f"({per_exec_us:.1f} us each); {total} samples inside Engine.next")
+        lines.append(
+            f"\n{phase}: {timings['executions']:,} executions in {seconds:.3f} s "
+            f"({per_exec_us:.1f} us each); {total} samples inside Engine.next"
+        )
         if not total:
             continue
         lines.append(f"  {'inclusive':>9} {'us/exec':>8}  function")
@@ -114,10 +118,28 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="catenary-pyspy-") as tmp:
         raw = Path(tmp) / "profile.txt"
         proc = subprocess.run(
-            [str(PY_SPY), "record", "--format", "raw", "--nolineno", "--rate", str(args.rate),
-             "--output", str(raw), "--", sys.executable, __file__, "--target",
-             "--segments", str(args.segments), "--steps", str(args.steps)],
-            capture_output=True, text=True)
+            [
+                str(PY_SPY),
+                "record",
+                "--format",
+                "raw",
+                "--nolineno",
+                "--rate",
+                str(args.rate),
+                "--output",
+                str(raw),
+                "--",
+                sys.executable,
+                __file__,
+                "--target",
+                "--segments",
+                str(args.segments),
+                "--steps",
+                str(args.steps),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             print(proc.stderr, file=sys.stderr)
             return 1

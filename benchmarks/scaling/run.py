@@ -71,6 +71,7 @@ def pct(samples: list[float], p: float) -> float:
 
 # -- 1. workflow size --------------------------------------------------------------------------
 
+
 def workflow_child(ops: int, with_floor: bool) -> dict:
     """One repetition at one size, in this (fresh) process; returns its figures."""
     segments, steps = max(1, ops // STEPS), min(ops, STEPS)
@@ -89,11 +90,20 @@ def workflow_child(ops: int, with_floor: bool) -> dict:
         rss_hits = maxrss_mib()
         node.close()
         db_bytes = sum(p.stat().st_size for p in (root / "engine").glob("catenary.db*"))
-        out = {"ops": segments * steps, "segments": segments, "steps": steps,
-               "fresh_seconds": fresh_s, "fresh_cpu_seconds": fresh_cpu,
-               "hits_seconds": hits_s, "hits_cpu_seconds": hits_cpu,
-               "rss_start_mib": rss_start, "rss_ready_mib": rss_ready, "rss_fresh_mib": rss_fresh,
-               "rss_peak_mib": rss_hits, "db_bytes": db_bytes}
+        out = {
+            "ops": segments * steps,
+            "segments": segments,
+            "steps": steps,
+            "fresh_seconds": fresh_s,
+            "fresh_cpu_seconds": fresh_cpu,
+            "hits_seconds": hits_s,
+            "hits_cpu_seconds": hits_cpu,
+            "rss_start_mib": rss_start,
+            "rss_ready_mib": rss_ready,
+            "rss_fresh_mib": rss_fresh,
+            "rss_peak_mib": rss_hits,
+            "db_bytes": db_bytes,
+        }
         if with_floor:
             (root / "floor").mkdir()
             floor = et.bench_floor(root / "floor", segments, steps)
@@ -101,8 +111,9 @@ def workflow_child(ops: int, with_floor: bool) -> dict:
             out["floor_seconds"] = floor["sqlite_seconds"] + floor["hash_seconds"]
             # Every row a fresh execution writes, the hashes, and (when the floor measures it)
             # the executor attestation's ed25519 signature.
-            out["floor_all_seconds"] = (floor["sqlite_all_seconds"] + floor["hash_seconds"]
-                                        + floor.get("sign_seconds", 0.0))
+            out["floor_all_seconds"] = (
+                floor["sqlite_all_seconds"] + floor["hash_seconds"] + floor.get("sign_seconds", 0.0)
+            )
     return out
 
 
@@ -111,36 +122,56 @@ def bench_workflow_sizes(sizes: list[int], reps: int, log) -> list[dict]:
     for ops in sizes:
         samples = []
         for rep in range(reps):
-            proc = subprocess.run([sys.executable, __file__, "--child-workflow", str(ops)],
-                                  capture_output=True, text=True, timeout=3600)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child-workflow", str(ops)],
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
             if proc.returncode != 0:
                 raise RuntimeError(f"workflow size {ops} failed:\n{proc.stderr[-3000:]}")
             samples.append(json.loads(proc.stdout.strip().splitlines()[-1]))
             s = samples[-1]
-            log(f"workflow {ops:>7,} ops rep {rep + 1}: fresh {s['ops'] / s['fresh_seconds']:,.0f}/s, "
+            log(
+                f"workflow {ops:>7,} ops rep {rep + 1}: fresh {s['ops'] / s['fresh_seconds']:,.0f}/s, "
                 f"hits {s['ops'] / s['hits_seconds']:,.0f}/s, floor {s['ops'] / s['floor_seconds']:,.0f}/s, "
-                f"peak RSS {s['rss_peak_mib']:.0f} MiB")
+                f"peak RSS {s['rss_peak_mib']:.0f} MiB"
+            )
         n = samples[0]["ops"]
 
         def med(key: str) -> float:
             return statistics.median(s[key] for s in samples)
-        results.append({
-            "ops": n, "segments": samples[0]["segments"], "steps": samples[0]["steps"], "reps": reps,
-            "fresh_seconds": med("fresh_seconds"), "hits_seconds": med("hits_seconds"),
-            "fresh_per_s": n / med("fresh_seconds"), "hits_per_s": n / med("hits_seconds"),
-            "fresh_cpu_per_s": n / med("fresh_cpu_seconds"), "hits_cpu_per_s": n / med("hits_cpu_seconds"),
-            "floor_seconds": med("floor_seconds"), "floor_per_s": n / med("floor_seconds"),
-            "floor_all_per_s": n / med("floor_all_seconds"),
-            "floor_sqlite_per_s": n / med("floor_sqlite_seconds"),
-            "floor_hashes_per_s": 2 * n / med("floor_hash_seconds"),
-            "engine_vs_floor": med("fresh_seconds") / med("floor_seconds"),
-            "rss_start_mib": med("rss_start_mib"), "rss_ready_mib": med("rss_ready_mib"),
-            "rss_peak_mib": max(s["rss_peak_mib"] for s in samples), "db_bytes": samples[-1]["db_bytes"],
-            "samples": samples})
+
+        results.append(
+            {
+                "ops": n,
+                "segments": samples[0]["segments"],
+                "steps": samples[0]["steps"],
+                "reps": reps,
+                "fresh_seconds": med("fresh_seconds"),
+                "hits_seconds": med("hits_seconds"),
+                "fresh_per_s": n / med("fresh_seconds"),
+                "hits_per_s": n / med("hits_seconds"),
+                "fresh_cpu_per_s": n / med("fresh_cpu_seconds"),
+                "hits_cpu_per_s": n / med("hits_cpu_seconds"),
+                "floor_seconds": med("floor_seconds"),
+                "floor_per_s": n / med("floor_seconds"),
+                "floor_all_per_s": n / med("floor_all_seconds"),
+                "floor_sqlite_per_s": n / med("floor_sqlite_seconds"),
+                "floor_hashes_per_s": 2 * n / med("floor_hash_seconds"),
+                "engine_vs_floor": med("fresh_seconds") / med("floor_seconds"),
+                "rss_start_mib": med("rss_start_mib"),
+                "rss_ready_mib": med("rss_ready_mib"),
+                "rss_peak_mib": max(s["rss_peak_mib"] for s in samples),
+                "db_bytes": samples[-1]["db_bytes"],
+                "samples": samples,
+            }
+        )
     return results
 
 
 # -- 2. DB size ---------------------------------------------------------------------------------
+
 
 def _latencies(fn, samples: int) -> list[float]:
     out = []
@@ -164,8 +195,10 @@ def measure_db(data_dir: Path, samples: int, grpc: bool) -> dict:
     rng = random.Random(1)
     # Distinct random executions for Get, and a run somewhere in the middle for the run filter.
     ids = rng.sample(range(1, newest + 1), min(samples, newest))
-    hashes = [CID(row[0]) for row in store._read(
-        f"SELECT hash FROM executions WHERE id IN ({','.join('?' * len(ids))})", ids)]
+    hashes = [
+        CID(row[0])
+        for row in store._read(f"SELECT hash FROM executions WHERE id IN ({','.join('?' * len(ids))})", ids)
+    ]
     rng.shuffle(hashes)
     middle_run = CID(store._read("SELECT run FROM executions WHERE id = ?", (newest // 2,))[0][0])
     by_run = ExecutionFilter(run=middle_run)
@@ -183,11 +216,15 @@ def measure_db(data_dir: Path, samples: int, grpc: bool) -> dict:
         client = Client(server.address, key=node.identity)
         try:
             client.executions.list(completed, 100)
-            out["grpc_list_first"] = _summary(_latencies(lambda i: client.executions.list(completed, 100), samples))
-            out["grpc_list_middle"] = _summary(_latencies(lambda i: client.executions.list(completed, 100, deep),
-                                                          samples))
-            out["grpc_get"] = _summary(_latencies(lambda i: client.executions.get(hashes[-1 - i % len(hashes)]),
-                                                  samples))
+            out["grpc_list_first"] = _summary(
+                _latencies(lambda i: client.executions.list(completed, 100), samples)
+            )
+            out["grpc_list_middle"] = _summary(
+                _latencies(lambda i: client.executions.list(completed, 100, deep), samples)
+            )
+            out["grpc_get"] = _summary(
+                _latencies(lambda i: client.executions.get(hashes[-1 - i % len(hashes)]), samples)
+            )
         finally:
             client.close()
             server.stop(grace=1)
@@ -223,22 +260,32 @@ def bench_db_sizes(sizes: list[int], samples: int, grpc: bool, data_dir: Path, l
             t = time.perf_counter()
             bulk_load.load(data_dir, size - loaded, progress=False).close()
             load_s = time.perf_counter() - t
-            log(f"db: loaded {size - loaded:,} executions in {load_s:.1f} s "
-                f"({(size - loaded) / load_s:,.0f}/s), now {size:,}")
+            log(
+                f"db: loaded {size - loaded:,} executions in {load_s:.1f} s "
+                f"({(size - loaded) / load_s:,.0f}/s), now {size:,}"
+            )
         out = measure_db(data_dir, samples, grpc)
-        out.update(loaded=size - loaded, load_seconds=load_s,
-                   load_per_s=(size - loaded) / load_s if load_s else None)
+        out.update(
+            loaded=size - loaded, load_seconds=load_s, load_per_s=(size - loaded) / load_s if load_s else None
+        )
         loaded = size
         results.append(out)
-        log(f"db {out['executions']:,}: list p50 {out['list_first']['p50']:.2f} ms, middle "
+        log(
+            f"db {out['executions']:,}: list p50 {out['list_first']['p50']:.2f} ms, middle "
             f"{out['list_middle']['p50']:.2f} ms, run {out['list_run']['p50']:.2f} ms, get "
-            f"{out['get']['p50']:.3f} ms" + (f", gRPC list {out['grpc_list_first']['p50']:.2f} ms get "
-                                              f"{out['grpc_get']['p50']:.2f} ms" if grpc else "")
-            + f"; {out['db_bytes'] / 2**20:,.0f} MiB")
+            f"{out['get']['p50']:.3f} ms"
+            + (
+                f", gRPC list {out['grpc_list_first']['p50']:.2f} ms get {out['grpc_get']['p50']:.2f} ms"
+                if grpc
+                else ""
+            )
+            + f"; {out['db_bytes'] / 2**20:,.0f} MiB"
+        )
     return results
 
 
 # -- 3. trace depth ----------------------------------------------------------------------------
+
 
 def bench_trace(depths: list[int], root: Path, log) -> list[dict]:
     node = Node(root / "trace", registry=et._registry())
@@ -249,30 +296,47 @@ def bench_trace(depths: list[int], root: Path, log) -> list[dict]:
         final = node.runs.next(state.id, [depth]).final
         reps = 20 if depth <= 1000 else 5
         trace = node.executions.trace(final)
-        assert len(trace.nodes) == depth + 1 and len(trace.edges) == depth, (len(trace.nodes), len(trace.edges))
+        assert len(trace.nodes) == depth + 1 and len(trace.edges) == depth, (
+            len(trace.nodes),
+            len(trace.edges),
+        )
         ms = _latencies(lambda i: node.executions.trace(final), reps)
-        results.append({"depth": depth, "p50_ms": pct(ms, 50), "min_ms": min(ms), "reps": reps,
-                        "per_node_us": pct(ms, 50) * 1000 / (depth + 1)})
+        results.append(
+            {
+                "depth": depth,
+                "p50_ms": pct(ms, 50),
+                "min_ms": min(ms),
+                "reps": reps,
+                "per_node_us": pct(ms, 50) * 1000 / (depth + 1),
+            }
+        )
         log(f"trace depth {depth:,}: p50 {pct(ms, 50):.2f} ms ({results[-1]['per_node_us']:.1f} us/node)")
     node.close()
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="100,1000,10000,100000", help="workflow sizes (operations)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per workflow size (3)")
     parser.add_argument("--db-sizes", default="10000,100000,1000000", help="DB sizes (executions)")
-    parser.add_argument("--db-dir", type=Path,
-                        help="grow the DB here, from what it holds (default: a temp dir, removed after)")
+    parser.add_argument(
+        "--db-dir",
+        type=Path,
+        help="grow the DB here, from what it holds (default: a temp dir, removed after)",
+    )
     parser.add_argument("--samples", type=int, default=300, help="List/Get samples per DB size (300)")
     parser.add_argument("--no-grpc", action="store_true", help="skip the gRPC List/Get figures")
     parser.add_argument("--depths", default="10,100,1000,10000", help="trace depths")
     parser.add_argument("--only", choices=["workflow", "db", "trace"], help="run one part")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
-    parser.add_argument("--merge", action="store_true",
-                        help="keep what --json already holds for the parts (and DB sizes) this run skips")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep what --json already holds for the parts (and DB sizes) this run skips",
+    )
     parser.add_argument("--child-workflow", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_workflow:
@@ -299,12 +363,20 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     def log(text: str) -> None:
-        print(f"[{time.perf_counter() - started:6.0f} s, load {os.getloadavg()[0]:.2f}] {text}",
-              file=sys.stderr, flush=True)
+        print(
+            f"[{time.perf_counter() - started:6.0f} s, load {os.getloadavg()[0]:.2f}] {text}",
+            file=sys.stderr,
+            flush=True,
+        )
 
-    report: dict = {"date": str(datetime.date.today()), "cpus": os.cpu_count(),
-                    "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-                    "machine": platform.machine(), "load_before": os.getloadavg()}
+    report: dict = {
+        "date": str(datetime.date.today()),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "machine": platform.machine(),
+        "load_before": os.getloadavg(),
+    }
     with tempfile.TemporaryDirectory(prefix="catenary-scaling-") as tmp:
         if args.only in (None, "workflow"):
             report["workflow"] = bench_workflow_sizes(sizes, args.reps, log)
@@ -330,11 +402,14 @@ def main(argv: list[str] | None = None) -> int:
                     report[part] = earlier[part]
             if "db" in earlier:
                 mine = {r["executions"] for r in report.get("db", [])}
-                report["db"] = sorted([r for r in earlier["db"] if r["executions"] not in mine]
-                                      + report.get("db", []), key=lambda r: r["executions"])
+                report["db"] = sorted(
+                    [r for r in earlier["db"] if r["executions"] not in mine] + report.get("db", []),
+                    key=lambda r: r["executions"],
+                )
             report.setdefault("earlier_runs", earlier.get("earlier_runs", []))
-            report["earlier_runs"].append({k: earlier.get(k) for k in
-                                           ("date", "load_before", "load_after", "seconds")})
+            report["earlier_runs"].append(
+                {k: earlier.get(k) for k in ("date", "load_before", "load_after", "seconds")}
+            )
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1))
     return 0
@@ -345,17 +420,23 @@ def bulk_load_steps() -> int:
 
 
 def print_report(report: dict) -> None:
-    print(f"catenary scaling, {report['date']}, {report['cpus']} CPUs, Python {report['python']}, "
-          f"SQLite {report['sqlite']}; load average {report['load_before'][0]:.2f} before, "
-          f"{report['load_after'][0]:.2f} after; {report['seconds']:.0f} s")
+    print(
+        f"catenary scaling, {report['date']}, {report['cpus']} CPUs, Python {report['python']}, "
+        f"SQLite {report['sqlite']}; load average {report['load_before'][0]:.2f} before, "
+        f"{report['load_after'][0]:.2f} after; {report['seconds']:.0f} s"
+    )
     if "workflow" in report:
         print("\nworkflow size (median of reps; floor = raw rows + hashes)")
-        print(f"  {'ops':>8} {'fresh/s':>9} {'ms/op':>7} {'hits/s':>9} {'floor/s':>9} {'x floor':>7} "
-              f"{'peak RSS':>9}")
+        print(
+            f"  {'ops':>8} {'fresh/s':>9} {'ms/op':>7} {'hits/s':>9} {'floor/s':>9} {'x floor':>7} "
+            f"{'peak RSS':>9}"
+        )
         for r in report["workflow"]:
-            print(f"  {r['ops']:>8,} {r['fresh_per_s']:>9,.0f} {1000 / r['fresh_per_s']:>7.3f} "
-                  f"{r['hits_per_s']:>9,.0f} {r['floor_per_s']:>9,.0f} {r['engine_vs_floor']:>7.2f} "
-                  f"{r['rss_peak_mib']:>6.0f} MiB")
+            print(
+                f"  {r['ops']:>8,} {r['fresh_per_s']:>9,.0f} {1000 / r['fresh_per_s']:>7.3f} "
+                f"{r['hits_per_s']:>9,.0f} {r['floor_per_s']:>9,.0f} {r['engine_vs_floor']:>7.2f} "
+                f"{r['rss_peak_mib']:>6.0f} MiB"
+            )
     if "trace" in report:
         print("\ntrace depth (p50)")
         for r in report["trace"]:
@@ -363,13 +444,17 @@ def print_report(report: dict) -> None:
     if "db" in report:
         print("\nDB size: p50 / p99 ms (sdk; gRPC)")
         for r in report["db"]:
-            line = (f"  {r['executions']:>10,}  list {r['list_first']['p50']:.2f}/{r['list_first']['p99']:.2f}"
-                    f"  middle {r['list_middle']['p50']:.2f}/{r['list_middle']['p99']:.2f}"
-                    f"  run {r['list_run']['p50']:.2f}/{r['list_run']['p99']:.2f}"
-                    f"  get {r['get']['p50']:.3f}/{r['get']['p99']:.3f}")
+            line = (
+                f"  {r['executions']:>10,}  list {r['list_first']['p50']:.2f}/{r['list_first']['p99']:.2f}"
+                f"  middle {r['list_middle']['p50']:.2f}/{r['list_middle']['p99']:.2f}"
+                f"  run {r['list_run']['p50']:.2f}/{r['list_run']['p99']:.2f}"
+                f"  get {r['get']['p50']:.3f}/{r['get']['p99']:.3f}"
+            )
             if "grpc_list_first" in r:
-                line += (f"  gRPC list {r['grpc_list_first']['p50']:.2f}/{r['grpc_list_first']['p99']:.2f}"
-                         f" get {r['grpc_get']['p50']:.2f}/{r['grpc_get']['p99']:.2f}")
+                line += (
+                    f"  gRPC list {r['grpc_list_first']['p50']:.2f}/{r['grpc_list_first']['p99']:.2f}"
+                    f" get {r['grpc_get']['p50']:.2f}/{r['grpc_get']['p99']:.2f}"
+                )
             if r["load_per_s"]:
                 line += f"  (loaded at {r['load_per_s']:,.0f}/s)"
             line += f"  ({r['db_bytes'] / 2**20:,.0f} MiB)"

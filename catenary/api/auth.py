@@ -26,7 +26,8 @@ threads; it spares threading a ``caller`` argument through every sdk signature.
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import grpc
 
@@ -106,7 +107,8 @@ class Authorization(grpc.ServerInterceptor):
             if key is None:
                 raise errors.AuthenticationError(
                     f"client certificate CN={name!r} is not mapped to a key: add a [[clients]] "
-                    f"entry with common_name = {name!r} to the node's policy.toml")
+                    f"entry with common_name = {name!r} to the node's policy.toml"
+                )
             return key
         return None
 
@@ -120,12 +122,16 @@ class Authorization(grpc.ServerInterceptor):
         if decision.allowed:
             return key
         if key is None:
-            raise TokenError(Problem.MISSING, f"{method} needs the caller's key: send "
-                                              f"'authorization: Bearer <token>' metadata or a "
-                                              f"client certificate")
+            raise TokenError(
+                Problem.MISSING,
+                f"{method} needs the caller's key: send "
+                f"'authorization: Bearer <token>' metadata or a "
+                f"client certificate",
+            )
         raise errors.PermissionDeniedError(
             f"key {key} may not call {method}: no grant in {decision.rule} of the node's policy "
-            f"allows it (see `catenary policy show`)")
+            f"allows it (see `catenary policy show`)"
+        )
 
     def _target(self, rule: str, request: Any) -> tuple[str, ...]:
         """What claim and emit rules are scoped by: (name, id) of the operation or workflow."""
@@ -143,6 +149,7 @@ class Authorization(grpc.ServerInterceptor):
 
     def _guarded(self, method: str, handler: Any) -> grpc.RpcMethodHandler:
         if handler.response_streaming:
+
             def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 token = self._enter(method, request, context)
                 try:
@@ -151,8 +158,10 @@ class Authorization(grpc.ServerInterceptor):
                     CALLER.reset(token)
 
             return grpc.unary_stream_rpc_method_handler(
-                unary_stream, request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer)
+                unary_stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
 
         def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
             token = self._enter(method, request, context)
@@ -162,11 +171,14 @@ class Authorization(grpc.ServerInterceptor):
                 CALLER.reset(token)
 
         return grpc.unary_unary_rpc_method_handler(
-            unary_unary, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
+            unary_unary,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
-    def _enter(self, method: str, request: Any, context: grpc.ServicerContext
-               ) -> contextvars.Token[str | None]:
+    def _enter(
+        self, method: str, request: Any, context: grpc.ServicerContext
+    ) -> contextvars.Token[str | None]:
         try:
             key = self.authorize(method, request, context)
         except errors.CatenaryError as exc:
@@ -181,5 +193,7 @@ def _with_node_id(handler: Any, node_id: str) -> grpc.RpcMethodHandler:
         return handler.unary_unary(request, context)
 
     return grpc.unary_unary_rpc_method_handler(
-        check, request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer)
+        check,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )

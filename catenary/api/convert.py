@@ -6,12 +6,10 @@ import json
 
 from catenary.cid import CID, decode, encode
 from catenary.errors import BadInputError, InvalidCIDError
-from catenary.model import (
-    Execution, OperationManifest, OperationVersion, Segment, Status, Step, Workflow,
-)
+from catenary.model import Execution, OperationManifest, OperationVersion, Segment, Status, Step, Workflow
 from catenary.model.filter import ExecutionFilter
-from catenary.proto.definition import execution_pb2, operation_pb2, run_pb2, workflow_pb2
 from catenary.model.results import OperationInfo, RunState, SegmentOutput
+from catenary.proto.definition import execution_pb2, operation_pb2, run_pb2, workflow_pb2
 
 STATUS_TO_PB = {
     Status.CREATED: execution_pb2.CREATED,
@@ -45,15 +43,29 @@ def status(value: int, field: str = "status") -> Status:
 
 def execution_to_pb(e: Execution) -> execution_pb2.Execution:
     msg = execution_pb2.Execution(
-        hash=e.hash.cid_bytes, key=e.key.cid_bytes, workflow=e.workflow.cid_bytes,
-        run=e.run.cid_bytes, segment=e.segment, step=e.step, operation=e.operation.cid_bytes,
-        config=e.config, parents=[p.cid_bytes for p in e.parents],
-        inputs=[i.cid_bytes for i in e.inputs], status=STATUS_TO_PB[e.status],
-        created_at=e.created_at, seq=e.seq)
+        hash=e.hash.cid_bytes,
+        key=e.key.cid_bytes,
+        workflow=e.workflow.cid_bytes,
+        run=e.run.cid_bytes,
+        segment=e.segment,
+        step=e.step,
+        operation=e.operation.cid_bytes,
+        config=e.config,
+        parents=[p.cid_bytes for p in e.parents],
+        inputs=[i.cid_bytes for i in e.inputs],
+        status=STATUS_TO_PB[e.status],
+        created_at=e.created_at,
+        seq=e.seq,
+    )
     # proto3 optional fields: set only when present, so the reader's HasField tells None apart.
     optional: dict[str, CID | str | int | None] = {
-        "output": e.output, "error": e.error, "executor": e.executor, "cached_from": e.cached_from,
-        "started_at": e.started_at, "finished_at": e.finished_at}
+        "output": e.output,
+        "error": e.error,
+        "executor": e.executor,
+        "cached_from": e.cached_from,
+        "started_at": e.started_at,
+        "finished_at": e.finished_at,
+    }
     for name, value in optional.items():
         if value is not None:
             setattr(msg, name, value.cid_bytes if isinstance(value, CID) else value)
@@ -62,9 +74,16 @@ def execution_to_pb(e: Execution) -> execution_pb2.Execution:
 
 def execution_from_pb(m: execution_pb2.Execution) -> Execution:
     return Execution(
-        hash=CID(m.hash), key=CID(m.key), workflow=CID(m.workflow), run=CID(m.run),
-        segment=m.segment, step=m.step, operation=CID(m.operation), config=dict(m.config),
-        parents=tuple(CID(p) for p in m.parents), inputs=tuple(CID(i) for i in m.inputs),
+        hash=CID(m.hash),
+        key=CID(m.key),
+        workflow=CID(m.workflow),
+        run=CID(m.run),
+        segment=m.segment,
+        step=m.step,
+        operation=CID(m.operation),
+        config=dict(m.config),
+        parents=tuple(CID(p) for p in m.parents),
+        inputs=tuple(CID(i) for i in m.inputs),
         status=STATUS_FROM_PB[m.status],
         output=CID(m.output) if m.HasField("output") else None,
         error=m.error if m.HasField("error") else None,
@@ -73,18 +92,22 @@ def execution_from_pb(m: execution_pb2.Execution) -> Execution:
         created_at=m.created_at,
         started_at=m.started_at if m.HasField("started_at") else None,
         finished_at=m.finished_at if m.HasField("finished_at") else None,
-        seq=m.seq)
+        seq=m.seq,
+    )
 
 
 def filter_from_pb(m: execution_pb2.Filter) -> ExecutionFilter:
     return ExecutionFilter(
         statuses=tuple(status(s, "filter.statuses") for s in m.statuses),
-        workflow=optional_cid(m.workflow, "filter.workflow"), run=optional_cid(m.run, "filter.run"),
+        workflow=optional_cid(m.workflow, "filter.workflow"),
+        run=optional_cid(m.run, "filter.run"),
         operation=optional_cid(m.operation, "filter.operation"),
         segment=m.segment if m.HasField("segment") else None,
-        parent=optional_cid(m.parent, "filter.parent"), key=optional_cid(m.key, "filter.key"),
+        parent=optional_cid(m.parent, "filter.parent"),
+        key=optional_cid(m.key, "filter.key"),
         created_after=m.created_after if m.HasField("created_after") else None,
-        created_before=m.created_before if m.HasField("created_before") else None)
+        created_before=m.created_before if m.HasField("created_before") else None,
+    )
 
 
 def filter_to_pb(f: ExecutionFilter) -> execution_pb2.Filter:
@@ -100,14 +123,19 @@ def filter_to_pb(f: ExecutionFilter) -> execution_pb2.Filter:
     return msg
 
 
-def workflow_to_pb(workflow_id: CID, w: Workflow, created_at: int | None = None
-                   ) -> workflow_pb2.Workflow:
+def workflow_to_pb(workflow_id: CID, w: Workflow, created_at: int | None = None) -> workflow_pb2.Workflow:
     return workflow_pb2.Workflow(
-        id=workflow_id.cid_bytes, created_at=created_at or 0, name=w.name, creators=list(w.creators), description=w.description,
+        id=workflow_id.cid_bytes,
+        created_at=created_at or 0,
+        name=w.name,
+        creators=list(w.creators),
+        description=w.description,
         groups=list(w.groups),
-        segments=[workflow_pb2.Segment(
-            inputs=list(s.inputs),
-            sequence=[_step_to_pb(st) for st in s.sequence]) for s in w.segments])
+        segments=[
+            workflow_pb2.Segment(inputs=list(s.inputs), sequence=[_step_to_pb(st) for st in s.sequence])
+            for s in w.segments
+        ],
+    )
 
 
 def _step_to_pb(st: Step) -> workflow_pb2.Step:
@@ -121,24 +149,37 @@ def _step_to_pb(st: Step) -> workflow_pb2.Step:
 
 def _step_from_pb(st: workflow_pb2.Step) -> Step:
     # The types come from a node; a malformed one fails Workflow.id recomputation downstream.
-    return Step(CID(st.version_id), dict(st.config),
-                tuple(json.loads(st.inputs)) if st.HasField("inputs") else None,
-                json.loads(st.output) if st.HasField("output") else None)
+    return Step(
+        CID(st.version_id),
+        dict(st.config),
+        tuple(json.loads(st.inputs)) if st.HasField("inputs") else None,
+        json.loads(st.output) if st.HasField("output") else None,
+    )
 
 
 def workflow_from_pb(m: workflow_pb2.Workflow) -> tuple[CID, Workflow, int | None]:
     workflow = Workflow(
-        name=m.name, creators=tuple(m.creators), description=m.description, groups=tuple(m.groups),
-        segments=tuple(Segment(tuple(s.inputs), tuple(_step_from_pb(st) for st in s.sequence))
-                       for s in m.segments))
+        name=m.name,
+        creators=tuple(m.creators),
+        description=m.description,
+        groups=tuple(m.groups),
+        segments=tuple(
+            Segment(tuple(s.inputs), tuple(_step_from_pb(st) for st in s.sequence)) for s in m.segments
+        ),
+    )
     return CID(m.id), workflow, m.created_at or None
 
 
 def operation_to_pb(info: OperationInfo) -> operation_pb2.Operation:
     return operation_pb2.Operation(
-        version_id=info.version_id.cid_bytes, id=info.manifest.id.cid_bytes, name=info.manifest.name,
-        description=info.manifest.description, manifest=encode(info.manifest.data()),
-        implementation=encode(info.version.implementation), available=info.available)
+        version_id=info.version_id.cid_bytes,
+        id=info.manifest.id.cid_bytes,
+        name=info.manifest.name,
+        description=info.manifest.description,
+        manifest=encode(info.manifest.data()),
+        implementation=encode(info.version.implementation),
+        available=info.available,
+    )
 
 
 def operation_from_pb(m: operation_pb2.Operation) -> OperationInfo:
@@ -148,12 +189,24 @@ def operation_from_pb(m: operation_pb2.Operation) -> OperationInfo:
 
 def run_to_pb(state: RunState) -> run_pb2.Run:
     msg = run_pb2.Run(
-        id=state.id.cid_bytes, workflow=state.workflow.cid_bytes, nonce=state.nonce,
-        status=state.status, next_segment=state.next_segment, total_time=state.total_time,
-        created_at=state.created_at, updated_at=state.updated_at,
-        outputs=[run_pb2.SegmentOutput(segment=o.segment, output=o.output.cid_bytes,
-                                       producer=o.producer.cid_bytes, segment_time=o.segment_time)
-                 for o in sorted(state.outputs.values(), key=lambda o: o.segment)])
+        id=state.id.cid_bytes,
+        workflow=state.workflow.cid_bytes,
+        nonce=state.nonce,
+        status=state.status,
+        next_segment=state.next_segment,
+        total_time=state.total_time,
+        created_at=state.created_at,
+        updated_at=state.updated_at,
+        outputs=[
+            run_pb2.SegmentOutput(
+                segment=o.segment,
+                output=o.output.cid_bytes,
+                producer=o.producer.cid_bytes,
+                segment_time=o.segment_time,
+            )
+            for o in sorted(state.outputs.values(), key=lambda o: o.segment)
+        ],
+    )
     if state.error is not None:
         msg.error = state.error
     return msg
@@ -161,9 +214,17 @@ def run_to_pb(state: RunState) -> run_pb2.Run:
 
 def run_from_pb(m: run_pb2.Run) -> RunState:
     return RunState(
-        id=CID(m.id), workflow=CID(m.workflow), nonce=m.nonce, status=m.status,
-        next_segment=m.next_segment, total_time=m.total_time,
-        error=m.error if m.HasField("error") else None, created_at=m.created_at,
+        id=CID(m.id),
+        workflow=CID(m.workflow),
+        nonce=m.nonce,
+        status=m.status,
+        next_segment=m.next_segment,
+        total_time=m.total_time,
+        error=m.error if m.HasField("error") else None,
+        created_at=m.created_at,
         updated_at=m.updated_at,
-        outputs={o.segment: SegmentOutput(o.segment, CID(o.output), CID(o.producer), o.segment_time)
-                 for o in m.outputs})
+        outputs={
+            o.segment: SegmentOutput(o.segment, CID(o.output), CID(o.producer), o.segment_time)
+            for o in m.outputs
+        },
+    )

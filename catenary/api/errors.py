@@ -12,8 +12,9 @@ rebuilds the same class with the same message and fields, so a
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -57,13 +58,18 @@ CODES: list[Row] = [
 ]
 ERROR_TYPE_KEY = "catenary-error-type"
 ERROR_FIELDS_KEY = "catenary-error-fields-bin"  # "-bin": a path or cause may not be ASCII
-_BY_NAME = {cls.__name__: cls for cls in vars(errors).values()
-            if isinstance(cls, type) and issubclass(cls, errors.CatenaryError)}
+_BY_NAME = {
+    cls.__name__: cls
+    for cls in vars(errors).values()
+    if isinstance(cls, type) and issubclass(cls, errors.CatenaryError)
+}
 # Without the class name (a status from elsewhere) the code alone picks the class: the first row
 # with that code, unless it only refines a later one (ManifestError of BadInputError).
-_BY_CODE = {row.code: row.cls for i, row in reversed(list(enumerate(CODES)))
-            if not any(later.code == row.code and issubclass(row.cls, later.cls)
-                       for later in CODES[i + 1:])}
+_BY_CODE = {
+    row.code: row.cls
+    for i, row in reversed(list(enumerate(CODES)))
+    if not any(later.code == row.code and issubclass(row.cls, later.cls) for later in CODES[i + 1 :])
+}
 _FIELDS = {row.cls: row.fields for row in CODES if row.fields}
 
 
@@ -106,8 +112,9 @@ def metadata_for(exc: errors.CatenaryError) -> tuple[tuple[str, str | bytes], ..
     if not row.fields:
         return named
     try:
-        fields = encode({name: _TO_WIRE.get(name, _identity)(getattr(exc, name, None))
-                         for name in row.fields})
+        fields = encode(
+            {name: _TO_WIRE.get(name, _identity)(getattr(exc, name, None)) for name in row.fields}
+        )
     except errors.EncodingError:  # a field a subclass set to something odd: send the message only
         return named
     return named + ((ERROR_FIELDS_KEY, fields),)
@@ -176,21 +183,24 @@ def _parsing_handler(method: str, handler: Any) -> grpc.RpcMethodHandler:
             return deserialize(raw)
         except Exception as exc:  # DecodeError, or whatever malformed bytes make the parser raise
             context.set_trailing_metadata(((ERROR_TYPE_KEY, errors.BadInputError.__name__),))
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"{method}: the request is not a valid {name} message ({exc})")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"{method}: the request is not a valid {name} message ({exc})",
+            )
 
     if handler.response_streaming:
+
         def unary_stream(raw: bytes, context: grpc.ServicerContext) -> Iterator[Any]:
             yield from handler.unary_stream(parse(raw, context), context)
 
         return grpc.unary_stream_rpc_method_handler(
-            unary_stream, response_serializer=handler.response_serializer)
+            unary_stream, response_serializer=handler.response_serializer
+        )
 
     def unary_unary(raw: bytes, context: grpc.ServicerContext) -> Any:
         return handler.unary_unary(parse(raw, context), context)
 
-    return grpc.unary_unary_rpc_method_handler(
-        unary_unary, response_serializer=handler.response_serializer)
+    return grpc.unary_unary_rpc_method_handler(unary_unary, response_serializer=handler.response_serializer)
 
 
 def from_rpc_error(exc: grpc.RpcError) -> errors.CatenaryError | grpc.RpcError:
@@ -209,8 +219,9 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CatenaryError | grpc.RpcError:
     return _with_fields(cls, message, fields, metadata.get(ERROR_FIELDS_KEY))
 
 
-def _with_fields(cls: type[errors.CatenaryError], message: str, names: tuple[str, ...],
-                 raw: bytes | None) -> errors.CatenaryError:
+def _with_fields(
+    cls: type[errors.CatenaryError], message: str, names: tuple[str, ...], raw: bytes | None
+) -> errors.CatenaryError:
     """``cls`` with the server's message and fields, built without its ``__init__`` (which
     would compose the message again, and wants the fields typed: ``module`` is a CID)."""
     values: dict[str, Any] = {}

@@ -21,16 +21,30 @@ from grpc_reflection.v1alpha import reflection
 
 from catenary.api.auth import Authorization
 from catenary.api.errors import RequestDecoding
-from catenary.api.options import MESSAGE_OVERHEAD as MESSAGE_OVERHEAD, message_options as message_options
+from catenary.api.options import MESSAGE_OVERHEAD as MESSAGE_OVERHEAD
+from catenary.api.options import message_options as message_options
 from catenary.api.servicers import (
-    ExecutionServicer, OperationServicer, RunServicer, ValueServicer, WorkflowServicer,
+    ExecutionServicer,
+    OperationServicer,
+    RunServicer,
+    ValueServicer,
+    WorkflowServicer,
 )
 from catenary.api.statement import StatementServicer
 from catenary.errors import BadInputError
-from catenary.proto.api import statement_pb2, statement_pb2_grpc
 from catenary.proto.api import (
-    execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
-    value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
+    execution_pb2,
+    execution_pb2_grpc,
+    operation_pb2,
+    operation_pb2_grpc,
+    run_pb2,
+    run_pb2_grpc,
+    statement_pb2,
+    statement_pb2_grpc,
+    value_pb2,
+    value_pb2_grpc,
+    workflow_pb2,
+    workflow_pb2_grpc,
 )
 from catenary.sdk import Node
 from catenary.trust.policy import Policy
@@ -54,7 +68,9 @@ class TLSFiles:
         ca = self._read(self.client_ca, "--tls-client-ca") if self.client_ca else None
         return grpc.ssl_server_credentials(
             [(self._read(self.key, "--tls-key"), self._read(self.cert, "--tls-cert"))],
-            root_certificates=ca, require_client_auth=ca is not None)
+            root_certificates=ca,
+            require_client_auth=ca is not None,
+        )
 
 
 def split_address(listen: str, option: str = "--listen") -> tuple[str, int]:
@@ -73,19 +89,22 @@ def is_loopback(host: str) -> bool:
         return False  # a name other than localhost may resolve anywhere
 
 
-def exposure(listen: str, tls: bool, unauthenticated: str | None,
-             option: str = "--listen") -> str | None:
+def exposure(listen: str, tls: bool, unauthenticated: str | None, option: str = "--listen") -> str | None:
     """Why serving on ``listen`` this way is unsafe, or None: off loopback, traffic needs TLS and
     every call a proven key. ``unauthenticated`` says what callers without a key could do."""
     host, _ = split_address(listen, option)
     if is_loopback(host):
         return None
-    missing = [*([] if tls else ["TLS (--tls-cert, --tls-key)"]),
-               *([f"authentication ({unauthenticated})"] if unauthenticated else [])]
+    missing = [
+        *([] if tls else ["TLS (--tls-cert, --tls-key)"]),
+        *([f"authentication ({unauthenticated})"] if unauthenticated else []),
+    ]
     if not missing:
         return None
-    return (f"{option} {listen} is not a loopback address and the server has no "
-            f"{' and no '.join(missing)}; give them, or --insecure to serve anyway")
+    return (
+        f"{option} {listen} is not a loopback address and the server has no "
+        f"{' and no '.join(missing)}; give them, or --insecure to serve anyway"
+    )
 
 
 def bind_error(listen: str, option: str = "--listen") -> BadInputError:
@@ -97,8 +116,7 @@ def bind_error(listen: str, option: str = "--listen") -> BadInputError:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            reason = "address already in use" if exc.errno == errno.EADDRINUSE else (
-                exc.strerror or str(exc))
+            reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
         except (socket.gaierror, OverflowError, TypeError) as exc:
             reason = str(exc)
     return BadInputError(f"{option}: cannot listen on {listen!r}: {reason}")
@@ -107,25 +125,36 @@ def bind_error(listen: str, option: str = "--listen") -> BadInputError:
 class Server:
     """A running gRPC server over one node. ``stop()`` ends streams cleanly, then the server."""
 
-    def __init__(self, node: Node, listen: str = "127.0.0.1:50051", max_workers: int = 256,
-                 max_subscribers: int | None = None, policy: Policy | None = None,
-                 tls: TLSFiles | None = None, insecure: bool = False) -> None:
+    def __init__(
+        self,
+        node: Node,
+        listen: str = "127.0.0.1:50051",
+        max_workers: int = 256,
+        max_subscribers: int | None = None,
+        policy: Policy | None = None,
+        tls: TLSFiles | None = None,
+        insecure: bool = False,
+    ) -> None:
         """``policy`` defaults to the data dir's ``policy.toml`` (or the default policy); a
         non-loopback ``listen`` without TLS and authentication raises unless ``insecure``."""
         self.node = node
         self.policy = policy if policy is not None else Policy.load(node.data_dir, node.id)
         anonymous = self.policy.allows_anonymous()
-        problem = exposure(listen, tls is not None, anonymous and
-                           f"policy.toml grants anonymous callers {', '.join(anonymous)}")
+        problem = exposure(
+            listen,
+            tls is not None,
+            anonymous and f"policy.toml grants anonymous callers {', '.join(anonymous)}",
+        )
         if problem and not insecure:
             raise BadInputError(problem)
         self.warning = problem  # shown by `catenary serve --insecure`
         self.authorization = Authorization(node, self.policy)
         options = [*message_options(node.engine.max_value_size), ("grpc.so_reuseport", 0)]
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
-                                                            thread_name_prefix="catenary-rpc"),
-                                 options=options,
-                                 interceptors=[RequestDecoding(), self.authorization])
+        self._grpc = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="catenary-rpc"),
+            options=options,
+            interceptors=[RequestDecoding(), self.authorization],
+        )
         # Each open Updates stream holds a worker thread: keep some for unary calls.
         cap = max_subscribers if max_subscribers is not None else max(1, max_workers - 16)
         self.executions = ExecutionServicer(node, cap)
@@ -148,12 +177,16 @@ class Server:
         for name in names:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.health.set("", health_pb2.HealthCheckResponse.SERVING)
-        reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME],
-                                            self._grpc)
+        reflection.enable_server_reflection(
+            [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._grpc
+        )
         split_address(listen)
         try:
-            self.port = (self._grpc.add_secure_port(listen, tls.server_credentials()) if tls
-                         else self._grpc.add_insecure_port(listen))
+            self.port = (
+                self._grpc.add_secure_port(listen, tls.server_credentials())
+                if tls
+                else self._grpc.add_insecure_port(listen)
+            )
         except RuntimeError:  # grpcio raises when it cannot bind (older versions return 0)
             self.port = 0
         if self.port == 0:
@@ -162,7 +195,7 @@ class Server:
         self.address = f"{host}:{self.port}"
         self.tls = tls
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         self._grpc.start()
         return self
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import grpc
 
@@ -13,12 +13,22 @@ from catenary.cid import decode
 from catenary.errors import BadInputError, LimitExceededError
 from catenary.model import Direction, Execution, Status
 from catenary.proto.api import (
-    execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
-    value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
+    execution_pb2,
+    execution_pb2_grpc,
+    operation_pb2,
+    operation_pb2_grpc,
+    run_pb2,
+    run_pb2_grpc,
+    value_pb2,
+    value_pb2_grpc,
+    workflow_pb2,
+    workflow_pb2_grpc,
 )
-from catenary.proto.definition import event_pb2, run_pb2 as run_def_pb2, value_pb2 as value_def_pb2
+from catenary.proto.definition import event_pb2
 from catenary.proto.definition import execution_pb2 as execution_def_pb2
 from catenary.proto.definition import operation_pb2 as operation_def_pb2
+from catenary.proto.definition import run_pb2 as run_def_pb2
+from catenary.proto.definition import value_pb2 as value_def_pb2
 from catenary.proto.definition import workflow_pb2 as workflow_def_pb2
 from catenary.sdk import Node
 
@@ -54,23 +64,29 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
                 stop.set()
 
     @unary
-    def Get(self, request: execution_pb2.GetExecutionRequest, context: grpc.ServicerContext
-            ) -> execution_def_pb2.Execution:
+    def Get(
+        self, request: execution_pb2.GetExecutionRequest, context: grpc.ServicerContext
+    ) -> execution_def_pb2.Execution:
         return convert.execution_to_pb(self.node.executions.get(convert.cid(request.hash, "hash")))
 
     @unary
-    def List(self, request: execution_pb2.ListExecutionsRequest, context: grpc.ServicerContext
-             ) -> execution_pb2.ListExecutionsResponse:
-        page = self.node.executions.list(convert.filter_from_pb(request.filter),
-                                         request.page_size or DEFAULT_PAGE_SIZE,
-                                         request.page_token or None)
+    def List(
+        self, request: execution_pb2.ListExecutionsRequest, context: grpc.ServicerContext
+    ) -> execution_pb2.ListExecutionsResponse:
+        page = self.node.executions.list(
+            convert.filter_from_pb(request.filter),
+            request.page_size or DEFAULT_PAGE_SIZE,
+            request.page_token or None,
+        )
         return execution_pb2.ListExecutionsResponse(
             executions=[convert.execution_to_pb(e) for e in page.executions],
-            next_page_token=page.next_page_token or "")
+            next_page_token=page.next_page_token or "",
+        )
 
     @stream
-    def Updates(self, request: execution_pb2.UpdatesRequest, context: grpc.ServicerContext
-                ) -> Iterator[execution_def_pb2.Execution]:
+    def Updates(
+        self, request: execution_pb2.UpdatesRequest, context: grpc.ServicerContext
+    ) -> Iterator[execution_def_pb2.Execution]:
         flt = convert.filter_from_pb(request.filter)
         since = self.node.executions.latest_seq() if request.from_now else request.since_seq
         stop = threading.Event()
@@ -78,8 +94,10 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
             if self._closing:
                 return
             if len(self._streams) >= self.max_subscribers:
-                raise LimitExceededError(f"this node already serves {len(self._streams)} Updates "
-                                         f"subscribers, its cap; retry later or raise --max-subscribers")
+                raise LimitExceededError(
+                    f"this node already serves {len(self._streams)} Updates "
+                    f"subscribers, its cap; retry later or raise --max-subscribers"
+                )
             self._streams.add(stop)
         context.add_callback(stop.set)  # the client went away
         # Tell the client it is subscribed before the first change arrives, so it
@@ -95,38 +113,58 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
                 self._streams.discard(stop)
 
     @unary
-    def Create(self, request: execution_pb2.CreateExecutionRequest, context: grpc.ServicerContext
-               ) -> execution_def_pb2.Execution:
-        return convert.execution_to_pb(self.node.executions.create(
-            workflow=convert.cid(request.workflow, "workflow"), run=convert.cid(request.run, "run"),
-            segment=request.segment, step=request.step,
-            operation=convert.cid(request.operation, "operation"), config=dict(request.config),
-            parents=[convert.cid(p, f"parents[{i}]") for i, p in enumerate(request.parents)],
-            inputs=[convert.cid(v, f"inputs[{i}]") for i, v in enumerate(request.inputs)]))
+    def Create(
+        self, request: execution_pb2.CreateExecutionRequest, context: grpc.ServicerContext
+    ) -> execution_def_pb2.Execution:
+        return convert.execution_to_pb(
+            self.node.executions.create(
+                workflow=convert.cid(request.workflow, "workflow"),
+                run=convert.cid(request.run, "run"),
+                segment=request.segment,
+                step=request.step,
+                operation=convert.cid(request.operation, "operation"),
+                config=dict(request.config),
+                parents=[convert.cid(p, f"parents[{i}]") for i, p in enumerate(request.parents)],
+                inputs=[convert.cid(v, f"inputs[{i}]") for i, v in enumerate(request.inputs)],
+            )
+        )
 
     @unary
-    def Update(self, request: execution_pb2.UpdateExecutionRequest, context: grpc.ServicerContext
-               ) -> execution_def_pb2.Execution:
+    def Update(
+        self, request: execution_pb2.UpdateExecutionRequest, context: grpc.ServicerContext
+    ) -> execution_def_pb2.Execution:
         execution_hash = convert.cid(request.hash, "hash")
         status = convert.status(request.status)
         executor = request.executor or None
         if status is not Status.COMPLETED:
-            return convert.execution_to_pb(self.node.executions.update(
-                execution_hash, status, executor, error=request.error or None,
-                lease=request.lease_seconds or None))
+            return convert.execution_to_pb(
+                self.node.executions.update(
+                    execution_hash,
+                    status,
+                    executor,
+                    error=request.error or None,
+                    lease=request.lease_seconds or None,
+                )
+            )
         if not request.output:
             raise BadInputError("a completed execution needs its output (DAG-CBOR bytes)")
         # The sdk checks the output against the operation's declared type: a mismatch
         # fails the execution with the reason, for a Python caller and a gRPC one alike.
-        return convert.execution_to_pb(self.node.executions.update(
-            execution_hash, Status.COMPLETED, executor, output=decode(request.output)))
+        return convert.execution_to_pb(
+            self.node.executions.update(
+                execution_hash, Status.COMPLETED, executor, output=decode(request.output)
+            )
+        )
 
     @stream
-    def Trace(self, request: execution_pb2.TraceRequest, context: grpc.ServicerContext
-              ) -> Iterator[execution_pb2.TraceNode]:
+    def Trace(
+        self, request: execution_pb2.TraceRequest, context: grpc.ServicerContext
+    ) -> Iterator[execution_pb2.TraceNode]:
         # proto3 enums are open: an unknown number arrives as is and must not mean "ancestors".
-        direction = {execution_pb2.ANCESTORS: Direction.ANCESTORS,
-                     execution_pb2.DESCENDANTS: Direction.DESCENDANTS}.get(request.direction)
+        direction = {
+            execution_pb2.ANCESTORS: Direction.ANCESTORS,
+            execution_pb2.DESCENDANTS: Direction.DESCENDANTS,
+        }.get(request.direction)
         if direction is None:
             raise BadInputError(f"direction: unknown value {request.direction} (ANCESTORS or DESCENDANTS)")
         trace = self.node.executions.trace(convert.cid(request.hash, "hash"), direction, request.depth)
@@ -134,20 +172,27 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
             if node.execution is not None:
                 yield execution_pb2.TraceNode(execution=convert.execution_to_pb(node.execution))
             else:
-                yield execution_pb2.TraceNode(event=event_pb2.Event(
-                    hash=node.hash.cid_bytes, run=node.run.cid_bytes if node.run else b"",
-                    segment=node.segment or 0,
-                    inputs=[i.cid_bytes for i in node.inputs]))
+                yield execution_pb2.TraceNode(
+                    event=event_pb2.Event(
+                        hash=node.hash.cid_bytes,
+                        run=node.run.cid_bytes if node.run else b"",
+                        segment=node.segment or 0,
+                        inputs=[i.cid_bytes for i in node.inputs],
+                    )
+                )
 
     @unary
-    def Verify(self, request: execution_pb2.VerifyRequest, context: grpc.ServicerContext
-               ) -> execution_pb2.VerifyResponse:
-        return trust.report_to_pb(self.node.trust.verify(convert.cid(request.hash, "hash"),
-                                                         trace=request.trace))
+    def Verify(
+        self, request: execution_pb2.VerifyRequest, context: grpc.ServicerContext
+    ) -> execution_pb2.VerifyResponse:
+        return trust.report_to_pb(
+            self.node.trust.verify(convert.cid(request.hash, "hash"), trace=request.trace)
+        )
 
     @unary
-    def Attestations(self, request: execution_pb2.AttestationsRequest, context: grpc.ServicerContext
-                     ) -> execution_pb2.AttestationsResponse:
+    def Attestations(
+        self, request: execution_pb2.AttestationsRequest, context: grpc.ServicerContext
+    ) -> execution_pb2.AttestationsResponse:
         checks = self.node.attestations.list(convert.cid(request.hash, "hash"))
         return execution_pb2.AttestationsResponse(attestations=[trust.check_to_pb(c) for c in checks])
 
@@ -157,23 +202,28 @@ class WorkflowServicer(workflow_pb2_grpc.WorkflowServicer):
         self.node = node
 
     @unary
-    def Create(self, request: workflow_pb2.CreateWorkflowRequest, context: grpc.ServicerContext
-               ) -> workflow_def_pb2.Workflow:
+    def Create(
+        self, request: workflow_pb2.CreateWorkflowRequest, context: grpc.ServicerContext
+    ) -> workflow_def_pb2.Workflow:
         info = self.node.workflows.create(request.manifest)
         return convert.workflow_to_pb(info.id, info.workflow)
 
     @unary
-    def Get(self, request: workflow_pb2.GetWorkflowRequest, context: grpc.ServicerContext
-            ) -> workflow_def_pb2.Workflow:
+    def Get(
+        self, request: workflow_pb2.GetWorkflowRequest, context: grpc.ServicerContext
+    ) -> workflow_def_pb2.Workflow:
         info = self.node.workflows.get(convert.cid(request.id, "id"))
         return convert.workflow_to_pb(info.id, info.workflow)
 
     @unary
-    def List(self, request: workflow_pb2.ListWorkflowsRequest, context: grpc.ServicerContext
-             ) -> workflow_pb2.ListWorkflowsResponse:
+    def List(
+        self, request: workflow_pb2.ListWorkflowsRequest, context: grpc.ServicerContext
+    ) -> workflow_pb2.ListWorkflowsResponse:
         return workflow_pb2.ListWorkflowsResponse(
-            workflows=[convert.workflow_to_pb(i.id, i.workflow, i.created_at)
-                       for i in self.node.workflows.list()])
+            workflows=[
+                convert.workflow_to_pb(i.id, i.workflow, i.created_at) for i in self.node.workflows.list()
+            ]
+        )
 
 
 class OperationServicer(operation_pb2_grpc.OperationServicer):
@@ -181,16 +231,20 @@ class OperationServicer(operation_pb2_grpc.OperationServicer):
         self.node = node
 
     @unary
-    def Get(self, request: operation_pb2.GetOperationRequest, context: grpc.ServicerContext
-            ) -> operation_def_pb2.Operation:
+    def Get(
+        self, request: operation_pb2.GetOperationRequest, context: grpc.ServicerContext
+    ) -> operation_def_pb2.Operation:
         return convert.operation_to_pb(
-            self.node.operations.get(convert.cid(request.version_id, "version_id")))
+            self.node.operations.get(convert.cid(request.version_id, "version_id"))
+        )
 
     @unary
-    def List(self, request: operation_pb2.ListOperationsRequest, context: grpc.ServicerContext
-             ) -> operation_pb2.ListOperationsResponse:
+    def List(
+        self, request: operation_pb2.ListOperationsRequest, context: grpc.ServicerContext
+    ) -> operation_pb2.ListOperationsResponse:
         return operation_pb2.ListOperationsResponse(
-            operations=[convert.operation_to_pb(i) for i in self.node.operations.list()])
+            operations=[convert.operation_to_pb(i) for i in self.node.operations.list()]
+        )
 
 
 class RunServicer(run_pb2_grpc.RunServicer):
@@ -205,9 +259,13 @@ class RunServicer(run_pb2_grpc.RunServicer):
     def Next(self, request: run_pb2.NextRequest, context: grpc.ServicerContext) -> run_pb2.NextResponse:
         inputs = [decode(data) for data in request.inputs]
         result = self.node.runs.next(convert.cid(request.run, "run"), inputs, fresh=request.fresh)
-        response = run_pb2.NextResponse(done=result.done, segment_time=result.segment_time,
-                                        total_time=result.total_time, final=result.final.cid_bytes,
-                                        segment=result.segment)
+        response = run_pb2.NextResponse(
+            done=result.done,
+            segment_time=result.segment_time,
+            total_time=result.total_time,
+            final=result.final.cid_bytes,
+            segment=result.segment,
+        )
         if result.done:
             response.result = self.node.values.encode(result.result)[1]
         return response
@@ -217,8 +275,9 @@ class RunServicer(run_pb2_grpc.RunServicer):
         return convert.run_to_pb(self.node.runs.get(convert.cid(request.run, "run")))
 
     @unary
-    def List(self, request: run_pb2.ListRunsRequest, context: grpc.ServicerContext
-             ) -> run_pb2.ListRunsResponse:
+    def List(
+        self, request: run_pb2.ListRunsRequest, context: grpc.ServicerContext
+    ) -> run_pb2.ListRunsResponse:
         workflow = convert.optional_cid(request.workflow, "workflow")
         states = self.node.runs.list(workflow, request.limit or 100)
         return run_pb2.ListRunsResponse(runs=[convert.run_to_pb(s) for s in states])
@@ -229,13 +288,11 @@ class ValueServicer(value_pb2_grpc.ValueServicer):
         self.node = node
 
     @unary
-    def Get(self, request: value_pb2.GetValueRequest, context: grpc.ServicerContext
-            ) -> value_def_pb2.Value:
+    def Get(self, request: value_pb2.GetValueRequest, context: grpc.ServicerContext) -> value_def_pb2.Value:
         cid = convert.cid(request.cid, "cid")
         return value_def_pb2.Value(cid=cid.cid_bytes, data=self.node.values.get_bytes(cid))
 
     @unary
-    def Put(self, request: value_pb2.PutValueRequest, context: grpc.ServicerContext
-            ) -> value_def_pb2.Value:
+    def Put(self, request: value_pb2.PutValueRequest, context: grpc.ServicerContext) -> value_def_pb2.Value:
         cid = self.node.values.put_bytes(request.data)
         return value_def_pb2.Value(cid=cid.cid_bytes, data=request.data)

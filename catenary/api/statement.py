@@ -41,30 +41,38 @@ class StatementServicer(statement_pb2_grpc.StatementServicer):
         self.node = node
 
     @unary
-    def Verify(self, request: statement_pb2.StatementEnvelope, context: grpc.ServicerContext
-               ) -> statement_pb2.StatementReport:
+    def Verify(
+        self, request: statement_pb2.StatementEnvelope, context: grpc.ServicerContext
+    ) -> statement_pb2.StatementReport:
         return report_to_pb(self.node.statements.verify(_envelope(request)))
 
     @unary
-    def Submit(self, request: statement_pb2.StatementEnvelope, context: grpc.ServicerContext
-               ) -> statement_pb2.StatementReport:
+    def Submit(
+        self, request: statement_pb2.StatementEnvelope, context: grpc.ServicerContext
+    ) -> statement_pb2.StatementReport:
         return report_to_pb(self.node.statements.submit(_envelope(request)))
 
     @unary
-    def Get(self, request: statement_pb2.GetStatementRequest, context: grpc.ServicerContext
-            ) -> statement_pb2.StatementEnvelope:
+    def Get(
+        self, request: statement_pb2.GetStatementRequest, context: grpc.ServicerContext
+    ) -> statement_pb2.StatementEnvelope:
         envelope = self.node.statements.get(convert.cid(request.id, "id"))
         return statement_pb2.StatementEnvelope(json=envelope.dumps())
 
     @unary
-    def List(self, request: statement_pb2.ListStatementsRequest, context: grpc.ServicerContext
-             ) -> statement_pb2.ListStatementsResponse:
+    def List(
+        self, request: statement_pb2.ListStatementsRequest, context: grpc.ServicerContext
+    ) -> statement_pb2.ListStatementsResponse:
         execution = convert.cid(request.execution, "execution") if request.execution else None
         rows = []
         for s in self.node.statements.list(execution):
-            msg = statement_pb2.StatementReport(id=s.id.cid_bytes, claimant=s.claimant,
-                                                claim=json.dumps(s.claim, sort_keys=True),
-                                                execution=s.proof.execution.cid_bytes, holds=True,
-                                                reason="as signed (not re-checked by List)")
+            msg = statement_pb2.StatementReport(
+                id=s.id.cid_bytes,
+                claimant=s.claimant,
+                claim=json.dumps(s.claim, sort_keys=True),
+                execution=s.proof.execution.cid_bytes,
+                holds=True,
+                reason="as signed (not re-checked by List)",
+            )
             rows.append(msg)
         return statement_pb2.ListStatementsResponse(statements=rows)

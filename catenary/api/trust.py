@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from catenary.cid import CID
 from catenary.errors import BadInputError
-from catenary.proto.api import execution_pb2
 from catenary.model.results import (
-    EXECUTOR, MISMATCH, UNVERIFIABLE, VALIDATOR, VERIFIED, AttestationCheck, Verdict, VerifyReport,
+    EXECUTOR,
+    MISMATCH,
+    UNVERIFIABLE,
+    VALIDATOR,
+    VERIFIED,
+    AttestationCheck,
+    Verdict,
+    VerifyReport,
 )
+from catenary.proto.api import execution_pb2
 
-VERDICT_TO_PB = {VERIFIED: execution_pb2.VERIFIED, MISMATCH: execution_pb2.MISMATCH,
-                 UNVERIFIABLE: execution_pb2.UNVERIFIABLE}
+VERDICT_TO_PB = {
+    VERIFIED: execution_pb2.VERIFIED,
+    MISMATCH: execution_pb2.MISMATCH,
+    UNVERIFIABLE: execution_pb2.UNVERIFIABLE,
+}
 VERDICT_FROM_PB: dict[int, str] = {v: k for k, v in VERDICT_TO_PB.items()}
 ROLE_TO_PB = {EXECUTOR: execution_pb2.EXECUTOR, VALIDATOR: execution_pb2.VALIDATOR}
 ROLE_FROM_PB: dict[int, str] = {v: k for k, v in ROLE_TO_PB.items()}
@@ -30,23 +40,34 @@ def _optional(data: bytes, present: bool) -> CID | None:
 
 
 def check_to_pb(check: AttestationCheck) -> execution_pb2.AttestationCheck:
-    msg = execution_pb2.AttestationCheck(cid=check.cid.cid_bytes, role=ROLE_TO_PB[check.role],
-                                         valid=check.valid, reason=check.reason)
+    msg = execution_pb2.AttestationCheck(
+        cid=check.cid.cid_bytes, role=ROLE_TO_PB[check.role], valid=check.valid, reason=check.reason
+    )
     if check.signer is not None:
         msg.signer = check.signer
     return msg
 
 
 def check_from_pb(msg: execution_pb2.AttestationCheck) -> AttestationCheck:
-    return AttestationCheck(CID.from_bytes(msg.cid), msg.signer if msg.HasField("signer") else None,
-                            _enum(ROLE_FROM_PB, msg.role, "attestation role"), msg.valid, msg.reason)
+    return AttestationCheck(
+        CID.from_bytes(msg.cid),
+        msg.signer if msg.HasField("signer") else None,
+        _enum(ROLE_FROM_PB, msg.role, "attestation role"),
+        msg.valid,
+        msg.reason,
+    )
 
 
 def verdict_to_pb(v: Verdict) -> execution_pb2.ExecutionVerdict:
     msg = execution_pb2.ExecutionVerdict(
-        execution=v.execution.cid_bytes, verdict=VERDICT_TO_PB[v.verdict], reason=v.reason,
-        operation=v.operation.cid_bytes, segment=v.segment, step=v.step,
-        attestations=[check_to_pb(a) for a in v.attestations])
+        execution=v.execution.cid_bytes,
+        verdict=VERDICT_TO_PB[v.verdict],
+        reason=v.reason,
+        operation=v.operation.cid_bytes,
+        segment=v.segment,
+        step=v.step,
+        attestations=[check_to_pb(a) for a in v.attestations],
+    )
     if v.name is not None:
         msg.name = v.name
     if v.expected is not None:
@@ -58,19 +79,33 @@ def verdict_to_pb(v: Verdict) -> execution_pb2.ExecutionVerdict:
 
 def verdict_from_pb(msg: execution_pb2.ExecutionVerdict) -> Verdict:
     return Verdict(
-        CID.from_bytes(msg.execution), _enum(VERDICT_FROM_PB, msg.verdict, "verdict"), msg.reason,
-        CID.from_bytes(msg.operation), msg.name if msg.HasField("name") else None, msg.segment,
-        msg.step, _optional(msg.expected, msg.HasField("expected")),
-        _optional(msg.got, msg.HasField("got")), tuple(check_from_pb(a) for a in msg.attestations))
+        CID.from_bytes(msg.execution),
+        _enum(VERDICT_FROM_PB, msg.verdict, "verdict"),
+        msg.reason,
+        CID.from_bytes(msg.operation),
+        msg.name if msg.HasField("name") else None,
+        msg.segment,
+        msg.step,
+        _optional(msg.expected, msg.HasField("expected")),
+        _optional(msg.got, msg.HasField("got")),
+        tuple(check_from_pb(a) for a in msg.attestations),
+    )
 
 
 def report_to_pb(report: VerifyReport) -> execution_pb2.VerifyResponse:
     return execution_pb2.VerifyResponse(
-        root=report.root.cid_bytes, verdict=VERDICT_TO_PB[report.overall], signer=report.signer or "",
+        root=report.root.cid_bytes,
+        verdict=VERDICT_TO_PB[report.overall],
+        signer=report.signer or "",
         executions=[verdict_to_pb(v) for v in report.verdicts],
-        attested=[h.cid_bytes for h in report.attested])
+        attested=[h.cid_bytes for h in report.attested],
+    )
 
 
 def report_from_pb(msg: execution_pb2.VerifyResponse) -> VerifyReport:
-    return VerifyReport(CID.from_bytes(msg.root), [verdict_from_pb(v) for v in msg.executions],
-                        [CID.from_bytes(h) for h in msg.attested], msg.signer or None)
+    return VerifyReport(
+        CID.from_bytes(msg.root),
+        [verdict_from_pb(v) for v in msg.executions],
+        [CID.from_bytes(h) for h in msg.attested],
+        msg.signer or None,
+    )

@@ -7,6 +7,13 @@ from catenary.cid.cid import CID, block_cid, raw_cid, raw_sha256_cid
 from catenary.cid.codec import block, check_value, cid_of, decode, encode
 
 __all__ = [
-    "CID", "block", "block_cid", "check_value", "cid_of", "decode", "encode", "raw_cid",
+    "CID",
+    "block",
+    "block_cid",
+    "check_value",
+    "cid_of",
+    "decode",
+    "encode",
+    "raw_cid",
     "raw_sha256_cid",
 ]

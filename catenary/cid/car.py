@@ -14,8 +14,9 @@ Pure: no I/O besides the stream handed to :func:`write_car`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 from catenary.cid import varint
 from catenary.cid.cid import CID
@@ -23,8 +24,16 @@ from catenary.cid.codec import decode, encode
 from catenary.cid.varint import VarintProblem, encode_varint
 from catenary.errors import CatenaryError, UnreadableBundleError
 
-__all__ = ["CarBlock", "CarFile", "car_bytes", "cid_length", "encode_varint", "read_car", "read_varint",
-           "write_car"]
+__all__ = [
+    "CarBlock",
+    "CarFile",
+    "car_bytes",
+    "cid_length",
+    "encode_varint",
+    "read_car",
+    "read_varint",
+    "write_car",
+]
 
 # A section longer than this is refused before anything is allocated for it.
 MAX_SECTION = 1 << 31
@@ -86,9 +95,11 @@ def read_car(data: bytes) -> CarFile:
     if header_len == 0 or pos + header_len > len(data):
         raise UnreadableBundleError(
             f"CAR byte 0: header length {header_len} runs past the end of the file ({len(data)} bytes)"
-            if header_len else "CAR byte 0: header length is 0")
+            if header_len
+            else "CAR byte 0: header length is 0"
+        )
     try:
-        header = decode(data[pos:pos + header_len])
+        header = decode(data[pos : pos + header_len])
     except CatenaryError as exc:
         raise UnreadableBundleError(f"CAR byte {pos}: header is not DAG-CBOR: {exc}") from exc
     if not isinstance(header, dict) or header.get("version") != 1:
@@ -108,13 +119,14 @@ def read_car(data: bytes) -> CarFile:
         if length > MAX_SECTION or end > len(data):
             raise UnreadableBundleError(
                 f"CAR byte {start}: section {len(blocks)} claims {length} bytes but only "
-                f"{len(data) - pos} remain (truncated or corrupt)")
+                f"{len(data) - pos} remain (truncated or corrupt)"
+            )
         size = cid_length(view, pos, end)
         try:
-            cid = CID.from_bytes(data[pos:pos + size])
+            cid = CID.from_bytes(data[pos : pos + size])
         except CatenaryError as exc:
             raise UnreadableBundleError(f"CAR byte {pos}: section {len(blocks)}: {exc}") from exc
-        blocks.append(CarBlock(cid, data[pos + size:end], start))
+        blocks.append(CarBlock(cid, data[pos + size : end], start))
         pos = end
     return CarFile(roots, blocks)
 

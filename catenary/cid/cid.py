@@ -50,7 +50,7 @@ class CID(cbrrr.CID):
     __slots__ = ()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "CID":
+    def from_bytes(cls, data: bytes) -> CID:
         """Validate the binary form (version 1, codec, multihash) and wrap it."""
         data = bytes(data)
         if not data:
@@ -61,13 +61,11 @@ class CID(cbrrr.CID):
         _code, pos = _varint(data, pos, "multihash code")
         length, pos = _varint(data, pos, "digest length")
         if len(data) - pos != length:
-            raise InvalidCIDError(
-                f"CID bytes: digest is {len(data) - pos} bytes, header says {length}"
-            )
+            raise InvalidCIDError(f"CID bytes: digest is {len(data) - pos} bytes, header says {length}")
         return cls(data)
 
     @classmethod
-    def parse(cls, text: str) -> "CID":
+    def parse(cls, text: str) -> CID:
         """Parse base32 text (multibase prefix ``b``), as shown by the CLI and JSON."""
         if not isinstance(text, str) or not text:
             raise InvalidCIDError(f"not a CID: {_shown(text)}")
@@ -90,7 +88,7 @@ class CID(cbrrr.CID):
         return cid
 
     @classmethod
-    def coerce(cls, value: "CID | bytes | str") -> "CID":
+    def coerce(cls, value: CID | bytes | str) -> CID:
         """Accept a CID, its binary form or its text form."""
         if isinstance(value, CID):
             return value
@@ -110,7 +108,7 @@ class CID(cbrrr.CID):
     def __repr__(self) -> str:
         return f"CID({self})"
 
-    def __lt__(self, other: "CID") -> bool:
+    def __lt__(self, other: CID) -> bool:
         return self.cid_bytes < other.cid_bytes
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from catenary.cid.cid import CID
 from catenary.errors import EncodingError, InvalidCIDError
 
-
 TOO_DEEP = "is nested too deeply to convert between DAG-JSON and a value"
 
 
@@ -117,13 +116,14 @@ def parse(text: str, what: str = "value") -> Any:
         # Beyond 20 digits an integer cannot be 64-bit; refusing it here also keeps Python's
         # int-from-text limit (4300 digits, a ValueError) from escaping as a crash.
         if len(digits.lstrip("-")) > 20:
-            return _Refused(f"integer of {len(digits.lstrip('-'))} digits is outside the 64-bit range "
-                            f"(bignums are refused)")
+            return _Refused(
+                f"integer of {len(digits.lstrip('-'))} digits is outside the 64-bit range "
+                f"(bignums are refused)"
+            )
         return int(digits)
 
     try:
-        data = json.loads(text, object_pairs_hook=no_dupes, parse_constant=no_constant,
-                          parse_int=bounded_int)
+        data = json.loads(text, object_pairs_hook=no_dupes, parse_constant=no_constant, parse_int=bounded_int)
     except json.JSONDecodeError as exc:
         raise EncodingError(f"{what}: not valid JSON: {exc}") from exc
     except RecursionError:

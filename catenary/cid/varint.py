@@ -32,8 +32,9 @@ def encode_varint(value: int) -> bytes:
             return bytes(out)
 
 
-def read_varint(data: bytes | memoryview, pos: int, fail: Callable[[VarintProblem], Exception],
-                minimal: bool = True) -> tuple[int, int]:
+def read_varint(
+    data: bytes | memoryview, pos: int, fail: Callable[[VarintProblem], Exception], minimal: bool = True
+) -> tuple[int, int]:
     """Decode the varint at ``pos``; return (value, position after it). On bad bytes, raise
     ``fail(problem)``. ``minimal=False`` lets a padded encoding through (``0x81 0x00``)."""
     value = shift = 0

@@ -62,17 +62,21 @@ def build_workflow(node: Any, workflow_id: Any, directory: Path) -> dict[str, An
         for number, step in enumerate(segment.sequence):
             op = node.operations.get(step.version_id)
             if op.version.kind != "wasm":
-                raise BadInputError(f"segment {index} step {number} ({op.manifest.name}) is a "
-                                    f"{op.version.kind} operation; only workflows whose operations "
-                                    f"are all WASM run in the browser")
+                raise BadInputError(
+                    f"segment {index} step {number} ({op.manifest.name}) is a "
+                    f"{op.version.kind} operation; only workflows whose operations "
+                    f"are all WASM run in the browser"
+                )
             if step.version_id in seen:
                 continue
             seen.add(step.version_id)
             module = op.version.implementation["module"]
             data = node.store.get_block(module)
             if data is None:
-                raise NotFoundError(f"the wasm module {module} of {op.manifest.name} is not on this "
-                                    f"node; `catenary op add` it first")
+                raise NotFoundError(
+                    f"the wasm module {module} of {op.manifest.name} is not on this "
+                    f"node; `catenary op add` it first"
+                )
             versions.append((op, module, data))
     directory.mkdir(parents=True, exist_ok=True)
     if not RUNTIME.exists():
@@ -82,13 +86,22 @@ def build_workflow(node: Any, workflow_id: Any, directory: Path) -> dict[str, An
     for op, module, data in versions:
         name = f"{op.manifest.name.replace('/', '-')}-{module}.wasm"
         (directory / name).write_bytes(data)
-        entries.append({"version": _b64(block(op.version.data())[1]),
-                        "manifest": _b64(block(op.manifest.data())[1]), "module": name})
+        entries.append(
+            {
+                "version": _b64(block(op.version.data())[1]),
+                "manifest": _b64(block(op.manifest.data())[1]),
+                "module": name,
+            }
+        )
     spec = {"id": str(info.id), "workflow": _b64(block(info.workflow.data())[1]), "versions": entries}
     text = TEMPLATE % {"id": info.id, "name": info.workflow.name, "spec": json.dumps(spec, indent=1)}
     (directory / "workflow.mjs").write_text(text)
-    return {"workflow": str(info.id), "directory": str(directory), "module": "workflow.mjs",
-            "operations": [op.manifest.name for op, _, _ in versions]}
+    return {
+        "workflow": str(info.id),
+        "directory": str(directory),
+        "module": "workflow.mjs",
+        "operations": [op.manifest.name for op, _, _ in versions],
+    }
 
 
 def _b64(data: bytes) -> str:
@@ -97,8 +110,15 @@ def _b64(data: bytes) -> str:
 
 @click.command("build")
 @click.argument("workflow_id", metavar="WORKFLOW")
-@click.option("--output", "-o", "directory", required=True, metavar="DIR",
-              type=click.Path(file_okay=False, path_type=Path), help="Directory to write the build to.")
+@click.option(
+    "--output",
+    "-o",
+    "directory",
+    required=True,
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the build to.",
+)
 @json_option
 @click.pass_obj
 def workflow_build(c: Any, workflow_id: str, directory: Path, as_json: bool) -> None:
@@ -107,5 +127,7 @@ def workflow_build(c: Any, workflow_id: str, directory: Path, as_json: bool) -> 
     if as_json:
         emit(result)
     else:
-        out.print(f"wrote {directory}/workflow.mjs: {len(result['operations'])} operation module(s) "
-                  f"({', '.join(result['operations'])})")
+        out.print(
+            f"wrote {directory}/workflow.mjs: {len(result['operations'])} operation module(s) "
+            f"({', '.join(result['operations'])})"
+        )

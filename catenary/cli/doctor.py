@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 
 @click.command("doctor")
-@click.option("--repair", is_flag=True, help="Fix what is safe to fix (e.g. fail orphaned in_progress executions).")
+@click.option(
+    "--repair", is_flag=True, help="Fix what is safe to fix (e.g. fail orphaned in_progress executions)."
+)
 @json_option
 @click.pass_obj
 def doctor(c: Context, repair: bool, as_json: bool) -> None:
@@ -27,9 +29,13 @@ def doctor(c: Context, repair: bool, as_json: bool) -> None:
         emit(doctor_json(report))
     else:
         for f in report.findings:
-            click.echo(f"{f.check:9} {f.subject}: {f.message}" + ("  (--repair fixes this)" if f.repairable else ""))
+            click.echo(
+                f"{f.check:9} {f.subject}: {f.message}" + ("  (--repair fixes this)" if f.repairable else "")
+            )
         verdict = "ok" if report.ok else f"{len(report.findings)} problem(s)"
-        click.echo(f"checked {report.executions} executions and {report.runs} runs: {verdict}"
-                   + (f"; repaired {report.repaired}" if report.repaired else ""))
+        click.echo(
+            f"checked {report.executions} executions and {report.runs} runs: {verdict}"
+            + (f"; repaired {report.repaired}" if report.repaired else "")
+        )
     if not report.ok:
         sys.exit(1)

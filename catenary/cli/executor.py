@@ -16,11 +16,9 @@ from catenary.cli.output import cid_arg, emit, json_option
 from catenary.errors import BadInputError, CatenaryError
 
 
-
-
 def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
-    from catenary.remote import is_remote
     from catenary.operations import Operation
+    from catenary.remote import is_remote
 
     found = []
     for name in modules:
@@ -30,29 +28,60 @@ def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
             raise BadInputError(f"--operations {name}: cannot import it: {exc}") from exc
         ops = [v for v in vars(module).values() if isinstance(v, Operation) and is_remote(v)]
         if not ops:
-            raise BadInputError(f"--operations {name}: the module defines no remote operation "
-                                f"(declare one with @remote above @operation; see docs/design.md)")
+            raise BadInputError(
+                f"--operations {name}: the module defines no remote operation "
+                f"(declare one with @remote above @operation; see docs/design.md)"
+            )
         found.extend(ops)
     return found
 
 
 @click.command("executor")
-@click.option("--node", "address", metavar="HOST:PORT",
-              help="The node to work for (default: the global --node or $CATENARY_NODE).")
-@click.option("--operations", "modules", multiple=True, metavar="MODULE",
-              help="A Python module whose remote operations (@remote @operation) to perform "
-                   "(repeatable).")
-@click.option("--id", "executor_id", metavar="NAME",
-              help="This executor's id in the records (default py:HOST:PID); unique per process.")
-@click.option("--lease", type=click.FloatRange(0.1, 86400), default=30.0, show_default=True,
-              metavar="SECONDS", help="Each claim lasts this long unless renewed (renewed every "
-                                      "third of it while the operation runs).")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Executions performed at the same time.")
+@click.option(
+    "--node",
+    "address",
+    metavar="HOST:PORT",
+    help="The node to work for (default: the global --node or $CATENARY_NODE).",
+)
+@click.option(
+    "--operations",
+    "modules",
+    multiple=True,
+    metavar="MODULE",
+    help="A Python module whose remote operations (@remote @operation) to perform (repeatable).",
+)
+@click.option(
+    "--id",
+    "executor_id",
+    metavar="NAME",
+    help="This executor's id in the records (default py:HOST:PID); unique per process.",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(0.1, 86400),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Each claim lasts this long unless renewed (renewed every third of it while the operation runs).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Executions performed at the same time.",
+)
 @json_option
 @click.pass_obj
-def executor_cmd(c: Any, address: str | None, modules: tuple[str, ...], executor_id: str | None,
-                 lease: float, concurrency: int, as_json: bool) -> None:
+def executor_cmd(
+    c: Any,
+    address: str | None,
+    modules: tuple[str, ...],
+    executor_id: str | None,
+    lease: float,
+    concurrency: int,
+    as_json: bool,
+) -> None:
     """Perform the remote operations of Python modules for a served node until SIGTERM/Ctrl-C:
     claim each created execution of them (a lease, renewed while it runs), run it, report the
     output or the error. With --json, one line per execution performed."""
@@ -72,25 +101,43 @@ def executor_cmd(c: Any, address: str | None, modules: tuple[str, ...], executor
 
     def on_event(outcome: Any) -> None:
         if as_json:
-            emit({"event": outcome.event, "execution": str(outcome.execution),
-                        "operation": outcome.operation, "executor": outcome.executor,
-                        "seconds": outcome.seconds, "detail": outcome.detail})
+            emit(
+                {
+                    "event": outcome.event,
+                    "execution": str(outcome.execution),
+                    "operation": outcome.operation,
+                    "executor": outcome.executor,
+                    "seconds": outcome.seconds,
+                    "detail": outcome.detail,
+                }
+            )
         else:
             detail = f": {outcome.detail}" if outcome.detail else ""
-            click.echo(f"{outcome.event:9} {outcome.execution} {outcome.operation} "
-                       f"({outcome.seconds * 1000:.1f} ms){detail}")
+            click.echo(
+                f"{outcome.event:9} {outcome.execution} {outcome.operation} "
+                f"({outcome.seconds * 1000:.1f} ms){detail}"
+            )
             sys.stdout.flush()
 
-    worker = Worker(address, _remote_operations(modules), executor_id, lease=lease,
-                    concurrency=concurrency, on_event=on_event, log=log)
+    worker = Worker(
+        address,
+        _remote_operations(modules),
+        executor_id,
+        lease=lease,
+        concurrency=concurrency,
+        on_event=on_event,
+        log=log,
+    )
     try:
         missing = worker.unknown_operations()
     except CatenaryError as exc:
         raise CatenaryError(f"cannot reach the node at {address}: {exc}") from exc
     for op in missing:
-        log(f"warning: the node does not know {op.name} ({op.version_id}), so it creates no "
+        log(
+            f"warning: the node does not know {op.name} ({op.version_id}), so it creates no "
             f"executions of it: start it with --ops {op.func.__module__} or register the manifest "
-            f"with `catenary op register-remote`")
+            f"with `catenary op register-remote`"
+        )
     names = ", ".join(f"{op.name} ({op.version_id})" for op in worker.operations.values())
     log(f"executor {worker.id} performing {names} for {address}; lease {lease:g} s")
     stop = threading.Event()
@@ -109,8 +156,8 @@ def register_remote_cmd(c: Any, manifest_file: Path, as_json: bool) -> None:
     its manifest (JSON: {name, description, inputs, output, config, groups}, or {"id"?, "data"});
     prints its version id."""
     from catenary.cid.dagjson import parse as parse_dag_json
-    from catenary.sdk import documents as render
     from catenary.operations.wasm.abi import parse_manifest
+    from catenary.sdk import documents as render
 
     node = c.local("op register-remote")
     where = str(manifest_file)
@@ -140,9 +187,15 @@ def exec_history(c: Any, execution_hash: str, as_json: bool) -> None:
     node = c.local("exec history")
     entries = node.executions.history(wanted)
     if as_json:
-        emit({"execution": str(wanted), "history": [
-            {"seq": h.seq, "at": h.at, "change": h.change, "executor": h.executor, "detail": h.detail}
-            for h in entries]})
+        emit(
+            {
+                "execution": str(wanted),
+                "history": [
+                    {"seq": h.seq, "at": h.at, "change": h.change, "executor": h.executor, "detail": h.detail}
+                    for h in entries
+                ],
+            }
+        )
         return
     for h in entries:
         detail = f"  ({h.detail})" if h.detail else ""

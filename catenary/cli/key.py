@@ -33,8 +33,9 @@ def key_new(path: Path | None, as_json: bool) -> None:
         emit({"key": identity.id, "path": str(target)})
     else:
         click.echo(identity.id)
-        click.echo(f"key written to {target} (mode 0600); use it with --key {target} "
-                   f"or {KEY_ENV}={target}", err=True)
+        click.echo(
+            f"key written to {target} (mode 0600); use it with --key {target} or {KEY_ENV}={target}", err=True
+        )
 
 
 @key_cmd.command("show")
@@ -47,8 +48,9 @@ def key_show(c, path: Path | None, as_json: bool) -> None:  # noqa: ANN001 - the
 
     identity = Identity.load_file(path) if path else resolve_key(getattr(c, "key", None))
     if identity is None:
-        raise BadInputError(f"no key: give PATH or --key, set {KEY_ENV}, or create one with "
-                            f"`catenary key new`")
+        raise BadInputError(
+            f"no key: give PATH or --key, set {KEY_ENV}, or create one with `catenary key new`"
+        )
     if as_json:
         emit({"key": identity.id})
     else:
@@ -58,20 +60,24 @@ def key_show(c, path: Path | None, as_json: bool) -> None:  # noqa: ANN001 - the
 @key_cmd.command("token")
 @click.argument("method")
 @click.option("--audience", metavar="DID", help="The node's did:key (default: asked of --node).")
-@click.option("--lifetime", type=click.FloatRange(1, 300), default=60, show_default=True,
-              metavar="SECONDS", help="How long the token is valid.")
+@click.option(
+    "--lifetime",
+    type=click.FloatRange(1, 300),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long the token is valid.",
+)
 @click.pass_obj
 def key_token(c, method: str, audience: str | None, lifetime: float) -> None:  # noqa: ANN001
     """Print a one-call token for METHOD (e.g. catenary.api.v1.Workflow/List), signed with --key,
     for tools such as buf curl: -H "authorization: Bearer $(catenary key token ...)"."""
-    from catenary.trust.token import issue
-
     from catenary.trust.identity import KEY_ENV, resolve_key
+    from catenary.trust.token import issue
 
     identity = resolve_key(getattr(c, "key", None))
     if identity is None:
-        raise BadInputError(f"no key: give --key, set {KEY_ENV}, or create one with "
-                            f"`catenary key new`")
+        raise BadInputError(f"no key: give --key, set {KEY_ENV}, or create one with `catenary key new`")
     if audience is None:
         if not c.address:
             raise click.UsageError("give --audience DID, or --node HOST:PORT to ask the node its id")
@@ -80,8 +86,9 @@ def key_token(c, method: str, audience: str | None, lifetime: float) -> None:  #
         from catenary.client.auth import ClientTLS, NodeId
 
         tls = c.tls if isinstance(c.tls, ClientTLS) else None
-        channel = (grpc.secure_channel(c.address, tls.credentials()) if tls
-                   else grpc.insecure_channel(c.address))
+        channel = (
+            grpc.secure_channel(c.address, tls.credentials()) if tls else grpc.insecure_channel(c.address)
+        )
         with channel:
             audience = NodeId(channel)()
     click.echo(issue(identity, audience, "/" + method.lstrip("/"), lifetime=lifetime))

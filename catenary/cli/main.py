@@ -15,15 +15,16 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from catenary._version import __version__
 from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
-from catenary.cli.output import cid_arg, emit, err, json_option, LazyModule, ns_time, out
+from catenary.cli.output import LazyModule, cid_arg, emit, err, json_option, ns_time, out
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
@@ -46,10 +47,18 @@ class Context:
     wins, as a repeated option does in click. ``check`` runs once all are in.
     """
 
-    def __init__(self, data_dir: Path | None, operations: tuple[str, ...], max_value_size: int | None,
-                 address: str | None, db: str | None = None,
-                 operation_timeout: float | None = None, executor: str | None = None,
-                 remote_wait: float | None = None, db_from_env: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path | None,
+        operations: tuple[str, ...],
+        max_value_size: int | None,
+        address: str | None,
+        db: str | None = None,
+        operation_timeout: float | None = None,
+        executor: str | None = None,
+        remote_wait: float | None = None,
+        db_from_env: bool = False,
+    ) -> None:
         self.data_dir = data_dir
         self.executor = executor
         self.remote_wait = remote_wait
@@ -69,18 +78,24 @@ class Context:
             if self.db_from_env:
                 self.db = None  # CATENARY_DB set for the nodes of a deployment: --node still wins
             else:
-                raise click.UsageError("--db and --node exclude each other: a served node uses its "
-                                       "own database (give --db to `catenary serve` instead)")
+                raise click.UsageError(
+                    "--db and --node exclude each other: a served node uses its "
+                    "own database (give --db to `catenary serve` instead)"
+                )
         if self.executor and self.address:
-            raise click.UsageError("--executor and --node exclude each other: a served node runs "
-                                   "operations where it was started to (give --executor to "
-                                   "`catenary serve` instead)")
+            raise click.UsageError(
+                "--executor and --node exclude each other: a served node runs "
+                "operations where it was started to (give --executor to "
+                "`catenary serve` instead)"
+            )
 
     @property
     def node(self) -> NodeLike:
         """The local node (sdk) or, with --node, a client of a remote one: the same shape."""
         if self._node is None:
-            size: dict[str, Any] = {} if self.max_value_size is None else {"max_value_size": self.max_value_size}
+            size: dict[str, Any] = (
+                {} if self.max_value_size is None else {"max_value_size": self.max_value_size}
+            )
             if self.address:
                 from catenary.client import Client
                 from catenary.trust.identity import resolve_key
@@ -90,9 +105,15 @@ class Context:
                 from catenary.sdk import Node
 
                 extra: dict[str, Any] = {} if self.remote_wait is None else {"remote_wait": self.remote_wait}
-                self._node = Node(self.data_dir, operations=self.operations, db=self.db,
-                                  operation_timeout=self.operation_timeout, executor=self.executor,
-                                  **size, **extra)
+                self._node = Node(
+                    self.data_dir,
+                    operations=self.operations,
+                    db=self.db,
+                    operation_timeout=self.operation_timeout,
+                    executor=self.executor,
+                    **size,
+                    **extra,
+                )
         return self._node
 
     def local(self, command: str) -> Node:
@@ -111,53 +132,118 @@ DATA_DIR_TYPE = click.Path(file_okay=False, path_type=Path)
 NODE_HELP = "Talk to a node served by `catenary serve` instead of the local data dir."
 DATA_DIR_HELP = "Data directory (default ./.catenary, or $CATENARY_HOME)."
 KEY_TYPE = click.Path(dir_okay=False, path_type=Path)
-KEY_HELP = ("With --node: sign each call with this key (default $CATENARY_KEY, else "
-            "~/.config/catenary/key.pem if it exists; see `catenary key new`).")
-DB_HELP = ("Keep the execution DB in PostgreSQL (postgresql://USER@HOST:PORT/DBNAME), "
-           "shared with other nodes, instead of the data dir's SQLite file.")
+KEY_HELP = (
+    "With --node: sign each call with this key (default $CATENARY_KEY, else "
+    "~/.config/catenary/key.pem if it exists; see `catenary key new`)."
+)
+DB_HELP = (
+    "Keep the execution DB in PostgreSQL (postgresql://USER@HOST:PORT/DBNAME), "
+    "shared with other nodes, instead of the data dir's SQLite file."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=DATA_DIR_TYPE, envvar="CATENARY_HOME", help=DATA_DIR_HELP)
-@click.option("--ops", "operations", multiple=True, metavar="MODULE",
-              help="Import a Python module of @operation functions (repeatable).")
-@click.option("--max-value-size", type=click.IntRange(1), default=None,
-              envvar="CATENARY_MAX_VALUE_SIZE", metavar="BYTES",
-              help="Refuse values (inputs and outputs) larger than this, encoded "
-                   "[default: 67108864, 64 MiB].")
-@click.option("--operation-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-              envvar="CATENARY_OPERATION_TIMEOUT", metavar="SECONDS",
-              help="Fail an execution whose operation runs longer than this (default: no limit).")
+@click.option(
+    "--ops",
+    "operations",
+    multiple=True,
+    metavar="MODULE",
+    help="Import a Python module of @operation functions (repeatable).",
+)
+@click.option(
+    "--max-value-size",
+    type=click.IntRange(1),
+    default=None,
+    envvar="CATENARY_MAX_VALUE_SIZE",
+    metavar="BYTES",
+    help="Refuse values (inputs and outputs) larger than this, encoded [default: 67108864, 64 MiB].",
+)
+@click.option(
+    "--operation-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    envvar="CATENARY_OPERATION_TIMEOUT",
+    metavar="SECONDS",
+    help="Fail an execution whose operation runs longer than this (default: no limit).",
+)
 @click.option("--node", "address", envvar="CATENARY_NODE", metavar="HOST:PORT", help=NODE_HELP)
 @click.option("--db", envvar="CATENARY_DB", metavar="URL", help=DB_HELP)
-@click.option("--executor", "executor", envvar="CATENARY_EXECUTOR", metavar="SPEC",
-              help="Where operations run: local (default), dask:local (a Dask cluster of worker "
-                   "processes started here) or dask://HOST:PORT (a running Dask scheduler).")
-@click.option("--remote-wait", type=click.FloatRange(min=0), default=None,
-              envvar="CATENARY_REMOTE_WAIT", metavar="SECONDS",
-              help="How long next() waits for external executors to finish a remote step "
-                   "(default 300).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON document on stdout (the same as --json after the command).")
+@click.option(
+    "--executor",
+    "executor",
+    envvar="CATENARY_EXECUTOR",
+    metavar="SPEC",
+    help="Where operations run: local (default), dask:local (a Dask cluster of worker "
+    "processes started here) or dask://HOST:PORT (a running Dask scheduler).",
+)
+@click.option(
+    "--remote-wait",
+    type=click.FloatRange(min=0),
+    default=None,
+    envvar="CATENARY_REMOTE_WAIT",
+    metavar="SECONDS",
+    help="How long next() waits for external executors to finish a remote step (default 300).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON document on stdout (the same as --json after the command).",
+)
 @click.option("--key", type=KEY_TYPE, metavar="FILE", help=KEY_HELP)
-@click.option("--tls-ca", type=click.Path(dir_okay=False, path_type=Path), envvar="CATENARY_TLS_CA",
-              metavar="PEM", help="With --node: talk TLS, checking the node's certificate with this CA.")
-@click.option("--client-cert", type=click.Path(dir_okay=False, path_type=Path),
-              envvar="CATENARY_CLIENT_CERT", metavar="PEM",
-              help="With --node and --tls-ca: this client certificate (mutual TLS).")
-@click.option("--client-key", type=click.Path(dir_okay=False, path_type=Path),
-              envvar="CATENARY_CLIENT_KEY", metavar="PEM", help="The private key of --client-cert.")
+@click.option(
+    "--tls-ca",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CATENARY_TLS_CA",
+    metavar="PEM",
+    help="With --node: talk TLS, checking the node's certificate with this CA.",
+)
+@click.option(
+    "--client-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CATENARY_CLIENT_CERT",
+    metavar="PEM",
+    help="With --node and --tls-ca: this client certificate (mutual TLS).",
+)
+@click.option(
+    "--client-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CATENARY_CLIENT_KEY",
+    metavar="PEM",
+    help="The private key of --client-cert.",
+)
 @click.version_option(__version__, prog_name="catenary")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, operations: tuple[str, ...],
-        max_value_size: int | None, operation_timeout: float | None, address: str | None,
-        db: str | None, executor: str | None, remote_wait: float | None, as_json: bool,
-        key: Path | None, tls_ca: Path | None, client_cert: Path | None,
-        client_key: Path | None) -> None:
+def cli(
+    ctx: click.Context,
+    data_dir: Path | None,
+    operations: tuple[str, ...],
+    max_value_size: int | None,
+    operation_timeout: float | None,
+    address: str | None,
+    db: str | None,
+    executor: str | None,
+    remote_wait: float | None,
+    as_json: bool,
+    key: Path | None,
+    tls_ca: Path | None,
+    client_cert: Path | None,
+    client_key: Path | None,
+) -> None:
     """catenary: workflows whose every execution is content-addressed, traceable and verifiable."""
     from_env = ctx.get_parameter_source("db") is click.core.ParameterSource.ENVIRONMENT
-    state = Context(data_dir, operations, max_value_size, address, db, operation_timeout,
-                    executor, remote_wait, db_from_env=bool(db) and from_env)
+    state = Context(
+        data_dir,
+        operations,
+        max_value_size,
+        address,
+        db,
+        operation_timeout,
+        executor,
+        remote_wait,
+        db_from_env=bool(db) and from_env,
+    )
     state.check()
     if executor:
         from catenary.engine.executor import executor_from_spec
@@ -198,14 +284,17 @@ def _global_options_after(group: click.Group) -> None:
             continue
         taken = {opt for p in command.params for opt in p.opts}
         for opt, name, kwargs in (
-                ("--node", "address", {"metavar": "HOST:PORT", "help": NODE_HELP}),
-                ("--data-dir", "data_dir", {"type": DATA_DIR_TYPE, "help": DATA_DIR_HELP}),
-                ("--db", "db", {"metavar": "URL", "help": DB_HELP}),
-                ("--key", "key", {"type": KEY_TYPE, "metavar": "FILE", "help": KEY_HELP})):
+            ("--node", "address", {"metavar": "HOST:PORT", "help": NODE_HELP}),
+            ("--data-dir", "data_dir", {"type": DATA_DIR_TYPE, "help": DATA_DIR_HELP}),
+            ("--db", "db", {"metavar": "URL", "help": DB_HELP}),
+            ("--key", "key", {"type": KEY_TYPE, "metavar": "FILE", "help": KEY_HELP}),
+        ):
             if opt not in taken:
-                command.params.append(click.Option(
-                    [opt, name], expose_value=False, is_eager=True, callback=_global_after,
-                    **kwargs))
+                command.params.append(
+                    click.Option(
+                        [opt, name], expose_value=False, is_eager=True, callback=_global_after, **kwargs
+                    )
+                )
 
 
 # workflows -------------------------------------------------------------------------
@@ -255,7 +344,8 @@ def workflow_show(c: Context, workflow_id: str, as_json: bool) -> None:
         chain = " -> ".join(
             names.get(step.version_id, str(step.version_id))
             + (f"({', '.join(f'{k}={v}' for k, v in step.config.items())})" if step.config else "")
-            for step in segment.sequence)
+            for step in segment.sequence
+        )
         out.print(f"  {index} [{sources}]  {chain}")
 
 
@@ -266,9 +356,19 @@ def workflow_list(c: Context, as_json: bool) -> None:
     """List stored workflows."""
     infos = c.node.workflows.list()
     if as_json:
-        emit({"workflows": [{"id": str(i.id), "name": i.workflow.name,
-                             "segments": len(i.workflow.segments), "created_at": i.created_at}
-                            for i in infos]})
+        emit(
+            {
+                "workflows": [
+                    {
+                        "id": str(i.id),
+                        "name": i.workflow.name,
+                        "segments": len(i.workflow.segments),
+                        "created_at": i.created_at,
+                    }
+                    for i in infos
+                ]
+            }
+        )
         return
     from rich.table import Table
 
@@ -297,8 +397,13 @@ def op_list(c: Context, as_json: bool) -> None:
 
     table = Table("name", "inputs", "output", "version_id", "here")
     for i in infos:
-        table.add_row(i.manifest.name, ", ".join(map(json.dumps, i.manifest.inputs)),
-                      json.dumps(i.manifest.output), str(i.version_id), "yes" if i.available else "no")
+        table.add_row(
+            i.manifest.name,
+            ", ".join(map(json.dumps, i.manifest.inputs)),
+            json.dumps(i.manifest.output),
+            str(i.version_id),
+            "yes" if i.available else "no",
+        )
     out.print(table)
 
 
@@ -329,18 +434,34 @@ def failure_document(as_json: bool) -> Iterator[None]:
     except ExecutionFailedError as exc:
         if as_json:
             failed = exc.execution
-            emit({"run": render.cid_text(getattr(failed, "run", None)), "done": False, "result": None,
-                  "segment": getattr(failed, "segment", None), "segment_time": None,
-                  "total_time": None, "final": render.cid_text(getattr(failed, "hash", None)),
-                  "error": str(exc)})
+            emit(
+                {
+                    "run": render.cid_text(getattr(failed, "run", None)),
+                    "done": False,
+                    "result": None,
+                    "segment": getattr(failed, "segment", None),
+                    "segment_time": None,
+                    "total_time": None,
+                    "final": render.cid_text(getattr(failed, "hash", None)),
+                    "error": str(exc),
+                }
+            )
         raise
+
+
 fresh_option = click.option("--fresh", is_flag=True, help="Execute everything again (no memoization).")
 
 
 @cli.command("run")
 @click.argument("workflow_id", metavar="WORKFLOW")
-@click.option("--input", "-i", "inputs", multiple=True, metavar="SEG=VALUE",
-              help="External input for a segment's -1 slot; repeat for several slots, in slot order.")
+@click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    metavar="SEG=VALUE",
+    help="External input for a segment's -1 slot; repeat for several slots, in slot order.",
+)
 @fresh_option
 @json_option
 @pass_ctx
@@ -351,8 +472,10 @@ def run_cmd(c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, 
     total = len(c.node.workflows.get(wf_id).workflow.segments)
 
     def progress(result: Any) -> None:
-        err.print(f"segment {result.segment + 1}/{total} done in {result.segment_time:.2f} ms "
-                  f"(total {result.total_time:.2f} ms)")
+        err.print(
+            f"segment {result.segment + 1}/{total} done in {result.segment_time:.2f} ms "
+            f"(total {result.total_time:.2f} ms)"
+        )
 
     with failure_document(as_json):
         state, result = c.node.runs.run(wf_id, values, fresh=fresh, on_step=progress)
@@ -367,8 +490,12 @@ def run_cmd(c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, 
 
 @cli.command("new")
 @click.argument("workflow_id", metavar="WORKFLOW")
-@click.option("--nonce", metavar="HEX", help="The run's 16-byte nonce as 32 hex digits (default: random), "
-              "to repeat a run elsewhere with the same ids. Local only.")
+@click.option(
+    "--nonce",
+    metavar="HEX",
+    help="The run's 16-byte nonce as 32 hex digits (default: random), "
+    "to repeat a run elsewhere with the same ids. Local only.",
+)
 @json_option
 @pass_ctx
 def new_cmd(c: Context, workflow_id: str, nonce: str | None, as_json: bool) -> None:
@@ -391,8 +518,14 @@ def new_cmd(c: Context, workflow_id: str, nonce: str | None, as_json: bool) -> N
 
 @cli.command("next")
 @click.argument("run_id", metavar="RUN")
-@click.option("--input", "-i", "inputs", multiple=True, metavar="VALUE",
-              help="Value for the segment's next -1 slot; repeat in slot order.")
+@click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    metavar="VALUE",
+    help="Value for the segment's next -1 slot; repeat in slot order.",
+)
 @fresh_option
 @json_option
 @pass_ctx
@@ -404,8 +537,10 @@ def next_cmd(c: Context, run_id: str, inputs: tuple[str, ...], fresh: bool, as_j
     if as_json:
         emit(render.step_json(result))
         return
-    out.print(f"segment {result.segment} done in {result.segment_time:.2f} ms "
-              f"(total {result.total_time:.2f} ms)  final {result.final}")
+    out.print(
+        f"segment {result.segment} done in {result.segment_time:.2f} ms "
+        f"(total {result.total_time:.2f} ms)  final {result.final}"
+    )
     if result.done:
         out.print(f"result  {dumps(result.result)}")
 
@@ -431,8 +566,14 @@ def runs_list(c: Context, workflow_id: str | None, limit: int, as_json: bool) ->
 
     table = Table("run", "workflow", "status", "next", "total ms", "created")
     for s in states:
-        table.add_row(str(s.id), str(s.workflow)[:20] + "…", s.status, str(s.next_segment),
-                      f"{s.total_time:.2f}", ns_time(s.created_at))
+        table.add_row(
+            str(s.id),
+            str(s.workflow)[:20] + "…",
+            s.status,
+            str(s.next_segment),
+            f"{s.total_time:.2f}",
+            ns_time(s.created_at),
+        )
     out.print(table)
 
 
@@ -457,16 +598,24 @@ def runs_get(c: Context, run_id: str, as_json: bool) -> None:
 # executions ------------------------------------------------------------------------------
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--status", "statuses", multiple=True,
-                     type=click.Choice([s.value for s in Status]), help="Any of these statuses."),
+        click.option(
+            "--status",
+            "statuses",
+            multiple=True,
+            type=click.Choice([s.value for s in Status]),
+            help="Any of these statuses.",
+        ),
         click.option("--workflow", "workflow_id", metavar="WORKFLOW"),
         click.option("--run", "run_id", metavar="RUN"),
         click.option("--operation", metavar="VERSION_ID", help="Operation version id."),
         click.option("--segment", type=int),
         click.option("--parent", metavar="HASH", help="Executions with this parent (execution or event)."),
         click.option("--key", metavar="KEY", help="Executions of this key (the same computation)."),
-        click.option("--created-after", metavar="TIME",
-                     help="Created after TIME: ISO 8601 (2026-11-27T10:00:00Z) or unix ns."),
+        click.option(
+            "--created-after",
+            metavar="TIME",
+            help="Created after TIME: ISO 8601 (2026-11-27T10:00:00Z) or unix ns.",
+        ),
         click.option("--created-before", metavar="TIME", help="Created before TIME (same forms)."),
     ]
     for option in reversed(options):
@@ -485,25 +634,37 @@ def parse_time(text: str | None, option: str) -> int | None:
     except ValueError as exc:
         raise BadInputError(f"{option}: {text!r} is neither ISO 8601 time nor unix nanoseconds") from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.timezone.utc)
+        moment = moment.replace(tzinfo=_dt.UTC)
     return int(moment.timestamp() * 1_000_000) * 1000
 
 
-def build_filter(statuses: tuple[str, ...], workflow_id: str | None, run_id: str | None,
-                 operation: str | None, segment: int | None, parent: str | None,
-                 key: str | None, created_after: str | None = None,
-                 created_before: str | None = None) -> ExecutionFilter:
+def build_filter(
+    statuses: tuple[str, ...],
+    workflow_id: str | None,
+    run_id: str | None,
+    operation: str | None,
+    segment: int | None,
+    parent: str | None,
+    key: str | None,
+    created_after: str | None = None,
+    created_before: str | None = None,
+) -> ExecutionFilter:
     from catenary.model.filter import ExecutionFilter
 
     def opt(value: str | None, name: str) -> CID | None:
         return cid_arg(value, name) if value else None
 
     return ExecutionFilter(
-        statuses=tuple(Status(s) for s in statuses), workflow=opt(workflow_id, "--workflow"),
-        run=opt(run_id, "--run"), operation=opt(operation, "--operation"), segment=segment,
-        parent=opt(parent, "--parent"), key=opt(key, "--key"),
+        statuses=tuple(Status(s) for s in statuses),
+        workflow=opt(workflow_id, "--workflow"),
+        run=opt(run_id, "--run"),
+        operation=opt(operation, "--operation"),
+        segment=segment,
+        parent=opt(parent, "--parent"),
+        key=opt(key, "--key"),
         created_after=parse_time(created_after, "--created-after"),
-        created_before=parse_time(created_before, "--created-before"))
+        created_before=parse_time(created_before, "--created-before"),
+    )
 
 
 @cli.group("exec")
@@ -539,16 +700,25 @@ def exec_list(c: Context, /, limit: int, page_token: str | None, as_json: bool, 
     """List executions, newest first, a page at a time."""
     page = c.node.executions.list(build_filter(**flt), limit, page_token)
     if as_json:
-        emit({"executions": [render.execution_json(e) for e in page.executions],
-              "next_page_token": page.next_page_token})
+        emit(
+            {
+                "executions": [render.execution_json(e) for e in page.executions],
+                "next_page_token": page.next_page_token,
+            }
+        )
         return
     from rich.table import Table
 
     table = Table("hash", "seg.step", "status", "output", "cached", "created")
     for e in page.executions:
-        table.add_row(str(e.hash), f"{e.segment}.{e.step}", e.status.value,
-                      str(e.output)[:24] + "…" if e.output else (e.error or "")[:40],
-                      "yes" if e.cached_from else "", ns_time(e.created_at))
+        table.add_row(
+            str(e.hash),
+            f"{e.segment}.{e.step}",
+            e.status.value,
+            str(e.output)[:24] + "…" if e.output else (e.error or "")[:40],
+            "yes" if e.cached_from else "",
+            ns_time(e.created_at),
+        )
     out.print(table)
     if page.next_page_token:
         out.print(f"next page: --page-token {page.next_page_token}")
@@ -556,8 +726,13 @@ def exec_list(c: Context, /, limit: int, page_token: str | None, as_json: bool, 
 
 @exec_.command("watch")
 @filter_options
-@click.option("--since", "since_seq", default=None, type=click.IntRange(0),
-              help="Replay stored changes after this seq first (default: only new changes).")
+@click.option(
+    "--since",
+    "since_seq",
+    default=None,
+    type=click.IntRange(0),
+    help="Replay stored changes after this seq first (default: only new changes).",
+)
 @json_option
 @pass_ctx
 def exec_watch(c: Context, /, since_seq: int | None, as_json: bool, **flt: Any) -> None:
@@ -570,8 +745,10 @@ def exec_watch(c: Context, /, since_seq: int | None, as_json: bool, **flt: Any) 
             if as_json:
                 emit(render.execution_json(e))
             else:
-                out.print(f"{e.seq:>8} {e.status.value:11} {e.hash} seg {e.segment}.{e.step}"
-                          + (f" error: {e.error}" if e.error else ""))
+                out.print(
+                    f"{e.seq:>8} {e.status.value:11} {e.hash} seg {e.segment}.{e.step}"
+                    + (f" error: {e.error}" if e.error else "")
+                )
             sys.stdout.flush()
     except KeyboardInterrupt:
         pass
@@ -579,20 +756,27 @@ def exec_watch(c: Context, /, since_seq: int | None, as_json: bool, **flt: Any) 
 
 @exec_.command("trace")
 @click.argument("execution_hash", metavar="HASH")
-@click.option("--down", is_flag=True,
-              help="Trace descendants instead: everything computed from HASH (its impact).")
-@click.option("--depth", default=0, show_default=True, type=click.IntRange(0), metavar="N",
-              help="At most N hops from HASH (0 = all the way).")
+@click.option(
+    "--down", is_flag=True, help="Trace descendants instead: everything computed from HASH (its impact)."
+)
+@click.option(
+    "--depth",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    metavar="N",
+    help="At most N hops from HASH (0 = all the way).",
+)
 @click.option("--dot", "as_dot", is_flag=True, help="Print the graph in Graphviz DOT.")
 @json_option
 @pass_ctx
-def exec_trace(c: Context, execution_hash: str, down: bool, depth: int, as_dot: bool,
-               as_json: bool) -> None:
+def exec_trace(c: Context, execution_hash: str, down: bool, depth: int, as_dot: bool, as_json: bool) -> None:
     """Trace an execution back to the events that started it (or, --down, forward)."""
     if as_dot and as_json:
         raise click.UsageError("--dot and --json are exclusive")
-    trace = c.node.executions.trace(cid_arg(execution_hash, "HASH"),
-                                    Direction.DESCENDANTS if down else Direction.ANCESTORS, depth)
+    trace = c.node.executions.trace(
+        cid_arg(execution_hash, "HASH"), Direction.DESCENDANTS if down else Direction.ANCESTORS, depth
+    )
     if as_json:
         emit(render.trace_json(trace))
         return
@@ -622,36 +806,73 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
 
 # serving ------------------------------------------------------------------------------------
 @cli.command("serve")
-@click.option("--listen", default=None, metavar="HOST:PORT",
-              help="Address for the gRPC API (default 127.0.0.1:50051, or none when only --http is "
-                   "given; port 0 picks a free one).")
-@click.option("--http", "http_listen", default=None, metavar="HOST:PORT",
-              help="Also serve the web explorer and its read-only JSON gateway here (port 0 picks one).")
-@click.option("--workers", default=256, show_default=True, type=click.IntRange(4),
-              help="Server threads; each open Updates stream holds one.")
-@click.option("--max-subscribers", type=click.IntRange(1), default=None,
-              help="Cap on open Updates streams (default: workers - 16); over it: RESOURCE_EXHAUSTED.")
-@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), metavar="PEM",
-              help="Serve gRPC and HTTP over TLS with this certificate (and --tls-key).")
-@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), metavar="PEM",
-              help="The private key of --tls-cert.")
-@click.option("--tls-client-ca", type=click.Path(dir_okay=False, path_type=Path), metavar="PEM",
-              help="Mutual TLS: require client certificates signed by this CA (policy [[clients]] "
-                   "maps them to keys).")
-@click.option("--insecure", is_flag=True,
-              help="Serve on a non-loopback address without TLS or authentication (warns).")
+@click.option(
+    "--listen",
+    default=None,
+    metavar="HOST:PORT",
+    help="Address for the gRPC API (default 127.0.0.1:50051, or none when only --http is "
+    "given; port 0 picks a free one).",
+)
+@click.option(
+    "--http",
+    "http_listen",
+    default=None,
+    metavar="HOST:PORT",
+    help="Also serve the web explorer and its read-only JSON gateway here (port 0 picks one).",
+)
+@click.option(
+    "--workers",
+    default=256,
+    show_default=True,
+    type=click.IntRange(4),
+    help="Server threads; each open Updates stream holds one.",
+)
+@click.option(
+    "--max-subscribers",
+    type=click.IntRange(1),
+    default=None,
+    help="Cap on open Updates streams (default: workers - 16); over it: RESOURCE_EXHAUSTED.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="Serve gRPC and HTTP over TLS with this certificate (and --tls-key).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="The private key of --tls-cert.",
+)
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="Mutual TLS: require client certificates signed by this CA (policy [[clients]] maps them to keys).",
+)
+@click.option(
+    "--insecure", is_flag=True, help="Serve on a non-loopback address without TLS or authentication (warns)."
+)
 @pass_ctx
-def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
-          max_subscribers: int | None, tls_cert: Path | None, tls_key: Path | None,
-          tls_client_ca: Path | None, insecure: bool) -> None:
+def serve(
+    c: Context,
+    listen: str | None,
+    http_listen: str | None,
+    workers: int,
+    max_subscribers: int | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_client_ca: Path | None,
+    insecure: bool,
+) -> None:
     """Serve this data dir's node over gRPC (reflection and health on) and, with --http, the web
     explorer, until SIGTERM/Ctrl-C."""
     from catenary.api import Server
     from catenary.api.server import TLSFiles
 
     if (tls_cert is None) != (tls_key is None) or (tls_client_ca and not tls_cert):
-        raise click.UsageError("TLS needs --tls-cert and --tls-key together (--tls-client-ca "
-                               "only with them)")
+        raise click.UsageError("TLS needs --tls-cert and --tls-key together (--tls-client-ca only with them)")
     tls = TLSFiles(tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None
     node = c.local("serve")
     if listen is None and http_listen is None:
@@ -662,8 +883,13 @@ def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
 
         # binds now: a busy address fails before gRPC starts
         web = WebServer(node, http_listen, tls=tls, insecure=insecure)
-    server = Server(node, listen, max_workers=workers, max_subscribers=max_subscribers, tls=tls,
-                    insecure=insecure).start() if listen else None
+    server = (
+        Server(
+            node, listen, max_workers=workers, max_subscribers=max_subscribers, tls=tls, insecure=insecure
+        ).start()
+        if listen
+        else None
+    )
     from rich.markup import escape
 
     for warning in {w for w in (server and server.warning, web and web.warning) if w}:
@@ -692,10 +918,10 @@ def serve(c: Context, listen: str | None, http_listen: str | None, workers: int,
 # commands that live in their own modules -------------------------------------------------------
 from catenary.cli.doctor import doctor  # noqa: E402
 from catenary.cli.executor import exec_history, executor_cmd, register_remote_cmd  # noqa: E402
-from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
 from catenary.cli.statement import statement  # noqa: E402
+from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
 cli.add_command(key_cmd)

@@ -6,7 +6,8 @@ import datetime as _dt
 import importlib
 import json
 import sys
-from typing import TYPE_CHECKING, Any, Callable, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -15,7 +16,6 @@ from catenary.errors import BadInputError, CatenaryError
 
 if TYPE_CHECKING:
     from rich.console import Console
-
 
 
 class _LazyConsole:
@@ -36,8 +36,9 @@ def _out() -> Console:
 
     # When piped, do not cut tables at 80 columns: CIDs must come out whole.
     # emoji=False: "did:key:z..." node ids must not turn into a key emoji.
-    return Console(markup=False, highlight=False, emoji=False, soft_wrap=True,
-                   width=None if sys.stdout.isatty() else 240)
+    return Console(
+        markup=False, highlight=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240
+    )
 
 
 def _err() -> Console:
@@ -49,13 +50,19 @@ def _err() -> Console:
 out = cast("Console", _LazyConsole(_out))
 err = cast("Console", _LazyConsole(_err))
 
+
 def _json_here_or_before(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     """``--json`` after the command, or before it (``catenary --json op list``): either turns it on."""
     return value or bool(ctx.find_root().params.get("as_json"))
 
 
-json_option = click.option("--json", "as_json", is_flag=True, callback=_json_here_or_before,
-                           help="Print one JSON document on stdout.")
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=_json_here_or_before,
+    help="Print one JSON document on stdout.",
+)
 
 
 def emit(document: Any) -> None:
@@ -76,8 +83,7 @@ def ns_time(ns: int | None) -> str:
     """Unix nanoseconds as UTC time with milliseconds, or '-'."""
     if ns is None:
         return "-"
-    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
+    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 class LazyModule:

@@ -30,8 +30,9 @@ def policy_show(c, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
         if grants and isinstance(grants[0], dict):
             for i, grant in enumerate(grants):
                 scope = next(v for k, v in grant.items() if k != "keys")
-                click.echo(f"{name}[{i}]".ljust(20) + f"keys {', '.join(grant['keys'])}; "
-                           f"on {', '.join(scope)}")
+                click.echo(
+                    f"{name}[{i}]".ljust(20) + f"keys {', '.join(grant['keys'])}; on {', '.join(scope)}"
+                )
         else:
             click.echo(name.ljust(20) + (", ".join(grants) or "(nobody)"))
     for client in document["clients"]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from catenary.cli.output import cid_arg, emit, json_option, out
 from catenary.errors import BadInputError, VerificationError
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # loaded by the commands that use them (CLI start-up)
     from catenary.statements import Proof, StatementReport
@@ -27,8 +26,15 @@ def _proof_json(proof: Proof | None) -> dict[str, str] | None:
 
 
 def report_json(r: StatementReport) -> dict[str, Any]:
-    return {"id": str(r.id), "claimant": r.claimant, "claim": r.claim, "proof": _proof_json(r.proof),
-            "verdict": "holds" if r.ok else "refused", "refused": r.refused, "reason": r.reason}
+    return {
+        "id": str(r.id),
+        "claimant": r.claimant,
+        "claim": r.claim,
+        "proof": _proof_json(r.proof),
+        "verdict": "holds" if r.ok else "refused",
+        "refused": r.refused,
+        "reason": r.reason,
+    }
 
 
 def _read(path: Path) -> bytes:
@@ -44,18 +50,38 @@ def statement() -> None:
 
 
 @statement.command("create")
-@click.option("--proof", "proof", required=True, metavar="HASH",
-              help="The execution whose verified result supports the claim.")
-@click.option("--claim", "claim", required=True, metavar="JSON",
-              help='What is claimed, a JSON object, e.g. \'{"owns": {"camera": "CX1-004217"}}\'.')
-@click.option("--key", "key", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="The claimant's ed25519 key (PEM, as a node's node_key.pem).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the DSSE envelope (JSON) to this file.")
+@click.option(
+    "--proof",
+    "proof",
+    required=True,
+    metavar="HASH",
+    help="The execution whose verified result supports the claim.",
+)
+@click.option(
+    "--claim",
+    "claim",
+    required=True,
+    metavar="JSON",
+    help='What is claimed, a JSON object, e.g. \'{"owns": {"camera": "CX1-004217"}}\'.',
+)
+@click.option(
+    "--key",
+    "key",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The claimant's ed25519 key (PEM, as a node's node_key.pem).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the DSSE envelope (JSON) to this file.",
+)
 @json_option
 @click.pass_obj
-def statement_create(c: Any, proof: str, claim: str, key: Path, output: Path | None,
-                     as_json: bool) -> None:
+def statement_create(c: Any, proof: str, claim: str, key: Path, output: Path | None, as_json: bool) -> None:
     """Sign a claim over a proof: refused unless the proof verifies by re-execution and its
     result supports the claim."""
     from catenary.sdk.statement import load_key
@@ -70,8 +96,14 @@ def statement_create(c: Any, proof: str, claim: str, key: Path, output: Path | N
     if output is not None:
         output.write_text(envelope.dumps())
     if as_json:
-        emit({"id": str(sid), "claimant": identity.id, "envelope": envelope.to_json(),
-              "file": str(output) if output else None})
+        emit(
+            {
+                "id": str(sid),
+                "claimant": identity.id,
+                "envelope": envelope.to_json(),
+                "file": str(output) if output else None,
+            }
+        )
     else:
         out.print(f"statement {sid}")
         out.print(f"claimant  {identity.id}")
@@ -120,8 +152,14 @@ def statement_list(c: Any, proof: str | None, as_json: bool) -> None:
     node = c.local("statement list")
     rows = node.statements.list(cid_arg(proof, "--proof") if proof else None)
     if as_json:
-        emit({"statements": [{"id": str(s.id), "claimant": s.claimant, "claim": s.claim,
-                              "proof": s.proof.data()} for s in rows]})
+        emit(
+            {
+                "statements": [
+                    {"id": str(s.id), "claimant": s.claimant, "claim": s.claim, "proof": s.proof.data()}
+                    for s in rows
+                ]
+            }
+        )
         return
     from rich.table import Table
 

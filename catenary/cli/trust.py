@@ -24,9 +24,8 @@ if TYPE_CHECKING:  # at run time these load with the command that needs them (CL
     from rich.table import Table
     from rich.tree import Tree
 
-    from catenary.model.results import Trace
+    from catenary.model.results import Trace, Verdict
     from catenary.trust.bundle import BundleReport
-    from catenary.model.results import Verdict
 
 from catenary.cli.output import LazyModule
 from catenary.model import NodeKind
@@ -63,8 +62,12 @@ def _read(path: Path) -> bytes:
 # verify ---------------------------------------------------------------------------------------
 @click.command("verify")
 @click.argument("execution_hash", metavar="HASH")
-@click.option("--trace", "whole", is_flag=True,
-              help="Verify every execution in HASH's ancestry too, and each record's hash and key.")
+@click.option(
+    "--trace",
+    "whole",
+    is_flag=True,
+    help="Verify every execution in HASH's ancestry too, and each record's hash and key.",
+)
 @json_option
 @click.pass_obj
 def verify_cmd(c: Any, execution_hash: str, whole: bool, as_json: bool) -> None:
@@ -79,14 +82,15 @@ def verify_cmd(c: Any, execution_hash: str, whole: bool, as_json: bool) -> None:
         out.print(_verdict_table(report.verdicts, attestations=False))
         out.print(f"verdict  {report.overall}")
         if report.attested:
-            out.print(f"added {len(report.attested)} validator attestation(s) signed by "
-                      f"{report.signer}")
+            out.print(f"added {len(report.attested)} validator attestation(s) signed by {report.signer}")
     if not report.ok:
         bad = [v for v in report.verdicts if not v.ok]
         first = bad[0]
-        raise VerificationError(f"verification failed: {len(bad)} of {len(report.verdicts)} "
-                                f"execution(s) not verified; first: {first.execution} "
-                                f"{first.verdict}: {first.reason}")
+        raise VerificationError(
+            f"verification failed: {len(bad)} of {len(report.verdicts)} "
+            f"execution(s) not verified; first: {first.execution} "
+            f"{first.verdict}: {first.reason}"
+        )
 
 
 # attestations -----------------------------------------------------------------------------------
@@ -117,8 +121,14 @@ def exec_attestations(c: Any, execution_hash: str, as_json: bool) -> None:
 # bundles ---------------------------------------------------------------------------------------
 @click.command("export")
 @click.argument("execution_hash", metavar="HASH")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the CAR file here.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the CAR file here.",
+)
 @json_option
 @click.pass_obj
 def export_cmd(c: Any, execution_hash: str, output: Path, as_json: bool) -> None:
@@ -141,8 +151,10 @@ def export_cmd(c: Any, execution_hash: str, output: Path, as_json: bool) -> None
     if as_json:
         emit({"file": str(output), "root": str(hash_), **counts, "bytes": size})
     else:
-        out.print(f"wrote {output}: {counts['executions']} execution(s), {counts['events']} event(s), "
-                  f"{counts['blocks']} blocks, {size} bytes")
+        out.print(
+            f"wrote {output}: {counts['executions']} execution(s), {counts['events']} event(s), "
+            f"{counts['blocks']} blocks, {size} bytes"
+        )
 
 
 def _print_report(report: BundleReport) -> None:
@@ -198,8 +210,11 @@ def import_cmd(c: Any, file: Path, as_json: bool) -> None:
         emit({**render.bundle_report_json(file, report), "imported": counts})
         return
     _print_report(report)
-    out.print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
-              if any(counts.values()) else "imported nothing new (all of it was already here)")
+    out.print(
+        "imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+        if any(counts.values())
+        else "imported nothing new (all of it was already here)"
+    )
 
 
 # trace views -------------------------------------------------------------------------------------
@@ -239,8 +254,11 @@ def trace_tree(trace: Trace, names: dict[CID, str], down: bool = False) -> Tree:
 
 def trace_dot(trace: Trace, names: dict[CID, str], down: bool = False) -> str:
     """The trace in Graphviz DOT: events as ellipses, executions as boxes, edges parent -> child."""
-    lines = [f"digraph {'impact' if down else 'trace'} {{", "  rankdir=LR;",
-             '  node [fontname="monospace", fontsize=10];']
+    lines = [
+        f"digraph {'impact' if down else 'trace'} {{",
+        "  rankdir=LR;",
+        '  node [fontname="monospace", fontsize=10];',
+    ]
     for n in trace.nodes:
         short = str(n.hash)[-12:]
         if n.kind == NodeKind.EVENT:

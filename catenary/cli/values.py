@@ -17,12 +17,13 @@ def parse_value(text: str, where: str) -> Any:
         except OSError as exc:
             raise BadInputError(f"{where}: cannot read {text[1:]!r}: {exc.strerror}") from exc
     if text.startswith("text:"):
-        return text[len("text:"):]
+        return text[len("text:") :]
     try:
         return dagjson.parse(text, where)
     except CatenaryError as exc:
-        raise BadInputError(f"{exc} (a VALUE is DAG-JSON, @path for a file's bytes, or text:... for "
-                            f"a string)") from exc
+        raise BadInputError(
+            f"{exc} (a VALUE is DAG-JSON, @path for a file's bytes, or text:... for a string)"
+        ) from exc
 
 
 def parse_segment_inputs(items: tuple[str, ...]) -> dict[int, list[Any]]:

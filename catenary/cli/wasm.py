@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from catenary.cli.output import emit, json_option
 from catenary.cid.dagjson import parse as parse_dag_json
+from catenary.cli.output import emit, json_option
 from catenary.errors import BadInputError
 
 
@@ -24,15 +24,20 @@ def _read(path: Path, what: str) -> bytes:
 
 @click.command("add")
 @click.argument("module", metavar="MODULE.wasm|MODULE.wat", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--manifest", "manifest_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
-              help="The operation manifest (JSON), for a module without a catenary.manifest section.")
+@click.option(
+    "--manifest",
+    "manifest_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The operation manifest (JSON), for a module without a catenary.manifest section.",
+)
 @json_option
 @click.pass_obj
 def op_add(c: Any, module: Path, manifest_file: Path | None, as_json: bool) -> None:
     """Validate a WebAssembly module (binary or WAT) against catenary-wasm-abi/1 and store it;
     prints its version id. Adding the same module again gives the same id."""
-    from catenary.sdk import documents as render
     from catenary.operations.wasm import parse_manifest, wasm_bytes
+    from catenary.sdk import documents as render
 
     node = c.local("op add")
     data = wasm_bytes(_read(module, "module"), str(module))
@@ -49,5 +54,6 @@ def op_add(c: Any, module: Path, manifest_file: Path | None, as_json: bool) -> N
     if as_json:
         emit(render.operation_json(info))
     else:
-        click.echo(f"{info.version_id}  {info.manifest.name} "
-                   f"(wasm module {info.version.implementation['module']})")
+        click.echo(
+            f"{info.version_id}  {info.manifest.name} (wasm module {info.version.implementation['module']})"
+        )

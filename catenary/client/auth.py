@@ -10,15 +10,15 @@ and the method it is for, and it is made anew for each call: tokens cannot be re
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from catenary.errors import AuthenticationError, BadInputError, CatenaryError
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # loaded only by a client that signs (``import catenary.client`` stays light)
     from catenary.trust.identity import Identity
@@ -37,12 +37,14 @@ class ClientTLS:
 
     def credentials(self) -> grpc.ChannelCredentials:
         if (self.cert is None) != (self.key is None):
-            raise BadInputError("a client certificate needs both its file and its key "
-                                "(--client-cert and --client-key)")
+            raise BadInputError(
+                "a client certificate needs both its file and its key (--client-cert and --client-key)"
+            )
         return grpc.ssl_channel_credentials(
             root_certificates=_read(self.ca, "--tls-ca"),
             private_key=_read(self.key, "--client-key"),
-            certificate_chain=_read(self.cert, "--client-cert"))
+            certificate_chain=_read(self.cert, "--client-cert"),
+        )
 
 
 def _read(path: Path | None, option: str) -> bytes | None:
@@ -75,8 +77,14 @@ class CallTokens(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterce
     def _details(self, details: Any) -> _Details:
         token = self.issuer.issue(self.audience(), details.method)
         metadata = [*(details.metadata or ()), ("authorization", f"Bearer {token}")]
-        return _Details(details.method, details.timeout, metadata, details.credentials,
-                        getattr(details, "wait_for_ready", None), getattr(details, "compression", None))
+        return _Details(
+            details.method,
+            details.timeout,
+            metadata,
+            details.credentials,
+            getattr(details, "wait_for_ready", None),
+            getattr(details, "compression", None),
+        )
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return continuation(self._details(details), request)
@@ -98,20 +106,28 @@ class NodeId:
             if self._id is None:
                 try:
                     _, call = health_pb2_grpc.HealthStub(self._channel).Check.with_call(
-                        health_pb2.HealthCheckRequest(), timeout=30)
+                        health_pb2.HealthCheckRequest(), timeout=30
+                    )
                 except grpc.RpcError as exc:
                     raise CatenaryError(f"node unavailable: {exc.details()}") from None
                 found = dict(call.initial_metadata() or ()).get(NODE_ID_KEY)
                 if not found:
-                    raise AuthenticationError("the node did not say its id (catenary-node-id) "
-                                              "in its health check; pass the node's did:key as "
-                                              "the audience")
+                    raise AuthenticationError(
+                        "the node did not say its id (catenary-node-id) "
+                        "in its health check; pass the node's did:key as "
+                        "the audience"
+                    )
                 self._id = str(found)
             return self._id
 
 
-def open_channel(address: str, options: list[tuple[str, Any]], key: Identity | None = None,
-                 tls: ClientTLS | None = None, audience: str | None = None) -> grpc.Channel:
+def open_channel(
+    address: str,
+    options: list[tuple[str, Any]],
+    key: Identity | None = None,
+    tls: ClientTLS | None = None,
+    audience: str | None = None,
+) -> grpc.Channel:
     """A channel to ``address``: over TLS when ``tls`` is given, with call tokens when ``key`` is."""
     if tls is not None:
         channel = grpc.secure_channel(address, tls.credentials(), options=options)

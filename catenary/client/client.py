@@ -5,7 +5,8 @@ from __future__ import annotations
 import builtins
 import functools
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 
@@ -18,13 +19,31 @@ from catenary.model import Execution, Status
 from catenary.model.enums import Direction, NodeKind
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import (
-    DEFAULT_MAX_VALUE_SIZE, AttestationCheck, OperationInfo, Page, RunState, StepResult, Trace,
-    TraceNode, VerifyReport, WorkflowInfo, check_page_size, check_trace_request,
+    DEFAULT_MAX_VALUE_SIZE,
+    AttestationCheck,
+    OperationInfo,
+    Page,
+    RunState,
+    StepResult,
+    Trace,
+    TraceNode,
+    VerifyReport,
+    WorkflowInfo,
+    check_page_size,
+    check_trace_request,
     iterate_pages,
 )
 from catenary.proto.api import (
-    execution_pb2, execution_pb2_grpc, operation_pb2, operation_pb2_grpc, run_pb2, run_pb2_grpc,
-    value_pb2, value_pb2_grpc, workflow_pb2, workflow_pb2_grpc,
+    execution_pb2,
+    execution_pb2_grpc,
+    operation_pb2,
+    operation_pb2_grpc,
+    run_pb2,
+    run_pb2_grpc,
+    value_pb2,
+    value_pb2_grpc,
+    workflow_pb2,
+    workflow_pb2_grpc,
 )
 
 if TYPE_CHECKING:
@@ -54,30 +73,44 @@ class ExecutionClient:
 
     @_rpc
     def get(self, execution_hash: CID) -> Execution:
-        return convert.execution_from_pb(self._stub.Get(
-            execution_pb2.GetExecutionRequest(hash=execution_hash.cid_bytes)))
+        return convert.execution_from_pb(
+            self._stub.Get(execution_pb2.GetExecutionRequest(hash=execution_hash.cid_bytes))
+        )
 
     @_rpc
-    def list(self, flt: ExecutionFilter | None = None, page_size: int = 100,
-             page_token: str | None = None) -> Page:
+    def list(
+        self, flt: ExecutionFilter | None = None, page_size: int = 100, page_token: str | None = None
+    ) -> Page:
         check_page_size(page_size)  # here: over gRPC a 0 would mean the server's default
-        response = self._stub.List(execution_pb2.ListExecutionsRequest(
-            filter=convert.filter_to_pb(flt or ExecutionFilter()), page_size=page_size,
-            page_token=page_token or ""))
-        return Page([convert.execution_from_pb(e) for e in response.executions],
-                    response.next_page_token or None)
+        response = self._stub.List(
+            execution_pb2.ListExecutionsRequest(
+                filter=convert.filter_to_pb(flt or ExecutionFilter()),
+                page_size=page_size,
+                page_token=page_token or "",
+            )
+        )
+        return Page(
+            [convert.execution_from_pb(e) for e in response.executions], response.next_page_token or None
+        )
 
     def iterate(self, flt: ExecutionFilter | None = None, page_size: int = 500) -> Iterator[Execution]:
         """Every match, lazily, page by page."""
         return iterate_pages(self.list, flt, page_size)
 
-    def updates(self, flt: ExecutionFilter | None = None, since_seq: int = 0,
-                stop: threading.Event | None = None, from_now: bool = False,
-                ready: threading.Event | None = None) -> Iterator[Execution]:
+    def updates(
+        self,
+        flt: ExecutionFilter | None = None,
+        since_seq: int = 0,
+        stop: threading.Event | None = None,
+        from_now: bool = False,
+        ready: threading.Event | None = None,
+    ) -> Iterator[Execution]:
         """Stored matches after ``since_seq``, then live ones; ``ready`` is set once subscribed."""
-        call = self._stub.Updates(execution_pb2.UpdatesRequest(
-            filter=convert.filter_to_pb(flt or ExecutionFilter()), since_seq=since_seq,
-            from_now=from_now))
+        call = self._stub.Updates(
+            execution_pb2.UpdatesRequest(
+                filter=convert.filter_to_pb(flt or ExecutionFilter()), since_seq=since_seq, from_now=from_now
+            )
+        )
         if stop is not None:
             threading.Thread(target=lambda: (stop.wait(), call.cancel()), daemon=True).start()
         try:
@@ -103,12 +136,17 @@ class ExecutionClient:
             call.cancel()
 
     @_rpc
-    def trace(self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS,
-              depth: int = 0) -> Trace:
+    def trace(
+        self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS, depth: int = 0
+    ) -> Trace:
         check_trace_request(direction, depth)
         request = execution_pb2.TraceRequest(
-            hash=execution_hash.cid_bytes, depth=depth,
-            direction=execution_pb2.DESCENDANTS if direction == Direction.DESCENDANTS else execution_pb2.ANCESTORS)
+            hash=execution_hash.cid_bytes,
+            depth=depth,
+            direction=execution_pb2.DESCENDANTS
+            if direction == Direction.DESCENDANTS
+            else execution_pb2.ANCESTORS,
+        )
         nodes: list[TraceNode] = []
         for message in self._stub.Trace(request):
             if message.HasField("execution"):
@@ -116,29 +154,75 @@ class ExecutionClient:
                 nodes.append(TraceNode(NodeKind.EXECUTION, e.hash, e))
             else:
                 ev = message.event
-                nodes.append(TraceNode(NodeKind.EVENT, CID(ev.hash), None, tuple(CID(i) for i in ev.inputs),
-                                       ev.segment, CID(ev.run) if ev.run else None))
+                nodes.append(
+                    TraceNode(
+                        NodeKind.EVENT,
+                        CID(ev.hash),
+                        None,
+                        tuple(CID(i) for i in ev.inputs),
+                        ev.segment,
+                        CID(ev.run) if ev.run else None,
+                    )
+                )
         known = {n.hash for n in nodes}
-        edges = [(p, n.hash) for n in nodes if n.execution is not None
-                 for p in dict.fromkeys(n.execution.parents) if p in known]
+        edges = [
+            (p, n.hash)
+            for n in nodes
+            if n.execution is not None
+            for p in dict.fromkeys(n.execution.parents)
+            if p in known
+        ]
         return Trace(execution_hash, nodes, edges)
 
     @_rpc
-    def create(self, workflow: CID, run: CID, segment: int, step: int, operation: CID,
-               config: dict[str, str], parents: builtins.list[CID], inputs: builtins.list[CID]
-               ) -> Execution:
-        return convert.execution_from_pb(self._stub.Create(execution_pb2.CreateExecutionRequest(
-            workflow=workflow.cid_bytes, run=run.cid_bytes, segment=segment, step=step,
-            operation=operation.cid_bytes, config=config, parents=[p.cid_bytes for p in parents],
-            inputs=[i.cid_bytes for i in inputs])))
+    def create(
+        self,
+        workflow: CID,
+        run: CID,
+        segment: int,
+        step: int,
+        operation: CID,
+        config: dict[str, str],
+        parents: builtins.list[CID],
+        inputs: builtins.list[CID],
+    ) -> Execution:
+        return convert.execution_from_pb(
+            self._stub.Create(
+                execution_pb2.CreateExecutionRequest(
+                    workflow=workflow.cid_bytes,
+                    run=run.cid_bytes,
+                    segment=segment,
+                    step=step,
+                    operation=operation.cid_bytes,
+                    config=config,
+                    parents=[p.cid_bytes for p in parents],
+                    inputs=[i.cid_bytes for i in inputs],
+                )
+            )
+        )
 
     @_rpc
-    def update(self, execution_hash: CID, status: Status, executor: str | None = None,
-               output: Any = None, error: str | None = None, lease: float | None = None) -> Execution:
-        return convert.execution_from_pb(self._stub.Update(execution_pb2.UpdateExecutionRequest(
-            hash=execution_hash.cid_bytes, status=convert.STATUS_TO_PB[status], executor=executor or "",
-            output=encode(output) if status is Status.COMPLETED else b"", error=error or "",
-            lease_seconds=lease or 0)))
+    def update(
+        self,
+        execution_hash: CID,
+        status: Status,
+        executor: str | None = None,
+        output: Any = None,
+        error: str | None = None,
+        lease: float | None = None,
+    ) -> Execution:
+        return convert.execution_from_pb(
+            self._stub.Update(
+                execution_pb2.UpdateExecutionRequest(
+                    hash=execution_hash.cid_bytes,
+                    status=convert.STATUS_TO_PB[status],
+                    executor=executor or "",
+                    output=encode(output) if status is Status.COMPLETED else b"",
+                    error=error or "",
+                    lease_seconds=lease or 0,
+                )
+            )
+        )
 
 
 class WorkflowClient:
@@ -148,13 +232,17 @@ class WorkflowClient:
     @_rpc
     def create(self, manifest: str | bytes) -> WorkflowInfo:
         text = manifest.decode("utf-8", "surrogateescape") if isinstance(manifest, bytes) else manifest
-        return WorkflowInfo(*convert.workflow_from_pb(
-            self._stub.Create(workflow_pb2.CreateWorkflowRequest(manifest=text))))
+        return WorkflowInfo(
+            *convert.workflow_from_pb(self._stub.Create(workflow_pb2.CreateWorkflowRequest(manifest=text)))
+        )
 
     @_rpc
     def get(self, workflow_id: CID) -> WorkflowInfo:
-        return WorkflowInfo(*convert.workflow_from_pb(
-            self._stub.Get(workflow_pb2.GetWorkflowRequest(id=workflow_id.cid_bytes))))
+        return WorkflowInfo(
+            *convert.workflow_from_pb(
+                self._stub.Get(workflow_pb2.GetWorkflowRequest(id=workflow_id.cid_bytes))
+            )
+        )
 
     @_rpc
     def list(self) -> list[WorkflowInfo]:
@@ -169,7 +257,8 @@ class OperationClient:
     @_rpc
     def get(self, version_id: CID) -> OperationInfo:
         return convert.operation_from_pb(
-            self._stub.Get(operation_pb2.GetOperationRequest(version_id=version_id.cid_bytes)))
+            self._stub.Get(operation_pb2.GetOperationRequest(version_id=version_id.cid_bytes))
+        )
 
     @_rpc
     def list(self) -> list[OperationInfo]:
@@ -188,10 +277,18 @@ class RunClient:
 
     @_rpc
     def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
-        r = self._stub.Next(run_pb2.NextRequest(run=run_id.cid_bytes, inputs=[encode(v) for v in inputs],
-                                                fresh=fresh))
-        return StepResult(run_id, r.segment, r.done, decode(r.result) if r.HasField("result") else None,
-                          r.segment_time, r.total_time, CID(r.final))
+        r = self._stub.Next(
+            run_pb2.NextRequest(run=run_id.cid_bytes, inputs=[encode(v) for v in inputs], fresh=fresh)
+        )
+        return StepResult(
+            run_id,
+            r.segment,
+            r.done,
+            decode(r.result) if r.HasField("result") else None,
+            r.segment_time,
+            r.total_time,
+            CID(r.final),
+        )
 
     @_rpc
     def get(self, run_id: CID) -> RunState:
@@ -199,25 +296,32 @@ class RunClient:
 
     @_rpc
     def list(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]:
-        response = self._stub.List(run_pb2.ListRunsRequest(
-            workflow=workflow.cid_bytes if workflow else b"", limit=limit))
+        response = self._stub.List(
+            run_pb2.ListRunsRequest(workflow=workflow.cid_bytes if workflow else b"", limit=limit)
+        )
         return [convert.run_from_pb(r) for r in response.runs]
 
-    def run(self, workflow_id: CID, inputs: Mapping[int, Sequence[Any]] | None = None,
-            fresh: bool = False, on_step: Callable[[StepResult], None] | None = None
-            ) -> tuple[RunState, StepResult]:
+    def run(
+        self,
+        workflow_id: CID,
+        inputs: Mapping[int, Sequence[Any]] | None = None,
+        fresh: bool = False,
+        on_step: Callable[[StepResult], None] | None = None,
+    ) -> tuple[RunState, StepResult]:
         """new() then next() until done; every segment's input count is checked first."""
         inputs = dict(inputs or {})
         segments = self._workflows.get(workflow_id).workflow.segments
         for index in inputs:
             if not 0 <= index < len(segments):
-                raise InputError(f"input for segment {index}, but the workflow has segments "
-                                 f"0..{len(segments) - 1}")
+                raise InputError(
+                    f"input for segment {index}, but the workflow has segments 0..{len(segments) - 1}"
+                )
         for index, segment in enumerate(segments):
             given = len(inputs.get(index, ()))
             if given != segment.external_slots:
-                raise InputError(f"segment {index} takes {segment.external_slots} external input(s), "
-                                 f"got {given}")
+                raise InputError(
+                    f"segment {index} takes {segment.external_slots} external input(s), got {given}"
+                )
         state = self.new(workflow_id)
         for index in range(len(segments)):
             result = self.next(state.id, inputs.get(index, ()), fresh=fresh)
@@ -251,8 +355,9 @@ class TrustClient:
     @_rpc
     def verify(self, execution_hash: CID, trace: bool = False) -> VerifyReport:
         """As ``node.trust.verify``: the remote node re-executes and signs what it verified."""
-        return trust.report_from_pb(self._stub.Verify(execution_pb2.VerifyRequest(
-            hash=execution_hash.cid_bytes, trace=trace)))
+        return trust.report_from_pb(
+            self._stub.Verify(execution_pb2.VerifyRequest(hash=execution_hash.cid_bytes, trace=trace))
+        )
 
 
 class AttestationClient:
@@ -263,17 +368,22 @@ class AttestationClient:
 
     @_rpc
     def list(self, execution_hash: CID) -> list[AttestationCheck]:
-        response = self._stub.Attestations(execution_pb2.AttestationsRequest(
-            hash=execution_hash.cid_bytes))
+        response = self._stub.Attestations(execution_pb2.AttestationsRequest(hash=execution_hash.cid_bytes))
         return [trust.check_from_pb(a) for a in response.attestations]
 
 
 class Client:
     """A remote node: ``client.executions.get / list / updates``, ``client.runs.next``, ..."""
 
-    def __init__(self, address: str, max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
-                 timeout: float | None = None, key: "Identity | None" = None,
-                 tls: "ClientTLS | None" = None, audience: str | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
+        timeout: float | None = None,
+        key: Identity | None = None,
+        tls: ClientTLS | None = None,
+        audience: str | None = None,
+    ) -> None:
         """``key`` signs a token for every call; ``tls`` (a CA, and a client certificate for
         mutual TLS) secures the channel; ``audience`` is the node's did, else asked of it."""
         from catenary.client.auth import open_channel
@@ -291,7 +401,7 @@ class Client:
     def close(self) -> None:
         self._channel.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:

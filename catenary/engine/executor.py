@@ -40,8 +40,9 @@ class Executor(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    def call(self, op: Operation, values: list[Any], config: dict[str, str],
-             timeout: float | None) -> Any: ...
+    def call(
+        self, op: Operation, values: list[Any], config: dict[str, str], timeout: float | None
+    ) -> Any: ...
 
     def close(self) -> None:
         """Release what the executor holds (a cluster, a connection)."""
@@ -52,8 +53,7 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def call(self, op: Operation, values: list[Any], config: dict[str, str],
-             timeout: float | None) -> Any:
+    def call(self, op: Operation, values: list[Any], config: dict[str, str], timeout: float | None) -> Any:
         if timeout is None:
             return op.func(*values, **config)
         return _call_with_timeout(op, values, config, timeout)
@@ -91,8 +91,14 @@ class DaskExecutor(Executor):
 
     name = "dask"
 
-    def __init__(self, address: str | None = None, *, client: Any = None,
-                 cluster: dict[str, Any] | None = None, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        client: Any = None,
+        cluster: dict[str, Any] | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
         self.address = address
         self._client = client
         self._owns_client = client is None
@@ -123,26 +129,34 @@ class DaskExecutor(Executor):
 
         try:
             if self.address is None:
-                options = {"n_workers": os.cpu_count() or 1, "threads_per_worker": 1,
-                           "processes": True, "dashboard_address": "127.0.0.1:0"}
+                options = {
+                    "n_workers": os.cpu_count() or 1,
+                    "threads_per_worker": 1,
+                    "processes": True,
+                    "dashboard_address": "127.0.0.1:0",
+                }
                 options.update(self._cluster_options or {})
                 self._cluster = distributed.LocalCluster(**options)
                 return distributed.Client(self._cluster, set_as_default=False)
             return distributed.Client(self.address, timeout=self._connect_timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:
-            raise ExecutorUnavailableError(f"cannot reach the Dask scheduler at {self.where}: "
-                                           f"{type(exc).__name__}: {exc}") from exc
+            raise ExecutorUnavailableError(
+                f"cannot reach the Dask scheduler at {self.where}: {type(exc).__name__}: {exc}"
+            ) from exc
 
-    def call(self, op: Operation, values: list[Any], config: dict[str, str],
-             timeout: float | None) -> Any:
+    def call(self, op: Operation, values: list[Any], config: dict[str, str], timeout: float | None) -> Any:
         import asyncio  # loaded by distributed already; a node that never uses Dask skips it
 
         client = self.client
         func = self._payload(op)
         # pure=False: a task per invocation, never one result shared by Dask's own key cache
         # (catenary memoizes by execution key, before it gets here).
-        future = client.submit(functools.partial(func, **config), *values, pure=False,
-                               key=f"catenary-{op.name}-{os.urandom(8).hex()}")
+        future = client.submit(
+            functools.partial(func, **config),
+            *values,
+            pure=False,
+            key=f"catenary-{op.name}-{os.urandom(8).hex()}",
+        )
         try:
             return future.result(timeout=timeout)
         except (Exception, asyncio.CancelledError) as exc:
@@ -150,12 +164,15 @@ class DaskExecutor(Executor):
                 raise  # what the operation raised, or KilledWorker when its workers died
             if isinstance(exc, TimeoutError) and timeout is not None and future.status == "pending":
                 future.cancel()
-                raise OperationTimeout(f"{op.name} did not finish within the operation timeout of "
-                                       f"{timeout:g} s (on {self.where})") from exc
+                raise OperationTimeout(
+                    f"{op.name} did not finish within the operation timeout of "
+                    f"{timeout:g} s (on {self.where})"
+                ) from exc
             raise ExecutorUnavailableError(
                 f"the Dask cluster at {self.where} lost the call of {op.name} "
                 f"({type(exc).__name__}: {exc}); nothing was recorded for this segment, step it "
-                f"again") from exc
+                f"again"
+            ) from exc
         finally:
             future.release()
 
@@ -210,5 +227,7 @@ def executor_from_spec(spec: str | Executor | None) -> Executor:
         host, _, port = address.rpartition(":")
         if host and port.isdigit():
             return DaskExecutor(f"tcp://{address}")
-    raise BadInputError(f"--executor {spec!r}: expected local, dask:local or dask://HOST:PORT "
-                        f"(a Dask scheduler, e.g. dask://127.0.0.1:8786)")
+    raise BadInputError(
+        f"--executor {spec!r}: expected local, dask:local or dask://HOST:PORT "
+        f"(a Dask scheduler, e.g. dask://127.0.0.1:8786)"
+    )

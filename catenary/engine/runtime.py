@@ -11,19 +11,28 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from catenary.cid import CID, block, block_cid, check_value, decode, encode
 from catenary.engine.executor import Executor, OperationTimeout, executor_from_spec  # noqa: F401 (re-exported)
 from catenary.errors import (
-    CatenaryError, EncodingError, ExecutionFailedError, ExecutionPendingError, ExecutorUnavailableError,
-    InputError, NotFoundError, RunStateError, ValueTooLargeError,
+    CatenaryError,
+    EncodingError,
+    ExecutionFailedError,
+    ExecutionPendingError,
+    ExecutorUnavailableError,
+    InputError,
+    NotFoundError,
+    RunStateError,
+    ValueTooLargeError,
 )
 from catenary.model import Event, Execution, Invocation, Preimages, Run, RunStatus, Segment, Status, Workflow
+from catenary.model.results import DEFAULT_MAX_VALUE_SIZE as DEFAULT_MAX_VALUE_SIZE
+from catenary.model.results import StepResult as StepResult
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
-from catenary.model.results import DEFAULT_MAX_VALUE_SIZE as DEFAULT_MAX_VALUE_SIZE, StepResult as StepResult
 from catenary.operations import Operation, Registry
 from catenary.store import RunState, SegmentOutput, StepCommit, Store
 
@@ -78,12 +87,17 @@ class _SegmentRun:
 class Engine:
     """Steps runs, records every execution, memoizes by key."""
 
-    def __init__(self, store: Store, registry: Registry, node_id: str,
-                 max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
-                 attest: Callable[[CID, CID, CID], Any] | None = None,
-                 operation_timeout: float | None = None,
-                 executor: Executor | str | None = None,
-                 remote_wait: float | None = DEFAULT_REMOTE_WAIT) -> None:
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        node_id: str,
+        max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
+        attest: Callable[[CID, CID, CID], Any] | None = None,
+        operation_timeout: float | None = None,
+        executor: Executor | str | None = None,
+        remote_wait: float | None = DEFAULT_REMOTE_WAIT,
+    ) -> None:
         # Seconds an operation may run before its execution fails (None: no limit).
         self.operation_timeout = operation_timeout
         # Where operation functions run (catenary.engine.executor): local by default.
@@ -143,15 +157,17 @@ class Engine:
             return []
         return [source for source in segments[state.next_segment].inputs if source != EXTERNAL]
 
-    def check_inputs(self, workflow: Workflow, segment: int, inputs: Sequence[Any]
-                     ) -> list[tuple[CID, bytes]]:
+    def check_inputs(
+        self, workflow: Workflow, segment: int, inputs: Sequence[Any]
+    ) -> list[tuple[CID, bytes]]:
         """Refuse a segment's external inputs of the wrong count, type or size, or a segment
         whose operations this node cannot execute; return the inputs' encoded blocks."""
         seg = workflow.segments[segment]
         if len(inputs) != seg.external_slots:
             hint = " (it has no -1 slot)" if seg.external_slots == 0 else ""
-            raise InputError(f"segment {segment} takes {seg.external_slots} external input(s){hint}, "
-                             f"got {len(inputs)}")
+            raise InputError(
+                f"segment {segment} takes {seg.external_slots} external input(s){hint}, got {len(inputs)}"
+            )
         first = [self._operation(step.version_id) for step in seg.sequence][0]  # all must exist
         slots = [i for i, source in enumerate(seg.inputs) if source == EXTERNAL]
         blocks = []
@@ -167,8 +183,9 @@ class Engine:
                 raise InputError(f"{problem} (declared by {first.name})")
             cid, data = block(value)
             if len(data) > self.max_value_size:
-                raise ValueTooLargeError(f"{where} is {len(data)} bytes, over the value size cap of "
-                                         f"{self.max_value_size} bytes")
+                raise ValueTooLargeError(
+                    f"{where} is {len(data)} bytes, over the value size cap of {self.max_value_size} bytes"
+                )
             blocks.append((cid, data))
         return blocks
 
@@ -191,9 +208,15 @@ class Engine:
         segment = workflow.segments[index]
         blocks = self.check_inputs(workflow, index, inputs)
         operations = [self._operation(step.version_id) for step in segment.sequence]
-        seg = _SegmentRun(state=state, last_segment=len(workflow.segments) - 1, segment=segment,
-                          operations=operations, blocks=blocks, started=time.perf_counter(),
-                          lookup=None if fresh else self.store.find_memo)
+        seg = _SegmentRun(
+            state=state,
+            last_segment=len(workflow.segments) - 1,
+            segment=segment,
+            operations=operations,
+            blocks=blocks,
+            started=time.perf_counter(),
+            lookup=None if fresh else self.store.find_memo,
+        )
         external = [(cid, value) for (cid, _), value in zip(blocks, inputs)]
         if external:
             seg.events.append(Event(run_id, index, tuple(c for c, _ in external)))
@@ -207,12 +230,20 @@ class Engine:
                 seg.slots.append(_Slot(out.output, out.producer, store=self.store))
         return seg
 
-    def _step(self, seg: _SegmentRun, step_index: int, version_id: CID, config: dict[str, str],
-              op: Operation) -> bool:
+    def _step(
+        self, seg: _SegmentRun, step_index: int, version_id: CID, config: dict[str, str], op: Operation
+    ) -> bool:
         """Execute one step: from memo, by an external executor, or here. False: it failed."""
         state = seg.state
-        invocation = Invocation(state.workflow, state.next_segment, step_index, version_id, config,
-                                tuple(s.parent for s in seg.slots), tuple(s.cid for s in seg.slots))
+        invocation = Invocation(
+            state.workflow,
+            state.next_segment,
+            step_index,
+            version_id,
+            config,
+            tuple(s.parent for s in seg.slots),
+            tuple(s.cid for s in seg.slots),
+        )
         ids = invocation.preimages(trusted=True)
         created = time.time_ns()
         is_remote = op.version.kind == "remote"
@@ -235,28 +266,45 @@ class Engine:
         seg.pending.setdefault(ids.key, (record.output, record.cached_from or record.hash))
         return True
 
-    def _from_memo(self, seg: _SegmentRun, invocation: Invocation, ids: Preimages,
-                   hit: tuple[CID, CID], created: int) -> Execution:
+    def _from_memo(
+        self, seg: _SegmentRun, invocation: Invocation, ids: Preimages, hit: tuple[CID, CID], created: int
+    ) -> Execution:
         """A completed execution with this key exists (here or earlier in the segment): reuse
         its output, naming the execution that did the work."""
         output_cid, origin = hit
-        record = invocation.record(seg.state.id, Status.COMPLETED, ids=ids, output=output_cid,
-                                   executor=self.node_id, cached_from=origin, created_at=created,
-                                   started_at=created, finished_at=time.time_ns())
+        record = invocation.record(
+            seg.state.id,
+            Status.COMPLETED,
+            ids=ids,
+            output=output_cid,
+            executor=self.node_id,
+            cached_from=origin,
+            created_at=created,
+            started_at=created,
+            finished_at=time.time_ns(),
+        )
         if output_cid in seg.produced:
             seg.slots = [_Slot(output_cid, ids.hash, seg.produced[output_cid])]
         else:
             seg.slots = [_Slot(output_cid, ids.hash, store=self.store)]
         return record
 
-    def _run_remote(self, seg: _SegmentRun, invocation: Invocation, ids: Preimages, op: Operation,
-                    existing: Execution | None, created: int) -> Execution:
+    def _run_remote(
+        self,
+        seg: _SegmentRun,
+        invocation: Invocation,
+        ids: Preimages,
+        op: Operation,
+        existing: Execution | None,
+        created: int,
+    ) -> Execution:
         """Record the step ``created`` (unless it is already) and wait for an external executor."""
         if existing is None:
             self.store.put_blocks(seg.blocks)  # the executor reads the inputs by CID
             seg.blocks = []
-            existing = self._create_remote(invocation.record(seg.state.id, Status.CREATED, ids=ids,
-                                                             created_at=created))
+            existing = self._create_remote(
+                invocation.record(seg.state.id, Status.CREATED, ids=ids, created_at=created)
+            )
         record = self._await_remote(existing, op)
         seg.recorded.add(ids.hash)
         if record.status is Status.FAILED:
@@ -267,29 +315,45 @@ class Engine:
         # No executor attestation: this node did not compute it (docs/trust.md).
         return record
 
-    def _run_here(self, seg: _SegmentRun, invocation: Invocation, ids: Preimages, op: Operation,
-                  created: int) -> Execution:
+    def _run_here(
+        self, seg: _SegmentRun, invocation: Invocation, ids: Preimages, op: Operation, created: int
+    ) -> Execution:
         """Call the operation through the executor; the record, completed or failed."""
-        output, failure = self._invoke(op, [s.value for s in seg.slots], invocation.config,
-                                       checked=False, timeout=self.operation_timeout)
+        output, failure = self._invoke(
+            op, [s.value for s in seg.slots], invocation.config, checked=False, timeout=self.operation_timeout
+        )
         done_at = time.time_ns()
         output_cid = data = None
         if failure is None:
             output_cid, data, failure = self._output_block(op, output)
         if failure is not None:
             seg.error = f"segment {invocation.segment} step {invocation.step} ({op.name}): {failure}"
-            return invocation.record(seg.state.id, Status.FAILED, ids=ids, error=seg.error,
-                                     executor=self.node_id, created_at=created, started_at=created,
-                                     finished_at=done_at)
+            return invocation.record(
+                seg.state.id,
+                Status.FAILED,
+                ids=ids,
+                error=seg.error,
+                executor=self.node_id,
+                created_at=created,
+                started_at=created,
+                finished_at=done_at,
+            )
         assert output_cid is not None and data is not None
         seg.blocks.append((output_cid, data))
         seg.slots = [_Slot(output_cid, ids.hash, output)]
         seg.produced[output_cid] = output
         if self.attest is not None:
             seg.attestations.append(self.attest(ids.hash, ids.key, output_cid))
-        return invocation.record(seg.state.id, Status.COMPLETED, ids=ids, output=output_cid,
-                                 executor=self.node_id, created_at=created, started_at=created,
-                                 finished_at=done_at)
+        return invocation.record(
+            seg.state.id,
+            Status.COMPLETED,
+            ids=ids,
+            output=output_cid,
+            executor=self.node_id,
+            created_at=created,
+            started_at=created,
+            finished_at=done_at,
+        )
 
     def _commit(self, seg: _SegmentRun) -> StepResult:
         """Commit the segment in one transaction; raise ExecutionFailedError if a step failed."""
@@ -305,18 +369,34 @@ class Engine:
         if error is None and last.output is not None:  # a completed last step has an output
             output = SegmentOutput(index, last.output, last.hash, segment_time)
         commit = StepCommit(
-            run=run_id, segment=index, events=seg.events, executions=executions, blocks=seg.blocks,
+            run=run_id,
+            segment=index,
+            events=seg.events,
+            executions=executions,
+            blocks=seg.blocks,
             output=output,
-            run_status=(RunStatus.FAILED if error else RunStatus.COMPLETED if done  # stored: plain str
-                        else RunStatus.RUNNING).value,
-            total_time=total_time, error=error, now=time.time_ns(), attestations=seg.attestations)
+            run_status=(
+                RunStatus.FAILED
+                if error
+                else RunStatus.COMPLETED
+                if done  # stored: plain str
+                else RunStatus.RUNNING
+            ).value,
+            total_time=total_time,
+            error=error,
+            now=time.time_ns(),
+            attestations=seg.attestations,
+        )
         if not self.store.commit_step(commit):
-            raise RunStateError(f"run {run_id} was stepped by another caller meanwhile; nothing was "
-                                f"recorded for this call (get the run to see where it stands)")
+            raise RunStateError(
+                f"run {run_id} was stepped by another caller meanwhile; nothing was "
+                f"recorded for this call (get the run to see where it stands)"
+            )
         if error:
             raise ExecutionFailedError(error, last)
-        return StepResult(run_id, index, done, seg.slots[0].value if done else None, segment_time,
-                          total_time, last.hash)
+        return StepResult(
+            run_id, index, done, seg.slots[0].value if done else None, segment_time, total_time, last.hash
+        )
 
     def _operation(self, version_id: CID) -> Operation:
         op = self.registry.get(version_id)
@@ -325,8 +405,10 @@ class Engine:
         if op is None:
             stored = self.store.get_version(version_id)
             if stored is None or stored[1].kind != "remote":
-                raise NotFoundError(f"operation version {version_id} has no implementation on this "
-                                    f"node (load the module that defines it with --ops)")
+                raise NotFoundError(
+                    f"operation version {version_id} has no implementation on this "
+                    f"node (load the module that defines it with --ops)"
+                )
             # Known only from the store: external executors perform it, this node never calls it.
             op = self._remote_ops[version_id] = Operation(stored[0], stored[1], _executed_remotely, "")
         return op
@@ -362,7 +444,9 @@ class Engine:
                     f"remote execution {wanted} ({op.name}) is still {current.status.value}{owner} "
                     f"after {self.remote_wait:g} s: no executor finished it (start one with "
                     f"`catenary executor`). It stays recorded and the run has not moved; step the "
-                    f"run again with the same inputs to keep waiting for it", current)
+                    f"run again with the same inputs to keep waiting for it",
+                    current,
+                )
             store.expire_leases(time.time_ns())
             store.wait_for_change(seen, min(left, REMOTE_POLL))
 
@@ -376,12 +460,24 @@ class Engine:
                 raise
             return None, None, problem
         if len(data) > self.max_value_size:
-            return None, None, (f"{op.name} output is {len(data)} bytes, over the value size cap "
-                                f"of {self.max_value_size} bytes")
+            return (
+                None,
+                None,
+                (
+                    f"{op.name} output is {len(data)} bytes, over the value size cap "
+                    f"of {self.max_value_size} bytes"
+                ),
+            )
         return block_cid(data), data, None
 
-    def _invoke(self, op: Operation, values: list[Any], config: dict[str, str],
-                checked: bool = True, timeout: float | None = None) -> tuple[Any, str | None]:
+    def _invoke(
+        self,
+        op: Operation,
+        values: list[Any],
+        config: dict[str, str],
+        checked: bool = True,
+        timeout: float | None = None,
+    ) -> tuple[Any, str | None]:
         """Run the function through the executor; return (output, None) or (None, error text).
         Never raises for op errors (only ExecutorUnavailableError: nothing can be recorded).
 

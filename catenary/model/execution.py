@@ -39,13 +39,23 @@ def check_transition(current: Status, new: Status) -> None:
 
 
 def hash_data(
-    workflow: CID, segment: int, step: int, operation: CID, config: dict[str, str],
-    parents: list[CID], inputs: list[CID],
+    workflow: CID,
+    segment: int,
+    step: int,
+    operation: CID,
+    config: dict[str, str],
+    parents: list[CID],
+    inputs: list[CID],
 ) -> dict[str, Any]:
     """The hashed pre-image of an execution ``hash``."""
     return {
-        "workflow": workflow, "segment": segment, "step": step, "operation": operation,
-        "config": config, "parents": parents, "inputs": inputs,
+        "workflow": workflow,
+        "segment": segment,
+        "step": step,
+        "operation": operation,
+        "config": config,
+        "parents": parents,
+        "inputs": inputs,
     }
 
 
@@ -91,24 +101,53 @@ class Invocation:
         or received record) keep the checks, which raise EncodingError naming the field."""
         encode_ = encode_trusted if trusted else encode
         config, inputs = dict(self.config), list(self.inputs)
-        hash_block = encode_(hash_data(self.workflow, self.segment, self.step, self.operation,
-                                       config, list(self.parents), inputs))
+        hash_block = encode_(
+            hash_data(
+                self.workflow, self.segment, self.step, self.operation, config, list(self.parents), inputs
+            )
+        )
         key_block = encode_(key_data(self.operation, config, inputs))
         return Preimages(block_cid(hash_block), block_cid(key_block), hash_block, key_block)
 
-    def record(self, run: CID, status: Status, *, ids: Preimages | None = None,
-               output: CID | None = None, error: str | None = None, executor: str | None = None,
-               cached_from: CID | None = None, created_at: int, started_at: int | None = None,
-               finished_at: int | None = None, seq: int = 0) -> Execution:
+    def record(
+        self,
+        run: CID,
+        status: Status,
+        *,
+        ids: Preimages | None = None,
+        output: CID | None = None,
+        error: str | None = None,
+        executor: str | None = None,
+        cached_from: CID | None = None,
+        created_at: int,
+        started_at: int | None = None,
+        finished_at: int | None = None,
+        seq: int = 0,
+    ) -> Execution:
         """The execution record of this invocation in ``run``. ``ids`` are its pre-images when
         the caller has them already (computed here otherwise, with the value checks)."""
         ids = ids or self.preimages()
         return Execution(
-            hash=ids.hash, key=ids.key, workflow=self.workflow, run=run, segment=self.segment,
-            step=self.step, operation=self.operation, config=dict(self.config),
-            parents=self.parents, inputs=self.inputs, status=status, output=output, error=error,
-            executor=executor, cached_from=cached_from, created_at=created_at,
-            started_at=started_at, finished_at=finished_at, seq=seq)
+            hash=ids.hash,
+            key=ids.key,
+            workflow=self.workflow,
+            run=run,
+            segment=self.segment,
+            step=self.step,
+            operation=self.operation,
+            config=dict(self.config),
+            parents=self.parents,
+            inputs=self.inputs,
+            status=status,
+            output=output,
+            error=error,
+            executor=executor,
+            cached_from=cached_from,
+            created_at=created_at,
+            started_at=started_at,
+            finished_at=finished_at,
+            seq=seq,
+        )
 
 
 @dataclass(frozen=True)
@@ -144,8 +183,15 @@ class Execution:
     @property
     def invocation(self) -> Invocation:
         """The hashed fields of this record, to recompute its pre-images from."""
-        return Invocation(self.workflow, self.segment, self.step, self.operation, self.config,
-                          tuple(self.parents), tuple(self.inputs))
+        return Invocation(
+            self.workflow,
+            self.segment,
+            self.step,
+            self.operation,
+            self.config,
+            tuple(self.parents),
+            tuple(self.inputs),
+        )
 
     def recomputed_hash(self) -> CID:
         return self.invocation.preimages().hash

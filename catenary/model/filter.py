@@ -35,8 +35,9 @@ class ExecutionFilter:
             if type(value) is not int:
                 raise BadInputError(f"filter {name}: expected an integer, got {type(value).__name__}")
             if not _INT64[0] <= value <= _INT64[1]:
-                raise BadInputError(f"filter {name}: an integer of {value.bit_length()} bits is outside "
-                                    f"the 64-bit range")
+                raise BadInputError(
+                    f"filter {name}: an integer of {value.bit_length()} bits is outside the 64-bit range"
+                )
 
     def matches(self, execution) -> bool:  # noqa: ANN001 - Execution, avoided for the import cycle
         """The same test the store applies, for live updates."""

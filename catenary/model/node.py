@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import builtins
 import threading
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from catenary.cid import CID
 from catenary.model.enums import Direction
 from catenary.model.execution import Execution, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import (
-    AttestationCheck, OperationInfo, Page, RunState, StepResult, Trace, VerifyReport, WorkflowInfo,
+    AttestationCheck,
+    OperationInfo,
+    Page,
+    RunState,
+    StepResult,
+    Trace,
+    VerifyReport,
+    WorkflowInfo,
 )
 
 
@@ -28,24 +36,43 @@ class ExecutionsLike(Protocol):
 
     def get(self, execution_hash: CID) -> Execution: ...
 
-    def list(self, flt: ExecutionFilter | None = None, page_size: int = 100,
-             page_token: str | None = None) -> Page: ...
+    def list(
+        self, flt: ExecutionFilter | None = None, page_size: int = 100, page_token: str | None = None
+    ) -> Page: ...
 
     def iterate(self, flt: ExecutionFilter | None = None, page_size: int = 500) -> Iterator[Execution]: ...
 
-    def updates(self, flt: ExecutionFilter | None = None, since_seq: int = 0,
-                stop: threading.Event | None = None) -> Iterator[Execution]: ...
+    def updates(
+        self, flt: ExecutionFilter | None = None, since_seq: int = 0, stop: threading.Event | None = None
+    ) -> Iterator[Execution]: ...
 
     def latest_seq(self) -> int: ...
 
-    def trace(self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS, depth: int = 0) -> Trace: ...
+    def trace(
+        self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS, depth: int = 0
+    ) -> Trace: ...
 
-    def create(self, workflow: CID, run: CID, segment: int, step: int, operation: CID,
-               config: dict[str, str], parents: builtins.list[CID],
-               inputs: builtins.list[CID]) -> Execution: ...
+    def create(
+        self,
+        workflow: CID,
+        run: CID,
+        segment: int,
+        step: int,
+        operation: CID,
+        config: dict[str, str],
+        parents: builtins.list[CID],
+        inputs: builtins.list[CID],
+    ) -> Execution: ...
 
-    def update(self, execution_hash: CID, status: Status, executor: str | None = None,
-               output: Any = None, error: str | None = None, lease: float | None = None) -> Execution: ...
+    def update(
+        self,
+        execution_hash: CID,
+        status: Status,
+        executor: str | None = None,
+        output: Any = None,
+        error: str | None = None,
+        lease: float | None = None,
+    ) -> Execution: ...
 
 
 class WorkflowsLike(Protocol):
@@ -77,9 +104,13 @@ class RunsLike(Protocol):
 
     def list(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]: ...
 
-    def run(self, workflow_id: CID, inputs: Mapping[int, Sequence[Any]] | None = None,
-            fresh: bool = False, on_step: Callable[[StepResult], None] | None = None
-            ) -> tuple[RunState, StepResult]: ...
+    def run(
+        self,
+        workflow_id: CID,
+        inputs: Mapping[int, Sequence[Any]] | None = None,
+        fresh: bool = False,
+        on_step: Callable[[StepResult], None] | None = None,
+    ) -> tuple[RunState, StepResult]: ...
 
 
 class ValuesLike(Protocol):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 import reprlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,7 +56,7 @@ class OperationManifest:
         return cid_of(self.data())
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "OperationManifest":
+    def from_data(cls, data: dict[str, Any]) -> OperationManifest:
         expected = {"name", "description", "inputs", "output", "config", "groups"}
         _exact_keys(data, expected, "")
         return cls(
@@ -74,15 +73,16 @@ class OperationManifest:
         for key, value in config.items():
             if key not in self.config:
                 known = ", ".join(sorted(self.config)) or "none"
-                raise ManifestError(f"{path}.{_key(key)}",
-                                    f"unknown config key for {self.name} (allowed: {known})")
+                raise ManifestError(
+                    f"{path}.{_key(key)}", f"unknown config key for {self.name} (allowed: {known})"
+                )
             if not isinstance(value, str):
                 raise ManifestError(f"{path}.{_key(key)}", f"config values are strings, got {_brief(value)}")
             allowed = self.config[key]
             if allowed and value not in allowed:
                 raise ManifestError(
                     f"{path}.{_key(key)}",
-                    f"{_brief(value)} is not allowed for {self.name} (allowed: {', '.join(allowed)})"
+                    f"{_brief(value)} is not allowed for {self.name} (allowed: {', '.join(allowed)})",
                 )
 
 

@@ -7,8 +7,9 @@ can build them without importing any of those (``import catenary.client`` stays 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from catenary.cid import CID
 from catenary.errors import BadInputError
@@ -87,8 +88,11 @@ def check_page_size(page_size: int) -> None:
         raise BadInputError(f"page size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
 
 
-def iterate_pages(list_page: Callable[[ExecutionFilter | None, int, str | None], Page],
-                  flt: ExecutionFilter | None, page_size: int) -> Iterator[Execution]:
+def iterate_pages(
+    list_page: Callable[[ExecutionFilter | None, int, str | None], Page],
+    flt: ExecutionFilter | None,
+    page_size: int,
+) -> Iterator[Execution]:
     """Every execution a paged ``list`` gives (the sdk's or a remote client's), lazily."""
     token: str | None = None
     while True:

@@ -37,8 +37,14 @@ def describe(value: Any) -> str:
 
 # Python type -> type name, in order: a bool is an int to isinstance, so it comes first.
 _NAMED: tuple[tuple[type | tuple[type, ...], str], ...] = (
-    (bool, "bool"), (int, "int"), (float, "float"), (str, "string"), (bytes, "bytes"), (CID, "cid"),
-    ((list, tuple), "list"), (dict, "map"),
+    (bool, "bool"),
+    (int, "int"),
+    (float, "float"),
+    (str, "string"),
+    (bytes, "bytes"),
+    (CID, "cid"),
+    ((list, tuple), "list"),
+    (dict, "map"),
 )
 
 

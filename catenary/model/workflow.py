@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from catenary.cid import CID, cid_of
 from catenary.errors import CatenaryError, ManifestError
@@ -47,18 +47,22 @@ class Step:
         inputs, output = manifest.inputs, manifest.output
         if self.inputs is not None:
             if len(self.inputs) != len(inputs):
-                raise ManifestError(f"{where}.inputs", f"{manifest.name} takes {len(inputs)} input(s), "
-                                                       f"the override lists {len(self.inputs)}")
+                raise ManifestError(
+                    f"{where}.inputs",
+                    f"{manifest.name} takes {len(inputs)} input(s), the override lists {len(self.inputs)}",
+                )
             for slot, (given, declared) in enumerate(zip(self.inputs, inputs)):
                 if not connects(given, declared):
-                    raise ManifestError(f"{where}.inputs[{slot}]",
-                                        f"{given!r} is not accepted by {manifest.name}, which takes "
-                                        f"{declared!r}")
+                    raise ManifestError(
+                        f"{where}.inputs[{slot}]",
+                        f"{given!r} is not accepted by {manifest.name}, which takes {declared!r}",
+                    )
             inputs = self.inputs
         if self.output is not None:
             if not connects(output, self.output):
-                raise ManifestError(f"{where}.output", f"{manifest.name} produces {output!r}, which "
-                                                       f"cannot be {self.output!r}")
+                raise ManifestError(
+                    f"{where}.output", f"{manifest.name} produces {output!r}, which cannot be {self.output!r}"
+                )
             output = self.output
         return tuple(inputs), output
 
@@ -103,7 +107,7 @@ class Workflow:
         return cid_of(self.data())
 
     @classmethod
-    def from_data(cls, data: Any, resolve_name: NameResolver | None = None) -> "Workflow":
+    def from_data(cls, data: Any, resolve_name: NameResolver | None = None) -> Workflow:
         """Parse the ``data`` map strictly (structure only; see :meth:`validate`)."""
         _exact_keys(data, {"name", "creators", "description", "groups", "segments"}, "")
         _string(data["name"], "name")
@@ -127,18 +131,23 @@ class Workflow:
                 if source == EXTERNAL:
                     continue
                 if index == 0:
-                    raise ManifestError(f"{where}.inputs[{slot}]",
-                                        f"segment 0 takes only external inputs (-1), not {_brief(source)}")
+                    raise ManifestError(
+                        f"{where}.inputs[{slot}]",
+                        f"segment 0 takes only external inputs (-1), not {_brief(source)}",
+                    )
                 if source < EXTERNAL or source >= index:
                     raise ManifestError(
                         f"{where}.inputs[{slot}]",
-                        f"refers to segment {_brief(source)}, which does not come before segment {index}")
+                        f"refers to segment {_brief(source)}, which does not come before segment {index}",
+                    )
             manifests, types = [], []
             for position, step in enumerate(segment.sequence):
                 manifest = lookup(step.version_id)
                 if manifest is None:
-                    raise ManifestError(f"{where}.sequence[{position}].version_id",
-                                        f"no registered operation version {step.version_id}")
+                    raise ManifestError(
+                        f"{where}.sequence[{position}].version_id",
+                        f"no registered operation version {step.version_id}",
+                    )
                 manifest.check_config(step.config, f"{where}.sequence[{position}].config")
                 manifests.append(manifest)
                 types.append(step.types(manifest, f"{where}.sequence[{position}]"))
@@ -147,37 +156,41 @@ class Workflow:
                 raise ManifestError(
                     f"{where}.sequence[0]",
                     f"{first.name} takes {len(first.inputs)} input(s) but the segment has "
-                    f"{len(segment.inputs)}")
+                    f"{len(segment.inputs)}",
+                )
             for slot, source in enumerate(segment.inputs):
                 if source != EXTERNAL and not connects(outputs[source], types[0][0][slot]):
                     raise ManifestError(
                         f"{where}.inputs[{slot}]",
                         f"segment {source} produces {outputs[source]!r} but {first.name} input {slot} "
-                        f"takes {types[0][0][slot]!r}")
+                        f"takes {types[0][0][slot]!r}",
+                    )
             for position in range(1, len(manifests)):
                 previous, current = manifests[position - 1], manifests[position]
                 if len(current.inputs) != 1:
                     raise ManifestError(
                         f"{where}.sequence[{position}]",
                         f"{current.name} takes {len(current.inputs)} inputs; only the first operation "
-                        f"of a segment may take other than one")
+                        f"of a segment may take other than one",
+                    )
                 produced, accepted = types[position - 1][1], types[position][0][0]
                 if not connects(produced, accepted):
                     raise ManifestError(
                         f"{where}.sequence[{position}]",
-                        f"{previous.name} produces {produced!r} but {current.name} takes "
-                        f"{accepted!r}")
+                        f"{previous.name} produces {produced!r} but {current.name} takes {accepted!r}",
+                    )
             outputs.append(types[-1][1])
 
 
 def load_manifest(manifest: Any, resolve_name: NameResolver | None = None) -> Workflow:
     """Parse ``{"id"?, "data"}``; a given id must equal the recomputed one."""
     if not isinstance(manifest, dict):
-        raise ManifestError("", "a workflow manifest is a JSON object {\"id\": ..., \"data\": {...}}")
+        raise ManifestError("", 'a workflow manifest is a JSON object {"id": ..., "data": {...}}')
     unknown = manifest.keys() - {"id", "data"}
     if unknown:
-        raise ManifestError("", f"unknown top-level key(s): {', '.join(sorted(map(_key, unknown)))} "
-                                f"(expected id, data)")
+        raise ManifestError(
+            "", f"unknown top-level key(s): {', '.join(sorted(map(_key, unknown)))} (expected id, data)"
+        )
     if "data" not in manifest:
         raise ManifestError("", "missing key: data")
     workflow = Workflow.from_data(manifest["data"], resolve_name)
@@ -195,12 +208,15 @@ def _segment(data: Any, where: str, resolve_name: NameResolver | None) -> Segmen
         raise ManifestError(f"{where}.inputs", "a segment needs at least one input")
     for slot, source in enumerate(inputs):
         if not isinstance(source, int) or isinstance(source, bool):
-            raise ManifestError(f"{where}.inputs[{slot}]", f"expected -1 or a segment index, got {_brief(source)}")
+            raise ManifestError(
+                f"{where}.inputs[{slot}]", f"expected -1 or a segment index, got {_brief(source)}"
+            )
     sequence = data["sequence"]
     if not isinstance(sequence, list) or not sequence:
         raise ManifestError(f"{where}.sequence", "a segment needs at least one operation")
-    return Segment(tuple(inputs), tuple(_step(s, f"{where}.sequence[{i}]", resolve_name)
-                                        for i, s in enumerate(sequence)))
+    return Segment(
+        tuple(inputs), tuple(_step(s, f"{where}.sequence[{i}]", resolve_name) for i, s in enumerate(sequence))
+    )
 
 
 def _step(data: Any, where: str, resolve_name: NameResolver | None) -> Step:
@@ -221,7 +237,9 @@ def _step(data: Any, where: str, resolve_name: NameResolver | None) -> Step:
         raise ManifestError(f"{where}.config", "expected a map of strings")
     for key, value in config.items():
         if not isinstance(value, str):
-            raise ManifestError(f"{where}.config.{_key(key)}", f"config values are strings, got {_brief(value)}")
+            raise ManifestError(
+                f"{where}.config.{_key(key)}", f"config values are strings, got {_brief(value)}"
+            )
     inputs = None
     if "inputs" in data:
         if not isinstance(data["inputs"], list) or not data["inputs"]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import textwrap
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from catenary.cid import CID, cid_of
 from catenary.model import OperationManifest, OperationVersion

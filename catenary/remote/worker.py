@@ -17,15 +17,20 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import grpc
 
 from catenary.cid import CID
 from catenary.client import Client
 from catenary.errors import (
-    BadInputError, CatenaryError, NotFoundError, StatusTransitionError, ValueTooLargeError,
+    BadInputError,
+    CatenaryError,
+    NotFoundError,
+    StatusTransitionError,
+    ValueTooLargeError,
 )
 from catenary.model import Execution, Status
 from catenary.model.filter import ExecutionFilter
@@ -55,10 +60,16 @@ def default_id() -> str:
 class Worker:
     """Performs remote operations for the node at ``address`` until ``stop`` is set."""
 
-    def __init__(self, address: str, operations: Iterable[Operation], executor_id: str | None = None,
-                 lease: float = 30.0, concurrency: int = 1,
-                 on_event: Callable[[Outcome], None] | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        operations: Iterable[Operation],
+        executor_id: str | None = None,
+        lease: float = 30.0,
+        concurrency: int = 1,
+        on_event: Callable[[Outcome], None] | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
         self.address = address
         self.operations = {op.version_id: op for op in operations}
         if not self.operations:
@@ -86,11 +97,19 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         """Subscribe, claim, run and report until ``stop``; executions in hand are finished."""
-        threads = [threading.Thread(target=self._subscribe, args=(version_id, stop), daemon=True,
-                                    name=f"catenary-executor-updates {op.name}")
-                   for version_id, op in self.operations.items()]
-        threads += [threading.Thread(target=self._work, args=(stop,), daemon=True,
-                                     name=f"catenary-executor-{n}") for n in range(self.concurrency)]
+        threads = [
+            threading.Thread(
+                target=self._subscribe,
+                args=(version_id, stop),
+                daemon=True,
+                name=f"catenary-executor-updates {op.name}",
+            )
+            for version_id, op in self.operations.items()
+        ]
+        threads += [
+            threading.Thread(target=self._work, args=(stop,), daemon=True, name=f"catenary-executor-{n}")
+            for n in range(self.concurrency)
+        ]
         for thread in threads:
             thread.start()
         stop.wait()
@@ -117,8 +136,9 @@ class Worker:
                     self._queue.put(execution.hash)
                 # The node ended the stream (it is shutting down): resubscribe after `since`.
             except (CatenaryError, grpc.RpcError) as exc:
-                self._log(f"updates from {self.address} interrupted ({_brief(exc)}); "
-                          f"resuming after seq {since}")
+                self._log(
+                    f"updates from {self.address} interrupted ({_brief(exc)}); resuming after seq {since}"
+                )
             finally:
                 ended.set()
                 with self._lock:
@@ -146,8 +166,9 @@ class Worker:
     # one execution -------------------------------------------------------------------------------
     def _perform(self, execution_hash: CID, stop: threading.Event) -> None:
         try:
-            claimed = self._client.executions.update(execution_hash, Status.IN_PROGRESS, self.id,
-                                                     lease=self.lease)
+            claimed = self._client.executions.update(
+                execution_hash, Status.IN_PROGRESS, self.id, lease=self.lease
+            )
         except (StatusTransitionError, NotFoundError):
             return  # another executor has it, or it is done
         except (CatenaryError, grpc.RpcError) as exc:
@@ -195,27 +216,29 @@ class Worker:
         """Renew the lease every third of it while the function runs."""
         while not done.wait(self.lease / 3):
             try:
-                self._client.executions.update(execution_hash, Status.IN_PROGRESS, self.id,
-                                               lease=self.lease)
+                self._client.executions.update(execution_hash, Status.IN_PROGRESS, self.id, lease=self.lease)
             except StatusTransitionError:
                 lost.set()
                 return
             except (CatenaryError, grpc.RpcError):
                 continue  # the node is away: keep trying until the lease would lapse anyway
 
-    def _report(self, execution: Execution, output: Any, failure: str | None, stop: threading.Event
-                ) -> tuple[str, str | None]:
+    def _report(
+        self, execution: Execution, output: Any, failure: str | None, stop: threading.Event
+    ) -> tuple[str, str | None]:
         """Report until the node answers; returns (event, detail). When stopping, it gives up
         after one lease: by then the claim lapses and the node offers the execution again."""
         delay, giving_up = 0.2, None
         while True:
             try:
                 if failure is None:
-                    reported = self._client.executions.update(execution.hash, Status.COMPLETED, self.id,
-                                                              output=output)
+                    reported = self._client.executions.update(
+                        execution.hash, Status.COMPLETED, self.id, output=output
+                    )
                 else:
-                    reported = self._client.executions.update(execution.hash, Status.FAILED, self.id,
-                                                              error=failure)
+                    reported = self._client.executions.update(
+                        execution.hash, Status.FAILED, self.id, error=failure
+                    )
                 return reported.status.value, reported.error
             except StatusTransitionError as exc:
                 self._log(f"report for {execution.hash} refused: {exc}")
@@ -233,10 +256,10 @@ class Worker:
                 time.sleep(delay)  # even when stopping: the result is not dropped lightly
                 delay = min(delay * 2, RETRY_MAX)
 
-    def _emit(self, event: str, execution: Execution, op: Operation, started: float,
-              detail: str | None) -> None:
-        self._on_event(Outcome(event, execution.hash, op.name, self.id, time.monotonic() - started,
-                               detail))
+    def _emit(
+        self, event: str, execution: Execution, op: Operation, started: float, detail: str | None
+    ) -> None:
+        self._on_event(Outcome(event, execution.hash, op.name, self.id, time.monotonic() - started, detail))
 
 
 def _brief(exc: BaseException) -> str:

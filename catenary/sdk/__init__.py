@@ -10,7 +10,19 @@ from catenary.sdk.value import ValueManager
 from catenary.sdk.workflow import WorkflowManager
 
 __all__ = [
-    "AttestationManager", "TrustManager", "VerifyReport",
-    "ExecutionManager", "Node", "OperationInfo", "OperationManager", "Page", "RunManager", "Trace",
-    "TraceNode", "ValueManager", "WorkflowInfo", "WorkflowManager", "default_data_dir",
+    "AttestationManager",
+    "TrustManager",
+    "VerifyReport",
+    "ExecutionManager",
+    "Node",
+    "OperationInfo",
+    "OperationManager",
+    "Page",
+    "RunManager",
+    "Trace",
+    "TraceNode",
+    "ValueManager",
+    "WorkflowInfo",
+    "WorkflowManager",
+    "default_data_dir",
 ]

@@ -61,8 +61,13 @@ class Doctor:
         repaired = 0
         if repair:
             for finding in [f for f in findings if f.repairable]:
-                updated = self._store.transition(CID.parse(finding.subject), Status.IN_PROGRESS,
-                                                 Status.FAILED, now=time.time_ns(), error=UNOWNED_REASON)
+                updated = self._store.transition(
+                    CID.parse(finding.subject),
+                    Status.IN_PROGRESS,
+                    Status.FAILED,
+                    now=time.time_ns(),
+                    error=UNOWNED_REASON,
+                )
                 if updated is not None:
                     repaired += 1
                     findings.remove(finding)
@@ -78,9 +83,13 @@ class Doctor:
                 count += 1
                 subject = str(e.hash)
                 if e.recomputed_hash() != e.hash:
-                    findings.append(Finding("hash", subject, f"hash does not recompute (got {e.recomputed_hash()})"))
+                    findings.append(
+                        Finding("hash", subject, f"hash does not recompute (got {e.recomputed_hash()})")
+                    )
                 if e.recomputed_key() != e.key:
-                    findings.append(Finding("key", subject, f"key does not recompute (got {e.recomputed_key()})"))
+                    findings.append(
+                        Finding("key", subject, f"key does not recompute (got {e.recomputed_key()})")
+                    )
                 wanted = list(e.inputs) + ([e.output] if e.output else [])
                 for cid in wanted:
                     if cid not in known_values:
@@ -110,14 +119,30 @@ class Doctor:
             if state.status == RunStatus.FAILED and not state.error:
                 findings.append(Finding("run", subject, "failed without an error"))
             if sorted(state.outputs) != list(range(state.next_segment)):
-                findings.append(Finding("run", subject, f"segment outputs {sorted(state.outputs)} do not match "
-                                                        f"next_segment {state.next_segment}"))
+                findings.append(
+                    Finding(
+                        "run",
+                        subject,
+                        f"segment outputs {sorted(state.outputs)} do not match "
+                        f"next_segment {state.next_segment}",
+                    )
+                )
             for out in state.outputs.values():
                 producer = self._store.get_execution(out.producer)
-                if producer is None or producer.run != state.id or producer.status is not Status.COMPLETED \
-                        or producer.output != out.output or producer.segment != out.segment:
-                    findings.append(Finding("run", subject, f"segment {out.segment} output is not what its "
-                                                            f"producer {out.producer} recorded"))
+                if (
+                    producer is None
+                    or producer.run != state.id
+                    or producer.status is not Status.COMPLETED
+                    or producer.output != out.output
+                    or producer.segment != out.segment
+                ):
+                    findings.append(
+                        Finding(
+                            "run",
+                            subject,
+                            f"segment {out.segment} output is not what its producer {out.producer} recorded",
+                        )
+                    )
             total = self._segments.get(state.workflow)
             if total is None:
                 try:
@@ -129,5 +154,7 @@ class Doctor:
                     continue
                 total = self._segments[state.workflow] = len(workflow.segments)
             if state.status == RunStatus.COMPLETED and state.next_segment != total:
-                findings.append(Finding("run", subject, f"completed after {state.next_segment} of {total} segments"))
+                findings.append(
+                    Finding("run", subject, f"completed after {state.next_segment} of {total} segments")
+                )
         return len(runs)

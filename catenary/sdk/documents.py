@@ -9,7 +9,13 @@ from catenary.cid import CID
 from catenary.cid.dagjson import to_json
 from catenary.model import Execution, NodeKind, Workflow
 from catenary.model.results import (
-    AttestationCheck, OperationInfo, RunState, StepResult, Trace, Verdict, VerifyReport,
+    AttestationCheck,
+    OperationInfo,
+    RunState,
+    StepResult,
+    Trace,
+    Verdict,
+    VerifyReport,
 )
 
 if TYPE_CHECKING:  # the bundle and doctor code is only loaded by the commands that use it
@@ -24,12 +30,25 @@ def cid_text(value: CID | None) -> str | None:
 def execution_json(e: Execution) -> dict[str, Any]:
     """An execution with exactly the SPEC §4 field names."""
     return {
-        "hash": str(e.hash), "key": str(e.key), "workflow": str(e.workflow), "run": str(e.run),
-        "segment": e.segment, "step": e.step, "operation": str(e.operation), "config": e.config,
-        "parents": [str(p) for p in e.parents], "inputs": [str(i) for i in e.inputs],
-        "status": e.status.value, "output": cid_text(e.output), "error": e.error,
-        "executor": e.executor, "cached_from": cid_text(e.cached_from), "created_at": e.created_at,
-        "started_at": e.started_at, "finished_at": e.finished_at, "seq": e.seq,
+        "hash": str(e.hash),
+        "key": str(e.key),
+        "workflow": str(e.workflow),
+        "run": str(e.run),
+        "segment": e.segment,
+        "step": e.step,
+        "operation": str(e.operation),
+        "config": e.config,
+        "parents": [str(p) for p in e.parents],
+        "inputs": [str(i) for i in e.inputs],
+        "status": e.status.value,
+        "output": cid_text(e.output),
+        "error": e.error,
+        "executor": e.executor,
+        "cached_from": cid_text(e.cached_from),
+        "created_at": e.created_at,
+        "started_at": e.started_at,
+        "finished_at": e.finished_at,
+        "seq": e.seq,
     }
 
 
@@ -50,22 +69,38 @@ def operation_json(info: OperationInfo) -> dict[str, Any]:
     m, v = info.manifest, info.version
     implementation = {k: (str(x) if isinstance(x, CID) else x) for k, x in v.implementation.items()}
     return {
-        "name": m.name, "id": str(m.id), "version_id": str(v.id), "inputs": list(m.inputs),
-        "output": m.output, "config": {k: list(a) for k, a in m.config.items()},
-        "description": m.description, "groups": list(m.groups), "implementation": implementation,
+        "name": m.name,
+        "id": str(m.id),
+        "version_id": str(v.id),
+        "inputs": list(m.inputs),
+        "output": m.output,
+        "config": {k: list(a) for k, a in m.config.items()},
+        "description": m.description,
+        "groups": list(m.groups),
+        "implementation": implementation,
         "available": info.available,
     }
 
 
 def run_json(state: RunState, segments: int | None = None) -> dict[str, Any]:
     return {
-        "run": str(state.id), "workflow": str(state.workflow),
-        "nonce": to_json(state.nonce), "status": state.status, "next_segment": state.next_segment,
-        "segments": segments, "total_time": state.total_time, "error": state.error,
-        "created_at": state.created_at, "updated_at": state.updated_at,
+        "run": str(state.id),
+        "workflow": str(state.workflow),
+        "nonce": to_json(state.nonce),
+        "status": state.status,
+        "next_segment": state.next_segment,
+        "segments": segments,
+        "total_time": state.total_time,
+        "error": state.error,
+        "created_at": state.created_at,
+        "updated_at": state.updated_at,
         "outputs": [
-            {"segment": o.segment, "output": str(o.output), "producer": str(o.producer),
-             "segment_time": o.segment_time}
+            {
+                "segment": o.segment,
+                "output": str(o.output),
+                "producer": str(o.producer),
+                "segment_time": o.segment_time,
+            }
             for o in sorted(state.outputs.values(), key=lambda o: o.segment)
         ],
     }
@@ -73,9 +108,12 @@ def run_json(state: RunState, segments: int | None = None) -> dict[str, Any]:
 
 def step_json(result: StepResult) -> dict[str, Any]:
     return {
-        "run": str(result.run), "segment": result.segment, "done": result.done,
+        "run": str(result.run),
+        "segment": result.segment,
+        "done": result.done,
         "result": to_json(result.result) if result.done else None,
-        "segment_time": result.segment_time, "total_time": result.total_time,
+        "segment_time": result.segment_time,
+        "total_time": result.total_time,
         "final": str(result.final),
     }
 
@@ -84,33 +122,59 @@ def trace_json(trace: Trace) -> dict[str, Any]:
     nodes = []
     for node in trace.nodes:
         if node.kind == NodeKind.EVENT:
-            nodes.append({"kind": NodeKind.EVENT.value, "hash": str(node.hash), "run": cid_text(node.run),
-                          "segment": node.segment,
-                          "inputs": [str(i) for i in node.inputs]})
+            nodes.append(
+                {
+                    "kind": NodeKind.EVENT.value,
+                    "hash": str(node.hash),
+                    "run": cid_text(node.run),
+                    "segment": node.segment,
+                    "inputs": [str(i) for i in node.inputs],
+                }
+            )
         else:
             assert node.execution is not None
             nodes.append({"kind": NodeKind.EXECUTION.value, **execution_json(node.execution)})
-    return {"root": str(trace.root), "nodes": nodes,
-            "edges": [{"from": str(a), "to": str(b)} for a, b in trace.edges]}
+    return {
+        "root": str(trace.root),
+        "nodes": nodes,
+        "edges": [{"from": str(a), "to": str(b)} for a, b in trace.edges],
+    }
 
 
 def attestation_json(check: AttestationCheck) -> dict[str, Any]:
-    return {"cid": str(check.cid), "signer": check.signer, "role": check.role, "valid": check.valid,
-            "reason": check.reason}
+    return {
+        "cid": str(check.cid),
+        "signer": check.signer,
+        "role": check.role,
+        "valid": check.valid,
+        "reason": check.reason,
+    }
 
 
 def verdict_json(v: Verdict) -> dict[str, Any]:
-    return {"hash": str(v.execution), "operation": str(v.operation), "name": v.name,
-            "segment": v.segment, "step": v.step, "verdict": v.verdict, "reason": v.reason,
-            "expected": cid_text(v.expected), "got": cid_text(v.got),
-            "attestations": [attestation_json(a) for a in v.attestations]}
+    return {
+        "hash": str(v.execution),
+        "operation": str(v.operation),
+        "name": v.name,
+        "segment": v.segment,
+        "step": v.step,
+        "verdict": v.verdict,
+        "reason": v.reason,
+        "expected": cid_text(v.expected),
+        "got": cid_text(v.got),
+        "attestations": [attestation_json(a) for a in v.attestations],
+    }
 
 
 def verify_report_json(report: VerifyReport) -> dict[str, Any]:
     """What ``catenary verify --json`` prints."""
-    return {"root": str(report.root), "verdict": report.overall, "signer": report.signer,
-            "executions": [verdict_json(v) for v in report.verdicts],
-            "attested": [str(h) for h in report.attested]}
+    return {
+        "root": str(report.root),
+        "verdict": report.overall,
+        "signer": report.signer,
+        "executions": [verdict_json(v) for v in report.verdicts],
+        "attested": [str(h) for h in report.attested],
+    }
 
 
 def attestations_json(execution_hash: CID, checks: list[AttestationCheck]) -> dict[str, Any]:
@@ -120,14 +184,25 @@ def attestations_json(execution_hash: CID, checks: list[AttestationCheck]) -> di
 
 def bundle_report_json(path: Path, report: BundleReport) -> dict[str, Any]:
     """What ``catenary verify-bundle --json`` (and ``import``) print for a bundle's check."""
-    return {"file": str(path), "root": cid_text(report.root), "verdict": report.overall,
-            "blocks": report.blocks, "executions": [verdict_json(v) for v in report.verdicts],
-            "problems": list(report.problems)}
+    return {
+        "file": str(path),
+        "root": cid_text(report.root),
+        "verdict": report.overall,
+        "blocks": report.blocks,
+        "executions": [verdict_json(v) for v in report.verdicts],
+        "problems": list(report.problems),
+    }
 
 
 def doctor_json(report: Report) -> dict[str, Any]:
     """What ``catenary doctor --json`` prints."""
-    return {"ok": report.ok, "executions": report.executions, "runs": report.runs,
-            "repaired": report.repaired,
-            "findings": [{"check": f.check, "subject": f.subject, "message": f.message,
-                          "repairable": f.repairable} for f in report.findings]}
+    return {
+        "ok": report.ok,
+        "executions": report.executions,
+        "runs": report.runs,
+        "repaired": report.repaired,
+        "findings": [
+            {"check": f.check, "subject": f.subject, "message": f.message, "repairable": f.repairable}
+            for f in report.findings
+        ],
+    }

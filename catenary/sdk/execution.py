@@ -8,14 +8,18 @@ import dataclasses
 import hashlib
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from catenary.cid import CID, decode, encode
 from catenary.errors import (
-    AlreadyExistsError, BadInputError, CatenaryError, NotFoundError, StatusTransitionError,
+    AlreadyExistsError,
+    BadInputError,
+    CatenaryError,
+    NotFoundError,
+    StatusTransitionError,
 )
 from catenary.model import Execution, Invocation, Status, check_transition
-from catenary.model.types import mismatch
 from catenary.model.enums import Direction, NodeKind
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import MAX_PAGE_SIZE as MAX_PAGE_SIZE
@@ -24,6 +28,7 @@ from catenary.model.results import Trace as Trace
 from catenary.model.results import TraceNode as TraceNode
 from catenary.model.results import check_page_size, check_trace_request
 from catenary.model.results import iterate_pages as iterate_pages
+from catenary.model.types import mismatch
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
 from catenary.sdk.value import ValueManager
@@ -37,9 +42,15 @@ MAX_LEASE = 24 * 3600.0
 class ExecutionManager:
     """Read access to the execution DB."""
 
-    def __init__(self, store: Store, operations: OperationManager, values: ValueManager,
-                 poll_interval: float = 0.25, lease: float = DEFAULT_LEASE,
-                 sweep_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        operations: OperationManager,
+        values: ValueManager,
+        poll_interval: float = 0.25,
+        lease: float = DEFAULT_LEASE,
+        sweep_interval: float = 1.0,
+    ) -> None:
         self._store = store
         self._operations = operations
         self._values = values
@@ -58,8 +69,9 @@ class ExecutionManager:
             raise NotFoundError(f"unknown execution {execution_hash}")
         return found
 
-    def list(self, flt: ExecutionFilter | None = None, page_size: int = 100,
-             page_token: str | None = None) -> Page:
+    def list(
+        self, flt: ExecutionFilter | None = None, page_size: int = 100, page_token: str | None = None
+    ) -> Page:
         """Executions matching ``flt``, newest first, one keyset page at a time."""
         flt = flt or ExecutionFilter()
         check_page_size(page_size)
@@ -71,8 +83,9 @@ class ExecutionManager:
         """Every match, lazily, page by page."""
         return iterate_pages(self.list, flt, page_size)
 
-    def updates(self, flt: ExecutionFilter | None = None, since_seq: int = 0,
-                stop: threading.Event | None = None) -> Iterator[Execution]:
+    def updates(
+        self, flt: ExecutionFilter | None = None, since_seq: int = 0, stop: threading.Event | None = None
+    ) -> Iterator[Execution]:
         """Stored matches with ``seq > since_seq``, then live changes as they are committed.
 
         Never yields a change twice and never skips one (see :mod:`catenary.sdk.updates`).
@@ -93,9 +106,17 @@ class ExecutionManager:
         """The seq of the latest change (start ``updates`` here to see only new ones)."""
         return self._store.max_seq()
 
-    def create(self, workflow: CID, run: CID, segment: int, step: int, operation: CID,
-               config: dict[str, str], parents: builtins.list[CID], inputs: builtins.list[CID]
-               ) -> Execution:
+    def create(
+        self,
+        workflow: CID,
+        run: CID,
+        segment: int,
+        step: int,
+        operation: CID,
+        config: dict[str, str],
+        parents: builtins.list[CID],
+        inputs: builtins.list[CID],
+    ) -> Execution:
         """Record an execution in status ``created`` for an external executor to claim."""
         state = self._store.get_run(run)
         if state is None:
@@ -105,23 +126,33 @@ class ExecutionManager:
         info = self._operations.get(operation)
         info.manifest.check_config(config, "config")
         if not inputs or len(parents) != len(inputs):
-            raise BadInputError(f"an execution needs as many parents as inputs (at least one), "
-                                f"got {len(parents)} parents and {len(inputs)} inputs")
+            raise BadInputError(
+                f"an execution needs as many parents as inputs (at least one), "
+                f"got {len(parents)} parents and {len(inputs)} inputs"
+            )
         for cid in inputs:
             self._values.get_bytes(cid)
         for parent in parents:
             if self._store.get_execution(parent) is None and self._store.get_event(parent) is None:
                 raise NotFoundError(f"parent {parent} is neither an execution nor an event here")
-        invocation = Invocation(workflow, segment, step, operation, dict(config), tuple(parents),
-                                tuple(inputs))
+        invocation = Invocation(
+            workflow, segment, step, operation, dict(config), tuple(parents), tuple(inputs)
+        )
         record = invocation.record(run, Status.CREATED, created_at=time.time_ns())
         stored = self._store.insert_execution(record)
         if stored is None:
             raise AlreadyExistsError(f"execution {record.hash} already exists")
         return stored
 
-    def update(self, execution_hash: CID, status: Status, executor: str | None = None,
-               output: Any = None, error: str | None = None, lease: float | None = None) -> Execution:
+    def update(
+        self,
+        execution_hash: CID,
+        status: Status,
+        executor: str | None = None,
+        output: Any = None,
+        error: str | None = None,
+        lease: float | None = None,
+    ) -> Execution:
         """An external executor's report: claim (in_progress), then completed or failed.
 
         A claim is atomic: of concurrent claimants exactly one wins; the others get
@@ -129,16 +160,20 @@ class ExecutionManager:
         ``lease`` seconds (default :attr:`lease`): its owner renews it by sending in_progress
         again; a lapsed lease returns the execution to ``created`` (:meth:`sweep`).
         """
-        if lease is not None and (isinstance(lease, bool) or not isinstance(lease, (int, float))
-                                  or not 0 < lease <= MAX_LEASE):
+        if lease is not None and (
+            isinstance(lease, bool) or not isinstance(lease, (int, float)) or not 0 < lease <= MAX_LEASE
+        ):
             raise BadInputError(f"lease: {lease!r} seconds is not in (0, {MAX_LEASE:g}]")
         current = self.get(execution_hash)
         if status is Status.COMPLETED:
             problem = self._output_problem(current, output)
             if problem:  # never stored as done: the execution fails with the reason
                 status, output, error = Status.FAILED, None, problem
-        expected = {Status.IN_PROGRESS: Status.CREATED, Status.COMPLETED: Status.IN_PROGRESS,
-                    Status.FAILED: Status.IN_PROGRESS}.get(status)
+        expected = {
+            Status.IN_PROGRESS: Status.CREATED,
+            Status.COMPLETED: Status.IN_PROGRESS,
+            Status.FAILED: Status.IN_PROGRESS,
+        }.get(status)
         if expected is None:
             check_transition(current.status, status)  # raises: nothing moves to created
             raise AssertionError(f"no transition to {status.value}")  # unreachable
@@ -147,21 +182,34 @@ class ExecutionManager:
             if not executor:
                 raise BadInputError("claiming an execution (in_progress) needs an executor id")
             return self._claim_or_renew(current, executor, lease)
-        if status in (Status.COMPLETED, Status.FAILED) and executor and current.executor \
-                and executor != current.executor:
-            raise StatusTransitionError(f"execution {execution_hash} is claimed by {current.executor}, "
-                                        f"not {executor}")
+        if (
+            status in (Status.COMPLETED, Status.FAILED)
+            and executor
+            and current.executor
+            and executor != current.executor
+        ):
+            raise StatusTransitionError(
+                f"execution {execution_hash} is claimed by {current.executor}, not {executor}"
+            )
         if status is Status.COMPLETED:
             block_ = self._values.encode(output)
         if status is Status.FAILED and not error:
             raise BadInputError("a failed execution needs an error message")
-        updated = self._store.transition(execution_hash, expected, status, now=time.time_ns(),
-                                         executor=executor, output=block_, error=error)
+        updated = self._store.transition(
+            execution_hash,
+            expected,
+            status,
+            now=time.time_ns(),
+            executor=executor,
+            output=block_,
+            error=error,
+        )
         if updated is None:
             actual = self.get(execution_hash).status
             raise StatusTransitionError(
                 f"cannot move execution {execution_hash} to {status.value}: expected status "
-                f"{expected.value}, actual {actual.value}")
+                f"{expected.value}, actual {actual.value}"
+            )
         return updated
 
     def _output_problem(self, current: Execution, output: Any) -> str | None:
@@ -188,7 +236,8 @@ class ExecutionManager:
         owner = f" (claimed by {current.executor})" if current.executor else ""
         raise StatusTransitionError(
             f"cannot move execution {current.hash} to in_progress: expected status created, "
-            f"actual {current.status.value}{owner}")
+            f"actual {current.status.value}{owner}"
+        )
 
     def sweep(self, now: int | None = None) -> builtins.list[Execution]:
         """Return the claims whose lease lapsed to ``created`` (recorded in their history);
@@ -205,8 +254,9 @@ class ExecutionManager:
             return
         with self._sweeper_lock:
             if self._sweeper is None and not self._closed.is_set():
-                self._sweeper = threading.Thread(target=self._sweep_forever, name="catenary-leases",
-                                                 daemon=True)
+                self._sweeper = threading.Thread(
+                    target=self._sweep_forever, name="catenary-leases", daemon=True
+                )
                 self._sweeper.start()
 
     def _sweep_forever(self) -> None:
@@ -216,8 +266,9 @@ class ExecutionManager:
             except CatenaryError:
                 pass  # a store that is briefly unusable: the next round tries again
 
-    def trace(self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS,
-              depth: int = 0) -> Trace:
+    def trace(
+        self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS, depth: int = 0
+    ) -> Trace:
         """The lineage of an execution, each node once, with edges parent -> child.
 
         ``ancestors``: back to the events that started it. ``descendants``: every
@@ -231,8 +282,12 @@ class ExecutionManager:
         if lineage is None:
             raise NotFoundError(f"unknown execution {execution_hash}")
         levels = lineage.levels
-        nodes: builtins.list[TraceNode] = [TraceNode(NodeKind.EXECUTION, e.hash, e) for e in lineage.executions]
-        nodes += [TraceNode(NodeKind.EVENT, ev.hash, None, ev.inputs, ev.segment, ev.run) for ev in lineage.events]
+        nodes: builtins.list[TraceNode] = [
+            TraceNode(NodeKind.EXECUTION, e.hash, e) for e in lineage.executions
+        ]
+        nodes += [
+            TraceNode(NodeKind.EVENT, ev.hash, None, ev.inputs, ev.segment, ev.run) for ev in lineage.events
+        ]
         nodes.sort(key=lambda n: levels.get(n.hash, 0))  # stable: executions before events per level
         known = {n.hash for n in nodes}
         edges: builtins.list[tuple[CID, CID]] = []
@@ -242,12 +297,15 @@ class ExecutionManager:
             for parent in dict.fromkeys(e.parents):
                 if parent in known:
                     if direction is Direction.ANCESTORS or (
-                            e.hash != execution_hash and not (depth and levels[parent] >= depth)):
+                        e.hash != execution_hash and not (depth and levels[parent] >= depth)
+                    ):
                         edges.append((parent, e.hash))  # (descendants: not out of the cut-off layer)
                 elif direction is Direction.ANCESTORS:
-                    raise NotFoundError(f"parent {parent} of {e.hash} is neither an execution nor an "
-                                        f"event on this node")
+                    raise NotFoundError(
+                        f"parent {parent} of {e.hash} is neither an execution nor an event on this node"
+                    )
         return Trace(execution_hash, nodes, edges)
+
 
 def _fingerprint(flt: ExecutionFilter) -> bytes:
     """Binds a page token to its filter; status order and repeats do not matter."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from catenary.cid import CID
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE, Engine
@@ -73,9 +73,16 @@ class Node:
         for module in operations:
             self.registry.add_module(module)
         self.store = store or open_store(db, self.data_dir)
-        self.engine = Engine(self.store, self.registry, self.id, max_value_size, attest=self._attest,
-                             operation_timeout=operation_timeout, executor=executor,
-                             remote_wait=remote_wait)
+        self.engine = Engine(
+            self.store,
+            self.registry,
+            self.id,
+            max_value_size,
+            attest=self._attest,
+            operation_timeout=operation_timeout,
+            executor=executor,
+            remote_wait=remote_wait,
+        )
         self.values = ValueManager(self.store, max_value_size)
         self.operations = OperationManager(self.store, self.registry)
         self.workflows = WorkflowManager(self.store, self.operations, max_segments, max_sequence)
@@ -83,8 +90,9 @@ class Node:
         self.executions = ExecutionManager(self.store, self.operations, self.values, lease=lease)
         self.attestations = AttestationManager(self.store)
         self.statements = StatementManager(self.store, self.registry, self.data_dir)
-        self.trust = TrustManager(self.store, self.registry, self.identity,
-                                  statements=self.statements.envelopes)
+        self.trust = TrustManager(
+            self.store, self.registry, self.identity, statements=self.statements.envelopes
+        )
         self.doctor = Doctor(self.store)  # the data dir's invariants: node.doctor.check(repair=...)
         self.operations.load_wasm()
         self.operations.publish()
@@ -98,7 +106,7 @@ class Node:
         self.engine.executor.close()
         self.store.close()
 
-    def __enter__(self) -> "Node":
+    def __enter__(self) -> Node:
         return self
 
     def __exit__(self, *exc: object) -> None:

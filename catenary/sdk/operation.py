@@ -27,8 +27,11 @@ class OperationManager:
 
     def load_wasm(self) -> None:
         """Make the stored ``wasm`` versions executable here when the store holds their modules."""
-        stored = [(m, v) for m, v in self._store.list_versions()
-                  if v.kind == "wasm" and self._registry.get(v.id) is None]
+        stored = [
+            (m, v)
+            for m, v in self._store.list_versions()
+            if v.kind == "wasm" and self._registry.get(v.id) is None
+        ]
         if stored:
             try:
                 from catenary.operations import wasm  # imports wasmtime: only when there is a module
@@ -36,8 +39,9 @@ class OperationManager:
                 return  # without the 'wasm' extra they stay listed, not available here
             wasm.load_stored(self._registry, stored, self._store.get_block)
 
-    def add_wasm(self, module: bytes, manifest: OperationManifest | dict[str, Any] | None = None
-                 ) -> OperationInfo:
+    def add_wasm(
+        self, module: bytes, manifest: OperationManifest | dict[str, Any] | None = None
+    ) -> OperationInfo:
         """Validate a WebAssembly module (binary or WAT) against catenary-wasm-abi/1 and store it:
         the module bytes under their raw CID, then the manifest and version. Idempotent."""
         from catenary.operations import wasm
@@ -55,8 +59,9 @@ class OperationManager:
         return OperationInfo(manifest, version, False)
 
     def list(self) -> list[OperationInfo]:
-        return [OperationInfo(m, v, self._registry.get(v.id) is not None)
-                for m, v in self._store.list_versions()]
+        return [
+            OperationInfo(m, v, self._registry.get(v.id) is not None) for m, v in self._store.list_versions()
+        ]
 
     def get(self, version_id: CID) -> OperationInfo:
         found = self.lookup(version_id)

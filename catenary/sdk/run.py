@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from catenary.cid import CID
 from catenary.engine import Engine, StepResult
@@ -44,8 +45,10 @@ class RunManager:
         workflow = self._engine.workflow(workflow_id)
         for index in inputs:
             if type(index) is not int or not 0 <= index < len(workflow.segments):
-                raise InputError(f"input for segment {index!r}, but the workflow has segments "
-                                 f"0..{len(workflow.segments) - 1}")
+                raise InputError(
+                    f"input for segment {index!r}, but the workflow has segments "
+                    f"0..{len(workflow.segments) - 1}"
+                )
         for index in range(len(workflow.segments)):
             self._engine.check_inputs(workflow, index, inputs.get(index, ()))
         state = self.new(workflow_id)

@@ -17,7 +17,15 @@ from catenary.cid import CID, decode
 from catenary.errors import BadInputError, CatenaryError, NotFoundError, StoreError, VerificationError
 from catenary.operations import Registry
 from catenary.statements import (
-    Envelope, Proof, ProofEvidence, StatementReport, check, claim_problem, create, read, statement_id,
+    Envelope,
+    Proof,
+    ProofEvidence,
+    StatementReport,
+    check,
+    claim_problem,
+    create,
+    read,
+    statement_id,
 )
 from catenary.store import Store
 from catenary.trust.bundle import BundleReport
@@ -60,13 +68,19 @@ class StatementManager:
         lineage = self._store.lineage(execution_hash, "ancestors", 0)
         root = self._store.get_execution(execution_hash)
         if lineage is None or root is None:
-            return ProofEvidence(None, (), (), self._store.get_block,
-                                 f"execution {execution_hash} is not on this node (verify the proof "
-                                 f"bundle that carries the statement instead)")
+            return ProofEvidence(
+                None,
+                (),
+                (),
+                self._store.get_block,
+                f"execution {execution_hash} is not on this node (verify the proof "
+                f"bundle that carries the statement instead)",
+            )
         verifier = Verifier(StoreEvidence(self._store), self._registry)
         ordered = sorted(lineage.executions, key=lambda e: (e.segment, e.step))
-        return ProofEvidence(root, tuple(verifier.verify(e) for e in ordered),
-                             tuple(lineage.events), self._store.get_block)
+        return ProofEvidence(
+            root, tuple(verifier.verify(e) for e in ordered), tuple(lineage.events), self._store.get_block
+        )
 
     # -- create, list, get -------------------------------------------------------------------
     def create(self, proof: CID, claim: dict[str, Any], key: Identity) -> tuple[CID, Envelope]:
@@ -77,8 +91,10 @@ class StatementManager:
             raise NotFoundError(f"execution {proof} is not on this node")
         bad = [v for v in found.verdicts if not v.ok]
         if bad:
-            raise VerificationError(f"proof does not verify: execution {bad[0].execution} is "
-                                    f"{bad[0].verdict} ({bad[0].reason}); no statement was made")
+            raise VerificationError(
+                f"proof does not verify: execution {bad[0].execution} is "
+                f"{bad[0].verdict} ({bad[0].reason}); no statement was made"
+            )
         root = found.root
         assert root is not None
         if root.output is None:
@@ -88,8 +104,9 @@ class StatementManager:
         envelope = create(key, claim, root, found.events, self._store.get_block)
         problem = claim_problem(read(envelope).claim, result, inputs)
         if problem is not None:
-            raise VerificationError(f"claim does not match the proven result: {problem}; no "
-                                    f"statement was made")
+            raise VerificationError(
+                f"claim does not match the proven result: {problem}; no statement was made"
+            )
         sid = statement_id(envelope)
         self._save(sid, envelope)
         return sid, envelope
@@ -113,8 +130,11 @@ class StatementManager:
             except (CatenaryError, OSError):
                 continue  # not a statement this node made; `statement verify FILE` says why
             if execution is None or statement.proof.execution == execution:
-                found.append(StoredStatement(statement_id(envelope), statement.claimant,
-                                             statement.claim, statement.proof, envelope))
+                found.append(
+                    StoredStatement(
+                        statement_id(envelope), statement.claimant, statement.claim, statement.proof, envelope
+                    )
+                )
         return found
 
     def get(self, sid: CID) -> Envelope:
@@ -148,11 +168,17 @@ class StatementManager:
         def evidence(execution_hash: CID) -> ProofEvidence:
             problem = None
             if execution_hash != bundle.root:
-                problem = (f"the statement is about execution {execution_hash}, the bundle "
-                           f"proves {bundle.root}")
+                problem = (
+                    f"the statement is about execution {execution_hash}, the bundle proves {bundle.root}"
+                )
             elif not report.ok:
                 problem = f"the bundle does not verify ({report.overall}): {report.summary()}"
-            return ProofEvidence(bundle.executions.get(execution_hash), tuple(report.verdicts),
-                                 tuple(bundle.events.values()), bundle.block, problem)
+            return ProofEvidence(
+                bundle.executions.get(execution_hash),
+                tuple(report.verdicts),
+                tuple(bundle.events.values()),
+                bundle.block,
+                problem,
+            )
 
         return [check(envelope, evidence) for envelope in bundle.statements.values()]

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any, BinaryIO, Callable
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from catenary.cid import CID
 from catenary.cid.cid import block_cid
 from catenary.errors import BadInputError, NotFoundError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Workflow
-from catenary.model.results import AttestationCheck, VerifyReport
 from catenary.model.enums import Direction, Role
+from catenary.model.results import AttestationCheck, VerifyReport
 from catenary.operations import Registry
 from catenary.store import Store
 from catenary.trust import attestation, bundle
@@ -56,22 +57,40 @@ class AttestationManager:
         checks = []
         for row in self._store.list_attestations(execution_hash):
             if not row.data:
-                checks.append(AttestationCheck(row.cid, row.signer, Role(row.role), False,
-                                               "the attestation block is missing from the value store"))
+                checks.append(
+                    AttestationCheck(
+                        row.cid,
+                        row.signer,
+                        Role(row.role),
+                        False,
+                        "the attestation block is missing from the value store",
+                    )
+                )
             elif block_cid(row.data) != row.cid:
-                checks.append(AttestationCheck(row.cid, row.signer, Role(row.role), False,
-                                               "the stored block's bytes do not hash to its CID"))
+                checks.append(
+                    AttestationCheck(
+                        row.cid,
+                        row.signer,
+                        Role(row.role),
+                        False,
+                        "the stored block's bytes do not hash to its CID",
+                    )
+                )
             else:
-                checks.append(attestation.check(row.cid, row.data, e.hash, e.key, e.output,
-                                                Role(row.role)))
+                checks.append(attestation.check(row.cid, row.data, e.hash, e.key, e.output, Role(row.role)))
         return checks
 
 
 class TrustManager:
     """Verification by re-execution and proof bundles."""
 
-    def __init__(self, store: Store, registry: Registry, identity: Identity,
-                 statements: Callable[[CID], list[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        identity: Identity,
+        statements: Callable[[CID], list[Any]] | None = None,
+    ) -> None:
         self._store = store
         self._statements = statements  # the signed statements a bundle of an execution carries
         self._registry = registry
@@ -99,11 +118,20 @@ class TrustManager:
             verdict = verifier.verify(e, checks)
             verdicts.append(verdict)
             # A verified execution has its output (the `is not None` only tells the type checker).
-            if verdict.ok and e.output is not None \
-                    and not any(c.signer == self._identity.id and c.valid for c in checks):
-                rows.append(attestation.sign(
-                    self._identity, e.hash, e.key, e.output,
-                    attestation.role_for(self._identity.id, e.executor, e.cached_from)))
+            if (
+                verdict.ok
+                and e.output is not None
+                and not any(c.signer == self._identity.id and c.valid for c in checks)
+            ):
+                rows.append(
+                    attestation.sign(
+                        self._identity,
+                        e.hash,
+                        e.key,
+                        e.output,
+                        attestation.role_for(self._identity.id, e.executor, e.cached_from),
+                    )
+                )
         if rows:
             self._store.put_attestations(rows, time.time_ns())
         return VerifyReport(execution_hash, verdicts, [r.execution for r in rows], self._identity.id)
@@ -112,8 +140,13 @@ class TrustManager:
         """Register the stored wasm versions among ``version_ids`` that this process lacks: a
         long-running node (``catenary serve``) then verifies executions of modules that another
         process added or imported after it started."""
-        wanted = [found for v in version_ids if self._registry.get(v) is None
-                  for found in [self._store.get_version(v)] if found and found[1].kind == "wasm"]
+        wanted = [
+            found
+            for v in version_ids
+            if self._registry.get(v) is None
+            for found in [self._store.get_version(v)]
+            if found and found[1].kind == "wasm"
+        ]
         if wanted:
             from catenary.operations import wasm  # imports wasmtime: only when a module is needed
 
@@ -124,8 +157,9 @@ class TrustManager:
         carried = self._statements(execution_hash) if self._statements else []
         return bundle.export_bundle(self._store, self._registry, execution_hash, stream, carried)
 
-    def verify_bundle(self, data: bytes, on_progress: Callable[[int, int], None] | None = None
-                      ) -> bundle.BundleReport:
+    def verify_bundle(
+        self, data: bytes, on_progress: Callable[[int, int], None] | None = None
+    ) -> bundle.BundleReport:
         """Check a bundle offline (nothing is stored)."""
         _not_empty(data)
         return bundle.verify_bundle(data, self._registry, on_progress)
@@ -141,8 +175,11 @@ class TrustManager:
         """Load a bundle already checked by :meth:`verify_bundle` (refused unless it verified).
         Its WASM operations become executable here at once: their modules are now stored."""
         counts = bundle.load_bundle(self._store, report)
-        wanted = [report.bundle.versions[v] for v in report.bundle.modules
-                  if self._registry.get(v) is None] if report.bundle else []
+        wanted = (
+            [report.bundle.versions[v] for v in report.bundle.modules if self._registry.get(v) is None]
+            if report.bundle
+            else []
+        )
         if wanted:
             from catenary.operations import wasm  # imports wasmtime: only for a bundle with modules
 

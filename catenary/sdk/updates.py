@@ -12,8 +12,8 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Generator, Iterator
 
 from catenary.model import Execution
 from catenary.model.filter import ExecutionFilter
@@ -67,8 +67,9 @@ class UpdateHub:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def updates(self, flt: ExecutionFilter, since_seq: int, stop: threading.Event | None
-                ) -> Iterator[Execution]:
+    def updates(
+        self, flt: ExecutionFilter, since_seq: int, stop: threading.Event | None
+    ) -> Iterator[Execution]:
         """Stored matches with seq > since_seq, then live ones, until ``stop`` is set."""
         subscriber = _Subscriber(self._capacity)
         with self._lock:
@@ -94,8 +95,9 @@ class UpdateHub:
             with self._lock:
                 self._subscribers.discard(subscriber)
 
-    def _replay(self, flt: ExecutionFilter, seq: int, until: int, stop: threading.Event | None
-                ) -> Generator[Execution, None, int]:
+    def _replay(
+        self, flt: ExecutionFilter, seq: int, until: int, stop: threading.Event | None
+    ) -> Generator[Execution, None, int]:
         """Matches with ``seq < execution.seq <= until`` from the store; returns ``until``."""
         while seq < until and not self._stopped(stop):
             rows = self._store.executions_since(flt, seq, READ_BATCH)

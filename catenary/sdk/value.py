@@ -31,8 +31,9 @@ class ValueManager:
         check_value(value)
         cid, data = block(value)
         if len(data) > self._max_size:
-            raise ValueTooLargeError(f"value is {len(data)} bytes, over the value size cap of "
-                                     f"{self._max_size} bytes")
+            raise ValueTooLargeError(
+                f"value is {len(data)} bytes, over the value size cap of {self._max_size} bytes"
+            )
         return cid, data
 
     def put(self, value: Any) -> CID:

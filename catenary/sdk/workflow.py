@@ -6,16 +6,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from catenary.cid import CID
-
-from catenary.cid import dagjson
+from catenary.cid import CID, dagjson
 from catenary.errors import BadInputError, EncodingError, InvalidCIDError, ManifestError, NotFoundError
 from catenary.model import OperationManifest, Workflow
-from catenary.model.workflow import load_manifest
 from catenary.model.results import WorkflowInfo as WorkflowInfo
+from catenary.model.workflow import load_manifest
 from catenary.sdk.operation import OperationManager
 from catenary.store import Store
-
 
 DEFAULT_MAX_SEGMENTS = 10_000
 DEFAULT_MAX_SEQUENCE = 10_000
@@ -24,8 +21,13 @@ DEFAULT_MAX_SEQUENCE = 10_000
 class WorkflowManager:
     """Validates and stores workflow manifests."""
 
-    def __init__(self, store: Store, operations: OperationManager,
-                 max_segments: int = DEFAULT_MAX_SEGMENTS, max_sequence: int = DEFAULT_MAX_SEQUENCE) -> None:
+    def __init__(
+        self,
+        store: Store,
+        operations: OperationManager,
+        max_segments: int = DEFAULT_MAX_SEGMENTS,
+        max_sequence: int = DEFAULT_MAX_SEQUENCE,
+    ) -> None:
         self._store = store
         self._operations = operations
         self._max_segments = max_segments
@@ -44,13 +46,17 @@ class WorkflowManager:
                 raise ManifestError("", str(exc)) from exc
         workflow = load_manifest(manifest, self._operations.resolve_name)
         if len(workflow.segments) > self._max_segments:
-            raise ManifestError("segments", f"{len(workflow.segments)} segments is over this node's cap of "
-                                            f"{self._max_segments}")
+            raise ManifestError(
+                "segments",
+                f"{len(workflow.segments)} segments is over this node's cap of {self._max_segments}",
+            )
         for index, segment in enumerate(workflow.segments):
             if len(segment.sequence) > self._max_sequence:
-                raise ManifestError(f"segments[{index}].sequence",
-                                    f"{len(segment.sequence)} operations is over this node's cap of "
-                                    f"{self._max_sequence} per segment")
+                raise ManifestError(
+                    f"segments[{index}].sequence",
+                    f"{len(segment.sequence)} operations is over this node's cap of "
+                    f"{self._max_sequence} per segment",
+                )
 
         def lookup(version_id: CID) -> OperationManifest | None:
             info = self._operations.lookup(version_id)
@@ -85,4 +91,3 @@ class WorkflowManager:
 
     def list(self) -> list[WorkflowInfo]:
         return [WorkflowInfo(i, w, t) for i, w, t in self._store.list_workflows()]
-

@@ -8,7 +8,8 @@ without statements has no such key, so bundles made before statements existed re
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from catenary.cid import CID, block, decode
 from catenary.errors import CatenaryError
@@ -28,8 +29,7 @@ def index_keys(base: set[str], index_block: bytes | None) -> set[str]:
     return base | {INDEX_KEY} if isinstance(value, dict) and INDEX_KEY in value else base
 
 
-def add(index: dict[str, Any], envelopes: Iterable[Envelope],
-        add_block: Callable[[CID, bytes], CID]) -> None:
+def add(index: dict[str, Any], envelopes: Iterable[Envelope], add_block: Callable[[CID, bytes], CID]) -> None:
     """Put each envelope in the bundle as a block and link it from the index (export side)."""
     links = [add_block(*block(e.block_value())) for e in envelopes]
     if links:

@@ -49,9 +49,10 @@ class Envelope:
     signatures: tuple[Signature, ...]
 
     @classmethod
-    def sign(cls, identity: Identity, payload: bytes,
-             payload_type: str = IN_TOTO_PAYLOAD_TYPE) -> "Envelope":
-        return cls(payload_type, payload, (Signature(identity.id, identity.sign(pae(payload_type, payload))),))
+    def sign(cls, identity: Identity, payload: bytes, payload_type: str = IN_TOTO_PAYLOAD_TYPE) -> Envelope:
+        return cls(
+            payload_type, payload, (Signature(identity.id, identity.sign(pae(payload_type, payload))),)
+        )
 
     def check(self) -> tuple[str | None, str | None]:
         """``(signer, None)`` when the one signature verifies under its keyid (a did:key),
@@ -66,15 +67,16 @@ class Envelope:
         return {
             "payloadType": self.payload_type,
             "payload": base64.b64encode(self.payload).decode("ascii"),
-            "signatures": [{"keyid": s.keyid, "sig": base64.b64encode(s.sig).decode("ascii")}
-                           for s in self.signatures],
+            "signatures": [
+                {"keyid": s.keyid, "sig": base64.b64encode(s.sig).decode("ascii")} for s in self.signatures
+            ],
         }
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, data: Any, where: str = "envelope") -> "Envelope":
+    def from_json(cls, data: Any, where: str = "envelope") -> Envelope:
         """Parse the JSON form strictly; BadInputError names the field that is wrong."""
         if not isinstance(data, dict):
             raise BadInputError(f"{where}: a DSSE envelope is a JSON object")
@@ -90,12 +92,12 @@ class Envelope:
         for i, item in enumerate(data["signatures"]):
             at = f"{where}.signatures[{i}]"
             if not isinstance(item, dict) or not isinstance(item.get("keyid"), str):
-                raise BadInputError(f"{at}: expected {{\"keyid\": string, \"sig\": base64}}")
+                raise BadInputError(f'{at}: expected {{"keyid": string, "sig": base64}}')
             signatures.append(Signature(item["keyid"], _b64(item.get("sig"), f"{at}.sig")))
         return cls(data["payloadType"], payload, tuple(signatures))
 
     @classmethod
-    def loads(cls, text: str | bytes, where: str = "envelope") -> "Envelope":
+    def loads(cls, text: str | bytes, where: str = "envelope") -> Envelope:
         try:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -104,21 +106,38 @@ class Envelope:
 
     def block_value(self) -> dict[str, Any]:
         """The envelope as IPLD data (bytes as bytes): its DAG-CBOR CID names the statement."""
-        return {"payloadType": self.payload_type, "payload": self.payload,
-                "signatures": [{"keyid": s.keyid, "sig": s.sig} for s in self.signatures]}
+        return {
+            "payloadType": self.payload_type,
+            "payload": self.payload,
+            "signatures": [{"keyid": s.keyid, "sig": s.sig} for s in self.signatures],
+        }
 
     @classmethod
-    def from_block_value(cls, value: Any, where: str) -> "Envelope":
-        ok = (isinstance(value, dict) and set(value) == {"payloadType", "payload", "signatures"}
-              and isinstance(value["payloadType"], str) and isinstance(value["payload"], bytes)
-              and isinstance(value["signatures"], list)
-              and all(isinstance(s, dict) and set(s) == {"keyid", "sig"} and isinstance(s["keyid"], str)
-                      and isinstance(s["sig"], bytes) for s in value["signatures"]))
+    def from_block_value(cls, value: Any, where: str) -> Envelope:
+        ok = (
+            isinstance(value, dict)
+            and set(value) == {"payloadType", "payload", "signatures"}
+            and isinstance(value["payloadType"], str)
+            and isinstance(value["payload"], bytes)
+            and isinstance(value["signatures"], list)
+            and all(
+                isinstance(s, dict)
+                and set(s) == {"keyid", "sig"}
+                and isinstance(s["keyid"], str)
+                and isinstance(s["sig"], bytes)
+                for s in value["signatures"]
+            )
+        )
         if not ok:
-            raise BadInputError(f"{where}: expected {{payloadType: string, payload: bytes, "
-                                f"signatures: [{{keyid: string, sig: bytes}}]}}")
-        return cls(value["payloadType"], value["payload"],
-                   tuple(Signature(s["keyid"], s["sig"]) for s in value["signatures"]))
+            raise BadInputError(
+                f"{where}: expected {{payloadType: string, payload: bytes, "
+                f"signatures: [{{keyid: string, sig: bytes}}]}}"
+            )
+        return cls(
+            value["payloadType"],
+            value["payload"],
+            tuple(Signature(s["keyid"], s["sig"]) for s in value["signatures"]),
+        )
 
 
 def _b64(value: Any, where: str) -> bytes:

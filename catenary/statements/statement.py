@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from catenary.cid import CID, block, decode
 from catenary.errors import BadInputError, CatenaryError
@@ -58,8 +59,12 @@ class Proof:
     output: CID
 
     def data(self) -> dict[str, str]:
-        return {"execution": str(self.execution), "workflow": str(self.workflow),
-                "run": str(self.run), "output": str(self.output)}
+        return {
+            "execution": str(self.execution),
+            "workflow": str(self.workflow),
+            "run": str(self.run),
+            "output": str(self.output),
+        }
 
 
 @dataclass(frozen=True)
@@ -72,10 +77,12 @@ class Statement:
     subjects: tuple[dict[str, Any], ...]
 
     def data(self) -> dict[str, Any]:
-        return {"_type": STATEMENT_TYPE, "subject": [dict(s) for s in self.subjects],
-                "predicateType": PREDICATE_TYPE,
-                "predicate": {"claimant": self.claimant, "claim": self.claim,
-                              "proof": self.proof.data()}}
+        return {
+            "_type": STATEMENT_TYPE,
+            "subject": [dict(s) for s in self.subjects],
+            "predicateType": PREDICATE_TYPE,
+            "predicate": {"claimant": self.claimant, "claim": self.claim, "proof": self.proof.data()},
+        }
 
     def payload(self) -> bytes:
         # Sorted keys and no spaces: the same statement always gives the same payload bytes.
@@ -88,16 +95,20 @@ def statement_id(envelope: Envelope) -> CID:
 
 
 def subject(cid: CID, data: bytes, role: str, **where: int) -> dict[str, Any]:
-    return {"name": str(cid), "digest": {"sha256": hashlib.sha256(data).hexdigest()},
-            "annotations": {"role": role, **where}}
+    return {
+        "name": str(cid),
+        "digest": {"sha256": hashlib.sha256(data).hexdigest()},
+        "annotations": {"role": role, **where},
+    }
 
 
 def parse_claim(claim: Any, where: str = "claim") -> dict[str, Any]:
     """Check that ``claim`` is a small typed map: string keys; strings, integers, booleans,
     lists and maps as values (no floats, no bytes: a claim is read by people and JSON tools)."""
     if not isinstance(claim, dict) or not claim:
-        raise BadInputError(f"{where}: a claim is a non-empty JSON object, e.g. "
-                            f"{{\"owns\": {{\"camera\": \"CX1-004217\"}}}}")
+        raise BadInputError(
+            f'{where}: a claim is a non-empty JSON object, e.g. {{"owns": {{"camera": "CX1-004217"}}}}'
+        )
 
     def walk(value: Any, path: str, depth: int) -> None:
         if depth > 4:
@@ -111,8 +122,10 @@ def parse_claim(claim: Any, where: str = "claim") -> dict[str, Any]:
             for i, inner in enumerate(value):
                 walk(inner, f"{path}[{i}]", depth + 1)
         elif not isinstance(value, _SCALARS):
-            raise BadInputError(f"{path}: a claim holds strings, integers, booleans, lists and maps, "
-                                f"not {type(value).__name__}")
+            raise BadInputError(
+                f"{path}: a claim holds strings, integers, booleans, lists and maps, "
+                f"not {type(value).__name__}"
+            )
 
     walk(claim, where, 0)
     if len(json.dumps(claim)) > MAX_CLAIM_BYTES:
@@ -120,8 +133,13 @@ def parse_claim(claim: Any, where: str = "claim") -> dict[str, Any]:
     return claim
 
 
-def create(identity: Identity, claim: dict[str, Any], root: Execution, events: Iterable[Event],
-           get_block: Callable[[CID], bytes | None]) -> Envelope:
+def create(
+    identity: Identity,
+    claim: dict[str, Any],
+    root: Execution,
+    events: Iterable[Event],
+    get_block: Callable[[CID], bytes | None],
+) -> Envelope:
     """Sign a statement by ``identity`` over the proof ``root`` (already verified by the caller)."""
     if root.output is None:
         raise BadInputError(f"execution {root.hash} has no output to make a statement about")
@@ -132,8 +150,12 @@ def create(identity: Identity, claim: dict[str, Any], root: Execution, events: I
             if cid not in seen:  # one subject per value (the result may also be an input)
                 seen.add(cid)
                 subjects.append(_subject(cid, get_block, "input", segment=event.segment, slot=slot))
-    statement = Statement(identity.id, parse_claim(claim),
-                          Proof(root.hash, root.workflow, root.run, root.output), tuple(subjects))
+    statement = Statement(
+        identity.id,
+        parse_claim(claim),
+        Proof(root.hash, root.workflow, root.run, root.output),
+        tuple(subjects),
+    )
     return Envelope.sign(identity, statement.payload())
 
 
@@ -168,12 +190,18 @@ def read(envelope: Envelope) -> Statement:
         proof = Proof(*(CID.parse(raw[k]) for k in ("execution", "workflow", "run", "output")))
     except (CatenaryError, TypeError) as exc:
         raise BadInputError(f"predicate.proof: {exc}") from None
-    if not isinstance(subjects, list) or not subjects or not all(
+    if (
+        not isinstance(subjects, list)
+        or not subjects
+        or not all(
             isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("digest"), dict)
-            for s in subjects):
+            for s in subjects
+        )
+    ):
         raise BadInputError("subject: expected a non-empty list of {name, digest}")
-    return Statement(predicate["claimant"], parse_claim(predicate["claim"], "predicate.claim"),
-                     proof, tuple(subjects))
+    return Statement(
+        predicate["claimant"], parse_claim(predicate["claim"], "predicate.claim"), proof, tuple(subjects)
+    )
 
 
 @dataclass(frozen=True)
@@ -218,8 +246,9 @@ def check(envelope: Envelope, evidence: Callable[[CID], ProofEvidence]) -> State
     try:
         statement = read(envelope)
     except BadInputError as exc:
-        return StatementReport(sid, signer, None, None, SIGNATURE, f"the signed payload is not a "
-                               f"catenary statement: {exc}")
+        return StatementReport(
+            sid, signer, None, None, SIGNATURE, f"the signed payload is not a catenary statement: {exc}"
+        )
     refuse = _refuser(sid, statement)
     if why is not None:
         return refuse(SIGNATURE, why)
@@ -235,15 +264,23 @@ def check(envelope: Envelope, evidence: Callable[[CID], ProofEvidence]) -> State
     mismatch = claim_problem(statement.claim, result, inputs)
     if mismatch is not None:
         return refuse(CLAIM, mismatch, found.verdicts)
-    return StatementReport(sid, statement.claimant, statement.claim, statement.proof, None,
-                           f"the proof holds ({len(found.verdicts)} execution(s) re-executed) and "
-                           f"the claim matches its result", found.verdicts)
+    return StatementReport(
+        sid,
+        statement.claimant,
+        statement.claim,
+        statement.proof,
+        None,
+        f"the proof holds ({len(found.verdicts)} execution(s) re-executed) and the claim matches its result",
+        found.verdicts,
+    )
 
 
 def _refuser(sid: CID, statement: Statement) -> Callable[..., StatementReport]:
     def refuse(kind: str, reason: str, verdicts: tuple[Verdict, ...] = ()) -> StatementReport:
-        return StatementReport(sid, statement.claimant, statement.claim, statement.proof, kind,
-                               reason, verdicts)
+        return StatementReport(
+            sid, statement.claimant, statement.claim, statement.proof, kind, reason, verdicts
+        )
+
     return refuse
 
 
@@ -257,9 +294,11 @@ def _proof_problem(statement: Statement, found: ProofEvidence) -> str | None:
     bad = [v for v in found.verdicts if not v.ok]
     if bad or not found.verdicts:
         first = bad[0] if bad else None
-        return (f"execution {proof.execution} does not verify: "
-                + (f"{first.verdict} at segment {first.segment} step {first.step} ({first.name}): "
-                   f"{first.reason}" if first else "nothing was re-executed"))
+        return f"execution {proof.execution} does not verify: " + (
+            f"{first.verdict} at segment {first.segment} step {first.step} ({first.name}): {first.reason}"
+            if first
+            else "nothing was re-executed"
+        )
     for name, recorded in (("workflow", root.workflow), ("run", root.run), ("output", root.output)):
         if getattr(proof, name) != recorded:
             return f"the statement names {name} {getattr(proof, name)}, the execution has {recorded}"
@@ -285,8 +324,10 @@ def claim_problem(claim: dict[str, Any], result: Any, inputs: list[Any]) -> str 
         _scalars(value, proven)
     for path, value in _leaves(claim, "claim"):
         if (type(value), value) not in proven:
-            return (f"{path} = {json.dumps(value)} is not among the proven values (the result "
-                    f"{_brief(result)} and the external inputs of its trace)")
+            return (
+                f"{path} = {json.dumps(value)} is not among the proven values (the result "
+                f"{_brief(result)} and the external inputs of its trace)"
+            )
     return None
 
 

@@ -5,12 +5,29 @@ from pathlib import Path
 from catenary.errors import BadInputError
 from catenary.extras import require_extra
 from catenary.store.base import (
-    AttestationRow, HistoryEntry, ImportBatch, Lineage, RunState, SegmentOutput, StepCommit, Store,
+    AttestationRow,
+    HistoryEntry,
+    ImportBatch,
+    Lineage,
+    RunState,
+    SegmentOutput,
+    StepCommit,
+    Store,
 )
 from catenary.store.sqlite import SQLiteStore
 
-__all__ = ["AttestationRow", "HistoryEntry", "ImportBatch", "Lineage", "RunState", "SQLiteStore", "SegmentOutput",
-           "StepCommit", "Store", "open_store"]
+__all__ = [
+    "AttestationRow",
+    "HistoryEntry",
+    "ImportBatch",
+    "Lineage",
+    "RunState",
+    "SQLiteStore",
+    "SegmentOutput",
+    "StepCommit",
+    "Store",
+    "open_store",
+]
 
 
 def open_store(db: str | None, data_dir: Path) -> Store:
@@ -23,5 +40,7 @@ def open_store(db: str | None, data_dir: Path) -> Store:
         from catenary.store.postgres import PostgresStore  # psycopg is only loaded when used
 
         return PostgresStore(db)
-    raise BadInputError(f"--db {db!r}: expected a postgresql://USER@HOST:PORT/DBNAME URL "
-                        f"(leave it out for the data dir's SQLite file)")
+    raise BadInputError(
+        f"--db {db!r}: expected a postgresql://USER@HOST:PORT/DBNAME URL "
+        f"(leave it out for the data dir's SQLite file)"
+    )

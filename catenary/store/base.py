@@ -8,13 +8,14 @@ embedded default) and :mod:`catenary.store.postgres`, both on the shared SQL bas
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from catenary.cid import CID
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
-from catenary.model.results import RunState as RunState, SegmentOutput as SegmentOutput
+from catenary.model.results import RunState as RunState
+from catenary.model.results import SegmentOutput as SegmentOutput
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,7 @@ class Store(abc.ABC):
             return None
         return hit.output, hit.cached_from or hit.hash
 
-    def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]
-                         ) -> RunState | None:
+    def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]) -> RunState | None:
         """:meth:`get_run` holding at least the outputs of the segments ``segments(run)``
         names (those its next segment reads); stores override it to read only those."""
         return self.get_run(run_id)
@@ -174,9 +174,17 @@ class Store(abc.ABC):
         """Record one execution (e.g. ``created``, for an external executor); None if the hash exists."""
 
     @abc.abstractmethod
-    def transition(self, execution_hash: CID, expected: Status, new: Status, *, now: int,
-                   executor: str | None = None, output: tuple[CID, bytes] | None = None,
-                   error: str | None = None) -> Execution | None:
+    def transition(
+        self,
+        execution_hash: CID,
+        expected: Status,
+        new: Status,
+        *,
+        now: int,
+        executor: str | None = None,
+        output: tuple[CID, bytes] | None = None,
+        error: str | None = None,
+    ) -> Execution | None:
         """Move an execution from ``expected`` to ``new`` atomically (one claimant wins).
 
         Sets ``started_at`` on in_progress and ``finished_at`` on completed/failed,
@@ -188,13 +196,11 @@ class Store(abc.ABC):
     # A claim is a lease: ``lease_until`` (unix ns) is when it lapses unless its owner renews it.
     # The defaults below keep a store without lease columns working: claims are plain
     # transitions that never expire, and there is no history. Stores override all four.
-    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int
-              ) -> Execution | None:
+    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int) -> Execution | None:
         """``created`` -> ``in_progress`` owned by ``executor`` until ``lease_until``, bumping
         ``seq`` and recording a ``claimed`` history entry, atomically (one claimant wins).
         None when the execution is not ``created``."""
-        return self.transition(execution_hash, Status.CREATED, Status.IN_PROGRESS, now=now,
-                               executor=executor)
+        return self.transition(execution_hash, Status.CREATED, Status.IN_PROGRESS, now=now, executor=executor)
 
     def renew_lease(self, execution_hash: CID, executor: str, lease_until: int) -> bool:
         """Move the lease of an ``in_progress`` execution owned by ``executor`` to ``lease_until``

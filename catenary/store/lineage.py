@@ -3,7 +3,8 @@ mode, and the :class:`Lineage` its rows make."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from catenary.cid import CID
 from catenary.model import Execution
@@ -18,36 +19,53 @@ DIRECTIONS = ("ancestors", "descendants")
 # however many paths lead to it; with a limit it carries the hop count.
 # One hop of the walk in each direction: the execution reached, and the joins that reach it.
 _HOP = {
-    "ancestors": ("x.id", "JOIN execution_parents p ON p.child = w.id JOIN executions x ON x.hash = p.parent"),
-    "descendants": ("p.child", "JOIN executions x ON x.id = w.id JOIN execution_parents p ON p.parent = x.hash"),
+    "ancestors": (
+        "x.id",
+        "JOIN execution_parents p ON p.child = w.id JOIN executions x ON x.hash = p.parent",
+    ),
+    "descendants": (
+        "p.child",
+        "JOIN executions x ON x.id = w.id JOIN execution_parents p ON p.parent = x.hash",
+    ),
 }
 
 
 def _walk(direction: str, limited: bool, hash_mark: str, depth_mark: str) -> str:
     reached, joins = _HOP[direction]
     if limited:
-        return (f"walk(id, level) AS (SELECT id, 0 FROM executions WHERE hash = {hash_mark} "
-                f"UNION SELECT {reached}, w.level + 1 FROM walk w {joins} WHERE w.level < {depth_mark})")
-    return (f"walk(id) AS (SELECT id FROM executions WHERE hash = {hash_mark} "
-            f"UNION SELECT {reached} FROM walk w {joins})")
+        return (
+            f"walk(id, level) AS (SELECT id, 0 FROM executions WHERE hash = {hash_mark} "
+            f"UNION SELECT {reached}, w.level + 1 FROM walk w {joins} WHERE w.level < {depth_mark})"
+        )
+    return (
+        f"walk(id) AS (SELECT id FROM executions WHERE hash = {hash_mark} "
+        f"UNION SELECT {reached} FROM walk w {joins})"
+    )
 
 
 def lineage_sql(direction: str, limited: bool, named: Callable[[str], str]) -> str:
     """The lineage statement. Each row is ``'x'``, the :data:`COLUMNS` of an execution and its
     ``id``; or ``'e'``, an event's hash and block, padded with NULLs."""
-    nodes = ("SELECT id, min(level) AS level FROM walk GROUP BY id" if limited
-             else "SELECT id, 0 AS level FROM walk")
+    nodes = (
+        "SELECT id, min(level) AS level FROM walk GROUP BY id"
+        if limited
+        else "SELECT id, 0 AS level FROM walk"
+    )
     columns = ", ".join(f"x.{c}" for c in COLUMN_NAMES)
     padding = ", ".join(["NULL"] * (len(COLUMN_NAMES) - 1))
-    query = (f"WITH RECURSIVE {_walk(direction, limited, named('hash'), named('depth'))}, "
-             f"nodes AS MATERIALIZED ({nodes}) "
-             f"SELECT 'x', {columns}, x.id FROM nodes n JOIN executions x ON x.id = n.id")
+    query = (
+        f"WITH RECURSIVE {_walk(direction, limited, named('hash'), named('depth'))}, "
+        f"nodes AS MATERIALIZED ({nodes}) "
+        f"SELECT 'x', {columns}, x.id FROM nodes n JOIN executions x ON x.id = n.id"
+    )
     if direction == "ancestors":
         # Events are parents of reached executions that are within the depth limit.
         within = f"WHERE n.level < {named('depth')}" if limited else ""
-        query += (f" UNION ALL SELECT 'e', ev.hash, ev.data, {padding} FROM events ev "
-                  f"WHERE ev.hash IN (SELECT p.parent FROM nodes n JOIN execution_parents p "
-                  f"ON p.child = n.id {within})")
+        query += (
+            f" UNION ALL SELECT 'e', ev.hash, ev.data, {padding} FROM events ev "
+            f"WHERE ev.hash IN (SELECT p.parent FROM nodes n JOIN execution_parents p "
+            f"ON p.child = n.id {within})"
+        )
     return query
 
 

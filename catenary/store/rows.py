@@ -3,7 +3,8 @@ and readers for runs, operations and events (docs/design.md, "The store")."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence, cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 import cbrrr
 
@@ -12,9 +13,27 @@ from catenary.model import Event, Execution, OperationManifest, OperationVersion
 from catenary.store.base import RunState, SegmentOutput
 
 # The execution columns in the order every read returns them (the SPEC §4 record, then seq).
-COLUMN_NAMES = ("hash", "key", "workflow", "run", "segment", "step", "operation", "config", "parents",
-                "inputs", "status", "output", "error", "executor", "cached_from", "created_at",
-                "started_at", "finished_at", "seq")
+COLUMN_NAMES = (
+    "hash",
+    "key",
+    "workflow",
+    "run",
+    "segment",
+    "step",
+    "operation",
+    "config",
+    "parents",
+    "inputs",
+    "status",
+    "output",
+    "error",
+    "executor",
+    "cached_from",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "seq",
+)
 COLUMNS = ", ".join(COLUMN_NAMES)
 RUN_COLUMNS = "id, workflow, nonce, status, next_segment, total_time, error, created_at, updated_at"
 
@@ -43,22 +62,50 @@ def links_bytes(cids: tuple[CID, ...]) -> bytes:
 
 def execution_row(e: Execution) -> tuple[Any, ...]:
     """An execution as the values of :data:`COLUMN_NAMES` but ``seq`` (the writer numbers it)."""
-    return (e.hash.cid_bytes, e.key.cid_bytes, e.workflow.cid_bytes, e.run.cid_bytes, e.segment,
-            e.step, e.operation.cid_bytes, config_bytes(e.config), links_bytes(e.parents),
-            links_bytes(e.inputs), e.status.value, e.output.cid_bytes if e.output else None,
-            e.error, e.executor, e.cached_from.cid_bytes if e.cached_from else None,
-            e.created_at, e.started_at, e.finished_at)
+    return (
+        e.hash.cid_bytes,
+        e.key.cid_bytes,
+        e.workflow.cid_bytes,
+        e.run.cid_bytes,
+        e.segment,
+        e.step,
+        e.operation.cid_bytes,
+        config_bytes(e.config),
+        links_bytes(e.parents),
+        links_bytes(e.inputs),
+        e.status.value,
+        e.output.cid_bytes if e.output else None,
+        e.error,
+        e.executor,
+        e.cached_from.cid_bytes if e.cached_from else None,
+        e.created_at,
+        e.started_at,
+        e.finished_at,
+    )
 
 
 def row_to_execution(row: Sequence[Any]) -> Execution:
     """An execution from the columns :data:`COLUMNS` names, validating every link."""
     return Execution(
-        hash=CID(row[0]), key=CID(row[1]), workflow=CID(row[2]), run=CID(row[3]),
-        segment=row[4], step=row[5], operation=CID(row[6]), config=decode(row[7]),
-        parents=tuple(cast("list[CID]", decode(row[8]))), inputs=tuple(cast("list[CID]", decode(row[9]))),
+        hash=CID(row[0]),
+        key=CID(row[1]),
+        workflow=CID(row[2]),
+        run=CID(row[3]),
+        segment=row[4],
+        step=row[5],
+        operation=CID(row[6]),
+        config=decode(row[7]),
+        parents=tuple(cast("list[CID]", decode(row[8]))),
+        inputs=tuple(cast("list[CID]", decode(row[9]))),
         status=Status(row[10]),
-        output=cid_or_none(row[11]), error=row[12], executor=row[13], cached_from=cid_or_none(row[14]),
-        created_at=row[15], started_at=row[16], finished_at=row[17], seq=row[18],
+        output=cid_or_none(row[11]),
+        error=row[12],
+        executor=row[13],
+        cached_from=cid_or_none(row[14]),
+        created_at=row[15],
+        started_at=row[16],
+        finished_at=row[17],
+        seq=row[18],
     )
 
 
@@ -70,13 +117,25 @@ def trusted_row_to_execution(row: Sequence[Any]) -> Execution:
     link: a deep trace decodes tens of thousands of CIDs, and validation was most of its time."""
     config, parents, inputs = row[7], row[8], row[9]
     return Execution(
-        hash=CID(row[0]), key=CID(row[1]), workflow=CID(row[2]), run=CID(row[3]),
-        segment=row[4], step=row[5], operation=CID(row[6]),
+        hash=CID(row[0]),
+        key=CID(row[1]),
+        workflow=CID(row[2]),
+        run=CID(row[3]),
+        segment=row[4],
+        step=row[5],
+        operation=CID(row[6]),
         config={} if config == EMPTY_MAP else decode(config),
         parents=tuple(cast("list[CID]", _decode_links(parents, cid_ctor=CID))),
-        inputs=tuple(cast("list[CID]", _decode_links(inputs, cid_ctor=CID))), status=Status(row[10]),
-        output=cid_or_none(row[11]), error=row[12], executor=row[13], cached_from=cid_or_none(row[14]),
-        created_at=row[15], started_at=row[16], finished_at=row[17], seq=row[18],
+        inputs=tuple(cast("list[CID]", _decode_links(inputs, cid_ctor=CID))),
+        status=Status(row[10]),
+        output=cid_or_none(row[11]),
+        error=row[12],
+        executor=row[13],
+        cached_from=cid_or_none(row[14]),
+        created_at=row[15],
+        started_at=row[16],
+        finished_at=row[17],
+        seq=row[18],
     )
 
 
@@ -87,10 +146,11 @@ def event_from_block(data: bytes) -> Event:
 
 def operation_from_row(row: Sequence[bytes]) -> tuple[OperationManifest, OperationVersion]:
     version = decode(row[1])
-    return (OperationManifest.from_data(decode(row[0])),
-            OperationVersion(version["operation"], version["implementation"]))
+    return (
+        OperationManifest.from_data(decode(row[0])),
+        OperationVersion(version["operation"], version["implementation"]),
+    )
 
 
 def run_from_row(row: Sequence[Any], outputs: dict[int, SegmentOutput]) -> RunState:
-    return RunState(CID(row[0]), CID(row[1]), row[2], row[3], row[4], row[5], row[6], row[7],
-                    row[8], outputs)
+    return RunState(CID(row[0]), CID(row[1]), row[2], row[3], row[4], row[5], row[6], row[7], row[8], outputs)

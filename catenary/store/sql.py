@@ -11,8 +11,9 @@ between the two (step commits, claims, imports, change notifications) stays in t
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from catenary.cid import CID, decode, encode
 from catenary.errors import StoreError
@@ -22,7 +23,12 @@ from catenary.store.base import AttestationRow, HistoryEntry, Lineage, RunState,
 from catenary.store.filtering import where_clauses
 from catenary.store.lineage import DIRECTIONS, lineage_from_rows
 from catenary.store.rows import (
-    COLUMNS, RUN_COLUMNS, event_from_block, operation_from_row, row_to_execution, run_from_row,
+    COLUMNS,
+    RUN_COLUMNS,
+    event_from_block,
+    operation_from_row,
+    row_to_execution,
+    run_from_row,
 )
 
 
@@ -31,14 +37,17 @@ class Abort(Exception):
 
 
 # migrations -------------------------------------------------------------------------------------
-def apply_migrations(migrations: Sequence[str], version: int, where: str,
-                     apply: Callable[[int, str], None]) -> None:
+def apply_migrations(
+    migrations: Sequence[str], version: int, where: str, apply: Callable[[int, str], None]
+) -> None:
     """Apply the migrations after ``version`` in order, ``apply(number, sql)`` each (numbered
     from 1), inside the caller's transaction. ``where`` names the database in the refusal of
     a schema newer than this catenary."""
     if version > len(migrations):
-        raise StoreError(f"{where} has schema version {version}, newer than this catenary "
-                         f"understands ({len(migrations)}); upgrade catenary")
+        raise StoreError(
+            f"{where} has schema version {version}, newer than this catenary "
+            f"understands ({len(migrations)}); upgrade catenary"
+        )
     for number in range(version, len(migrations)):
         apply(number + 1, migrations[number])
 
@@ -75,24 +84,36 @@ class SQLStore(Store):
     # operations and workflows -----------------------------------------------------------------
     def put_operation(self, manifest: OperationManifest, version: OperationVersion) -> None:
         with self._write() as conn:
-            conn.execute(self._sql("INSERT INTO operations VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
-                         (version.id.cid_bytes, manifest.id.cid_bytes, manifest.name,
-                          encode(manifest.data()), encode(version.data())))
+            conn.execute(
+                self._sql("INSERT INTO operations VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
+                (
+                    version.id.cid_bytes,
+                    manifest.id.cid_bytes,
+                    manifest.name,
+                    encode(manifest.data()),
+                    encode(version.data()),
+                ),
+            )
 
     def get_version(self, version_id: CID) -> tuple[OperationManifest, OperationVersion] | None:
-        rows = self._read(self._sql("SELECT manifest, version FROM operations WHERE version_id = ?"),
-                          (version_id.cid_bytes,))
+        rows = self._read(
+            self._sql("SELECT manifest, version FROM operations WHERE version_id = ?"),
+            (version_id.cid_bytes,),
+        )
         return operation_from_row(rows[0]) if rows else None
 
     def list_versions(self) -> list[tuple[OperationManifest, OperationVersion]]:
-        rows = self._read(f"SELECT manifest, version FROM operations ORDER BY name{self.BYTE_ORDER}, "
-                          "version_id")
+        rows = self._read(
+            f"SELECT manifest, version FROM operations ORDER BY name{self.BYTE_ORDER}, version_id"
+        )
         return [operation_from_row(r) for r in rows]
 
     def put_workflow(self, workflow: Workflow, now: int) -> None:
         with self._write() as conn:
-            conn.execute(self._sql("INSERT INTO workflows VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
-                         (workflow.id.cid_bytes, workflow.name, encode(workflow.data()), now))
+            conn.execute(
+                self._sql("INSERT INTO workflows VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
+                (workflow.id.cid_bytes, workflow.name, encode(workflow.data()), now),
+            )
 
     def get_workflow(self, workflow_id: CID) -> Workflow | None:
         rows = self._read(self._sql("SELECT data FROM workflows WHERE id = ?"), (workflow_id.cid_bytes,))
@@ -105,24 +126,27 @@ class SQLStore(Store):
     # runs -------------------------------------------------------------------------------------
     def create_run(self, run: Run, now: int) -> None:
         with self._write() as conn:
-            conn.execute(self._sql("INSERT INTO runs VALUES (?, ?, ?, 'running', 0, 0.0, NULL, ?, ?)"),
-                         (run.id.cid_bytes, run.workflow.cid_bytes, run.nonce, now, now))
+            conn.execute(
+                self._sql("INSERT INTO runs VALUES (?, ?, ?, 'running', 0, 0.0, NULL, ?, ?)"),
+                (run.id.cid_bytes, run.workflow.cid_bytes, run.nonce, now, now),
+            )
 
     def get_run(self, run_id: CID) -> RunState | None:
         # One statement, so the run and its outputs come from one snapshot.
-        rows = self._read(self._sql(
-            f"SELECT {', '.join('r.' + c.strip() for c in RUN_COLUMNS.split(','))}, "
-            "o.segment, o.output, o.producer, o.segment_time "
-            "FROM runs r LEFT JOIN segment_outputs o ON o.run = r.id WHERE r.id = ?"),
-            (run_id.cid_bytes,))
+        rows = self._read(
+            self._sql(
+                f"SELECT {', '.join('r.' + c.strip() for c in RUN_COLUMNS.split(','))}, "
+                "o.segment, o.output, o.producer, o.segment_time "
+                "FROM runs r LEFT JOIN segment_outputs o ON o.run = r.id WHERE r.id = ?"
+            ),
+            (run_id.cid_bytes,),
+        )
         if not rows:
             return None
-        outputs = {r[9]: SegmentOutput(r[9], CID(r[10]), CID(r[11]), r[12])
-                   for r in rows if r[9] is not None}
+        outputs = {r[9]: SegmentOutput(r[9], CID(r[10]), CID(r[11]), r[12]) for r in rows if r[9] is not None}
         return run_from_row(rows[0], outputs)
 
-    def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]
-                         ) -> RunState | None:
+    def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]) -> RunState | None:
         """:meth:`get_run` holding only the outputs of the segments ``segments(run)`` names
         (those the run's next segment reads), so that stepping a run reads a bounded number of
         rows per step instead of every earlier segment's output (quadratic over a long run)."""
@@ -133,18 +157,27 @@ class SQLStore(Store):
         wanted = sorted(set(segments(head)))
         if not wanted:
             return head
-        outputs = self._read(self._sql("SELECT segment, output, producer, segment_time FROM segment_outputs "
-                                       f"WHERE run = ? AND segment IN ({self._marks(len(wanted))})"),
-                             (run_id.cid_bytes, *wanted))
+        outputs = self._read(
+            self._sql(
+                "SELECT segment, output, producer, segment_time FROM segment_outputs "
+                f"WHERE run = ? AND segment IN ({self._marks(len(wanted))})"
+            ),
+            (run_id.cid_bytes, *wanted),
+        )
         return run_from_row(rows[0], {s: SegmentOutput(s, CID(o), CID(p), t) for s, o, p, t in outputs})
 
     def list_runs(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]:
         if workflow is None:
-            rows = self._read(self._sql(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY created_at DESC LIMIT ?"),
-                              (limit,))
+            rows = self._read(
+                self._sql(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY created_at DESC LIMIT ?"), (limit,)
+            )
         else:
-            rows = self._read(self._sql(f"SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ? "
-                                        "ORDER BY created_at DESC LIMIT ?"), (workflow.cid_bytes, limit))
+            rows = self._read(
+                self._sql(
+                    f"SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ? ORDER BY created_at DESC LIMIT ?"
+                ),
+                (workflow.cid_bytes, limit),
+            )
         return [run_from_row(r, {}) for r in rows]
 
     def get_event(self, event_hash: CID) -> Event | None:
@@ -153,28 +186,37 @@ class SQLStore(Store):
 
     # executions -------------------------------------------------------------------------------
     def find_completed(self, key: CID) -> Execution | None:
-        rows = self._read(self._sql(f"SELECT {COLUMNS} FROM executions WHERE key = ? "
-                                    "AND status = 'completed' LIMIT 1"), (key.cid_bytes,))
+        rows = self._read(
+            self._sql(f"SELECT {COLUMNS} FROM executions WHERE key = ? AND status = 'completed' LIMIT 1"),
+            (key.cid_bytes,),
+        )
         return row_to_execution(rows[0]) if rows else None
 
     def find_memo(self, key: CID) -> tuple[CID, CID] | None:
         """The memoization lookup without building the record: ``(output, origin)`` of a
         completed execution with this key (the same one :meth:`find_completed` finds), where
         origin is the execution that did the work (its ``cached_from``, or itself)."""
-        rows = self._read(self._sql("SELECT hash, output, cached_from FROM executions "
-                                    "WHERE key = ? AND status = 'completed' LIMIT 1"), (key.cid_bytes,))
+        rows = self._read(
+            self._sql(
+                "SELECT hash, output, cached_from FROM executions "
+                "WHERE key = ? AND status = 'completed' LIMIT 1"
+            ),
+            (key.cid_bytes,),
+        )
         if not rows:
             return None
         h, output, cached_from = rows[0]
         return CID(output), CID(cached_from if cached_from is not None else h)
 
     def get_execution(self, execution_hash: CID) -> Execution | None:
-        rows = self._read(self._sql(f"SELECT {COLUMNS} FROM executions WHERE hash = ?"),
-                          (execution_hash.cid_bytes,))
+        rows = self._read(
+            self._sql(f"SELECT {COLUMNS} FROM executions WHERE hash = ?"), (execution_hash.cid_bytes,)
+        )
         return row_to_execution(rows[0]) if rows else None
 
-    def list_executions(self, flt: ExecutionFilter, limit: int, before: int | None
-                        ) -> tuple[list[Execution], int | None]:
+    def list_executions(
+        self, flt: ExecutionFilter, limit: int, before: int | None
+    ) -> tuple[list[Execution], int | None]:
         where, params = where_clauses(flt, self.MARK)
         if before is not None:
             where.append(f"id < {self.MARK}")
@@ -192,16 +234,18 @@ class SQLStore(Store):
         where, params = where_clauses(flt, self.MARK)
         where.append(f"seq > {self.MARK}")
         params.append(seq)
-        rows = self._read(f"SELECT {COLUMNS} FROM executions WHERE {' AND '.join(where)} "
-                          f"ORDER BY seq LIMIT {self.MARK}", [*params, limit])
+        rows = self._read(
+            f"SELECT {COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY seq LIMIT {self.MARK}",
+            [*params, limit],
+        )
         return [row_to_execution(r) for r in rows]
 
     def max_seq(self) -> int:
         return int(self._read("SELECT value FROM meta WHERE key = 'seq'")[0][0])
 
-    def _transition_sets(self, new: Status, now: int, executor: str | None,
-                         output: tuple[CID, bytes] | None, error: str | None
-                         ) -> tuple[list[str], list[Any]]:
+    def _transition_sets(
+        self, new: Status, now: int, executor: str | None, output: tuple[CID, bytes] | None, error: str | None
+    ) -> tuple[list[str], list[Any]]:
         """The columns a move to ``new`` sets, and their values (for :meth:`transition`)."""
         sets = [f"status = {self.MARK}"]
         params: list[Any] = [new.value]
@@ -217,28 +261,41 @@ class SQLStore(Store):
     def renew_lease(self, execution_hash: CID, executor: str, lease_until: int) -> bool:
         with self._write() as conn:
             changed: int = conn.execute(
-                self._sql("UPDATE executions SET lease_until = ? WHERE hash = ? "
-                          "AND status = 'in_progress' AND executor = ?"),
-                (lease_until, execution_hash.cid_bytes, executor)).rowcount
+                self._sql(
+                    "UPDATE executions SET lease_until = ? WHERE hash = ? "
+                    "AND status = 'in_progress' AND executor = ?"
+                ),
+                (lease_until, execution_hash.cid_bytes, executor),
+            ).rowcount
         return changed == 1
 
     def execution_history(self, execution_hash: CID) -> list[HistoryEntry]:
-        rows = self._read(self._sql("SELECT seq, at, change, executor, detail FROM execution_history "
-                                    "WHERE execution = ? ORDER BY seq"), (execution_hash.cid_bytes,))
+        rows = self._read(
+            self._sql(
+                "SELECT seq, at, change, executor, detail FROM execution_history "
+                "WHERE execution = ? ORDER BY seq"
+            ),
+            (execution_hash.cid_bytes,),
+        )
         return [HistoryEntry(execution_hash, *row) for row in rows]
 
     # lineage and trust ------------------------------------------------------------------------
     def lineage(self, execution_hash: CID, direction: str, depth: int = 0) -> Lineage | None:
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be ancestors or descendants, not {direction!r}")
-        rows = self._read(self.LINEAGE_SQL[(direction, depth > 0)],
-                          {"hash": execution_hash.cid_bytes, "depth": depth})
+        rows = self._read(
+            self.LINEAGE_SQL[(direction, depth > 0)], {"hash": execution_hash.cid_bytes, "depth": depth}
+        )
         return lineage_from_rows(execution_hash, rows, direction)
 
     def list_attestations(self, execution_hash: CID) -> list[AttestationRow]:
-        rows = self._read(self._sql(
-            "SELECT a.cid, b.data, a.signer, a.role FROM attestations a "
-            "LEFT JOIN blocks b ON b.cid = a.cid WHERE a.execution = ? ORDER BY a.created_at, a.cid"),
-            (execution_hash.cid_bytes,))
-        return [AttestationRow(execution_hash, CID(c), d if d is not None else b"", s, r)
-                for c, d, s, r in rows]
+        rows = self._read(
+            self._sql(
+                "SELECT a.cid, b.data, a.signer, a.role FROM attestations a "
+                "LEFT JOIN blocks b ON b.cid = a.cid WHERE a.execution = ? ORDER BY a.created_at, a.cid"
+            ),
+            (execution_hash.cid_bytes,),
+        )
+        return [
+            AttestationRow(execution_hash, CID(c), d if d is not None else b"", s, r) for c, d, s, r in rows
+        ]

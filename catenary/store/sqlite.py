@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from catenary.cid import CID, encode
 from catenary.errors import StoreError
@@ -101,8 +102,9 @@ class SQLiteStore(SQLStore):
     def __init__(self, path: str | Path, busy_timeout_ms: int = 60_000) -> None:
         self.path = Path(path)
         try:
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
-                                       timeout=busy_timeout_ms / 1000)
+            self._db = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             for pragma in PRAGMAS:
                 self._db.execute(pragma)
@@ -156,8 +158,9 @@ class SQLiteStore(SQLStore):
     # values ------------------------------------------------------------------
     def put_blocks(self, blocks: Iterable[tuple[CID, bytes]]) -> None:
         with self._write() as db:
-            db.executemany("INSERT OR IGNORE INTO blocks VALUES (?, ?)",
-                           [(c.cid_bytes, d) for c, d in blocks])
+            db.executemany(
+                "INSERT OR IGNORE INTO blocks VALUES (?, ?)", [(c.cid_bytes, d) for c, d in blocks]
+            )
 
     # runs --------------------------------------------------------------------
     def commit_step(self, step: StepCommit) -> bool:
@@ -173,20 +176,37 @@ class SQLiteStore(SQLStore):
         moved = db.execute(
             "UPDATE runs SET next_segment = next_segment + ?, status = ?, total_time = ?, "
             "error = ?, updated_at = ? WHERE id = ? AND next_segment = ? AND status = 'running'",
-            (1 if step.output else 0, step.run_status, step.total_time, step.error, step.now,
-             step.run.cid_bytes, step.segment)).rowcount
+            (
+                1 if step.output else 0,
+                step.run_status,
+                step.total_time,
+                step.error,
+                step.now,
+                step.run.cid_bytes,
+                step.segment,
+            ),
+        ).rowcount
         if moved != 1:
             raise Abort
-        db.executemany("INSERT OR IGNORE INTO blocks VALUES (?, ?)",
-                       [(c.cid_bytes, d) for c, d in step.blocks])
-        db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
-                       [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), step.now)
-                        for e in step.events])
+        db.executemany(
+            "INSERT OR IGNORE INTO blocks VALUES (?, ?)", [(c.cid_bytes, d) for c, d in step.blocks]
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
+            [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), step.now) for e in step.events],
+        )
         if step.output:
             out = step.output
-            db.execute("INSERT INTO segment_outputs VALUES (?, ?, ?, ?, ?)",
-                       (step.run.cid_bytes, out.segment, out.output.cid_bytes,
-                        out.producer.cid_bytes, out.segment_time))
+            db.execute(
+                "INSERT INTO segment_outputs VALUES (?, ?, ?, ?, ?)",
+                (
+                    step.run.cid_bytes,
+                    out.segment,
+                    out.output.cid_bytes,
+                    out.producer.cid_bytes,
+                    out.segment_time,
+                ),
+            )
         self._insert_executions(db, step.executions)
         if step.attestations:
             self._insert_attestations(db, step.attestations, step.now)
@@ -194,24 +214,27 @@ class SQLiteStore(SQLStore):
     def _insert_executions(self, db: sqlite3.Connection, executions: list[Execution]) -> None:
         if not executions:
             return
-        top = db.execute("UPDATE meta SET value = value + ? WHERE key = 'seq' RETURNING value",
-                         (len(executions),)).fetchone()[0]
+        top = db.execute(
+            "UPDATE meta SET value = value + ? WHERE key = 'seq' RETURNING value", (len(executions),)
+        ).fetchone()[0]
         first_seq = top - len(executions) + 1
         rows = [(*execution_row(e), first_seq + offset) for offset, e in enumerate(executions)]
         db.executemany(f"INSERT INTO executions ({COLUMNS}) VALUES ({self._marks(len(rows[0]))})", rows)
         # rowids are consecutive within one INSERT batch in a write transaction
         last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
         first_id = last - len(executions) + 1
-        db.executemany("INSERT OR IGNORE INTO execution_parents VALUES (?, ?)",
-                       [(p.cid_bytes, first_id + i) for i, e in enumerate(executions)
-                        for p in set(e.parents)])
+        db.executemany(
+            "INSERT OR IGNORE INTO execution_parents VALUES (?, ?)",
+            [(p.cid_bytes, first_id + i) for i, e in enumerate(executions) for p in set(e.parents)],
+        )
 
     # external executors ------------------------------------------------------------
     def insert_execution(self, execution: Execution) -> Execution | None:
         try:
             with self._write() as db:
-                if db.execute("SELECT 1 FROM executions WHERE hash = ?",
-                              (execution.hash.cid_bytes,)).fetchone():
+                if db.execute(
+                    "SELECT 1 FROM executions WHERE hash = ?", (execution.hash.cid_bytes,)
+                ).fetchone():
                     raise Abort
                 self._insert_executions(db, [execution])
         except Abort:
@@ -219,9 +242,17 @@ class SQLiteStore(SQLStore):
         self._notify()
         return self.get_execution(execution.hash)
 
-    def transition(self, execution_hash: CID, expected: Status, new: Status, *, now: int,
-                   executor: str | None = None, output: tuple[CID, bytes] | None = None,
-                   error: str | None = None) -> Execution | None:
+    def transition(
+        self,
+        execution_hash: CID,
+        expected: Status,
+        new: Status,
+        *,
+        now: int,
+        executor: str | None = None,
+        output: tuple[CID, bytes] | None = None,
+        error: str | None = None,
+    ) -> Execution | None:
         sets, params = self._transition_sets(new, now, executor, output, error)
         sets.append("seq = (SELECT value FROM meta WHERE key = 'seq')")
         try:
@@ -229,38 +260,43 @@ class SQLiteStore(SQLStore):
                 db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq'")
                 changed = db.execute(
                     f"UPDATE executions SET {', '.join(sets)} WHERE hash = ? AND status = ?",
-                    [*params, execution_hash.cid_bytes, expected.value]).rowcount
+                    [*params, execution_hash.cid_bytes, expected.value],
+                ).rowcount
                 if changed != 1:
                     raise Abort
                 if output:
-                    db.execute("INSERT OR IGNORE INTO blocks VALUES (?, ?)",
-                               (output[0].cid_bytes, output[1]))
+                    db.execute("INSERT OR IGNORE INTO blocks VALUES (?, ?)", (output[0].cid_bytes, output[1]))
         except Abort:
             return None
         self._notify()
         return self.get_execution(execution_hash)
 
-    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int
-              ) -> Execution | None:
+    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int) -> Execution | None:
         try:
             with self._write() as db:
-                seq = db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq' "
-                                 "RETURNING value").fetchone()[0]
+                seq = db.execute(
+                    "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
+                ).fetchone()[0]
                 changed = db.execute(
                     "UPDATE executions SET status = 'in_progress', executor = ?, started_at = ?, "
                     "lease_until = ?, seq = ? WHERE hash = ? AND status = 'created'",
-                    (executor, now, lease_until, seq, execution_hash.cid_bytes)).rowcount
+                    (executor, now, lease_until, seq, execution_hash.cid_bytes),
+                ).rowcount
                 if changed != 1:
                     raise Abort
-                db.execute("INSERT INTO execution_history VALUES (?, ?, ?, 'claimed', ?, NULL)",
-                           (execution_hash.cid_bytes, seq, now, executor))
+                db.execute(
+                    "INSERT INTO execution_history VALUES (?, ?, ?, 'claimed', ?, NULL)",
+                    (execution_hash.cid_bytes, seq, now, executor),
+                )
         except Abort:
             return None
         self._notify()
         return self.get_execution(execution_hash)
 
-    _LAPSED = ("SELECT id, hash, executor, lease_until FROM executions WHERE status = 'in_progress' "
-               "AND lease_until < ? ORDER BY id LIMIT ?")
+    _LAPSED = (
+        "SELECT id, hash, executor, lease_until FROM executions WHERE status = 'in_progress' "
+        "AND lease_until < ? ORDER BY id LIMIT ?"
+    )
 
     def expire_leases(self, now: int, limit: int = 100) -> list[Execution]:
         # A read first: the sweep runs every second or so, and most of the time finds nothing,
@@ -270,12 +306,18 @@ class SQLiteStore(SQLStore):
         expired = []
         with self._write() as db:
             for row_id, hash_, owner, until in db.execute(self._LAPSED, (now, limit)).fetchall():
-                seq = db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq' "
-                                 "RETURNING value").fetchone()[0]
-                db.execute("UPDATE executions SET status = 'created', executor = NULL, "
-                           "started_at = NULL, lease_until = NULL, seq = ? WHERE id = ?", (seq, row_id))
-                db.execute("INSERT INTO execution_history VALUES (?, ?, ?, 'lease_expired', ?, ?)",
-                           (hash_, seq, now, owner, f"lease of {owner} ended at {until}"))
+                seq = db.execute(
+                    "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
+                ).fetchone()[0]
+                db.execute(
+                    "UPDATE executions SET status = 'created', executor = NULL, "
+                    "started_at = NULL, lease_until = NULL, seq = ? WHERE id = ?",
+                    (seq, row_id),
+                )
+                db.execute(
+                    "INSERT INTO execution_history VALUES (?, ?, ?, 'lease_expired', ?, ?)",
+                    (hash_, seq, now, owner, f"lease of {owner} ended at {until}"),
+                )
                 expired.append(CID(hash_))
         self._notify()
         return [e for e in map(self.get_execution, expired) if e is not None]
@@ -287,43 +329,87 @@ class SQLiteStore(SQLStore):
 
     @staticmethod
     def _insert_attestations(db: sqlite3.Connection, rows: list[AttestationRow], now: int) -> int:
-        db.executemany("INSERT OR IGNORE INTO blocks VALUES (?, ?)",
-                       [(a.cid.cid_bytes, a.data) for a in rows])
+        db.executemany(
+            "INSERT OR IGNORE INTO blocks VALUES (?, ?)", [(a.cid.cid_bytes, a.data) for a in rows]
+        )
         before = db.total_changes
-        db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?, ?, ?)",
-                       [(a.execution.cid_bytes, a.cid.cid_bytes, a.signer, a.role, now) for a in rows])
+        db.executemany(
+            "INSERT OR IGNORE INTO attestations VALUES (?, ?, ?, ?, ?)",
+            [(a.execution.cid_bytes, a.cid.cid_bytes, a.signer, a.role, now) for a in rows],
+        )
         return db.total_changes - before
 
     def import_batch(self, batch: ImportBatch) -> dict[str, int]:
         counts: dict[str, int] = {}
         with self._write() as db:
+
             def run(kind: str, sql: str, rows: list[tuple[Any, ...]]) -> None:
                 before = db.total_changes
                 db.executemany(sql, rows)
                 counts[kind] = db.total_changes - before
 
-            run("blocks", "INSERT OR IGNORE INTO blocks VALUES (?, ?)",
-                [(c.cid_bytes, d) for c, d in batch.blocks])
-            run("operations", "INSERT OR IGNORE INTO operations VALUES (?, ?, ?, ?, ?)",
-                [(v.id.cid_bytes, m.id.cid_bytes, m.name, encode(m.data()), encode(v.data()))
-                 for m, v in batch.operations])
-            run("workflows", "INSERT OR IGNORE INTO workflows VALUES (?, ?, ?, ?)",
-                [(w.id.cid_bytes, w.name, encode(w.data()), batch.now) for w in batch.workflows])
-            run("runs", "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r.id.cid_bytes, r.workflow.cid_bytes, r.nonce, r.status, r.next_segment,
-                  r.total_time, r.error, r.created_at, r.updated_at) for r in batch.runs])
-            run("segment_outputs", "INSERT OR IGNORE INTO segment_outputs VALUES (?, ?, ?, ?, ?)",
-                [(r.id.cid_bytes, o.segment, o.output.cid_bytes, o.producer.cid_bytes, o.segment_time)
-                 for r in batch.runs for o in r.outputs.values()])
-            run("events", "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
-                [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), batch.now)
-                 for e in batch.events])
+            run(
+                "blocks",
+                "INSERT OR IGNORE INTO blocks VALUES (?, ?)",
+                [(c.cid_bytes, d) for c, d in batch.blocks],
+            )
+            run(
+                "operations",
+                "INSERT OR IGNORE INTO operations VALUES (?, ?, ?, ?, ?)",
+                [
+                    (v.id.cid_bytes, m.id.cid_bytes, m.name, encode(m.data()), encode(v.data()))
+                    for m, v in batch.operations
+                ],
+            )
+            run(
+                "workflows",
+                "INSERT OR IGNORE INTO workflows VALUES (?, ?, ?, ?)",
+                [(w.id.cid_bytes, w.name, encode(w.data()), batch.now) for w in batch.workflows],
+            )
+            run(
+                "runs",
+                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.id.cid_bytes,
+                        r.workflow.cid_bytes,
+                        r.nonce,
+                        r.status,
+                        r.next_segment,
+                        r.total_time,
+                        r.error,
+                        r.created_at,
+                        r.updated_at,
+                    )
+                    for r in batch.runs
+                ],
+            )
+            run(
+                "segment_outputs",
+                "INSERT OR IGNORE INTO segment_outputs VALUES (?, ?, ?, ?, ?)",
+                [
+                    (r.id.cid_bytes, o.segment, o.output.cid_bytes, o.producer.cid_bytes, o.segment_time)
+                    for r in batch.runs
+                    for o in r.outputs.values()
+                ],
+            )
+            run(
+                "events",
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
+                [
+                    (e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), batch.now)
+                    for e in batch.events
+                ],
+            )
             known: set[bytes] = set()
             for chunk in range(0, len(batch.executions), 500):
-                hashes = [e.hash.cid_bytes for e in batch.executions[chunk:chunk + 500]]
-                known.update(r[0] for r in db.execute(
-                    f"SELECT hash FROM executions WHERE hash IN ({', '.join('?' * len(hashes))})",
-                    hashes))
+                hashes = [e.hash.cid_bytes for e in batch.executions[chunk : chunk + 500]]
+                known.update(
+                    r[0]
+                    for r in db.execute(
+                        f"SELECT hash FROM executions WHERE hash IN ({', '.join('?' * len(hashes))})", hashes
+                    )
+                )
             fresh = [e for e in batch.executions if e.hash.cid_bytes not in known]
             self._insert_executions(db, fresh)
             counts["executions"] = len(fresh)

@@ -17,17 +17,31 @@ if TYPE_CHECKING:
     from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict, Verifier
 
 _EXPORTS = {
-    "AttestationCheck": "catenary.trust.attestation", "BundleReport": "catenary.trust.bundle",
-    "export_bundle": "catenary.trust.bundle", "import_bundle": "catenary.trust.bundle",
-    "verify_bundle": "catenary.trust.bundle", "Identity": "catenary.trust.identity",
-    "MISMATCH": "catenary.trust.verify", "UNVERIFIABLE": "catenary.trust.verify",
-    "VERIFIED": "catenary.trust.verify", "Verdict": "catenary.trust.verify",
+    "AttestationCheck": "catenary.trust.attestation",
+    "BundleReport": "catenary.trust.bundle",
+    "export_bundle": "catenary.trust.bundle",
+    "import_bundle": "catenary.trust.bundle",
+    "verify_bundle": "catenary.trust.bundle",
+    "Identity": "catenary.trust.identity",
+    "MISMATCH": "catenary.trust.verify",
+    "UNVERIFIABLE": "catenary.trust.verify",
+    "VERIFIED": "catenary.trust.verify",
+    "Verdict": "catenary.trust.verify",
     "Verifier": "catenary.trust.verify",
 }
 
 __all__ = [
-    "AttestationCheck", "BundleReport", "Identity", "MISMATCH", "UNVERIFIABLE", "VERIFIED", "Verdict",
-    "Verifier", "export_bundle", "import_bundle", "verify_bundle",
+    "AttestationCheck",
+    "BundleReport",
+    "Identity",
+    "MISMATCH",
+    "UNVERIFIABLE",
+    "VERIFIED",
+    "Verdict",
+    "Verifier",
+    "export_bundle",
+    "import_bundle",
+    "verify_bundle",
 ]
 
 

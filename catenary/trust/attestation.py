@@ -18,7 +18,13 @@ from catenary.cid import CID, block, decode, encode
 from catenary.errors import CatenaryError
 from catenary.model.enums import Role
 from catenary.model.results import (
-    EXECUTOR as EXECUTOR, VALIDATOR as VALIDATOR, AttestationCheck as AttestationCheck,
+    EXECUTOR as EXECUTOR,
+)
+from catenary.model.results import (
+    VALIDATOR as VALIDATOR,
+)
+from catenary.model.results import (
+    AttestationCheck as AttestationCheck,
 )
 from catenary.store import AttestationRow
 from catenary.trust.identity import Identity, verify_signature
@@ -45,8 +51,9 @@ def role_for(signer: str, executor: str | None, cached_from: CID | None) -> Role
     return EXECUTOR if signer == executor and cached_from is None else VALIDATOR
 
 
-def check(cid: CID, data: bytes, execution: CID, key: CID, output: CID | None,
-          role: Role = VALIDATOR) -> AttestationCheck:
+def check(
+    cid: CID, data: bytes, execution: CID, key: CID, output: CID | None, role: Role = VALIDATOR
+) -> AttestationCheck:
     """Check an attestation block: shape, signature, and that it attests this very
     execution, key and output. Never raises for a bad attestation: it is reported invalid."""
 

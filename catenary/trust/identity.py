@@ -62,7 +62,7 @@ def public_key_from_did(did: str) -> bytes:
     if not isinstance(did, str) or not did.startswith(_DID_PREFIX):
         raise BadInputError(f"signer {did!r} is not a did:key (expected 'did:key:z...')")
     try:
-        raw = b58decode(did[len(_DID_PREFIX):])
+        raw = b58decode(did[len(_DID_PREFIX) :])
     except ValueError as exc:
         raise BadInputError(f"signer {did!r} is not valid base58btc: {exc}") from exc
     if raw[:2] != _ED25519_PUB or len(raw) != 34:
@@ -93,11 +93,12 @@ class Identity:
     def __init__(self, private: Ed25519PrivateKey) -> None:
         self._private = private
         self.public_key = private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
         self.id = did_from_public_key(self.public_key)
 
     @classmethod
-    def generate(cls) -> "Identity":
+    def generate(cls) -> Identity:
         return cls(Ed25519PrivateKey.generate())
 
     def sign(self, message: bytes) -> bytes:
@@ -107,12 +108,12 @@ class Identity:
         return f"Identity({self.id})"
 
     @classmethod
-    def load_or_create(cls, data_dir: Path) -> "Identity":
+    def load_or_create(cls, data_dir: Path) -> Identity:
         """The node key in ``data_dir/node_key.pem``, created (mode 0600) on first use."""
         return cls.load_or_create_file(Path(data_dir) / KEY_FILE)
 
     @classmethod
-    def load_or_create_file(cls, path: Path) -> "Identity":
+    def load_or_create_file(cls, path: Path) -> Identity:
         """The key in the PEM file ``path``, created (mode 0600) when there is none.
 
         Two processes starting on a fresh file at once agree on one key: each
@@ -125,7 +126,7 @@ class Identity:
         return cls._load(path)
 
     @classmethod
-    def create_file(cls, path: Path) -> "Identity":
+    def create_file(cls, path: Path) -> Identity:
         """A new key written to ``path`` (mode 0600); BadInputError if the file exists."""
         path = Path(path)
         if not path.parent.is_dir():
@@ -135,7 +136,7 @@ class Identity:
         return cls._load(path)
 
     @classmethod
-    def load_file(cls, path: Path) -> "Identity":
+    def load_file(cls, path: Path) -> Identity:
         """The key in an existing PEM file; BadInputError when there is none."""
         path = Path(path)
         if not path.is_file():
@@ -147,8 +148,8 @@ class Identity:
         """Write a fresh key to ``path`` through a hard link; False when another file won."""
         identity = cls.generate()
         pem = identity._private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -165,11 +166,12 @@ class Identity:
         return True
 
     @classmethod
-    def _load(cls, path: Path) -> "Identity":
+    def _load(cls, path: Path) -> Identity:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
-            raise StoreError(f"key {path} is readable by other users (mode {mode:04o}); "
-                             f"run: chmod 600 {path}")
+            raise StoreError(
+                f"key {path} is readable by other users (mode {mode:04o}); run: chmod 600 {path}"
+            )
         try:
             private = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (ValueError, TypeError) as exc:

@@ -76,12 +76,12 @@ class Policy:
     source: Path | None = None  # the file it was read from; None for the default
 
     @classmethod
-    def default(cls, node: str) -> "Policy":
+    def default(cls, node: str) -> Policy:
         own = (Grant((SELF,)),)
         return cls(node, {name: own for name in (*SIMPLE_RULES, *SCOPED_RULES)})
 
     @classmethod
-    def load(cls, data_dir: Path, node: str) -> "Policy":
+    def load(cls, data_dir: Path, node: str) -> Policy:
         """``data_dir/policy.toml`` over the default; the default alone when there is no file."""
         path = Path(data_dir) / POLICY_FILE
         if not path.exists():
@@ -98,7 +98,7 @@ class Policy:
             raise ManifestError(exc.path, f"{exc.reason} (in {path})") from None
 
     @classmethod
-    def parse(cls, document: dict[str, Any], node: str, source: Path | None = None) -> "Policy":
+    def parse(cls, document: dict[str, Any], node: str, source: Path | None = None) -> Policy:
         """A policy from a parsed TOML document; ManifestError names the JSON path at fault."""
         policy = cls.default(node)
         policy.source = source
@@ -106,8 +106,10 @@ class Policy:
         if unknown:
             raise ManifestError(unknown[0], "unknown section (expected version, rules, clients)")
         if document.get("version", 1) != 1:
-            raise ManifestError("version", f"unsupported policy version {document['version']!r} "
-                                           f"(this catenary reads version 1)")
+            raise ManifestError(
+                "version",
+                f"unsupported policy version {document['version']!r} (this catenary reads version 1)",
+            )
         rules = document.get("rules", {})
         if not isinstance(rules, dict):
             raise ManifestError("rules", "expected a table")
@@ -118,8 +120,9 @@ class Policy:
             elif name in SCOPED_RULES:
                 policy.rules[name] = _grants(value, where, SCOPED_RULES[name])
             else:
-                raise ManifestError(where, f"unknown rule (expected one of "
-                                           f"{', '.join([*SIMPLE_RULES, *SCOPED_RULES])})")
+                raise ManifestError(
+                    where, f"unknown rule (expected one of {', '.join([*SIMPLE_RULES, *SCOPED_RULES])})"
+                )
         clients = document.get("clients", [])
         if not isinstance(clients, list):
             raise ManifestError("clients", "expected an array of tables ([[clients]])")
@@ -138,14 +141,14 @@ class Policy:
         for i, grant in enumerate(self.rules.get(rule, ())):
             label = f"rules.{rule}" if rule in SIMPLE_RULES else f"rules.{rule}[{i}]"
             if self._matches(grant.keys, key) and (
-                    ALL in grant.scope or any(t in grant.scope for t in target)):
+                ALL in grant.scope or any(t in grant.scope for t in target)
+            ):
                 return Decision(True, label)
         return Decision(False, f"rules.{rule}")
 
     def allows_anonymous(self, rules: tuple[str, ...] = (*SIMPLE_RULES, *SCOPED_RULES)) -> list[str]:
         """The rules among ``rules`` that let calls without proof through."""
-        return [name for name in rules for grant in self.rules.get(name, ())
-                if ANONYMOUS in grant.keys]
+        return [name for name in rules for grant in self.rules.get(name, ()) if ANONYMOUS in grant.keys]
 
     def trusts_executor(self, key: str, operation: tuple[str, ...]) -> bool:
         """Whether a result signed by ``key`` for this operation (name, version id) may be reused."""
@@ -163,11 +166,14 @@ class Policy:
             if name in SIMPLE_RULES:
                 rules[name] = [k for g in grants for k in g.keys]
             else:
-                rules[name] = [{"keys": list(g.keys), SCOPED_RULES[name]: list(g.scope)}
-                               for g in grants]
-        return {"version": 1, "node": self.node,
-                "source": str(self.source) if self.source else None, "rules": rules,
-                "clients": [{"common_name": n, "key": k} for n, k in self.clients.items()]}
+                rules[name] = [{"keys": list(g.keys), SCOPED_RULES[name]: list(g.scope)} for g in grants]
+        return {
+            "version": 1,
+            "node": self.node,
+            "source": str(self.source) if self.source else None,
+            "rules": rules,
+            "clients": [{"common_name": n, "key": k} for n, k in self.clients.items()],
+        }
 
 
 def _did(value: Any, where: str) -> str:
@@ -182,8 +188,7 @@ def _did(value: Any, where: str) -> str:
 
 def _keys(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise ManifestError(where, "expected an array of keys (\"self\", \"any\", \"anonymous\" "
-                                   "or did:key ids)")
+        raise ManifestError(where, 'expected an array of keys ("self", "any", "anonymous" or did:key ids)')
     keys = []
     for i, item in enumerate(value):
         keys.append(item if item in (SELF, ANY, ANONYMOUS) else _did(item, f"{where}[{i}]"))
@@ -204,9 +209,7 @@ def _grants(value: Any, where: str, scope: str) -> tuple[Grant, ...]:
         if "keys" not in entry:
             raise ManifestError(f"{at}.keys", "missing")
         names = entry.get(scope, [ALL])
-        if not isinstance(names, list) or not names or not all(
-                isinstance(n, str) and n for n in names):
-            raise ManifestError(f"{at}.{scope}", "expected a non-empty array of names or ids "
-                                                 "(\"*\" for all)")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise ManifestError(f"{at}.{scope}", 'expected a non-empty array of names or ids ("*" for all)')
         grants.append(Grant(_keys(entry["keys"], f"{at}.keys"), tuple(names)))
     return tuple(grants)

@@ -77,18 +77,25 @@ class Issuer:
         self.identity = identity
         self._key = OKPKey.import_key(identity._private)
 
-    def issue(self, audience: str, method: str, lifetime: float = LIFETIME,
-              now: float | None = None) -> str:
+    def issue(self, audience: str, method: str, lifetime: float = LIFETIME, now: float | None = None) -> str:
         """A token for one call of ``method`` on the node ``audience``."""
         issued = time.time() if now is None else now
-        claims = {"iss": self.identity.id, "aud": audience, "mth": method, "iat": int(issued),
-                  "exp": int(issued + lifetime), "jti": secrets.token_urlsafe(16)}
-        return jws.serialize_compact(_HEADER, json.dumps(claims, separators=(",", ":")).encode(),
-                                     self._key, algorithms=[ALGORITHM])
+        claims = {
+            "iss": self.identity.id,
+            "aud": audience,
+            "mth": method,
+            "iat": int(issued),
+            "exp": int(issued + lifetime),
+            "jti": secrets.token_urlsafe(16),
+        }
+        return jws.serialize_compact(
+            _HEADER, json.dumps(claims, separators=(",", ":")).encode(), self._key, algorithms=[ALGORITHM]
+        )
 
 
-def issue(identity: Identity, audience: str, method: str, lifetime: float = LIFETIME,
-          now: float | None = None) -> str:
+def issue(
+    identity: Identity, audience: str, method: str, lifetime: float = LIFETIME, now: float | None = None
+) -> str:
     """A token for one call of ``method`` on the node ``audience``, signed by ``identity``."""
     return Issuer(identity).issue(audience, method, lifetime, now)
 
@@ -96,8 +103,7 @@ def issue(identity: Identity, audience: str, method: str, lifetime: float = LIFE
 class TokenChecker:
     """Checks tokens for one node (``audience``) and remembers used ones until they expire."""
 
-    def __init__(self, audience: str, max_lifetime: float = MAX_LIFETIME,
-                 skew: float = CLOCK_SKEW) -> None:
+    def __init__(self, audience: str, max_lifetime: float = MAX_LIFETIME, skew: float = CLOCK_SKEW) -> None:
         self.audience = audience
         self.max_lifetime = max_lifetime
         self.skew = skew
@@ -113,24 +119,31 @@ class TokenChecker:
         """The claims of a valid, unused token for ``method``; TokenError says what is wrong."""
         now = time.time() if now is None else now
         if not token:
-            raise TokenError(Problem.MISSING, f"{method} changes state: send 'authorization: "
-                                              f"Bearer <token>' metadata or a client certificate")
+            raise TokenError(
+                Problem.MISSING,
+                f"{method} changes state: send 'authorization: "
+                f"Bearer <token>' metadata or a client certificate",
+            )
         claims = self._verified(token)
         if claims.audience != self.audience:
-            raise TokenError(Problem.WRONG_AUDIENCE, f"the token is for {claims.audience}, "
-                                                     f"this node is {self.audience}")
+            raise TokenError(
+                Problem.WRONG_AUDIENCE, f"the token is for {claims.audience}, this node is {self.audience}"
+            )
         if claims.method != method:
-            raise TokenError(Problem.WRONG_METHOD, f"the token is for {claims.method}, "
-                                                   f"not {method}")
+            raise TokenError(Problem.WRONG_METHOD, f"the token is for {claims.method}, not {method}")
         if claims.expires + self.skew < now:
-            raise TokenError(Problem.EXPIRED, f"the token expired at {claims.expires:.0f}, "
-                                              f"now is {now:.0f}")
+            raise TokenError(Problem.EXPIRED, f"the token expired at {claims.expires:.0f}, now is {now:.0f}")
         if claims.issued_at - self.skew > now:
-            raise TokenError(Problem.MALFORMED, f"the token is issued in the future "
-                                                f"(iat {claims.issued_at:.0f}, now {now:.0f})")
+            raise TokenError(
+                Problem.MALFORMED,
+                f"the token is issued in the future (iat {claims.issued_at:.0f}, now {now:.0f})",
+            )
         if claims.expires - claims.issued_at > self.max_lifetime:
-            raise TokenError(Problem.MALFORMED, f"the token lives {claims.expires - claims.issued_at:.0f}"
-                                                f" s, over the {self.max_lifetime:.0f} s allowed")
+            raise TokenError(
+                Problem.MALFORMED,
+                f"the token lives {claims.expires - claims.issued_at:.0f}"
+                f" s, over the {self.max_lifetime:.0f} s allowed",
+            )
         self._remember(claims, now)
         return claims
 
@@ -139,11 +152,11 @@ class TokenChecker:
             compact = jws.extract_compact(token.encode())
             payload = json.loads(compact.payload)
         except (JoseError, ValueError, UnicodeError) as exc:
-            raise TokenError(Problem.MALFORMED, f"not a compact JWS with a JSON payload ({exc})") \
-                from None
+            raise TokenError(Problem.MALFORMED, f"not a compact JWS with a JSON payload ({exc})") from None
         if compact.protected.get("alg") != ALGORITHM:
-            raise TokenError(Problem.MALFORMED, f"alg is {compact.protected.get('alg')!r}, "
-                                                f"expected {ALGORITHM!r}")
+            raise TokenError(
+                Problem.MALFORMED, f"alg is {compact.protected.get('alg')!r}, expected {ALGORITHM!r}"
+            )
         extra = sorted(set(compact.protected) - {"alg", "typ", "kid"})
         if extra:  # e.g. "crit": a header this checker does not understand must not be ignored
             raise TokenError(Problem.MALFORMED, f"unsupported header parameter {extra[0]!r}")
@@ -162,9 +175,12 @@ class TokenChecker:
         except (JoseError, ValueError):
             valid = False
         if not valid:
-            raise TokenError(Problem.BAD_SIGNATURE, f"the signature does not verify under "
-                                                    f"{claims.issuer} (forged, altered, or signed "
-                                                    f"by another key)") from None
+            raise TokenError(
+                Problem.BAD_SIGNATURE,
+                f"the signature does not verify under "
+                f"{claims.issuer} (forged, altered, or signed "
+                f"by another key)",
+            ) from None
         return claims
 
     def _remember(self, claims: Claims, now: float) -> None:
@@ -172,8 +188,10 @@ class TokenChecker:
             while self._expiry and self._expiry[0][0] + self.skew < now:
                 self._seen.pop(heapq.heappop(self._expiry)[1], None)
             if claims.token_id in self._seen:
-                raise TokenError(Problem.REPLAYED, f"token {claims.token_id} of {claims.issuer} "
-                                                   f"was already used; make one per call")
+                raise TokenError(
+                    Problem.REPLAYED,
+                    f"token {claims.token_id} of {claims.issuer} was already used; make one per call",
+                )
             self._seen[claims.token_id] = claims.expires
             heapq.heappush(self._expiry, (claims.expires, claims.token_id))
 
@@ -181,11 +199,25 @@ class TokenChecker:
 def _claims(payload: object) -> Claims:
     if not isinstance(payload, dict):
         raise TokenError(Problem.MALFORMED, "the payload is not a JSON object")
-    for name, kind in (("iss", str), ("aud", str), ("mth", str), ("jti", str), ("iat", (int, float)),
-                       ("exp", (int, float))):
+    for name, kind in (
+        ("iss", str),
+        ("aud", str),
+        ("mth", str),
+        ("jti", str),
+        ("iat", (int, float)),
+        ("exp", (int, float)),
+    ):
         value = payload.get(name)
         if not isinstance(value, kind) or isinstance(value, bool) or value == "":
-            raise TokenError(Problem.MALFORMED, f"claim {name!r} is missing or not a "
-                                                f"{'string' if kind is str else 'number'}")
-    return Claims(payload["iss"], payload["aud"], payload["mth"], float(payload["iat"]),
-                  float(payload["exp"]), payload["jti"])
+            raise TokenError(
+                Problem.MALFORMED,
+                f"claim {name!r} is missing or not a {'string' if kind is str else 'number'}",
+            )
+    return Claims(
+        payload["iss"],
+        payload["aud"],
+        payload["mth"],
+        float(payload["iat"]),
+        float(payload["exp"]),
+        payload["jti"],
+    )

@@ -25,11 +25,20 @@ from catenary.cid import CID, cid_of, decode
 from catenary.errors import CatenaryError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Status, Workflow
 from catenary.model.enums import VerdictKind
+from catenary.model.results import (
+    MISMATCH as MISMATCH,
+)
+from catenary.model.results import (
+    UNVERIFIABLE as UNVERIFIABLE,
+)
+from catenary.model.results import (
+    VERIFIED as VERIFIED,
+)
+from catenary.model.results import (
+    Verdict as Verdict,
+)
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
-from catenary.model.results import (
-    MISMATCH as MISMATCH, UNVERIFIABLE as UNVERIFIABLE, VERIFIED as VERIFIED, Verdict as Verdict,
-)
 from catenary.operations import Registry
 from catenary.trust.attestation import AttestationCheck
 
@@ -84,32 +93,41 @@ class Verifier:
         """The verdict for one execution (never raises for what it finds wrong)."""
         name = self.name(e.operation)
 
-        def verdict(kind: VerdictKind, reason: str, expected: CID | None = None, got: CID | None = None
-                    ) -> Verdict:
-            return Verdict(e.hash, kind, reason, e.operation, name, e.segment, e.step, expected, got,
-                           attestations)
+        def verdict(
+            kind: VerdictKind, reason: str, expected: CID | None = None, got: CID | None = None
+        ) -> Verdict:
+            return Verdict(
+                e.hash, kind, reason, e.operation, name, e.segment, e.step, expected, got, attestations
+            )
 
         problem = record_problem(e)
         if problem is not None:
             what, recorded, recomputed = problem
             if recorded == recomputed:
                 return verdict(MISMATCH, what)
-            return verdict(MISMATCH, f"{what} does not recompute: recorded {recorded}, recomputed "
-                                     f"{recomputed}", recorded, recomputed)
+            return verdict(
+                MISMATCH,
+                f"{what} does not recompute: recorded {recorded}, recomputed {recomputed}",
+                recorded,
+                recomputed,
+            )
         link = self.link_problem(e)
         if link is not None:
             return verdict(MISMATCH, link[0], link[1], link[2])
         if e.status is not Status.COMPLETED or e.output is None:
-            return verdict(UNVERIFIABLE, f"execution is {e.status.value}: only a completed execution "
-                                         f"has an output to re-compute")
+            return verdict(
+                UNVERIFIABLE,
+                f"execution is {e.status.value}: only a completed execution has an output to re-compute",
+            )
         got, why = self.reexecute(e)
         if why is not None and got is None and why.startswith("unverifiable: "):
-            return verdict(UNVERIFIABLE, why[len("unverifiable: "):])
+            return verdict(UNVERIFIABLE, why[len("unverifiable: ") :])
         if why is not None:
             return verdict(MISMATCH, why, e.output, got)
         if got != e.output:
-            return verdict(MISMATCH, f"re-execution gave {got}, the recorded output is {e.output}",
-                           e.output, got)
+            return verdict(
+                MISMATCH, f"re-execution gave {got}, the recorded output is {e.output}", e.output, got
+            )
         return verdict(VERIFIED, "re-executed: same output", e.output, got)
 
     def reexecute(self, e: Execution) -> tuple[CID | None, str | None]:
@@ -134,8 +152,11 @@ class Verifier:
                 value = decode(data)
             except CatenaryError as exc:
                 return None, f"unverifiable: input {i} value {cid} is not DAG-CBOR: {exc}"
-            problem = mismatch(op.manifest.inputs[i], value, f"input {i}") if i < len(
-                op.manifest.inputs) else f"input {i}: {op.name} takes {len(op.manifest.inputs)} input(s)"
+            problem = (
+                mismatch(op.manifest.inputs[i], value, f"input {i}")
+                if i < len(op.manifest.inputs)
+                else f"input {i}: {op.name} takes {len(op.manifest.inputs)} input(s)"
+            )
             if problem:
                 return None, f"{problem} ({op.name} would refuse it)"
             values.append(value)
@@ -157,11 +178,15 @@ class Verifier:
         found = self.evidence.version(version_id)
         kind = found[1].kind if found else None
         if kind == "wasm":
-            return (f"{label} has no implementation here: its wasm module "
-                    f"{found[1].implementation.get('module')} is not available")
+            return (
+                f"{label} has no implementation here: its wasm module "
+                f"{found[1].implementation.get('module')} is not available"
+            )
         if kind == "remote":
-            return (f"{label} has no implementation here: remote executors run it, and "
-                    f"catenary cannot re-execute it")
+            return (
+                f"{label} has no implementation here: remote executors run it, and "
+                f"catenary cannot re-execute it"
+            )
         return f"{label} has no implementation here (load the module that defines it with --ops)"
 
     def link_problem(self, e: Execution) -> Problem | None:
@@ -179,13 +204,19 @@ class Verifier:
             return problem
         if e.step > 0:
             if len(e.inputs) != 1:
-                return (f"step {e.step} takes the previous step's output only, has "
-                        f"{len(e.inputs)} inputs", None, None)
+                return (
+                    f"step {e.step} takes the previous step's output only, has {len(e.inputs)} inputs",
+                    None,
+                    None,
+                )
             return self._parent_problem(e, 0, e.segment, e.step - 1)
         segment = workflow.segments[e.segment]
         if len(segment.inputs) != len(e.inputs):
-            return (f"segment {e.segment} has {len(segment.inputs)} inputs, the execution "
-                    f"{len(e.inputs)}", None, None)
+            return (
+                f"segment {e.segment} has {len(segment.inputs)} inputs, the execution {len(e.inputs)}",
+                None,
+                None,
+            )
         external = 0
         for slot, source in enumerate(segment.inputs):
             if source == EXTERNAL:
@@ -206,12 +237,18 @@ class Verifier:
         if parent is None:
             return (f"parent {index} {cid} (segment {segment} step {step}) is missing", None, None)
         if (parent.segment, parent.step) != (segment, step) or parent.run != e.run:
-            return (f"parent {index} {cid} is segment {parent.segment} step {parent.step} of run "
-                    f"{parent.run}, expected segment {segment} step {step} of run {e.run}",
-                    None, None)
+            return (
+                f"parent {index} {cid} is segment {parent.segment} step {parent.step} of run "
+                f"{parent.run}, expected segment {segment} step {step} of run {e.run}",
+                None,
+                None,
+            )
         if parent.output != e.inputs[index]:
-            return (f"input {index} is {e.inputs[index]} but parent {cid} produced "
-                    f"{parent.output}", parent.output, e.inputs[index])
+            return (
+                f"input {index} is {e.inputs[index]} but parent {cid} produced {parent.output}",
+                parent.output,
+                e.inputs[index],
+            )
         return None
 
     def _event_problem(self, e: Execution, slot: int, external: int) -> Problem | None:
@@ -220,15 +257,25 @@ class Verifier:
         parent = e.parents[slot]
         event = self.evidence.event(parent)
         if event is None:
-            return (f"parent {slot} {parent} should be the event carrying the external "
-                    f"input, and it is missing", None, None)
+            return (
+                f"parent {slot} {parent} should be the event carrying the external input, and it is missing",
+                None,
+                None,
+            )
         if event.run != e.run or event.segment != e.segment:
-            return (f"event {parent} is for segment {event.segment} of run {event.run}, not "
-                    f"segment {e.segment} of run {e.run}", None, None)
+            return (
+                f"event {parent} is for segment {event.segment} of run {event.run}, not "
+                f"segment {e.segment} of run {e.run}",
+                None,
+                None,
+            )
         carried = event.inputs[external] if external < len(event.inputs) else None
         if carried != e.inputs[slot]:
-            return (f"input {slot} is {e.inputs[slot]} but event {parent} carried {carried}",
-                    carried, e.inputs[slot])
+            return (
+                f"input {slot} is {e.inputs[slot]} but event {parent} carried {carried}",
+                carried,
+                e.inputs[slot],
+            )
         return None
 
 
@@ -241,8 +288,11 @@ def _plan_problem(e: Execution, workflow: Workflow) -> Problem | None:
         return (f"step {e.step} is not in segment {e.segment} of the workflow", None, None)
     planned = segment.sequence[e.step]
     if planned.version_id != e.operation:
-        return (f"the workflow runs {planned.version_id} at segment {e.segment} step {e.step}, "
-                f"not {e.operation}", planned.version_id, e.operation)
+        return (
+            f"the workflow runs {planned.version_id} at segment {e.segment} step {e.step}, not {e.operation}",
+            planned.version_id,
+            e.operation,
+        )
     if dict(planned.config) != dict(e.config):
         return (f"the workflow's config there is {planned.config}, not {e.config}", None, None)
     return None

@@ -13,9 +13,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from catenary.cid.dagjson import to_json
-from catenary.sdk import documents as render
 from catenary.errors import BadInputError
 from catenary.model import Direction
+from catenary.sdk import documents as render
 from catenary.web import live, openapi
 from catenary.web.context import explorer
 from catenary.web.preview import raw_content
@@ -28,8 +28,12 @@ def list_executions(request: Request) -> JSONResponse:
     """``exec list --json``: one keyset page of executions, newest first."""
     query = parse_list_query(request.query_params)
     page = explorer(request).node.executions.list(query.filter, query.page_size, query.page_token)
-    return JSONResponse({"executions": [render.execution_json(e) for e in page.executions],
-                         "next_page_token": page.next_page_token})
+    return JSONResponse(
+        {
+            "executions": [render.execution_json(e) for e in page.executions],
+            "next_page_token": page.next_page_token,
+        }
+    )
 
 
 def get_execution(request: Request) -> JSONResponse:
@@ -63,8 +67,7 @@ def list_runs(request: Request) -> JSONResponse:
     check_known(params, ("workflow", "limit"))
     workflow = single(params, "workflow")
     limit = int_param(params, "limit", 1, 10_000) or 100
-    states = explorer(request).node.runs.list(
-        cid_param(workflow, "workflow") if workflow else None, limit)
+    states = explorer(request).node.runs.list(cid_param(workflow, "workflow") if workflow else None, limit)
     return JSONResponse({"runs": [render.run_json(s) for s in states]})
 
 

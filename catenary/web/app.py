@@ -25,9 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from catenary.errors import (
-    BadInputError, CatenaryError, NotFoundError, RunStateError, StatusTransitionError,
-)
+from catenary.errors import BadInputError, CatenaryError, NotFoundError, RunStateError, StatusTransitionError
 from catenary.sdk import Node
 from catenary.web import api, pages
 from catenary.web.context import Explorer
@@ -39,11 +37,12 @@ VENDOR = STATIC / "vendor"
 GRAPH_SCRIPTS = ("cytoscape.min.js", "cytoscape-dagre.min.js")
 log = logging.getLogger("catenary.web")
 
+
 def ns_time(ns: int | None) -> str:
     """Unix ns as UTC ``YYYY-MM-DD HH:MM:SS.mmm``."""
     if ns is None:
         return "-"
-    moment = _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc)
+    moment = _dt.datetime.fromtimestamp(ns / 1e9, _dt.UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
@@ -70,8 +69,12 @@ def short(cid: Any) -> str:
 
 
 def _templates() -> Jinja2Templates:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"),
-                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(ns_time=ns_time, ms=ms, short=short)
     env.globals.update(duration=duration, graph_available=graph_available)
     return Jinja2Templates(env=env)
@@ -94,8 +97,15 @@ def _status_of(exc: Exception) -> int:
     return 500
 
 
-TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
-          500: "Internal error", 501: "Not available", 503: "Unavailable"}
+TITLES = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    500: "Internal error",
+    501: "Not available",
+    503: "Unavailable",
+}
 
 
 def error_response(request: Request, status: int, message: str) -> Response:
@@ -103,8 +113,14 @@ def error_response(request: Request, status: int, message: str) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": message, "status": status}, status_code=status)
     explorer: Explorer = request.app.state.explorer
-    return explorer.render(request, "error.html", status_code=status, status=status,
-                           title=TITLES.get(status, "Error"), message=message)
+    return explorer.render(
+        request,
+        "error.html",
+        status_code=status,
+        status=status,
+        title=TITLES.get(status, "Error"),
+        message=message,
+    )
 
 
 async def _on_catenary_error(request: Request, exc: Exception) -> Response:
@@ -126,20 +142,27 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(request, 500, f"internal error: {type(exc).__name__}; see the server log")
 
 
-def create_app(node: Node, *, preview_limit: int = DEFAULT_PREVIEW_LIMIT,
-               max_streams: int = 64) -> Starlette:
+def create_app(node: Node, *, preview_limit: int = DEFAULT_PREVIEW_LIMIT, max_streams: int = 64) -> Starlette:
     """The explorer over ``node``: HTML pages, ``/api`` (JSON) and ``/static``.
 
     The app reads through the node's sdk managers, which are safe to share
     with a gRPC server over the same node. Call ``app.state.explorer.close()``
     before shutting the server down, to end open live streams.
     """
-    routes = [*api.routes(), *pages.routes(),
-              # The bundle verifier is one static page, the same file a user may open from disk.
-              Route("/verify", lambda request: RedirectResponse("/static/verify.html")),
-              Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
-    app = Starlette(routes=routes, exception_handlers={
-        CatenaryError: _on_catenary_error, HTTPException: _on_http_error, Exception: _on_unexpected,
-    })
+    routes = [
+        *api.routes(),
+        *pages.routes(),
+        # The bundle verifier is one static page, the same file a user may open from disk.
+        Route("/verify", lambda request: RedirectResponse("/static/verify.html")),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            CatenaryError: _on_catenary_error,
+            HTTPException: _on_http_error,
+            Exception: _on_unexpected,
+        },
+    )
     app.state.explorer = Explorer(node, _templates(), preview_limit, max_streams)
     return app

@@ -13,10 +13,12 @@ from catenary.sdk import Node
 
 # Pages load nothing from elsewhere: the explorer works offline and values cannot phone home.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; "
-                                "style-src 'self' 'unsafe-inline'; script-src 'self'; "
-                                "object-src 'none'; base-uri 'none'; form-action 'self'; "
-                                "frame-ancestors 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; "
+        "style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
@@ -66,8 +68,9 @@ class Explorer:
 
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any):
         """An HTML page from a template, with the security headers."""
-        return self.templates.TemplateResponse(request, name, context, status_code=status_code,
-                                               headers=SECURITY_HEADERS)
+        return self.templates.TemplateResponse(
+            request, name, context, status_code=status_code, headers=SECURITY_HEADERS
+        )
 
 
 def explorer(request: Request) -> Explorer:

@@ -12,14 +12,14 @@ import asyncio
 import json
 import queue
 import threading
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from catenary.sdk import documents as render
 from catenary.errors import BadInputError
+from catenary.sdk import documents as render
 from catenary.web.context import Explorer, explorer
 from catenary.web.query import FILTER_PARAMS, check_known, int_param, parse_filter
 
@@ -50,11 +50,16 @@ async def execution_updates(request: Request) -> Response:
         since = await run_in_threadpool(state.node.executions.latest_seq)
     stop = state.open_stream()
     if stop is None:
-        return JSONResponse({"error": "too many open update streams; try again later", "status": 503},
-                            status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(
+            {"error": "too many open update streams; try again later", "status": 503},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
     return StreamingResponse(
-        _events(state, flt, since, stop), media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        _events(state, flt, since, stop),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 async def _events(state: Explorer, flt, since: int, stop: threading.Event) -> AsyncIterator[str]:

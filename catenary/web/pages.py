@@ -13,11 +13,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from catenary.cid import CID
-from catenary.sdk import documents as render
 from catenary.errors import BadInputError, NotFoundError
 from catenary.model import Direction
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
+from catenary.sdk import documents as render
 from catenary.web import verification
 from catenary.web.api import trace_params
 from catenary.web.context import explorer
@@ -38,10 +38,14 @@ def index(request: Request) -> Response:
     since = node.executions.latest_seq()
     workflows = node.workflows.list()
     return state.render(
-        request, "index.html", runs=node.runs.list(None, RECENT_RUNS),
-        workflows=workflows, workflow_names={str(w.id): w.workflow.name for w in workflows},
+        request,
+        "index.html",
+        runs=node.runs.list(None, RECENT_RUNS),
+        workflows=workflows,
+        workflow_names={str(w.id): w.workflow.name for w in workflows},
         workflow_segments={str(w.id): len(w.workflow.segments) for w in workflows},
-        since_seq=since)
+        since_seq=since,
+    )
 
 
 def executions(request: Request) -> Response:
@@ -56,11 +60,21 @@ def executions(request: Request) -> Response:
         next_url = "/executions?" + urlencode(query.params(page.next_page_token))
     first_url = "/executions?" + urlencode(query.params()) if query.page_token else None
     return state.render(
-        request, "executions.html", page=page, query=query, filter=query.filter,
-        statuses=STATUSES, operations=node.operations.list(), workflows=node.workflows.list(),
-        names=state.operation_names(), next_url=next_url, first_url=first_url,
-        first_page=query.page_token is None, since_seq=since,
-        live_params=urlencode([p for p in query.params() if p[0] not in ("page_size", "page_token")]))
+        request,
+        "executions.html",
+        page=page,
+        query=query,
+        filter=query.filter,
+        statuses=STATUSES,
+        operations=node.operations.list(),
+        workflows=node.workflows.list(),
+        names=state.operation_names(),
+        next_url=next_url,
+        first_url=first_url,
+        first_page=query.page_token is None,
+        since_seq=since,
+        live_params=urlencode([p for p in query.params() if p[0] not in ("page_size", "page_token")]),
+    )
 
 
 def _preview(node: Node, cid: CID, limit: int) -> Preview:
@@ -81,10 +95,13 @@ def _execution_context(request: Request, hash_text: str) -> dict[str, Any]:
     info = node.operations.lookup(execution.operation)
     limit = state.preview_limit
     return {
-        "e": execution, "document": render.execution_json(execution),
-        "operation": info, "names": state.operation_names(),
+        "e": execution,
+        "document": render.execution_json(execution),
+        "operation": info,
+        "names": state.operation_names(),
         "parents": [parents[p] for p in dict.fromkeys(execution.parents)],
-        "children": children, "workflow": _workflow_name(node, execution.workflow),
+        "children": children,
+        "workflow": _workflow_name(node, execution.workflow),
         "inputs": [_preview(node, cid, limit) for cid in execution.inputs],
         "output": _preview(node, execution.output, limit) if execution.output else None,
         "trust": verification.status(node, execution),
@@ -126,9 +143,15 @@ def trace(request: Request) -> Response:
     hash_ = cid_param(request.path_params["hash"], "hash")
     direction, depth = trace_params(request)
     found = node.executions.trace(hash_, direction, depth)
-    return state.render(request, "trace.html", trace=found, document=render.trace_json(found),
-                        root=node.executions.get(hash_), direction=direction,
-                        names=state.operation_names())
+    return state.render(
+        request,
+        "trace.html",
+        trace=found,
+        document=render.trace_json(found),
+        root=node.executions.get(hash_),
+        direction=direction,
+        names=state.operation_names(),
+    )
 
 
 def run(request: Request) -> Response:
@@ -141,9 +164,16 @@ def run(request: Request) -> Response:
     workflow = node.workflows.get(run_state.workflow)
     page = node.executions.list(ExecutionFilter(run=run_state.id), RUN_EXECUTIONS)
     return state.render(
-        request, "run.html", run=run_state, document=render.run_json(run_state, len(workflow.workflow.segments)),
-        workflow=workflow, executions=list(reversed(page.executions)), more=page.next_page_token,
-        names=state.operation_names(), since_seq=since)
+        request,
+        "run.html",
+        run=run_state,
+        document=render.run_json(run_state, len(workflow.workflow.segments)),
+        workflow=workflow,
+        executions=list(reversed(page.executions)),
+        more=page.next_page_token,
+        names=state.operation_names(),
+        since_seq=since,
+    )
 
 
 def workflow(request: Request) -> Response:
@@ -153,10 +183,15 @@ def workflow(request: Request) -> Response:
     node = state.node
     info = node.workflows.get(cid_param(request.path_params["id"], "id"))
     names = state.operation_names()
-    return state.render(request, "workflow.html", info=info,
-                        document=render.workflow_json(info.id, info.workflow),
-                        graph=workflow_graph(info.workflow, names), names=names,
-                        runs=node.runs.list(info.id, RECENT_RUNS))
+    return state.render(
+        request,
+        "workflow.html",
+        info=info,
+        document=render.workflow_json(info.id, info.workflow),
+        graph=workflow_graph(info.workflow, names),
+        names=names,
+        runs=node.runs.list(info.id, RECENT_RUNS),
+    )
 
 
 def workflow_graph(wf: Any, names: dict[str, str]) -> dict[str, Any]:
@@ -168,8 +203,9 @@ def workflow_graph(wf: Any, names: dict[str, str]) -> dict[str, Any]:
         nodes.append({"id": f"s{index}", "label": f"segment {index}\n{chain}", "kind": "segment"})
         for slot, source in enumerate(segment.inputs):
             if source == -1:
-                nodes.append({"id": f"in{index}.{slot}", "label": f"input\nseg {index} slot {slot}",
-                              "kind": "input"})
+                nodes.append(
+                    {"id": f"in{index}.{slot}", "label": f"input\nseg {index} slot {slot}", "kind": "input"}
+                )
                 edges.append({"from": f"in{index}.{slot}", "to": f"s{index}", "label": ""})
             else:
                 edges.append({"from": f"s{source}", "to": f"s{index}", "label": f"slot {slot}"})
@@ -197,4 +233,3 @@ def routes() -> list[Route]:
         Route("/workflows/{id}", workflow),
         Route("/values/{cid}", value),
     ]
-

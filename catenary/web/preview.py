@@ -59,8 +59,16 @@ def value_type(value: object) -> str:
     """The value's kind in the type names of the manifests."""
     if value is None:
         return "null"
-    for kind, cls in (("bool", bool), ("int", int), ("float", float), ("bytes", bytes),
-                      ("string", str), ("list", list), ("map", dict), ("cid", CID)):
+    for kind, cls in (
+        ("bool", bool),
+        ("int", int),
+        ("float", float),
+        ("bytes", bytes),
+        ("string", str),
+        ("list", list),
+        ("map", dict),
+        ("cid", CID),
+    ):
         if isinstance(value, cls):
             return kind
     return type(value).__name__
@@ -70,7 +78,7 @@ def hex_dump(data: bytes) -> str:
     """``offset  hex bytes  |ascii|`` lines, 16 bytes each."""
     lines = []
     for offset in range(0, len(data), 16):
-        chunk = data[offset:offset + 16]
+        chunk = data[offset : offset + 16]
         hexes = " ".join(f"{b:02x}" for b in chunk)
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
         lines.append(f"{offset:08x}  {hexes:<47}  |{text}|")
@@ -87,11 +95,25 @@ def preview(cid: CID, block: bytes, limit: int = DEFAULT_PREVIEW_LIMIT) -> Previ
         media = image_type(value)
         if media:
             return Preview(cid, len(block), "image", kind, media=media, length=len(value))
-        return Preview(cid, len(block), "hex", kind, hex_dump(value[:HEX_BYTES]),
-                       truncated=len(value) > HEX_BYTES, length=len(value))
+        return Preview(
+            cid,
+            len(block),
+            "hex",
+            kind,
+            hex_dump(value[:HEX_BYTES]),
+            truncated=len(value) > HEX_BYTES,
+            length=len(value),
+        )
     if isinstance(value, str):
-        return Preview(cid, len(block), "text", kind, value[:TEXT_CHARS],
-                       truncated=len(value) > TEXT_CHARS, length=len(value))
+        return Preview(
+            cid,
+            len(block),
+            "text",
+            kind,
+            value[:TEXT_CHARS],
+            truncated=len(value) > TEXT_CHARS,
+            length=len(value),
+        )
     text = json.dumps(to_json(value), indent=2, ensure_ascii=False)
     return Preview(cid, len(block), "json", kind, text[:JSON_CHARS], truncated=len(text) > JSON_CHARS)
 

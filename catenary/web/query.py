@@ -7,8 +7,8 @@ API call behind it differ only by the ``/api`` prefix. Every problem is a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from starlette.datastructures import QueryParams
 
@@ -18,8 +18,17 @@ from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk.execution import MAX_PAGE_SIZE
 
-FILTER_PARAMS = ("status", "workflow", "run", "operation", "segment", "parent", "key",
-                 "created_after", "created_before")
+FILTER_PARAMS = (
+    "status",
+    "workflow",
+    "run",
+    "operation",
+    "segment",
+    "parent",
+    "key",
+    "created_after",
+    "created_before",
+)
 PAGE_PARAMS = ("page_token", "page_size")
 DEFAULT_PAGE_SIZE = 50
 STATUSES = tuple(s.value for s in Status)
@@ -57,8 +66,10 @@ def check_known(params: QueryParams, allowed: Iterable[str]) -> None:
     allowed = tuple(allowed)
     for name in params.keys():
         if name not in allowed:
-            raise BadInputError(f"unknown query parameter {name!r}; this endpoint takes "
-                                f"{', '.join(allowed) or 'no parameters'}")
+            raise BadInputError(
+                f"unknown query parameter {name!r}; this endpoint takes "
+                f"{', '.join(allowed) or 'no parameters'}"
+            )
 
 
 def single(params: QueryParams, name: str) -> str | None:
@@ -106,11 +117,16 @@ def parse_filter(params: QueryParams) -> ExecutionFilter:
         return None if text is None else cid_param(text, name)
 
     return ExecutionFilter(
-        statuses=tuple(dict.fromkeys(statuses)), workflow=cid("workflow"), run=cid("run"),
-        operation=cid("operation"), segment=int_param(params, "segment", 0),
-        parent=cid("parent"), key=cid("key"),
+        statuses=tuple(dict.fromkeys(statuses)),
+        workflow=cid("workflow"),
+        run=cid("run"),
+        operation=cid("operation"),
+        segment=int_param(params, "segment", 0),
+        parent=cid("parent"),
+        key=cid("key"),
         created_after=int_param(params, "created_after", 0),
-        created_before=int_param(params, "created_before", 0))
+        created_before=int_param(params, "created_before", 0),
+    )
 
 
 def parse_list_query(params: QueryParams) -> ListQuery:

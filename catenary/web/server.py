@@ -39,15 +39,25 @@ def parse_address(text: str, option: str = "--http") -> tuple[str, int]:
 class WebServer:
     """The explorer over ``node`` on ``HOST:PORT``; ``start()``, then ``stop()``."""
 
-    def __init__(self, node: Node, listen: str = "127.0.0.1:8080", tls: "TLSFiles | None" = None,
-                 insecure: bool = False, **app_options: object) -> None:
+    def __init__(
+        self,
+        node: Node,
+        listen: str = "127.0.0.1:8080",
+        tls: TLSFiles | None = None,
+        insecure: bool = False,
+        **app_options: object,
+    ) -> None:
         from catenary.api.server import exposure
 
         host, port = parse_address(listen)
-        problem = exposure(listen, tls is not None,
-                           None if tls is not None and tls.client_ca else
-                           "the explorer has no login: require client certificates with "
-                           "--tls-client-ca", "--http")
+        problem = exposure(
+            listen,
+            tls is not None,
+            None
+            if tls is not None and tls.client_ca
+            else "the explorer has no login: require client certificates with --tls-client-ca",
+            "--http",
+        )
         if problem and not insecure:
             raise BadInputError(problem)
         self.warning = problem
@@ -68,17 +78,33 @@ class WebServer:
         shown = f"[{host}]" if family == socket.AF_INET6 else host
         self.address = f"{shown}:{self.port}"
         self.url = f"{'https' if tls else 'http'}://{self.address}"
-        secure = {} if tls is None else {
-            "ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key),
-            **({"ssl_ca_certs": str(tls.client_ca), "ssl_cert_reqs": ssl.CERT_REQUIRED}
-               if tls.client_ca else {})}
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=3, **secure)
+        secure = (
+            {}
+            if tls is None
+            else {
+                "ssl_certfile": str(tls.cert),
+                "ssl_keyfile": str(tls.key),
+                **(
+                    {"ssl_ca_certs": str(tls.client_ca), "ssl_cert_reqs": ssl.CERT_REQUIRED}
+                    if tls.client_ca
+                    else {}
+                ),
+            }
+        )
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=3,
+            **secure,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name="catenary-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="catenary-http", daemon=True
+        )
 
-    def start(self) -> "WebServer":
+    def start(self) -> WebServer:
         """Serve in a background thread; returns once requests are accepted."""
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT

@@ -42,8 +42,13 @@ def status(node: Node, execution: Execution) -> TrustStatus:
     checks = node.attestations.list(execution.hash)
     note = "" if checks else "No attestation has been recorded for this execution."
     if execution.status is not Status.COMPLETED:
-        return TrustStatus(False, f"only a completed execution can be verified (this one is "
-                                  f"{execution.status.value.replace('_', ' ')})", checks, note)
+        return TrustStatus(
+            False,
+            f"only a completed execution can be verified (this one is "
+            f"{execution.status.value.replace('_', ' ')})",
+            checks,
+            note,
+        )
     return TrustStatus(True, "", checks, note)
 
 
@@ -51,5 +56,4 @@ def verify(node: Node, execution_hash: CID) -> Verdict:
     """Re-execute the execution through ``node.trust.verify`` and return its verdict."""
     report = node.trust.verify(execution_hash)
     found = next(v for v in report.verdicts if v.execution == execution_hash)
-    return Verdict(found.verdict, found.reason, found.expected, found.got,
-                   execution_hash in report.attested)
+    return Verdict(found.verdict, found.reason, found.expected, found.got, execution_hash in report.attested)

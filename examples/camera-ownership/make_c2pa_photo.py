@@ -26,47 +26,73 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
 TEST_ORG = "TEST ONLY - not a real camera"
-_START = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+_START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 _YEARS = dt.timedelta(days=365 * 20)
 
 
 def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, TEST_ORG)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, TEST_ORG),
+        ]
+    )
 
 
 def _usage(signer: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=signer, content_commitment=False, key_encipherment=False,
-                         data_encipherment=False, key_agreement=False, key_cert_sign=not signer,
-                         crl_sign=not signer, encipher_only=False, decipher_only=False)
+    return x509.KeyUsage(
+        digital_signature=signer,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=not signer,
+        crl_sign=not signer,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def test_root(common: str = "catenary demo TEST root") -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(_name(common)).issuer_name(_name(common))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(_START).not_valid_after(_START + _YEARS)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(_usage(signer=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common))
+        .issuer_name(_name(common))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_START)
+        .not_valid_after(_START + _YEARS)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_usage(signer=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     return key, cert
 
 
-def test_signer(root_key: ec.EllipticCurvePrivateKey, root: x509.Certificate, common: str
-                ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def test_signer(
+    root_key: ec.EllipticCurvePrivateKey, root: x509.Certificate, common: str
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(_name(common)).issuer_name(root.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(_START).not_valid_after(_START + _YEARS)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_usage(signer=True), critical=True)
-            # C2PA accepts a signing certificate with the email-protection purpose.
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
-                           critical=False)
-            .sign(root_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common))
+        .issuer_name(root.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_START)
+        .not_valid_after(_START + _YEARS)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_usage(signer=True), critical=True)
+        # C2PA accepts a signing certificate with the email-protection purpose.
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False
+        )
+        .sign(root_key, hashes.SHA256())
+    )
     return key, cert
 
 
@@ -93,13 +119,30 @@ def sign_photo(body: str, lens: str) -> tuple[bytes, str]:
         "claim_generator_info": [{"name": "catenary demo TEST camera", "version": "1.0"}],
         "title": "photo.jpg",
         "assertions": [
-            {"label": "c2pa.actions", "data": {"actions": [{
-                "action": "c2pa.created",
-                "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]}},
-            {"label": "stds.exif", "data": {
-                "@context": {"tiff": "http://ns.adobe.com/tiff/1.0/", "exifEX": "http://cipa.jp/exif/2.32/"},
-                "tiff:Make": "Catenary TEST", "tiff:Model": "CX1",
-                "exifEX:BodySerialNumber": body, "exifEX:LensSerialNumber": lens}},
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture",
+                        }
+                    ]
+                },
+            },
+            {
+                "label": "stds.exif",
+                "data": {
+                    "@context": {
+                        "tiff": "http://ns.adobe.com/tiff/1.0/",
+                        "exifEX": "http://cipa.jp/exif/2.32/",
+                    },
+                    "tiff:Make": "Catenary TEST",
+                    "tiff:Model": "CX1",
+                    "exifEX:BodySerialNumber": body,
+                    "exifEX:LensSerialNumber": lens,
+                },
+            },
         ],
     }
     out = io.BytesIO()
@@ -128,8 +171,10 @@ def main() -> None:
     (args.out / "edited.jpg").write_bytes(edited(signed))
     (args.out / "test-root.pem").write_text(root)
     (args.out / "other-root.pem").write_text(pem(test_root("catenary demo OTHER TEST root")[1]))
-    print(f"TEST signer: {args.out}/signed.jpg signed by a throwaway chain ({TEST_ORG}); "
-          f"{args.out}/edited.jpg has its pixels changed after signing")
+    print(
+        f"TEST signer: {args.out}/signed.jpg signed by a throwaway chain ({TEST_ORG}); "
+        f"{args.out}/edited.jpg has its pixels changed after signing"
+    )
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 import pytest
@@ -33,9 +33,17 @@ ROOT = Path(__file__).resolve().parents[2]
 CREATE = "/catenary.api.v1.Workflow/Create"
 LIST = "/catenary.api.v1.Workflow/List"
 MANIFEST = json.dumps(chain_manifest())
-STD_MANIFEST = json.dumps({"data": {  # std/hash: known to a served node without --ops
-    "name": "h", "creators": [], "description": "", "groups": [],
-    "segments": [{"inputs": [-1], "sequence": [{"op": "std/hash", "config": {}}]}]}})
+STD_MANIFEST = json.dumps(
+    {
+        "data": {  # std/hash: known to a served node without --ops
+            "name": "h",
+            "creators": [],
+            "description": "",
+            "groups": [],
+            "segments": [{"inputs": [-1], "sequence": [{"op": "std/hash", "config": {}}]}],
+        }
+    }
+)
 
 
 @pytest.fixture
@@ -99,8 +107,7 @@ def test_health_is_open_and_says_the_node_id(guarded: Server, node: Node) -> Non
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     with grpc.insecure_channel(guarded.address) as channel:
-        answer, call = health_pb2_grpc.HealthStub(channel).Check.with_call(
-            health_pb2.HealthCheckRequest())
+        answer, call = health_pb2_grpc.HealthStub(channel).Check.with_call(health_pb2.HealthCheckRequest())
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
     assert dict(call.initial_metadata())["catenary-node-id"] == node.id
 
@@ -111,8 +118,10 @@ def test_the_python_client_signs_with_its_key(guarded: Server, node: Node) -> No
         assert [w.id for w in client.workflows.list()] == [created.id]
     with Client(guarded.address) as anonymous, pytest.raises(AuthenticationError, match="missing"):
         anonymous.workflows.list()
-    with Client(guarded.address, key=Identity.generate()) as stranger, \
-            pytest.raises(PermissionDeniedError, match="rules.read"):
+    with (
+        Client(guarded.address, key=Identity.generate()) as stranger,
+        pytest.raises(PermissionDeniedError, match="rules.read"),
+    ):
         stranger.workflows.list()
 
 
@@ -120,7 +129,8 @@ def test_claims_are_scoped_by_operation(node: Node, tmp_path: Path) -> None:
     """A key allowed to claim test/inc reaches the servicer for it; for std/hash it is refused."""
     alice = Identity.generate()
     (node.data_dir / "policy.toml").write_text(
-        f'[[rules.claim]]\nkeys = ["{alice.id}"]\noperations = ["test/inc"]\n')
+        f'[[rules.claim]]\nkeys = ["{alice.id}"]\noperations = ["test/inc"]\n'
+    )
     inc = node.workflows.create(MANIFEST)
     hashing = node.workflows.create(STD_MANIFEST)
     done_inc = node.runs.run(inc.id, {0: [1]})[1].final
@@ -130,10 +140,13 @@ def test_claims_are_scoped_by_operation(node: Node, tmp_path: Path) -> None:
         with grpc.insecure_channel(server.address) as channel:
             update = execution_pb2_grpc.ExecutionStub(channel).Update
             method = "/catenary.api.v1.Execution/Update"
-            for final, code in ((done_inc, grpc.StatusCode.FAILED_PRECONDITION),
-                                (done_hash, grpc.StatusCode.PERMISSION_DENIED)):
+            for final, code in (
+                (done_inc, grpc.StatusCode.FAILED_PRECONDITION),
+                (done_hash, grpc.StatusCode.PERMISSION_DENIED),
+            ):
                 request = execution_pb2.UpdateExecutionRequest(
-                    hash=final.cid_bytes, status=execution_def_pb2.IN_PROGRESS, executor="alice")
+                    hash=final.cid_bytes, status=execution_def_pb2.IN_PROGRESS, executor="alice"
+                )
                 error = refusal(update, request, issue(alice, node.id, method))
                 assert error.code() == code, error.details()
             assert "rules.claim" in error.details() and alice.id in error.details()
@@ -142,6 +155,7 @@ def test_claims_are_scoped_by_operation(node: Node, tmp_path: Path) -> None:
 
 
 # -- TLS --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def authority(tmp_path: Path) -> Authority:
@@ -156,8 +170,13 @@ def test_tls_with_a_token_from_the_python_client_and_buf_curl(node: Node, author
             created = client.workflows.create(MANIFEST)
         with Client(server.address, key=node.identity) as plain, pytest.raises(Exception):
             plain.workflows.list()  # plain text to a TLS port fails
-        buf = Buf(server.address, key=node.identity, audience=node.id, scheme="https",
-                  extra=("--cacert", str(authority.cert)))
+        buf = Buf(
+            server.address,
+            key=node.identity,
+            audience=node.id,
+            scheme="https",
+            extra=("--cacert", str(authority.cert)),
+        )
         listed = buf.json("catenary.api.v1.Workflow/List", {})
         assert [w["name"] for w in listed["workflows"]] == ["chain"]
         assert created.workflow.name == "chain"
@@ -172,8 +191,13 @@ def catenary(data: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("CATENARY_NODE", None)
     env.pop("CATENARY_KEY", None)
-    return subprocess.Popen([sys.executable, "-m", "catenary", "--data-dir", str(data), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "catenary", "--data-dir", str(data), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def run(data: Path, *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
@@ -203,8 +227,18 @@ common_name = "alice"
 key = "{alice.id}"
 """)
     server, client, stranger = authority.server(), authority.client("alice"), authority.client("eve")
-    proc = catenary(data, "serve", "--listen", "127.0.0.1:0", "--tls-cert", str(server.cert),
-                    "--tls-key", str(server.key), "--tls-client-ca", str(authority.cert))
+    proc = catenary(
+        data,
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        str(server.cert),
+        "--tls-key",
+        str(server.key),
+        "--tls-client-ca",
+        str(authority.cert),
+    )
     try:
         line = proc.stdout.readline()
         assert line.startswith("listening on "), proc.stderr.read()
@@ -212,8 +246,9 @@ key = "{alice.id}"
         (tmp_path / "wf.json").write_text(STD_MANIFEST)
         tls = ["--node", address, "--tls-ca", str(authority.cert)]
         mine = [*tls, "--client-cert", str(client.cert), "--client-key", str(client.key)]
-        created = json.loads(run(tmp_path / "unused", *mine, "workflow", "create",
-                                 str(tmp_path / "wf.json"), "--json").stdout)
+        created = json.loads(
+            run(tmp_path / "unused", *mine, "workflow", "create", str(tmp_path / "wf.json"), "--json").stdout
+        )
         listed = json.loads(run(tmp_path / "unused", *mine, "workflow", "list", "--json").stdout)
         assert [w["id"] for w in listed["workflows"]] == [created["id"]]
         theirs = [*tls, "--client-cert", str(stranger.cert), "--client-key", str(stranger.key)]
@@ -226,6 +261,7 @@ key = "{alice.id}"
 
 
 # -- listening ----------------------------------------------------------------------------------
+
 
 def test_a_used_port_exits_2_for_grpc_and_http(tmp_path: Path, guarded: Server) -> None:
     taken = run(tmp_path / "data", "serve", "--listen", guarded.address, code=2)
@@ -253,15 +289,17 @@ def test_buf_curl_with_a_token_from_the_cli(tmp_path: Path, guarded: Server, nod
     """The README's recipe: `catenary key token` for the header of any gRPC tool."""
     key = str(node.data_dir / "node_key.pem")
     method = "catenary.api.v1.Workflow/List"
-    token = run(tmp_path / "unused", "--node", guarded.address, "--key", key, "key", "token",
-                method).stdout.strip()
+    token = run(
+        tmp_path / "unused", "--node", guarded.address, "--key", key, "key", "token", method
+    ).stdout.strip()
     buf = Buf(guarded.address, extra=("-H", f"authorization: Bearer {token}"))
     assert buf.json(method, {}) == {}  # no workflows yet, and allowed
     again = buf(method, {}, ok=False)
     assert "replayed token" in again.stdout + again.stderr
     stranger = Identity.create_file(tmp_path / "eve.pem")
-    foreign = run(tmp_path / "unused", "--key", str(tmp_path / "eve.pem"), "key", "token", method,
-                  "--audience", node.id).stdout.strip()
+    foreign = run(
+        tmp_path / "unused", "--key", str(tmp_path / "eve.pem"), "key", "token", method, "--audience", node.id
+    ).stdout.strip()
     denied = Buf(guarded.address, extra=("-H", f"authorization: Bearer {foreign}"))(method, {}, ok=False)
     assert "permission_denied" in denied.stderr and stranger.id in denied.stderr
 
@@ -277,8 +315,11 @@ def test_the_explorer_over_tls(node: Node, authority: Authority) -> None:
     web = WebServer(node, "127.0.0.1:0", tls=TLSFiles(pair.cert, pair.key)).start()
     try:
         assert web.url.startswith("https://")
-        answer = httpx.get(f"{web.url}/api/operations", timeout=30,
-                           verify=ssl.create_default_context(cafile=str(authority.cert)))
+        answer = httpx.get(
+            f"{web.url}/api/operations",
+            timeout=30,
+            verify=ssl.create_default_context(cafile=str(authority.cert)),
+        )
         assert answer.status_code == 200 and answer.json()["operations"]
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://{web.address}/api/operations", timeout=30)  # no plain text

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -63,9 +64,13 @@ def raising_server() -> Iterator[tuple[str, _Raising]]:
     from concurrent.futures import ThreadPoolExecutor
 
     servicer = _Raising(CatenaryError("unset"))
-    handler = grpc.method_handlers_generic_handler("test.Raise", {
-        "Call": grpc.unary_unary_rpc_method_handler(servicer.call),
-        "Bare": grpc.unary_unary_rpc_method_handler(servicer.bare)})
+    handler = grpc.method_handlers_generic_handler(
+        "test.Raise",
+        {
+            "Call": grpc.unary_unary_rpc_method_handler(servicer.call),
+            "Bare": grpc.unary_unary_rpc_method_handler(servicer.bare),
+        },
+    )
     server = grpc.server(ThreadPoolExecutor(max_workers=2), handlers=[handler])
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()

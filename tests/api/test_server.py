@@ -14,14 +14,18 @@ import pytest
 from catenary.cid import CID, decode, encode
 from catenary.client import Client
 from catenary.errors import (
-    BadInputError, InvalidCIDError, NotFoundError, StatusTransitionError, ValueTooLargeError,
+    BadInputError,
+    InvalidCIDError,
+    NotFoundError,
+    StatusTransitionError,
+    ValueTooLargeError,
 )
 from catenary.model import OperationManifest, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
+from tests.helpers import open_policy
 
 from .conftest import Buf, b64, chain_manifest
-from tests.helpers import open_policy
 
 
 def make_runs(client: Client, count: int, steps: int = 3) -> list:
@@ -31,14 +35,31 @@ def make_runs(client: Client, count: int, steps: int = 3) -> list:
 
 # -- independent client: one call per service, through reflection -------------------------------
 
+
 def test_buf_lists_every_service_through_reflection(buf: Buf) -> None:
-    listed = subprocess.run([buf.exe, "curl", "--protocol", "grpc", "--http2-prior-knowledge",
-                             "--list-methods", f"http://{buf.address}"],
-                            capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [
+            buf.exe,
+            "curl",
+            "--protocol",
+            "grpc",
+            "--http2-prior-knowledge",
+            "--list-methods",
+            f"http://{buf.address}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listed.returncode == 0, listed.stderr
-    for method in ("catenary.api.v1.Execution/Updates", "catenary.api.v1.Workflow/Create",
-                   "catenary.api.v1.Operation/List", "catenary.api.v1.Run/Next",
-                   "catenary.api.v1.Value/Put", "grpc.health.v1.Health/Check"):
+    for method in (
+        "catenary.api.v1.Execution/Updates",
+        "catenary.api.v1.Workflow/Create",
+        "catenary.api.v1.Operation/List",
+        "catenary.api.v1.Run/Next",
+        "catenary.api.v1.Value/Put",
+        "grpc.health.v1.Health/Check",
+    ):
         assert method in listed.stdout
     assert buf.json("grpc.health.v1.Health/Check") == {"status": "SERVING"}
 
@@ -62,8 +83,9 @@ def test_buf_drives_workflow_run_value_and_execution_services(buf: Buf, client: 
     value = buf.json("catenary.api.v1.Value/Get", {"cid": put["cid"]})
     assert decode(base64.b64decode(value["data"])) == {"k": [1, 2]}
 
-    listed = buf.json("catenary.api.v1.Execution/List",
-                      {"filter": {"statuses": ["COMPLETED"]}, "page_size": 1})
+    listed = buf.json(
+        "catenary.api.v1.Execution/List", {"filter": {"statuses": ["COMPLETED"]}, "page_size": 1}
+    )
     assert len(listed["executions"]) == 1 and listed["nextPageToken"]
     final = listed["executions"][0]
     assert final["step"] == 1
@@ -74,13 +96,16 @@ def test_buf_drives_workflow_run_value_and_execution_services(buf: Buf, client: 
 def test_buf_sees_clear_error_codes(buf: Buf, client: Client) -> None:
     bad = buf("catenary.api.v1.Execution/Get", {"hash": b64(b"\x00\x01")}, ok=False)
     assert bad.returncode != 0 and "invalid_argument" in bad.stdout + bad.stderr
-    missing = buf("catenary.api.v1.Execution/Get",
-                  {"hash": b64(CID.parse("bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6").cid_bytes)},
-                  ok=False)
+    missing = buf(
+        "catenary.api.v1.Execution/Get",
+        {"hash": b64(CID.parse("bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6").cid_bytes)},
+        ok=False,
+    )
     assert "not_found" in missing.stdout + missing.stderr
 
 
 # -- Python client -------------------------------------------------------------------------------
+
 
 def test_list_pages_without_duplicates_or_gaps_while_inserting(client: Client, node: Node) -> None:
     make_runs(client, 40)
@@ -173,8 +198,15 @@ def remote_execution(client: Client, node: Node):
     result = make_runs(client, 1, steps=1)[0]
     producer = client.executions.get(result.final)
     return client.executions.create(
-        workflow=producer.workflow, run=producer.run, segment=1, step=0, operation=info.version_id,
-        config={}, parents=[producer.hash], inputs=[producer.output])
+        workflow=producer.workflow,
+        run=producer.run,
+        segment=1,
+        step=0,
+        operation=info.version_id,
+        config={},
+        parents=[producer.hash],
+        inputs=[producer.output],
+    )
 
 
 def test_two_concurrent_claimants_exactly_one_wins(client: Client, node: Node, server) -> None:
@@ -300,8 +332,15 @@ def test_subscriber_cap_gives_resource_exhausted(node: Node) -> None:
     clients = [Client(server.address) for _ in range(3)]
     stops = [threading.Event() for _ in range(3)]
     ready = [threading.Event() for _ in range(2)]
-    threads = [threading.Thread(target=lambda i=i: list(clients[i].executions.updates(
-        from_now=True, stop=stops[i], ready=ready[i])), daemon=True) for i in range(2)]
+    threads = [
+        threading.Thread(
+            target=lambda i=i: list(
+                clients[i].executions.updates(from_now=True, stop=stops[i], ready=ready[i])
+            ),
+            daemon=True,
+        )
+        for i in range(2)
+    ]
     for t in threads:
         t.start()
     assert all(r.wait(10) for r in ready)
@@ -321,12 +360,31 @@ def test_workflow_caps(tmp_path) -> None:
 
     capped = Node(tmp_path / "capped", max_segments=2, max_sequence=3)
     with pytest.raises(ManifestError, match=r"segments: 3 segments is over this node's cap of 2"):
-        capped.workflows.create({"data": {**chain_manifest()["data"], "segments": [
-            {"inputs": [-1 if i == 0 else i - 1], "sequence": [{"op": "std/hash", "config": {}}]}
-            for i in range(3)]}})
+        capped.workflows.create(
+            {
+                "data": {
+                    **chain_manifest()["data"],
+                    "segments": [
+                        {"inputs": [-1 if i == 0 else i - 1], "sequence": [{"op": "std/hash", "config": {}}]}
+                        for i in range(3)
+                    ],
+                }
+            }
+        )
     with pytest.raises(ManifestError, match=r"segments\[0\]\.sequence: 4 operations is over"):
-        capped.workflows.create({"data": {**chain_manifest()["data"], "segments": [
-            {"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}}] + [
-                {"op": "std/hash", "config": {}}] * 3}]}})
+        capped.workflows.create(
+            {
+                "data": {
+                    **chain_manifest()["data"],
+                    "segments": [
+                        {
+                            "inputs": [-1],
+                            "sequence": [{"op": "std/utf8-encode", "config": {}}]
+                            + [{"op": "std/hash", "config": {}}] * 3,
+                        }
+                    ],
+                }
+            }
+        )
     assert capped.workflows.list() == []
     capped.close()

@@ -47,7 +47,7 @@ def test_verify_submit_get_and_list_over_grpc(node: Node, server: Server, buf: B
 
 
 def test_bad_requests_are_invalid_argument(server: Server, buf: Buf) -> None:
-    for body in ({}, {"json": "{not json"}, {"json": "{\"payload\": \"x\"}"}):
+    for body in ({}, {"json": "{not json"}, {"json": '{"payload": "x"}'}):
         proc = buf("catenary.api.v1.Statement/Verify", body, ok=False)
         assert proc.returncode != 0 and "invalid_argument" in proc.stdout + proc.stderr
     proc = buf("catenary.api.v1.Statement/Get", {"id": b64(b"\x01\x71")}, ok=False)

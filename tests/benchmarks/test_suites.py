@@ -39,8 +39,9 @@ def _counts(db: Path, run: bytes | None = None) -> list[tuple[int, int]]:
     """(executions, of which cached) per run, oldest run first."""
     conn = sqlite3.connect(str(db))
     try:
-        return conn.execute("SELECT count(*), count(cached_from) FROM executions GROUP BY run "
-                            "ORDER BY min(id)").fetchall()
+        return conn.execute(
+            "SELECT count(*), count(cached_from) FROM executions GROUP BY run ORDER BY min(id)"
+        ).fetchall()
     finally:
         conn.close()
 
@@ -80,8 +81,11 @@ def test_ratio_table(peers_dir: Path) -> None:
     run = _load("peers_run_under_test", peers_dir / "run.py")
     base = {"chain": 1.0, "fan": 2.0, "chain_cached": 0.5, "fan_cached": 1.0, "cpu": 0.1}
     results = {
-        "catenary": [{"seconds": dict(base)}, {"seconds": {k: v * 3 for k, v in base.items()}},
-                     {"seconds": dict(base)}],
+        "catenary": [
+            {"seconds": dict(base)},
+            {"seconds": {k: v * 3 for k, v in base.items()}},
+            {"seconds": dict(base)},
+        ],
         "prefect": [{"seconds": {**{k: v * 10 for k, v in base.items()}, "chain_recorded": 40.0}}],
         "redun": [{"error": "exit 1"}],
     }
@@ -99,12 +103,23 @@ def test_ratio_table(peers_dir: Path) -> None:
     assert text.splitlines()[1] == "|---|---|---|"
 
 
-def test_ratio_table_from_an_earlier_run(peers_dir: Path, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_ratio_table_from_an_earlier_run(
+    peers_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = _load("peers_run_json_under_test", peers_dir / "run.py")
     saved = tmp_path / "peers.json"
-    saved.write_text(json.dumps({"n": 10, "date": "2026-11-27", "samples": {
-        "catenary": [{"seconds": {"chain": 0.5}}], "hamilton": [{"seconds": {"chain": 2.0}}]}}))
+    saved.write_text(
+        json.dumps(
+            {
+                "n": 10,
+                "date": "2026-11-27",
+                "samples": {
+                    "catenary": [{"seconds": {"chain": 0.5}}],
+                    "hamilton": [{"seconds": {"chain": 2.0}}],
+                },
+            }
+        )
+    )
     assert run.main(["--from-json", str(saved)]) == 0
     out = capsys.readouterr().out
     assert "repetitions: catenary 1, hamilton 1" in out
@@ -118,13 +133,15 @@ def test_ratio_table_from_an_earlier_run(peers_dir: Path, tmp_path: Path,
 
 def test_profile_summary_counts_only_engine_samples(tmp_path: Path) -> None:
     profile = _load("profile_under_test", BENCH / "scaling" / "profile.py")
-    raw = "\n".join([
-        "<module> (a.py);_phase_fresh (profile.py);Engine.next (catenary/engine/runtime.py);"
-        "SQLiteStore.commit_step (catenary/store/sqlite.py) 6",
-        "<module> (a.py);_phase_fresh (profile.py);Engine.next (catenary/engine/runtime.py) 2",
-        "<module> (a.py);_phase_fresh (profile.py);setup (a.py) 50",  # outside Engine.next
-        "<module> (a.py);_phase_hits (profile.py);Engine.next (catenary/engine/runtime.py) 4",
-    ])
+    raw = "\n".join(
+        [
+            "<module> (a.py);_phase_fresh (profile.py);Engine.next (catenary/engine/runtime.py);"
+            "SQLiteStore.commit_step (catenary/store/sqlite.py) 6",
+            "<module> (a.py);_phase_fresh (profile.py);Engine.next (catenary/engine/runtime.py) 2",
+            "<module> (a.py);_phase_fresh (profile.py);setup (a.py) 50",  # outside Engine.next
+            "<module> (a.py);_phase_hits (profile.py);Engine.next (catenary/engine/runtime.py) 4",
+        ]
+    )
     file = tmp_path / "raw.txt"
     file.write_text(raw)
     text = profile.summarize(file, 5, {"fresh_seconds": 0.8, "hits_seconds": 0.4, "executions": 1000})

@@ -9,8 +9,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -21,19 +22,40 @@ NONCE = "000102030405060708090a0b0c0d0e0f"
 
 
 def manifest(name: str, *segments: tuple[list[int], list[Any]]) -> dict[str, Any]:
-    return {"data": {"name": name, "creators": ["tests"], "description": "", "groups": [], "segments": [
-        {"inputs": inputs, "sequence": [{"op": s, "config": {}} if isinstance(s, str)
-                                        else {"op": s[0], "config": s[1]} for s in steps]}
-        for inputs, steps in segments]}}
+    return {
+        "data": {
+            "name": name,
+            "creators": ["tests"],
+            "description": "",
+            "groups": [],
+            "segments": [
+                {
+                    "inputs": inputs,
+                    "sequence": [
+                        {"op": s, "config": {}} if isinstance(s, str) else {"op": s[0], "config": s[1]}
+                        for s in steps
+                    ],
+                }
+                for inputs, steps in segments
+            ],
+        }
+    }
 
 
 # Three segments of the repository's WASM examples only: what `workflow build` accepts.
-THREE = manifest("three", ([-1], ["example/reverse", "example/reverse"]),
-                 ([0], ["example/reverse", "example/adler32"]),
-                 ([1], [("example/has-key", {"key": "a"})]))
+THREE = manifest(
+    "three",
+    ([-1], ["example/reverse", "example/reverse"]),
+    ([0], ["example/reverse", "example/adler32"]),
+    ([1], [("example/has-key", {"key": "a"})]),
+)
 # WASM mixed with std steps (Python): the browser re-executes the first, checks the others.
-MIXED = manifest("mixed", ([-1], ["std/utf8-encode", "example/reverse", "example/adler32"]),
-                 ([-1], [("example/has-key", {"key": "a"})]), ([1, 0], ["std/if"]))
+MIXED = manifest(
+    "mixed",
+    ([-1], ["std/utf8-encode", "example/reverse", "example/adler32"]),
+    ([-1], [("example/has-key", {"key": "a"})]),
+    ([1, 0], ["std/if"]),
+)
 
 
 class Cli:
@@ -44,8 +66,9 @@ class Cli:
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "CATENARY_HOME": str(home)}
 
     def run(self, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(CATENARY), *args], capture_output=True, text=True, env=self.env,
-                              timeout=300, cwd=cwd)
+        proc = subprocess.run(
+            [str(CATENARY), *args], capture_output=True, text=True, env=self.env, timeout=300, cwd=cwd
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"catenary {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
         return proc
@@ -71,8 +94,12 @@ def node_js(*args: str) -> Any:
         pytest.fail("node (Node.js) is not installed; the JavaScript library tests need it")
     if not (ROOT / "js" / "node_modules" / "@ipld" / "car").exists():
         pytest.fail("js/node_modules is missing: run `make js` (installs the pinned packages)")
-    proc = subprocess.run([node, str(Path(__file__).parent / "js_check.mjs"), *args],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [node, str(Path(__file__).parent / "js_check.mjs"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -101,12 +128,18 @@ def mixed_bundle(wasm_cli: tuple[Cli, Path]) -> Path:
 def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The proof bundle `make demo` writes, made by running the demo script in a copy."""
     tmp = tmp_path_factory.mktemp("demo")
-    shutil.copytree(ROOT / "examples" / "camera-ownership", tmp / "demo",
-                    ignore=shutil.ignore_patterns("out"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CATENARY_HOME": str(tmp / "home"),
-           "PATH": f"{CATENARY.parent}:{os.environ['PATH']}"}
-    proc = subprocess.run(["sh", str(tmp / "demo" / "demo.sh")], capture_output=True, text=True,
-                          env=env, cwd=tmp, timeout=600)
+    shutil.copytree(
+        ROOT / "examples" / "camera-ownership", tmp / "demo", ignore=shutil.ignore_patterns("out")
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CATENARY_HOME": str(tmp / "home"),
+        "PATH": f"{CATENARY.parent}:{os.environ['PATH']}",
+    }
+    proc = subprocess.run(
+        ["sh", str(tmp / "demo" / "demo.sh")], capture_output=True, text=True, env=env, cwd=tmp, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return tmp / "demo" / "out" / "proof.car"
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from catenary.cid.car import car_bytes, read_car
-from tests.browser.conftest import ROOT, Cli, node_js, same_verdicts
+from tests.browser.conftest import ROOT, node_js, same_verdicts
 
 VECTORS = ROOT / "tests" / "cid" / "golden_vectors.json"
 
@@ -29,9 +29,13 @@ def test_a_python_bundle_gets_the_verdicts_of_verify_bundle(wasm_cli, mixed_bund
     same_verdicts(python, js)
     # WASM executions were re-executed from the bundle's modules; std ones only checked.
     by_name = {e["name"]: e["verdict"] for e in js["executions"]}
-    assert by_name == {"std/utf8-encode": "not-re-executed", "example/reverse": "verified",
-                       "example/adler32": "verified", "example/has-key": "verified",
-                       "std/if": "not-re-executed"}
+    assert by_name == {
+        "std/utf8-encode": "not-re-executed",
+        "example/reverse": "verified",
+        "example/adler32": "verified",
+        "example/has-key": "verified",
+        "std/if": "not-re-executed",
+    }
     assert js["verdict"] == "checked"
     assert all(a["valid"] for e in js["executions"] for a in e["attestations"])
 
@@ -66,8 +70,10 @@ def test_a_flipped_output_names_its_execution(wasm_cli, mixed_bundle, tmp_path) 
     car = read_car(mixed_bundle.read_bytes())
     (js,) = node_js("verify", str(mixed_bundle))
     reverse = next(e for e in js["executions"] if e["name"] == "example/reverse")
-    blocks = [(b.cid, b.data[:-1] + bytes([b.data[-1] ^ 1]) if str(b.cid) == reverse["expected"] else b.data)
-              for b in car.blocks]
+    blocks = [
+        (b.cid, b.data[:-1] + bytes([b.data[-1] ^ 1]) if str(b.cid) == reverse["expected"] else b.data)
+        for b in car.blocks
+    ]
     path = tmp_path / "flipped-output.car"
     path.write_bytes(car_bytes(car.roots, blocks))
     python = cli.verify_bundle(path)
@@ -99,12 +105,14 @@ def test_the_shipped_bundles_are_built_from_js_src(tmp_path) -> None:
     """catenary/web/static/catenary-browser.{js,mjs} are what `make js` builds from js/src."""
     import subprocess
 
-    proc = subprocess.run(["node", str(ROOT / "js" / "build.mjs"), str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["node", str(ROOT / "js" / "build.mjs"), str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     for name in ("catenary-browser.js", "catenary-browser.mjs"):
-        assert (tmp_path / name).read_bytes() == (ROOT / "catenary" / "web" / "static" / name).read_bytes(), \
+        assert (tmp_path / name).read_bytes() == (ROOT / "catenary" / "web" / "static" / name).read_bytes(), (
             f"{name} is stale: run `make js` and commit it"
+        )
 
 
 def test_a_bad_nonce_is_refused_and_nothing_is_created(wasm_cli) -> None:

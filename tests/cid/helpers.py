@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import json
 import struct
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cbrrr
 import dag_cbor
@@ -26,6 +27,7 @@ def load_vectors() -> list[dict[str, Any]]:
 
 
 # --- DAG-JSON (as stored in the vector file) -> Python values -----------------
+
 
 def from_dag_json(value: Any, make_cid: Callable[[str], Any]) -> Any:
     """Test-local DAG-JSON reader, so the golden test does not depend on catenary.cid.dagjson."""
@@ -45,6 +47,7 @@ def from_dag_json(value: Any, make_cid: Callable[[str], Any]) -> Any:
 
 
 # --- the independent implementation -----------------------------------------
+
 
 def independent_cid(data: bytes) -> MfCID:
     """CIDv1 dag-cbor blake2b-256 of DAG-CBOR bytes, by multiformats."""
@@ -71,6 +74,7 @@ def independent_encode(value: Any) -> bytes:
 
 
 # --- strict structural equality -----------------------------------------------
+
 
 def link_bytes(x: Any) -> bytes | None:
     if isinstance(x, cbrrr.CID):

@@ -162,12 +162,7 @@ def main() -> None:
         data = dag_cbor.encode(value)
         assert dag_cbor.encode(dag_cbor.decode(data)) == data
         out.append(
-            {
-                "name": name,
-                "value": to_dag_json(value),
-                "bytes": data.hex(),
-                "cid": str(dag_cbor_cid(value)),
-            }
+            {"name": name, "value": to_dag_json(value), "bytes": data.hex(), "cid": str(dag_cbor_cid(value))}
         )
     json.dump(
         {

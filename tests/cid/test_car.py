@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from catenary.cid import block
 from catenary.cid.car import car_bytes, encode_varint, read_car, read_varint, write_car
@@ -29,15 +30,15 @@ def test_round_trip_keeps_roots_blocks_and_order() -> None:
     # Offsets point at each section's length varint.
     for item in car.blocks:
         length, at = read_varint(data, item.offset, "test")
-        assert data[at:at + length] == item.cid.cid_bytes + item.data
+        assert data[at : at + length] == item.cid.cid_bytes + item.data
 
 
 def test_header_is_the_dag_cbor_map_of_the_spec() -> None:
     data = sample()
     length, at = read_varint(data, 0, "header")
     # {"roots": [...], "version": 1}: keys sorted length-first, roots (5) before version (7).
-    assert data[at:at + 1] == b"\xa2" and data[at + 1:at + 7] == b"eroots"
-    assert data[at + length - 9:at + length] == b"gversion\x01"
+    assert data[at : at + 1] == b"\xa2" and data[at + 1 : at + 7] == b"eroots"
+    assert data[at + length - 9 : at + length] == b"gversion\x01"
 
 
 @given(st.integers(min_value=0, max_value=2**63 - 1))
@@ -59,14 +60,17 @@ def test_truncated_file_is_refused_with_an_offset() -> None:
             read_car(data[:size])
 
 
-@pytest.mark.parametrize("data,match", [
-    (b"", "empty"),
-    (b"\x05\xa0", "runs past the end"),
-    (b"\x01\xff", "not DAG-CBOR"),
-    (encode_varint(11) + bytes.fromhex("a167766572736976656f6e02"[:22]), "not DAG-CBOR|version"),
-    (b"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", "longer than 9 bytes"),
-    (b"\x81\x00", "not minimally encoded"),
-])
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        (b"", "empty"),
+        (b"\x05\xa0", "runs past the end"),
+        (b"\x01\xff", "not DAG-CBOR"),
+        (encode_varint(11) + bytes.fromhex("a167766572736976656f6e02"[:22]), "not DAG-CBOR|version"),
+        (b"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", "longer than 9 bytes"),
+        (b"\x81\x00", "not minimally encoded"),
+    ],
+)
 def test_bad_headers(data: bytes, match: str) -> None:
     with pytest.raises(UnreadableBundleError, match=match):
         read_car(data)
@@ -75,9 +79,11 @@ def test_bad_headers(data: bytes, match: str) -> None:
 def test_wrong_version_and_empty_roots() -> None:
     from catenary.cid import encode
 
-    for header, match in [({"version": 2, "roots": [BLOCKS[0][0]]}, "version 2"),
-                          ({"version": 1, "roots": []}, "roots"),
-                          ([1], "version None")]:
+    for header, match in [
+        ({"version": 2, "roots": [BLOCKS[0][0]]}, "version 2"),
+        ({"version": 1, "roots": []}, "roots"),
+        ([1], "version None"),
+    ]:
         raw = encode(header)
         with pytest.raises(UnreadableBundleError, match=match):
             read_car(encode_varint(len(raw)) + raw)

@@ -11,8 +11,7 @@ import cbrrr
 import pytest
 from multiformats import CID as MfCID
 
-from catenary.cid import CID, block, block_cid, check_value, cid_of, decode, encode, raw_sha256_cid
-from catenary.cid import dagjson
+from catenary.cid import CID, block, block_cid, check_value, cid_of, dagjson, decode, encode, raw_sha256_cid
 from catenary.errors import BadInputError, EncodingError, InvalidCIDError
 
 from .helpers import assert_same, independent_cid, independent_encode, independent_raw_cid
@@ -23,6 +22,7 @@ LINK = cid_of("hello")
 
 
 # --- values that cannot be DAG-CBOR -------------------------------------------
+
 
 class _Str(str):
     pass

@@ -9,8 +9,7 @@ import dag_cbor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catenary.cid import CID, block_cid, check_value, cid_of, decode, encode, raw_sha256_cid
-from catenary.cid import dagjson
+from catenary.cid import CID, block_cid, check_value, cid_of, dagjson, decode, encode, raw_sha256_cid
 from catenary.errors import EncodingError
 
 from .helpers import assert_same, independent_cid, independent_encode
@@ -25,14 +24,32 @@ BOUNDED = settings(
 
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1
 
-links = st.one_of(
-    st.binary(max_size=16).map(block_cid),
-    st.binary(max_size=16).map(raw_sha256_cid),
-)
+links = st.one_of(st.binary(max_size=16).map(block_cid), st.binary(max_size=16).map(raw_sha256_cid))
 ints = st.one_of(
     st.integers(INT_MIN, INT_MAX),
-    st.sampled_from([0, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**63, INT_MAX,
-                     -1, -24, -25, -256, -257, -(2**32), -(2**32) - 1, INT_MIN]),
+    st.sampled_from(
+        [
+            0,
+            23,
+            24,
+            255,
+            256,
+            65535,
+            65536,
+            2**32 - 1,
+            2**32,
+            2**63,
+            INT_MAX,
+            -1,
+            -24,
+            -25,
+            -256,
+            -257,
+            -(2**32),
+            -(2**32) - 1,
+            INT_MIN,
+        ]
+    ),
 )
 leaves = st.one_of(
     st.none(),
@@ -49,8 +66,7 @@ def values(keys=st.text(max_size=8)):
     return st.recursive(
         leaves,
         lambda children: st.one_of(
-            st.lists(children, max_size=5),
-            st.dictionaries(keys, children, max_size=5),
+            st.lists(children, max_size=5), st.dictionaries(keys, children, max_size=5)
         ),
         max_leaves=25,
     )
@@ -95,7 +111,9 @@ def _permuted(value, rnd):
 
 
 @BOUNDED
-@given(st.dictionaries(st.text(max_size=6), VALUES, min_size=2, max_size=8), st.randoms(use_true_random=False))
+@given(
+    st.dictionaries(st.text(max_size=6), VALUES, min_size=2, max_size=8), st.randoms(use_true_random=False)
+)
 def test_cid_is_key_order_independent(value, rnd):
     shuffled = _permuted(value, rnd)
     assert shuffled == value
@@ -117,8 +135,19 @@ def test_dagjson_round_trip(value):
 
 
 BAD_LEAVES = st.sampled_from(
-    [float("nan"), float("inf"), float("-inf"), INT_MAX + 1, INT_MIN - 1, -(2**64), 2**70, -(2**70),
-     {1: "x"}, (1, 2), {2.5}]
+    [
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        INT_MAX + 1,
+        INT_MIN - 1,
+        -(2**64),
+        2**70,
+        -(2**70),
+        {1: "x"},
+        (1, 2),
+        {2.5},
+    ]
 )
 
 
@@ -126,8 +155,12 @@ BAD_LEAVES = st.sampled_from(
 def with_one_bad_leaf(draw):
     """A valid value with one bad leaf put somewhere; returns (value, path of the bad leaf)."""
     bad = draw(BAD_LEAVES)
-    root = draw(st.one_of(st.lists(VALUES, min_size=1, max_size=4),
-                          st.dictionaries(st.text(max_size=5), VALUES, min_size=1, max_size=4)))
+    root = draw(
+        st.one_of(
+            st.lists(VALUES, min_size=1, max_size=4),
+            st.dictionaries(st.text(max_size=5), VALUES, min_size=1, max_size=4),
+        )
+    )
 
     def put(node, path):
         if isinstance(node, list) and node and draw(st.booleans()):

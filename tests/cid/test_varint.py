@@ -26,9 +26,10 @@ def test_round_trip_at_any_offset(value: int, before: bytes) -> None:
     assert read_varint(data, len(before), _problem) == (value, len(data) - 1)
 
 
-@pytest.mark.parametrize("data, problem", [
-    (b"\x80", "TRUNCATED"), (b"\x80" * 9 + b"\x01", "TOO_LONG"), (b"\x81\x00", "NOT_MINIMAL"),
-])
+@pytest.mark.parametrize(
+    "data, problem",
+    [(b"\x80", "TRUNCATED"), (b"\x80" * 9 + b"\x01", "TOO_LONG"), (b"\x81\x00", "NOT_MINIMAL")],
+)
 def test_each_problem_is_named(data: bytes, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         read_varint(data, 0, _problem)
@@ -46,9 +47,11 @@ def test_a_padded_varint_passes_in_a_cid_but_not_in_car_framing() -> None:
 
 @given(st.binary(max_size=64))
 def test_every_helper_matches_multiformats(data: bytes) -> None:
-    for cid, codec, hash_name in [(block_cid(data), "dag-cbor", "blake2b-256"),
-                                  (raw_cid(data), "raw", "blake2b-256"),
-                                  (raw_sha256_cid(data), "raw", "sha2-256")]:
+    for cid, codec, hash_name in [
+        (block_cid(data), "dag-cbor", "blake2b-256"),
+        (raw_cid(data), "raw", "blake2b-256"),
+        (raw_sha256_cid(data), "raw", "sha2-256"),
+    ]:
         assert str(cid) == str(MfCID("base32", 1, codec, multihash.digest(data, hash_name)))
 
 

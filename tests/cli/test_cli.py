@@ -18,8 +18,24 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 DEMO = ROOT / "examples" / "camera-ownership"
 EXECUTION_FIELDS = [
-    "hash", "key", "workflow", "run", "segment", "step", "operation", "config", "parents", "inputs",
-    "status", "output", "error", "executor", "cached_from", "created_at", "started_at", "finished_at",
+    "hash",
+    "key",
+    "workflow",
+    "run",
+    "segment",
+    "step",
+    "operation",
+    "config",
+    "parents",
+    "inputs",
+    "status",
+    "output",
+    "error",
+    "executor",
+    "cached_from",
+    "created_at",
+    "started_at",
+    "finished_at",
     "seq",
 ]
 
@@ -28,14 +44,24 @@ class Cli:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
 
-    def __call__(self, *args: str, code: int = 0, stdin: bytes | None = None
-                 ) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "CATENARY_HOME": str(self.data_dir),
-               "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
-        proc = subprocess.run([sys.executable, "-m", "catenary", "--ops", "cli_ops", *args],
-                              capture_output=True, env=env, input=stdin, timeout=120)
-        result = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(),
-                                             proc.stderr.decode())
+    def __call__(
+        self, *args: str, code: int = 0, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {
+            **os.environ,
+            "CATENARY_HOME": str(self.data_dir),
+            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+        }
+        proc = subprocess.run(
+            [sys.executable, "-m", "catenary", "--ops", "cli_ops", *args],
+            capture_output=True,
+            env=env,
+            input=stdin,
+            timeout=120,
+        )
+        result = subprocess.CompletedProcess(
+            proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+        )
         assert proc.returncode == code, f"exit {proc.returncode}\n{result.stdout}\n{result.stderr}"
         return result
 
@@ -59,8 +85,18 @@ def cli(tmp_path: Path) -> Cli:
 @pytest.fixture
 def photo(tmp_path: Path) -> Path:
     path = tmp_path / "photo.jpg"
-    subprocess.run([sys.executable, str(DEMO / "make_photo.py"), str(path), "--body-serial", "B-1",
-                    "--lens-serial", "L-2"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(DEMO / "make_photo.py"),
+            str(path),
+            "--body-serial",
+            "B-1",
+            "--lens-serial",
+            "L-2",
+        ],
+        check=True,
+    )
     return path
 
 
@@ -70,8 +106,9 @@ def demo_wf(cli: Cli) -> str:
 
 
 def run_demo(cli: Cli, wf: str, photo: Path, body: str, lens: str) -> dict:
-    return cli.json("run", wf, "--input", f"0=@{photo}", "--input", f"2=text:{body}",
-                    "--input", f"4=text:{lens}")
+    return cli.json(
+        "run", wf, "--input", f"0=@{photo}", "--input", f"2=text:{body}", "--input", f"4=text:{lens}"
+    )
 
 
 def test_run_demo_answers_and_traces_back_to_its_events(cli: Cli, demo_wf: str, photo: Path) -> None:
@@ -99,8 +136,9 @@ def test_run_demo_answers_and_traces_back_to_its_events(cli: Cli, demo_wf: str, 
     assert run_events == parents - {e["hash"] for e in listed}
 
 
-def test_exec_json_has_exactly_the_spec_fields_and_hashes_recompute(cli: Cli, demo_wf: str,
-                                                                    photo: Path) -> None:
+def test_exec_json_has_exactly_the_spec_fields_and_hashes_recompute(
+    cli: Cli, demo_wf: str, photo: Path
+) -> None:
     doc = run_demo(cli, demo_wf, photo, "B-1", "L-2")
     page = cli.json("exec", "list", "--run", doc["run"], "--limit", "3")
     assert set(page) == {"executions", "next_page_token"}
@@ -112,12 +150,21 @@ def test_exec_json_has_exactly_the_spec_fields_and_hashes_recompute(cli: Cli, de
     for e in everything:
         assert list(e) == EXECUTION_FIELDS
         link = CID.parse
-        pre = {"workflow": link(e["workflow"]), "segment": e["segment"], "step": e["step"],
-               "operation": link(e["operation"]), "config": e["config"],
-               "parents": [link(p) for p in e["parents"]], "inputs": [link(i) for i in e["inputs"]]}
+        pre = {
+            "workflow": link(e["workflow"]),
+            "segment": e["segment"],
+            "step": e["step"],
+            "operation": link(e["operation"]),
+            "config": e["config"],
+            "parents": [link(p) for p in e["parents"]],
+            "inputs": [link(i) for i in e["inputs"]],
+        }
         assert str(cid_of(pre)) == e["hash"]
-        key = {"operation": link(e["operation"]), "config": e["config"],
-               "inputs": [link(i) for i in e["inputs"]]}
+        key = {
+            "operation": link(e["operation"]),
+            "config": e["config"],
+            "inputs": [link(i) for i in e["inputs"]],
+        }
         assert str(cid_of(key)) == e["key"]
     single = cli.json("exec", "get", everything[0]["hash"])
     assert single == everything[0]
@@ -144,9 +191,14 @@ def test_new_and_next_step_a_run_across_processes(cli: Cli, demo_wf: str, photo:
     nonce = from_json(got["nonce"])
     assert len(nonce) == 16
     assert str(cid_of({"workflow": CID.parse(demo_wf), "nonce": nonce})) == run_id
-    steps = [cli.json("next", run_id, "--input", f"@{photo}"), cli.json("next", run_id),
-             cli.json("next", run_id, "--input", "text:B-1"), cli.json("next", run_id),
-             cli.json("next", run_id, "--input", '"L-2"'), cli.json("next", run_id)]
+    steps = [
+        cli.json("next", run_id, "--input", f"@{photo}"),
+        cli.json("next", run_id),
+        cli.json("next", run_id, "--input", "text:B-1"),
+        cli.json("next", run_id),
+        cli.json("next", run_id, "--input", '"L-2"'),
+        cli.json("next", run_id),
+    ]
     assert [s["done"] for s in steps] == [False] * 5 + [True]
     assert steps[-1]["result"] == "L-2"
     assert all(s["result"] is None for s in steps[:-1])
@@ -158,10 +210,27 @@ def test_new_and_next_step_a_run_across_processes(cli: Cli, demo_wf: str, photo:
 
 def test_failing_operation_exits_1_and_is_recorded(cli: Cli, tmp_path: Path) -> None:
     manifest = tmp_path / "fail.json"
-    manifest.write_text(json.dumps({"data": {
-        "name": "fails", "creators": [], "description": "", "groups": [],
-        "segments": [{"inputs": [-1], "sequence": [{"op": "test/shout", "config": {}},
-                                                   {"op": "test/explode", "config": {}}]}]}}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "data": {
+                    "name": "fails",
+                    "creators": [],
+                    "description": "",
+                    "groups": [],
+                    "segments": [
+                        {
+                            "inputs": [-1],
+                            "sequence": [
+                                {"op": "test/shout", "config": {}},
+                                {"op": "test/explode", "config": {}},
+                            ],
+                        }
+                    ],
+                }
+            }
+        )
+    )
     wf = cli.json("workflow", "create", str(manifest))["id"]
     proc = cli("run", wf, "--input", "0=text:hi", "--json", code=1)
     doc = json.loads(proc.stdout)  # still exactly one JSON document, saying what failed
@@ -183,14 +252,20 @@ def test_memoization_across_runs_and_fresh(cli: Cli, demo_wf: str, photo: Path) 
     originals = {e["key"]: e["hash"] for e in cli.json("exec", "list", "--run", first["run"])["executions"]}
     assert all(e["cached_from"] == originals[e["key"]] for e in cached)
     fresh = cli.json("run", demo_wf, "--fresh", "-i", f"0=@{photo}", "-i", "2=text:B-1", "-i", "4=text:L-2")
-    assert all(e["cached_from"] is None for e in cli.json("exec", "list", "--run", fresh["run"])["executions"])
+    assert all(
+        e["cached_from"] is None for e in cli.json("exec", "list", "--run", fresh["run"])["executions"]
+    )
 
 
 def test_watch_replays_from_seq_as_json_lines(cli: Cli, demo_wf: str, photo: Path) -> None:
     run_demo(cli, demo_wf, photo, "B-1", "L-2")
     env = {**os.environ, "CATENARY_HOME": str(cli.data_dir)}
-    proc = subprocess.Popen([sys.executable, "-m", "catenary", "exec", "watch", "--since", "2",
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "catenary", "exec", "watch", "--since", "2", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         lines = [json.loads(proc.stdout.readline()) for _ in range(5)]
     finally:
@@ -208,8 +283,17 @@ def test_workflow_show_and_list_and_op_commands(cli: Cli, demo_wf: str) -> None:
     assert [w["id"] for w in cli.json("workflow", "list")["workflows"]] == [demo_wf]
     ops = cli.json("op", "list")["operations"]
     names = {o["name"] for o in ops}
-    assert {"std/hash", "std/cid", "std/utf8-encode", "std/utf8-decode", "std/concat", "std/equals",
-            "std/all", "std/get", "std/exif"} <= names
+    assert {
+        "std/hash",
+        "std/cid",
+        "std/utf8-encode",
+        "std/utf8-decode",
+        "std/concat",
+        "std/equals",
+        "std/all",
+        "std/get",
+        "std/exif",
+    } <= names
     for o in ops:
         assert {"name", "id", "version_id", "inputs", "output", "config"} <= o.keys()
     hash_op = next(o for o in ops if o["name"] == "std/hash")
@@ -224,29 +308,48 @@ def test_workflow_show_and_list_and_op_commands(cli: Cli, demo_wf: str) -> None:
 BAD = [
     ("malformed manifest", ["workflow", "create", "{bad}"], "not valid JSON"),
     ("bad CID", ["exec", "get", "bafynotacid!"], "not a CID"),
-    ("unknown hash", ["exec", "get", "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6"],
-     "unknown execution"),
-    ("unknown run", ["next", "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6"],
-     "unknown run"),
+    (
+        "unknown hash",
+        ["exec", "get", "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6"],
+        "unknown execution",
+    ),
+    (
+        "unknown run",
+        ["next", "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6"],
+        "unknown run",
+    ),
     ("wrong input count", ["run", "{wf}", "-i", "0=@{photo}", "-i", "2=text:x"], "segment 4 takes 1"),
-    ("wrong value type", ["run", "{wf}", "-i", "0=text:notbytes", "-i", "2=text:x", "-i", "4=text:y"],
-     "expected bytes, got string"),
-    ("input not DAG-JSON", ["run", "{wf}", "-i", "0=@{photo}", "-i", "2=nope", "-i", "4=text:y"],
-     "not valid JSON"),
-    ("input for a segment with no -1 slot", ["run", "{wf}", "-i", "0=@{photo}", "-i", "1=text:x",
-                                              "-i", "2=text:x", "-i", "4=text:y"], "segment 1 takes 0"),
+    (
+        "wrong value type",
+        ["run", "{wf}", "-i", "0=text:notbytes", "-i", "2=text:x", "-i", "4=text:y"],
+        "expected bytes, got string",
+    ),
+    (
+        "input not DAG-JSON",
+        ["run", "{wf}", "-i", "0=@{photo}", "-i", "2=nope", "-i", "4=text:y"],
+        "not valid JSON",
+    ),
+    (
+        "input for a segment with no -1 slot",
+        ["run", "{wf}", "-i", "0=@{photo}", "-i", "1=text:x", "-i", "2=text:x", "-i", "4=text:y"],
+        "segment 1 takes 0",
+    ),
     ("missing file", ["run", "{wf}", "-i", "0=@/nonexistent/p.jpg"], "cannot read"),
     ("NaN input", ["next", "{run}", "-i", "NaN"], "NaN"),
     ("bad status filter", ["exec", "list", "--status", "done"], "Invalid value"),
     ("forged page token", ["exec", "list", "--page-token", "AAAA"], "invalid page token"),
-    ("unknown workflow", ["new", "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6"],
-     "unknown workflow"),
+    (
+        "unknown workflow",
+        ["new", "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6"],
+        "unknown workflow",
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", BAD, ids=[c[0] for c in BAD])
-def test_bad_input_exits_2_and_changes_nothing(cli: Cli, demo_wf: str, photo: Path, tmp_path: Path,
-                                               case: tuple) -> None:
+def test_bad_input_exits_2_and_changes_nothing(
+    cli: Cli, demo_wf: str, photo: Path, tmp_path: Path, case: tuple
+) -> None:
     _, args, message = case
     run_id = cli.json("new", demo_wf)["run"]
     bad_manifest = tmp_path / "bad.json"
@@ -270,11 +373,23 @@ def test_oversized_value_is_refused(cli: Cli, demo_wf: str, photo: Path) -> None
 
 def test_manifest_error_names_the_json_path(cli: Cli, tmp_path: Path) -> None:
     manifest = tmp_path / "fwd.json"
-    manifest.write_text(json.dumps({"data": {
-        "name": "fwd", "creators": [], "description": "", "groups": [],
-        "segments": [{"inputs": [-1], "sequence": [{"op": "test/shout", "config": {}}]},
-                     {"inputs": [2], "sequence": [{"op": "test/shout", "config": {}}]},
-                     {"inputs": [0], "sequence": [{"op": "test/shout", "config": {}}]}]}}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "data": {
+                    "name": "fwd",
+                    "creators": [],
+                    "description": "",
+                    "groups": [],
+                    "segments": [
+                        {"inputs": [-1], "sequence": [{"op": "test/shout", "config": {}}]},
+                        {"inputs": [2], "sequence": [{"op": "test/shout", "config": {}}]},
+                        {"inputs": [0], "sequence": [{"op": "test/shout", "config": {}}]},
+                    ],
+                }
+            }
+        )
+    )
     proc = cli("workflow", "create", str(manifest), code=2)
     assert "segments[1].inputs[0]: refers to segment 2, which does not come before segment 1" in proc.stderr
     assert cli.json("workflow", "list")["workflows"] == []

@@ -29,8 +29,10 @@ def test_doctor_clean_then_corrupted(cli: Cli, tmp_path: Path) -> None:
     assert report["ok"] is True and report["executions"] == 7 and report["runs"] == 1
     db = sqlite3.connect(cli.data_dir / "catenary.db")
     db.execute("UPDATE executions SET segment = 9 WHERE step = 0 AND segment = 1")
-    db.execute("DELETE FROM blocks WHERE cid = (SELECT output FROM executions WHERE hash = ?)",
-               (CID.parse(result["final"]).cid_bytes,))
+    db.execute(
+        "DELETE FROM blocks WHERE cid = (SELECT output FROM executions WHERE hash = ?)",
+        (CID.parse(result["final"]).cid_bytes,),
+    )
     db.commit()
     db.close()
     proc = cli("doctor", "--json", code=1)
@@ -44,12 +46,22 @@ def test_doctor_repairs_an_orphaned_claim(cli: Cli, tmp_path: Path) -> None:
     result = seeded(cli, tmp_path)
     with Node(cli.data_dir) as node:
         final = node.executions.get(CID.parse(result["final"]))
-        orphan = Execution(**{**final.__dict__, "status": Status.CREATED, "output": None,
-                              "step": 99, "hash": final.hash, "seq": 0})
+        orphan = Execution(
+            **{
+                **final.__dict__,
+                "status": Status.CREATED,
+                "output": None,
+                "step": 99,
+                "hash": final.hash,
+                "seq": 0,
+            }
+        )
         orphan = Execution(**{**orphan.__dict__, "hash": orphan.recomputed_hash()})
         assert node.store.insert_execution(orphan) is not None
-        assert node.store.transition(orphan.hash, Status.CREATED, Status.IN_PROGRESS,
-                                     now=time.time_ns()) is not None
+        assert (
+            node.store.transition(orphan.hash, Status.CREATED, Status.IN_PROGRESS, now=time.time_ns())
+            is not None
+        )
     proc = cli("doctor", code=1)
     assert "in_progress with no owner" in proc.stdout and "--repair fixes this" in proc.stdout
     repaired = cli.json("doctor", "--repair")

@@ -42,8 +42,12 @@ def test_data_dir_after_the_command(tmp_path: Path) -> None:
     wf = cli.json("workflow", "create", str(DEMO / "manifest.json"), "--data-dir", str(tmp_path / "a"))
     assert (tmp_path / "a" / "catenary.db").exists() and not (tmp_path / "from-env").exists()
     assert cli.json("workflow", "list", "--data-dir", str(tmp_path / "a"))["workflows"][0]["id"] == wf["id"]
-    assert cli.json("--data-dir", str(tmp_path / "b"), "workflow", "list",
-                    "--data-dir", str(tmp_path / "a"))["workflows"][0]["id"] == wf["id"]
+    assert (
+        cli.json("--data-dir", str(tmp_path / "b"), "workflow", "list", "--data-dir", str(tmp_path / "a"))[
+            "workflows"
+        ][0]["id"]
+        == wf["id"]
+    )
     assert not (tmp_path / "b").exists()
 
 
@@ -56,9 +60,11 @@ def test_json_before_the_command(tmp_path: Path) -> None:
 
 def test_exclusions_hold_wherever_the_options_are(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "data")
-    for args in (["exec", "list", "--db", "postgresql://u@h/d", "--node", BAD_NODE],
-                 ["--node", BAD_NODE, "exec", "list", "--db", "postgresql://u@h/d"],
-                 ["--db", "postgresql://u@h/d", "exec", "list", "--node", BAD_NODE]):
+    for args in (
+        ["exec", "list", "--db", "postgresql://u@h/d", "--node", BAD_NODE],
+        ["--node", BAD_NODE, "exec", "list", "--db", "postgresql://u@h/d"],
+        ["--db", "postgresql://u@h/d", "exec", "list", "--node", BAD_NODE],
+    ):
         refused = cli(*args, code=2)
         assert "--db and --node exclude each other" in refused.stderr
         assert refused.stdout == ""
@@ -69,10 +75,19 @@ def test_exclusions_hold_wherever_the_options_are(tmp_path: Path) -> None:
 
 def test_db_from_the_environment_yields_to_node_after_the_command(served, tmp_path: Path) -> None:  # noqa: F811
     _, address = served
-    env = {**os.environ, "CATENARY_DB": "postgresql://u@h/d", "CATENARY_HOME": str(tmp_path / "x"),
-           "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "catenary", "workflow", "list", "--node", address,
-                           "--json"], capture_output=True, text=True, env=env, timeout=120)
+    env = {
+        **os.environ,
+        "CATENARY_DB": "postgresql://u@h/d",
+        "CATENARY_HOME": str(tmp_path / "x"),
+        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "catenary", "workflow", "list", "--node", address, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"workflows": []}
 
@@ -91,8 +106,9 @@ def test_every_json_option_takes_the_global_json() -> None:
     from catenary.cli.output import _json_here_or_before
 
     def walk(group: click.Group) -> list[click.Command]:
-        return [leaf for c in group.commands.values()
-                for leaf in (walk(c) if isinstance(c, click.Group) else [c])]
+        return [
+            leaf for c in group.commands.values() for leaf in (walk(c) if isinstance(c, click.Group) else [c])
+        ]
 
     for command in walk(cli):
         for param in command.params:

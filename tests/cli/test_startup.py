@@ -10,9 +10,25 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("catenary.sdk", "catenary.engine", "catenary.store", "catenary.trust", "catenary.client",
-         "catenary.api", "catenary.web", "catenary.operations", "rich", "grpc", "cryptography",
-         "asyncio", "sqlite3", "PIL", "wasmtime", "psycopg", "distributed")
+HEAVY = (
+    "catenary.sdk",
+    "catenary.engine",
+    "catenary.store",
+    "catenary.trust",
+    "catenary.client",
+    "catenary.api",
+    "catenary.web",
+    "catenary.operations",
+    "rich",
+    "grpc",
+    "cryptography",
+    "asyncio",
+    "sqlite3",
+    "PIL",
+    "wasmtime",
+    "psycopg",
+    "distributed",
+)
 
 
 def loaded_by(code: str) -> set[str]:
@@ -28,10 +44,12 @@ def test_building_the_command_tree_loads_nothing_heavy() -> None:
 
 
 def test_help_runs_without_loading_the_node() -> None:
-    loaded = loaded_by("import sys, contextlib, io\nfrom catenary.cli.main import main\n"
-                       "sys.argv = ['catenary', '--help']\n"
-                       "with contextlib.redirect_stdout(io.StringIO()):\n"
-                       "    try:\n        main()\n    except SystemExit:\n        pass")
+    loaded = loaded_by(
+        "import sys, contextlib, io\nfrom catenary.cli.main import main\n"
+        "sys.argv = ['catenary', '--help']\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main()\n    except SystemExit:\n        pass"
+    )
     assert not sorted(m for m in loaded if m.startswith(HEAVY))
 
 

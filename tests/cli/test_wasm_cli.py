@@ -20,11 +20,17 @@ class Cli:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
 
-    def __call__(self, *args: str, code: int = 0, env: dict[str, str] | None = None
-                 ) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, code: int = 0, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         environ = {**os.environ, "CATENARY_HOME": str(self.data_dir), **(env or {})}
-        proc = subprocess.run([sys.executable, "-m", "catenary", *args], capture_output=True,
-                              text=True, env=environ, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "catenary", *args],
+            capture_output=True,
+            text=True,
+            env=environ,
+            timeout=120,
+        )
         assert proc.returncode == code, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         return proc
 
@@ -70,7 +76,9 @@ def test_refused_modules_exit_2_name_the_module_and_change_nothing(cli: Cli, tmp
     cli("op", "add", str(EXAMPLES / "reverse.wat"))
     before = cli.snapshot()
     wasi = tmp_path / "wasi.wat"
-    wasi.write_text(wat(imports='(import "wasi_snapshot_preview1" "random_get" (func (param i32 i32) (result i32)))'))
+    wasi.write_text(
+        wat(imports='(import "wasi_snapshot_preview1" "random_get" (func (param i32 i32) (result i32)))')
+    )
     broken = tmp_path / "broken.wasm"
     broken.write_bytes(b"\0asm\x01\0\0\0\x05\x03")
     bare = tmp_path / "bare.wat"
@@ -97,17 +105,43 @@ def test_a_workflow_mixing_std_and_wasm_runs_and_a_failing_module_exits_1(cli: C
     loop.write_text(wat("(loop $l (br $l)) (i32.const 0)", manifest={**ECHO_MANIFEST, "name": "test/loop"}))
     cli("op", "add", str(loop))
     flow = tmp_path / "flow.json"
-    flow.write_text(json.dumps({"data": {
-        "name": "mixed", "creators": ["tests"], "description": "", "groups": [], "segments": [
-            {"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}},
-                                          {"op": "example/reverse", "config": {}},
-                                          {"op": "example/adler32", "config": {}}]},
-            {"inputs": [-1], "sequence": [{"op": "example/has-key", "config": {"key": "a"}}]},
-            {"inputs": [1, 0], "sequence": [{"op": "std/if", "config": {}}]},
-            {"inputs": [2], "sequence": [{"op": "test/loop", "config": {}}]}]}}))
+    flow.write_text(
+        json.dumps(
+            {
+                "data": {
+                    "name": "mixed",
+                    "creators": ["tests"],
+                    "description": "",
+                    "groups": [],
+                    "segments": [
+                        {
+                            "inputs": [-1],
+                            "sequence": [
+                                {"op": "std/utf8-encode", "config": {}},
+                                {"op": "example/reverse", "config": {}},
+                                {"op": "example/adler32", "config": {}},
+                            ],
+                        },
+                        {"inputs": [-1], "sequence": [{"op": "example/has-key", "config": {"key": "a"}}]},
+                        {"inputs": [1, 0], "sequence": [{"op": "std/if", "config": {}}]},
+                        {"inputs": [2], "sequence": [{"op": "test/loop", "config": {}}]},
+                    ],
+                }
+            }
+        )
+    )
     wf = cli.json("workflow", "create", str(flow))["id"]
-    proc = cli("run", wf, "-i", "0=text:hello", "-i", '1={"a": 1}', "--json", code=1,
-               env={"CATENARY_WASM_FUEL": "50000"})
+    proc = cli(
+        "run",
+        wf,
+        "-i",
+        "0=text:hello",
+        "-i",
+        '1={"a": 1}',
+        "--json",
+        code=1,
+        env={"CATENARY_WASM_FUEL": "50000"},
+    )
     doc = json.loads(proc.stdout)
     assert doc["done"] is False and doc["segment"] == 3
     assert "ran out of fuel: the budget of 50000 units is used up" in proc.stderr

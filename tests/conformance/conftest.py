@@ -4,9 +4,9 @@ served on loopback gRPC. Every test in this folder takes ``api`` and runs on bot
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

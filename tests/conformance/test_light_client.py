@@ -12,26 +12,39 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a node needs and a client must not pay for.
-SERVER_SIDE = ("catenary.store", "catenary.engine", "catenary.trust", "catenary.sdk",
-               "catenary.operations", "catenary.api.server", "catenary.api.servicers")
+SERVER_SIDE = (
+    "catenary.store",
+    "catenary.engine",
+    "catenary.trust",
+    "catenary.sdk",
+    "catenary.operations",
+    "catenary.api.server",
+    "catenary.api.servicers",
+)
 
 
 def loaded_after(statement: str) -> list[str]:
     """The catenary modules a fresh interpreter holds after ``statement``."""
-    code = (f"import sys\n{statement}\n"
-            "import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith('catenary'))))")
+    code = (
+        f"import sys\n{statement}\n"
+        "import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith('catenary'))))"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=60, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT
+    )
     assert proc.returncode == 0, proc.stderr
     return list(json.loads(proc.stdout.splitlines()[-1]))
 
 
-@pytest.mark.parametrize("statement", [
-    "import catenary.client",
-    "from catenary.client import Client, NodeLike",
-    "import catenary; catenary.CID; catenary.StepResult; catenary.NodeLike",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import catenary.client",
+        "from catenary.client import Client, NodeLike",
+        "import catenary; catenary.CID; catenary.StepResult; catenary.NodeLike",
+    ],
+)
 def test_the_client_loads_no_server_code(statement: str) -> None:
     modules = loaded_after(statement)
     assert "catenary.model.results" in modules  # the check sees what was imported

@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 
 from catenary.cid import CID, cid_of
-from catenary.errors import (
-    BadInputError, InputError, NotFoundError, RunStateError, StatusTransitionError,
-)
+from catenary.errors import BadInputError, InputError, NotFoundError, RunStateError, StatusTransitionError
 from catenary.model import Execution, OperationManifest, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.model.node import NodeLike
@@ -23,10 +21,13 @@ UNKNOWN = CID.parse("bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6te
 
 
 def chain(steps: int = 2, segments: int = 1) -> str:
-    segs = [{"inputs": [-1 if i == 0 else i - 1],
-             "sequence": [{"op": "test/inc", "config": {}}] * steps} for i in range(segments)]
-    return json.dumps({"data": {"name": "chain", "creators": [], "description": "", "groups": [],
-                                "segments": segs}})
+    segs = [
+        {"inputs": [-1 if i == 0 else i - 1], "sequence": [{"op": "test/inc", "config": {}}] * steps}
+        for i in range(segments)
+    ]
+    return json.dumps(
+        {"data": {"name": "chain", "creators": [], "description": "", "groups": [], "segments": segs}}
+    )
 
 
 def run_chain(node: NodeLike, start: int, steps: int = 2) -> tuple[WorkflowInfo, StepResult]:
@@ -39,6 +40,7 @@ def test_both_are_nodelike(api: Api) -> None:
 
 
 # -- workflows -------------------------------------------------------------------------------
+
 
 def test_workflows_create_get_list(api: Api) -> None:
     wf = api.node.workflows.create(chain(3))
@@ -67,6 +69,7 @@ def test_workflow_refusals(api: Api) -> None:
 
 # -- operations ------------------------------------------------------------------------------
 
+
 def test_operations_list_and_get(api: Api) -> None:
     by_name = {o.manifest.name: o for o in api.node.operations.list()}
     inc = by_name["test/inc"]
@@ -78,6 +81,7 @@ def test_operations_list_and_get(api: Api) -> None:
 
 
 # -- runs ------------------------------------------------------------------------------------
+
 
 def test_runs_new_next_get_list(api: Api) -> None:
     wf = api.node.workflows.create(chain(2, segments=2))
@@ -112,6 +116,7 @@ def test_runs_run_checks_inputs_first(api: Api) -> None:
 
 # -- values ----------------------------------------------------------------------------------
 
+
 def test_values_put_get(api: Api) -> None:
     value: dict[str, Any] = {"k": [1, 2, None], "b": b"\x00\xff", "s": "é"}
     cid = api.node.values.put(value)
@@ -124,6 +129,7 @@ def test_values_put_get(api: Api) -> None:
 
 # -- executions ------------------------------------------------------------------------------
 
+
 def test_executions_get_list_pages_iterate(api: Api) -> None:
     _, result = run_chain(api.node, 0, steps=3)
     final = api.node.executions.get(result.final)
@@ -133,8 +139,9 @@ def test_executions_get_list_pages_iterate(api: Api) -> None:
     assert [e.step for e in page.executions] == [2, 1] and page.next_page_token
     rest = api.node.executions.list(page_size=2, page_token=page.next_page_token)
     assert [e.step for e in rest.executions] == [0] and rest.next_page_token is None
-    assert [e.hash for e in api.node.executions.iterate(page_size=1)] == \
-        [e.hash for e in page.executions + rest.executions]
+    assert [e.hash for e in api.node.executions.iterate(page_size=1)] == [
+        e.hash for e in page.executions + rest.executions
+    ]
     by_parent = ExecutionFilter(parent=rest.executions[0].hash)
     assert [e.step for e in api.node.executions.list(by_parent).executions] == [1]
     with pytest.raises(NotFoundError, match="unknown execution"):
@@ -199,8 +206,15 @@ def remote_step(api: Api) -> Execution:
     _, result = run_chain(api.node, 0, steps=1)
     producer = api.node.executions.get(result.final)
     return api.node.executions.create(
-        workflow=producer.workflow, run=producer.run, segment=1, step=0, operation=info.version_id,
-        config={}, parents=[producer.hash], inputs=[producer.output])
+        workflow=producer.workflow,
+        run=producer.run,
+        segment=1,
+        step=0,
+        operation=info.version_id,
+        config={},
+        parents=[producer.hash],
+        inputs=[producer.output],
+    )
 
 
 def test_executions_create_claim_complete(api: Api) -> None:
@@ -222,12 +236,15 @@ def test_an_output_of_the_wrong_type_fails_the_execution(api: Api) -> None:
     api.node.executions.update(created.hash, Status.IN_PROGRESS, "worker-1")
     reported = api.node.executions.update(created.hash, Status.COMPLETED, "worker-1", output=41)
     assert reported.status is Status.FAILED and reported.output is None
-    assert reported.error == ("test/remote-upper reported an output that does not match its "
-                              "declared type: output: expected string, got int")
+    assert reported.error == (
+        "test/remote-upper reported an output that does not match its "
+        "declared type: output: expected string, got int"
+    )
     assert api.node.executions.get(created.hash) == reported  # stored as failed, not completed
 
 
 # -- trust -----------------------------------------------------------------------------------
+
 
 def test_verify_and_attestations(api: Api) -> None:
     _, result = run_chain(api.node, 5, steps=2)

@@ -44,8 +44,13 @@ OTHER = block_cid(b"catenary corpus: another id")
 
 def base(**changes: Any) -> dict[str, Any]:
     """A valid ``data`` map (std ops only, so the CLI needs no --ops), with changes."""
-    data = {"name": "corpus", "creators": ["tests"], "description": "", "groups": [],
-            "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}}]}]}
+    data = {
+        "name": "corpus",
+        "creators": ["tests"],
+        "description": "",
+        "groups": [],
+        "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}}]}],
+    }
     data.update(changes)
     return data
 
@@ -71,14 +76,39 @@ def splice(data: dict[str, Any], marker: str, raw: str) -> bytes:
 CASES: list[dict[str, Any]] = []
 
 
-def case(name: str, kind: str, content: bytes | None, error: str, *, gz: bool = False,
-         ext: str | None = None, **fields: Any) -> None:
-    folder = {"manifest": "manifests", "value_cbor": "values", "value_json": "values",
-              "cid_text": "cids", "cid_bytes": "cids", "request": "requests",
-              "page_token": "tokens", "unknown_id": "ids"}[kind]
-    ext = ext or {"manifest": ".json", "value_cbor": ".cbor", "value_json": ".json", "cid_text": ".txt",
-                  "cid_bytes": ".bin", "request": ".bin", "page_token": ".txt",
-                  "unknown_id": ".txt"}[kind]
+def case(
+    name: str,
+    kind: str,
+    content: bytes | None,
+    error: str,
+    *,
+    gz: bool = False,
+    ext: str | None = None,
+    **fields: Any,
+) -> None:
+    folder = {
+        "manifest": "manifests",
+        "value_cbor": "values",
+        "value_json": "values",
+        "cid_text": "cids",
+        "cid_bytes": "cids",
+        "request": "requests",
+        "page_token": "tokens",
+        "unknown_id": "ids",
+    }[kind]
+    ext = (
+        ext
+        or {
+            "manifest": ".json",
+            "value_cbor": ".cbor",
+            "value_json": ".json",
+            "cid_text": ".txt",
+            "cid_bytes": ".bin",
+            "request": ".bin",
+            "page_token": ".txt",
+            "unknown_id": ".txt",
+        }[kind]
+    )
     entry: dict[str, Any] = {"name": name, "kind": kind}
     if content is not None:
         entry["file"] = f"{folder}/{name}{ext}" + (".gz" if gz else "")
@@ -101,174 +131,393 @@ manifest("single-quotes", b"{'data': {}}\n", "not valid JSON", "")
 manifest("bom", b"\xef\xbb\xbf" + doc(base()), "Unexpected UTF-8 BOM", "")
 manifest("trailing-garbage", doc(base()) + b"\n}} and more", "not valid JSON: Extra data: line", "")
 manifest("two-documents", doc(base()) + b"\n" + doc(base()), "not valid JSON: Extra data", "")
-manifest("non-utf8", doc(base(name="caf\u00e9")).replace("caf\\u00e9".encode(), b"caf\xe9"),
-         "manifest is not UTF-8 (byte 27)", "", cli=True,
-         grpc_error="not a valid catenary.api.v1.CreateWorkflowRequest message")
-manifest("utf16", "\ufeff".encode("utf-16-le") + doc(base()).decode().encode("utf-16-le"),
-         "manifest is not UTF-8 (byte 0)", "",
-         grpc_error="not a valid catenary.api.v1.CreateWorkflowRequest message")
-manifest("lone-surrogate", doc(base(name="\ud800")), "name: string has a lone surrogate at character 0",
-         "name")
+manifest(
+    "non-utf8",
+    doc(base(name="caf\u00e9")).replace(b"caf\\u00e9", b"caf\xe9"),
+    "manifest is not UTF-8 (byte 27)",
+    "",
+    cli=True,
+    grpc_error="not a valid catenary.api.v1.CreateWorkflowRequest message",
+)
+manifest(
+    "utf16",
+    "\ufeff".encode("utf-16-le") + doc(base()).decode().encode("utf-16-le"),
+    "manifest is not UTF-8 (byte 0)",
+    "",
+    grpc_error="not a valid catenary.api.v1.CreateWorkflowRequest message",
+)
+manifest(
+    "lone-surrogate", doc(base(name="\ud800")), "name: string has a lone surrogate at character 0", "name"
+)
 manifest("duplicate-top-key", b'{"data": {}, "data": {}}', "$: duplicate key 'data'", "")
-manifest("duplicate-config-key",
-         splice(base(segments=[seg([-1], {"op": "std/hash", "config": "@"})]), "@",
-                '{"algorithm": "sha2-256", "algorithm": "blake3"}'),
-         "$.data.segments[0].sequence[0].config: duplicate key 'algorithm'", "", cli=True)
+manifest(
+    "duplicate-config-key",
+    splice(
+        base(segments=[seg([-1], {"op": "std/hash", "config": "@"})]),
+        "@",
+        '{"algorithm": "sha2-256", "algorithm": "blake3"}',
+    ),
+    "$.data.segments[0].sequence[0].config: duplicate key 'algorithm'",
+    "",
+    cli=True,
+)
 manifest("nan", splice(base(), "corpus", "NaN"), "$.data.name: NaN is not allowed", "")
-manifest("infinity-input", splice(base(segments=[seg(["@"], "std/utf8-encode")]), "@", "-Infinity"),
-         "$.data.segments[0].inputs[0]: -Infinity is not allowed", "")
-manifest("bignum-input", splice(base(segments=[seg(["@"], "std/utf8-encode")]), "@",
-                                "123456789012345678901234567890"),
-         "$.data.segments[0].inputs[0]: integer of 30 digits is outside the 64-bit range", "")
-manifest("int-5000-digits", splice(base(), "corpus", "1" + "0" * 5000),
-         "$.data.name: integer of 5001 digits is outside the 64-bit range", "")
+manifest(
+    "infinity-input",
+    splice(base(segments=[seg(["@"], "std/utf8-encode")]), "@", "-Infinity"),
+    "$.data.segments[0].inputs[0]: -Infinity is not allowed",
+    "",
+)
+manifest(
+    "bignum-input",
+    splice(base(segments=[seg(["@"], "std/utf8-encode")]), "@", "123456789012345678901234567890"),
+    "$.data.segments[0].inputs[0]: integer of 30 digits is outside the 64-bit range",
+    "",
+)
+manifest(
+    "int-5000-digits",
+    splice(base(), "corpus", "1" + "0" * 5000),
+    "$.data.name: integer of 5001 digits is outside the 64-bit range",
+    "",
+)
 manifest("deep-600", splice(base(), "corpus", "[" * 600 + "]" * 600), "manifest: nested too deeply", "")
-manifest("deep-objects-900", splice(base(), "corpus", '{"a":' * 900 + "1" + "}" * 900),
-         "manifest: nested too deeply", "")
-manifest("deep-100000", splice(base(), "corpus", "[" * 100_000 + "]" * 100_000),
-         "manifest: nested too deeply", "", gz=True, cli=True)
+manifest(
+    "deep-objects-900",
+    splice(base(), "corpus", '{"a":' * 900 + "1" + "}" * 900),
+    "manifest: nested too deeply",
+    "",
+)
+manifest(
+    "deep-100000",
+    splice(base(), "corpus", "[" * 100_000 + "]" * 100_000),
+    "manifest: nested too deeply",
+    "",
+    gz=True,
+    cli=True,
+)
 
 # -- manifests: top-level shape ----------------------------------------------------------------
-for name, text in [("top-list", b"[]"), ("top-string", b'"{\\"data\\": {}}"'), ("top-number", b"1"),
-                   ("top-null", b"null")]:
+for name, text in [
+    ("top-list", b"[]"),
+    ("top-string", b'"{\\"data\\": {}}"'),
+    ("top-number", b"1"),
+    ("top-null", b"null"),
+]:
     manifest(name, text, "a workflow manifest is a JSON object", "")
-manifest("unknown-top-key", doc(base(), meta={"x": 1}), "unknown top-level key(s): meta (expected id, data)", "")
+manifest(
+    "unknown-top-key", doc(base(), meta={"x": 1}), "unknown top-level key(s): meta (expected id, data)", ""
+)
 manifest("unknown-format-version", doc(base(), version=2), "unknown top-level key(s): version", "")
 manifest("missing-data", b'{"id": null}', "missing key: data", "")
 manifest("data-not-a-map", b'{"data": []}', "expected a map", "")
-manifest("data-missing-keys", doc({"name": "x", "segments": []}),
-         "missing key(s): creators, description, groups", "")
+manifest(
+    "data-missing-keys",
+    doc({"name": "x", "segments": []}),
+    "missing key(s): creators, description, groups",
+    "",
+)
 manifest("data-unknown-key", doc(base(extra=1)), "unknown key(s): extra", "")
-manifest("id-mismatch", doc(base(), id=str(OTHER)), f"id: {OTHER} does not match the manifest's recomputed id",
-         "id")
+manifest(
+    "id-mismatch",
+    doc(base(), id=str(OTHER)),
+    f"id: {OTHER} does not match the manifest's recomputed id",
+    "id",
+)
 manifest("id-not-a-cid", doc(base(), id="Qmfoo"), "id: not a CID: 'Qmfoo'", "id")
 manifest("id-wrong-type", doc(base(), id=7), "id: expected a CID string, got 7", "id")
 
 # -- manifests: field types --------------------------------------------------------------------
 manifest("name-wrong-type", doc(base(name=1)), "name: expected a string, got 1", "name")
 manifest("creators-not-a-list", doc(base(creators="me")), "creators: expected a list of strings", "creators")
-manifest("creators-item-wrong-type", doc(base(creators=["a", 2])), "creators[1]: expected a string, got 2",
-         "creators[1]")
+manifest(
+    "creators-item-wrong-type",
+    doc(base(creators=["a", 2])),
+    "creators[1]: expected a string, got 2",
+    "creators[1]",
+)
 manifest("groups-null", doc(base(groups=None)), "groups: expected a list of strings", "groups")
-manifest("description-huge-echo", doc(base(description="d" * 5_000_000, creators={"a": "b"}), compact=True),
-         "creators: expected a list of strings", "creators", gz=True,
-         grpc_code="RESOURCE_EXHAUSTED", grpc_error="larger than max")
-manifest("segments-not-a-list", doc(base(segments={"0": {}})), "segments: expected a list of segments",
-         "segments")
+manifest(
+    "description-huge-echo",
+    doc(base(description="d" * 5_000_000, creators={"a": "b"}), compact=True),
+    "creators: expected a list of strings",
+    "creators",
+    gz=True,
+    grpc_code="RESOURCE_EXHAUSTED",
+    grpc_error="larger than max",
+)
+manifest(
+    "segments-not-a-list", doc(base(segments={"0": {}})), "segments: expected a list of segments", "segments"
+)
 manifest("no-segments", doc(base(segments=[])), "segments: a workflow needs at least one segment", "segments")
 manifest("segment-not-a-map", doc(base(segments=[1])), "segments[0]: expected a map", "segments[0]")
-manifest("segment-unknown-key", doc(base(segments=[{**seg([-1], "std/cid"), "when": "now"}])),
-         "segments[0]: unknown key(s): when", "segments[0]")
-manifest("segment-no-inputs", doc(base(segments=[seg([], "std/cid")])),
-         "segments[0].inputs: a segment needs at least one input", "segments[0].inputs")
-manifest("segment-empty-sequence", doc(base(segments=[seg([-1])])),
-         "segments[0].sequence: a segment needs at least one operation", "segments[0].sequence")
-manifest("input-string", doc(base(segments=[seg([-1, "x"], "std/equals")])),
-         "segments[0].inputs[1]: expected -1 or a segment index, got 'x'", "segments[0].inputs[1]")
-manifest("input-bool", doc(base(segments=[seg([True], "std/cid")])),
-         "segments[0].inputs[0]: expected -1 or a segment index, got True", "segments[0].inputs[0]")
-manifest("input-float", doc(base(segments=[seg([-1.0], "std/cid")])),
-         "segments[0].inputs[0]: expected -1 or a segment index, got -1.0", "segments[0].inputs[0]")
+manifest(
+    "segment-unknown-key",
+    doc(base(segments=[{**seg([-1], "std/cid"), "when": "now"}])),
+    "segments[0]: unknown key(s): when",
+    "segments[0]",
+)
+manifest(
+    "segment-no-inputs",
+    doc(base(segments=[seg([], "std/cid")])),
+    "segments[0].inputs: a segment needs at least one input",
+    "segments[0].inputs",
+)
+manifest(
+    "segment-empty-sequence",
+    doc(base(segments=[seg([-1])])),
+    "segments[0].sequence: a segment needs at least one operation",
+    "segments[0].sequence",
+)
+manifest(
+    "input-string",
+    doc(base(segments=[seg([-1, "x"], "std/equals")])),
+    "segments[0].inputs[1]: expected -1 or a segment index, got 'x'",
+    "segments[0].inputs[1]",
+)
+manifest(
+    "input-bool",
+    doc(base(segments=[seg([True], "std/cid")])),
+    "segments[0].inputs[0]: expected -1 or a segment index, got True",
+    "segments[0].inputs[0]",
+)
+manifest(
+    "input-float",
+    doc(base(segments=[seg([-1.0], "std/cid")])),
+    "segments[0].inputs[0]: expected -1 or a segment index, got -1.0",
+    "segments[0].inputs[0]",
+)
 
 # -- manifests: references between segments ----------------------------------------------------
-manifest("self-reference", doc(base(segments=[seg([-1], "std/cid"), seg([1], "std/utf8-encode")])),
-         "refers to segment 1, which does not come before segment 1", "segments[1].inputs[0]")
-manifest("forward-reference",
-         doc(base(segments=[seg([-1], "std/cid"), seg([2], "std/utf8-encode"), seg([0], "std/utf8-encode")])),
-         "refers to segment 2, which does not come before segment 1", "segments[1].inputs[0]", cli=True)
-manifest("cycle", doc(base(segments=[seg([-1], "std/cid"), seg([2], "std/utf8-encode"),
-                                     seg([1], "std/utf8-decode")])),
-         "refers to segment 2, which does not come before segment 1", "segments[1].inputs[0]")
-manifest("segment-0-not-external", doc(base(segments=[seg([0], "std/cid")])),
-         "segment 0 takes only external inputs (-1), not 0", "segments[0].inputs[0]")
-manifest("index-out-of-range", doc(base(segments=[seg([-1], "std/cid"), seg([7], "std/utf8-encode")])),
-         "refers to segment 7, which does not come before segment 1", "segments[1].inputs[0]")
-manifest("index-negative", doc(base(segments=[seg([-1], "std/cid"), seg([-2], "std/utf8-encode")])),
-         "refers to segment -2, which does not come before segment 1", "segments[1].inputs[0]")
-manifest("index-int64-max",
-         doc(base(segments=[seg([-1], "std/cid"), seg([2**63 - 1], "std/utf8-encode")])),
-         "refers to segment 9223372036854775807", "segments[1].inputs[0]")
+manifest(
+    "self-reference",
+    doc(base(segments=[seg([-1], "std/cid"), seg([1], "std/utf8-encode")])),
+    "refers to segment 1, which does not come before segment 1",
+    "segments[1].inputs[0]",
+)
+manifest(
+    "forward-reference",
+    doc(base(segments=[seg([-1], "std/cid"), seg([2], "std/utf8-encode"), seg([0], "std/utf8-encode")])),
+    "refers to segment 2, which does not come before segment 1",
+    "segments[1].inputs[0]",
+    cli=True,
+)
+manifest(
+    "cycle",
+    doc(base(segments=[seg([-1], "std/cid"), seg([2], "std/utf8-encode"), seg([1], "std/utf8-decode")])),
+    "refers to segment 2, which does not come before segment 1",
+    "segments[1].inputs[0]",
+)
+manifest(
+    "segment-0-not-external",
+    doc(base(segments=[seg([0], "std/cid")])),
+    "segment 0 takes only external inputs (-1), not 0",
+    "segments[0].inputs[0]",
+)
+manifest(
+    "index-out-of-range",
+    doc(base(segments=[seg([-1], "std/cid"), seg([7], "std/utf8-encode")])),
+    "refers to segment 7, which does not come before segment 1",
+    "segments[1].inputs[0]",
+)
+manifest(
+    "index-negative",
+    doc(base(segments=[seg([-1], "std/cid"), seg([-2], "std/utf8-encode")])),
+    "refers to segment -2, which does not come before segment 1",
+    "segments[1].inputs[0]",
+)
+manifest(
+    "index-int64-max",
+    doc(base(segments=[seg([-1], "std/cid"), seg([2**63 - 1], "std/utf8-encode")])),
+    "refers to segment 9223372036854775807",
+    "segments[1].inputs[0]",
+)
 
 # -- manifests: steps, operations, arity, types, config -----------------------------------------
-manifest("step-not-a-map", doc(base(segments=[seg([-1], "std/cid")]) | {
-    "segments": [{"inputs": [-1], "sequence": ["std/cid"]}]}),
-         "segments[0].sequence[0]: expected a map", "segments[0].sequence[0]")
-manifest("step-unknown-key", doc(base(segments=[seg([-1], {"op": "std/cid", "config": {}, "when": 1})])),
-         "segments[0].sequence[0]: unknown key(s): when", "segments[0].sequence[0]")
-manifest("step-missing-config", doc(base(segments=[seg([-1], {"op": "std/cid"})])),
-         "segments[0].sequence[0]: missing key(s): config", "segments[0].sequence[0]")
-manifest("step-op-and-version", doc(base(segments=[seg([-1], {"op": "std/cid", "version_id": str(UNKNOWN),
-                                                               "config": {}})])),
-         "segments[0].sequence[0]: unknown key(s): op", "segments[0].sequence[0]")
-manifest("op-unknown-name", doc(base(segments=[seg([-1], "std/nope")])),
-         "segments[0].sequence[0].op: no registered operation named 'std/nope'", "segments[0].sequence[0].op")
-manifest("op-not-a-string", doc(base(segments=[seg([-1], {"op": 5, "config": {}})])),
-         "segments[0].sequence[0].op: expected an operation name", "segments[0].sequence[0].op")
-manifest("version-not-a-cid", doc(base(segments=[seg([-1], {"version_id": "Qmfoo", "config": {}})])),
-         "segments[0].sequence[0].version_id: not a CID: 'Qmfoo'", "segments[0].sequence[0].version_id")
-manifest("version-huge-string",
-         doc(base(segments=[seg([-1], {"version_id": "b" + "a" * 100_000, "config": {}})])),
-         "(100001 characters)", "segments[0].sequence[0].version_id", gz=True)
-manifest("version-wrong-type", doc(base(segments=[seg([-1], {"version_id": 42, "config": {}})])),
-         "segments[0].sequence[0].version_id: expected a CID string, got 42", "segments[0].sequence[0].version_id")
-manifest("version-bad-link", doc(base(segments=[seg([-1], {"version_id": {"/": "xyz"}, "config": {}})])),
-         "$.data.segments[0].sequence[0].version_id: not a CID: 'xyz'", "")
-manifest("version-unknown", doc(base(segments=[seg([-1], {"version_id": str(UNKNOWN), "config": {}})])),
-         f"segments[0].sequence[0].version_id: no registered operation version {UNKNOWN}",
-         "segments[0].sequence[0].version_id")
-manifest("version-unknown-link",
-         doc(base(segments=[seg([-1], {"version_id": {"/": str(UNKNOWN)}, "config": {}})])),
-         "no registered operation version", "segments[0].sequence[0].version_id")
-manifest("arity-first-op", doc(base(segments=[seg([-1, -1], "std/utf8-encode")])),
-         "std/utf8-encode takes 1 input(s) but the segment has 2", "segments[0].sequence[0]")
-manifest("arity-first-op-too-few", doc(base(segments=[seg([-1], "std/equals")])),
-         "std/equals takes 2 input(s) but the segment has 1", "segments[0].sequence[0]")
-manifest("arity-later-op", doc(base(segments=[seg([-1], "std/utf8-encode", "std/concat")])),
-         "std/concat takes 2 inputs; only the first operation of a segment may take other than one",
-         "segments[0].sequence[1]")
-manifest("type-mismatch-in-sequence", doc(base(segments=[seg([-1], "std/utf8-encode", "std/utf8-encode")])),
-         "std/utf8-encode produces 'bytes' but std/utf8-encode takes 'string'", "segments[0].sequence[1]")
-manifest("type-mismatch-between-segments",
-         doc(base(segments=[seg([-1], "std/utf8-encode"), seg([0], "std/utf8-encode")])),
-         "segment 0 produces 'bytes' but std/utf8-encode input 0 takes 'string'", "segments[1].inputs[0]")
-manifest("type-mismatch-second-slot",
-         doc(base(segments=[seg([-1], "std/utf8-encode"), seg([-1, 0], "std/all")])),
-         "segment 0 produces 'bytes' but std/all input 1 takes 'bool'", "segments[1].inputs[1]")
-manifest("config-unknown-key", doc(base(segments=[seg([-1, ], "std/utf8-encode",
-                                                      {"op": "std/hash", "config": {"algo": "x"}})])),
-         "unknown config key for std/hash (allowed: algorithm)", "segments[0].sequence[1].config.algo")
-manifest("config-bad-value", doc(base(segments=[seg([-1], "std/utf8-encode",
-                                                    {"op": "std/hash", "config": {"algorithm": "md5"}})])),
-         "'md5' is not allowed for std/hash (allowed: sha2-256, blake2b-256, blake3)",
-         "segments[0].sequence[1].config.algorithm", cli=True)
-manifest("config-value-not-a-string",
-         doc(base(segments=[seg([-1], "std/utf8-encode", {"op": "std/hash", "config": {"algorithm": 256}})])),
-         "config values are strings, got 256", "segments[0].sequence[1].config.algorithm")
-manifest("config-not-a-map", doc(base(segments=[seg([-1], {"op": "std/cid", "config": []})])),
-         "segments[0].sequence[0].config: expected a map of strings", "segments[0].sequence[0].config")
-manifest("config-on-op-without-config", doc(base(segments=[seg([-1], {"op": "std/cid", "config": {"x": "y"}})])),
-         "unknown config key for std/cid (allowed: none)", "segments[0].sequence[0].config.x")
-manifest("config-key-100k", doc(base(segments=[seg([-1], {"op": "std/cid", "config": {"k" * 100_000: "v"}})])),
-         "unknown config key for std/cid", "segments[0].sequence[0].config.'kkkkkkkkkkkkkkkkkkkkkkkkkkk...kkkkkkkkkkkkkkkkkkkkkkkkkkkk'",
-         gz=True)
+manifest(
+    "step-not-a-map",
+    doc(base(segments=[seg([-1], "std/cid")]) | {"segments": [{"inputs": [-1], "sequence": ["std/cid"]}]}),
+    "segments[0].sequence[0]: expected a map",
+    "segments[0].sequence[0]",
+)
+manifest(
+    "step-unknown-key",
+    doc(base(segments=[seg([-1], {"op": "std/cid", "config": {}, "when": 1})])),
+    "segments[0].sequence[0]: unknown key(s): when",
+    "segments[0].sequence[0]",
+)
+manifest(
+    "step-missing-config",
+    doc(base(segments=[seg([-1], {"op": "std/cid"})])),
+    "segments[0].sequence[0]: missing key(s): config",
+    "segments[0].sequence[0]",
+)
+manifest(
+    "step-op-and-version",
+    doc(base(segments=[seg([-1], {"op": "std/cid", "version_id": str(UNKNOWN), "config": {}})])),
+    "segments[0].sequence[0]: unknown key(s): op",
+    "segments[0].sequence[0]",
+)
+manifest(
+    "op-unknown-name",
+    doc(base(segments=[seg([-1], "std/nope")])),
+    "segments[0].sequence[0].op: no registered operation named 'std/nope'",
+    "segments[0].sequence[0].op",
+)
+manifest(
+    "op-not-a-string",
+    doc(base(segments=[seg([-1], {"op": 5, "config": {}})])),
+    "segments[0].sequence[0].op: expected an operation name",
+    "segments[0].sequence[0].op",
+)
+manifest(
+    "version-not-a-cid",
+    doc(base(segments=[seg([-1], {"version_id": "Qmfoo", "config": {}})])),
+    "segments[0].sequence[0].version_id: not a CID: 'Qmfoo'",
+    "segments[0].sequence[0].version_id",
+)
+manifest(
+    "version-huge-string",
+    doc(base(segments=[seg([-1], {"version_id": "b" + "a" * 100_000, "config": {}})])),
+    "(100001 characters)",
+    "segments[0].sequence[0].version_id",
+    gz=True,
+)
+manifest(
+    "version-wrong-type",
+    doc(base(segments=[seg([-1], {"version_id": 42, "config": {}})])),
+    "segments[0].sequence[0].version_id: expected a CID string, got 42",
+    "segments[0].sequence[0].version_id",
+)
+manifest(
+    "version-bad-link",
+    doc(base(segments=[seg([-1], {"version_id": {"/": "xyz"}, "config": {}})])),
+    "$.data.segments[0].sequence[0].version_id: not a CID: 'xyz'",
+    "",
+)
+manifest(
+    "version-unknown",
+    doc(base(segments=[seg([-1], {"version_id": str(UNKNOWN), "config": {}})])),
+    f"segments[0].sequence[0].version_id: no registered operation version {UNKNOWN}",
+    "segments[0].sequence[0].version_id",
+)
+manifest(
+    "version-unknown-link",
+    doc(base(segments=[seg([-1], {"version_id": {"/": str(UNKNOWN)}, "config": {}})])),
+    "no registered operation version",
+    "segments[0].sequence[0].version_id",
+)
+manifest(
+    "arity-first-op",
+    doc(base(segments=[seg([-1, -1], "std/utf8-encode")])),
+    "std/utf8-encode takes 1 input(s) but the segment has 2",
+    "segments[0].sequence[0]",
+)
+manifest(
+    "arity-first-op-too-few",
+    doc(base(segments=[seg([-1], "std/equals")])),
+    "std/equals takes 2 input(s) but the segment has 1",
+    "segments[0].sequence[0]",
+)
+manifest(
+    "arity-later-op",
+    doc(base(segments=[seg([-1], "std/utf8-encode", "std/concat")])),
+    "std/concat takes 2 inputs; only the first operation of a segment may take other than one",
+    "segments[0].sequence[1]",
+)
+manifest(
+    "type-mismatch-in-sequence",
+    doc(base(segments=[seg([-1], "std/utf8-encode", "std/utf8-encode")])),
+    "std/utf8-encode produces 'bytes' but std/utf8-encode takes 'string'",
+    "segments[0].sequence[1]",
+)
+manifest(
+    "type-mismatch-between-segments",
+    doc(base(segments=[seg([-1], "std/utf8-encode"), seg([0], "std/utf8-encode")])),
+    "segment 0 produces 'bytes' but std/utf8-encode input 0 takes 'string'",
+    "segments[1].inputs[0]",
+)
+manifest(
+    "type-mismatch-second-slot",
+    doc(base(segments=[seg([-1], "std/utf8-encode"), seg([-1, 0], "std/all")])),
+    "segment 0 produces 'bytes' but std/all input 1 takes 'bool'",
+    "segments[1].inputs[1]",
+)
+manifest(
+    "config-unknown-key",
+    doc(base(segments=[seg([-1], "std/utf8-encode", {"op": "std/hash", "config": {"algo": "x"}})])),
+    "unknown config key for std/hash (allowed: algorithm)",
+    "segments[0].sequence[1].config.algo",
+)
+manifest(
+    "config-bad-value",
+    doc(base(segments=[seg([-1], "std/utf8-encode", {"op": "std/hash", "config": {"algorithm": "md5"}})])),
+    "'md5' is not allowed for std/hash (allowed: sha2-256, blake2b-256, blake3)",
+    "segments[0].sequence[1].config.algorithm",
+    cli=True,
+)
+manifest(
+    "config-value-not-a-string",
+    doc(base(segments=[seg([-1], "std/utf8-encode", {"op": "std/hash", "config": {"algorithm": 256}})])),
+    "config values are strings, got 256",
+    "segments[0].sequence[1].config.algorithm",
+)
+manifest(
+    "config-not-a-map",
+    doc(base(segments=[seg([-1], {"op": "std/cid", "config": []})])),
+    "segments[0].sequence[0].config: expected a map of strings",
+    "segments[0].sequence[0].config",
+)
+manifest(
+    "config-on-op-without-config",
+    doc(base(segments=[seg([-1], {"op": "std/cid", "config": {"x": "y"}})])),
+    "unknown config key for std/cid (allowed: none)",
+    "segments[0].sequence[0].config.x",
+)
+manifest(
+    "config-key-100k",
+    doc(base(segments=[seg([-1], {"op": "std/cid", "config": {"k" * 100_000: "v"}})])),
+    "unknown config key for std/cid",
+    "segments[0].sequence[0].config.'kkkkkkkkkkkkkkkkkkkkkkkkkkk...kkkkkkkkkkkkkkkkkkkkkkkkkkkk'",
+    gz=True,
+)
 
 # -- manifests: huge ---------------------------------------------------------------------------
 # 5 MB of segments: every one well-formed but the last (so all of it is read and parsed).
-_many = [seg([-1], "std/utf8-encode")] + [seg([0], "std/utf8-decode", "std/utf8-encode")
-                                          for _ in range(50_000)]
+_many = [seg([-1], "std/utf8-encode")] + [
+    seg([0], "std/utf8-decode", "std/utf8-encode") for _ in range(50_000)
+]
 _many[-1] = {"inputs": "all of them", "sequence": [{"op": "std/utf8-decode", "config": {}}]}
-manifest("huge-5mb-last-segment-bad", doc(base(segments=_many), compact=True),
-         "segments[50000].inputs: a segment needs at least one input", "segments[50000].inputs", gz=True,
-         grpc_code="RESOURCE_EXHAUSTED", grpc_error="larger than max")
+manifest(
+    "huge-5mb-last-segment-bad",
+    doc(base(segments=_many), compact=True),
+    "segments[50000].inputs: a segment needs at least one input",
+    "segments[50000].inputs",
+    gz=True,
+    grpc_code="RESOURCE_EXHAUSTED",
+    grpc_error="larger than max",
+)
 _many[-1] = seg([0], "std/utf8-decode")
-manifest("huge-5mb-over-segment-cap", doc(base(segments=_many), compact=True), "50001 segments is over this node's cap",
-         "segments", gz=True,
-         grpc_code="RESOURCE_EXHAUSTED", grpc_error="larger than max")
+manifest(
+    "huge-5mb-over-segment-cap",
+    doc(base(segments=_many), compact=True),
+    "50001 segments is over this node's cap",
+    "segments",
+    gz=True,
+    grpc_code="RESOURCE_EXHAUSTED",
+    grpc_error="larger than max",
+)
+
 
 # -- values as DAG-CBOR bytes (Value.Put, Run.Next inputs; sdk values.put_bytes) ------------------
 def cbor(name: str, hexdata: str, error: str, **fields: Any) -> None:
-    case(f"cbor-{name}", "value_cbor", bytes.fromhex(hexdata.replace(" ", "")), error,
-         type=fields.pop("type", "EncodingError"), **fields)
+    case(
+        f"cbor-{name}",
+        "value_cbor",
+        bytes.fromhex(hexdata.replace(" ", "")),
+        error,
+        type=fields.pop("type", "EncodingError"),
+        **fields,
+    )
 
 
 cbor("nan", "fb 7ff8000000000000", "NaNs are not allowed")
@@ -300,15 +549,26 @@ cbor("trailing-bytes", "01 01", "did not parse to end of buffer")
 cbor("truncated-array", "82 01", "not enough bytes left")
 cbor("empty", "", "not enough bytes left")
 cbor("length-2-64", "5b ffffffffffffffff", "not enough bytes left")
-case("cbor-over-size-cap", "value_cbor", encode(bytes(70_000)), "over the value size cap of 65536 bytes",
-     gz=True, type="ValueTooLargeError", grpc_code="RESOURCE_EXHAUSTED")
+case(
+    "cbor-over-size-cap",
+    "value_cbor",
+    encode(bytes(70_000)),
+    "over the value size cap of 65536 bytes",
+    gz=True,
+    type="ValueTooLargeError",
+    grpc_code="RESOURCE_EXHAUSTED",
+)
 
 # -- values as DAG-JSON text (CLI --input; sdk dagjson.parse then runs.next) -------------------------
 for name, text, error, fields in [
     ("json-nan", "NaN", "NaN is not allowed", {"cli": True}),
     ("json-infinity", "[1, Infinity]", "$[1]: Infinity is not allowed", {}),
-    ("json-2-64", "18446744073709551616", "integer 18446744073709551616 is outside the 64-bit range",
-     {"cli": True, "type": "InputError"}),
+    (
+        "json-2-64",
+        "18446744073709551616",
+        "integer 18446744073709551616 is outside the 64-bit range",
+        {"cli": True, "type": "InputError"},
+    ),
     ("json-int-5000-digits", "1" + "0" * 5000, "integer of 5001 digits is outside the 64-bit range", {}),
     ("json-duplicate-key", '{"a": 1, "a": 2}', "$: duplicate key 'a'", {}),
     ("json-bad-base64", '{"/": {"bytes": "!!"}}', "invalid base64", {}),
@@ -337,8 +597,14 @@ for name, text, error in [
     ("non-ascii", "bafy\u00e9", "is not valid base32"),
     ("huge", "b" + "a" * 100_000, "(100001 characters)"),
 ]:
-    case(f"text-{name}", "cid_text", text.encode(), error, type="InvalidCIDError",
-         cli=name in ("uppercase", "truncated"))
+    case(
+        f"text-{name}",
+        "cid_text",
+        text.encode(),
+        error,
+        type="InvalidCIDError",
+        cli=name in ("uppercase", "truncated"),
+    )
 
 # -- CIDs as bytes (every CID field of the gRPC API) -----------------------------------------------
 _raw = UNKNOWN.cid_bytes
@@ -354,8 +620,14 @@ for name, data, error, grpc_error in [
     ("overlong-varint", b"\x01" + b"\xff" * 12, "truncated or overlong varint for codec", None),
     ("random", bytes(random.Random(7).getrandbits(8) for _ in range(38)), "CID bytes", None),
 ]:
-    case(f"bytes-{name}", "cid_bytes", data, error, type="InvalidCIDError",
-         **({"grpc_error": grpc_error} if grpc_error else {}))
+    case(
+        f"bytes-{name}",
+        "cid_bytes",
+        data,
+        error,
+        type="InvalidCIDError",
+        **({"grpc_error": grpc_error} if grpc_error else {}),
+    )
 
 
 # -- gRPC requests: filters, enums, paging, raw garbage -------------------------------------------
@@ -366,52 +638,132 @@ def request(name: str, method: str, message: Any, error: str, **fields: Any) -> 
 
 LIST, UPDATES = "/catenary.api.v1.Execution/List", "/catenary.api.v1.Execution/Updates"
 F = definition_pb2.Filter
-request("filter-status-unknown", LIST, execution_pb2.ListExecutionsRequest(filter=F(statuses=[7])),
-        "filter.statuses: unknown status 7")
-request("filter-status-unspecified", LIST, execution_pb2.ListExecutionsRequest(filter=F(statuses=[3, 0])),
-        "filter.statuses: unknown status 0")
-request("filter-status-negative", LIST, execution_pb2.ListExecutionsRequest(filter=F(statuses=[-5])),
-        "filter.statuses: unknown status -5")
+request(
+    "filter-status-unknown",
+    LIST,
+    execution_pb2.ListExecutionsRequest(filter=F(statuses=[7])),
+    "filter.statuses: unknown status 7",
+)
+request(
+    "filter-status-unspecified",
+    LIST,
+    execution_pb2.ListExecutionsRequest(filter=F(statuses=[3, 0])),
+    "filter.statuses: unknown status 0",
+)
+request(
+    "filter-status-negative",
+    LIST,
+    execution_pb2.ListExecutionsRequest(filter=F(statuses=[-5])),
+    "filter.statuses: unknown status -5",
+)
 for field in ("workflow", "run", "operation", "parent", "key"):
-    request(f"filter-{field}-malformed", LIST,
-            execution_pb2.ListExecutionsRequest(filter=F(**{field: b"\x01\x71\xa0"})),
-            f"filter.{field}: CID bytes")
-request("filter-created-after-and-bad-run", LIST,
-        execution_pb2.ListExecutionsRequest(filter=F(created_after=-1, run=b"\x00")), "filter.run")
-request("page-size-over-max", LIST, execution_pb2.ListExecutionsRequest(page_size=5000),
-        "page size must be between 1 and 1000, got 5000")
-request("page-token-junk", LIST, execution_pb2.ListExecutionsRequest(page_token="not a token"),
-        "invalid page token")
-request("updates-status-unknown", UPDATES, execution_pb2.UpdatesRequest(filter=F(statuses=[99])),
-        "filter.statuses: unknown status 99")
-request("updates-key-malformed", UPDATES, execution_pb2.UpdatesRequest(filter=F(key=b"\x01")),
-        "filter.key: CID bytes")
-request("trace-direction-unknown", "/catenary.api.v1.Execution/Trace",
-        execution_pb2.TraceRequest(hash=UNKNOWN.cid_bytes, direction=7), "direction: unknown value 7")
-request("update-status-unknown", "/catenary.api.v1.Execution/Update",
-        execution_pb2.UpdateExecutionRequest(hash=UNKNOWN.cid_bytes, status=99), "status: unknown status 99")
-request("update-output-not-cbor", "/catenary.api.v1.Execution/Update",
-        execution_pb2.UpdateExecutionRequest(hash=UNKNOWN.cid_bytes, status=3, output=b"\xff"),
-        "bytes are not valid DAG-CBOR")
-request("create-parent-malformed", "/catenary.api.v1.Execution/Create",
-        execution_pb2.CreateExecutionRequest(workflow=UNKNOWN.cid_bytes, run=UNKNOWN.cid_bytes,
-                                             operation=UNKNOWN.cid_bytes, parents=[b"\x01\x02"],
-                                             inputs=[UNKNOWN.cid_bytes]), "parents[0]: CID bytes")
-request("next-input-not-cbor", "/catenary.api.v1.Run/Next",
-        run_pb2.NextRequest(run=UNKNOWN.cid_bytes, inputs=[b"\x9f"]), "bytes are not valid DAG-CBOR")
-request("runs-list-workflow-malformed", "/catenary.api.v1.Run/List",
-        run_pb2.ListRunsRequest(workflow=b"\x05"), "workflow: CID bytes")
-request("garbage-bytes", "/catenary.api.v1.Execution/Get", b"\xff\xff\xff\xff",
-        "not a valid catenary.api.v1.GetExecutionRequest message")
-request("truncated-field", "/catenary.api.v1.Execution/Get", b"\x0a\x64\x01\x71",
-        "not a valid catenary.api.v1.GetExecutionRequest message")
-request("wrong-wire-type", "/catenary.api.v1.Run/Get", b"\x0d\x00\x00\x00\x00",
-        "CID is required")
-request("manifest-not-utf8", "/catenary.api.v1.Workflow/Create", b"\x0a\x03\xff\xfe\xfd",
-        "not a valid catenary.api.v1.CreateWorkflowRequest message")
-request("filter-not-a-message", LIST, b"\x0a\x02\xff\xff", "not a valid catenary.api.v1.ListExecutionsRequest")
-request("unknown-fields-and-bad-hash", "/catenary.api.v1.Value/Get", b"\xa2\x06\x01\x00\x0a\x01\x07",
-        "cid: CID bytes: version 7 is not supported")
+    request(
+        f"filter-{field}-malformed",
+        LIST,
+        execution_pb2.ListExecutionsRequest(filter=F(**{field: b"\x01\x71\xa0"})),
+        f"filter.{field}: CID bytes",
+    )
+request(
+    "filter-created-after-and-bad-run",
+    LIST,
+    execution_pb2.ListExecutionsRequest(filter=F(created_after=-1, run=b"\x00")),
+    "filter.run",
+)
+request(
+    "page-size-over-max",
+    LIST,
+    execution_pb2.ListExecutionsRequest(page_size=5000),
+    "page size must be between 1 and 1000, got 5000",
+)
+request(
+    "page-token-junk",
+    LIST,
+    execution_pb2.ListExecutionsRequest(page_token="not a token"),
+    "invalid page token",
+)
+request(
+    "updates-status-unknown",
+    UPDATES,
+    execution_pb2.UpdatesRequest(filter=F(statuses=[99])),
+    "filter.statuses: unknown status 99",
+)
+request(
+    "updates-key-malformed",
+    UPDATES,
+    execution_pb2.UpdatesRequest(filter=F(key=b"\x01")),
+    "filter.key: CID bytes",
+)
+request(
+    "trace-direction-unknown",
+    "/catenary.api.v1.Execution/Trace",
+    execution_pb2.TraceRequest(hash=UNKNOWN.cid_bytes, direction=7),
+    "direction: unknown value 7",
+)
+request(
+    "update-status-unknown",
+    "/catenary.api.v1.Execution/Update",
+    execution_pb2.UpdateExecutionRequest(hash=UNKNOWN.cid_bytes, status=99),
+    "status: unknown status 99",
+)
+request(
+    "update-output-not-cbor",
+    "/catenary.api.v1.Execution/Update",
+    execution_pb2.UpdateExecutionRequest(hash=UNKNOWN.cid_bytes, status=3, output=b"\xff"),
+    "bytes are not valid DAG-CBOR",
+)
+request(
+    "create-parent-malformed",
+    "/catenary.api.v1.Execution/Create",
+    execution_pb2.CreateExecutionRequest(
+        workflow=UNKNOWN.cid_bytes,
+        run=UNKNOWN.cid_bytes,
+        operation=UNKNOWN.cid_bytes,
+        parents=[b"\x01\x02"],
+        inputs=[UNKNOWN.cid_bytes],
+    ),
+    "parents[0]: CID bytes",
+)
+request(
+    "next-input-not-cbor",
+    "/catenary.api.v1.Run/Next",
+    run_pb2.NextRequest(run=UNKNOWN.cid_bytes, inputs=[b"\x9f"]),
+    "bytes are not valid DAG-CBOR",
+)
+request(
+    "runs-list-workflow-malformed",
+    "/catenary.api.v1.Run/List",
+    run_pb2.ListRunsRequest(workflow=b"\x05"),
+    "workflow: CID bytes",
+)
+request(
+    "garbage-bytes",
+    "/catenary.api.v1.Execution/Get",
+    b"\xff\xff\xff\xff",
+    "not a valid catenary.api.v1.GetExecutionRequest message",
+)
+request(
+    "truncated-field",
+    "/catenary.api.v1.Execution/Get",
+    b"\x0a\x64\x01\x71",
+    "not a valid catenary.api.v1.GetExecutionRequest message",
+)
+request("wrong-wire-type", "/catenary.api.v1.Run/Get", b"\x0d\x00\x00\x00\x00", "CID is required")
+request(
+    "manifest-not-utf8",
+    "/catenary.api.v1.Workflow/Create",
+    b"\x0a\x03\xff\xfe\xfd",
+    "not a valid catenary.api.v1.CreateWorkflowRequest message",
+)
+request(
+    "filter-not-a-message", LIST, b"\x0a\x02\xff\xff", "not a valid catenary.api.v1.ListExecutionsRequest"
+)
+request(
+    "unknown-fields-and-bad-hash",
+    "/catenary.api.v1.Value/Get",
+    b"\xa2\x06\x01\x00\x0a\x01\x07",
+    "cid: CID bytes: version 7 is not supported",
+)
+
 
 # -- page tokens -------------------------------------------------------------------------------
 def b64(data: bytes) -> str:
@@ -420,7 +772,12 @@ def b64(data: bytes) -> str:
 
 _rnd = random.Random(11)
 for name, token, error, fields in [
-    ("random-bytes", bytes(_rnd.getrandbits(8) for _ in range(24)).decode("latin-1"), "invalid page token", {}),
+    (
+        "random-bytes",
+        bytes(_rnd.getrandbits(8) for _ in range(24)).decode("latin-1"),
+        "invalid page token",
+        {},
+    ),
     ("random-base64", b64(bytes(_rnd.getrandbits(8) for _ in range(24))), "invalid page token", {}),
     ("junk-base64", b64(b"hello, I am a page token"), "invalid page token", {"cli": True}),
     ("not-base64", "!!!***", "invalid page token", {}),
@@ -444,13 +801,25 @@ for derive, error in [
 
 # -- unknown ids ---------------------------------------------------------------------------------
 for target, error, cli in [
-    ("workflow", f"unknown workflow {UNKNOWN}", True), ("run", f"unknown run {UNKNOWN}", False),
-    ("run-next", f"unknown run {UNKNOWN}", False), ("run-new", f"unknown workflow {UNKNOWN}", False),
-    ("execution", f"unknown execution {UNKNOWN}", True), ("trace", f"unknown execution {UNKNOWN}", False),
-    ("value", f"no value {UNKNOWN}", False), ("operation", f"unknown operation version {UNKNOWN}", False),
+    ("workflow", f"unknown workflow {UNKNOWN}", True),
+    ("run", f"unknown run {UNKNOWN}", False),
+    ("run-next", f"unknown run {UNKNOWN}", False),
+    ("run-new", f"unknown workflow {UNKNOWN}", False),
+    ("execution", f"unknown execution {UNKNOWN}", True),
+    ("trace", f"unknown execution {UNKNOWN}", False),
+    ("value", f"no value {UNKNOWN}", False),
+    ("operation", f"unknown operation version {UNKNOWN}", False),
 ]:
-    case(f"unknown-{target}", "unknown_id", str(UNKNOWN).encode(), error, type="NotFoundError",
-         target=target, grpc_code="NOT_FOUND", cli=cli)
+    case(
+        f"unknown-{target}",
+        "unknown_id",
+        str(UNKNOWN).encode(),
+        error,
+        type="NotFoundError",
+        target=target,
+        grpc_code="NOT_FOUND",
+        cli=cli,
+    )
 
 
 def write(root: Path = HERE) -> list[Path]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import dask
 import distributed
@@ -35,15 +36,17 @@ PIPELINE = manifest(
     ([0], ["test/count"]),
     ([1, 2], ["test/add", "test/triple"]),
     ([-1], ["std/cid", "std/utf8-encode", ("std/hash", {"algorithm": "sha2-256"})]),
-    name="dask-parity")
+    name="dask-parity",
+)
 INPUTS = {0: ["hello dask"], 1: [5], 4: [b"some bytes"]}
 
 
 @pytest.fixture(scope="module")
 def in_process_cluster() -> Iterator[distributed.Client]:
     """Two single-threaded workers in this process (processes=False: quick to start)."""
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address="127.0.0.1:0")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
+    )
     client = distributed.Client(cluster, set_as_default=False)
     yield client
     client.close()
@@ -80,8 +83,12 @@ def test_a_dask_run_records_the_same_keys_and_outputs_as_a_local_run(node_on, in
     assert sorted(local) == sorted(on_dask) and len(local) == 12
     for position, here in local.items():
         there = on_dask[position]
-        assert (there.key, there.output, there.operation, there.config) == \
-            (here.key, here.output, here.operation, here.config), position
+        assert (there.key, there.output, there.operation, there.config) == (
+            here.key,
+            here.output,
+            here.operation,
+            here.config,
+        ), position
         assert there.hash != here.hash and there.run != here.run  # the run differs, nothing else
         assert there.status is Status.COMPLETED and there.cached_from is None
         check_hashes(here)
@@ -127,21 +134,29 @@ def process_cluster() -> Iterator[distributed.Client]:
     """Two worker processes under nannies (which restart a killed worker); a call is retried
     once on another worker before Dask gives up on it (allowed-failures 1)."""
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address="127.0.0.1:0")
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+        )
         client = distributed.Client(cluster, set_as_default=False)
         yield client
         client.close()
         cluster.close()
 
 
-def test_a_worker_crash_is_retried_or_fails_the_execution_cleanly(node_on, process_cluster,
-                                                                   tmp_path: Path) -> None:
+def test_a_worker_crash_is_retried_or_fails_the_execution_cleanly(
+    node_on, process_cluster, tmp_path: Path
+) -> None:
     node = node_on("crash", DaskExecutor(client=process_cluster))
     marker = tmp_path / "crashed-once"
-    wf = node.workflows.create(json.dumps(manifest(
-        ([-1], ["test/inc", ("test/crash-once", {"marker": str(marker)})]), ([0], ["test/crash-always"]),
-        name="crash")))
+    wf = node.workflows.create(
+        json.dumps(
+            manifest(
+                ([-1], ["test/inc", ("test/crash-once", {"marker": str(marker)})]),
+                ([0], ["test/crash-always"]),
+                name="crash",
+            )
+        )
+    )
     run = node.runs.new(wf.id)
     first = node.runs.next(run.id, [6])  # the first worker dies; Dask runs it again elsewhere
     assert marker.exists()
@@ -164,8 +179,13 @@ def test_the_cli_runs_a_workflow_on_dask_local(tmp_path: Path) -> None:
     path.write_text(json.dumps(manifest(([-1], ["std/utf8-encode", "std/cid"]), name="cli-dask")))
 
     def catenary(*args: str) -> Any:
-        proc = subprocess.run([sys.executable, "-m", "catenary", "--data-dir", str(tmp_path / "d"), *args,
-                               "--json"], capture_output=True, text=True, env=env(), timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "catenary", "--data-dir", str(tmp_path / "d"), *args, "--json"],
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
@@ -174,8 +194,9 @@ def test_the_cli_runs_a_workflow_on_dask_local(tmp_path: Path) -> None:
     assert run["result"] == "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
 
 
-def test_the_speedup_benchmark_records_the_same_executions_in_every_mode(in_process_cluster, tmp_path: Path
-                                                                        ) -> None:
+def test_the_speedup_benchmark_records_the_same_executions_in_every_mode(
+    in_process_cluster, tmp_path: Path
+) -> None:
     """benchmarks/dask_speedup.py at a toy size (not timed): what it measures is real work."""
     import importlib.util
 
@@ -183,9 +204,17 @@ def test_the_speedup_benchmark_records_the_same_executions_in_every_mode(in_proc
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     for op, work in (("bench/burn", 1000), ("bench/digest", 1)):
-        _, local = bench.measure(tmp_path, f"{op}-local".replace("/", "-"), LocalExecutor(), op, work,
-                                 [1, 2, 3], 1)
-        _, on_dask = bench.measure(tmp_path, f"{op}-dask".replace("/", "-"),
-                                   DaskExecutor(client=in_process_cluster), op, work, [1, 2, 3], 2)
+        _, local = bench.measure(
+            tmp_path, f"{op}-local".replace("/", "-"), LocalExecutor(), op, work, [1, 2, 3], 1
+        )
+        _, on_dask = bench.measure(
+            tmp_path,
+            f"{op}-dask".replace("/", "-"),
+            DaskExecutor(client=in_process_cluster),
+            op,
+            work,
+            [1, 2, 3],
+            2,
+        )
         assert on_dask == local and len(set(local.values())) == 3
     assert bench.burn.func(7, "0") == 3

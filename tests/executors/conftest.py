@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -39,7 +40,7 @@ class ThreadExecutor:
         self.seen: list[Any] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "ThreadExecutor":
+    def __enter__(self) -> ThreadExecutor:
         if not self._thread.is_alive() and not self.stop.is_set():
             self._thread.start()
         return self
@@ -61,8 +62,9 @@ class ThreadExecutor:
             try:
                 output = op.func(*values, **execution.config)
             except Exception as exc:
-                self.node.executions.update(execution.hash, Status.FAILED, self.name,
-                                            error=f"{type(exc).__name__}: {exc}")
+                self.node.executions.update(
+                    execution.hash, Status.FAILED, self.name, error=f"{type(exc).__name__}: {exc}"
+                )
                 continue
             self.node.executions.update(execution.hash, Status.COMPLETED, self.name, output=output)
 
@@ -79,4 +81,3 @@ def thread_executor(remote_node: Node) -> Iterator[Callable[..., ThreadExecutor]
     yield start
     for executor in started:
         executor.__exit__()
-

@@ -18,10 +18,17 @@ from tests.executors.test_processes import env, free_port
 SHOUT = ROOT / "examples" / "executors" / "shout.json"
 
 
-def catenary(data_dir: Path, *args: str, code: int = 0, stdin: str | None = None
-             ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "catenary", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, env=env(), input=stdin, timeout=120)
+def catenary(
+    data_dir: Path, *args: str, code: int = 0, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "catenary", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        env=env(),
+        input=stdin,
+        timeout=120,
+    )
     assert proc.returncode == code, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc
 
@@ -46,14 +53,27 @@ def test_register_remote_prints_the_version_id_and_is_idempotent(tmp_path: Path)
     assert [o["name"] for o in listed if o["version_id"] == str(expected)] == ["example/shout"]
 
 
-@pytest.mark.parametrize("document,message", [
-    ("{not json", "shout"),
-    (json.dumps({"name": "x", "inputs": ["string"], "output": "string"}), "missing key(s): config, description, groups"),
-    (json.dumps({**json.loads(SHOUT.read_text()), "inputs": "string"}), "inputs: expected a list"),
-    (json.dumps({**json.loads(SHOUT.read_text()), "output": "strin"}), "output"),
-    (json.dumps({"id": "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6",
-                 "data": json.loads(SHOUT.read_text())}), "id: bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6 does not match"),
-])
+@pytest.mark.parametrize(
+    "document,message",
+    [
+        ("{not json", "shout"),
+        (
+            json.dumps({"name": "x", "inputs": ["string"], "output": "string"}),
+            "missing key(s): config, description, groups",
+        ),
+        (json.dumps({**json.loads(SHOUT.read_text()), "inputs": "string"}), "inputs: expected a list"),
+        (json.dumps({**json.loads(SHOUT.read_text()), "output": "strin"}), "output"),
+        (
+            json.dumps(
+                {
+                    "id": "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6",
+                    "data": json.loads(SHOUT.read_text()),
+                }
+            ),
+            "id: bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6 does not match",
+        ),
+    ],
+)
 def test_register_remote_refuses_a_bad_manifest(tmp_path: Path, document: str, message: str) -> None:
     catenary(tmp_path, "op", "list")  # creates the data dir
     before = snapshot(tmp_path)
@@ -65,29 +85,56 @@ def test_register_remote_refuses_a_bad_manifest(tmp_path: Path, document: str, m
 
 
 def test_local_only_commands_refuse_node_and_bad_hashes(tmp_path: Path) -> None:
-    for args in (["op", "register-remote", str(SHOUT)],
-                 ["exec", "history", "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6"]):
+    for args in (
+        ["op", "register-remote", str(SHOUT)],
+        ["exec", "history", "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6"],
+    ):
         assert "does not take --node" in catenary(tmp_path, "--node", "127.0.0.1:1", *args, code=2).stderr
-    assert "unknown execution" in catenary(
-        tmp_path, "exec", "history", "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6",
-        code=2).stderr
+    assert (
+        "unknown execution"
+        in catenary(
+            tmp_path,
+            "exec",
+            "history",
+            "bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6",
+            code=2,
+        ).stderr
+    )
     assert "HASH" in catenary(tmp_path, "exec", "history", "not-a-cid", code=2).stderr
 
 
-@pytest.mark.parametrize("args,message", [
-    (["executor", "--operations", "tests.executors.remote_ops"], "needs --node"),
-    (["executor", "--node", "127.0.0.1:1"], "needs --operations"),
-    (["executor", "--node", "127.0.0.1:1", "--operations", "no.such.module"], "cannot import it"),
-    (["executor", "--node", "127.0.0.1:1", "--operations", "tests.ops_fixture"], "defines no remote operation"),
-    (["executor", "--node", "127.0.0.1:1", "--operations", "tests.executors.remote_ops", "--lease", "0"],
-     "--lease"),
-    (["executor", "--node", "127.0.0.1:1", "--operations", "tests.executors.remote_ops", "--id", " "],
-     "--id"),
-    (["--executor", "dask:nowhere", "op", "list"], "expected local, dask:local or dask://HOST:PORT"),
-    (["--executor", "dask://no-port", "op", "list"], "expected local, dask:local or dask://HOST:PORT"),
-    (["--executor", "dask:local", "--node", "127.0.0.1:1", "op", "list"], "--executor and --node"),
-    (["--remote-wait", "-1", "op", "list"], "--remote-wait"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["executor", "--operations", "tests.executors.remote_ops"], "needs --node"),
+        (["executor", "--node", "127.0.0.1:1"], "needs --operations"),
+        (["executor", "--node", "127.0.0.1:1", "--operations", "no.such.module"], "cannot import it"),
+        (
+            ["executor", "--node", "127.0.0.1:1", "--operations", "tests.ops_fixture"],
+            "defines no remote operation",
+        ),
+        (
+            [
+                "executor",
+                "--node",
+                "127.0.0.1:1",
+                "--operations",
+                "tests.executors.remote_ops",
+                "--lease",
+                "0",
+            ],
+            "--lease",
+        ),
+        (
+            ["executor", "--node", "127.0.0.1:1", "--operations", "tests.executors.remote_ops", "--id", " "],
+            "--id",
+        ),
+        (["--executor", "dask:nowhere", "op", "list"], "expected local, dask:local or dask://HOST:PORT"),
+        (["--executor", "dask://no-port", "op", "list"], "expected local, dask:local or dask://HOST:PORT"),
+        (["--executor", "dask:local", "--node", "127.0.0.1:1", "op", "list"], "--executor and --node"),
+        (["--remote-wait", "-1", "op", "list"], "--remote-wait"),
+    ],
+)
 def test_bad_executor_options_are_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
     proc = catenary(tmp_path, *args, code=2)
     assert message in proc.stderr and proc.stdout == ""
@@ -95,6 +142,13 @@ def test_bad_executor_options_are_usage_errors(tmp_path: Path, args: list[str], 
 
 
 def test_an_executor_without_a_node_says_so(tmp_path: Path) -> None:
-    proc = catenary(tmp_path, "executor", "--node", f"127.0.0.1:{free_port()}", "--operations",
-                    "tests.executors.remote_ops", code=1)
+    proc = catenary(
+        tmp_path,
+        "executor",
+        "--node",
+        f"127.0.0.1:{free_port()}",
+        "--operations",
+        "tests.executors.remote_ops",
+        code=1,
+    )
     assert "cannot reach the node" in proc.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,8 +20,7 @@ from catenary.model import Execution, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
 from tests.executors.conftest import workflow
-from tests.helpers import query
-from tests.helpers import open_policy
+from tests.helpers import open_policy, query
 
 S = 10**9  # ns per second
 # Every test runs on both stores.
@@ -44,8 +43,7 @@ def history(node: Node, execution: Execution) -> list[tuple[str, str | None]]:
     return [(h.change, h.executor) for h in node.executions.history(execution.hash)]
 
 
-def test_a_lapsed_claim_returns_to_created_and_the_history_says_so(remote_node: Node, db: str | None
-                                                                   ) -> None:
+def test_a_lapsed_claim_returns_to_created_and_the_history_says_so(remote_node: Node, db: str | None) -> None:
     node = remote_node
     e = created(node)
     claimed = node.executions.update(e.hash, Status.IN_PROGRESS, "a", lease=30)
@@ -57,7 +55,9 @@ def test_a_lapsed_claim_returns_to_created_and_the_history_says_so(remote_node: 
     assert back.executor is None and back.started_at is None and back.seq > claimed.seq
     entries = node.executions.history(e.hash)
     assert [(h.change, h.executor, h.seq) for h in entries] == [
-        ("claimed", "a", claimed.seq), ("lease_expired", "a", back.seq)]
+        ("claimed", "a", claimed.seq),
+        ("lease_expired", "a", back.seq),
+    ]
     assert "lease of a ended at" in entries[1].detail
     # The executor that lost its claim cannot report any more; another one takes it over.
     with pytest.raises(StatusTransitionError, match="expected status in_progress, actual created"):
@@ -66,8 +66,11 @@ def test_a_lapsed_claim_returns_to_created_and_the_history_says_so(remote_node: 
     done = node.executions.update(e.hash, Status.COMPLETED, "b", output=70)
     assert (done.status, done.executor, node.values.get(done.output)) == (Status.COMPLETED, "b", 70)
     assert history(node, e) == [("claimed", "a"), ("lease_expired", "a"), ("claimed", "b")]
-    assert query(db or node.data_dir / "catenary.db", "SELECT count(*) FROM executions WHERE hash = ?",
-                 (e.hash.cid_bytes,)) == [(1,)]
+    assert query(
+        db or node.data_dir / "catenary.db",
+        "SELECT count(*) FROM executions WHERE hash = ?",
+        (e.hash.cid_bytes,),
+    ) == [(1,)]
     assert node.executions.sweep(now + 10**6 * S) == []  # finished executions have no lease
 
 

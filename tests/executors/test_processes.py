@@ -19,8 +19,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,20 +29,19 @@ from catenary.api import Server
 from catenary.client import Client
 from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
-from catenary.sdk import Node
 from catenary.operations.wasm.abi import parse_manifest
+from catenary.sdk import Node
 from tests.executors.conftest import REMOTE_OPS, ROOT
-from tests.helpers import check_hashes, manifest
-from tests.helpers import open_policy
-from tests.helpers import allow_anonymous
+from tests.helpers import allow_anonymous, check_hashes, manifest, open_policy
 
 TOOLS = ROOT / ".tools" / "node_modules"
 JS_EXECUTOR = ROOT / "examples" / "executors" / "shout-executor.js"
 
 
 def env(**extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("CATENARY_NODE", "CATENARY_DB",
-                                                               "CATENARY_TEST_HOLD")}
+    base = {
+        k: v for k, v in os.environ.items() if k not in ("CATENARY_NODE", "CATENARY_DB", "CATENARY_TEST_HOLD")
+    }
     return {**base, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra}
 
 
@@ -59,16 +59,29 @@ class Processes:
         self.started: list[subprocess.Popen[str]] = []
 
     def catenary(self, *args: str, **extra_env: str) -> subprocess.Popen[str]:
-        proc = subprocess.Popen([sys.executable, "-m", "catenary", "--data-dir", str(self.data_dir), *args],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env(**extra_env))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "catenary", "--data-dir", str(self.data_dir), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env(**extra_env),
+        )
         self.started.append(proc)
         return proc
 
     def serve(self, port: int) -> tuple[subprocess.Popen[str], str]:
         allow_anonymous(self.data_dir)  # the executors here call without keys
-        proc = self.catenary("--ops", REMOTE_OPS, "--ops", "tests.ops_fixture", "--remote-wait", "60",
-                             "serve", "--listen", f"127.0.0.1:{port}")
+        proc = self.catenary(
+            "--ops",
+            REMOTE_OPS,
+            "--ops",
+            "tests.ops_fixture",
+            "--remote-wait",
+            "60",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+        )
         line = proc.stdout.readline()
         if not line.startswith("listening on "):
             proc.kill()
@@ -76,8 +89,19 @@ class Processes:
         return proc, line.split()[-1]
 
     def executor(self, address: str, name: str, lease: float, **extra_env: str) -> subprocess.Popen[str]:
-        return self.catenary("executor", "--node", address, "--operations", REMOTE_OPS, "--id", name,
-                             "--lease", str(lease), "--json", **extra_env)
+        return self.catenary(
+            "executor",
+            "--node",
+            address,
+            "--operations",
+            REMOTE_OPS,
+            "--id",
+            name,
+            "--lease",
+            str(lease),
+            "--json",
+            **extra_env,
+        )
 
     def stop(self, proc: subprocess.Popen[str]) -> tuple[str, str]:
         proc.send_signal(signal.SIGTERM)
@@ -136,8 +160,14 @@ def test_an_executor_killed_mid_execution_loses_nothing(processes: Processes, tm
     hold = tmp_path / "hold"
     hold.touch()  # the first executor's call of test/remote-slow never returns
     doomed = processes.executor(address, "doomed", 2.0, CATENARY_TEST_HOLD=str(hold))
-    claimed = wait_for(lambda: [e for e in client.executions.list(ExecutionFilter(run=run.id)).executions
-                                if e.status is Status.IN_PROGRESS], "the first executor's claim")
+    claimed = wait_for(
+        lambda: [
+            e
+            for e in client.executions.list(ExecutionFilter(run=run.id)).executions
+            if e.status is Status.IN_PROGRESS
+        ],
+        "the first executor's claim",
+    )
     [execution] = claimed
     assert execution.executor == "doomed"
     doomed.send_signal(signal.SIGKILL)
@@ -147,7 +177,9 @@ def test_an_executor_killed_mid_execution_loses_nothing(processes: Processes, tm
     assert outcome and not isinstance(outcome[0], Exception), outcome
     assert outcome[0].done and outcome[0].result == 31
     survivor_out, _ = processes.stop(survivor)
-    assert [(e["event"], e["execution"]) for e in events(survivor_out)] == [("completed", str(execution.hash))]
+    assert [(e["event"], e["execution"]) for e in events(survivor_out)] == [
+        ("completed", str(execution.hash))
+    ]
     assert events(doomed_out) == []
     # Exactly one record of it, completed by the survivor; the segment committed after it.
     records = list(client.executions.iterate(ExecutionFilter(run=run.id)))
@@ -157,9 +189,23 @@ def test_an_executor_killed_mid_execution_loses_nothing(processes: Processes, tm
     for e in records:
         check_hashes(e)
     # The history (read from the node's data dir by the CLI) shows the claim, expiry and re-claim.
-    history = subprocess.run([sys.executable, "-m", "catenary", "--data-dir", str(processes.data_dir),
-                              "exec", "history", str(execution.hash), "--json"],
-                             capture_output=True, text=True, env=env(), timeout=60)
+    history = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "catenary",
+            "--data-dir",
+            str(processes.data_dir),
+            "exec",
+            "history",
+            str(execution.hash),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=60,
+    )
     assert history.returncode == 0, history.stderr
     entries = [(h["change"], h["executor"]) for h in json.loads(history.stdout)["history"]]
     # (On a starved machine the doomed executor may have let its lease lapse and re-claimed it
@@ -195,9 +241,12 @@ def node_js() -> str:
     found = shutil.which("node")
     missing = [p for p in ("@grpc/grpc-js", "@grpc/proto-loader") if not (TOOLS / p).is_dir()]
     if not found or missing:
-        pytest.fail(f"the Node.js executor needs node and {', '.join(missing) or 'its packages'}: "
-                    f"`make test` installs them with `npm install --prefix .tools @grpc/grpc-js "
-                    f"@grpc/proto-loader`", pytrace=False)
+        pytest.fail(
+            f"the Node.js executor needs node and {', '.join(missing) or 'its packages'}: "
+            f"`make test` installs them with `npm install --prefix .tools @grpc/grpc-js "
+            f"@grpc/proto-loader`",
+            pytrace=False,
+        )
     return found
 
 
@@ -205,16 +254,46 @@ def test_a_node_js_executor_completes_a_remote_execution(node_js: str, tmp_path:
     node = Node(tmp_path / "data", remote_wait=60)
     server = Server(node, "127.0.0.1:0", policy=open_policy(node)).start()
     try:
-        spec = parse_manifest(json.loads((ROOT / "examples" / "executors" / "shout.json").read_text()),
-                              "shout.json")
+        spec = parse_manifest(
+            json.loads((ROOT / "examples" / "executors" / "shout.json").read_text()), "shout.json"
+        )
         info = node.operations.register_remote(spec)
-        wf = node.workflows.create(json.dumps({"data": {
-            "name": "js", "creators": [], "description": "", "groups": [], "segments": [
-                {"inputs": [-1], "sequence": [{"version_id": str(info.version_id), "config": {}}]},
-                {"inputs": [0], "sequence": [{"op": "std/utf8-encode", "config": {}}]}]}}))
-        js = subprocess.Popen([node_js, str(JS_EXECUTOR), "--node", server.address, "--id", "js-1",
-                               "--lease", "10", "--count", "1"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wf = node.workflows.create(
+            json.dumps(
+                {
+                    "data": {
+                        "name": "js",
+                        "creators": [],
+                        "description": "",
+                        "groups": [],
+                        "segments": [
+                            {
+                                "inputs": [-1],
+                                "sequence": [{"version_id": str(info.version_id), "config": {}}],
+                            },
+                            {"inputs": [0], "sequence": [{"op": "std/utf8-encode", "config": {}}]},
+                        ],
+                    }
+                }
+            )
+        )
+        js = subprocess.Popen(
+            [
+                node_js,
+                str(JS_EXECUTOR),
+                "--node",
+                server.address,
+                "--id",
+                "js-1",
+                "--lease",
+                "10",
+                "--count",
+                "1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             state, result = node.runs.run(wf.id, {0: ["héllo"]})
             out, err = js.communicate(timeout=60)

@@ -95,8 +95,11 @@ def test_a_remote_failure_fails_the_run_and_is_recorded_once(remote_node, thread
     wf = workflow(node, ([-1], ["test/remote-boom", "test/inc"]))
     with thread_executor("exec-1"):
         run = node.runs.new(wf.id)
-        with pytest.raises(ExecutionFailedError, match=r"segment 0 step 0 \(test/remote-boom\): "
-                                                       r"ValueError: remote boom on 3") as info:
+        with pytest.raises(
+            ExecutionFailedError,
+            match=r"segment 0 step 0 \(test/remote-boom\): "
+            r"ValueError: remote boom on 3",
+        ) as info:
             node.runs.next(run.id, [3])
     failed = info.value.execution
     assert [e.hash for e in records(node, run.id).values()] == [failed.hash]
@@ -113,15 +116,16 @@ def test_a_remote_version_known_only_from_its_manifest(make_node):
     info = node.operations.register_remote(OperationManifest("test/js-len", ("string",), "int"))
     wf = node.workflows.create(
         '{"data": {"name": "m", "creators": [], "description": "", "groups": [], "segments": '
-        f'[{{"inputs": [-1], "sequence": [{{"version_id": "{info.version_id}", "config": {{}}}}]}}]}}}}')
+        f'[{{"inputs": [-1], "sequence": [{{"version_id": "{info.version_id}", "config": {{}}}}]}}]}}}}'
+    )
     stop = threading.Event()
 
     def executor() -> None:
-        for e in node.executions.updates(ExecutionFilter(statuses=(Status.CREATED,),
-                                                         operation=info.version_id), 0, stop=stop):
+        for e in node.executions.updates(
+            ExecutionFilter(statuses=(Status.CREATED,), operation=info.version_id), 0, stop=stop
+        ):
             node.executions.update(e.hash, Status.IN_PROGRESS, "js")
-            node.executions.update(e.hash, Status.COMPLETED, "js",
-                                   output=len(node.values.get(e.inputs[0])))
+            node.executions.update(e.hash, Status.COMPLETED, "js", output=len(node.values.get(e.inputs[0])))
 
     thread = threading.Thread(target=executor)
     thread.start()

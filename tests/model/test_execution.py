@@ -23,19 +23,42 @@ IN_B = cid_of("b")
 
 def make(**overrides) -> Execution:
     fields = dict(
-        workflow=WF, run=RUN, segment=2, step=0, operation=OP, config={"algorithm": "blake3"},
-        parents=(EVENT, cid_of("producer")), inputs=(IN_A, IN_B), status=Status.COMPLETED,
-        output=cid_of(b"out"), error=None, executor="node-x", cached_from=None,
-        created_at=1_000, started_at=1_500, finished_at=4_000, seq=7,
+        workflow=WF,
+        run=RUN,
+        segment=2,
+        step=0,
+        operation=OP,
+        config={"algorithm": "blake3"},
+        parents=(EVENT, cid_of("producer")),
+        inputs=(IN_A, IN_B),
+        status=Status.COMPLETED,
+        output=cid_of(b"out"),
+        error=None,
+        executor="node-x",
+        cached_from=None,
+        created_at=1_000,
+        started_at=1_500,
+        finished_at=4_000,
+        seq=7,
     )
     fields.update(overrides)
-    h = cid_of(hash_data(fields["workflow"], fields["segment"], fields["step"], fields["operation"],
-                         fields["config"], list(fields["parents"]), list(fields["inputs"])))
+    h = cid_of(
+        hash_data(
+            fields["workflow"],
+            fields["segment"],
+            fields["step"],
+            fields["operation"],
+            fields["config"],
+            list(fields["parents"]),
+            list(fields["inputs"]),
+        )
+    )
     k = cid_of(key_data(fields["operation"], fields["config"], list(fields["inputs"])))
     return Execution(hash=fields.pop("hash", h), key=fields.pop("key", k), **fields)
 
 
 # -- hashes -----------------------------------------------------------------------------------
+
 
 def test_hash_preimage_has_exactly_the_spec_keys() -> None:
     pre = hash_data(WF, 1, 2, OP, {}, [EVENT], [IN_A])
@@ -45,8 +68,15 @@ def test_hash_preimage_has_exactly_the_spec_keys() -> None:
 
 def test_hash_and_key_match_an_independent_implementation() -> None:
     e = make()
-    hashed = {"workflow": WF, "segment": 2, "step": 0, "operation": OP, "config": {"algorithm": "blake3"},
-              "parents": [EVENT, cid_of("producer")], "inputs": [IN_A, IN_B]}
+    hashed = {
+        "workflow": WF,
+        "segment": 2,
+        "step": 0,
+        "operation": OP,
+        "config": {"algorithm": "blake3"},
+        "parents": [EVENT, cid_of("producer")],
+        "inputs": [IN_A, IN_B],
+    }
     keyed = {"operation": OP, "config": {"algorithm": "blake3"}, "inputs": [IN_A, IN_B]}
     assert str(e.recomputed_hash()) == independent_cid(hashed)
     assert str(e.recomputed_key()) == independent_cid(keyed)
@@ -56,40 +86,77 @@ def test_hash_and_key_match_an_independent_implementation() -> None:
 def test_empty_config_is_hashed_as_an_empty_map() -> None:
     e = make(config={})
     assert str(e.hash) == independent_cid(
-        {"workflow": WF, "segment": 2, "step": 0, "operation": OP, "config": {},
-         "parents": [EVENT, cid_of("producer")], "inputs": [IN_A, IN_B]})
+        {
+            "workflow": WF,
+            "segment": 2,
+            "step": 0,
+            "operation": OP,
+            "config": {},
+            "parents": [EVENT, cid_of("producer")],
+            "inputs": [IN_A, IN_B],
+        }
+    )
 
 
-@pytest.mark.parametrize("field, value", [
-    ("workflow", cid_of("w2")), ("segment", 3), ("step", 1), ("operation", cid_of("op2")),
-    ("config", {"algorithm": "sha2-256"}), ("parents", (cid_of("other"), cid_of("producer"))),
-    ("inputs", (IN_B, IN_A)),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("workflow", cid_of("w2")),
+        ("segment", 3),
+        ("step", 1),
+        ("operation", cid_of("op2")),
+        ("config", {"algorithm": "sha2-256"}),
+        ("parents", (cid_of("other"), cid_of("producer"))),
+        ("inputs", (IN_B, IN_A)),
+    ],
+)
 def test_every_hashed_field_changes_the_hash(field: str, value) -> None:
     assert make(**{field: value}).hash != make().hash
 
 
-@pytest.mark.parametrize("field, value", [
-    ("workflow", cid_of("w2")), ("segment", 3), ("step", 1), ("parents", (cid_of("other"),) * 2),
-    ("run", cid_of("another run")), ("status", Status.FAILED), ("output", None), ("error", "x"),
-    ("executor", "node-y"), ("cached_from", cid_of("c")), ("created_at", 5), ("started_at", 6),
-    ("finished_at", 7), ("seq", 99),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("workflow", cid_of("w2")),
+        ("segment", 3),
+        ("step", 1),
+        ("parents", (cid_of("other"),) * 2),
+        ("run", cid_of("another run")),
+        ("status", Status.FAILED),
+        ("output", None),
+        ("error", "x"),
+        ("executor", "node-y"),
+        ("cached_from", cid_of("c")),
+        ("created_at", 5),
+        ("started_at", 6),
+        ("finished_at", 7),
+        ("seq", 99),
+    ],
+)
 def test_key_ignores_position_and_metadata(field: str, value) -> None:
     assert make(**{field: value}).key == make().key
 
 
-@pytest.mark.parametrize("field, value", [
-    ("run", cid_of("another run")), ("status", Status.FAILED), ("output", None), ("error", "x"),
-    ("executor", "node-y"), ("cached_from", cid_of("c")), ("created_at", 5), ("seq", 99),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("run", cid_of("another run")),
+        ("status", Status.FAILED),
+        ("output", None),
+        ("error", "x"),
+        ("executor", "node-y"),
+        ("cached_from", cid_of("c")),
+        ("created_at", 5),
+        ("seq", 99),
+    ],
+)
 def test_hash_ignores_metadata(field: str, value) -> None:
     assert make(**{field: value}).hash == make().hash
 
 
-@pytest.mark.parametrize("field, value", [
-    ("operation", cid_of("op2")), ("config", {"algorithm": "sha2-256"}), ("inputs", (IN_A,)),
-])
+@pytest.mark.parametrize(
+    "field, value", [("operation", cid_of("op2")), ("config", {"algorithm": "sha2-256"}), ("inputs", (IN_A,))]
+)
 def test_key_depends_on_the_computation(field: str, value) -> None:
     assert make(**{field: value}).key != make().key
 
@@ -110,6 +177,7 @@ def test_duration_is_computed() -> None:
 
 # -- runs and events --------------------------------------------------------------------------
 
+
 def test_run_id_is_the_cid_of_workflow_and_nonce() -> None:
     nonce = bytes(range(16))
     run = Run(WF, nonce)
@@ -128,8 +196,11 @@ def test_event_hash_is_the_cid_of_run_segment_inputs() -> None:
 
 # -- status machine -----------------------------------------------------------------------------
 
-ALLOWED = {(Status.CREATED, Status.IN_PROGRESS), (Status.IN_PROGRESS, Status.COMPLETED),
-           (Status.IN_PROGRESS, Status.FAILED)}
+ALLOWED = {
+    (Status.CREATED, Status.IN_PROGRESS),
+    (Status.IN_PROGRESS, Status.COMPLETED),
+    (Status.IN_PROGRESS, Status.FAILED),
+}
 
 
 @pytest.mark.parametrize("current, new", list(itertools.product(Status, Status)))
@@ -163,31 +234,35 @@ def test_status_values_are_the_spec_names() -> None:
 
 # -- filter ------------------------------------------------------------------------------------
 
+
 def test_empty_filter_matches_everything() -> None:
     assert ExecutionFilter().matches(make())
 
 
-@pytest.mark.parametrize("flt, expected", [
-    (ExecutionFilter(statuses=(Status.COMPLETED,)), True),
-    (ExecutionFilter(statuses=(Status.FAILED, Status.COMPLETED)), True),
-    (ExecutionFilter(statuses=(Status.FAILED,)), False),
-    (ExecutionFilter(workflow=WF), True),
-    (ExecutionFilter(workflow=cid_of("x")), False),
-    (ExecutionFilter(run=RUN), True),
-    (ExecutionFilter(run=cid_of("x")), False),
-    (ExecutionFilter(operation=OP), True),
-    (ExecutionFilter(operation=cid_of("x")), False),
-    (ExecutionFilter(segment=2), True),
-    (ExecutionFilter(segment=0), False),
-    (ExecutionFilter(parent=EVENT), True),
-    (ExecutionFilter(parent=cid_of("producer")), True),
-    (ExecutionFilter(parent=IN_A), False),
-    (ExecutionFilter(created_after=999), True),
-    (ExecutionFilter(created_after=1_000), False),
-    (ExecutionFilter(created_before=1_001), True),
-    (ExecutionFilter(created_before=1_000), False),
-    (ExecutionFilter(segment=2, workflow=cid_of("x")), False),
-])
+@pytest.mark.parametrize(
+    "flt, expected",
+    [
+        (ExecutionFilter(statuses=(Status.COMPLETED,)), True),
+        (ExecutionFilter(statuses=(Status.FAILED, Status.COMPLETED)), True),
+        (ExecutionFilter(statuses=(Status.FAILED,)), False),
+        (ExecutionFilter(workflow=WF), True),
+        (ExecutionFilter(workflow=cid_of("x")), False),
+        (ExecutionFilter(run=RUN), True),
+        (ExecutionFilter(run=cid_of("x")), False),
+        (ExecutionFilter(operation=OP), True),
+        (ExecutionFilter(operation=cid_of("x")), False),
+        (ExecutionFilter(segment=2), True),
+        (ExecutionFilter(segment=0), False),
+        (ExecutionFilter(parent=EVENT), True),
+        (ExecutionFilter(parent=cid_of("producer")), True),
+        (ExecutionFilter(parent=IN_A), False),
+        (ExecutionFilter(created_after=999), True),
+        (ExecutionFilter(created_after=1_000), False),
+        (ExecutionFilter(created_before=1_001), True),
+        (ExecutionFilter(created_before=1_000), False),
+        (ExecutionFilter(segment=2, workflow=cid_of("x")), False),
+    ],
+)
 def test_filter_matches(flt: ExecutionFilter, expected: bool) -> None:
     assert flt.matches(make()) is expected
 
@@ -204,15 +279,18 @@ def test_cid_values_are_catenary_cids() -> None:
 
 # -- the one builder ----------------------------------------------------------------------------
 
+
 def test_invocation_builds_the_record_and_both_preimages_once() -> None:
-    expected = make(status=Status.CREATED, output=None, executor=None, started_at=None,
-                    finished_at=None, seq=0)
+    expected = make(
+        status=Status.CREATED, output=None, executor=None, started_at=None, finished_at=None, seq=0
+    )
     invocation = expected.invocation
     record = invocation.record(RUN, Status.CREATED, created_at=1_000)
     assert record == expected
     ids = invocation.preimages()
-    assert str(ids.hash) == independent_cid(hash_data(WF, 2, 0, OP, {"algorithm": "blake3"},
-                                                      list(expected.parents), [IN_A, IN_B]))
+    assert str(ids.hash) == independent_cid(
+        hash_data(WF, 2, 0, OP, {"algorithm": "blake3"}, list(expected.parents), [IN_A, IN_B])
+    )
     assert str(ids.key) == independent_cid(key_data(OP, {"algorithm": "blake3"}, [IN_A, IN_B]))
     assert (cid_of(decode(ids.hash_block)), cid_of(decode(ids.key_block))) == (ids.hash, ids.key)
 

@@ -11,32 +11,63 @@ from catenary.model.types import connects, mismatch, type_problem
 from tests.helpers import independent_cid
 
 
-@pytest.mark.parametrize("spec, value", [
-    ("any", object()), ("bytes", b""), ("string", ""), ("int", -3), ("float", 1.5), ("bool", False),
-    ("null", None), ("list", [1]), ("map", {}), ("cid", cid_of(1)), ({"a": "int"}, {"a": 1, "b": 2}),
-    ({"a": {"b": "string"}}, {"a": {"b": "x"}}),
-])
+@pytest.mark.parametrize(
+    "spec, value",
+    [
+        ("any", object()),
+        ("bytes", b""),
+        ("string", ""),
+        ("int", -3),
+        ("float", 1.5),
+        ("bool", False),
+        ("null", None),
+        ("list", [1]),
+        ("map", {}),
+        ("cid", cid_of(1)),
+        ({"a": "int"}, {"a": 1, "b": 2}),
+        ({"a": {"b": "string"}}, {"a": {"b": "x"}}),
+    ],
+)
 def test_values_of_their_type(spec, value) -> None:
     assert mismatch(spec, value) is None
 
 
-@pytest.mark.parametrize("spec, value, fragment", [
-    ("int", True, "expected int, got bool"), ("int", 1.0, "got float"), ("bool", 0, "got int"),
-    ("bytes", "x", "got string"), ("string", b"x", "got bytes"), ("map", [], "got list"),
-    ("null", 0, "got int"), ({"a": "int"}, {"b": 1}, "no field 'a'"), ({"a": "int"}, 5, "expected a map"),
-    ({"a": {"b": "string"}}, {"a": {"b": 1}}, "value.a.b: expected string, got int"),
-])
+@pytest.mark.parametrize(
+    "spec, value, fragment",
+    [
+        ("int", True, "expected int, got bool"),
+        ("int", 1.0, "got float"),
+        ("bool", 0, "got int"),
+        ("bytes", "x", "got string"),
+        ("string", b"x", "got bytes"),
+        ("map", [], "got list"),
+        ("null", 0, "got int"),
+        ({"a": "int"}, {"b": 1}, "no field 'a'"),
+        ({"a": "int"}, 5, "expected a map"),
+        ({"a": {"b": "string"}}, {"a": {"b": 1}}, "value.a.b: expected string, got int"),
+    ],
+)
 def test_values_of_another_type(spec, value, fragment: str) -> None:
     problem = mismatch(spec, value)
     assert problem is not None and fragment in problem
 
 
-@pytest.mark.parametrize("produced, accepted, ok", [
-    ("any", "int", True), ("int", "any", True), ("int", "int", True), ("int", "float", False),
-    ({"n": "int"}, "map", True), ({"n": "int"}, "int", False), ("map", {"n": "int"}, True),
-    ({"n": "int", "m": "bytes"}, {"n": "int"}, True), ({"n": "string"}, {"n": "int"}, False),
-    ({"m": "int"}, {"n": "int"}, False), ("string", {"n": "int"}, False),
-])
+@pytest.mark.parametrize(
+    "produced, accepted, ok",
+    [
+        ("any", "int", True),
+        ("int", "any", True),
+        ("int", "int", True),
+        ("int", "float", False),
+        ({"n": "int"}, "map", True),
+        ({"n": "int"}, "int", False),
+        ("map", {"n": "int"}, True),
+        ({"n": "int", "m": "bytes"}, {"n": "int"}, True),
+        ({"n": "string"}, {"n": "int"}, False),
+        ({"m": "int"}, {"n": "int"}, False),
+        ("string", {"n": "int"}, False),
+    ],
+)
 def test_connects(produced, accepted, ok: bool) -> None:
     assert connects(produced, accepted) is ok
 
@@ -62,10 +93,22 @@ def test_operation_manifest_refuses_unknown_types_with_path() -> None:
 
 
 def test_operation_ids_are_the_cids_of_their_spec_maps() -> None:
-    m = OperationManifest("x/y", inputs=("int", {"a": "bytes"}), output="map", description="d",
-                          config={"k": ("v1", "v2"), "free": ()}, groups=("g",))
-    expected = {"name": "x/y", "description": "d", "inputs": ["int", {"a": "bytes"}], "output": "map",
-                "config": {"k": ["v1", "v2"], "free": []}, "groups": ["g"]}
+    m = OperationManifest(
+        "x/y",
+        inputs=("int", {"a": "bytes"}),
+        output="map",
+        description="d",
+        config={"k": ("v1", "v2"), "free": ()},
+        groups=("g",),
+    )
+    expected = {
+        "name": "x/y",
+        "description": "d",
+        "inputs": ["int", {"a": "bytes"}],
+        "output": "map",
+        "config": {"k": ["v1", "v2"], "free": []},
+        "groups": ["g"],
+    }
     assert m.data() == expected
     assert str(m.id) == independent_cid(expected)
     assert OperationManifest.from_data(expected) == m

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -42,14 +43,17 @@ def load(manifest: Any) -> Workflow:
 
 def base() -> dict[str, Any]:
     """A valid three-segment manifest: [-1] -> [0, -1] -> [1]."""
-    return {"data": data(
-        ([-1], ["std/utf8-encode", ("std/hash", {"algorithm": "sha2-256"})]),
-        ([0, -1], ["std/concat"]),
-        ([1], ["std/cid"]),
-    )}
+    return {
+        "data": data(
+            ([-1], ["std/utf8-encode", ("std/hash", {"algorithm": "sha2-256"})]),
+            ([0, -1], ["std/concat"]),
+            ([1], ["std/cid"]),
+        )
+    }
 
 
 # -- valid manifests ---------------------------------------------------------------------------
+
 
 def test_base_manifest_is_valid_and_resolves_names_to_version_ids() -> None:
     wf = load(base())
@@ -65,11 +69,18 @@ def test_base_manifest_is_valid_and_resolves_names_to_version_ids() -> None:
 def test_workflow_id_is_the_cid_of_the_spec_data_map() -> None:
     wf = load(base())
     expected = {
-        "name": "test", "creators": ["tests"], "description": "", "groups": [],
+        "name": "test",
+        "creators": ["tests"],
+        "description": "",
+        "groups": [],
         "segments": [
-            {"inputs": [-1], "sequence": [
-                {"version_id": vid("std/utf8-encode"), "config": {}},
-                {"version_id": vid("std/hash"), "config": {"algorithm": "sha2-256"}}]},
+            {
+                "inputs": [-1],
+                "sequence": [
+                    {"version_id": vid("std/utf8-encode"), "config": {}},
+                    {"version_id": vid("std/hash"), "config": {"algorithm": "sha2-256"}},
+                ],
+            },
             {"inputs": [0, -1], "sequence": [{"version_id": vid("std/concat"), "config": {}}]},
             {"inputs": [1], "sequence": [{"version_id": vid("std/cid"), "config": {}}]},
         ],
@@ -146,12 +157,14 @@ def test_empty_allowed_list_means_any_string() -> None:
 
 # -- every rule rejects its bad manifest, naming the JSON path --------------------------------
 
+
 def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
     def mutate(m: dict[str, Any]) -> None:
         target = m
         for part in path[:-1]:
             target = target[part]
         target[path[-1]] = value
+
     return mutate
 
 
@@ -161,6 +174,7 @@ def _del(path: list[Any]) -> Callable[[dict[str, Any]], None]:
         for part in path[:-1]:
             target = target[part]
         del target[path[-1]]
+
     return mutate
 
 
@@ -171,6 +185,7 @@ def _step(seg: int, pos: int) -> list[Any]:
 def _add_segment(inputs: list[int], ops: list[Any]) -> Callable[[dict[str, Any]], None]:
     def mutate(m: dict[str, Any]) -> None:
         m["data"]["segments"].append(data((inputs, ops))["segments"][0])
+
     return mutate
 
 
@@ -179,55 +194,139 @@ UNKNOWN_VID = str(cid_of("no such operation version"))
 BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("no segments", _set(["data", "segments"], []), "segments", "at least one segment"),
     ("segments not a list", _set(["data", "segments"], {"0": {}}), "segments", "list"),
-    ("segment with no inputs", _set(["data", "segments", 1, "inputs"], []), "segments[1].inputs",
-     "at least one input"),
+    (
+        "segment with no inputs",
+        _set(["data", "segments", 1, "inputs"], []),
+        "segments[1].inputs",
+        "at least one input",
+    ),
     ("inputs not a list", _set(["data", "segments", 1, "inputs"], 0), "segments[1].inputs", "input"),
-    ("forward reference", _set(["data", "segments", 1, "inputs"], [2, -1]), "segments[1].inputs[0]",
-     "does not come before"),
-    ("self reference", _set(["data", "segments", 1, "inputs"], [1, -1]), "segments[1].inputs[0]",
-     "does not come before"),
-    ("reference past the end", _set(["data", "segments", 2, "inputs"], [7]), "segments[2].inputs[0]",
-     "does not come before"),
+    (
+        "forward reference",
+        _set(["data", "segments", 1, "inputs"], [2, -1]),
+        "segments[1].inputs[0]",
+        "does not come before",
+    ),
+    (
+        "self reference",
+        _set(["data", "segments", 1, "inputs"], [1, -1]),
+        "segments[1].inputs[0]",
+        "does not come before",
+    ),
+    (
+        "reference past the end",
+        _set(["data", "segments", 2, "inputs"], [7]),
+        "segments[2].inputs[0]",
+        "does not come before",
+    ),
     ("input below -1", _set(["data", "segments", 1, "inputs"], [0, -2]), "segments[1].inputs[1]", "-2"),
     ("input not an int", _set(["data", "segments", 1, "inputs"], [0, "1"]), "segments[1].inputs[1]", "'1'"),
     ("input a bool", _set(["data", "segments", 1, "inputs"], [0, True]), "segments[1].inputs[1]", "True"),
-    ("segment 0 with non -1 input", _set(["data", "segments", 0, "inputs"], [0]),
-     "segments[0].inputs[0]", "segment 0"),
-    ("empty sequence", _set(["data", "segments", 0, "sequence"], []), "segments[0].sequence",
-     "at least one operation"),
-    ("unknown version_id", _set(_step(2, 0), {"version_id": UNKNOWN_VID, "config": {}}),
-     "segments[2].sequence[0].version_id", UNKNOWN_VID),
-    ("malformed version_id", _set(_step(2, 0), {"version_id": "Qm-not-a-cid", "config": {}}),
-     "segments[2].sequence[0].version_id", "not a CID"),
-    ("version_id not a string", _set(_step(2, 0), {"version_id": 42, "config": {}}),
-     "segments[2].sequence[0].version_id", "42"),
-    ("unknown operation name", _set(_step(2, 0) + ["op"], "std/nope"), "segments[2].sequence[0].op",
-     "std/nope"),
-    ("first op arity mismatch", _set(_step(1, 0) + ["op"], "std/cid"), "segments[1].sequence[0]",
-     "takes 1 input(s) but the segment has 2"),
-    ("first op arity mismatch, too few slots", _set(["data", "segments", 0, "sequence", 0, "op"],
-                                                    "std/concat"), "segments[0].sequence[0]",
-     "takes 2 input(s) but the segment has 1"),
-    ("later op arity != 1", _set(["data", "segments", 1, "sequence"],
-                                 [{"op": "std/concat", "config": {}}, {"op": "std/concat", "config": {}}]),
-     "segments[1].sequence[1]", "takes 2 inputs"),
-    ("type mismatch between segments", _add_segment([0], ["std/utf8-encode"]), "segments[3].inputs[0]",
-     "'bytes'"),
-    ("first op arity mismatch in a later segment", _add_segment([0], ["std/all"]),
-     "segments[3].sequence[0]", "takes 2"),
-    ("type mismatch within a sequence", _set(["data", "segments", 0, "sequence", 1],
-                                             {"op": "std/utf8-encode", "config": {}}),
-     "segments[0].sequence[1]", "produces 'bytes' but std/utf8-encode takes 'string'"),
-    ("bad config key", _set(_step(0, 1) + ["config"], {"algorithm": "sha2-256", "bogus": "x"}),
-     "segments[0].sequence[1].config.bogus", "unknown config key"),
-    ("config key on op without config", _set(_step(2, 0) + ["config"], {"algorithm": "sha2-256"}),
-     "segments[2].sequence[0].config.algorithm", "unknown config key"),
-    ("bad config value", _set(_step(0, 1) + ["config"], {"algorithm": "md5"}),
-     "segments[0].sequence[1].config.algorithm", "'md5' is not allowed"),
-    ("config value not a string", _set(_step(0, 1) + ["config"], {"algorithm": 256}),
-     "segments[0].sequence[1].config.algorithm", "strings"),
-    ("config not a map", _set(_step(0, 1) + ["config"], ["sha2-256"]), "segments[0].sequence[1].config",
-     "map"),
+    (
+        "segment 0 with non -1 input",
+        _set(["data", "segments", 0, "inputs"], [0]),
+        "segments[0].inputs[0]",
+        "segment 0",
+    ),
+    (
+        "empty sequence",
+        _set(["data", "segments", 0, "sequence"], []),
+        "segments[0].sequence",
+        "at least one operation",
+    ),
+    (
+        "unknown version_id",
+        _set(_step(2, 0), {"version_id": UNKNOWN_VID, "config": {}}),
+        "segments[2].sequence[0].version_id",
+        UNKNOWN_VID,
+    ),
+    (
+        "malformed version_id",
+        _set(_step(2, 0), {"version_id": "Qm-not-a-cid", "config": {}}),
+        "segments[2].sequence[0].version_id",
+        "not a CID",
+    ),
+    (
+        "version_id not a string",
+        _set(_step(2, 0), {"version_id": 42, "config": {}}),
+        "segments[2].sequence[0].version_id",
+        "42",
+    ),
+    (
+        "unknown operation name",
+        _set(_step(2, 0) + ["op"], "std/nope"),
+        "segments[2].sequence[0].op",
+        "std/nope",
+    ),
+    (
+        "first op arity mismatch",
+        _set(_step(1, 0) + ["op"], "std/cid"),
+        "segments[1].sequence[0]",
+        "takes 1 input(s) but the segment has 2",
+    ),
+    (
+        "first op arity mismatch, too few slots",
+        _set(["data", "segments", 0, "sequence", 0, "op"], "std/concat"),
+        "segments[0].sequence[0]",
+        "takes 2 input(s) but the segment has 1",
+    ),
+    (
+        "later op arity != 1",
+        _set(
+            ["data", "segments", 1, "sequence"],
+            [{"op": "std/concat", "config": {}}, {"op": "std/concat", "config": {}}],
+        ),
+        "segments[1].sequence[1]",
+        "takes 2 inputs",
+    ),
+    (
+        "type mismatch between segments",
+        _add_segment([0], ["std/utf8-encode"]),
+        "segments[3].inputs[0]",
+        "'bytes'",
+    ),
+    (
+        "first op arity mismatch in a later segment",
+        _add_segment([0], ["std/all"]),
+        "segments[3].sequence[0]",
+        "takes 2",
+    ),
+    (
+        "type mismatch within a sequence",
+        _set(["data", "segments", 0, "sequence", 1], {"op": "std/utf8-encode", "config": {}}),
+        "segments[0].sequence[1]",
+        "produces 'bytes' but std/utf8-encode takes 'string'",
+    ),
+    (
+        "bad config key",
+        _set(_step(0, 1) + ["config"], {"algorithm": "sha2-256", "bogus": "x"}),
+        "segments[0].sequence[1].config.bogus",
+        "unknown config key",
+    ),
+    (
+        "config key on op without config",
+        _set(_step(2, 0) + ["config"], {"algorithm": "sha2-256"}),
+        "segments[2].sequence[0].config.algorithm",
+        "unknown config key",
+    ),
+    (
+        "bad config value",
+        _set(_step(0, 1) + ["config"], {"algorithm": "md5"}),
+        "segments[0].sequence[1].config.algorithm",
+        "'md5' is not allowed",
+    ),
+    (
+        "config value not a string",
+        _set(_step(0, 1) + ["config"], {"algorithm": 256}),
+        "segments[0].sequence[1].config.algorithm",
+        "strings",
+    ),
+    (
+        "config not a map",
+        _set(_step(0, 1) + ["config"], ["sha2-256"]),
+        "segments[0].sequence[1].config",
+        "map",
+    ),
     ("id mismatch", _set(["id"], str(cid_of("another workflow"))), "id", "does not match"),
     ("id not a CID", _set(["id"], "hello"), "id", "not a CID"),
     ("unknown top-level key", _set(["extra"], 1), "", "extra"),
@@ -301,7 +400,9 @@ def test_error_message_names_segments_in_forward_reference() -> None:
     _add_segment([5], ["std/cid"])(m)
     with pytest.raises(ManifestError) as info:
         load(m)
-    assert str(info.value) == "segments[3].inputs[0]: refers to segment 5, which does not come before segment 3"
+    assert (
+        str(info.value) == "segments[3].inputs[0]: refers to segment 5, which does not come before segment 3"
+    )
 
 
 def test_validation_does_not_mutate_the_input() -> None:

@@ -20,8 +20,11 @@ def _with(step: dict[str, Any], segment: int = 0, position: int = 0) -> dict[str
 
 def test_no_override_keeps_the_id_and_the_hashed_map() -> None:
     plain = load(base())
-    assert all(set(step.data()) == {"version_id", "config"}
-               for segment in plain.segments for step in segment.sequence)
+    assert all(
+        set(step.data()) == {"version_id", "config"}
+        for segment in plain.segments
+        for step in segment.sequence
+    )
 
 
 def test_overrides_are_hashed_and_round_trip() -> None:
@@ -43,13 +46,16 @@ def test_an_override_narrows_the_connection_check() -> None:
     assert "'int'" in str(info.value)
 
 
-@pytest.mark.parametrize("step,path,words", [
-    ({"output": "integer"}, "segments[1].sequence[0].output", "unknown type"),
-    ({"inputs": ["bytes"]}, "segments[1].sequence[0].inputs", "takes 2 input(s)"),
-    ({"inputs": []}, "segments[1].sequence[0].inputs", "non-empty list"),
-    ({"inputs": "bytes"}, "segments[1].sequence[0].inputs", "non-empty list"),
-    ({"inputs": ["bytes", 7]}, "segments[1].sequence[0].inputs[1]", "a type is a name"),
-])
+@pytest.mark.parametrize(
+    "step,path,words",
+    [
+        ({"output": "integer"}, "segments[1].sequence[0].output", "unknown type"),
+        ({"inputs": ["bytes"]}, "segments[1].sequence[0].inputs", "takes 2 input(s)"),
+        ({"inputs": []}, "segments[1].sequence[0].inputs", "non-empty list"),
+        ({"inputs": "bytes"}, "segments[1].sequence[0].inputs", "non-empty list"),
+        ({"inputs": ["bytes", 7]}, "segments[1].sequence[0].inputs[1]", "a type is a name"),
+    ],
+)
 def test_malformed_overrides_name_their_path(step, path, words) -> None:
     with pytest.raises(ManifestError) as info:
         load(_with(step, segment=1))
@@ -80,16 +86,38 @@ def test_the_seeds_six_segment_example_with_overrides(tmp_path) -> None:
     assert workflow.segments[5].sequence[0].output == "string"
 
 
-_POCLO = {"data": {
-    "name": "PoCLO with overrides", "creators": [], "description": "", "groups": ["CAMERA"],
-    "segments": [
-        {"inputs": [-1], "sequence": [{"op": "std/exif", "config": {}}]},
-        {"inputs": [0], "sequence": [{"op": "std/get", "config": {"path": "BodySerialNumber"},
-                                      "inputs": ["map"], "output": "any"}]},
-        {"inputs": [-1, 1], "sequence": [{"op": "std/equals", "config": {}, "inputs": ["string", "any"]}]},
-        {"inputs": [2, 0], "sequence": [
-            {"op": "std/if", "config": {}, "inputs": ["bool", "map"]},
-            {"op": "std/get", "config": {"path": "LensSerialNumber"}}]},
-        {"inputs": [-1, 3], "sequence": [{"op": "std/equals", "config": {}}]},
-        {"inputs": [4, 3], "sequence": [{"op": "std/if", "config": {}, "output": "string"}]},
-    ]}}
+_POCLO = {
+    "data": {
+        "name": "PoCLO with overrides",
+        "creators": [],
+        "description": "",
+        "groups": ["CAMERA"],
+        "segments": [
+            {"inputs": [-1], "sequence": [{"op": "std/exif", "config": {}}]},
+            {
+                "inputs": [0],
+                "sequence": [
+                    {
+                        "op": "std/get",
+                        "config": {"path": "BodySerialNumber"},
+                        "inputs": ["map"],
+                        "output": "any",
+                    }
+                ],
+            },
+            {
+                "inputs": [-1, 1],
+                "sequence": [{"op": "std/equals", "config": {}, "inputs": ["string", "any"]}],
+            },
+            {
+                "inputs": [2, 0],
+                "sequence": [
+                    {"op": "std/if", "config": {}, "inputs": ["bool", "map"]},
+                    {"op": "std/get", "config": {"path": "LensSerialNumber"}},
+                ],
+            },
+            {"inputs": [-1, 3], "sequence": [{"op": "std/equals", "config": {}}]},
+            {"inputs": [4, 3], "sequence": [{"op": "std/if", "config": {}, "output": "string"}]},
+        ],
+    }
+}

@@ -5,8 +5,8 @@ runs are shared."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import psycopg
 import pytest
@@ -24,8 +24,10 @@ CHAIN = manifest(([-1], ["test/inc", "test/inc"]), ([0, -1], ["test/add"]))
 def two_nodes(pg_database: str, make_node: Callable[..., Node], tmp_path: Path) -> tuple[Node, Node]:
     # pg_database first: set up before the nodes, so it is dropped after they are closed.
     """Nodes A and B: own data dirs (identities), one database."""
-    return (make_node(data_dir=tmp_path / "a", db=pg_database),
-            make_node(data_dir=tmp_path / "b", db=pg_database))
+    return (
+        make_node(data_dir=tmp_path / "a", db=pg_database),
+        make_node(data_dir=tmp_path / "b", db=pg_database),
+    )
 
 
 def _wait_in_thread(store: PostgresStore, seq: int) -> tuple[threading.Thread, threading.Event]:
@@ -56,9 +58,11 @@ def test_the_listener_reconnects_after_its_connection_is_killed(two_nodes, pg_da
     wf = b.workflows.create(CHAIN)
     a.store.wait_for_change(a.store.max_seq(), 0)
     with psycopg.connect(pg_database, autocommit=True) as admin:
-        killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE application_name = %s AND datname = current_database()",
-                               (LISTEN_APPLICATION,)).fetchall()
+        killed = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s AND datname = current_database()",
+            (LISTEN_APPLICATION,),
+        ).fetchall()
     assert killed == [(True,)]
     thread, woke = _wait_in_thread(a.store, a.store.max_seq())
     b.runs.run(wf.id, {0: [1], 1: [2]})
@@ -125,13 +129,18 @@ def test_pooled_connections_closed_by_the_server_are_replaced(two_nodes, pg_data
     a, _ = two_nodes
     wf = a.workflows.create(CHAIN)
     with psycopg.connect(pg_database, autocommit=True) as admin:
-        pids = [r[0] for r in admin.execute(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'catenary' "
-            "AND datname = current_database()")]
+        pids = [
+            r[0]
+            for r in admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'catenary' "
+                "AND datname = current_database()"
+            )
+        ]
         assert pids
         admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
-        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
-                            (pids,)).fetchone()[0]:
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone()[
+            0
+        ]:
             pass  # the backends exit asynchronously
     assert a.workflows.get(wf.id).id == wf.id
     assert a.runs.run(wf.id, {0: [1], 1: [2]})[1].result == 5

@@ -12,8 +12,8 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -21,9 +21,8 @@ from catenary.client import Client
 from catenary.errors import StatusTransitionError
 from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
-from tests.helpers import check_hashes, manifest
+from tests.helpers import allow_anonymous, check_hashes, manifest
 from tests.pg import PostgresServer
-from tests.helpers import allow_anonymous
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = manifest(([-1], ["test/inc", "test/inc"]), ([0, -1], ["test/add"]), ([1], ["test/inc"]))
@@ -34,9 +33,25 @@ def serve(dsn: str, data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     env.pop("CATENARY_NODE", None)
     allow_anonymous(data_dir)  # the clients here call without keys
     proc = subprocess.Popen(
-        [sys.executable, "-m", "catenary", "--data-dir", str(data_dir), "--db", dsn,
-         "--ops", "tests.ops_fixture", "serve", "--listen", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        [
+            sys.executable,
+            "-m",
+            "catenary",
+            "--data-dir",
+            str(data_dir),
+            "--db",
+            dsn,
+            "--ops",
+            "tests.ops_fixture",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     line = proc.stdout.readline()
     if not line.startswith("listening on "):
         proc.kill()
@@ -45,8 +60,9 @@ def serve(dsn: str, data_dir: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 @pytest.fixture(scope="module")
-def nodes(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[tuple[Client, Client]]:
+def nodes(
+    pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Client, Client]]:
     """Clients of node A and node B: two processes, two data dirs, one database."""
     dsn = pg_server.create_database()
     base = tmp_path_factory.mktemp("two-nodes")
@@ -85,8 +101,9 @@ def test_create_on_a_stream_on_b(nodes) -> None:
     got = []
 
     def watch() -> None:
-        for execution in b.executions.updates(ExecutionFilter(workflow=wf.id), since_seq=start,
-                                              stop=stop, ready=ready):
+        for execution in b.executions.updates(
+            ExecutionFilter(workflow=wf.id), since_seq=start, stop=stop, ready=ready
+        ):
             got.append(execution)
             if len(got) == 6:
                 return
@@ -110,12 +127,12 @@ def test_step_on_b_get_on_a(nodes) -> None:
     a, b = nodes
     wf = a.workflows.create(json.dumps(CHAIN))
     run = a.runs.new(wf.id)
-    s0 = b.runs.next(run.id, [1])           # segment 0 on B
+    s0 = b.runs.next(run.id, [1])  # segment 0 on B
     state = a.runs.get(run.id)
     assert (state.next_segment, state.status) == (1, "running")
     assert a.executions.get(s0.final) == b.executions.get(s0.final)
-    s1 = a.runs.next(run.id, [5])           # segment 1 on A: reads B's segment 0 output
-    s2 = b.runs.next(run.id)                # segment 2 on B
+    s1 = a.runs.next(run.id, [5])  # segment 1 on A: reads B's segment 0 output
+    s2 = b.runs.next(run.id)  # segment 2 on B
     assert (s2.done, s2.result) == (True, (1 + 2) + 5 + 1)
     assert s2.total_time == pytest.approx(s0.segment_time + s1.segment_time + s2.segment_time)
     final = a.executions.get(s2.final)
@@ -132,8 +149,10 @@ def test_contested_claims_from_both_nodes_have_one_winner(nodes) -> None:
     step = a.runs.next(run.id, [1])
     producer = a.executions.get(step.final)
     inc = next(o for o in a.operations.list() if o.manifest.name == "test/inc").version_id
-    created = [a.executions.create(wf.id, run.id, 1, n, inc, {}, [producer.hash], [producer.output])
-               for n in range(8)]
+    created = [
+        a.executions.create(wf.id, run.id, 1, n, inc, {}, [producer.hash], [producer.output])
+        for n in range(8)
+    ]
     assert all(e.status is Status.CREATED for e in created)
     won: dict[str, list] = {"exec-a": [], "exec-b": []}
     barrier = threading.Barrier(2)

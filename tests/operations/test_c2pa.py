@@ -69,26 +69,29 @@ def _truncated_manifest(data: bytes) -> bytes:
     """The JPEG with its C2PA segment (APP11) cut to half its length, the rest intact."""
     i = 2
     while data[i + 1] != 0xEB:
-        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
-    length = int.from_bytes(data[i + 2:i + 4], "big")
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    length = int.from_bytes(data[i + 2 : i + 4], "big")
     half = length // 2
-    return data[:i + 2] + half.to_bytes(2, "big") + data[i + 4:i + 2 + half] + data[i + 2 + length:]
+    return data[: i + 2] + half.to_bytes(2, "big") + data[i + 4 : i + 2 + half] + data[i + 2 + length :]
 
 
-@pytest.mark.parametrize("case,state,code", [
-    ("not an image", "unreadable", "image.unsupported"),
-    ("no manifest", "no-manifest", "manifest.missing"),
-    ("truncated manifest", "unreadable", "manifest.unreadable"),
-    ("truncated file", "unreadable", "manifest.unreadable"),
-    ("anchors not PEM", "unreadable", "trust_anchors.invalid"),
-])
+@pytest.mark.parametrize(
+    "case,state,code",
+    [
+        ("not an image", "unreadable", "image.unsupported"),
+        ("no manifest", "no-manifest", "manifest.missing"),
+        ("truncated manifest", "unreadable", "manifest.unreadable"),
+        ("truncated file", "unreadable", "manifest.unreadable"),
+        ("anchors not PEM", "unreadable", "trust_anchors.invalid"),
+    ],
+)
 def test_bad_input_is_an_output_saying_what_failed(signed, case, state, code) -> None:
     data, root = signed
     image, anchors = {
         "not an image": (b"just some bytes", root),
         "no manifest": (_plain_jpeg(), root),
         "truncated manifest": (_truncated_manifest(data), root),
-        "truncated file": (data[:len(data) // 3], root),
+        "truncated file": (data[: len(data) // 3], root),
         "anchors not PEM": (data, "not a certificate"),
     }[case]
     facts = c2pa(image, trust_anchors=anchors)

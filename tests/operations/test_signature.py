@@ -27,8 +27,9 @@ def test_ed25519_true_false_and_key_forms() -> None:
     assert verify_ed25519(MESSAGE, sig, public_key=other.id) is False
 
 
-@pytest.mark.parametrize("key,words", [("zz", "must be hex"), ("00" * 31, "is 31 bytes"),
-                                       ("did:key:zNope", "not")])
+@pytest.mark.parametrize(
+    "key,words", [("zz", "must be hex"), ("00" * 31, "is 31 bytes"), ("did:key:zNope", "not")]
+)
 def test_ed25519_unreadable_key_fails_the_execution(key: str, words: str) -> None:
     with pytest.raises(Exception) as info:
         verify_ed25519(MESSAGE, b"\0" * 64, public_key=key)
@@ -37,10 +38,12 @@ def test_ed25519_unreadable_key_fails_the_execution(key: str, words: str) -> Non
 
 def test_p256_raw_and_der_signatures() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    point = key.public_key().public_bytes(serialization.Encoding.X962,
-                                          serialization.PublicFormat.UncompressedPoint)
-    compressed = key.public_key().public_bytes(serialization.Encoding.X962,
-                                               serialization.PublicFormat.CompressedPoint)
+    point = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    compressed = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
+    )
     der = key.sign(MESSAGE, ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
     raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")

@@ -7,17 +7,29 @@ import io
 
 import blake3
 import pytest
-from multiformats import CID as MCID, multihash
+from multiformats import CID as MCID
+from multiformats import multihash
 from PIL import Image
 
 from catenary.errors import ExecutionFailedError
-from catenary.operations import default_registry
-from catenary.operations import std
+from catenary.operations import default_registry, std
 from tests.helpers import manifest
 
-STD_NAMES = {"std/hash", "std/cid", "std/utf8-encode", "std/utf8-decode", "std/concat", "std/equals",
-             "std/all", "std/if", "std/get", "std/exif", "std/verify-ed25519", "std/verify-p256",
-             "std/c2pa"}
+STD_NAMES = {
+    "std/hash",
+    "std/cid",
+    "std/utf8-encode",
+    "std/utf8-decode",
+    "std/concat",
+    "std/equals",
+    "std/all",
+    "std/if",
+    "std/get",
+    "std/exif",
+    "std/verify-ed25519",
+    "std/verify-p256",
+    "std/c2pa",
+}
 
 
 def test_std_library_has_exactly_the_spec_names() -> None:
@@ -55,15 +67,20 @@ def test_hash_algorithms(data: bytes) -> None:
 
 def test_hash_known_vectors() -> None:
     assert std.hash_(b"abc", algorithm="sha2-256").hex() == (
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
     assert std.hash_(b"", algorithm="blake3").hex() == (
-        "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262")
+        "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+    )
 
 
 def test_hash_through_a_run_with_each_algorithm(node) -> None:
     segs = [([-1], [("std/hash", {"algorithm": a})]) for a in ("sha2-256", "blake2b-256", "blake3")]
-    expected = [hashlib.sha256(b"photo").digest(), hashlib.blake2b(b"photo", digest_size=32).digest(),
-                blake3.blake3(b"photo").digest()]
+    expected = [
+        hashlib.sha256(b"photo").digest(),
+        hashlib.blake2b(b"photo", digest_size=32).digest(),
+        blake3.blake3(b"photo").digest(),
+    ]
     for seg, want in zip(segs, expected):
         wf = node.workflows.create(manifest(seg))
         _, result = node.runs.run(wf.id, {0: [b"photo"]})
@@ -71,6 +88,7 @@ def test_hash_through_a_run_with_each_algorithm(node) -> None:
 
 
 # -- cid -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("data", PAYLOADS + [b"hello world"])
 def test_cid_is_the_raw_sha256_cidv1_ipfs_shows(data: bytes) -> None:
@@ -84,6 +102,7 @@ def test_cid_known_vector() -> None:
 
 
 # -- utf8 --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("text", ["", "ascii", "ünïcødé ✓ 𝄞"])
 def test_utf8_roundtrip(text: str) -> None:
@@ -106,6 +125,7 @@ def test_utf8_decode_failure_fails_the_execution(node) -> None:
 
 # -- concat, equals, all, if ---------------------------------------------------------------------
 
+
 def test_concat_same_types() -> None:
     assert std.concat(b"ab", b"cd") == b"abcd"
     assert std.concat("ab", "cd") == "abcd"
@@ -127,11 +147,22 @@ def test_concat_type_error_fails_the_execution(node) -> None:
     assert ok.result == b"bytes"
 
 
-@pytest.mark.parametrize("a, b, expected", [
-    (1, 1, True), (1, 2, False), (b"x", b"x", True), ("x", b"x", False), (1, True, False),
-    (1, 1.0, False), (0, False, False), (None, None, True), ({"a": [1, b"x"]}, {"a": [1, b"x"]}, True),
-    ({"a": 1}, {"a": 2}, False), ([1, 2], [2, 1], False),
-])
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        (1, 1, True),
+        (1, 2, False),
+        (b"x", b"x", True),
+        ("x", b"x", False),
+        (1, True, False),
+        (1, 1.0, False),
+        (0, False, False),
+        (None, None, True),
+        ({"a": [1, b"x"]}, {"a": [1, b"x"]}, True),
+        ({"a": 1}, {"a": 2}, False),
+        ([1, 2], [2, 1], False),
+    ],
+)
 def test_equals(a, b, expected: bool) -> None:
     assert std.equals(a, b) is expected
 
@@ -151,11 +182,24 @@ def test_if() -> None:
 DOC = {"a": {"b": {"c": 3}, "list": [10, {"x": "y"}]}, "top": b"t", "0": "zero"}
 
 
-@pytest.mark.parametrize("path, expected", [
-    ("", DOC), ("top", b"t"), ("a.b", {"c": 3}), ("a.b.c", 3), ("a.list.0", 10), ("a.list.1.x", "y"),
-    ("0", "zero"), ("missing", None), ("a.b.c.d", None), ("a.list.2", None), ("a.list.x", None),
-    ("a.list.-1", None), ("top.x", None),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("", DOC),
+        ("top", b"t"),
+        ("a.b", {"c": 3}),
+        ("a.b.c", 3),
+        ("a.list.0", 10),
+        ("a.list.1.x", "y"),
+        ("0", "zero"),
+        ("missing", None),
+        ("a.b.c.d", None),
+        ("a.list.2", None),
+        ("a.list.x", None),
+        ("a.list.-1", None),
+        ("top.x", None),
+    ],
+)
 def test_get_paths(path: str, expected) -> None:
     assert std.get(DOC, path=path) == expected
 
@@ -168,8 +212,10 @@ def test_get_on_null_and_scalars() -> None:
 
 # -- exif ------------------------------------------------------------------------------------
 
-def jpeg_with_exif(make: str = "Canon", model: str = "EOS R5", body: str = "012345678901",
-                   lens: str = "LS-9876") -> bytes:
+
+def jpeg_with_exif(
+    make: str = "Canon", model: str = "EOS R5", body: str = "012345678901", lens: str = "LS-9876"
+) -> bytes:
     image = Image.new("RGB", (16, 16), (200, 30, 30))
     exif = Image.Exif()
     exif[0x010F] = make
@@ -192,6 +238,7 @@ def test_exif_reads_camera_and_lens_serials() -> None:
 
 def test_exif_is_deterministic_and_dag_cbor_safe() -> None:
     from catenary.cid import cid_of
+
     data = jpeg_with_exif()
     assert cid_of(std.exif(data)) == cid_of(std.exif(data))
 
@@ -214,12 +261,12 @@ def test_exif_refuses_non_images_and_other_formats() -> None:
 def test_camera_ownership_shape_end_to_end(node) -> None:
     """A camera-and-lens-ownership proof from std ops on a generated JPEG."""
     m = manifest(
-        ([-1], ["std/exif"]),                                                   # 0 photo -> tags
-        ([0], [("std/get", {"path": "BodySerialNumber"})]),                     # 1 body serial
-        ([-1, 1], ["std/equals"]),                                              # 2 claimed body ==
-        ([2, 0], ["std/if", ("std/get", {"path": "LensSerialNumber"})]),        # 3 lens serial if body ok
-        ([-1, 3], ["std/equals"]),                                              # 4 claimed lens ==
-        ([4, 2], ["std/all"]),                                                  # 5 both
+        ([-1], ["std/exif"]),  # 0 photo -> tags
+        ([0], [("std/get", {"path": "BodySerialNumber"})]),  # 1 body serial
+        ([-1, 1], ["std/equals"]),  # 2 claimed body ==
+        ([2, 0], ["std/if", ("std/get", {"path": "LensSerialNumber"})]),  # 3 lens serial if body ok
+        ([-1, 3], ["std/equals"]),  # 4 claimed lens ==
+        ([4, 2], ["std/all"]),  # 5 both
     )
     wf = node.workflows.create(m)
     photo = jpeg_with_exif(body="SN-1", lens="LN-2")

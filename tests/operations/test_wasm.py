@@ -15,16 +15,27 @@ import wasmtime
 from catenary.cid import CID, cid_of, encode
 from catenary.errors import BadInputError, ManifestError
 from catenary.operations.wasm import (
-    WasmExecutionError, WasmLimits, WasmModule, WasmOperation, from_module,
-    module_cid, wasm_bytes,
+    WasmExecutionError,
+    WasmLimits,
+    WasmModule,
+    WasmOperation,
+    from_module,
+    module_cid,
+    runtime,
+    wasm_bytes,
 )
-from catenary.operations.wasm import runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "wasm"
 
-ECHO_MANIFEST = {"name": "test/echo", "description": "", "inputs": ["any"], "output": "any",
-                 "config": {}, "groups": []}
+ECHO_MANIFEST = {
+    "name": "test/echo",
+    "description": "",
+    "inputs": ["any"],
+    "output": "any",
+    "config": {},
+    "groups": [],
+}
 
 # Echo input 0: the output is the input's (ptr, len).
 ECHO = """(i32.store (local.get $ret) (i32.load (local.get $args)))
@@ -38,8 +49,15 @@ ALLOC = """(func (export "catenary_alloc") (param $size i32) (result i32)
     (local.get $p))"""
 
 
-def wat(run: str = ECHO, *, manifest: dict[str, Any] | None = ECHO_MANIFEST, extra: str = "",
-        alloc: str = ALLOC, pages: int = 1, imports: str = "") -> str:
+def wat(
+    run: str = ECHO,
+    *,
+    manifest: dict[str, Any] | None = ECHO_MANIFEST,
+    extra: str = "",
+    alloc: str = ALLOC,
+    pages: int = 1,
+    imports: str = "",
+) -> str:
     """A module in WAT with the ABI's exports around a ``catenary_run`` body."""
     section = ""
     if manifest is not None:
@@ -78,6 +96,7 @@ def example(name: str) -> WasmOperation:
 
 # -- the examples -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value", [b"", b"a", b"abc", bytes(range(24)), bytes(range(256)), b"x" * 70_000])
 def test_reverse_reverses(value: bytes):
     assert example("reverse").func(value) == value[::-1]
@@ -88,19 +107,30 @@ def test_adler32_matches_zlib(value: bytes):
     assert example("adler32").func(value) == zlib.adler32(value)
 
 
-@pytest.mark.parametrize("value,key,expected", [
-    ({"a": 1}, "a", True),
-    ({"a": 1}, "b", False),
-    ({"ab": 1}, "a", False),
-    ({"a": 1}, "ab", False),
-    ({}, "a", False),
-    ([{"a": 1}], "a", False),
-    (None, "a", False),
-    ("a", "a", False),
-    ({"x": [1, {"target": b"zz"}], "y": 2}, "target", False),  # nested keys do not count
-    ({"x": [1, {"q": b"z" * 300}, 2.5, None, True, -70000, 2**64 - 1], "yy": {"k": cid_of(1)},
-      "name": "n" * 300, "target": 1}, "target", True),
-])
+@pytest.mark.parametrize(
+    "value,key,expected",
+    [
+        ({"a": 1}, "a", True),
+        ({"a": 1}, "b", False),
+        ({"ab": 1}, "a", False),
+        ({"a": 1}, "ab", False),
+        ({}, "a", False),
+        ([{"a": 1}], "a", False),
+        (None, "a", False),
+        ("a", "a", False),
+        ({"x": [1, {"target": b"zz"}], "y": 2}, "target", False),  # nested keys do not count
+        (
+            {
+                "x": [1, {"q": b"z" * 300}, 2.5, None, True, -70000, 2**64 - 1],
+                "yy": {"k": cid_of(1)},
+                "name": "n" * 300,
+                "target": 1,
+            },
+            "target",
+            True,
+        ),
+    ],
+)
 def test_has_key(value: Any, key: str, expected: bool):
     assert example("has-key").func(value, key=key) is expected
 
@@ -109,8 +139,10 @@ def test_has_key_without_config_reports_its_error():
     op = example("has-key")
     with pytest.raises(WasmExecutionError) as info:
         op.func({"a": 1})
-    assert str(info.value) == (f"wasm module {op.module_cid}: the module reported an error: "
-                               f"example/has-key: config \"key\" is required (the map key to look for)")
+    assert str(info.value) == (
+        f"wasm module {op.module_cid}: the module reported an error: "
+        f'example/has-key: config "key" is required (the map key to look for)'
+    )
 
 
 def test_examples_carry_their_manifests():
@@ -121,12 +153,15 @@ def test_examples_carry_their_manifests():
 
 # -- identity and determinism ---------------------------------------------------------------------
 
+
 def test_module_cid_is_raw_blake2b_of_the_bytes():
     import hashlib
 
     data = wasm_bytes(wat().encode())
     cid = module_cid(data)
-    assert cid.cid_bytes == bytes([1, 0x55, 0xA0, 0xE4, 2, 32]) + hashlib.blake2b(data, digest_size=32).digest()
+    assert (
+        cid.cid_bytes == bytes([1, 0x55, 0xA0, 0xE4, 2, 32]) + hashlib.blake2b(data, digest_size=32).digest()
+    )
     assert str(cid).startswith("bafk2bza")
 
 
@@ -134,10 +169,13 @@ def test_version_names_the_module_and_is_stable():
     data = wasm_bytes((EXAMPLES / "reverse.wat").read_bytes())
     a, b = from_module(data), from_module(bytes(data))
     assert a.version_id == b.version_id
-    assert a.version.data() == {"operation": a.manifest.id,
-                                "implementation": {"kind": "wasm", "module": module_cid(data)}}
-    assert a.version_id == cid_of({"operation": a.manifest.id,
-                                   "implementation": {"kind": "wasm", "module": module_cid(data)}})
+    assert a.version.data() == {
+        "operation": a.manifest.id,
+        "implementation": {"kind": "wasm", "module": module_cid(data)},
+    }
+    assert a.version_id == cid_of(
+        {"operation": a.manifest.id, "implementation": {"kind": "wasm", "module": module_cid(data)}}
+    )
 
 
 def test_same_call_uses_the_same_fuel_on_another_module_object():
@@ -175,9 +213,13 @@ def test_nan_bits_are_canonical():
         config = wasmtime.Config()
         engine = wasmtime.Engine(config)
         store = wasmtime.Store(engine)
-        module = wasmtime.Module(engine, wasmtime.wat2wasm(
-            '(module (func (export "f") (param f64) (result i64)'
-            ' (i64.reinterpret_f64 (f64.div (local.get 0) (local.get 0)))))'))
+        module = wasmtime.Module(
+            engine,
+            wasmtime.wat2wasm(
+                '(module (func (export "f") (param f64) (result i64)'
+                " (i64.reinterpret_f64 (f64.div (local.get 0) (local.get 0)))))"
+            ),
+        )
         f = wasmtime.Instance(store, module, []).exports(store)["f"]
         assert f(store, 0.0) & (2**64 - 1) == 0xFFF8000000000000
 
@@ -193,6 +235,7 @@ def test_compiled_modules_are_cached_by_cid():
 
 
 # -- registration refusals ------------------------------------------------------------------------
+
 
 def refused(data: bytes, manifest: Any = None, limits: WasmLimits | None = None) -> str:
     with pytest.raises(BadInputError) as info:
@@ -214,12 +257,15 @@ def test_neither_wasm_nor_wat_is_refused():
         wasm_bytes(b"(module (func $f (bogus)))", "m.wat")
 
 
-@pytest.mark.parametrize("imported", [
-    '(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))',
-    '(import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32)))',
-    '(import "wasi_snapshot_preview1" "random_get" (func (param i32 i32) (result i32)))',
-    '(import "env" "now" (func (result f64)))',
-])
+@pytest.mark.parametrize(
+    "imported",
+    [
+        '(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))',
+        '(import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32)))',
+        '(import "wasi_snapshot_preview1" "random_get" (func (param i32 i32) (result i32)))',
+        '(import "env" "now" (func (result f64)))',
+    ],
+)
 def test_imports_are_refused_by_name(imported: str):
     module, name = imported.split('"')[1], imported.split('"')[3]
     message = refused(wasm_bytes(wat(imports=imported).encode()))
@@ -228,26 +274,41 @@ def test_imports_are_refused_by_name(imported: str):
 
 
 def test_imported_memory_is_refused():
-    source = wat().replace('(memory (export "memory") 1)', '(import "env" "memory" (memory 1)) (export "memory" (memory 0))')
+    source = wat().replace(
+        '(memory (export "memory") 1)', '(import "env" "memory" (memory 1)) (export "memory" (memory 0))'
+    )
     assert "imports env.memory" in refused(wasm_bytes(source.encode()))
 
 
-@pytest.mark.parametrize("change,expected", [
-    (lambda s: s.replace('(export "catenary_run")', '(export "run")'),
-     'does not export catenary_run (func (param i32 i32 i32 i32 i32) (result i32))'),
-    (lambda s: s.replace('(memory (export "memory") 1)', '(memory 1)'), 'does not export "memory"'),
-    (lambda s: s.replace('(param $size i32) (result i32)', '(param $size i64) (result i32)')
-                .replace('(local.get $size)', '(i32.wrap_i64 (local.get $size))'),
-     'exports catenary_alloc as (func (param i64) (result i32)), expected (func (param i32) (result i32))'),
-    (lambda s: s.replace('(func (export "catenary_abi_1"))', ''), 'does not export catenary_abi_1 (func)'),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        (
+            lambda s: s.replace('(export "catenary_run")', '(export "run")'),
+            "does not export catenary_run (func (param i32 i32 i32 i32 i32) (result i32))",
+        ),
+        (lambda s: s.replace('(memory (export "memory") 1)', "(memory 1)"), 'does not export "memory"'),
+        (
+            lambda s: s.replace("(param $size i32) (result i32)", "(param $size i64) (result i32)").replace(
+                "(local.get $size)", "(i32.wrap_i64 (local.get $size))"
+            ),
+            "exports catenary_alloc as (func (param i64) (result i32)), expected (func (param i32) (result i32))",
+        ),
+        (
+            lambda s: s.replace('(func (export "catenary_abi_1"))', ""),
+            "does not export catenary_abi_1 (func)",
+        ),
+    ],
+)
 def test_missing_or_mistyped_exports_are_refused(change: Any, expected: str):
     assert expected in refused(wasm_bytes(change(wat()).encode()))
 
 
 def test_a_start_function_that_traps_is_refused():
     source = wat(extra="(func $boom unreachable) (start $boom)")
-    assert "cannot be instantiated: trap: unreachable instruction executed" in refused(wasm_bytes(source.encode()))
+    assert "cannot be instantiated: trap: unreachable instruction executed" in refused(
+        wasm_bytes(source.encode())
+    )
 
 
 def test_initial_memory_over_the_cap_is_refused():
@@ -279,13 +340,19 @@ def test_manifest_id_must_match():
         from_module(wasm_bytes(wat(manifest=None).encode()), {"id": wrong, "data": ECHO_MANIFEST})
 
 
-@pytest.mark.parametrize("manifest,expected", [
-    ({**ECHO_MANIFEST, "inputs": ["bytez"]}, "catenary.manifest: inputs[0]: unknown type 'bytez'"),
-    ({**ECHO_MANIFEST, "inputs": "bytes"}, "catenary.manifest: inputs: expected a list"),
-    ({**ECHO_MANIFEST, "extra": 1}, "catenary.manifest: unknown key(s): extra"),
-    ({k: v for k, v in ECHO_MANIFEST.items() if k != "output"}, "catenary.manifest: missing key(s): output"),
-    ({**ECHO_MANIFEST, "config": {"k": "v"}}, "catenary.manifest: config.k: expected a list"),
-])
+@pytest.mark.parametrize(
+    "manifest,expected",
+    [
+        ({**ECHO_MANIFEST, "inputs": ["bytez"]}, "catenary.manifest: inputs[0]: unknown type 'bytez'"),
+        ({**ECHO_MANIFEST, "inputs": "bytes"}, "catenary.manifest: inputs: expected a list"),
+        ({**ECHO_MANIFEST, "extra": 1}, "catenary.manifest: unknown key(s): extra"),
+        (
+            {k: v for k, v in ECHO_MANIFEST.items() if k != "output"},
+            "catenary.manifest: missing key(s): output",
+        ),
+        ({**ECHO_MANIFEST, "config": {"k": "v"}}, "catenary.manifest: config.k: expected a list"),
+    ],
+)
 def test_bad_embedded_manifest_names_the_path(manifest: dict[str, Any], expected: str):
     data = wasm_bytes(wat(manifest=manifest).encode())
     with pytest.raises(ManifestError) as info:
@@ -306,8 +373,8 @@ def test_std_names_are_reserved():
 
 # -- execution failures: clear errors naming the module, the process goes on ----------------------
 
-def failure(source: str, *inputs: Any, limits: WasmLimits | None = None, **config: str
-            ) -> WasmExecutionError:
+
+def failure(source: str, *inputs: Any, limits: WasmLimits | None = None, **config: str) -> WasmExecutionError:
     op = build(source, limits=limits)
     with pytest.raises(WasmExecutionError) as info:
         op.func(*inputs, **config)
@@ -328,12 +395,16 @@ def test_growing_memory_past_the_cap_fails():
                 (br $more)))
               unreachable"""
     error = failure(wat(grow), 1, limits=WasmLimits(memory=8 * 65536))
-    assert error.cause == ("trap: unreachable instruction executed (memory is at the cap of 524288 "
-                           "bytes, so a memory.grow was refused)")
+    assert error.cause == (
+        "trap: unreachable instruction executed (memory is at the cap of 524288 "
+        "bytes, so a memory.grow was refused)"
+    )
 
 
 def test_default_memory_cap_holds_too():
-    grow = "(drop (memory.grow (i32.const 4096))) (i32.store (i32.const 0x10000000) (i32.const 1)) (i32.const 0)"
+    grow = (
+        "(drop (memory.grow (i32.const 4096))) (i32.store (i32.const 0x10000000) (i32.const 1)) (i32.const 0)"
+    )
     error = failure(wat(grow), 1)
     assert error.cause.startswith("trap: out-of-bounds memory access")
 
@@ -348,14 +419,20 @@ def test_stack_overflow_traps():
     assert error.cause == "trap: call stack exhausted"
 
 
-@pytest.mark.parametrize("output,expected", [
-    (b"\xff", "output is not valid DAG-CBOR: bytes are not valid DAG-CBOR"),
-    (b"\x18\x05", "output is not valid DAG-CBOR: bytes are not valid DAG-CBOR: integer not minimally encoded"),
-    (b"\x01\x02", "did not parse to end of buffer"),
-    (b"\xa2\x61b\x01\x61a\x02", "non-canonical map key ordering"),
-    (b"\xf9\x3c\x00", "output is not valid DAG-CBOR"),  # a 16-bit float
-    (b"", "output is not valid DAG-CBOR"),
-])
+@pytest.mark.parametrize(
+    "output,expected",
+    [
+        (b"\xff", "output is not valid DAG-CBOR: bytes are not valid DAG-CBOR"),
+        (
+            b"\x18\x05",
+            "output is not valid DAG-CBOR: bytes are not valid DAG-CBOR: integer not minimally encoded",
+        ),
+        (b"\x01\x02", "did not parse to end of buffer"),
+        (b"\xa2\x61b\x01\x61a\x02", "non-canonical map key ordering"),
+        (b"\xf9\x3c\x00", "output is not valid DAG-CBOR"),  # a 16-bit float
+        (b"", "output is not valid DAG-CBOR"),
+    ],
+)
 def test_output_must_be_canonical_dag_cbor(output: bytes, expected: str):
     error = failure(wat(returning(output), extra=data_segment(output) if output else ""), 1)
     assert expected in error.cause
@@ -373,7 +450,9 @@ def test_output_outside_memory_fails():
     run = """(i32.store (local.get $ret) (i32.const 65000))
              (i32.store offset=4 (local.get $ret) (i32.const 1000)) (i32.const 0)"""
     error = failure(wat(run), 1)
-    assert error.cause == "catenary_run returned its output at [65000, 66000), outside its memory of 65536 bytes"
+    assert (
+        error.cause == "catenary_run returned its output at [65000, 66000), outside its memory of 65536 bytes"
+    )
 
 
 def test_allocator_returning_a_bad_range_fails():
@@ -383,8 +462,12 @@ def test_allocator_returning_a_bad_range_fails():
 
 
 def test_a_failure_leaves_the_module_usable():
-    op = build(wat("(if (i32.eq (i32.load8_u (i32.load (local.get $args))) (i32.const 0xf5)) "
-                   "(then unreachable)) " + ECHO))
+    op = build(
+        wat(
+            "(if (i32.eq (i32.load8_u (i32.load (local.get $args))) (i32.const 0xf5)) "
+            "(then unreachable)) " + ECHO
+        )
+    )
     with pytest.raises(WasmExecutionError):
         op.func(True)
     assert op.func(False) is False and op.func({"a": [1]}) == {"a": [1]}

@@ -5,8 +5,9 @@ are recorded without losing anything."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -30,9 +31,13 @@ MIXED = manifest(
 
 
 def add_examples(node: Node) -> dict[str, CID]:
-    return {info.manifest.name: info.version_id
-            for info in (node.operations.add_wasm((EXAMPLES / f"{n}.wat").read_bytes())
-                         for n in ("reverse", "adler32", "has-key"))}
+    return {
+        info.manifest.name: info.version_id
+        for info in (
+            node.operations.add_wasm((EXAMPLES / f"{n}.wat").read_bytes())
+            for n in ("reverse", "adler32", "has-key")
+        )
+    }
 
 
 def fuel(node: Node) -> dict[str, int | None]:
@@ -91,8 +96,9 @@ def test_registration_stores_the_module_and_is_idempotent(node: Node):
     cid = module_cid(data)
     assert first.version.implementation == {"kind": "wasm", "module": cid}
     assert node.store.get_block(cid) == data
-    assert [i.version_id for i in node.operations.list() if i.manifest.name == "example/reverse"] == \
-        [first.version_id]
+    assert [i.version_id for i in node.operations.list() if i.manifest.name == "example/reverse"] == [
+        first.version_id
+    ]
 
 
 def test_a_new_node_loads_the_stored_modules(make_node: Callable[..., Node]):
@@ -115,23 +121,34 @@ def test_a_version_without_its_module_is_known_but_not_runnable(node: Node, data
         other.operations.load_wasm()
         assert other.registry.get(info.version_id) is None
         assert other.operations.get(info.version_id).available is False
-        wf = other.workflows.create({"data": {**manifest(([-1], []))["data"], "segments": [
-            {"inputs": [-1], "sequence": [{"version_id": str(info.version_id), "config": {}}]}]}})
+        wf = other.workflows.create(
+            {
+                "data": {
+                    **manifest(([-1], []))["data"],
+                    "segments": [
+                        {"inputs": [-1], "sequence": [{"version_id": str(info.version_id), "config": {}}]}
+                    ],
+                }
+            }
+        )
         with pytest.raises(NotFoundError, match="has no implementation on this node"):
             other.runs.run(wf.id, {0: [b"a"]})
 
 
 def test_a_python_operation_keeps_its_name(node: Node):
     python = node.registry.by_name("test/inc")
-    info = node.operations.add_wasm(wat(manifest={**ECHO_MANIFEST, "name": "test/inc",
-                                                  "inputs": ["int"], "output": "int"}).encode())
+    info = node.operations.add_wasm(
+        wat(manifest={**ECHO_MANIFEST, "name": "test/inc", "inputs": ["int"], "output": "int"}).encode()
+    )
     assert node.registry.by_name("test/inc") is python
     assert node.registry.get(info.version_id) is not None  # runnable by its version id
 
 
 def test_a_refused_module_changes_nothing(node: Node, db_path: Path):
     before = snapshot(db_path)
-    source = wat(imports='(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))')
+    source = wat(
+        imports='(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))'
+    )
     with pytest.raises(BadInputError, match=r"imports wasi_snapshot_preview1\.fd_write"):
         node.operations.add_wasm(source.encode())
     with pytest.raises(BadInputError, match="not a valid WebAssembly module"):
@@ -141,32 +158,45 @@ def test_a_refused_module_changes_nothing(node: Node, db_path: Path):
 
 LOOP = "(loop $l (br $l)) (i32.const 0)"
 OOB = "(i32.store (i32.const -4) (i32.const 1)) (i32.const 0)"
-GROW = "(block $b (loop $l (br_if $b (i32.eq (memory.grow (i32.const 1)) (i32.const -1))) (br $l))) unreachable"
+GROW = (
+    "(block $b (loop $l (br_if $b (i32.eq (memory.grow (i32.const 1)) (i32.const -1))) (br $l))) unreachable"
+)
 
 
-@pytest.mark.parametrize("body,extra,cause", [
-    (LOOP, "", "ran out of fuel: the budget of 100000 units is used up"),
-    (GROW, "", "trap: unreachable instruction executed (memory is at the cap of 1048576 bytes"),
-    (OOB, "", "trap: out-of-bounds memory access"),
-    (returning(b"\x18\x01"), data_segment(b"\x18\x01"), "output is not valid DAG-CBOR"),
-], ids=["fuel", "memory", "out-of-bounds", "bad-output"])
+@pytest.mark.parametrize(
+    "body,extra,cause",
+    [
+        (LOOP, "", "ran out of fuel: the budget of 100000 units is used up"),
+        (GROW, "", "trap: unreachable instruction executed (memory is at the cap of 1048576 bytes"),
+        (OOB, "", "trap: out-of-bounds memory access"),
+        (returning(b"\x18\x01"), data_segment(b"\x18\x01"), "output is not valid DAG-CBOR"),
+    ],
+    ids=["fuel", "memory", "out-of-bounds", "bad-output"],
+)
 def test_a_failing_module_fails_its_execution_and_loses_nothing(
-        make_node: Callable[..., Node], monkeypatch: pytest.MonkeyPatch, body: str, extra: str, cause: str):
+    make_node: Callable[..., Node], monkeypatch: pytest.MonkeyPatch, body: str, extra: str, cause: str
+):
     monkeypatch.setenv("CATENARY_WASM_FUEL", "100000")
     monkeypatch.setenv("CATENARY_WASM_MEMORY", str(16 * 65536))
     node = make_node()
     add_examples(node)
-    bad = node.operations.add_wasm(wat(body, extra=extra, manifest={
-        **ECHO_MANIFEST, "name": "test/bad", "inputs": ["bytes"]}).encode())
-    wf = node.workflows.create(manifest(([-1], ["std/utf8-encode", "example/reverse"]),
-                                        ([0], ["example/adler32"]), ([0], ["test/bad"])))
+    bad = node.operations.add_wasm(
+        wat(body, extra=extra, manifest={**ECHO_MANIFEST, "name": "test/bad", "inputs": ["bytes"]}).encode()
+    )
+    wf = node.workflows.create(
+        manifest(
+            ([-1], ["std/utf8-encode", "example/reverse"]), ([0], ["example/adler32"]), ([0], ["test/bad"])
+        )
+    )
     run = node.runs.new(wf.id)
     node.runs.next(run.id, ["keep me"])
     node.runs.next(run.id)
     with pytest.raises(ExecutionFailedError) as info:
         node.runs.next(run.id)
     module = bad.version.implementation["module"]
-    assert f"segment 2 step 0 (test/bad): WasmExecutionError: wasm module {module}: {cause}" in str(info.value)
+    assert f"segment 2 step 0 (test/bad): WasmExecutionError: wasm module {module}: {cause}" in str(
+        info.value
+    )
     state = node.runs.get(run.id)
     assert state.status == "failed" and sorted(state.outputs) == [0, 1]
     executions = {(e.segment, e.step): e for e in node.executions.iterate(ExecutionFilter(run=run.id))}

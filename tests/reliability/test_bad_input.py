@@ -16,10 +16,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -31,8 +32,7 @@ from catenary.model.filter import ExecutionFilter
 from catenary.proto.api import execution_pb2, operation_pb2, run_pb2, value_pb2, workflow_pb2
 from catenary.sdk import Node
 from catenary.sdk.execution import _fingerprint
-from tests.helpers import snapshot
-from tests.helpers import open_policy
+from tests.helpers import open_policy, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
@@ -53,8 +53,15 @@ def cases(*kinds: str, cli: bool = False) -> Any:
 
 # -- the world: one seeded node, served on loopback -----------------------------------------------
 def step_manifest(name: str, op: str) -> dict[str, Any]:
-    return {"data": {"name": name, "creators": [], "description": "", "groups": [],
-                     "segments": [{"inputs": [-1], "sequence": [{"op": op, "config": {}}]}]}}
+    return {
+        "data": {
+            "name": name,
+            "creators": [],
+            "description": "",
+            "groups": [],
+            "segments": [{"inputs": [-1], "sequence": [{"op": op, "config": {}}]}],
+        }
+    }
 
 
 @dataclass
@@ -176,8 +183,16 @@ def token_of(world: World, case: dict[str, Any]) -> tuple[str, ExecutionFilter]:
 
 def test_the_corpus_covers_every_kind_of_bad_input() -> None:
     kinds = {c["kind"] for c in CASES}
-    assert kinds == {"manifest", "value_cbor", "value_json", "cid_text", "cid_bytes", "request",
-                     "page_token", "unknown_id"}
+    assert kinds == {
+        "manifest",
+        "value_cbor",
+        "value_json",
+        "cid_text",
+        "cid_bytes",
+        "request",
+        "page_token",
+        "unknown_id",
+    }
     assert len([c for c in CASES if c["kind"] == "manifest"]) >= 60
     for c in CASES:
         assert c["error"], c
@@ -251,10 +266,14 @@ def test_sdk_refuses_forged_page_tokens(world: World, case: dict[str, Any]) -> N
 
 def unknown_call(node: Node, target: str, cid: CID) -> Callable[[], Any]:
     return {
-        "workflow": lambda: node.workflows.get(cid), "run": lambda: node.runs.get(cid),
-        "run-next": lambda: node.runs.next(cid, ["x"]), "run-new": lambda: node.runs.new(cid),
-        "execution": lambda: node.executions.get(cid), "trace": lambda: node.executions.trace(cid),
-        "value": lambda: node.values.get(cid), "operation": lambda: node.operations.get(cid),
+        "workflow": lambda: node.workflows.get(cid),
+        "run": lambda: node.runs.get(cid),
+        "run-next": lambda: node.runs.next(cid, ["x"]),
+        "run-new": lambda: node.runs.new(cid),
+        "execution": lambda: node.executions.get(cid),
+        "trace": lambda: node.executions.trace(cid),
+        "value": lambda: node.values.get(cid),
+        "operation": lambda: node.operations.get(cid),
     }[target]
 
 
@@ -297,10 +316,17 @@ def test_grpc_refuses_bad_manifests(world: World, case: dict[str, Any]) -> None:
 def test_grpc_refuses_bad_values(world: World, case: dict[str, Any]) -> None:
     data = content(case)
     check = unchanged(world)
-    assert_status(world.rpc("/catenary.api.v1.Value/Put",
-                            value_pb2.PutValueRequest(data=data).SerializeToString()), case)
-    assert_status(world.rpc("/catenary.api.v1.Run/Next", run_pb2.NextRequest(
-        run=world.run_any.cid_bytes, inputs=[data]).SerializeToString()), case)
+    assert_status(
+        world.rpc("/catenary.api.v1.Value/Put", value_pb2.PutValueRequest(data=data).SerializeToString()),
+        case,
+    )
+    assert_status(
+        world.rpc(
+            "/catenary.api.v1.Run/Next",
+            run_pb2.NextRequest(run=world.run_any.cid_bytes, inputs=[data]).SerializeToString(),
+        ),
+        case,
+    )
     check()
 
 
@@ -338,8 +364,9 @@ def test_grpc_refuses_forged_page_tokens(world: World, case: dict[str, Any]) -> 
     from catenary.api import convert
 
     token, flt = token_of(world, case)
-    request = execution_pb2.ListExecutionsRequest(filter=convert.filter_to_pb(flt), page_size=10,
-                                                  page_token=token)
+    request = execution_pb2.ListExecutionsRequest(
+        filter=convert.filter_to_pb(flt), page_size=10, page_token=token
+    )
     check = unchanged(world)
     assert_status(world.rpc("/catenary.api.v1.Execution/List", request.SerializeToString()), case)
     check()
@@ -391,14 +418,29 @@ CLI_CASES = [c for c in CASES if c.get("cli")]
 def test_cli_answers_each_representative_case_with_one_line_and_exit_2(world: World, tmp_path: Path) -> None:
     assert len(CLI_CASES) >= 10
     env = {k: v for k, v in os.environ.items() if k not in ("CATENARY_HOME", "CATENARY_NODE")}
-    commands = [[sys.executable, "-m", "catenary", "--data-dir", str(world.node.data_dir),
-                 "--max-value-size", str(MAX_VALUE_SIZE), *cli_args(world, c, tmp_path), "--json"]
-                for c in CLI_CASES]
+    commands = [
+        [
+            sys.executable,
+            "-m",
+            "catenary",
+            "--data-dir",
+            str(world.node.data_dir),
+            "--max-value-size",
+            str(MAX_VALUE_SIZE),
+            *cli_args(world, c, tmp_path),
+            "--json",
+        ]
+        for c in CLI_CASES
+    ]
     check = unchanged(world)
     # Processes are slow to start: run the few representative cases side by side.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        procs = list(pool.map(lambda cmd: subprocess.run(cmd, capture_output=True, text=True, env=env,
-                                                         timeout=120), commands))
+        procs = list(
+            pool.map(
+                lambda cmd: subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120),
+                commands,
+            )
+        )
     check()
     for case, proc in zip(CLI_CASES, procs):
         where = f"{case['name']}: {proc.stderr!r}"

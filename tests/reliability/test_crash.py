@@ -53,8 +53,7 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
     checked = 0
     for kill in range(KILLS):
         ready = ctx.Event()
-        worker = ctx.Process(target=crash_worker.work,
-                             args=(str(data_dir), str(journal), SEED + kill, ready))
+        worker = ctx.Process(target=crash_worker.work, args=(str(data_dir), str(journal), SEED + kill, ready))
         worker.start()
         delay = rng.uniform(0.0, 0.1)
         if rng.random() < 0.9:  # most kills land in the work; some in the start-up itself
@@ -76,5 +75,7 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
     # Runs finished, failed and were cut midway (which of them a given kill hits depends on load).
     assert "completed" in {r.status for r in runs}
     assert checked > 0  # (how many depends on machine load; every one was checked)
-    print(f"crash harness: {KILLS} kills, {checked} journaled next() results kept, "
-          f"{report.executions} executions, {len(runs)} runs, 0 lost")
+    print(
+        f"crash harness: {KILLS} kills, {checked} journaled next() results kept, "
+        f"{report.executions} executions, {len(runs)} runs, 0 lost"
+    )

@@ -12,9 +12,10 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -33,39 +34,92 @@ from tests.helpers import open_policy
 # 300 seeded examples per target in the normal run; CATENARY_FUZZ_EXAMPLES=N (and
 # CATENARY_FUZZ_RANDOM=1 for fresh randomness) make a longer exploratory run of the same tests.
 EXAMPLES = int(os.environ.get("CATENARY_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(max_examples=EXAMPLES, derandomize=not os.environ.get("CATENARY_FUZZ_RANDOM"),
-                database=None, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    derandomize=not os.environ.get("CATENARY_FUZZ_RANDOM"),
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
 # -- manifests -----------------------------------------------------------------------------------
 VERSIONS = sorted(str(op.version_id) for op in default_registry())
-KEYS = ["id", "data", "name", "creators", "description", "groups", "segments", "inputs", "sequence",
-        "op", "version_id", "config", "algorithm", "path", "/", "bytes"]
-WORDS = ["std/hash", "std/cid", "std/utf8-encode", "std/utf8-decode", "std/concat", "std/equals",
-         "std/get", "std/if", "std/nope", "sha2-256", "blake3", "md5", "", "bafy", *VERSIONS[:4]]
+KEYS = [
+    "id",
+    "data",
+    "name",
+    "creators",
+    "description",
+    "groups",
+    "segments",
+    "inputs",
+    "sequence",
+    "op",
+    "version_id",
+    "config",
+    "algorithm",
+    "path",
+    "/",
+    "bytes",
+]
+WORDS = [
+    "std/hash",
+    "std/cid",
+    "std/utf8-encode",
+    "std/utf8-decode",
+    "std/concat",
+    "std/equals",
+    "std/get",
+    "std/if",
+    "std/nope",
+    "sha2-256",
+    "blake3",
+    "md5",
+    "",
+    "bafy",
+    *VERSIONS[:4],
+]
 
 
 def valid_manifest(segments: int = 2) -> dict[str, Any]:
-    segs = [{"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}},
-                                          {"op": "std/hash", "config": {"algorithm": "blake3"}}]}]
-    segs += [{"inputs": [i, -1], "sequence": [{"op": "std/equals", "config": {}}]}
-             for i in range(segments - 1)]
-    return {"data": {"name": "fuzz", "creators": ["a"], "description": "", "groups": [],
-                     "segments": segs}}
+    segs = [
+        {
+            "inputs": [-1],
+            "sequence": [
+                {"op": "std/utf8-encode", "config": {}},
+                {"op": "std/hash", "config": {"algorithm": "blake3"}},
+            ],
+        }
+    ]
+    segs += [
+        {"inputs": [i, -1], "sequence": [{"op": "std/equals", "config": {}}]} for i in range(segments - 1)
+    ]
+    return {"data": {"name": "fuzz", "creators": ["a"], "description": "", "groups": [], "segments": segs}}
 
 
 VALID_TEXT = json.dumps(valid_manifest()).encode()
 
 leaves = st.one_of(
-    st.none(), st.booleans(), st.sampled_from([-1, 0, 1, 2, -2, 2**63, 2**64, -(2**63) - 1]),
-    st.integers(), st.floats(), st.sampled_from(WORDS), st.text(max_size=8),
+    st.none(),
+    st.booleans(),
+    st.sampled_from([-1, 0, 1, 2, -2, 2**63, 2**64, -(2**63) - 1]),
+    st.integers(),
+    st.floats(),
+    st.sampled_from(WORDS),
+    st.text(max_size=8),
     # (fresh objects: shaped_manifests edits what it draws in place)
-    st.builds(lambda: {"/": VERSIONS[0]}), st.builds(lambda: {"/": {"bytes": "AAE"}}),
+    st.builds(lambda: {"/": VERSIONS[0]}),
+    st.builds(lambda: {"/": {"bytes": "AAE"}}),
 )
-json_values = st.recursive(leaves, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner,
-                                                 max_size=5)), max_leaves=30)
+json_values = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=5),
+    ),
+    max_leaves=30,
+)
 
 
 @st.composite
@@ -97,10 +151,27 @@ def mutated_bytes(draw: Any, seed: bytes) -> bytes:
         if action == "flip" and data:
             data[where] ^= 1 << draw(st.integers(0, 7))
         elif action == "insert":
-            data[where:where] = draw(st.sampled_from([b"{", b"}", b"[", b"]", b",", b":", b'"', b"-1",
-                                                      b"\\u", b"\xff", b"NaN", b"1e999", b"\x00"]))
+            data[where:where] = draw(
+                st.sampled_from(
+                    [
+                        b"{",
+                        b"}",
+                        b"[",
+                        b"]",
+                        b",",
+                        b":",
+                        b'"',
+                        b"-1",
+                        b"\\u",
+                        b"\xff",
+                        b"NaN",
+                        b"1e999",
+                        b"\x00",
+                    ]
+                )
+            )
         elif action == "delete" and data:
-            del data[where:where + draw(st.integers(1, 8))]
+            del data[where : where + draw(st.integers(1, 8))]
         elif data:
             data[where] = draw(st.integers(0, 255))
     return bytes(data)
@@ -121,8 +192,9 @@ def test_fuzz_manifest_loader_with_bytes(manifest_target: ManifestTarget, data: 
 
 @FUZZ
 @given(st.one_of(shaped_manifests(), json_values), st.booleans())
-def test_fuzz_manifest_loader_with_structures(manifest_target: ManifestTarget, manifest: Any,
-                                              as_text: bool) -> None:
+def test_fuzz_manifest_loader_with_structures(
+    manifest_target: ManifestTarget, manifest: Any, as_text: bool
+) -> None:
     # As JSON text (through the parser: NaN and Infinity become tokens) or as Python data.
     manifest_target(json.dumps(manifest) if as_text else manifest)
 
@@ -147,14 +219,22 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     node = Node(tmp_path_factory.mktemp("fuzz-grpc") / "data", max_value_size=256 * 1024)
     wf = node.workflows.create(valid_manifest(2)).id
-    decode_wf = node.workflows.create({"data": {**valid_manifest(1)["data"], "segments": [
-        {"inputs": [-1], "sequence": [{"op": "std/utf8-decode", "config": {}}]}]}}).id
+    decode_wf = node.workflows.create(
+        {
+            "data": {
+                **valid_manifest(1)["data"],
+                "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-decode", "config": {}}]}],
+            }
+        }
+    ).id
     node.runs.run(wf, {0: ["x"], 1: [b"y"]})
     runs = [node.runs.new(wf).id for _ in range(3)] + [node.runs.new(decode_wf).id for _ in range(3)]
     executions = [e.hash for e in node.executions.iterate()]
     values = [node.values.put(v) for v in ("x", b"y", {"a": [1]})]
-    pool = [c.cid_bytes for c in [wf, decode_wf, *runs, *executions, *values,
-                                  *(op.version_id for op in default_registry())]]
+    pool = [
+        c.cid_bytes
+        for c in [wf, decode_wf, *runs, *executions, *values, *(op.version_id for op in default_registry())]
+    ]
     pool += [block_cid(b"unknown").cid_bytes, b"", b"\x01\x71", b"\x00" * 38]
     server = Server(node, "127.0.0.1:0", policy=open_policy(node), max_workers=32).start()
     target = GrpcTarget(node, server.address)
@@ -168,25 +248,44 @@ METHODS = methods()
 TYPES = request_types()
 CORPUS_REQUESTS = sorted(
     (c["method"], (CORPUS / c["file"]).read_bytes())
-    for c in json.loads((CORPUS / "index.json").read_text())["cases"] if c["kind"] == "request")
+    for c in json.loads((CORPUS / "index.json").read_text())["cases"]
+    if c["kind"] == "request"
+)
 
-small_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1),
-                                      st.text(max_size=6), st.binary(max_size=6)),
-                            lambda inner: st.lists(inner, max_size=3), max_leaves=6)
-INTS = {FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1), FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
-        FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1), FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
-        FieldDescriptor.TYPE_ENUM: (-(2**31), 2**31 - 1)}
+small_values = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.text(max_size=6), st.binary(max_size=6)
+    ),
+    lambda inner: st.lists(inner, max_size=3),
+    max_leaves=6,
+)
+INTS = {
+    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_ENUM: (-(2**31), 2**31 - 1),
+}
 
 
 def scalar(data: st.DataObject, field: FieldDescriptor, pool: list[bytes]) -> Any:
     kind = field.type
     if kind == FieldDescriptor.TYPE_BYTES:
         # Mostly ids this node has (to get past the CID checks), else anything.
-        return data.draw(st.one_of(st.sampled_from(pool), st.sampled_from(pool), st.binary(max_size=40),
-                                   small_values.map(encode)))
+        return data.draw(
+            st.one_of(
+                st.sampled_from(pool), st.sampled_from(pool), st.binary(max_size=40), small_values.map(encode)
+            )
+        )
     if kind == FieldDescriptor.TYPE_STRING:
-        return data.draw(st.one_of(st.text(max_size=20), st.sampled_from(
-            [VALID_TEXT.decode(), json.dumps(valid_manifest(3)), "gwECSPbERgqeqUtg", "AAAA"])))
+        return data.draw(
+            st.one_of(
+                st.text(max_size=20),
+                st.sampled_from(
+                    [VALID_TEXT.decode(), json.dumps(valid_manifest(3)), "gwECSPbERgqeqUtg", "AAAA"]
+                ),
+            )
+        )
     if kind == FieldDescriptor.TYPE_BOOL:
         return data.draw(st.booleans())
     if kind == FieldDescriptor.TYPE_DOUBLE:
@@ -242,5 +341,12 @@ def test_the_fuzzed_server_still_serves(served: Served) -> None:
     finally:
         channel.close()
     assert health.status == health_pb2.HealthCheckResponse.SERVING
-    assert set(served.target.counts) <= {"OK", "INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED",
-                                         "ALREADY_EXISTS", "FAILED_PRECONDITION", "ABORTED"}
+    assert set(served.target.counts) <= {
+        "OK",
+        "INVALID_ARGUMENT",
+        "NOT_FOUND",
+        "RESOURCE_EXHAUSTED",
+        "ALREADY_EXISTS",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+    }

@@ -18,15 +18,29 @@ from hypothesis import strategies as st
 
 from catenary.cid import CID, block_cid, cid_of, dagjson, decode, encode
 from catenary.model import (
-    Event, Execution, Invocation, Run, Segment, Status, Step, Workflow, hash_data, key_data,
+    Event,
+    Execution,
+    Invocation,
+    Run,
+    Segment,
+    Status,
+    Step,
+    Workflow,
+    hash_data,
+    key_data,
 )
 from catenary.model.operation import OperationManifest
 from catenary.model.types import NAMES
 from catenary.model.workflow import load_manifest
 from tests.helpers import independent_cid
 
-BOUNDED = settings(max_examples=100, derandomize=True, database=None, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow])
+BOUNDED = settings(
+    max_examples=100,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 cids = st.binary(max_size=12).map(block_cid)
 texts = st.text(max_size=10)
@@ -41,23 +55,38 @@ KEYED = ("operation", "config", "inputs")
 def executions(draw: Any) -> dict[str, Any]:
     """The seven hashed fields of an execution, with as many parents as inputs."""
     inputs = draw(st.lists(cids, min_size=1, max_size=4))
-    return {"workflow": draw(cids), "segment": draw(indexes), "step": draw(indexes),
-            "operation": draw(cids), "config": draw(configs),
-            "parents": draw(st.lists(cids, min_size=len(inputs), max_size=len(inputs))),
-            "inputs": inputs}
+    return {
+        "workflow": draw(cids),
+        "segment": draw(indexes),
+        "step": draw(indexes),
+        "operation": draw(cids),
+        "config": draw(configs),
+        "parents": draw(st.lists(cids, min_size=len(inputs), max_size=len(inputs))),
+        "inputs": inputs,
+    }
 
 
 def exe_hash(f: dict[str, Any]) -> CID:
-    return cid_of(hash_data(f["workflow"], f["segment"], f["step"], f["operation"], f["config"],
-                            f["parents"], f["inputs"]))
+    return cid_of(
+        hash_data(
+            f["workflow"], f["segment"], f["step"], f["operation"], f["config"], f["parents"], f["inputs"]
+        )
+    )
 
 
 def exe_key(f: dict[str, Any]) -> CID:
     return cid_of(key_data(f["operation"], f["config"], f["inputs"]))
 
 
-STRATEGY = {"workflow": cids, "segment": indexes, "step": indexes, "operation": cids, "config": configs,
-            "parents": st.lists(cids, min_size=1, max_size=4), "inputs": st.lists(cids, min_size=1, max_size=4)}
+STRATEGY = {
+    "workflow": cids,
+    "segment": indexes,
+    "step": indexes,
+    "operation": cids,
+    "config": configs,
+    "parents": st.lists(cids, min_size=1, max_size=4),
+    "inputs": st.lists(cids, min_size=1, max_size=4),
+}
 
 
 @BOUNDED
@@ -67,8 +96,15 @@ def test_hash_and_key_are_deterministic_and_the_engine_computes_the_same(f: dict
     assert exe_hash(f) == exe_hash(again)
     assert exe_key(f) == exe_key(again)
     # The engine encodes pre-images on a fast path that skips the value checks: same bytes.
-    invocation = Invocation(f["workflow"], f["segment"], f["step"], f["operation"], f["config"],
-                            tuple(f["parents"]), tuple(f["inputs"]))
+    invocation = Invocation(
+        f["workflow"],
+        f["segment"],
+        f["step"],
+        f["operation"],
+        f["config"],
+        tuple(f["parents"]),
+        tuple(f["inputs"]),
+    )
     for trusted in (True, False):
         ids = invocation.preimages(trusted=trusted)
         assert (ids.hash, ids.key) == (exe_hash(f), exe_key(f))
@@ -90,7 +126,8 @@ def test_hash_and_key_do_not_depend_on_config_key_order(f: dict[str, Any], rnd: 
 @BOUNDED
 @given(executions(), st.sampled_from(HASHED), st.data())
 def test_hash_changes_with_every_hashed_field_and_key_only_with_its_own(
-        f: dict[str, Any], name: str, data: Any) -> None:
+    f: dict[str, Any], name: str, data: Any
+) -> None:
     changed = {**f, name: data.draw(STRATEGY[name].filter(lambda v: v != f[name]), label=name)}
     assert exe_hash(changed) != exe_hash(f)
     if name in KEYED:
@@ -117,12 +154,25 @@ def test_hash_depends_on_input_and_parent_order(f: dict[str, Any], name: str, rn
 @BOUNDED
 @given(executions(), st.sampled_from(list(Status)), st.integers(0, 2**62), st.text(max_size=5))
 def test_a_records_hashes_recompute_from_its_fields_whatever_its_metadata(
-        f: dict[str, Any], status: Status, number: int, text: str) -> None:
-    record = Execution(hash=exe_hash(f), key=exe_key(f), run=block_cid(b"run"), status=status,
-                       output=None, error=text or None, executor=text, cached_from=None,
-                       created_at=number, started_at=number, finished_at=number + 1, seq=number,
-                       parents=tuple(f["parents"]), inputs=tuple(f["inputs"]),
-                       **{k: f[k] for k in ("workflow", "segment", "step", "operation", "config")})
+    f: dict[str, Any], status: Status, number: int, text: str
+) -> None:
+    record = Execution(
+        hash=exe_hash(f),
+        key=exe_key(f),
+        run=block_cid(b"run"),
+        status=status,
+        output=None,
+        error=text or None,
+        executor=text,
+        cached_from=None,
+        created_at=number,
+        started_at=number,
+        finished_at=number + 1,
+        seq=number,
+        parents=tuple(f["parents"]),
+        inputs=tuple(f["inputs"]),
+        **{k: f[k] for k in ("workflow", "segment", "step", "operation", "config")},
+    )
     assert record.recomputed_hash() == record.hash
     assert record.recomputed_key() == record.key
 
@@ -135,11 +185,20 @@ steps = st.builds(Step, cids, configs)
 def workflows(draw: Any) -> Workflow:
     """Structurally valid workflows (references are not validated by from_data)."""
     count = draw(st.integers(1, 4))
-    segments = tuple(Segment(tuple(draw(st.lists(st.integers(-1, max(i - 1, -1)), min_size=1, max_size=3))),
-                             tuple(draw(st.lists(steps, min_size=1, max_size=3))))
-                     for i in range(count))
-    return Workflow(draw(texts), tuple(draw(st.lists(texts, max_size=3))), draw(texts),
-                    tuple(draw(st.lists(texts, max_size=3))), segments)
+    segments = tuple(
+        Segment(
+            tuple(draw(st.lists(st.integers(-1, max(i - 1, -1)), min_size=1, max_size=3))),
+            tuple(draw(st.lists(steps, min_size=1, max_size=3))),
+        )
+        for i in range(count)
+    )
+    return Workflow(
+        draw(texts),
+        tuple(draw(st.lists(texts, max_size=3))),
+        draw(texts),
+        tuple(draw(st.lists(texts, max_size=3))),
+        segments,
+    )
 
 
 @BOUNDED
@@ -167,12 +226,21 @@ def test_workflow_id_changes_when_any_step_or_input_changes(w: Workflow, data: A
     segment = w.segments[index]
     new_step = data.draw(steps.filter(lambda s: s != segment.sequence[0]))
     changed = Segment(segment.inputs, (new_step,) + segment.sequence[1:])
-    other = Workflow(w.name, w.creators, w.description, w.groups,
-                     w.segments[:index] + (changed,) + w.segments[index + 1:])
+    other = Workflow(
+        w.name, w.creators, w.description, w.groups, w.segments[:index] + (changed,) + w.segments[index + 1 :]
+    )
     assert other.id != w.id
     more_inputs = Segment(segment.inputs + (-1,), segment.sequence)
-    assert Workflow(w.name, w.creators, w.description, w.groups,
-                    w.segments[:index] + (more_inputs,) + w.segments[index + 1:]).id != w.id
+    assert (
+        Workflow(
+            w.name,
+            w.creators,
+            w.description,
+            w.groups,
+            w.segments[:index] + (more_inputs,) + w.segments[index + 1 :],
+        ).id
+        != w.id
+    )
 
 
 @BOUNDED
@@ -186,8 +254,9 @@ def test_run_id_is_stable_and_unique_per_nonce(workflow: CID, nonce: bytes, othe
 
 @BOUNDED
 @given(cids, indexes, st.lists(cids, min_size=1, max_size=4), st.randoms(use_true_random=False))
-def test_event_hash_covers_run_segment_and_input_order(run: CID, segment: int, inputs: list[CID],
-                                                       rnd: Any) -> None:
+def test_event_hash_covers_run_segment_and_input_order(
+    run: CID, segment: int, inputs: list[CID], rnd: Any
+) -> None:
     event = Event(run, segment, tuple(inputs))
     assert event.hash == cid_of({"run": run, "segment": segment, "inputs": inputs})
     assert Event(run, segment + 1, tuple(inputs)).hash != event.hash
@@ -197,17 +266,23 @@ def test_event_hash_covers_run_segment_and_input_order(run: CID, segment: int, i
     assert (Event(run, segment, tuple(shuffled)).hash == event.hash) == (shuffled == inputs)
 
 
-types = st.recursive(st.sampled_from(NAMES), lambda inner: st.dictionaries(texts, inner, max_size=3),
-                     max_leaves=6)
+types = st.recursive(
+    st.sampled_from(NAMES), lambda inner: st.dictionaries(texts, inner, max_size=3), max_leaves=6
+)
 
 
 @BOUNDED
-@given(st.text(min_size=1, max_size=10), st.lists(types, max_size=3), types, texts,
-       st.dictionaries(texts, st.lists(texts, max_size=3).map(tuple), max_size=3),
-       st.lists(texts, max_size=2).map(tuple))
-def test_operation_manifest_round_trips_with_the_same_id(name: str, inputs: list[Any], output: Any,
-                                                         description: str, config: Any,
-                                                         groups: tuple[str, ...]) -> None:
+@given(
+    st.text(min_size=1, max_size=10),
+    st.lists(types, max_size=3),
+    types,
+    texts,
+    st.dictionaries(texts, st.lists(texts, max_size=3).map(tuple), max_size=3),
+    st.lists(texts, max_size=2).map(tuple),
+)
+def test_operation_manifest_round_trips_with_the_same_id(
+    name: str, inputs: list[Any], output: Any, description: str, config: Any, groups: tuple[str, ...]
+) -> None:
     manifest = OperationManifest(name, tuple(inputs), output, description, config, groups)
     for data in (manifest.data(), decode(encode(manifest.data()))):
         again = OperationManifest.from_data(data)

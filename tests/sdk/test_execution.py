@@ -17,8 +17,12 @@ from tests.helpers import manifest, run_events, snapshot
 # three executions per run: two in segment 0, one in segment 1
 SMALL = manifest(([-1], ["test/inc", "test/inc"]), ([0, -1], ["test/add"]))
 SIX = manifest(
-    ([-1], ["test/inc", "test/inc"]), ([0], ["test/inc"]), ([-1, 1], ["test/add", "test/inc"]),
-    ([2, 0], ["test/add"]), ([-1, 3], ["test/add", "test/inc", "test/inc"]), ([4, 3], ["test/add"]),
+    ([-1], ["test/inc", "test/inc"]),
+    ([0], ["test/inc"]),
+    ([-1, 1], ["test/add", "test/inc"]),
+    ([2, 0], ["test/add"]),
+    ([-1, 3], ["test/add", "test/inc", "test/inc"]),
+    ([4, 3], ["test/add"]),
 )
 
 
@@ -32,6 +36,7 @@ def all_newest_first(node) -> list:
 
 # -- get ------------------------------------------------------------------------------------------
 
+
 def test_get_and_unknown_hash(node, db_path) -> None:
     wf = node.workflows.create(SMALL)
     _, result = node.runs.run(wf.id, {0: [1], 1: [2]})
@@ -44,6 +49,7 @@ def test_get_and_unknown_hash(node, db_path) -> None:
 
 
 # -- list and pages -----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def populated(node):
@@ -100,11 +106,20 @@ def _token(payload) -> str:
     return base64.urlsafe_b64encode(encode(payload)).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("token", [
-    "not a token at all!", "AAAA", _token("hello"), _token([1, 5]), _token([2, 5, b"12345678"]),
-    _token([1, -5, b"12345678"]), _token([1, "5", b"12345678"]), _token([1, True, b"12345678"]),
-    _token([1, 5, b"12345678"]),  # right shape, forged fingerprint
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not a token at all!",
+        "AAAA",
+        _token("hello"),
+        _token([1, 5]),
+        _token([2, 5, b"12345678"]),
+        _token([1, -5, b"12345678"]),
+        _token([1, "5", b"12345678"]),
+        _token([1, True, b"12345678"]),
+        _token([1, 5, b"12345678"]),  # right shape, forged fingerprint
+    ],
+)
 def test_forged_page_tokens_are_refused(node, populated, db_path, token: str) -> None:
     before = snapshot(db_path)
     with pytest.raises(BadInputError):
@@ -117,8 +132,11 @@ def test_token_for_another_filter_is_refused(node, populated) -> None:
     token = node.executions.list(ExecutionFilter(workflow=wf.id), page_size=2).next_page_token
     assert token
     assert node.executions.list(ExecutionFilter(workflow=wf.id), page_size=2, page_token=token).executions
-    for other in (ExecutionFilter(), ExecutionFilter(run=runs[0].id),
-                  ExecutionFilter(workflow=wf.id, statuses=(Status.COMPLETED,))):
+    for other in (
+        ExecutionFilter(),
+        ExecutionFilter(run=runs[0].id),
+        ExecutionFilter(workflow=wf.id, statuses=(Status.COMPLETED,)),
+    ):
         with pytest.raises(BadInputError, match="different filter"):
             node.executions.list(other, page_size=2, page_token=token)
 
@@ -151,10 +169,14 @@ def test_every_filter_field(node, populated) -> None:
         "key": (dict(key=seg0_last.key), lambda e: e.key == seg0_last.key),
         "created_after": (dict(created_after=times[5]), lambda e: e.created_at > times[5]),
         "created_before": (dict(created_before=times[5]), lambda e: e.created_at < times[5]),
-        "range": (dict(created_after=times[2], created_before=times[9]),
-                  lambda e: times[2] < e.created_at < times[9]),
-        "combined": (dict(workflow=wf.id, segment=0, run=runs[1].id),
-                     lambda e: e.workflow == wf.id and e.segment == 0 and e.run == runs[1].id),
+        "range": (
+            dict(created_after=times[2], created_before=times[9]),
+            lambda e: times[2] < e.created_at < times[9],
+        ),
+        "combined": (
+            dict(workflow=wf.id, segment=0, run=runs[1].id),
+            lambda e: e.workflow == wf.id and e.segment == 0 and e.run == runs[1].id,
+        ),
     }
     for name, (kw, pred) in cases.items():
         want = expected(pred)
@@ -166,6 +188,7 @@ def test_every_filter_field(node, populated) -> None:
 
 
 # -- updates ----------------------------------------------------------------------------------
+
 
 def test_updates_yields_stored_then_live_without_gaps_or_duplicates(make_node) -> None:
     reader = make_node()
@@ -270,6 +293,7 @@ def test_updates_live_for_one_run(node) -> None:
 
 
 # -- trace ----------------------------------------------------------------------------------
+
 
 def test_trace_of_final_execution_reaches_exactly_the_runs_events(node, db_path) -> None:
     wf = node.workflows.create(SIX)

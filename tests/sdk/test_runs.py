@@ -10,8 +10,14 @@ import pytest
 from catenary import Node
 from catenary.cid import cid_of
 from catenary.errors import (
-    BadInputError, CatenaryError, EncodingError, ExecutionFailedError, InputError, ManifestError,
-    NotFoundError, RunStateError,
+    BadInputError,
+    CatenaryError,
+    EncodingError,
+    ExecutionFailedError,
+    InputError,
+    ManifestError,
+    NotFoundError,
+    RunStateError,
 )
 from catenary.model import Run
 from catenary.model.filter import ExecutionFilter
@@ -23,6 +29,7 @@ TYPED = manifest(([-1, -1], ["std/concat"]), ([0], ["std/utf8-decode"]), ([-1], 
 
 
 # -- runs: new / next / get / list ---------------------------------------------------------------
+
 
 def test_new_next_until_done(node) -> None:
     wf = node.workflows.create(TWO)
@@ -67,6 +74,7 @@ def test_runs_list(node) -> None:
 
 # -- bad input: typed error, nothing stored --------------------------------------------------------
 
+
 @pytest.fixture
 def started(node, db_path):
     """A run of TYPED waiting for segment 0, and the DB snapshot at that point."""
@@ -75,17 +83,20 @@ def started(node, db_path):
     return state, snapshot(db_path)
 
 
-@pytest.mark.parametrize("inputs, error, fragment", [
-    ([], InputError, "takes 2 external input(s), got 0"),
-    ([b"a"], InputError, "got 1"),
-    ([b"a", b"b", b"c"], InputError, "got 3"),
-    ([float("nan"), b"b"], InputError, "NaN"),
-    ([{"deep": [1.0, float("inf")]}, b"b"], InputError, "inf"),
-    ([2 ** 70, b"b"], InputError, "64-bit"),
-    ([{1: "non-string key"}, b"b"], InputError, "not a string"),
-    ([{1, 2}, b"b"], InputError, "set"),
-    ([object(), b"b"], InputError, "object"),
-])
+@pytest.mark.parametrize(
+    "inputs, error, fragment",
+    [
+        ([], InputError, "takes 2 external input(s), got 0"),
+        ([b"a"], InputError, "got 1"),
+        ([b"a", b"b", b"c"], InputError, "got 3"),
+        ([float("nan"), b"b"], InputError, "NaN"),
+        ([{"deep": [1.0, float("inf")]}, b"b"], InputError, "inf"),
+        ([2**70, b"b"], InputError, "64-bit"),
+        ([{1: "non-string key"}, b"b"], InputError, "not a string"),
+        ([{1, 2}, b"b"], InputError, "set"),
+        ([object(), b"b"], InputError, "object"),
+    ],
+)
 def test_bad_external_inputs_change_nothing(node, db_path, started, inputs, error, fragment) -> None:
     state, before = started
     with pytest.raises(error) as info:
@@ -128,11 +139,17 @@ def test_unknown_workflow_run_and_hash(node, db_path) -> None:
     node.workflows.create(TWO)
     before = snapshot(db_path)
     missing = cid_of("missing")
-    for call in (lambda: node.runs.new(missing), lambda: node.runs.next(missing, [1]),
-                 lambda: node.runs.get(missing), lambda: node.runs.run(missing, {0: [1]}),
-                 lambda: node.workflows.get(missing), lambda: node.executions.get(missing),
-                 lambda: node.executions.trace(missing), lambda: node.values.get(missing),
-                 lambda: node.operations.get(missing)):
+    for call in (
+        lambda: node.runs.new(missing),
+        lambda: node.runs.next(missing, [1]),
+        lambda: node.runs.get(missing),
+        lambda: node.runs.run(missing, {0: [1]}),
+        lambda: node.workflows.get(missing),
+        lambda: node.executions.get(missing),
+        lambda: node.executions.trace(missing),
+        lambda: node.values.get(missing),
+        lambda: node.operations.get(missing),
+    ):
         with pytest.raises(NotFoundError):
             call()
     assert snapshot(db_path) == before
@@ -141,8 +158,14 @@ def test_unknown_workflow_run_and_hash(node, db_path) -> None:
 def test_run_checks_every_segments_inputs_before_creating_the_run(node, db_path) -> None:
     wf = node.workflows.create(TWO)
     before = snapshot(db_path)
-    for inputs in ({0: [1]}, {0: [1], 1: [1, 2]}, {0: [1], 1: [2], 2: [3]}, {0: [1], 1: [2], 5: [3]},
-                   {0: ["one"], 1: [2]}, {0: [1], 1: [float("nan")]}):
+    for inputs in (
+        {0: [1]},
+        {0: [1], 1: [1, 2]},
+        {0: [1], 1: [2], 2: [3]},
+        {0: [1], 1: [2], 5: [3]},
+        {0: ["one"], 1: [2]},
+        {0: [1], 1: [float("nan")]},
+    ):
         with pytest.raises(InputError):
             node.runs.run(wf.id, inputs)
     assert snapshot(db_path) == before
@@ -174,6 +197,7 @@ def test_step_error_types(node) -> None:
 
 
 # -- persistence --------------------------------------------------------------------------------
+
 
 def test_runs_persist_across_nodes(make_node, data_dir, ops) -> None:
     first = make_node()
@@ -221,6 +245,7 @@ def test_values_persist_and_roundtrip(make_node) -> None:
 
 # -- workflows and operations --------------------------------------------------------------------
 
+
 def test_workflow_create_forms_and_idempotence(node, tmp_path) -> None:
     a = node.workflows.create(TWO)
     b = node.workflows.create(json.dumps(TWO))
@@ -237,8 +262,17 @@ def test_workflow_create_forms_and_idempotence(node, tmp_path) -> None:
 
 def test_workflow_manifest_with_version_ids_in_dag_json(node) -> None:
     inc = node.operations.resolve_name("test/inc")
-    text = json.dumps({"data": {"name": "v", "creators": [], "description": "", "groups": [], "segments": [
-        {"inputs": [-1], "sequence": [{"version_id": {"/": str(inc)}, "config": {}}]}]}})
+    text = json.dumps(
+        {
+            "data": {
+                "name": "v",
+                "creators": [],
+                "description": "",
+                "groups": [],
+                "segments": [{"inputs": [-1], "sequence": [{"version_id": {"/": str(inc)}, "config": {}}]}],
+            }
+        }
+    )
     wf = node.workflows.create(text)
     assert wf.workflow.segments[0].sequence[0].version_id == inc
     assert node.runs.run(wf.id, {0: [41]})[1].result == 42

@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -57,9 +57,9 @@ def _without_manifest(data: bytes) -> bytes:
     """The JPEG without its APP11 segments (where C2PA keeps its JUMBF boxes)."""
     out, i = bytearray(data[:2]), 2
     while data[i + 1] != 0xDA:  # up to the start of scan
-        length = int.from_bytes(data[i + 2:i + 4], "big")
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
         if data[i + 1] != 0xEB:
-            out += data[i:i + 2 + length]
+            out += data[i : i + 2 + length]
         i += 2 + length
     return bytes(out + data[i:])
 
@@ -67,9 +67,12 @@ def _without_manifest(data: bytes) -> bytes:
 @pytest.mark.parametrize("case", ["edited", "not an image", "no manifest", "wrong chain"])
 def test_bad_images_end_in_null_and_no_statement(c2pa_node, signed, make_node, tmp_path, case) -> None:
     node, wf = c2pa_node
-    image = {"edited": photo.edited(signed[0]), "not an image": b"%PDF-1.7 not an image",
-             "no manifest": _without_manifest(signed[0]),
-             "wrong chain": signed[0]}[case]
+    image = {
+        "edited": photo.edited(signed[0]),
+        "not an image": b"%PDF-1.7 not an image",
+        "no manifest": _without_manifest(signed[0]),
+        "wrong chain": signed[0],
+    }[case]
     if case == "wrong chain":
         other = photo.pem(photo.test_root("another TEST root")[1])
         manifest = json.loads((DEMO / "manifest-c2pa.json").read_text())
@@ -79,9 +82,16 @@ def test_bad_images_end_in_null_and_no_statement(c2pa_node, signed, make_node, t
     assert result.done and result.result is None
     assert state.status == "completed"
     facts = _facts(node, result.final)
-    assert facts["valid"] is False and facts["failures"][0]["code"] == {
-        "edited": "assertion.dataHash.mismatch", "not an image": "image.unsupported",
-        "no manifest": "manifest.missing", "wrong chain": "signingCredential.untrusted"}[case]
+    assert (
+        facts["valid"] is False
+        and facts["failures"][0]["code"]
+        == {
+            "edited": "assertion.dataHash.mismatch",
+            "not an image": "image.unsupported",
+            "no manifest": "manifest.missing",
+            "wrong chain": "signingCredential.untrusted",
+        }[case]
+    )
     with pytest.raises(VerificationError, match="the proven result is null"):
         node.statements.create(result.final, CLAIM, Identity.generate())
     assert node.statements.list() == []

@@ -12,8 +12,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
@@ -26,7 +27,7 @@ from catenary import Node
 from catenary.cid import block, cid_of
 from catenary.cid.car import car_bytes, read_car
 from catenary.errors import BadInputError, NotFoundError, VerificationError
-from catenary.statements import PREDICATE_TYPE, Envelope, create, read
+from catenary.statements import PREDICATE_TYPE, Envelope, create
 from catenary.statements.dsse import Signature
 from catenary.trust.identity import Identity
 
@@ -61,13 +62,17 @@ def _key_file(tmp_path: Path, identity: Identity | None = None) -> Path:
 
     path = tmp_path / "owner.pem"
     private = (identity or Identity.generate())._private
-    path.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    path.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     path.chmod(0o600)
     return path
 
 
 # -- an independent implementation accepts what catenary signs --------------------------------
+
 
 def test_independent_dsse_and_in_toto_verify_a_catenary_statement(proven, owner) -> None:
     node, final, _ = proven
@@ -81,7 +86,8 @@ def test_independent_dsse_and_in_toto_verify_a_catenary_statement(proven, owner)
     other = Identity.generate()
     with pytest.raises(Exception):
         SslEnvelope.from_dict(document).verify(
-            [SSlibKey(owner.id, "ed25519", "ed25519", {"public": other.public_key.hex()})], 1)
+            [SSlibKey(owner.id, "ed25519", "ed25519", {"public": other.public_key.hex()})], 1
+        )
 
     # in-toto-attestation: the payload is a valid Statement v1 with catenary's predicate.
     assert document["payloadType"] == "application/vnd.in-toto+json"
@@ -110,6 +116,7 @@ def test_the_same_claim_gives_the_same_statement(proven, owner) -> None:
 
 
 # -- refusals, each naming which check refused -----------------------------------------------
+
 
 def _holds(node: Node, envelope: Envelope) -> None:
     report = node.statements.verify(envelope)
@@ -143,7 +150,8 @@ def test_a_wrong_key_is_refused_as_signature(proven, owner) -> None:
     assert f"signed by {stranger.id}, but the claimant is {owner.id}" in report.reason
     # The owner's signature presented under another key id.
     relabelled = dataclasses.replace(
-        envelope, signatures=(Signature(stranger.id, envelope.signatures[0].sig),))
+        envelope, signatures=(Signature(stranger.id, envelope.signatures[0].sig),)
+    )
     assert node.statements.verify(relabelled).refused == "signature"
 
 
@@ -182,8 +190,9 @@ def test_a_proof_that_does_not_verify_is_refused(proven, owner, make_node, tmp_p
     assert missing.refused == "proof" and "not on this node" in missing.reason
 
 
-def test_the_statement_travels_in_the_bundle_and_holds_on_a_fresh_node(proven, owner, make_node,
-                                                                     tmp_path) -> None:
+def test_the_statement_travels_in_the_bundle_and_holds_on_a_fresh_node(
+    proven, owner, make_node, tmp_path
+) -> None:
     node, final, _ = proven
     sid, _ = node.statements.create(final.hash, CLAIM, owner)
     stream = io.BytesIO()
@@ -213,10 +222,12 @@ def test_bad_input_is_refused_clearly(proven, owner, tmp_path) -> None:
 
 # -- the CLI ---------------------------------------------------------------------------------------
 
+
 def _cli(home: Path, *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CATENARY_HOME": str(home)}
-    proc = subprocess.run([sys.executable, "-m", "catenary", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "catenary", *args], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == code, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc
 
@@ -226,9 +237,22 @@ def test_cli_create_verify_list_and_refusals(proven, tmp_path) -> None:
     home = node.data_dir
     node.close()
     key = _key_file(tmp_path)
-    made = json.loads(_cli(home, "statement", "create", "--proof", str(final.hash), "--claim",
-                           json.dumps(CLAIM), "--key", str(key), "-o", str(tmp_path / "s.json"),
-                           "--json").stdout)
+    made = json.loads(
+        _cli(
+            home,
+            "statement",
+            "create",
+            "--proof",
+            str(final.hash),
+            "--claim",
+            json.dumps(CLAIM),
+            "--key",
+            str(key),
+            "-o",
+            str(tmp_path / "s.json"),
+            "--json",
+        ).stdout
+    )
     checked = json.loads(_cli(home, "statement", "verify", str(tmp_path / "s.json"), "--json").stdout)
     assert checked["statements"][0]["verdict"] == "holds"
     assert checked["statements"][0]["id"] == made["id"]
@@ -236,19 +260,69 @@ def test_cli_create_verify_list_and_refusals(proven, tmp_path) -> None:
     assert [s["id"] for s in listed["statements"]] == [made["id"]]
 
     document = json.loads((tmp_path / "s.json").read_text())
-    document["payload"] = document["payload"][:-8] + ("A" if document["payload"][-8] != "A" else "B") \
-        + document["payload"][-7:]
+    document["payload"] = (
+        document["payload"][:-8] + ("A" if document["payload"][-8] != "A" else "B") + document["payload"][-7:]
+    )
     (tmp_path / "bad.json").write_text(json.dumps(document))
     refused = _cli(home, "statement", "verify", str(tmp_path / "bad.json"), code=1)
     assert "refused (signature)" in refused.stderr
-    over_null = _cli(home, "statement", "create", "--proof", str(disproven.hash), "--claim",
-                     json.dumps(CLAIM), "--key", str(key), code=1)
+    over_null = _cli(
+        home,
+        "statement",
+        "create",
+        "--proof",
+        str(disproven.hash),
+        "--claim",
+        json.dumps(CLAIM),
+        "--key",
+        str(key),
+        code=1,
+    )
     assert "the proven result is null" in over_null.stderr
-    assert "not JSON" in _cli(home, "statement", "create", "--proof", str(final.hash), "--claim",
-                              "{nope", "--key", str(key), code=2).stderr
-    assert "does not exist" in _cli(home, "statement", "create", "--proof", str(final.hash),
-                                    "--claim", "{}", "--key", str(tmp_path / "none.pem"), code=2).stderr
+    assert (
+        "not JSON"
+        in _cli(
+            home,
+            "statement",
+            "create",
+            "--proof",
+            str(final.hash),
+            "--claim",
+            "{nope",
+            "--key",
+            str(key),
+            code=2,
+        ).stderr
+    )
+    assert (
+        "does not exist"
+        in _cli(
+            home,
+            "statement",
+            "create",
+            "--proof",
+            str(final.hash),
+            "--claim",
+            "{}",
+            "--key",
+            str(tmp_path / "none.pem"),
+            code=2,
+        ).stderr
+    )
     (tmp_path / "junk.pem").write_text("junk")
     (tmp_path / "junk.pem").chmod(0o600)
-    assert "is not a PEM ed25519 private key" in _cli(home, "statement", "create", "--proof", str(final.hash), "--claim",
-                              json.dumps(CLAIM), "--key", str(tmp_path / "junk.pem"), code=2).stderr
+    assert (
+        "is not a PEM ed25519 private key"
+        in _cli(
+            home,
+            "statement",
+            "create",
+            "--proof",
+            str(final.hash),
+            "--claim",
+            json.dumps(CLAIM),
+            "--key",
+            str(tmp_path / "junk.pem"),
+            code=2,
+        ).stderr
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -61,10 +61,11 @@ def _queued(store: PostgresStore, jobs: list) -> tuple[list, list[int]]:
 
 def test_steps_queued_together_commit_in_one_transaction(store: PostgresStore) -> None:
     runs = [make_run(store, bytes([i]) * 16) for i in range(6)]
-    steps = [execution(run, 0, 0, [cid_of(f"ev{i}")], [cid_of(i)], output=cid_of(i + 100))
-             for i, run in enumerate(runs)]
-    outcomes, sizes = _queued(store, [lambda r=r, e=e: commit(store, r, 0, [e])
-                                      for r, e in zip(runs, steps)])
+    steps = [
+        execution(run, 0, 0, [cid_of(f"ev{i}")], [cid_of(i)], output=cid_of(i + 100))
+        for i, run in enumerate(runs)
+    ]
+    outcomes, sizes = _queued(store, [lambda r=r, e=e: commit(store, r, 0, [e]) for r, e in zip(runs, steps)])
     assert outcomes == [True] * 6
     assert sizes == [6]
     got = store.executions_since(ExecutionFilter(), 0, 100)
@@ -79,9 +80,14 @@ def test_each_step_of_a_group_is_checked_on_its_own(store: PostgresStore) -> Non
     mine = execution(fresh, 0, 0, [cid_of("a")], [cid_of(1)], output=cid_of(2))
     same_run_again = execution(fresh, 0, 0, [cid_of("b")], [cid_of(3)], output=cid_of(4))
     stale = execution(done, 0, 0, [cid_of("c")], [cid_of(5)], output=cid_of(6))
-    outcomes, sizes = _queued(store, [lambda: commit(store, fresh, 0, [mine]),
-                                      lambda: commit(store, fresh, 0, [same_run_again]),
-                                      lambda: commit(store, done, 0, [stale])])
+    outcomes, sizes = _queued(
+        store,
+        [
+            lambda: commit(store, fresh, 0, [mine]),
+            lambda: commit(store, fresh, 0, [same_run_again]),
+            lambda: commit(store, done, 0, [stale]),
+        ],
+    )
     assert outcomes == [True, False, False]
     assert sizes == [2, 1]  # a second step of one run waits for the next transaction
     assert store.get_execution(mine.hash) is not None
@@ -94,8 +100,9 @@ def test_a_failing_step_fails_alone(store: PostgresStore) -> None:
     assert commit(store, a, 0, [recorded])
     good = execution(c, 0, 0, [cid_of("y")], [cid_of(3)], output=cid_of(4))
     # b's step carries an execution whose hash is already recorded: the store refuses it.
-    outcomes, sizes = _queued(store, [lambda: commit(store, b, 0, [recorded]),
-                                      lambda: commit(store, c, 0, [good])])
+    outcomes, sizes = _queued(
+        store, [lambda: commit(store, b, 0, [recorded]), lambda: commit(store, c, 0, [good])]
+    )
     assert isinstance(outcomes[0], StoreError) and "already recorded" in str(outcomes[0])
     assert outcomes[1] is True
     assert sizes == [2, 1, 1]  # the group failed, then each step alone

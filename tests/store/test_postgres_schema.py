@@ -77,16 +77,33 @@ def test_a_failed_migration_leaves_the_old_schema(pg_database: str, monkeypatch)
 def test_indexes_exist_for_every_filter(pg_database: str) -> None:
     PostgresStore(pg_database).close()
     with psycopg.connect(pg_database) as conn:
-        first_columns = {r[0] for r in conn.execute(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
-            "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-            "WHERE i.indrelid = 'executions'::regclass")}
-        parents = {r[0] for r in conn.execute(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
-            "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-            "WHERE i.indrelid = 'execution_parents'::regclass")}
-    assert {"id", "hash", "key", "workflow", "run", "operation", "status", "created_at", "seq"} \
-        <= first_columns
+        first_columns = {
+            r[0]
+            for r in conn.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+                "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+                "WHERE i.indrelid = 'executions'::regclass"
+            )
+        }
+        parents = {
+            r[0]
+            for r in conn.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+                "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+                "WHERE i.indrelid = 'execution_parents'::regclass"
+            )
+        }
+    assert {
+        "id",
+        "hash",
+        "key",
+        "workflow",
+        "run",
+        "operation",
+        "status",
+        "created_at",
+        "seq",
+    } <= first_columns
     assert {"parent", "child"} <= parents
 
 
@@ -146,12 +163,15 @@ def test_integrity_problems_reports_a_seq_counter_behind_the_records(pg_database
         store.create_run(Run(cid_of("wf"), bytes(16)), 1)
         assert store.integrity_problems() == []
         with psycopg.connect(pg_database) as conn:
-            conn.execute("INSERT INTO executions (hash, key, workflow, run, segment, step, operation, "
-                         "config, parents, inputs, status, created_at, seq) VALUES "
-                         "('\\x01', '\\x02', '\\x03', '\\x04', 0, 0, '\\x05', '\\xa0', '\\x80', '\\x80', "
-                         "'created', 1, 7)")
+            conn.execute(
+                "INSERT INTO executions (hash, key, workflow, run, segment, step, operation, "
+                "config, parents, inputs, status, created_at, seq) VALUES "
+                "('\\x01', '\\x02', '\\x03', '\\x04', 0, 0, '\\x05', '\\xa0', '\\x80', '\\x80', "
+                "'created', 1, 7)"
+            )
         assert store.integrity_problems() == [
             "the seq counter (0) is below the highest stored seq (7): new changes would reuse "
-            "seqs that subscribers have seen"]
+            "seqs that subscribers have seen"
+        ]
     finally:
         store.close()

@@ -49,8 +49,12 @@ def test_corrupt_file_is_a_store_error(tmp_path: Path) -> None:
 
 def test_indexes_exist_for_every_filter(store: SQLiteStore, tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "db.sqlite")
-    indexed = {row[0] for row in con.execute(
-        "SELECT il.name FROM sqlite_master m, pragma_index_list(m.name) l, pragma_index_info(l.name) il "
-        "WHERE m.name = 'executions' AND il.seqno = 0")}
+    indexed = {
+        row[0]
+        for row in con.execute(
+            "SELECT il.name FROM sqlite_master m, pragma_index_list(m.name) l, pragma_index_info(l.name) il "
+            "WHERE m.name = 'executions' AND il.seqno = 0"
+        )
+    }
     con.close()
     assert {"hash", "key", "workflow", "run", "operation", "status", "created_at"} <= indexed

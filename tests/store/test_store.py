@@ -7,8 +7,8 @@ Backend-specific schema checks are in test_sqlite_schema.py and test_postgres_sc
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -17,7 +17,13 @@ from catenary.model import Event, Execution, Run, Status, Workflow, hash_data, k
 from catenary.model.filter import ExecutionFilter
 from catenary.operations import default_registry
 from catenary.store import (
-    AttestationRow, ImportBatch, RunState, SegmentOutput, SQLiteStore, StepCommit, Store,
+    AttestationRow,
+    ImportBatch,
+    RunState,
+    SegmentOutput,
+    SQLiteStore,
+    StepCommit,
+    Store,
 )
 from tests.helpers import data, snapshot
 
@@ -63,31 +69,73 @@ def make_run(store: Store, nonce: bytes = bytes(16)) -> Run:
     return run
 
 
-def execution(run: Run, segment: int, step: int, parents: list[CID], inputs: list[CID],
-              status: Status = Status.COMPLETED, output: CID | None = None, created_at: int = 1,
-              cached_from: CID | None = None, config: dict[str, str] | None = None) -> Execution:
+def execution(
+    run: Run,
+    segment: int,
+    step: int,
+    parents: list[CID],
+    inputs: list[CID],
+    status: Status = Status.COMPLETED,
+    output: CID | None = None,
+    created_at: int = 1,
+    cached_from: CID | None = None,
+    config: dict[str, str] | None = None,
+) -> Execution:
     config = config or {}
     op = OP.version_id
     terminal = status in (Status.COMPLETED, Status.FAILED)
     return Execution(
         hash=cid_of(hash_data(run.workflow, segment, step, op, config, parents, inputs)),
-        key=cid_of(key_data(op, config, inputs)), workflow=run.workflow, run=run.id, segment=segment,
-        step=step, operation=op, config=config, parents=tuple(parents), inputs=tuple(inputs),
-        status=status, output=output if status == Status.COMPLETED else None,
+        key=cid_of(key_data(op, config, inputs)),
+        workflow=run.workflow,
+        run=run.id,
+        segment=segment,
+        step=step,
+        operation=op,
+        config=config,
+        parents=tuple(parents),
+        inputs=tuple(inputs),
+        status=status,
+        output=output if status == Status.COMPLETED else None,
         error="failed: x" if status == Status.FAILED else None,
-        executor="node-t" if terminal else None, cached_from=cached_from, created_at=created_at,
+        executor="node-t" if terminal else None,
+        cached_from=cached_from,
+        created_at=created_at,
         started_at=created_at + 1 if terminal else None,
-        finished_at=created_at + 2 if terminal else None, seq=0)
+        finished_at=created_at + 2 if terminal else None,
+        seq=0,
+    )
 
 
-def commit(store: Store, run: Run, segment: int, executions: list[Execution], *,
-           events: list[Event] = (), blocks=(), status: str = "running", error: str | None = None,
-           attestations: list[AttestationRow] = ()) -> bool:
+def commit(
+    store: Store,
+    run: Run,
+    segment: int,
+    executions: list[Execution],
+    *,
+    events: list[Event] = (),
+    blocks=(),
+    status: str = "running",
+    error: str | None = None,
+    attestations: list[AttestationRow] = (),
+) -> bool:
     last = executions[-1]
     out = None if error else SegmentOutput(segment, last.output, last.hash, 1.5)
-    return store.commit_step(StepCommit(run.id, segment, list(events), executions, list(blocks), out,
-                                        status, 1.5 * (segment + 1), error, 200 + segment,
-                                        list(attestations)))
+    return store.commit_step(
+        StepCommit(
+            run.id,
+            segment,
+            list(events),
+            executions,
+            list(blocks),
+            out,
+            status,
+            1.5 * (segment + 1),
+            error,
+            200 + segment,
+            list(attestations),
+        )
+    )
 
 
 def attestation(execution_hash: CID, n: int, role: str = "executor") -> AttestationRow:
@@ -96,6 +144,7 @@ def attestation(execution_hash: CID, n: int, role: str = "executor") -> Attestat
 
 
 # -- opening ------------------------------------------------------------------------------------
+
 
 def test_reopening_keeps_data_and_does_not_migrate_again(open_store, location) -> None:
     s = open_store()
@@ -111,6 +160,7 @@ def test_reopening_keeps_data_and_does_not_migrate_again(open_store, location) -
 
 
 # -- values, operations, workflows ----------------------------------------------------------------
+
 
 def test_blocks_are_content_addressed_and_idempotent(store: Store) -> None:
     cid, raw = block([1, "two", b"three"])
@@ -140,8 +190,9 @@ def test_operations_are_listed_by_name_bytewise(store: Store) -> None:
 
 
 def test_workflows_roundtrip(store: Store) -> None:
-    wf = Workflow.from_data({**data(), "segments": [
-        {"inputs": [-1], "sequence": [{"version_id": OP.version_id, "config": {}}]}]})
+    wf = Workflow.from_data(
+        {**data(), "segments": [{"inputs": [-1], "sequence": [{"version_id": OP.version_id, "config": {}}]}]}
+    )
     store.put_workflow(wf, 5)
     store.put_workflow(wf, 6)
     assert store.get_workflow(wf.id) == wf
@@ -151,11 +202,20 @@ def test_workflows_roundtrip(store: Store) -> None:
 
 # -- runs and step commits ----------------------------------------------------------------------
 
+
 def test_run_roundtrip(store: Store) -> None:
     run = make_run(store, b"n" * 16)
     state = store.get_run(run.id)
-    assert (state.id, state.workflow, state.nonce, state.status, state.next_segment, state.total_time,
-            state.error, state.outputs) == (run.id, run.workflow, b"n" * 16, "running", 0, 0.0, None, {})
+    assert (
+        state.id,
+        state.workflow,
+        state.nonce,
+        state.status,
+        state.next_segment,
+        state.total_time,
+        state.error,
+        state.outputs,
+    ) == (run.id, run.workflow, b"n" * 16, "running", 0, 0.0, None, {})
     assert Run(state.workflow, state.nonce).id == state.id
     assert store.get_run(cid_of("nope")) is None
     assert [r.id for r in store.list_runs()] == [run.id]
@@ -249,6 +309,7 @@ def test_get_run_for_step_reads_only_the_named_outputs(store: Store) -> None:
 
 # -- seq ----------------------------------------------------------------------------------------
 
+
 def test_a_sound_store_has_no_integrity_problems(store: Store, chain) -> None:
     assert store.integrity_problems() == []
 
@@ -332,6 +393,7 @@ def test_find_completed_ignores_failed(store: Store) -> None:
 
 # -- listing ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def chain(store: Store):
     """Ten executions across two runs; created_at = 10 * position."""
@@ -340,8 +402,16 @@ def chain(store: Store):
     for r, run in enumerate(runs):
         parent = cid_of(f"event{r}")
         for segment in range(5):
-            e = execution(run, segment, 0, [parent], [cid_of(segment)], output=cid_of(segment + 1),
-                          created_at=10 * len(made), config={"n": str(segment % 2)})
+            e = execution(
+                run,
+                segment,
+                0,
+                [parent],
+                [cid_of(segment)],
+                output=cid_of(segment + 1),
+                created_at=10 * len(made),
+                config={"n": str(segment % 2)},
+            )
             commit(store, run, segment, [e])
             made.append(e)
             parent = e.hash
@@ -392,13 +462,15 @@ def test_executions_since_is_in_seq_order(store: Store, chain) -> None:
 
 # -- external executors: create and claim ----------------------------------------------------------
 
+
 def test_insert_execution_records_created_once(store: Store, location) -> None:
     run = make_run(store)
     e = execution(run, 0, 0, [cid_of("ev")], [cid_of(1)], status=Status.CREATED)
     stored = store.insert_execution(e)
     assert stored == Execution(**{**e.__dict__, "seq": 1})
-    assert [x.hash for x in store.list_executions(ExecutionFilter(parent=cid_of("ev")), 10, None)[0]] \
-        == [e.hash]
+    assert [x.hash for x in store.list_executions(ExecutionFilter(parent=cid_of("ev")), 10, None)[0]] == [
+        e.hash
+    ]
     before = snapshot(location)
     assert store.insert_execution(e) is None
     assert snapshot(location) == before
@@ -410,18 +482,28 @@ def test_transition_moves_status_bumps_seq_and_stores_output(store: Store, locat
     e = execution(run, 0, 0, [cid_of("ev")], [cid_of(1)], status=Status.CREATED)
     store.insert_execution(e)
     claimed = store.transition(e.hash, Status.CREATED, Status.IN_PROGRESS, now=50, executor="node-x")
-    assert (claimed.status, claimed.executor, claimed.started_at, claimed.seq) == \
-        (Status.IN_PROGRESS, "node-x", 50, 2)
+    assert (claimed.status, claimed.executor, claimed.started_at, claimed.seq) == (
+        Status.IN_PROGRESS,
+        "node-x",
+        50,
+        2,
+    )
     before = snapshot(location)
     assert store.transition(e.hash, Status.CREATED, Status.IN_PROGRESS, now=51, executor="node-y") is None
-    assert store.transition(cid_of("nope"), Status.CREATED, Status.IN_PROGRESS, now=51,
-                            executor="node-y") is None
+    assert (
+        store.transition(cid_of("nope"), Status.CREATED, Status.IN_PROGRESS, now=51, executor="node-y")
+        is None
+    )
     assert snapshot(location) == before
     out_cid, out_raw = block("done")
-    done = store.transition(e.hash, Status.IN_PROGRESS, Status.COMPLETED, now=60,
-                            output=(out_cid, out_raw))
-    assert (done.status, done.output, done.finished_at, done.seq, done.executor) == \
-        (Status.COMPLETED, out_cid, 60, 3, "node-x")
+    done = store.transition(e.hash, Status.IN_PROGRESS, Status.COMPLETED, now=60, output=(out_cid, out_raw))
+    assert (done.status, done.output, done.finished_at, done.seq, done.executor) == (
+        Status.COMPLETED,
+        out_cid,
+        60,
+        3,
+        "node-x",
+    )
     assert store.get_block(out_cid) == out_raw
     assert store.find_memo(e.key) == (out_cid, e.hash)
     assert [x.seq for x in store.executions_since(ExecutionFilter(), 0, 10)] == [3]
@@ -434,15 +516,20 @@ def test_transition_to_failed_records_the_error(store: Store) -> None:
     store.insert_execution(e)
     store.transition(e.hash, Status.CREATED, Status.IN_PROGRESS, now=50, executor="node-x")
     failed = store.transition(e.hash, Status.IN_PROGRESS, Status.FAILED, now=70, error="it broke")
-    assert (failed.status, failed.error, failed.output, failed.finished_at) == \
-        (Status.FAILED, "it broke", None, 70)
+    assert (failed.status, failed.error, failed.output, failed.finished_at) == (
+        Status.FAILED,
+        "it broke",
+        None,
+        70,
+    )
 
 
 def test_contested_claims_from_several_stores_have_one_winner(open_store) -> None:
     stores = [open_store() for _ in range(4)]
     run = make_run(stores[0])
-    items = [execution(run, 0, step, [cid_of("ev")], [cid_of(step)], status=Status.CREATED)
-             for step in range(5)]
+    items = [
+        execution(run, 0, step, [cid_of("ev")], [cid_of(step)], status=Status.CREATED) for step in range(5)
+    ]
     for e in items:
         stores[0].insert_execution(e)
     winners: dict[CID, list[str]] = {e.hash: [] for e in items}
@@ -467,6 +554,7 @@ def test_contested_claims_from_several_stores_have_one_winner(open_store) -> Non
 
 # -- lineage --------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def diamond(store: Store):
     """event -> a -> (b, c) -> d, in one run; d has parents [b, c, b]."""
@@ -479,8 +567,9 @@ def diamond(store: Store):
     commit(store, run, 1, [b])
     c = execution(run, 2, 0, [a.hash], [cid_of("a")], output=cid_of("c"), config={"n": "1"})
     commit(store, run, 2, [c])
-    d = execution(run, 3, 0, [b.hash, c.hash, b.hash], [cid_of("b"), cid_of("c"), cid_of("b")],
-                  output=cid_of("d"))
+    d = execution(
+        run, 3, 0, [b.hash, c.hash, b.hash], [cid_of("b"), cid_of("c"), cid_of("b")], output=cid_of("d")
+    )
     commit(store, run, 3, [d])
     return event, a, b, c, d
 
@@ -503,8 +592,11 @@ def test_lineage_descendants(store: Store, diamond) -> None:
     assert [e.hash for e in found.executions] == [a.hash, b.hash, c.hash, d.hash]
     assert found.events == []
     assert found.levels == {a.hash: 0, b.hash: 1, c.hash: 1, d.hash: 2}
-    assert [e.hash for e in store.lineage(a.hash, "descendants", depth=1).executions] == \
-        [a.hash, b.hash, c.hash]
+    assert [e.hash for e in store.lineage(a.hash, "descendants", depth=1).executions] == [
+        a.hash,
+        b.hash,
+        c.hash,
+    ]
     assert [e.hash for e in store.lineage(d.hash, "descendants").executions] == [d.hash]
 
 
@@ -515,6 +607,7 @@ def test_lineage_of_unknown_hash_and_bad_direction(store: Store, diamond) -> Non
 
 
 # -- attestations and imports ----------------------------------------------------------------------
+
 
 def test_attestations_are_stored_indexed_and_idempotent(store: Store) -> None:
     run = make_run(store)
@@ -536,12 +629,20 @@ def _bundle(source: Store) -> ImportBatch:
     executions = source.executions_since(ExecutionFilter(run=run.id), 0, 100)
     events = [source.get_event(p) for e in executions for p in e.parents if source.get_event(p)]
     attestations = [a for e in executions for a in source.list_attestations(e.hash)]
-    wf = Workflow.from_data({**data(), "segments": [
-        {"inputs": [-1], "sequence": [{"version_id": OP.version_id, "config": {}}]}]})
+    wf = Workflow.from_data(
+        {**data(), "segments": [{"inputs": [-1], "sequence": [{"version_id": OP.version_id, "config": {}}]}]}
+    )
     value, raw = block("v")
-    return ImportBatch(blocks=[(value, raw)], operations=[(OP.manifest, OP.version)], workflows=[wf],
-                       runs=[source.get_run(run.id)], events=events, executions=executions,
-                       attestations=attestations, now=999)
+    return ImportBatch(
+        blocks=[(value, raw)],
+        operations=[(OP.manifest, OP.version)],
+        workflows=[wf],
+        runs=[source.get_run(run.id)],
+        events=events,
+        executions=executions,
+        attestations=attestations,
+        now=999,
+    )
 
 
 def test_import_batch_writes_once_and_counts_what_was_new(store: Store, tmp_path: Path) -> None:
@@ -552,19 +653,39 @@ def test_import_batch_writes_once_and_counts_what_was_new(store: Store, tmp_path
         event = Event(run.id, 0, (value,))
         a = execution(run, 0, 0, [event.hash], [value], output=cid_of("a"))
         b = execution(run, 0, 1, [a.hash], [cid_of("a")], output=cid_of("b"))
-        commit(source, run, 0, [a, b], events=[event], blocks=[(value, raw)],
-               attestations=[attestation(a.hash, 1)])
+        commit(
+            source,
+            run,
+            0,
+            [a, b],
+            events=[event],
+            blocks=[(value, raw)],
+            attestations=[attestation(a.hash, 1)],
+        )
         batch = _bundle(source)
     finally:
         source.close()
-    store.insert_execution(execution(make_run(store, b"x" * 16), 0, 0, [cid_of("other")], [cid_of(5)],
-                                     status=Status.CREATED))
+    store.insert_execution(
+        execution(make_run(store, b"x" * 16), 0, 0, [cid_of("other")], [cid_of(5)], status=Status.CREATED)
+    )
     counts = store.import_batch(batch)
-    assert counts == {"blocks": 1, "operations": 1, "workflows": 1, "runs": 1, "segment_outputs": 1,
-                      "events": 1, "executions": 2, "attestations": 1}
+    assert counts == {
+        "blocks": 1,
+        "operations": 1,
+        "workflows": 1,
+        "runs": 1,
+        "segment_outputs": 1,
+        "events": 1,
+        "executions": 2,
+        "attestations": 1,
+    }
     got = store.get_execution(b.hash)
-    assert (got.status, got.output, got.executor, got.created_at) == \
-        (Status.COMPLETED, cid_of("b"), "node-t", b.created_at)
+    assert (got.status, got.output, got.executor, got.created_at) == (
+        Status.COMPLETED,
+        cid_of("b"),
+        "node-t",
+        b.created_at,
+    )
     assert [e.seq for e in store.executions_since(ExecutionFilter(run=run.id), 0, 10)] == [2, 3]
     assert store.get_run(run.id).outputs == batch.runs[0].outputs
     assert store.list_attestations(a.hash) == batch.attestations
@@ -574,6 +695,7 @@ def test_import_batch_writes_once_and_counts_what_was_new(store: Store, tmp_path
 
 
 # -- waiting for changes ----------------------------------------------------------------------------
+
 
 def test_wait_for_change_returns_at_once_when_a_later_seq_exists(store: Store) -> None:
     run = make_run(store)
@@ -610,13 +732,18 @@ def test_wait_for_change_wakes_on_a_commit(store: Store) -> None:
 
 # -- leases of external executors ------------------------------------------------------------------
 
+
 def test_a_claim_is_a_lease_with_history(store: Store, location) -> None:
     run = make_run(store)
     e = execution(run, 0, 0, [cid_of("ev")], [cid_of(1)], status=Status.CREATED)
     store.insert_execution(e)
     claimed = store.claim(e.hash, "exec-1", now=10, lease_until=1_000)
-    assert (claimed.status, claimed.executor, claimed.started_at, claimed.seq) == \
-        (Status.IN_PROGRESS, "exec-1", 10, 2)
+    assert (claimed.status, claimed.executor, claimed.started_at, claimed.seq) == (
+        Status.IN_PROGRESS,
+        "exec-1",
+        10,
+        2,
+    )
     before = snapshot(location)
     assert store.claim(e.hash, "exec-2", now=11, lease_until=2_000) is None
     assert store.renew_lease(e.hash, "exec-2", 5_000) is False
@@ -624,14 +751,16 @@ def test_a_claim_is_a_lease_with_history(store: Store, location) -> None:
     assert store.renew_lease(e.hash, "exec-1", 5_000) is True
     assert store.get_execution(e.hash).seq == 2  # a renewal is not a change of the record
     assert store.expire_leases(now=4_999) == []
-    assert [(h.seq, h.at, h.change, h.executor) for h in store.execution_history(e.hash)] == \
-        [(2, 10, "claimed", "exec-1")]
+    assert [(h.seq, h.at, h.change, h.executor) for h in store.execution_history(e.hash)] == [
+        (2, 10, "claimed", "exec-1")
+    ]
 
 
 def test_lapsed_leases_return_to_created_and_can_be_claimed_again(store: Store) -> None:
     run = make_run(store)
-    items = [execution(run, 0, step, [cid_of("ev")], [cid_of(step)], status=Status.CREATED)
-             for step in range(3)]
+    items = [
+        execution(run, 0, step, [cid_of("ev")], [cid_of(step)], status=Status.CREATED) for step in range(3)
+    ]
     for e in items:
         store.insert_execution(e)
     store.claim(items[0].hash, "exec-1", now=10, lease_until=100)
@@ -644,8 +773,10 @@ def test_lapsed_leases_return_to_created_and_can_be_claimed_again(store: Store) 
     assert store.get_execution(items[1].hash).status is Status.IN_PROGRESS
     assert store.expire_leases(now=200) == []
     history = store.execution_history(items[2].hash)
-    assert [(h.seq, h.change, h.executor) for h in history] == [(6, "claimed", "exec-2"),
-                                                                (8, "lease_expired", "exec-2")]
+    assert [(h.seq, h.change, h.executor) for h in history] == [
+        (6, "claimed", "exec-2"),
+        (8, "lease_expired", "exec-2"),
+    ]
     assert "exec-2" in history[1].detail
     again = store.claim(items[0].hash, "exec-3", now=300, lease_until=900)
     assert (again.status, again.executor, again.seq) == (Status.IN_PROGRESS, "exec-3", 9)
@@ -655,8 +786,9 @@ def test_lapsed_leases_return_to_created_and_can_be_claimed_again(store: Store) 
 def test_lapsed_leases_are_expired_once_when_nodes_sweep_together(open_store) -> None:
     stores = [open_store() for _ in range(3)]
     run = make_run(stores[0])
-    items = [execution(run, 0, step, [cid_of("ev")], [cid_of(step)], status=Status.CREATED)
-             for step in range(6)]
+    items = [
+        execution(run, 0, step, [cid_of("ev")], [cid_of(step)], status=Status.CREATED) for step in range(6)
+    ]
     for e in items:
         stores[0].insert_execution(e)
         stores[0].claim(e.hash, "exec-1", now=1, lease_until=10)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,9 @@ from tests.helpers import manifest
 OPS = ["tests.ops_fixture", "tests.trust.trust_ops"]
 
 # Three segments: [-1] inc -> inc, [0, -1] add, [1] count; two events.
-CHAIN = manifest(([-1], ["test/inc", "test/inc"]), ([0, -1], ["test/add"]), ([1], ["test/count"]),
-                 name="trust-chain")
+CHAIN = manifest(
+    ([-1], ["test/inc", "test/inc"]), ([0, -1], ["test/add"]), ([1], ["test/count"]), name="trust-chain"
+)
 
 
 @pytest.fixture

@@ -58,14 +58,20 @@ def _store_forged(node, e, mutate) -> AttestationRow:
     return row
 
 
-@pytest.mark.parametrize("mutate,reason", [
-    (lambda d: d.update(signature=bytes(64)), "does not verify"),
-    (lambda d: d.update(signature=d["signature"][:-1] + bytes([d["signature"][-1] ^ 1])), "does not verify"),
-    (lambda d: d.update(signer=Identity.generate().id), "does not verify"),  # foreign signer
-    (lambda d: d.update(signer="node-abc"), "not a did:key"),
-    (lambda d: d.update(output=cid_of("forged")), "does not verify"),
-    (lambda d: d.pop("key"), "not an attestation"),
-])
+@pytest.mark.parametrize(
+    "mutate,reason",
+    [
+        (lambda d: d.update(signature=bytes(64)), "does not verify"),
+        (
+            lambda d: d.update(signature=d["signature"][:-1] + bytes([d["signature"][-1] ^ 1])),
+            "does not verify",
+        ),
+        (lambda d: d.update(signer=Identity.generate().id), "does not verify"),  # foreign signer
+        (lambda d: d.update(signer="node-abc"), "not a did:key"),
+        (lambda d: d.update(output=cid_of("forged")), "does not verify"),
+        (lambda d: d.pop("key"), "not an attestation"),
+    ],
+)
 def test_bad_or_foreign_signatures_are_invalid(finished, mutate, reason) -> None:
     node, _, result = finished
     e = node.executions.get(result.final)
@@ -81,8 +87,9 @@ def test_a_valid_signature_over_another_execution_is_invalid_here(finished) -> N
     final = node.executions.get(result.final)
     other = next(e for e in node.executions.iterate(ExecutionFilter(run=state.id)) if e.hash != final.hash)
     genuine = attestation.sign(node.identity, other.hash, other.key, other.output, "validator")
-    node.store.put_attestations([AttestationRow(final.hash, genuine.cid, genuine.data, node.id,
-                                                "validator")], 1)
+    node.store.put_attestations(
+        [AttestationRow(final.hash, genuine.cid, genuine.data, node.id, "validator")], 1
+    )
     bad = [c for c in node.attestations.list(final.hash) if c.cid == genuine.cid][0]
     assert not bad.valid and "signed for execution" in bad.reason
 

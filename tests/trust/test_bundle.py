@@ -39,8 +39,9 @@ def node_preimage(e) -> bytes:
     from catenary.cid import encode
     from catenary.model import hash_data
 
-    return encode(hash_data(e.workflow, e.segment, e.step, e.operation, e.config, list(e.parents),
-                            list(e.inputs)))
+    return encode(
+        hash_data(e.workflow, e.segment, e.step, e.operation, e.config, list(e.parents), list(e.inputs))
+    )
 
 
 def test_fresh_node_verifies_and_imports(finished, bundle, node_b) -> None:
@@ -54,7 +55,12 @@ def test_fresh_node_verifies_and_imports(finished, bundle, node_b) -> None:
     for e in node_a.executions.iterate(ExecutionFilter(run=state.id)):
         mine = node_b.executions.get(e.hash)
         assert (mine.key, mine.output, mine.executor, mine.parents, mine.created_at) == (
-            e.key, e.output, e.executor, e.parents, e.created_at)
+            e.key,
+            e.output,
+            e.executor,
+            e.parents,
+            e.created_at,
+        )
     trace_a, trace_b = node_a.executions.trace(result.final), node_b.executions.trace(result.final)
     assert {n.hash for n in trace_a.nodes} == {n.hash for n in trace_b.nodes}
     assert set(trace_a.edges) == set(trace_b.edges)
@@ -76,8 +82,9 @@ def _refused(node: Node, data: bytes) -> tuple[str, list[str]]:
     with pytest.raises(VerificationError, match="nothing was imported"):
         node.trust.import_bundle(data)
     assert snapshot(db) == before
-    return report.overall, report.problems + [f"{v.execution} {v.verdict}: {v.reason}"
-                                              for v in report.verdicts if not v.ok]
+    return report.overall, report.problems + [
+        f"{v.execution} {v.verdict}: {v.reason}" for v in report.verdicts if not v.ok
+    ]
 
 
 def test_truncated_and_corrupt_car_is_unreadable(bundle, node_b) -> None:
@@ -155,8 +162,9 @@ def test_swapped_input_value(finished, bundle, node_b) -> None:
     pre = car.value(e.hash)
     pre["inputs"] = [forged]
     new_hash = car.replace(e.hash, pre)
-    meta = car.value(next(link for link in car.index["executions"]
-                          if car.value(link)["execution"] == new_hash))
+    meta = car.value(
+        next(link for link in car.index["executions"] if car.value(link)["execution"] == new_hash)
+    )
     meta["key"] = cid_of({"operation": e.operation, "config": {}, "inputs": [forged]})
     car.replace(car.meta_of(new_hash), meta)
     _, problems = _refused(node_b, car.bytes())
@@ -172,8 +180,10 @@ def test_forged_signature(finished, bundle, node_b) -> None:
     att["signature"] = bytes(64)
     new = car.replace(meta["attestations"][0], att)
     _, problems = _refused(node_b, car.bytes())
-    assert any(p.startswith(f"attestation {new} on execution {result.final} is invalid") and
-               "does not verify" in p for p in problems)
+    assert any(
+        p.startswith(f"attestation {new} on execution {result.final} is invalid") and "does not verify" in p
+        for p in problems
+    )
 
 
 def test_unknown_operation_is_named(bundle, tmp_path) -> None:
@@ -210,8 +220,10 @@ def test_export_of_unknown_hash(node_a) -> None:
 
 def test_export_refuses_a_record_that_does_not_recompute(finished) -> None:
     node, _, result = finished
-    node.store._db.execute("UPDATE executions SET key = ? WHERE hash = ?",  # noqa: SLF001
-                           (cid_of("x").cid_bytes, result.final.cid_bytes))
+    node.store._db.execute(
+        "UPDATE executions SET key = ? WHERE hash = ?",  # noqa: SLF001
+        (cid_of("x").cid_bytes, result.final.cid_bytes),
+    )
     with pytest.raises(VerificationError, match="key does not recompute"):
         node.trust.export(result.final, io.BytesIO())
 

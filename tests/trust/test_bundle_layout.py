@@ -38,8 +38,9 @@ def test_every_block_an_export_writes_fits_its_shape(finished, bundle) -> None:
             assert set(value) == layout.keys(kind) and layout.fits(kind, value), (kind, value)
 
 
-@pytest.mark.parametrize("field", sorted(
-    k for k, check in layout.SHAPES["execution metadata"].items() if not check(WRONG)))
+@pytest.mark.parametrize(
+    "field", sorted(k for k, check in layout.SHAPES["execution metadata"].items() if not check(WRONG))
+)
 def test_a_metadata_field_of_the_wrong_type_is_refused(finished, bundle, node_b, field: str) -> None:
     _, _, result = finished
     car = Car(bundle)
@@ -47,14 +48,22 @@ def test_a_metadata_field_of_the_wrong_type_is_refused(finished, bundle, node_b,
     car.replace(link, {**car.value(link), field: WRONG})
     report = node_b.trust.verify_bundle(car.bytes())
     assert not report.ok
-    assert any(f"execution {result.final}: its metadata block" in p and "wrong type" in p
-               for p in report.problems), report.problems
+    assert any(
+        f"execution {result.final}: its metadata block" in p and "wrong type" in p for p in report.problems
+    ), report.problems
 
 
 def test_checks_accept_null_only_where_the_format_has_it() -> None:
     nullable = {k for k, check in layout.SHAPES["execution metadata"].items() if check(None)}
-    assert nullable == {"execution", "output", "error", "executor", "cached_from", "started_at",
-                        "finished_at"}
+    assert nullable == {
+        "execution",
+        "output",
+        "error",
+        "executor",
+        "cached_from",
+        "started_at",
+        "finished_at",
+    }
     assert not layout.SHAPES["execution"]["segment"](True)  # a bool is not an int
     assert layout.SHAPES["execution"]["parents"]([cid_of("x")])
     assert not layout.SHAPES["execution"]["parents"]([str(cid_of("x"))])  # text is not a link

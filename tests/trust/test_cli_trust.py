@@ -17,11 +17,19 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def cli(data_dir: Path, *args: str, code: int = 0, ops: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CATENARY_HOME": str(data_dir),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "CATENARY_HOME": str(data_dir),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     extra = ["--ops", "tests.ops_fixture"] if ops else []
-    proc = subprocess.run([sys.executable, "-m", "catenary", *extra, *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "catenary", *extra, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == code, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc
 
@@ -55,8 +63,9 @@ def test_verify_and_trace_views(demo) -> None:
     assert set(doc["executions"][0]) >= {"hash", "name", "verdict", "reason", "expected", "got"}
     human = cli(demo["a"], "verify", demo["final"]).stdout
     assert "verified" in human and "test/count" in human
-    down = json.loads(cli(demo["a"], "exec", "trace", doc["executions"][0]["hash"], "--down",
-                          "--json").stdout)
+    down = json.loads(
+        cli(demo["a"], "exec", "trace", doc["executions"][0]["hash"], "--down", "--json").stdout
+    )
     assert demo["final"] in {n["hash"] for n in down["nodes"]}
     assert all(n["kind"] == "execution" for n in down["nodes"])
     one = json.loads(cli(demo["a"], "exec", "trace", demo["final"], "--depth", "1", "--json").stdout)
@@ -92,7 +101,7 @@ def test_bad_bundles_exit_1_or_2_and_import_nothing(demo) -> None:
     c = demo["base"] / "c"
     data = demo["car"].read_bytes()
     truncated = demo["base"] / "truncated.car"
-    truncated.write_bytes(data[:len(data) // 2 + 3])
+    truncated.write_bytes(data[: len(data) // 2 + 3])
     out = cli(c, "verify-bundle", str(truncated), code=2)
     assert out.stdout == "" and "CAR byte" in out.stderr
     cli(c, "import", str(truncated), code=2)
@@ -101,8 +110,9 @@ def test_bad_bundles_exit_1_or_2_and_import_nothing(demo) -> None:
     parsed = read_car(data)
     blocks = [(b.cid, b.data) for b in parsed.blocks]
     meta_cid = decode(blocks[0][1])["executions"][-1]
-    tampered = [(cid, bytes(d[:-1]) + bytes([d[-1] ^ 1])) if cid == meta_cid else (cid, d)
-                for cid, d in blocks]
+    tampered = [
+        (cid, bytes(d[:-1]) + bytes([d[-1] ^ 1])) if cid == meta_cid else (cid, d) for cid, d in blocks
+    ]
     bad = demo["base"] / "bad.car"
     bad.write_bytes(car_bytes(parsed.roots, tampered))
     out = cli(c, "verify-bundle", str(bad), "--json", code=1)

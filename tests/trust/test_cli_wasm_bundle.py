@@ -11,11 +11,11 @@ import pytest
 
 from catenary.cid import CID
 from catenary.cid.car import car_bytes, read_car
+from tests.helpers import allow_anonymous
 from tests.operations.test_wasm import EXAMPLES
 from tests.trust.test_cli_trust import cli
 from tests.trust.test_interop_js import TOOLS, _require_tools
 from tests.trust.test_wasm_bundle import MIXED, WASM_NAMES
-from tests.helpers import allow_anonymous
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     flow = base / "mixed.json"
     flow.write_text(json.dumps(MIXED))
     wf = json.loads(cli(a, "workflow", "create", str(flow), "--json", ops=False).stdout)["id"]
-    run = json.loads(cli(a, "run", wf, "-i", "0=text:hello", "-i", '1={"a": 1}', "--json",
-                         ops=False).stdout)
+    run = json.loads(cli(a, "run", wf, "-i", "0=text:hello", "-i", '1={"a": 1}', "--json", ops=False).stdout)
     assert run["result"] == zlib.adler32(b"olleh")
     car = base / "mixed.car"
     cli(a, "export", run["final"], "-o", str(car), ops=False)
@@ -53,8 +52,9 @@ def test_verify_bundle_and_import_on_a_fresh_data_dir(mixed) -> None:
     doc = json.loads(cli(b, "verify", mixed["final"], "--trace", "--json", ops=False).stdout)
     assert doc["verdict"] == "verified" and len(doc["attested"]) == 5  # B's validator attestations
     # B runs the imported WASM operations on new inputs.
-    run = json.loads(cli(b, "run", mixed["wf"], "-i", "0=text:wasm", "-i", '1={"a": 2}', "--json",
-                         ops=False).stdout)
+    run = json.loads(
+        cli(b, "run", mixed["wf"], "-i", "0=text:wasm", "-i", '1={"a": 2}', "--json", ops=False).stdout
+    )
     assert run["result"] == zlib.adler32(b"msaw")
 
 
@@ -62,8 +62,9 @@ def test_a_tampered_module_block_is_caught_and_named(mixed) -> None:
     c = mixed["base"] / "c"
     car = read_car(mixed["car"].read_bytes())
     target = CID.parse(mixed["modules"]["example/adler32"])
-    blocks = [(b.cid, b.data[:-1] + bytes([b.data[-1] ^ 0x80]) if b.cid == target else b.data)
-              for b in car.blocks]
+    blocks = [
+        (b.cid, b.data[:-1] + bytes([b.data[-1] ^ 0x80]) if b.cid == target else b.data) for b in car.blocks
+    ]
     bad = mixed["base"] / "tampered.car"
     bad.write_bytes(car_bytes(car.roots, blocks))
     out = cli(c, "verify-bundle", str(bad), "--json", code=1, ops=False)
@@ -85,12 +86,18 @@ def test_javascript_ipld_reads_the_wasm_bundle(mixed) -> None:
     from pathlib import Path
 
     node = _require_tools()
-    proc = subprocess.run([node, str(Path(__file__).parent / "read_car.mjs"), str(TOOLS),
-                           str(mixed["car"])], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [node, str(Path(__file__).parent / "read_car.mjs"), str(TOOLS), str(mixed["car"])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout)
     assert seen["bad_cids"] == [] and seen["missing"] == []
-    assert seen["reached"] == seen["blocks"] == len({b.cid for b in read_car(mixed["car"].read_bytes()).blocks})
+    assert (
+        seen["reached"] == seen["blocks"] == len({b.cid for b in read_car(mixed["car"].read_bytes()).blocks})
+    )
     assert seen["raw_blocks"] == 3 and seen["executions"] == 5
 
 
@@ -103,15 +110,22 @@ def test_a_running_node_verifies_wasm_executions_imported_after_it_started(mixed
     import sys
 
     d = allow_anonymous(mixed["base"] / "d")  # `verify --node` below passes no --key
-    proc = subprocess.Popen([sys.executable, "-m", "catenary", "serve", "--listen", "127.0.0.1:0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "CATENARY_HOME": str(d)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "catenary", "serve", "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CATENARY_HOME": str(d)},
+    )
     try:
         line = proc.stdout.readline()
         assert line.startswith("listening on "), proc.stderr.read()
         cli(d, "import", str(mixed["car"]), ops=False)
-        doc = json.loads(cli(d, "--node", line.split()[-1], "verify", mixed["final"], "--trace",
-                             "--json", ops=False).stdout)
+        doc = json.loads(
+            cli(
+                d, "--node", line.split()[-1], "verify", mixed["final"], "--trace", "--json", ops=False
+            ).stdout
+        )
         assert doc["verdict"] == "verified" and len(doc["attested"]) == 5
         assert {e["name"] for e in doc["executions"]} >= WASM_NAMES
     finally:

@@ -6,20 +6,35 @@ import os
 import stat
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from catenary import Node
 from catenary.errors import BadInputError, StoreError
 from catenary.trust.identity import (
-    KEY_FILE, Identity, b58decode, b58encode, did_from_public_key, public_key_from_did, verify_signature,
+    KEY_FILE,
+    Identity,
+    b58decode,
+    b58encode,
+    did_from_public_key,
+    public_key_from_did,
+    verify_signature,
 )
 
 
-@pytest.mark.parametrize("raw,text", [
-    (b"", ""), (b"\x00", "1"), (b"\x00\x00\x01", "112"), (b"hello world", "StV1DL6CwTryKyV"),
-    (bytes.fromhex("00eb15231dfceb60925886b67d065299925915aeb172c06647"),
-     "1NS17iag9jJgTHD1VXjvLCEnZuQ3rJDE9L"),  # a Bitcoin address: leading zero byte -> "1"
-])
+@pytest.mark.parametrize(
+    "raw,text",
+    [
+        (b"", ""),
+        (b"\x00", "1"),
+        (b"\x00\x00\x01", "112"),
+        (b"hello world", "StV1DL6CwTryKyV"),
+        (
+            bytes.fromhex("00eb15231dfceb60925886b67d065299925915aeb172c06647"),
+            "1NS17iag9jJgTHD1VXjvLCEnZuQ3rJDE9L",
+        ),  # a Bitcoin address: leading zero byte -> "1"
+    ],
+)
 def test_base58_vectors(raw: bytes, text: str) -> None:
     assert b58encode(raw) == text
     assert b58decode(text) == raw
@@ -43,11 +58,14 @@ def test_did_key_of_the_w3c_example() -> None:
     assert did_from_public_key(public) == did
 
 
-@pytest.mark.parametrize("did,match", [
-    ("node-1234", "not a did:key"),
-    ("did:key:zIl0", "not valid base58btc"),
-    ("did:key:z" + b58encode(b"\xe7\x01" + b"\x02" * 33), "not an ed25519 did:key"),
-])
+@pytest.mark.parametrize(
+    "did,match",
+    [
+        ("node-1234", "not a did:key"),
+        ("did:key:zIl0", "not valid base58btc"),
+        ("did:key:z" + b58encode(b"\xe7\x01" + b"\x02" * 33), "not an ed25519 did:key"),
+    ],
+)
 def test_bad_did_keys(did: str, match: str) -> None:
     with pytest.raises(BadInputError, match=match):
         public_key_from_did(did)

@@ -24,8 +24,10 @@ def _require_tools() -> str:
         pytest.fail("node (Node.js) is not installed; the JavaScript interop test needs it")
     missing = [p for p in PACKAGES if not (TOOLS / "node_modules" / p / "package.json").exists()]
     if missing:
-        pytest.fail(f"npm packages missing under {TOOLS}: {', '.join(missing)}; run `make test` "
-                    f"(or: npm install --prefix .tools {' '.join(PACKAGES)})")
+        pytest.fail(
+            f"npm packages missing under {TOOLS}: {', '.join(missing)}; run `make test` "
+            f"(or: npm install --prefix .tools {' '.join(PACKAGES)})"
+        )
     return node
 
 
@@ -33,8 +35,12 @@ def test_javascript_ipld_reads_the_bundle(bundle, tmp_path) -> None:
     node = _require_tools()
     path = tmp_path / "trace.car"
     path.write_bytes(bundle)
-    proc = subprocess.run([node, str(Path(__file__).parent / "read_car.mjs"), str(TOOLS), str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [node, str(Path(__file__).parent / "read_car.mjs"), str(TOOLS), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout)
     car = read_car(bundle)
@@ -44,7 +50,8 @@ def test_javascript_ipld_reads_the_bundle(bundle, tmp_path) -> None:
     assert seen["missing"] == [] and seen["reached"] == seen["blocks"]  # one walkable DAG
     assert seen["format"] == "catenary-bundle/1" and seen["executions"] == 4
     assert seen["root_execution_keys"] == sorted(
-        ["workflow", "segment", "step", "operation", "config", "parents", "inputs"])
+        ["workflow", "segment", "step", "operation", "config", "parents", "inputs"]
+    )
 
 
 def test_javascript_notices_a_bad_block(bundle, tmp_path) -> None:
@@ -58,8 +65,12 @@ def test_javascript_notices_a_bad_block(bundle, tmp_path) -> None:
     blocks[-1] = (cid, data[:-1] + bytes([data[-1] ^ 1]))
     path = tmp_path / "bad.car"
     path.write_bytes(car_bytes(car.roots, blocks))
-    proc = subprocess.run([node, str(Path(__file__).parent / "read_car.mjs"), str(TOOLS), str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [node, str(Path(__file__).parent / "read_car.mjs"), str(TOOLS), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if proc.returncode == 0:
         assert json.loads(proc.stdout)["bad_cids"] == [str(cid)]
     else:

@@ -6,8 +6,13 @@ from catenary.model.filter import ExecutionFilter
 from tests.helpers import manifest
 
 # Diamond-ish: seg 2 takes seg 0 and seg 1, seg 3 takes seg 2 and seg 0.
-DIAMOND = manifest(([-1], ["test/inc"]), ([0], ["test/inc", "test/inc"]), ([0, 1], ["test/add"]),
-                   ([2, 0], ["test/add"]), name="diamond")
+DIAMOND = manifest(
+    ([-1], ["test/inc"]),
+    ([0], ["test/inc", "test/inc"]),
+    ([0, 1], ["test/add"]),
+    ([2, 0], ["test/add"]),
+    name="diamond",
+)
 
 
 def _run(node, m, inputs):
@@ -30,8 +35,9 @@ def test_descendants_are_the_impact(node) -> None:
     state, result = _run(node, DIAMOND, {0: [1]})
     seg0 = node.executions.list(ExecutionFilter(run=state.id, segment=0)).executions[0]
     trace = node.executions.trace(seg0.hash, "descendants")
-    assert {n.hash for n in trace.nodes} == {e.hash for e in node.executions.iterate(
-        ExecutionFilter(run=state.id))}
+    assert {n.hash for n in trace.nodes} == {
+        e.hash for e in node.executions.iterate(ExecutionFilter(run=state.id))
+    }
     assert all(n.kind == "execution" for n in trace.nodes)
     assert trace.nodes[0].hash == seg0.hash
     assert all(child != seg0.hash for _, child in trace.edges)

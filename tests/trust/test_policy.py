@@ -54,16 +54,19 @@ operations = ["test/inc"]
     assert not policy.trusts_executor(ALICE, ("test/add", "x"))
 
 
-@pytest.mark.parametrize("text,path", [
-    ('[[rules.claim]]\nkeys = ["self"]\noperations = "test/inc"', "rules.claim[0].operations"),
-    ('[[rules.claim]]\nkeys = ["did:key:zNotAKey"]', "rules.claim[0].keys[0]"),
-    ('[[rules.emit]]\nkeys = ["self"]\nworkflows = ["x"]', "rules.emit[0].workflows"),
-    ('[rules]\nread = "self"', "rules.read"),
-    ('[rules]\nwrite = ["self"]', "rules.write"),
-    ('[[clients]]\ncommon_name = "ex"\nkey = 3', "clients[0].key"),
-    ('version = 2', "version"),
-    ('[extra]\nx = 1', "extra"),
-])
+@pytest.mark.parametrize(
+    "text,path",
+    [
+        ('[[rules.claim]]\nkeys = ["self"]\noperations = "test/inc"', "rules.claim[0].operations"),
+        ('[[rules.claim]]\nkeys = ["did:key:zNotAKey"]', "rules.claim[0].keys[0]"),
+        ('[[rules.emit]]\nkeys = ["self"]\nworkflows = ["x"]', "rules.emit[0].workflows"),
+        ('[rules]\nread = "self"', "rules.read"),
+        ('[rules]\nwrite = ["self"]', "rules.write"),
+        ('[[clients]]\ncommon_name = "ex"\nkey = 3', "clients[0].key"),
+        ("version = 2", "version"),
+        ("[extra]\nx = 1", "extra"),
+    ],
+)
 def test_errors_name_the_json_path(tmp_path: Path, text: str, path: str) -> None:
     (tmp_path / "policy.toml").write_text(text)
     with pytest.raises(ManifestError) as info:
@@ -78,12 +81,14 @@ def test_a_file_that_is_not_toml_is_bad_input(tmp_path: Path) -> None:
         Policy.load(tmp_path, NODE)
 
 
-def catenary(*args: str, env: dict[str, str] | None = None, code: int = 0
-             ) -> subprocess.CompletedProcess[str]:
+def catenary(
+    *args: str, env: dict[str, str] | None = None, code: int = 0
+) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     full.pop("CATENARY_NODE", None)
-    proc = subprocess.run([sys.executable, "-m", "catenary", *args], capture_output=True, text=True,
-                          env=full, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "catenary", *args], capture_output=True, text=True, env=full, timeout=120
+    )
     assert proc.returncode == code, proc.stdout + proc.stderr
     return proc
 
@@ -94,7 +99,8 @@ def test_policy_show_prints_the_effective_policy(tmp_path: Path) -> None:
     node = Identity.load_file(data / "node_key.pem").id
     assert shown["node"] == node and shown["source"] is None
     assert shown["rules"]["read"] == ["self"] and shown["rules"]["claim"] == [
-        {"keys": ["self"], "operations": ["*"]}]
+        {"keys": ["self"], "operations": ["*"]}
+    ]
     (data / "policy.toml").write_text(f'[[rules.claim]]\nkeys = ["{ALICE}"]\noperations = ["test/inc"]\n')
     human = catenary("--data-dir", str(data), "policy", "show").stdout
     assert f"claim[0]            keys {ALICE}; on test/inc" in human
@@ -112,8 +118,9 @@ def test_key_new_and_show(tmp_path: Path) -> None:
     assert catenary("key", "show", env={"CATENARY_KEY": str(path)}).stdout.strip() == made["key"]
     again = catenary("key", "new", str(path), code=2)
     assert "already exists" in again.stderr and Identity.load_file(path).id == made["key"]
-    default = json.loads(catenary("key", "new", "--json",
-                                  env={"XDG_CONFIG_HOME": str(tmp_path / "cfg")}).stdout)
+    default = json.loads(
+        catenary("key", "new", "--json", env={"XDG_CONFIG_HOME": str(tmp_path / "cfg")}).stdout
+    )
     assert default["path"] == str(tmp_path / "cfg" / "catenary" / "key.pem")
     missing = catenary("key", "show", env={"XDG_CONFIG_HOME": str(tmp_path / "none")}, code=2)
     assert "no key" in missing.stderr

@@ -10,35 +10,38 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from catenary import Node
 from catenary.api import Server
 from catenary.api import trust as trust_pb
-from catenary.trust.identity import Identity
 from catenary.cid import CID
 from catenary.client import Client
 from catenary.errors import BadInputError, InvalidCIDError, NotFoundError
 from catenary.proto.api import execution_pb2
+from catenary.trust.identity import Identity
 from tests.api.conftest import Buf
-from tests.helpers import manifest
+from tests.helpers import manifest, open_policy
 from tests.trust.conftest import CHAIN
 from tests.trust.test_cli_trust import ROOT, cli
-from tests.helpers import open_policy
 
 UNKNOWN = CID.parse("bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6")
 
 
 def essentials(verdicts: list[Any]) -> list[tuple[Any, ...]]:
     """A verdict without its attestation list (which grows as nodes attest)."""
-    return [(v.execution, v.verdict, v.reason, v.operation, v.name, v.segment, v.step, v.expected, v.got)
-            for v in verdicts]
+    return [
+        (v.execution, v.verdict, v.reason, v.operation, v.name, v.segment, v.step, v.expected, v.got)
+        for v in verdicts
+    ]
 
 
 # -- the Python client against an in-process server ---------------------------------------------
+
 
 @pytest.fixture
 def served_b(finished, bundle: bytes, node_b: Node) -> Iterator[tuple[Node, Client, CID]]:
@@ -101,8 +104,7 @@ def test_client_errors_are_catenary_errors(served_b) -> None:
 
 
 def test_unknown_enum_values_are_refused_not_guessed() -> None:
-    v = execution_pb2.ExecutionVerdict(execution=UNKNOWN.cid_bytes, operation=UNKNOWN.cid_bytes,
-                                       verdict=99)
+    v = execution_pb2.ExecutionVerdict(execution=UNKNOWN.cid_bytes, operation=UNKNOWN.cid_bytes, verdict=99)
     with pytest.raises(BadInputError, match="verdict: unknown value 99"):
         trust_pb.verdict_from_pb(v)
     with pytest.raises(BadInputError, match="attestation role: unknown value 0"):
@@ -112,6 +114,7 @@ def test_unknown_enum_values_are_refused_not_guessed() -> None:
 
 
 # -- the CLI's --node and buf curl against a real `catenary serve` --------------------------------
+
 
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
@@ -125,11 +128,29 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     car = base / "chain.car"
     cli(a, "export", final, "-o", str(car))
     cli(b, "import", str(car))
-    env = {**os.environ, "CATENARY_HOME": str(b),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-m", "catenary", "--ops", "tests.ops_fixture", "--ops",
-                             "tests.trust.trust_ops", "serve", "--listen", "127.0.0.1:0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    env = {
+        **os.environ,
+        "CATENARY_HOME": str(b),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "catenary",
+            "--ops",
+            "tests.ops_fixture",
+            "--ops",
+            "tests.trust.trust_ops",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     line = proc.stdout.readline()
     assert line.startswith("listening on "), proc.stderr.read()
     yield {"base": base, "b": b, "final": final, "car": car, "address": line.split()[-1]}
@@ -140,8 +161,15 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 def remote(serve: dict, *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
     # CATENARY_HOME points at a dir that must never be created: --node opens no data dir.
     # The served node's policy is the default (its own key only): the CLI signs with that key.
-    return cli(serve["base"] / "unused", "--node", serve["address"], "--key",
-               str(serve["b"] / "node_key.pem"), *args, code=code)
+    return cli(
+        serve["base"] / "unused",
+        "--node",
+        serve["address"],
+        "--key",
+        str(serve["b"] / "node_key.pem"),
+        *args,
+        code=code,
+    )
 
 
 def local(serve: dict, *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
@@ -162,8 +190,11 @@ def test_cli_attestations_and_verify_via_node_are_the_local_ones(serve) -> None:
     assert here["attested"] == []  # B attested already, through the API
 
     def strip(document: dict) -> dict:
-        return {**document, "attested": None,
-                "executions": [{**e, "attestations": None} for e in document["executions"]]}
+        return {
+            **document,
+            "attested": None,
+            "executions": [{**e, "attestations": None} for e in document["executions"]],
+        }
 
     assert strip(doc) == strip(here)
     assert json.loads(remote(serve, *listing).stdout) == json.loads(local(serve, *listing).stdout)
@@ -189,8 +220,11 @@ def test_cli_verify_via_node_fails_like_local(serve, tmp_path: Path) -> None:
 
 
 def test_bundle_commands_stay_local(serve) -> None:
-    for args in (["export", serve["final"], "-o", str(serve["base"] / "x.car")],
-                 ["verify-bundle", str(serve["car"])], ["import", str(serve["car"])]):
+    for args in (
+        ["export", serve["final"], "-o", str(serve["base"] / "x.car")],
+        ["verify-bundle", str(serve["car"])],
+        ["import", str(serve["car"])],
+    ):
         out = remote(serve, *args, code=2)
         assert "runs on a local data dir; it does not take --node" in out.stderr
     assert not (serve["base"] / "x.car").exists()

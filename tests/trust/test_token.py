@@ -20,8 +20,9 @@ def keys() -> tuple[Identity, Identity]:
     return Identity.generate(), Identity.generate()  # a caller, a node
 
 
-def refused(checker: TokenChecker, token: str | None, method: str = METHOD,
-            now: float | None = None) -> TokenError:
+def refused(
+    checker: TokenChecker, token: str | None, method: str = METHOD, now: float | None = None
+) -> TokenError:
     with pytest.raises(TokenError) as info:
         checker.check(token, method, now=now)
     assert isinstance(info.value, AuthenticationError)
@@ -49,8 +50,9 @@ def test_every_refusal_class_is_named(keys) -> None:
     assert refused(checker, "").problem is Problem.MISSING
     assert refused(checker, "not.a.jws").problem is Problem.MALFORMED
     assert refused(checker, issue(caller, other.id, METHOD)).problem is Problem.WRONG_AUDIENCE
-    assert refused(checker, issue(caller, node.id, "/catenary.api.v1.Run/New")).problem \
-        is Problem.WRONG_METHOD
+    assert (
+        refused(checker, issue(caller, node.id, "/catenary.api.v1.Run/New")).problem is Problem.WRONG_METHOD
+    )
     stale = issue(caller, node.id, METHOD, now=time.time() - 600)
     assert refused(checker, stale).problem is Problem.EXPIRED
     long_lived = issue(caller, node.id, METHOD, lifetime=MAX_LIFETIME * 10)

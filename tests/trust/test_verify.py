@@ -80,8 +80,10 @@ def test_missing_input_value_is_unverifiable(finished) -> None:
 def test_tampered_output_is_a_mismatch(finished) -> None:
     node, _, result = finished
     forged = cid_of(12345)
-    node.store._db.execute("UPDATE executions SET output = ? WHERE hash = ?",  # noqa: SLF001
-                           (forged.cid_bytes, result.final.cid_bytes))
+    node.store._db.execute(
+        "UPDATE executions SET output = ? WHERE hash = ?",  # noqa: SLF001
+        (forged.cid_bytes, result.final.cid_bytes),
+    )
     [v] = node.trust.verify(result.final).verdicts
     assert v.verdict == "mismatch" and v.expected == forged and v.got == cid_of(16)
 
@@ -89,8 +91,10 @@ def test_tampered_output_is_a_mismatch(finished) -> None:
 def test_tampered_record_does_not_recompute(finished) -> None:
     node, state, result = finished
     first = node.executions.list(ExecutionFilter(run=state.id, segment=0)).executions[-1]
-    node.store._db.execute("UPDATE executions SET config = ? WHERE hash = ?",  # noqa: SLF001
-                           (encode({"mode": "x"}), first.hash.cid_bytes))
+    node.store._db.execute(
+        "UPDATE executions SET config = ? WHERE hash = ?",  # noqa: SLF001
+        (encode({"mode": "x"}), first.hash.cid_bytes),
+    )
     report = node.trust.verify(result.final, trace=True)
     bad = [v for v in report.verdicts if not v.ok]
     assert [v.execution for v in bad] == [first.hash]
@@ -107,10 +111,14 @@ def test_swapped_input_breaks_the_link_to_the_parent(finished) -> None:
     from catenary.cid.codec import encode as enc
     from catenary.model import hash_data, key_data
 
-    new_hash = cid_of(hash_data(e.workflow, e.segment, e.step, e.operation, e.config, list(e.parents), [other]))
+    new_hash = cid_of(
+        hash_data(e.workflow, e.segment, e.step, e.operation, e.config, list(e.parents), [other])
+    )
     new_key = cid_of(key_data(e.operation, e.config, [other]))
-    node.store._db.execute("UPDATE executions SET inputs = ?, hash = ?, key = ? WHERE hash = ?",  # noqa: SLF001
-                           (enc([other]), new_hash.cid_bytes, new_key.cid_bytes, e.hash.cid_bytes))
+    node.store._db.execute(
+        "UPDATE executions SET inputs = ?, hash = ?, key = ? WHERE hash = ?",  # noqa: SLF001
+        (enc([other]), new_hash.cid_bytes, new_key.cid_bytes, e.hash.cid_bytes),
+    )
     [v] = node.trust.verify(new_hash).verdicts
     assert v.verdict == "mismatch" and f"input 0 is {other} but parent" in v.reason
 
@@ -136,4 +144,3 @@ def test_unknown_hash(node_a) -> None:
         node_a.trust.verify(cid_of("nothing"))
     with pytest.raises(NotFoundError):
         node_a.trust.verify(cid_of("nothing"), trace=True)
-

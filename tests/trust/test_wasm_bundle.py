@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from catenary.errors import VerificationError
 from catenary.operations.wasm import WasmOperation, module_cid, wasm_bytes
 from catenary.trust.bundle import raw_cid
 from tests.helpers import manifest
-from tests.operations.test_wasm import EXAMPLES, ECHO_MANIFEST, wat
+from tests.operations.test_wasm import ECHO_MANIFEST, EXAMPLES, wat
 from tests.trust.conftest import Car
 
 # std -> wasm -> wasm in segment 0; wasm with config in segment 1; std joining them.
@@ -32,8 +33,10 @@ WASM_NAMES = {"example/reverse", "example/adler32", "example/has-key"}
 
 
 def add_examples(node: Node) -> dict[str, Any]:
-    return {name: node.operations.add_wasm((EXAMPLES / f"{name.split('/')[1]}.wat").read_bytes())
-            for name in sorted(WASM_NAMES)}
+    return {
+        name: node.operations.add_wasm((EXAMPLES / f"{name.split('/')[1]}.wat").read_bytes())
+        for name in sorted(WASM_NAMES)
+    }
 
 
 @pytest.fixture
@@ -78,11 +81,14 @@ def test_a_fresh_node_reexecutes_wasm_executions_from_the_bundle(wasm_run, fresh
     assert all(len(v.attestations) == 1 and v.attestations[0].valid for v in report.verdicts)
     # Verifying stores nothing and registers nothing on the node.
     assert not any(isinstance(op, WasmOperation) for op in fresh.registry)
-    assert fresh.operations.list() == [i for i in fresh.operations.list() if i.manifest.name.startswith("std/")]
+    assert fresh.operations.list() == [
+        i for i in fresh.operations.list() if i.manifest.name.startswith("std/")
+    ]
 
 
-def test_import_stores_the_modules_and_the_node_runs_them(wasm_run, fresh: Node,
-                                                          make_node: Callable[..., Node]) -> None:
+def test_import_stores_the_modules_and_the_node_runs_them(
+    wasm_run, fresh: Node, make_node: Callable[..., Node]
+) -> None:
     a, result, data = wasm_run
     _, counts = fresh.trust.import_bundle(data)
     assert counts["executions"] == 5
@@ -105,8 +111,12 @@ def test_a_flipped_byte_in_a_module_is_caught_and_named(wasm_run, fresh: Node) -
     data = wasm_run[2]
     car = read_car(data)
     reverse = next(op for op in wasm_run[0].registry if op.name == "example/reverse")
-    blocks = [(b.cid, b.data[:100] + bytes([b.data[100] ^ 1]) + b.data[101:])
-              if b.cid == reverse.module_cid else (b.cid, b.data) for b in car.blocks]
+    blocks = [
+        (b.cid, b.data[:100] + bytes([b.data[100] ^ 1]) + b.data[101:])
+        if b.cid == reverse.module_cid
+        else (b.cid, b.data)
+        for b in car.blocks
+    ]
     report = fresh.trust.verify_bundle(car_bytes(car.roots, blocks))
     assert report.overall == "failed"
     cid = str(reverse.module_cid)
@@ -133,8 +143,11 @@ def test_a_forged_module_gives_a_mismatch_and_breaks_the_signatures(wasm_run, fr
     car = Car(data)
     reverse = next(op for op in a.registry if op.name == "example/reverse")
     # Same manifest, other code: an echo instead of a reversal.
-    echo = wasm_bytes(wat(manifest={**ECHO_MANIFEST, "name": "example/reverse", "inputs": ["bytes"],
-                                    "output": "bytes"}).encode())
+    echo = wasm_bytes(
+        wat(
+            manifest={**ECHO_MANIFEST, "name": "example/reverse", "inputs": ["bytes"], "output": "bytes"}
+        ).encode()
+    )
     _forge_module(car, reverse.module_cid, echo)
     report = fresh.trust.verify_bundle(car.bytes())
     assert report.overall == "failed"
@@ -153,8 +166,10 @@ def test_a_module_outside_the_abi_is_refused_by_name(wasm_run, fresh: Node) -> N
     new = _forge_module(car, reverse.module_cid, importing)
     report = fresh.trust.verify_bundle(car.bytes())
     assert report.overall == "failed"
-    assert any(p.startswith(f"wasm module {new}: imports env.now") and "example/reverse" in p
-               for p in report.problems)
+    assert any(
+        p.startswith(f"wasm module {new}: imports env.now") and "example/reverse" in p
+        for p in report.problems
+    )
 
 
 def test_raw_blocks_are_only_accepted_as_modules(bundle: bytes, node_b: Node) -> None:
@@ -167,8 +182,10 @@ def test_raw_blocks_are_only_accepted_as_modules(bundle: bytes, node_b: Node) ->
     car.substitute(value, raw, car.blocks[value])
     report = node_b.trust.verify_bundle(car.bytes())
     assert report.overall == "failed"
-    assert any(f"{raw} is not a dag-cbor blake2b-256 CID (only a wasm module may be a raw block)" in p
-               for p in report.problems)
+    assert any(
+        f"{raw} is not a dag-cbor blake2b-256 CID (only a wasm module may be a raw block)" in p
+        for p in report.problems
+    )
 
 
 def test_other_codecs_and_hashes_are_still_refused(bundle: bytes, node_b: Node) -> None:
@@ -176,10 +193,11 @@ def test_other_codecs_and_hashes_are_still_refused(bundle: bytes, node_b: Node) 
 
     car = read_car(bundle)
     extra = b"not a module"
-    blocks = [(b.cid, b.data) for b in car.blocks] + [(raw_sha256_cid(extra), extra),
-                                                      (raw_cid(extra), extra)]
+    blocks = [(b.cid, b.data) for b in car.blocks] + [(raw_sha256_cid(extra), extra), (raw_cid(extra), extra)]
     report = node_b.trust.verify_bundle(car_bytes(car.roots, blocks))
     assert report.overall == "failed"
-    assert any(str(raw_sha256_cid(extra)) in p and "neither a dag-cbor nor a raw blake2b-256" in p
-               for p in report.problems)
+    assert any(
+        str(raw_sha256_cid(extra)) in p and "neither a dag-cbor nor a raw blake2b-256" in p
+        for p in report.problems
+    )
     assert any(str(raw_cid(extra)) in p and "not linked from the bundle" in p for p in report.problems)

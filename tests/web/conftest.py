@@ -3,8 +3,8 @@ Playwright (never a downloaded browser)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -16,8 +16,15 @@ from tests.web.data import Dataset, populate
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TEST_OPS = "tests.ops_fixture"
 
 
@@ -67,8 +74,10 @@ def fresh_site(tmp_path: Path) -> Iterator[Site]:
 def browser() -> Iterator[object]:
     """Headless Chromium from Debian (``make test`` installs it with apt-get)."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium "
-                    f"(apt-get install chromium); Playwright never downloads a browser here")
+        pytest.fail(
+            f"{CHROMIUM} is missing: `make test` installs Debian's chromium "
+            f"(apt-get install chromium); Playwright never downloads a browser here"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -85,9 +94,14 @@ def page(browser) -> Iterator[object]:
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
     # A deliberate 404 page logs "Failed to load resource"; anything else is a bug.
-    tab.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
-           if m.type in ("error", "warning") and not m.text.startswith("Failed to load resource")
-           else None)
+    tab.on(
+        "console",
+        lambda m: (
+            errors.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning") and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     tab.set_default_timeout(15_000)
     yield tab
     context.close()
@@ -106,4 +120,3 @@ def vendored() -> bool:
     from catenary.web.app import graph_available
 
     return graph_available()
-

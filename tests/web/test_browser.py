@@ -79,8 +79,11 @@ def test_trace_graph_click_a_node(site: Site, page: Page) -> None:
 
 def test_verify_button_shows_verified(fresh_site: Site, page: Page) -> None:
     site = fresh_site
-    cached = next(e for e in site.node.executions.iterate(ExecutionFilter(workflow=site.data.camera))
-                  if e.cached_from is not None)
+    cached = next(
+        e
+        for e in site.node.executions.iterate(ExecutionFilter(workflow=site.data.camera))
+        if e.cached_from is not None
+    )
     page.goto(f"{site.url}/executions/{cached.hash}")
     page.get_by_role("button", name="Verify by re-execution").click()
     expect(page.locator("#verdict")).to_contain_text("verified")
@@ -97,7 +100,9 @@ def test_new_executions_appear_live_without_a_reload(fresh_site: Site, page: Pag
     state, _ = site.node.runs.run(site.data.counter, {0: [777]})
     for e in site.node.executions.iterate(ExecutionFilter(run=state.id)):
         expect(page.locator(f"#row-{e.hash}")).to_be_visible()
-    assert rows(page)[:2] == [str(e.hash) for e in site.node.executions.list(ExecutionFilter(run=state.id)).executions]
+    assert rows(page)[:2] == [
+        str(e.hash) for e in site.node.executions.list(ExecutionFilter(run=state.id)).executions
+    ]
     expect(page.locator("#live-status")).to_contain_text("2 new execution(s)")
     assert page.evaluate("window.notReloaded") is True
     screenshot(page, "executions-live")

@@ -10,17 +10,28 @@ import functools
 import http.server
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
 
 from catenary.cid.car import car_bytes, read_car
-from tests.browser.conftest import NONCE, ROOT, THREE, Cli, manifest, same_verdicts
+
 # The fixtures that make bundles and runs with the CLI (tests/browser/conftest.py); this module
 # lives here to share the session's one Chromium (a second Playwright would clash with it).
-from tests.browser.conftest import demo_bundle, mixed_bundle, wasm_cli  # noqa: F401
+from tests.browser.conftest import (  # noqa: F401
+    NONCE,
+    ROOT,
+    THREE,
+    Cli,
+    demo_bundle,
+    manifest,
+    mixed_bundle,
+    same_verdicts,
+    wasm_cli,
+)
 
 PAGE = ROOT / "catenary" / "web" / "static" / "verify.html"
 LOOP = """(module
@@ -43,13 +54,16 @@ def verify_in_page(page: Page, path: Path) -> dict[str, Any]:
 
 def flip_execution_block(bundle: Path, execution: str, out: Path) -> None:
     car = read_car(bundle.read_bytes())
-    blocks = [(b.cid, b.data[:-1] + bytes([b.data[-1] ^ 1]) if str(b.cid) == execution else b.data)
-              for b in car.blocks]
+    blocks = [
+        (b.cid, b.data[:-1] + bytes([b.data[-1] ^ 1]) if str(b.cid) == execution else b.data)
+        for b in car.blocks
+    ]
     out.write_bytes(car_bytes(car.roots, blocks))
 
 
 def test_the_page_from_a_file_verifies_the_demo_bundle_and_names_a_tampered_execution(
-        demo_bundle: Path, page: Page, tmp_path: Path) -> None:
+    demo_bundle: Path, page: Page, tmp_path: Path
+) -> None:
     cli = Cli(tmp_path / "fresh")
     python = cli.verify_bundle(demo_bundle)
     page.goto(PAGE.as_uri())  # no server at all: file://
@@ -94,8 +108,11 @@ def test_the_explorer_serves_the_page(mixed_bundle: Path, page: Page, tmp_path: 
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".mjs": "text/javascript", ".wasm": "application/wasm"}
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+    }
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -107,8 +124,9 @@ def serve(tmp_path: Path) -> Iterator[Any]:
     servers = []
 
     def start(directory: Path) -> str:
-        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                functools.partial(_Handler, directory=str(directory)))
+        httpd = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(_Handler, directory=str(directory))
+        )
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         servers.append(httpd)
         return f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -132,7 +150,8 @@ RUN_THREE = """async ([nonce, input]) => {
 
 
 def test_a_wasm_workflow_runs_in_chromium_with_the_hashes_of_a_node(
-        wasm_cli, serve, page: Page, tmp_path: Path) -> None:
+    wasm_cli, serve, page: Page, tmp_path: Path
+) -> None:
     cli, tmp = wasm_cli
     wf = cli.workflow(tmp, THREE)
     cli.run("workflow", "build", wf, "-o", str(tmp_path / "build"))
@@ -143,8 +162,11 @@ def test_a_wasm_workflow_runs_in_chromium_with_the_hashes_of_a_node(
     # The same run on the node, with the same nonce.
     run = cli.run("new", wf, "--nonce", NONCE).stdout.strip()
     (tmp_path / "in.bin").write_bytes(b"hello")
-    expected = [cli.json("next", run, "-i", f"@{tmp_path / 'in.bin'}"), cli.json("next", run),
-                cli.json("next", run)]
+    expected = [
+        cli.json("next", run, "-i", f"@{tmp_path / 'in.bin'}"),
+        cli.json("next", run),
+        cli.json("next", run),
+    ]
     assert created == {"run": run, "nonce": NONCE}
     for mine, theirs in zip(steps, expected):
         for field in ("run", "segment", "done", "result", "final"):
@@ -159,8 +181,9 @@ def test_a_wasm_workflow_runs_in_chromium_with_the_hashes_of_a_node(
     assert report["verdict"] == "verified", report
     node_bundle = tmp_path / "node.car"
     cli.run("export", expected[-1]["final"], "-o", str(node_bundle))
-    assert {e["hash"] for e in report["executions"]} == \
-        {e["hash"] for e in cli.verify_bundle(node_bundle)["executions"]}
+    assert {e["hash"] for e in report["executions"]} == {
+        e["hash"] for e in cli.verify_bundle(node_bundle)["executions"]
+    }
     assert "5 executions" in fresh.run("import", str(bundle)).stdout
 
 
@@ -183,5 +206,7 @@ def test_a_looping_module_is_stopped_and_reported_failed(wasm_cli, serve, page: 
     assert time.monotonic() - started < 15
     assert outcome["ok"] is False and outcome["status"] == "failed"
     assert "stopped after the time limit of 1000 ms" in outcome["message"]
-    assert outcome["message"].startswith("segment 0 step 0 (test/loop): WasmExecutionError: wasm module bafk2bza")
+    assert outcome["message"].startswith(
+        "segment 0 step 0 (test/loop): WasmExecutionError: wasm module bafk2bza"
+    )
     assert page.evaluate("1 + 1") == 2  # the tab is not hung

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -17,15 +18,36 @@ from catenary.model.filter import ExecutionFilter
 from tests.web.conftest import TEST_OPS, Site
 
 UNKNOWN = str(cid_of({"not": "recorded here"}))
-EXECUTION_FIELDS = ["hash", "key", "workflow", "run", "segment", "step", "operation", "config",
-                    "parents", "inputs", "status", "output", "error", "executor", "cached_from",
-                    "created_at", "started_at", "finished_at", "seq"]
+EXECUTION_FIELDS = [
+    "hash",
+    "key",
+    "workflow",
+    "run",
+    "segment",
+    "step",
+    "operation",
+    "config",
+    "parents",
+    "inputs",
+    "status",
+    "output",
+    "error",
+    "executor",
+    "cached_from",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "seq",
+]
 
 
 def cli_json(site: Site, *args: str) -> Any:
     """The CLI's --json document for the same data dir (in-process, a second Node on it)."""
-    result = CliRunner().invoke(cli, ["--data-dir", str(site.node.data_dir), "--ops", TEST_OPS,
-                                      *args, "--json"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        ["--data-dir", str(site.node.data_dir), "--ops", TEST_OPS, *args, "--json"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -37,8 +59,7 @@ def ok(site: Site, path: str, **params: Any) -> Any:
     return response.json()
 
 
-def refused(site: Site, path: str, code: int, *fragments: str,
-            params: dict[str, Any] | None = None) -> str:
+def refused(site: Site, path: str, code: int, *fragments: str, params: dict[str, Any] | None = None) -> str:
     response = site.get(path, params=params or {})
     assert response.status_code == code, response.text
     body = response.json()
@@ -60,7 +81,8 @@ def test_execution_is_the_cli_document_with_exactly_the_spec_fields(site: Site) 
 def test_list_page_is_the_cli_document(site: Site) -> None:
     run = str(site.data.proven_run)
     assert ok(site, "/api/executions", run=run, page_size=4) == cli_json(
-        site, "exec", "list", "--run", run, "--limit", "4")
+        site, "exec", "list", "--run", run, "--limit", "4"
+    )
 
 
 def test_trace_run_workflow_and_value_are_the_cli_documents(site: Site) -> None:
@@ -89,18 +111,25 @@ def test_descendants_trace(site: Site) -> None:
 
 
 # filters and pages ---------------------------------------------------------------------------
-@pytest.mark.parametrize("params,flt", [
-    ({"status": "failed"}, lambda d: ExecutionFilter(statuses=(Status.FAILED,))),
-    ({"status": ["failed", "completed"]},
-     lambda d: ExecutionFilter(statuses=(Status.FAILED, Status.COMPLETED))),
-    ({"workflow": "camera"}, lambda d: ExecutionFilter(workflow=d.camera)),
-    ({"run": "proven_run", "segment": "3"}, lambda d: ExecutionFilter(run=d.proven_run, segment=3)),
-    ({"parent": "photo_execution"}, lambda d: ExecutionFilter(parent=d.photo_execution)),
-])
+@pytest.mark.parametrize(
+    "params,flt",
+    [
+        ({"status": "failed"}, lambda d: ExecutionFilter(statuses=(Status.FAILED,))),
+        (
+            {"status": ["failed", "completed"]},
+            lambda d: ExecutionFilter(statuses=(Status.FAILED, Status.COMPLETED)),
+        ),
+        ({"workflow": "camera"}, lambda d: ExecutionFilter(workflow=d.camera)),
+        ({"run": "proven_run", "segment": "3"}, lambda d: ExecutionFilter(run=d.proven_run, segment=3)),
+        ({"parent": "photo_execution"}, lambda d: ExecutionFilter(parent=d.photo_execution)),
+    ],
+)
 def test_filters_match_the_sdk(site: Site, params: dict[str, Any], flt) -> None:
     data = site.data
-    query = {k: (str(getattr(data, v)) if isinstance(v, str) and hasattr(data, v) else v)
-             for k, v in params.items()}
+    query = {
+        k: (str(getattr(data, v)) if isinstance(v, str) and hasattr(data, v) else v)
+        for k, v in params.items()
+    }
     expected = [str(e.hash) for e in site.node.executions.iterate(flt(data))]
     got = [e["hash"] for e in ok(site, "/api/executions", **query)["executions"]]
     assert got == expected and got
@@ -126,46 +155,68 @@ def test_keyset_pages_walk_every_execution_once(site: Site) -> None:
 
 
 # bad input -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("params,fragments", [
-    ({"status": "done"}, ["status", "'done'", "created, in_progress, completed, failed"]),
-    ({"run": "xyz"}, ["run", "not a CID"]),
-    ({"workflow": "bafy"}, ["workflow"]),
-    ({"segment": "-1"}, ["segment", "at least 0"]),
-    ({"segment": "one"}, ["segment", "not an integer"]),
-    ({"page_size": "0"}, ["page_size", "between 1 and 1000"]),
-    ({"page_size": "5000"}, ["page_size"]),
-    ({"page_token": "garbage!"}, ["invalid page token"]),
-    ({"staus": "failed"}, ["unknown query parameter 'staus'"]),
-    ({"run": ["a", "b"]}, ["'run' is given 2 times"]),
-])
-def test_malformed_filter_is_400_with_the_reason(site: Site, params: dict[str, Any],
-                                                 fragments: list[str]) -> None:
+@pytest.mark.parametrize(
+    "params,fragments",
+    [
+        ({"status": "done"}, ["status", "'done'", "created, in_progress, completed, failed"]),
+        ({"run": "xyz"}, ["run", "not a CID"]),
+        ({"workflow": "bafy"}, ["workflow"]),
+        ({"segment": "-1"}, ["segment", "at least 0"]),
+        ({"segment": "one"}, ["segment", "not an integer"]),
+        ({"page_size": "0"}, ["page_size", "between 1 and 1000"]),
+        ({"page_size": "5000"}, ["page_size"]),
+        ({"page_token": "garbage!"}, ["invalid page token"]),
+        ({"staus": "failed"}, ["unknown query parameter 'staus'"]),
+        ({"run": ["a", "b"]}, ["'run' is given 2 times"]),
+    ],
+)
+def test_malformed_filter_is_400_with_the_reason(
+    site: Site, params: dict[str, Any], fragments: list[str]
+) -> None:
     refused(site, "/api/executions", 400, *fragments, params=params)
 
 
 def test_page_token_of_another_filter_is_refused(site: Site) -> None:
     token = ok(site, "/api/executions", page_size=2)["next_page_token"]
-    refused(site, "/api/executions", 400, "different filter",
-            params={"page_size": 2, "page_token": token, "status": "completed"})
+    refused(
+        site,
+        "/api/executions",
+        400,
+        "different filter",
+        params={"page_size": 2, "page_token": token, "status": "completed"},
+    )
 
 
-@pytest.mark.parametrize("path", [f"/api/executions/{UNKNOWN}", f"/api/executions/{UNKNOWN}/trace",
-                                  f"/api/runs/{UNKNOWN}", f"/api/workflows/{UNKNOWN}",
-                                  f"/api/values/{UNKNOWN}", f"/api/values/{UNKNOWN}/raw",
-                                  f"/api/values/{UNKNOWN}/block"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/executions/{UNKNOWN}",
+        f"/api/executions/{UNKNOWN}/trace",
+        f"/api/runs/{UNKNOWN}",
+        f"/api/workflows/{UNKNOWN}",
+        f"/api/values/{UNKNOWN}",
+        f"/api/values/{UNKNOWN}/raw",
+        f"/api/values/{UNKNOWN}/block",
+    ],
+)
 def test_unknown_id_is_404_naming_it(site: Site, path: str) -> None:
     refused(site, path, 404, UNKNOWN)
 
 
-@pytest.mark.parametrize("path", ["/api/executions/not-a-cid", "/api/runs/b%21%21",
-                                  "/api/values/Qm123"])
+@pytest.mark.parametrize("path", ["/api/executions/not-a-cid", "/api/runs/b%21%21", "/api/values/Qm123"])
 def test_malformed_id_is_400(site: Site, path: str) -> None:
     refused(site, path, 400, "not a CID")
 
 
 def test_trace_direction_and_unknown_route(site: Site) -> None:
-    refused(site, f"/api/executions/{site.data.proven_final}/trace", 400, "direction", "sideways",
-            params={"direction": "sideways"})
+    refused(
+        site,
+        f"/api/executions/{site.data.proven_final}/trace",
+        400,
+        "direction",
+        "sideways",
+        params={"direction": "sideways"},
+    )
     refused(site, "/api/nothing-here", 404, "/api/nothing-here")
     response = site.http.post("/api/executions")
     assert response.status_code == 405 and response.json()["status"] == 405
@@ -228,8 +279,9 @@ def test_updates_replay_then_resume_after_last_event_id(fresh_site: Site) -> Non
     assert all(e["event"] == "execution" for e in first)
     assert json.loads(first[0]["data"])["hash"] == str(stored[0].hash)
     # A reconnecting EventSource sends the last id it saw: the stream resumes right after it.
-    with site.http.stream("GET", "/api/executions/updates", params={"since_seq": 0},
-                          headers={"Last-Event-ID": first[-1]["id"]}) as response:
+    with site.http.stream(
+        "GET", "/api/executions/updates", params={"since_seq": 0}, headers={"Last-Event-ID": first[-1]["id"]}
+    ) as response:
         following = read_events(response.iter_lines(), 3)
     assert [int(e["id"]) for e in following] == [e.seq for e in stored[5:8]]
 
@@ -237,8 +289,7 @@ def test_updates_replay_then_resume_after_last_event_id(fresh_site: Site) -> Non
 def test_updates_stream_live_changes_matching_the_filter(fresh_site: Site) -> None:
     site = fresh_site
     counter = site.data.counter
-    with site.http.stream("GET", "/api/executions/updates",
-                          params={"workflow": str(counter)}) as response:
+    with site.http.stream("GET", "/api/executions/updates", params={"workflow": str(counter)}) as response:
         lines = response.iter_lines()
         assert next(lines).startswith("retry:")  # subscribed: sent before anything happens
         state, _ = site.node.runs.run(counter, {0: [1000]})
@@ -248,11 +299,14 @@ def test_updates_stream_live_changes_matching_the_filter(fresh_site: Site) -> No
     assert [(d["segment"], d["step"]) for d in documents] == [(0, 0), (0, 1)]
 
 
-@pytest.mark.parametrize("headers,params,fragment", [
-    ({"Last-Event-ID": "abc"}, {}, "Last-Event-ID"),
-    ({}, {"since_seq": "-3"}, "since_seq"),
-    ({}, {"status": "nope"}, "status"),
-])
+@pytest.mark.parametrize(
+    "headers,params,fragment",
+    [
+        ({"Last-Event-ID": "abc"}, {}, "Last-Event-ID"),
+        ({}, {"since_seq": "-3"}, "since_seq"),
+        ({}, {"status": "nope"}, "status"),
+    ],
+)
 def test_updates_bad_input_is_400(site: Site, headers, params, fragment) -> None:
     response = site.get("/api/executions/updates", headers=headers, params=params)
     assert response.status_code == 400 and fragment in response.json()["error"]

@@ -35,8 +35,7 @@ def with_examples(document: dict[str, Any], site: Site) -> dict[str, Any]:
         "/api/values/{cid}/raw": {"cid": str(final.inputs[0])},
         "/api/values/{cid}/block": {"cid": str(final.output)},
     }
-    queries = {"run": str(data.proven_run), "workflow": str(data.camera),
-               "parent": str(data.photo_execution)}
+    queries = {"run": str(data.proven_run), "workflow": str(data.camera), "parent": str(data.photo_execution)}
     for path, item in doc["paths"].items():
         for parameter in item["get"].get("parameters", []):
             value = examples.get(path, {}).get(parameter["name"])
@@ -50,9 +49,13 @@ def with_examples(document: dict[str, Any], site: Site) -> dict[str, Any]:
 # The live-update stream never ends: test_gateway's SSE tests cover it instead. Negative cases
 # need a parameter to break.
 _PATHS = openapi.document()["paths"]
-CASES = [(path, mode) for path in sorted(_PATHS) if path != "/api/executions/updates"
-         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-         if mode is GenerationMode.POSITIVE or _PATHS[path]["get"].get("parameters")]
+CASES = [
+    (path, mode)
+    for path in sorted(_PATHS)
+    if path != "/api/executions/updates"
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if mode is GenerationMode.POSITIVE or _PATHS[path]["get"].get("parameters")
+]
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +64,9 @@ def api_schema(site: Site):
 
 
 @pytest.mark.parametrize("path,mode", CASES, ids=[f"{m.value}-{p}" for p, m in CASES])
-def test_gateway_conforms_to_its_openapi_document(api_schema, site: Site, path: str,
-                                                  mode: GenerationMode) -> None:
+def test_gateway_conforms_to_its_openapi_document(
+    api_schema, site: Site, path: str, mode: GenerationMode
+) -> None:
     """Examples, then a few generated requests per operation; every response must be one the
     document declares, with its content type and body schema, and never a 5xx."""
     operation = api_schema[path]["GET"]
@@ -70,8 +74,13 @@ def test_gateway_conforms_to_its_openapi_document(api_schema, site: Site, path: 
     strategies = [*operation.get_strategies_from_examples(), operation.as_strategy(mode)]
 
     @given(data=st.data())
-    @settings(max_examples=10, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=10,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(data: st.DataObject) -> None:
         case = data.draw(st.one_of(strategies))
         cases.append(case)

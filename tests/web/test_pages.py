@@ -42,9 +42,28 @@ def test_execution_page_shows_every_spec_field(site: Site) -> None:
     e = site.node.executions.get(site.data.proven_final)
     html = page(site, f"/executions/{e.hash}")
     fields = re.findall(r"<dt>([a-z_]+)</dt>", html)
-    assert fields == ["hash", "key", "workflow", "run", "segment", "step", "operation", "config",
-                      "parents", "inputs", "status", "output", "error", "executor", "cached_from",
-                      "created_at", "started_at", "finished_at", "duration", "seq"]
+    assert fields == [
+        "hash",
+        "key",
+        "workflow",
+        "run",
+        "segment",
+        "step",
+        "operation",
+        "config",
+        "parents",
+        "inputs",
+        "status",
+        "output",
+        "error",
+        "executor",
+        "cached_from",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration",
+        "seq",
+    ]
     for cid in (e.hash, e.key, e.workflow, e.run, e.operation, *e.parents, *e.inputs, e.output):
         assert str(cid) in html
     assert str(e.created_at) in html and e.executor in html
@@ -94,13 +113,16 @@ def test_value_too_big_to_preview_gets_a_download_link(tmp_path: Path) -> None:
         site.close()
 
 
-@pytest.mark.parametrize("path,what", [
-    (f"/executions/{UNKNOWN}", "unknown execution"),
-    (f"/executions/{UNKNOWN}/trace", "unknown execution"),
-    (f"/runs/{UNKNOWN}", "unknown run"),
-    (f"/workflows/{UNKNOWN}", "unknown workflow"),
-    (f"/values/{UNKNOWN}", "no value"),
-])
+@pytest.mark.parametrize(
+    "path,what",
+    [
+        (f"/executions/{UNKNOWN}", "unknown execution"),
+        (f"/executions/{UNKNOWN}/trace", "unknown execution"),
+        (f"/runs/{UNKNOWN}", "unknown run"),
+        (f"/workflows/{UNKNOWN}", "unknown workflow"),
+        (f"/values/{UNKNOWN}", "no value"),
+    ],
+)
 def test_unknown_hash_or_cid_is_a_404_page(site: Site, path: str, what: str) -> None:
     html = page(site, path, 404)
     assert "404" in html and what in html and UNKNOWN in html
@@ -111,12 +133,15 @@ def test_unknown_page_is_404(site: Site) -> None:
     assert "there is no page at /nowhere" in page(site, "/nowhere", 404)
 
 
-@pytest.mark.parametrize("params,reason", [
-    ({"status": "finished"}, "status: &#39;finished&#39; is not one of"),
-    ({"run": "nope"}, "run: not a CID"),
-    ({"segment": "x"}, "segment: &#39;x&#39; is not an integer"),
-    ({"colour": "red"}, "unknown query parameter &#39;colour&#39;"),
-])
+@pytest.mark.parametrize(
+    "params,reason",
+    [
+        ({"status": "finished"}, "status: &#39;finished&#39; is not one of"),
+        ({"run": "nope"}, "run: not a CID"),
+        ({"segment": "x"}, "segment: &#39;x&#39; is not an integer"),
+        ({"colour": "red"}, "unknown query parameter &#39;colour&#39;"),
+    ],
+)
 def test_malformed_filter_is_a_400_page_with_the_reason(site: Site, params, reason: str) -> None:
     html = page(site, "/executions", 400, **params)
     assert reason in html
@@ -161,8 +186,11 @@ def test_run_page(site: Site) -> None:
 def test_verify_re_executes_and_shows_verified(fresh_site: Site) -> None:
     site = fresh_site
     # A cache hit: no executor attestation, so verifying adds this node's validator one.
-    h = next(e.hash for e in site.node.executions.iterate(ExecutionFilter(workflow=site.data.camera))
-             if e.cached_from is not None)
+    h = next(
+        e.hash
+        for e in site.node.executions.iterate(ExecutionFilter(workflow=site.data.camera))
+        if e.cached_from is not None
+    )
     before = len(site.node.attestations.list(h))
     assert "No attestation has been recorded" in page(site, f"/executions/{h}")
     response = site.http.post(f"/executions/{h}/verify")
@@ -192,12 +220,12 @@ def test_failed_execution_cannot_be_verified(site: Site) -> None:
     assert re.search(r'id="verify"\s+disabled', html) and "only a completed execution" in html
 
 
-def test_without_the_vendored_graph_library_the_tables_remain(site: Site, monkeypatch,
-                                                               tmp_path: Path) -> None:
+def test_without_the_vendored_graph_library_the_tables_remain(
+    site: Site, monkeypatch, tmp_path: Path
+) -> None:
     import catenary.web.app as app
 
     monkeypatch.setattr(app, "VENDOR", tmp_path / "no-vendor")
     html = page(site, f"/executions/{site.data.proven_final}/trace")
     assert "graph library is not installed" in html and "cytoscape" not in html
     assert 'id="trace-nodes"' in html
-

@@ -15,8 +15,12 @@ from tests.helpers import allow_anonymous
 
 
 def serve(data: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "catenary", "--data-dir", str(data), "serve", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "catenary", "--data-dir", str(data), "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
@@ -38,8 +42,7 @@ def test_http_alone_serves_the_explorer_and_no_grpc(tmp_path: Path) -> None:
 
 
 def test_http_beside_grpc(tmp_path: Path) -> None:
-    proc = serve(allow_anonymous(tmp_path / "data"), "--listen", "127.0.0.1:0", "--http",
-                 "127.0.0.1:0")
+    proc = serve(allow_anonymous(tmp_path / "data"), "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
     try:
         grpc_line = proc.stdout.readline().strip()
         http_line = proc.stdout.readline().strip()
@@ -55,9 +58,14 @@ def test_http_beside_grpc(tmp_path: Path) -> None:
         stop(proc)
 
 
-@pytest.mark.parametrize("address,fragment", [("localhost", "expected HOST:PORT"),
-                                              ("127.0.0.1:http", "expected HOST:PORT"),
-                                              ("256.1.1.1:80", "cannot listen")])
+@pytest.mark.parametrize(
+    "address,fragment",
+    [
+        ("localhost", "expected HOST:PORT"),
+        ("127.0.0.1:http", "expected HOST:PORT"),
+        ("256.1.1.1:80", "cannot listen"),
+    ],
+)
 def test_bad_http_address_is_exit_2(tmp_path: Path, address: str, fragment: str) -> None:
     proc = serve(tmp_path / "data", "--http", address, "--insecure")  # past the exposure check
     out, err = proc.communicate(timeout=60)

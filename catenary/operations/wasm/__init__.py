@@ -15,16 +15,41 @@ require_extra("wasm")
 
 from catenary.operations.wasm.abi import ABI_MARKER, MANIFEST_SECTION, check_module, parse_manifest  # noqa: E402
 from catenary.operations.wasm.operation import (  # noqa: E402
-    WasmOperation, from_module, load_stored, register, wasm_bytes,
+    WasmOperation,
+    from_module,
+    load_stored,
+    register,
+    wasm_bytes,
 )
 from catenary.operations.wasm.runtime import (  # noqa: E402
-    ABI, DEFAULT_FUEL, DEFAULT_MEMORY, InvalidModuleError, Invocation, WasmExecutionError, WasmLimits,
-    WasmModule, module_cid,
+    ABI,
+    DEFAULT_FUEL,
+    DEFAULT_MEMORY,
+    InvalidModuleError,
+    Invocation,
+    WasmExecutionError,
+    WasmLimits,
+    WasmModule,
+    module_cid,
 )
 
 __all__ = [
-    "ABI", "ABI_MARKER", "DEFAULT_FUEL", "DEFAULT_MEMORY", "InvalidModuleError", "Invocation",
-    "MANIFEST_SECTION", "WasmExecutionError", "WasmLimits", "WasmModule", "WasmOperation",
-    "check_module", "from_module", "load_stored", "module_cid", "parse_manifest", "register",
+    "ABI",
+    "ABI_MARKER",
+    "DEFAULT_FUEL",
+    "DEFAULT_MEMORY",
+    "InvalidModuleError",
+    "Invocation",
+    "MANIFEST_SECTION",
+    "WasmExecutionError",
+    "WasmLimits",
+    "WasmModule",
+    "WasmOperation",
+    "check_module",
+    "from_module",
+    "load_stored",
+    "module_cid",
+    "parse_manifest",
+    "register",
     "wasm_bytes",
 ]

@@ -37,21 +37,27 @@ def signature(params: tuple[str, ...], results: tuple[str, ...]) -> str:
 
 
 def _kind(ty: Any) -> str:
-    return {wasmtime.FuncType: "a function", wasmtime.MemoryType: "a memory",
-            wasmtime.GlobalType: "a global", wasmtime.TableType: "a table"}.get(type(ty), "something")
+    return {
+        wasmtime.FuncType: "a function",
+        wasmtime.MemoryType: "a memory",
+        wasmtime.GlobalType: "a global",
+        wasmtime.TableType: "a table",
+    }.get(type(ty), "something")
 
 
 def check_module(module: wasmtime.Module) -> str | None:
     """Why a compiled module does not follow the ABI, or None."""
     imports = [f"{i.module}.{i.name}" for i in module.imports]
     if imports:
-        return (f"imports {', '.join(imports)}; catenary-wasm-abi/1 allows no imports (no WASI, "
-                f"clock, random, filesystem or network access)")
+        return (
+            f"imports {', '.join(imports)}; catenary-wasm-abi/1 allows no imports (no WASI, "
+            f"clock, random, filesystem or network access)"
+        )
     exports = {e.name: e.type for e in module.exports}
     memory = exports.get("memory")
     if not isinstance(memory, wasmtime.MemoryType):
         found = "does not export" if memory is None else f"exports {_kind(memory)} as"
-        return f"{found} \"memory\"; catenary-wasm-abi/1 needs its linear memory exported as \"memory\""
+        return f'{found} "memory"; catenary-wasm-abi/1 needs its linear memory exported as "memory"'
     if memory.is_64 or memory.is_shared:
         return "its exported memory is 64-bit or shared; catenary-wasm-abi/1 takes a plain 32-bit memory"
     for name, (params, results) in FUNCTIONS.items():
@@ -77,8 +83,8 @@ def custom_sections(data: bytes, name: str) -> list[bytes]:
         end = pos + size
         if section == 0:
             length, start = _leb128(data, pos)
-            if data[start:start + length] == name.encode():
-                found.append(bytes(data[start + length:end]))
+            if data[start : start + length] == name.encode():
+                found.append(bytes(data[start + length : end]))
         pos = end
     return found
 
@@ -107,8 +113,9 @@ def parse_manifest(document: Any, where: str) -> OperationManifest:
     except ManifestError as exc:
         raise ManifestError(f"{where}: {exc.path}" if exc.path else where, exc.reason) from exc
     if claimed is not None and str(claimed) != str(manifest.id):
-        raise ManifestError(f"{where}: id", f"{claimed} does not match the manifest, whose id is "
-                                            f"{manifest.id}")
+        raise ManifestError(
+            f"{where}: id", f"{claimed} does not match the manifest, whose id is {manifest.id}"
+        )
     return manifest
 
 
@@ -116,8 +123,9 @@ def _manifest(data: Any) -> OperationManifest:
     # from_data checks the keys and the types; the shapes of the containers are checked here,
     # so that a string where a list belongs is an error and not a list of characters.
     if not isinstance(data, dict):
-        raise ManifestError("", "an operation manifest is a map {name, description, inputs, output, "
-                                "config, groups}")
+        raise ManifestError(
+            "", "an operation manifest is a map {name, description, inputs, output, config, groups}"
+        )
     shapes = {"name": str, "description": str, "inputs": list, "config": dict, "groups": list}
     for key, kind in shapes.items():
         if key in data and not isinstance(data[key], kind):

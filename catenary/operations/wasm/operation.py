@@ -4,8 +4,9 @@ so the engine calls, type-checks and records it exactly like a Python operation.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import wasmtime
 
@@ -16,7 +17,11 @@ from catenary.operations.decorator import Operation
 from catenary.operations.registry import Registry
 from catenary.operations.wasm.abi import MAGIC, MANIFEST_SECTION, embedded_manifest, parse_manifest
 from catenary.operations.wasm.runtime import (
-    InvalidModuleError, WasmLimits, WasmModule, compile_module, module_cid,
+    InvalidModuleError,
+    WasmLimits,
+    WasmModule,
+    compile_module,
+    module_cid,
 )
 
 RESERVED_PREFIX = "std/"
@@ -32,7 +37,7 @@ class WasmOperation(Operation):
     module: WasmModule
 
     @classmethod
-    def build(cls, manifest: OperationManifest, module: WasmModule) -> "WasmOperation":
+    def build(cls, manifest: OperationManifest, module: WasmModule) -> WasmOperation:
         version = OperationVersion(manifest.id, {"kind": "wasm", "module": module.cid})
         return cls(manifest, version, module.call, str(module.cid), module)
 
@@ -53,8 +58,10 @@ def wasm_bytes(data: bytes, name: str = "module") -> bytes:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadInputError(f"{name}: neither a WebAssembly binary (it does not start with \\0asm) "
-                            f"nor WAT text (not UTF-8 at byte {exc.start})") from exc
+        raise BadInputError(
+            f"{name}: neither a WebAssembly binary (it does not start with \\0asm) "
+            f"nor WAT text (not UTF-8 at byte {exc.start})"
+        ) from exc
     try:
         return bytes(wasmtime.wat2wasm(text))
     except wasmtime.WasmtimeError as exc:
@@ -65,8 +72,9 @@ def wasm_bytes(data: bytes, name: str = "module") -> bytes:
         raise BadInputError(f"{name}: not valid WAT{where}: {lines[0] if lines else exc}") from exc
 
 
-def from_module(data: bytes, manifest: OperationManifest | dict[str, Any] | None = None,
-                limits: WasmLimits | None = None) -> WasmOperation:
+def from_module(
+    data: bytes, manifest: OperationManifest | dict[str, Any] | None = None, limits: WasmLimits | None = None
+) -> WasmOperation:
     """Validate a binary module against catenary-wasm-abi/1 and build its operation.
 
     The manifest is the module's ``catenary.manifest`` section, or ``manifest`` (a sidecar);
@@ -79,14 +87,19 @@ def from_module(data: bytes, manifest: OperationManifest | dict[str, Any] | None
     if embedded is not None and given is not None and embedded.id != given.id:
         raise InvalidModuleError(
             f"wasm module {cid}: its {MANIFEST_SECTION} section ({embedded.name}, {embedded.id}) "
-            f"differs from the manifest given beside it ({given.name}, {given.id}); give one")
+            f"differs from the manifest given beside it ({given.name}, {given.id}); give one"
+        )
     chosen = embedded or given
     if chosen is None:
-        raise InvalidModuleError(f"wasm module {cid}: no operation manifest: embed one in a custom "
-                                 f"section \"{MANIFEST_SECTION}\" or give one (--manifest FILE)")
+        raise InvalidModuleError(
+            f"wasm module {cid}: no operation manifest: embed one in a custom "
+            f'section "{MANIFEST_SECTION}" or give one (--manifest FILE)'
+        )
     if chosen.name.startswith(RESERVED_PREFIX):
-        raise InvalidModuleError(f"wasm module {cid}: the name {chosen.name!r} is under "
-                                 f"{RESERVED_PREFIX}, which is reserved for the standard library")
+        raise InvalidModuleError(
+            f"wasm module {cid}: the name {chosen.name!r} is under "
+            f"{RESERVED_PREFIX}, which is reserved for the standard library"
+        )
     module = WasmModule(cid, data, limits)
     module.probe()
     return WasmOperation.build(chosen, module)
@@ -101,8 +114,11 @@ def register(registry: Registry, op: WasmOperation) -> None:
         registry.add(held)
 
 
-def load_stored(registry: Registry, versions: Iterable[tuple[OperationManifest, OperationVersion]],
-                get_block: Callable[[CID], bytes | None]) -> list[WasmOperation]:
+def load_stored(
+    registry: Registry,
+    versions: Iterable[tuple[OperationManifest, OperationVersion]],
+    get_block: Callable[[CID], bytes | None],
+) -> list[WasmOperation]:
     """Register the stored ``wasm`` versions whose module bytes are at hand; compiled lazily."""
     limits = WasmLimits.from_env()
     loaded = []

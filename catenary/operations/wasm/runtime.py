@@ -25,7 +25,11 @@ from wasmtime import _ffi as ffi
 
 from catenary.cid import CID, decode, encode, raw_cid
 from catenary.errors import (  # the WASM errors were defined here; still importable from here
-    BadInputError, CatenaryError, EncodingError, InvalidModuleError, WasmExecutionError,
+    BadInputError,
+    CatenaryError,
+    EncodingError,
+    InvalidModuleError,
+    WasmExecutionError,
 )
 
 ABI = "catenary-wasm-abi/1"
@@ -52,11 +56,13 @@ class WasmLimits:
 
     def __post_init__(self) -> None:
         if self.fuel < 1 or self.memory < PAGE:
-            raise BadInputError(f"wasm limits: fuel must be >= 1 and memory >= {PAGE} bytes, "
-                                f"got fuel={self.fuel} memory={self.memory}")
+            raise BadInputError(
+                f"wasm limits: fuel must be >= 1 and memory >= {PAGE} bytes, "
+                f"got fuel={self.fuel} memory={self.memory}"
+            )
 
     @classmethod
-    def from_env(cls) -> "WasmLimits":
+    def from_env(cls) -> WasmLimits:
         """The ABI defaults, or ``$CATENARY_WASM_FUEL`` / ``$CATENARY_WASM_MEMORY``."""
         values = {}
         for field, var in (("fuel", "CATENARY_WASM_FUEL"), ("memory", "CATENARY_WASM_MEMORY")):
@@ -71,7 +77,7 @@ class WasmLimits:
 
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
-_compiled: dict[CID, "Compiled"] = {}
+_compiled: dict[CID, Compiled] = {}
 
 
 def engine() -> wasmtime.Engine:
@@ -98,8 +104,7 @@ class Compiled:
     pre: wasmtime.InstancePre
 
 
-def compile_module(cid: CID, data: bytes, *, error: type[CatenaryError] = InvalidModuleError
-                   ) -> Compiled:
+def compile_module(cid: CID, data: bytes, *, error: type[CatenaryError] = InvalidModuleError) -> Compiled:
     """Compile (once per process per CID) and check against the ABI; ``error`` is raised."""
     found = _compiled.get(cid)
     if found is not None:
@@ -136,8 +141,10 @@ class Invocation:
     fuel: int
 
 
-_NAMES = {name: ctypes.create_string_buffer(name.encode(), len(name))
-          for name in ("memory", "catenary_alloc", "catenary_run")}
+_NAMES = {
+    name: ctypes.create_string_buffer(name.encode(), len(name))
+    for name in ("memory", "catenary_alloc", "catenary_run")
+}
 
 
 def _export(ctx: Any, instance: wasmtime.Instance, name: str) -> Any:
@@ -212,8 +219,13 @@ class WasmModule:
     def _store(self) -> wasmtime.Store:
         """A fresh store for one instance: its fuel budget and its memory and table caps."""
         store = wasmtime.Store(engine())
-        store.set_limits(memory_size=self.limits.memory, table_elements=MAX_TABLE_ELEMENTS,
-                         instances=1, tables=8, memories=1)
+        store.set_limits(
+            memory_size=self.limits.memory,
+            table_elements=MAX_TABLE_ELEMENTS,
+            instances=1,
+            tables=8,
+            memories=1,
+        )
         store.set_fuel(self.limits.fuel)
         return store
 
@@ -225,11 +237,13 @@ class WasmModule:
         try:
             compiled.pre.instantiate(store)
         except wasmtime.Trap as exc:
-            raise InvalidModuleError(f"wasm module {self.cid}: cannot be instantiated: "
-                                     f"{_trap_cause(exc)}") from exc
+            raise InvalidModuleError(
+                f"wasm module {self.cid}: cannot be instantiated: {_trap_cause(exc)}"
+            ) from exc
         except wasmtime.WasmtimeError as exc:
-            raise InvalidModuleError(f"wasm module {self.cid}: cannot be instantiated within the "
-                                     f"limits: {_first_line(exc)}") from exc
+            raise InvalidModuleError(
+                f"wasm module {self.cid}: cannot be instantiated within the limits: {_first_line(exc)}"
+            ) from exc
 
     def call(self, *inputs: Any, **config: str) -> Any:
         """Run the module on decoded values, as the engine calls an operation's function."""
@@ -256,11 +270,14 @@ class WasmModule:
             self._local.fuel = used
             cause = failure.cause
             if cause.endswith("ran out of fuel"):
-                cause += (f": the budget of {fuel} units is used up (an endless loop, or more work "
-                          f"than one call may do)")
+                cause += (
+                    f": the budget of {fuel} units is used up (an endless loop, or more work "
+                    f"than one call may do)"
+                )
             elif memory is not None and _memory(ctx, memory)[1] + PAGE > self.limits.memory:
-                cause += (f" (memory is at the cap of {self.limits.memory} bytes, so a memory.grow "
-                          f"was refused)")
+                cause += (
+                    f" (memory is at the cap of {self.limits.memory} bytes, so a memory.grow was refused)"
+                )
             raise WasmExecutionError(self.cid, cause, used) from failure
         used = fuel - store.get_fuel()
         self._local.fuel = used
@@ -270,20 +287,23 @@ class WasmModule:
                 message = message[:1000] + "..."
             if status == STATUS_ERROR:
                 raise WasmExecutionError(self.cid, f"the module reported an error: {message}", used)
-            raise WasmExecutionError(self.cid, f"catenary_run returned status {status}; {ABI} has "
-                                               f"0 (ok) and 1 (error)", used)
+            raise WasmExecutionError(
+                self.cid, f"catenary_run returned status {status}; {ABI} has 0 (ok) and 1 (error)", used
+            )
         try:
             value = decode(payload)
         except EncodingError as exc:
             raise WasmExecutionError(self.cid, f"output is not valid DAG-CBOR: {exc}", used) from exc
         if encode(value) != payload:
-            raise WasmExecutionError(self.cid, "output is not canonical DAG-CBOR (re-encoding it "
-                                               "gives other bytes)", used)
+            raise WasmExecutionError(
+                self.cid, "output is not canonical DAG-CBOR (re-encoding it gives other bytes)", used
+            )
         return Invocation(value, payload, used)
 
     @staticmethod
-    def _run(ctx: Any, instance: wasmtime.Instance, memory: Any, inputs: list[bytes],
-             config: bytes) -> tuple[int, bytes]:
+    def _run(
+        ctx: Any, instance: wasmtime.Instance, memory: Any, inputs: list[bytes], config: bytes
+    ) -> tuple[int, bytes]:
         """ABI steps 2-4: one catenary_alloc, then catenary_run; returns (status, payload).
 
         The region the allocator gives is, in order: the (ptr, len) table of the inputs, the
@@ -299,8 +319,9 @@ class WasmModule:
         base = raw[0].i32 & 0xFFFFFFFF
         address, size = _memory(ctx, memory)
         if base + total > size:
-            raise _Failure(f"catenary_alloc({total}) returned {base}, a range outside its memory "
-                           f"of {size} bytes")
+            raise _Failure(
+                f"catenary_alloc({total}) returned {base}, a range outside its memory of {size} bytes"
+            )
         table = []
         pos = base + head
         for data in inputs:
@@ -310,15 +331,22 @@ class WasmModule:
         region = struct.pack(f"<{2 * count + 2}I", *table, 0, 0) + b"".join(inputs) + config
         ctypes.memmove(address + base, region, total)
         raw[0].i32, raw[1].i32, raw[2].i32, raw[3].i32, raw[4].i32 = (
-            _i32(base), count, _i32(pos), len(config), _i32(ret))
+            _i32(base),
+            count,
+            _i32(pos),
+            len(config),
+            _i32(ret),
+        )
         _call(ctx, _export(ctx, instance, "catenary_run"), raw, 5)
         status = raw[0].i32
         address, size = _memory(ctx, memory)  # the call may have grown (moved) the memory
         start, length = struct.unpack("<II", ctypes.string_at(address + ret, 8))
         if start + length > size:
             what = "output" if status == STATUS_OK else "message"
-            raise _Failure(f"catenary_run returned its {what} at [{start}, {start + length}), "
-                           f"outside its memory of {size} bytes")
+            raise _Failure(
+                f"catenary_run returned its {what} at [{start}, {start + length}), "
+                f"outside its memory of {size} bytes"
+            )
         return status, ctypes.string_at(address + start, length)
 
 

@@ -22,10 +22,18 @@ same interface as :mod:`catenary.store.sqlite`, with the same tables and the sam
 """
 
 from __future__ import annotations
+
 from catenary.store.postgres.group_commit import MAX_BATCH_ROWS
 from catenary.store.postgres.pool import describe
 from catenary.store.postgres.schema import APPLICATION, CHANNEL, LISTEN_APPLICATION, MIGRATIONS
 from catenary.store.postgres.store import PostgresStore
 
-__all__ = ["APPLICATION", "CHANNEL", "LISTEN_APPLICATION", "MAX_BATCH_ROWS", "MIGRATIONS", "PostgresStore",
-           "describe"]
+__all__ = [
+    "APPLICATION",
+    "CHANNEL",
+    "LISTEN_APPLICATION",
+    "MAX_BATCH_ROWS",
+    "MIGRATIONS",
+    "PostgresStore",
+    "describe",
+]

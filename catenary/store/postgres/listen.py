@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -40,8 +40,9 @@ class ChangeListener:
             if self._thread is not None:
                 return
             ready = threading.Event()
-            self._thread = threading.Thread(target=self._listen, args=(ready,),
-                                            name="catenary-pg-listen", daemon=True)
+            self._thread = threading.Thread(
+                target=self._listen, args=(ready,), name="catenary-pg-listen", daemon=True
+            )
             self._thread.start()
         ready.wait(5)
 
@@ -58,8 +59,7 @@ class ChangeListener:
         backoff = 0.1
         while not self._closing.is_set():
             try:
-                with psycopg.connect(self._dsn, autocommit=True,
-                                     application_name=LISTEN_APPLICATION) as conn:
+                with psycopg.connect(self._dsn, autocommit=True, application_name=LISTEN_APPLICATION) as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.wake_channel)))
                     # Anything committed before LISTEN took effect is covered by this read.

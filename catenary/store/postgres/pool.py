@@ -4,8 +4,8 @@ commit synchronously, and whose lost or refused connections become one :class:`S
 from __future__ import annotations
 
 import select
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import psycopg
 from psycopg import sql
@@ -58,8 +58,15 @@ class Connections:
     def __init__(self, dsn: str, where: str, size: int, timeout: float) -> None:
         self.where = where
         self._pool: ConnectionPool = ConnectionPool(
-            dsn, min_size=1, max_size=size, open=True, timeout=timeout, configure=_configure,
-            kwargs={"autocommit": True, "application_name": APPLICATION}, name=f"catenary {where}")
+            dsn,
+            min_size=1,
+            max_size=size,
+            open=True,
+            timeout=timeout,
+            configure=_configure,
+            kwargs={"autocommit": True, "application_name": APPLICATION},
+            name=f"catenary {where}",
+        )
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:

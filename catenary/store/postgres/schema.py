@@ -122,8 +122,10 @@ def migrate(conn: psycopg.Connection, where: str) -> None:
     with conn.transaction():
         # Two nodes starting at once: the second waits here, then finds nothing to do.
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
-                     "version integer PRIMARY KEY, applied_at bigint NOT NULL)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version integer PRIMARY KEY, applied_at bigint NOT NULL)"
+        )
         version = conn.execute(SCHEMA_VERSION).fetchall()[0][0]
 
         def apply(number: int, migration: str) -> None:
@@ -131,4 +133,3 @@ def migrate(conn: psycopg.Connection, where: str) -> None:
             conn.execute("INSERT INTO schema_version VALUES (%s, %s)", (number, time.time_ns()))
 
         apply_migrations(MIGRATIONS, version, f"the execution DB {where}", apply)
-

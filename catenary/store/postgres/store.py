@@ -4,8 +4,9 @@ counter last) on top of the reads it shares with SQLite (:mod:`catenary.store.sq
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -14,12 +15,12 @@ from catenary.cid import CID, encode
 from catenary.errors import StoreError
 from catenary.model import Execution, Status
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
+from catenary.store.lineage import lineage_statements
 from catenary.store.postgres import schema
 from catenary.store.postgres.group_commit import GroupCommit
 from catenary.store.postgres.listen import ChangeListener
 from catenary.store.postgres.pool import Connections, describe, message, unreachable
 from catenary.store.postgres.schema import CHANNEL, INSERT_EXECUTIONS, SCHEMA_VERSION
-from catenary.store.lineage import lineage_statements
 from catenary.store.rows import COLUMN_NAMES, execution_row
 from catenary.store.sql import Abort, SQLStore
 
@@ -45,8 +46,9 @@ class PostgresStore(SQLStore):
         # Migrate on a connection of its own first: an unreachable server or a refused login
         # fails here at once, in libpq's words, instead of as a pool timeout.
         try:
-            with psycopg.connect(dsn, autocommit=True,
-                                 connect_timeout=max(2, round(connect_timeout))) as conn:
+            with psycopg.connect(
+                dsn, autocommit=True, connect_timeout=max(2, round(connect_timeout))
+            ) as conn:
                 schema.migrate(conn, self.where)
         except psycopg.OperationalError as exc:
             raise StoreError(unreachable(self.where, message(exc))) from None
@@ -69,17 +71,22 @@ class PostgresStore(SQLStore):
 
     def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         with self._pool.connection() as conn:
-            return conn.execute(query, params if isinstance(params, dict) else tuple(params),
-                                binary=True).fetchall()
+            return conn.execute(
+                query, params if isinstance(params, dict) else tuple(params), binary=True
+            ).fetchall()
 
     def integrity_problems(self) -> list[str]:
         # PostgreSQL checks its own pages (checksums, amcheck are the administrator's tools);
         # what catenary can break is the seq counter falling behind the stored seqs.
-        top, counter = self._read("SELECT (SELECT coalesce(max(seq), 0) FROM executions), "
-                                  "(SELECT value FROM meta WHERE key = 'seq')")[0]
+        top, counter = self._read(
+            "SELECT (SELECT coalesce(max(seq), 0) FROM executions), "
+            "(SELECT value FROM meta WHERE key = 'seq')"
+        )[0]
         if top > counter:
-            return [f"the seq counter ({counter}) is below the highest stored seq ({top}): "
-                    f"new changes would reuse seqs that subscribers have seen"]
+            return [
+                f"the seq counter ({counter}) is below the highest stored seq ({top}): "
+                f"new changes would reuse seqs that subscribers have seen"
+            ]
         return []
 
     def schema_version(self) -> int:
@@ -104,8 +111,11 @@ class PostgresStore(SQLStore):
     def _insert_blocks(conn: psycopg.Connection, rows: list[tuple[bytes, bytes]]) -> None:
         # Sorted by CID, so two writers inserting overlapping sets take the (uncommitted) index
         # entries in the same order and cannot deadlock.
-        conn.execute("INSERT INTO blocks (cid, data) SELECT * FROM unnest(%b::bytea[], %b::bytea[]) "
-                     "ON CONFLICT DO NOTHING", ([c for c, _ in rows], [d for _, d in rows]))
+        conn.execute(
+            "INSERT INTO blocks (cid, data) SELECT * FROM unnest(%b::bytea[], %b::bytea[]) "
+            "ON CONFLICT DO NOTHING",
+            ([c for c, _ in rows], [d for _, d in rows]),
+        )
 
     # step commits -------------------------------------------------------------------------------
     def commit_step(self, step: StepCommit) -> bool:
@@ -120,45 +130,80 @@ class PostgresStore(SQLStore):
             self._notify(top)
         return moved
 
-    def _write_steps(self, conn: psycopg.Connection, pipe: psycopg.Pipeline, batch: list[StepCommit]
-                     ) -> tuple[int, list[bool]]:
+    def _write_steps(
+        self, conn: psycopg.Connection, pipe: psycopg.Pipeline, batch: list[StepCommit]
+    ) -> tuple[int, list[bool]]:
         # Runs are locked in id order, then blocks in CID order, then the seq counter: every
         # writer takes its locks in that order, so writers on any nodes never deadlock.
         ordered = sorted(batch, key=lambda s: s.run.cid_bytes)
         # The optimistic check. Its row lock makes a concurrent step of the same run, from any
         # node, wait here and then find next_segment moved: exactly one commits.
-        checks = [conn.execute(
-            "UPDATE runs SET next_segment = next_segment + %s, status = %s, total_time = %s, "
-            "error = %s, updated_at = %s WHERE id = %s AND next_segment = %s AND status = 'running'",
-            (1 if s.output else 0, s.run_status, s.total_time, s.error, s.now, s.run.cid_bytes,
-             s.segment)) for s in ordered]
+        checks = [
+            conn.execute(
+                "UPDATE runs SET next_segment = next_segment + %s, status = %s, total_time = %s, "
+                "error = %s, updated_at = %s WHERE id = %s AND next_segment = %s AND status = 'running'",
+                (
+                    1 if s.output else 0,
+                    s.run_status,
+                    s.total_time,
+                    s.error,
+                    s.now,
+                    s.run.cid_bytes,
+                    s.segment,
+                ),
+            )
+            for s in ordered
+        ]
         pipe.sync()
         steps = [s for s, check in zip(ordered, checks) if check.rowcount == 1]
         recorded = {id(s) for s in steps}
         moved = [id(s) in recorded for s in batch]
         if not steps:
             return 0, moved
-        blocks = sorted({c.cid_bytes: d for s in steps for c, d in
-                         [*s.blocks, *((a.cid, a.data) for a in s.attestations)]}.items())
+        blocks = sorted(
+            {
+                c.cid_bytes: d
+                for s in steps
+                for c, d in [*s.blocks, *((a.cid, a.data) for a in s.attestations)]
+            }.items()
+        )
         if blocks:
             self._insert_blocks(conn, blocks)
-        events = [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), s.now)
-                  for s in steps for e in s.events]
+        events = [
+            (e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), s.now)
+            for s in steps
+            for e in s.events
+        ]
         if events:
-            conn.execute("INSERT INTO events SELECT * FROM unnest(%b::bytea[], %b::bytea[], "
-                         "%b::bigint[], %b::bytea[], %b::bigint[]) ON CONFLICT DO NOTHING",
-                         [list(column) for column in zip(*events)])
-        outputs = [(s.run.cid_bytes, s.output.segment, s.output.output.cid_bytes,
-                    s.output.producer.cid_bytes, s.output.segment_time) for s in steps if s.output]
+            conn.execute(
+                "INSERT INTO events SELECT * FROM unnest(%b::bytea[], %b::bytea[], "
+                "%b::bigint[], %b::bytea[], %b::bigint[]) ON CONFLICT DO NOTHING",
+                [list(column) for column in zip(*events)],
+            )
+        outputs = [
+            (
+                s.run.cid_bytes,
+                s.output.segment,
+                s.output.output.cid_bytes,
+                s.output.producer.cid_bytes,
+                s.output.segment_time,
+            )
+            for s in steps
+            if s.output
+        ]
         if outputs:
-            conn.execute("INSERT INTO segment_outputs SELECT * FROM unnest(%b::bytea[], %b::bigint[], "
-                         "%b::bytea[], %b::bytea[], %b::float8[])",
-                         [list(column) for column in zip(*outputs)])
+            conn.execute(
+                "INSERT INTO segment_outputs SELECT * FROM unnest(%b::bytea[], %b::bigint[], "
+                "%b::bytea[], %b::bytea[], %b::float8[])",
+                [list(column) for column in zip(*outputs)],
+            )
         executions = [e for s in steps for e in s.executions]
         top, inserted = self._insert_executions(conn, executions)
         if inserted != len(executions):
-            raise StoreError(f"run {steps[0].run} segment {steps[0].segment}: an execution of this "
-                             f"step is already recorded")
+            raise StoreError(
+                f"run {steps[0].run} segment {steps[0].segment}: an execution of this "
+                f"step is already recorded"
+            )
         for s in steps:
             if s.attestations:
                 self._index_attestations(conn, s.attestations, s.now)
@@ -191,17 +236,26 @@ class PostgresStore(SQLStore):
         self._notify(top)
         return self.get_execution(execution.hash)
 
-    def transition(self, execution_hash: CID, expected: Status, new: Status, *, now: int,
-                   executor: str | None = None, output: tuple[CID, bytes] | None = None,
-                   error: str | None = None) -> Execution | None:
+    def transition(
+        self,
+        execution_hash: CID,
+        expected: Status,
+        new: Status,
+        *,
+        now: int,
+        executor: str | None = None,
+        output: tuple[CID, bytes] | None = None,
+        error: str | None = None,
+    ) -> Execution | None:
         sets, params = self._transition_sets(new, now, executor, output, error)
         try:
             with self._write() as conn:
                 # The conditional update is the claim: of two claimants (on any nodes) the second
                 # waits for the first's row lock, then finds the status changed and matches nothing.
                 row = conn.execute(
-                    f"UPDATE executions SET {', '.join(sets)} WHERE hash = %s AND status = %s "
-                    "RETURNING id", [*params, execution_hash.cid_bytes, expected.value]).fetchone()
+                    f"UPDATE executions SET {', '.join(sets)} WHERE hash = %s AND status = %s RETURNING id",
+                    [*params, execution_hash.cid_bytes, expected.value],
+                ).fetchone()
                 if row is None:
                     raise Abort
                 if output:
@@ -213,8 +267,7 @@ class PostgresStore(SQLStore):
         return self.get_execution(execution_hash)
 
     # leases of external executors ----------------------------------------------------------------
-    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int
-              ) -> Execution | None:
+    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int) -> Execution | None:
         try:
             with self._write() as conn:
                 # The execution row first (of two claimants, the second waits here and then
@@ -222,12 +275,15 @@ class PostgresStore(SQLStore):
                 row = conn.execute(
                     "UPDATE executions SET status = 'in_progress', executor = %s, started_at = %s, "
                     "lease_until = %s WHERE hash = %s AND status = 'created' RETURNING id",
-                    (executor, now, lease_until, execution_hash.cid_bytes)).fetchone()
+                    (executor, now, lease_until, execution_hash.cid_bytes),
+                ).fetchone()
                 if row is None:
                     raise Abort
                 top = self._bump_seq(conn, [row[0]])
-                conn.execute("INSERT INTO execution_history VALUES (%s, %s, %s, 'claimed', %s, NULL)",
-                             (execution_hash.cid_bytes, top, now, executor))
+                conn.execute(
+                    "INSERT INTO execution_history VALUES (%s, %s, %s, 'claimed', %s, NULL)",
+                    (execution_hash.cid_bytes, top, now, executor),
+                )
         except Abort:
             return None
         self._notify(top)
@@ -235,8 +291,9 @@ class PostgresStore(SQLStore):
 
     def expire_leases(self, now: int, limit: int = 100) -> list[Execution]:
         # A read first: every node sweeps every second or so and most sweeps find nothing.
-        if not self._read("SELECT 1 FROM executions WHERE status = 'in_progress' AND lease_until < %s "
-                          "LIMIT 1", (now,)):
+        if not self._read(
+            "SELECT 1 FROM executions WHERE status = 'in_progress' AND lease_until < %s LIMIT 1", (now,)
+        ):
             return []
         with self._write() as conn:
             # SKIP LOCKED: two nodes sweeping at once split the lapsed claims between them, and
@@ -244,14 +301,18 @@ class PostgresStore(SQLStore):
             # re-checks the condition on rows that changed meanwhile).
             rows = conn.execute(
                 "SELECT id, hash, executor, lease_until FROM executions WHERE status = 'in_progress' "
-                "AND lease_until < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit)).fetchall()
+                "AND lease_until < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                (now, limit),
+            ).fetchall()
             if not rows:
                 return []
             top = self._bump_seq(conn, [r[0] for r in rows], status="created")
             first = top - len(rows) + 1
             for offset, (_, hash_, owner, until) in enumerate(rows):
-                conn.execute("INSERT INTO execution_history VALUES (%s, %s, %s, 'lease_expired', %s, %s)",
-                             (hash_, first + offset, now, owner, f"lease of {owner} ended at {until}"))
+                conn.execute(
+                    "INSERT INTO execution_history VALUES (%s, %s, %s, 'lease_expired', %s, %s)",
+                    (hash_, first + offset, now, owner, f"lease of {owner} ended at {until}"),
+                )
         self._notify(top)
         return [e for e in (self.get_execution(CID(r[1])) for r in rows) if e is not None]
 
@@ -260,14 +321,16 @@ class PostgresStore(SQLStore):
         """Give the executions ``ids`` new consecutive seqs (in this order) from the counter,
         taking its lock, and queue the notification; with ``status``, also return them to it
         with no owner (a lapsed lease). Returns the highest seq."""
-        reset = (", status = %(status)s, executor = NULL, started_at = NULL, lease_until = NULL"
-                 if status else "")
+        reset = (
+            ", status = %(status)s, executor = NULL, started_at = NULL, lease_until = NULL" if status else ""
+        )
         row = conn.execute(
             f"WITH c AS (UPDATE meta SET value = value + %(n)s WHERE key = 'seq' RETURNING value), "
             f"u AS (UPDATE executions x SET seq = c.value - %(n)s + v.ord{reset} "
             f"FROM c, unnest(%(ids)s::bigint[]) WITH ORDINALITY AS v(id, ord) WHERE x.id = v.id) "
             f"SELECT c.value, pg_notify('{CHANNEL}', c.value::text) FROM c",
-            {"n": len(ids), "ids": ids, "status": status}).fetchone()
+            {"n": len(ids), "ids": ids, "status": status},
+        ).fetchone()
         assert row is not None  # the statement always returns the counter's row
         return int(row[0])
 
@@ -284,12 +347,20 @@ class PostgresStore(SQLStore):
     def _index_attestations(conn: psycopg.Connection, rows: list[AttestationRow], now: int) -> int:
         """Index attestation blocks (already stored) under their executions; how many were new."""
         unique = sorted({(a.execution.cid_bytes, a.cid.cid_bytes): a for a in rows}.items())
-        return len(conn.execute(
-            "INSERT INTO attestations (execution, cid, signer, role, created_at) "
-            "SELECT e, c, s, r, %s FROM unnest(%s::bytea[], %s::bytea[], %s::text[], %s::text[]) "
-            "AS v(e, c, s, r) ON CONFLICT DO NOTHING RETURNING 1",
-            (now, [k[0] for k, _ in unique], [k[1] for k, _ in unique],
-             [a.signer for _, a in unique], [a.role for _, a in unique])).fetchall())
+        return len(
+            conn.execute(
+                "INSERT INTO attestations (execution, cid, signer, role, created_at) "
+                "SELECT e, c, s, r, %s FROM unnest(%s::bytea[], %s::bytea[], %s::text[], %s::text[]) "
+                "AS v(e, c, s, r) ON CONFLICT DO NOTHING RETURNING 1",
+                (
+                    now,
+                    [k[0] for k, _ in unique],
+                    [k[1] for k, _ in unique],
+                    [a.signer for _, a in unique],
+                    [a.role for _, a in unique],
+                ),
+            ).fetchall()
+        )
 
     def import_batch(self, batch: ImportBatch) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -304,38 +375,95 @@ class PostgresStore(SQLStore):
 
         top = 0
         with self._write() as conn:
-            blocks = sorted({c.cid_bytes: d for c, d in
-                             [*batch.blocks, *((a.cid, a.data) for a in batch.attestations)]}.items())
-            known_blocks = {r[0] for r in conn.execute(
-                "SELECT cid FROM blocks WHERE cid = ANY(%s::bytea[])",
-                ([c for c, _ in blocks],)).fetchall()} if blocks else set()
+            blocks = sorted(
+                {
+                    c.cid_bytes: d for c, d in [*batch.blocks, *((a.cid, a.data) for a in batch.attestations)]
+                }.items()
+            )
+            known_blocks = (
+                {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT cid FROM blocks WHERE cid = ANY(%s::bytea[])", ([c for c, _ in blocks],)
+                    ).fetchall()
+                }
+                if blocks
+                else set()
+            )
             if blocks:
                 self._insert_blocks(conn, blocks)
             counts["blocks"] = len({c.cid_bytes for c, _ in batch.blocks} - known_blocks)
-            insert(conn, "operations", "INSERT INTO operations VALUES (%s, %s, %s, %s, %s)",
-                   [(v.id.cid_bytes, m.id.cid_bytes, m.name, encode(m.data()), encode(v.data()))
-                    for m, v in batch.operations])
-            insert(conn, "workflows", "INSERT INTO workflows VALUES (%s, %s, %s, %s)",
-                   [(w.id.cid_bytes, w.name, encode(w.data()), batch.now) for w in batch.workflows])
-            insert(conn, "runs", "INSERT INTO runs VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                   [(r.id.cid_bytes, r.workflow.cid_bytes, r.nonce, r.status, r.next_segment,
-                     r.total_time, r.error, r.created_at, r.updated_at) for r in batch.runs])
-            insert(conn, "segment_outputs", "INSERT INTO segment_outputs VALUES (%s, %s, %s, %s, %s)",
-                   [(r.id.cid_bytes, o.segment, o.output.cid_bytes, o.producer.cid_bytes,
-                     o.segment_time) for r in batch.runs for o in r.outputs.values()])
-            insert(conn, "events", "INSERT INTO events VALUES (%s, %s, %s, %s, %s)",
-                   [(e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), batch.now)
-                    for e in batch.events])
+            insert(
+                conn,
+                "operations",
+                "INSERT INTO operations VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (v.id.cid_bytes, m.id.cid_bytes, m.name, encode(m.data()), encode(v.data()))
+                    for m, v in batch.operations
+                ],
+            )
+            insert(
+                conn,
+                "workflows",
+                "INSERT INTO workflows VALUES (%s, %s, %s, %s)",
+                [(w.id.cid_bytes, w.name, encode(w.data()), batch.now) for w in batch.workflows],
+            )
+            insert(
+                conn,
+                "runs",
+                "INSERT INTO runs VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        r.id.cid_bytes,
+                        r.workflow.cid_bytes,
+                        r.nonce,
+                        r.status,
+                        r.next_segment,
+                        r.total_time,
+                        r.error,
+                        r.created_at,
+                        r.updated_at,
+                    )
+                    for r in batch.runs
+                ],
+            )
+            insert(
+                conn,
+                "segment_outputs",
+                "INSERT INTO segment_outputs VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (r.id.cid_bytes, o.segment, o.output.cid_bytes, o.producer.cid_bytes, o.segment_time)
+                    for r in batch.runs
+                    for o in r.outputs.values()
+                ],
+            )
+            insert(
+                conn,
+                "events",
+                "INSERT INTO events VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), batch.now)
+                    for e in batch.events
+                ],
+            )
             hashes = [e.hash.cid_bytes for e in batch.executions]
-            known = {r[0] for r in conn.execute(
-                "SELECT hash FROM executions WHERE hash = ANY(%s::bytea[])", (hashes,)).fetchall()
-            } if hashes else set()
+            known = (
+                {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT hash FROM executions WHERE hash = ANY(%s::bytea[])", (hashes,)
+                    ).fetchall()
+                }
+                if hashes
+                else set()
+            )
             fresh = [e for e in batch.executions if e.hash.cid_bytes not in known]
             # A node importing the same bundle meanwhile may still win some of these; they are
             # skipped (ON CONFLICT) and counted as known.
             top, counts["executions"] = self._insert_executions(conn, fresh)
-            counts["attestations"] = (self._index_attestations(conn, batch.attestations, batch.now)
-                                      if batch.attestations else 0)
+            counts["attestations"] = (
+                self._index_attestations(conn, batch.attestations, batch.now) if batch.attestations else 0
+            )
         if top:
             self._notify(top)
         return counts

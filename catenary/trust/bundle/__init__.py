@@ -14,6 +14,12 @@ from catenary.trust.bundle.read import Bundle
 from catenary.trust.bundle.verify import BundleReport, verify_bundle
 
 __all__ = [
-    "FORMAT", "Bundle", "BundleReport", "export_bundle", "import_bundle", "load_bundle", "raw_cid",
+    "FORMAT",
+    "Bundle",
+    "BundleReport",
+    "export_bundle",
+    "import_bundle",
+    "load_bundle",
+    "raw_cid",
     "verify_bundle",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, BinaryIO, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from catenary.cid import CID, block, encode, raw_cid
 from catenary.cid.car import write_car
@@ -33,8 +34,13 @@ class _Blocks:
         return self.add(cid, data)
 
 
-def export_bundle(store: Store, registry: Registry, execution_hash: CID,
-                  stream: BinaryIO, statements: Sequence[Envelope] = ()) -> dict[str, int]:
+def export_bundle(
+    store: Store,
+    registry: Registry,
+    execution_hash: CID,
+    stream: BinaryIO,
+    statements: Sequence[Envelope] = (),
+) -> dict[str, int]:
     """Write the proof bundle of an execution to ``stream``; returns counts of what it holds.
     ``statements``: signed statements over this execution to carry (:mod:`catenary.statements`).
 
@@ -61,27 +67,29 @@ def export_bundle(store: Store, registry: Registry, execution_hash: CID,
         for segment in workflow.segments:
             for step in segment.sequence:
                 _add_version(store, registry, step.version_id, body)
-    index = {"format": FORMAT, "execution": execution_hash, "executions": execution_metas,
-             "runs": run_metas}
+    index = {"format": FORMAT, "execution": execution_hash, "executions": execution_metas, "runs": run_metas}
     statement_blocks.add(index, statements, metas.add)
     index_cid, index_bytes = block(index)
     ordered = [(index_cid, index_bytes), *metas.items.items(), *body.items.items()]
     write_car(stream, [execution_hash, index_cid], ordered)
-    return {"executions": len(executions), "events": len(lineage.events), "runs": len(runs),
-            "blocks": len(ordered)}
+    return {
+        "executions": len(executions),
+        "events": len(lineage.events),
+        "runs": len(runs),
+        "blocks": len(ordered),
+    }
 
 
-def _execution(store: Store, e: Execution, body: _Blocks, runs: dict[CID, RunState]
-               ) -> dict[str, Any]:
+def _execution(store: Store, e: Execution, body: _Blocks, runs: dict[CID, RunState]) -> dict[str, Any]:
     """Add an execution's pre-images, values and attestations to ``body`` (its run to
     ``runs``); return its metadata block."""
     ids = e.invocation.preimages()
     if ids.hash != e.hash:
-        raise VerificationError(f"execution {e.hash}: its hash does not recompute from the stored "
-                                f"record; refusing to export it")
+        raise VerificationError(
+            f"execution {e.hash}: its hash does not recompute from the stored record; refusing to export it"
+        )
     if ids.key != e.key:
-        raise VerificationError(f"execution {e.hash}: its key does not recompute; refusing to "
-                                f"export it")
+        raise VerificationError(f"execution {e.hash}: its key does not recompute; refusing to export it")
     body.add(e.hash, ids.hash_block)
     body.add(ids.key, ids.key_block)
     for i, cid in enumerate(e.inputs):
@@ -95,10 +103,17 @@ def _execution(store: Store, e: Execution, body: _Blocks, runs: dict[CID, RunSta
             raise NotFoundError(f"run {e.run} of execution {e.hash} is missing")
         runs[e.run] = state
     return {
-        "execution": e.hash, "key": e.key, "run": e.run, "status": e.status.value,
-        "output": e.output, "error": e.error, "executor": e.executor,
+        "execution": e.hash,
+        "key": e.key,
+        "run": e.run,
+        "status": e.status.value,
+        "output": e.output,
+        "error": e.error,
+        "executor": e.executor,
         "cached_from": str(e.cached_from) if e.cached_from else None,
-        "created_at": e.created_at, "started_at": e.started_at, "finished_at": e.finished_at,
+        "created_at": e.created_at,
+        "started_at": e.started_at,
+        "finished_at": e.finished_at,
         "attestations": links,
     }
 
@@ -107,13 +122,26 @@ def _run(state: RunState, in_bundle: set[CID], body: _Blocks) -> dict[str, Any]:
     """Add a run's block to ``body``; return its metadata block, with the segment outputs
     whose producers are in the bundle."""
     body.add(*block(Run(state.workflow, state.nonce).data()))
-    outputs = [{"segment": o.segment, "output": o.output, "producer": o.producer,
-                "segment_time": float(o.segment_time)}
-               for o in sorted(state.outputs.values(), key=lambda o: o.segment)
-               if o.producer in in_bundle]
-    return {"run": state.id, "status": state.status, "next_segment": state.next_segment,
-            "total_time": float(state.total_time), "error": state.error,
-            "created_at": state.created_at, "updated_at": state.updated_at, "outputs": outputs}
+    outputs = [
+        {
+            "segment": o.segment,
+            "output": o.output,
+            "producer": o.producer,
+            "segment_time": float(o.segment_time),
+        }
+        for o in sorted(state.outputs.values(), key=lambda o: o.segment)
+        if o.producer in in_bundle
+    ]
+    return {
+        "run": state.id,
+        "status": state.status,
+        "next_segment": state.next_segment,
+        "total_time": float(state.total_time),
+        "error": state.error,
+        "created_at": state.created_at,
+        "updated_at": state.updated_at,
+        "outputs": outputs,
+    }
 
 
 def _stored(store: Store, cid: CID, what: str) -> bytes:
@@ -137,8 +165,10 @@ def _add_version(store: Store, registry: Registry, version_id: CID, body: _Block
         op = registry.get(version_id)
         data = encode(op.source) if op is not None else store.get_block(source)
         if data is None or block_cid(data) != source:
-            raise NotFoundError(f"the source text {source} of {manifest.name} (version {version_id}) is "
-                                f"not on this node; export from the node that ran it")
+            raise NotFoundError(
+                f"the source text {source} of {manifest.name} (version {version_id}) is "
+                f"not on this node; export from the node that ran it"
+            )
         body.add(source, data)
     module = version.implementation.get("module") if version.kind == "wasm" else None
     if isinstance(module, CID):
@@ -146,6 +176,8 @@ def _add_version(store: Store, registry: Registry, version_id: CID, body: _Block
         if data is None:
             raise NotFoundError(f"the wasm module {module} of {manifest.name} is not on this node")
         if raw_cid(data) != module:
-            raise VerificationError(f"the stored wasm module {module} of {manifest.name} does not hash "
-                                    f"to its CID; refusing to export it")
+            raise VerificationError(
+                f"the stored wasm module {module} of {manifest.name} does not hash "
+                f"to its CID; refusing to export it"
+            )
         body.add(module, data)

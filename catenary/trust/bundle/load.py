@@ -23,8 +23,9 @@ def load_bundle(store: Store, report: BundleReport) -> dict[str, int]:
     report (VerificationError, nothing stored). Returns how many records of each kind were new."""
     bundle = report.bundle
     if not report.ok or bundle is None:
-        raise VerificationError(f"bundle does not verify ({report.overall}): {report.summary()}; "
-                                f"nothing was imported")
+        raise VerificationError(
+            f"bundle does not verify ({report.overall}): {report.summary()}; nothing was imported"
+        )
     wanted = bundle.values | bundle.sources
     runs = []
     for state in bundle.runs.values():
@@ -32,18 +33,30 @@ def load_bundle(store: Store, report: BundleReport) -> dict[str, int]:
         if state.status == "running" and missing:
             # The bundle holds the ancestry of one execution, not the whole run: the run
             # cannot be stepped further here, so it is recorded as ended, with the reason.
-            state = RunState(state.id, state.workflow, state.nonce, "failed", state.next_segment,
-                             state.total_time, f"imported from a bundle without the output of "
-                             f"segment(s) {', '.join(map(str, missing))}; start a new run here "
-                             f"(memoization reuses the imported results)",
-                             state.created_at, state.updated_at, state.outputs)
+            state = RunState(
+                state.id,
+                state.workflow,
+                state.nonce,
+                "failed",
+                state.next_segment,
+                state.total_time,
+                f"imported from a bundle without the output of "
+                f"segment(s) {', '.join(map(str, missing))}; start a new run here "
+                f"(memoization reuses the imported results)",
+                state.created_at,
+                state.updated_at,
+                state.outputs,
+            )
         runs.append(state)
     attestations = []
     for hash_, rows in bundle.attestations.items():
         e = bundle.executions[hash_]
         for cid, raw, signer in rows:
-            attestations.append(AttestationRow(hash_, cid, raw, signer,
-                                               attestation.role_for(signer, e.executor, e.cached_from)))
+            attestations.append(
+                AttestationRow(
+                    hash_, cid, raw, signer, attestation.role_for(signer, e.executor, e.cached_from)
+                )
+            )
     batch = ImportBatch(
         blocks=[(cid, bundle.blocks[cid]) for cid in wanted],
         operations=list(bundle.versions.values()),
@@ -52,5 +65,6 @@ def load_bundle(store: Store, report: BundleReport) -> dict[str, int]:
         events=list(bundle.events.values()),
         executions=sorted(bundle.executions.values(), key=lambda e: (e.segment, e.step)),
         attestations=attestations,
-        now=time.time_ns())
+        now=time.time_ns(),
+    )
     return store.import_batch(batch)

@@ -41,7 +41,9 @@ class Bundle:
     sources: set[CID] = field(default_factory=set)  # python source texts and wasm modules
     values: set[CID] = field(default_factory=set)
     modules: dict[CID, CID] = field(default_factory=dict)
-    statements: dict[CID, Envelope] = field(default_factory=dict)  # signed claims over the root  # wasm version id -> module CID
+    statements: dict[CID, Envelope] = field(
+        default_factory=dict
+    )  # signed claims over the root  # wasm version id -> module CID
 
     # Evidence for the Verifier: the same five lookups as sdk.trust.StoreEvidence (a pair the
     # duplicate finder lists), one protocol read from two sources.
@@ -62,8 +64,6 @@ class Bundle:
 
 
 @dataclass
-
-
 class Reader:
     """Decodes a bundle's blocks, recording each problem once with the block it concerns."""
 
@@ -86,9 +86,11 @@ class Reader:
             self.problem(f"{_what(what)}: expected a link, got {type(cid).__name__}")
             return None
         if (kind_of(cid) == (RAW, BLAKE2B_256)) != module:
-            self.problem(f"{_what(what)}: {cid} is not a "
-                         f"{'raw' if module else 'dag-cbor'} blake2b-256 CID"
-                         + ("" if module else " (only a wasm module may be a raw block)"))
+            self.problem(
+                f"{_what(what)}: {cid} is not a "
+                f"{'raw' if module else 'dag-cbor'} blake2b-256 CID"
+                + ("" if module else " (only a wasm module may be a raw block)")
+            )
             return None
         data = self.blocks.get(cid)
         if data is None:
@@ -111,8 +113,9 @@ class Reader:
         data = self.raw(cid, what)
         if data is None:
             return None
-        return self.attempt(lambda: decode(data),
-                            lambda exc: f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}")
+        return self.attempt(
+            lambda: decode(data), lambda exc: f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}"
+        )
 
     def map(self, cid: Any, what: What, kind: str) -> dict[str, Any] | None:
         """The block as a map with exactly the keys of its ``kind`` (layout.SHAPES)."""
@@ -122,14 +125,22 @@ class Reader:
         expected = keys(kind)
         if not isinstance(value, dict) or not has_keys(kind, value):
             got = sorted(value) if isinstance(value, dict) else type(value).__name__
-            self.problem(f"block {cid} ({_what(what)}) has the wrong shape: expected keys "
-                         f"{', '.join(sorted(expected))}, got {got}")
+            self.problem(
+                f"block {cid} ({_what(what)}) has the wrong shape: expected keys "
+                f"{', '.join(sorted(expected))}, got {got}"
+            )
             return None
         return value
 
-    def described(self, link: Any, kind: str, record_kind: str, what: What,
-                  wrong_record: Callable[[Any], str], wrong_meta: Callable[[Any], str]
-                  ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def described(
+        self,
+        link: Any,
+        kind: str,
+        record_kind: str,
+        what: What,
+        wrong_record: Callable[[Any], str],
+        wrong_meta: Callable[[Any], str],
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A metadata block of ``kind`` and the record block it names under the key
         ``record_kind`` (a run, an execution's pre-image), both of the right shape; else None
         with the problem recorded (``wrong_*`` word it, given the record's link)."""
@@ -171,19 +182,23 @@ def read_blocks(car: CarFile, problems: list[str]) -> dict[CID, bytes]:
         elif kind == (RAW, BLAKE2B_256):  # a WASM module; only a wasm version may link it
             actual = raw_cid(item.data)
         else:
-            problems.append(f"block {item.cid} ({where}) is neither a dag-cbor nor a raw blake2b-256 "
-                            f"CID; catenary bundles hold no other kind")
+            problems.append(
+                f"block {item.cid} ({where}) is neither a dag-cbor nor a raw blake2b-256 "
+                f"CID; catenary bundles hold no other kind"
+            )
             continue
         if actual != item.cid:
-            problems.append(f"block {item.cid} ({where}): its bytes hash to {actual}, not to its CID "
-                            f"(altered or corrupt)")
+            problems.append(
+                f"block {item.cid} ({where}): its bytes hash to {actual}, not to its CID (altered or corrupt)"
+            )
             continue
         blocks.setdefault(item.cid, item.data)
     return blocks
 
 
-def read_records(reader: Reader, bundle: Bundle, index: dict[str, Any]
-                 ) -> dict[CID, tuple[AttestationCheck, ...]]:
+def read_records(
+    reader: Reader, bundle: Bundle, index: dict[str, Any]
+) -> dict[CID, tuple[AttestationCheck, ...]]:
     """Read the runs and executions the index lists; returns the attestation checks by
     execution. (The events are read from the executions that name them: :func:`read_event`.)"""
     checks: dict[CID, tuple[AttestationCheck, ...]] = {}
@@ -212,17 +227,23 @@ def read_value(reader: Reader, bundle: Bundle, cid: Any, what: What) -> None:
     data = reader.raw(cid, what)
     if data is None:
         return
-    decoded = reader.attempt(lambda: (decode(data),),  # a tuple: a value may be null
-                             lambda exc: f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}")
+    decoded = reader.attempt(
+        lambda: (decode(data),),  # a tuple: a value may be null
+        lambda exc: f"block {cid} ({_what(what)}) is not DAG-CBOR: {exc}",
+    )
     if decoded is not None:
         bundle.values.add(cid)
 
 
 def _read_run(reader: Reader, bundle: Bundle, link: Any) -> None:
     found = reader.described(
-        link, "run metadata", "run", f"run of run metadata {link}",
+        link,
+        "run metadata",
+        "run",
+        f"run of run metadata {link}",
         lambda run: f"run {run}: workflow must be a link and nonce bytes",
-        lambda _run: f"run metadata {link}: a field has the wrong type")
+        lambda _run: f"run metadata {link}: a field has the wrong type",
+    )
     if found is None:
         return
     meta, run = found
@@ -232,16 +253,27 @@ def _read_run(reader: Reader, bundle: Bundle, link: Any) -> None:
             reader.problem(f"run metadata {link}: an output entry has the wrong shape")
             return
         reader.raw(out["output"], f"segment {out['segment']} output of run {meta['run']}")
-        outputs[out["segment"]] = SegmentOutput(out["segment"], out["output"], out["producer"],
-                                                float(out["segment_time"]))
+        outputs[out["segment"]] = SegmentOutput(
+            out["segment"], out["output"], out["producer"], float(out["segment_time"])
+        )
     bundle.runs[meta["run"]] = RunState(
-        meta["run"], run["workflow"], run["nonce"], meta["status"], meta["next_segment"],
-        float(meta["total_time"]), meta["error"], meta["created_at"], meta["updated_at"], outputs)
+        meta["run"],
+        run["workflow"],
+        run["nonce"],
+        meta["status"],
+        meta["next_segment"],
+        float(meta["total_time"]),
+        meta["error"],
+        meta["created_at"],
+        meta["updated_at"],
+        outputs,
+    )
 
 
 def read_workflow(reader: Reader, bundle: Bundle, workflow_id: CID) -> None:
-    workflow = reader.parse(workflow_id, "workflow", Workflow.from_data,
-                            f"workflow {workflow_id} is not a valid manifest")
+    workflow = reader.parse(
+        workflow_id, "workflow", Workflow.from_data, f"workflow {workflow_id} is not a valid manifest"
+    )
     if workflow is None:
         return
     for segment in workflow.segments:
@@ -266,13 +298,16 @@ def _read_version(reader: Reader, bundle: Bundle, version_id: CID) -> None:
     data = reader.map(version_id, "operation version", "operation version")
     if data is None:
         return
-    manifest = reader.parse(data["operation"], f"operation manifest of version {version_id}",
-                            OperationManifest.from_data, f"operation manifest {data['operation']} is invalid")
+    manifest = reader.parse(
+        data["operation"],
+        f"operation manifest of version {version_id}",
+        OperationManifest.from_data,
+        f"operation manifest {data['operation']} is invalid",
+    )
     if manifest is None:
         return
     implementation = data["implementation"]
-    if not isinstance(implementation, dict) or implementation.get("kind") not in ("python", "wasm",
-                                                                                   "remote"):
+    if not isinstance(implementation, dict) or implementation.get("kind") not in ("python", "wasm", "remote"):
         reader.problem(f"operation version {version_id}: unknown implementation {implementation!r}")
         return
     if implementation["kind"] == "python":
@@ -294,22 +329,35 @@ def _read_version(reader: Reader, bundle: Bundle, version_id: CID) -> None:
     bundle.versions[version_id] = (manifest, OperationVersion(data["operation"], implementation))
 
 
-def _read_execution(reader: Reader, bundle: Bundle, link: Any,
-                    checks: dict[CID, tuple[AttestationCheck, ...]]) -> None:
+def _read_execution(
+    reader: Reader, bundle: Bundle, link: Any, checks: dict[CID, tuple[AttestationCheck, ...]]
+) -> None:
     found = reader.described(
-        link, "execution metadata", "execution", lambda: f"execution named by execution metadata {link}",
+        link,
+        "execution metadata",
+        "execution",
+        lambda: f"execution named by execution metadata {link}",
         lambda hash_: f"execution {hash_}: its pre-image has a field of the wrong type",
-        lambda hash_: f"execution {hash_}: its metadata block {link} has a field of the wrong type")
+        lambda hash_: f"execution {hash_}: its metadata block {link} has a field of the wrong type",
+    )
     if found is None:
         return
     meta, pre = found
     hash_ = meta["execution"]
-    invocation = Invocation(pre["workflow"], pre["segment"], pre["step"], pre["operation"],
-                            pre["config"], tuple(pre["parents"]), tuple(pre["inputs"]))
+    invocation = Invocation(
+        pre["workflow"],
+        pre["segment"],
+        pre["step"],
+        pre["operation"],
+        pre["config"],
+        tuple(pre["parents"]),
+        tuple(pre["inputs"]),
+    )
     ids = invocation.preimages()  # its hash is the block's own CID, checked when read
     if ids.key != meta["key"]:
-        reader.problem(f"execution {hash_}: key does not recompute (recorded {meta['key']}, "
-                       f"recomputed {ids.key})")
+        reader.problem(
+            f"execution {hash_}: key does not recompute (recorded {meta['key']}, recomputed {ids.key})"
+        )
     else:
         reader.raw(meta["key"], lambda: f"key of execution {hash_}")
     try:
@@ -318,9 +366,17 @@ def _read_execution(reader: Reader, bundle: Bundle, link: Any,
         reader.problem(f"execution {hash_}: cached_from is not a CID: {exc}")
         return
     e = invocation.record(
-        meta["run"], Status(meta["status"]), ids=dataclasses.replace(ids, hash=hash_, key=meta["key"]),
-        output=meta["output"], error=meta["error"], executor=meta["executor"], cached_from=cached_from,
-        created_at=meta["created_at"], started_at=meta["started_at"], finished_at=meta["finished_at"])
+        meta["run"],
+        Status(meta["status"]),
+        ids=dataclasses.replace(ids, hash=hash_, key=meta["key"]),
+        output=meta["output"],
+        error=meta["error"],
+        executor=meta["executor"],
+        cached_from=cached_from,
+        created_at=meta["created_at"],
+        started_at=meta["started_at"],
+        finished_at=meta["finished_at"],
+    )
     if hash_ in bundle.executions:
         reader.problem(f"execution {hash_} has two metadata blocks in the bundle index")
         return
@@ -332,8 +388,9 @@ def _read_execution(reader: Reader, bundle: Bundle, link: Any,
     checks[hash_] = _read_attestations(reader, bundle, e, meta["attestations"])
 
 
-def _read_attestations(reader: Reader, bundle: Bundle, e: Execution, links: list[Any]
-                       ) -> tuple[AttestationCheck, ...]:
+def _read_attestations(
+    reader: Reader, bundle: Bundle, e: Execution, links: list[Any]
+) -> tuple[AttestationCheck, ...]:
     """Check each attestation block on ``e``, with the role its signer had; keep the blocks."""
     checked = []
     rows = []

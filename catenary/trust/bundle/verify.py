@@ -12,9 +12,7 @@ from catenary.errors import CatenaryError, UnreadableBundleError
 from catenary.operations import Registry
 from catenary.statements import bundle as statement_blocks
 from catenary.trust.bundle.layout import FORMAT
-from catenary.trust.bundle.read import (
-    Bundle, Reader, read_blocks, read_event, read_records, read_workflow,
-)
+from catenary.trust.bundle.read import Bundle, Reader, read_blocks, read_event, read_records, read_workflow
 from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict, Verifier
 
 
@@ -42,8 +40,9 @@ class BundleReport:
         return "failed"
 
     def summary(self) -> str:
-        counts = {k: sum(1 for v in self.verdicts if v.verdict == k)
-                  for k in (VERIFIED, MISMATCH, UNVERIFIABLE)}
+        counts = {
+            k: sum(1 for v in self.verdicts if v.verdict == k) for k in (VERIFIED, MISMATCH, UNVERIFIABLE)
+        }
         text = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
         if self.problems:
             text += f"; {len(self.problems)} problem(s): " + "; ".join(self.problems[:3])
@@ -52,8 +51,9 @@ class BundleReport:
         return text or "nothing to verify"
 
 
-def verify_bundle(data: bytes, registry: Registry,
-                  on_progress: Callable[[int, int], None] | None = None) -> BundleReport:
+def verify_bundle(
+    data: bytes, registry: Registry, on_progress: Callable[[int, int], None] | None = None
+) -> BundleReport:
     """Check a bundle completely, offline: every block's CID against its bytes, every
     record's hash and key, the DAG's links, every signature, and every execution whose
     operation this process has, by re-execution.
@@ -65,8 +65,10 @@ def verify_bundle(data: bytes, registry: Registry,
     problems: list[str] = []
     blocks = read_blocks(car, problems)
     if len(car.roots) != 2:
-        raise UnreadableBundleError(f"not a catenary bundle: the CAR has {len(car.roots)} root(s), "
-                                    f"expected 2 (the execution, then the bundle index)")
+        raise UnreadableBundleError(
+            f"not a catenary bundle: the CAR has {len(car.roots)} root(s), "
+            f"expected 2 (the execution, then the bundle index)"
+        )
     root, index_cid = car.roots
     bundle = Bundle(root)
     bundle.blocks = blocks
@@ -79,8 +81,9 @@ def verify_bundle(data: bytes, registry: Registry,
         reader.problem(f"bundle index {index_cid}: format {index['format']!r} is not {FORMAT!r}")
         return report
     if index["execution"] != root:
-        reader.problem(f"bundle index {index_cid} names execution {index['execution']}, the CAR root "
-                       f"is {root}")
+        reader.problem(
+            f"bundle index {index_cid} names execution {index['execution']}, the CAR root is {root}"
+        )
     if not isinstance(index["executions"], list) or not isinstance(index["runs"], list):
         reader.problem(f"bundle index {index_cid}: executions and runs must be lists of links")
         return report
@@ -127,16 +130,21 @@ def _link_runs(reader: Reader, bundle: Bundle) -> None:
         for out in state.outputs.values():
             producer = bundle.executions.get(out.producer)
             if producer is None:
-                reader.problem(f"run {state.id}: segment {out.segment}'s producer {out.producer} is not "
-                               f"in the bundle")
+                reader.problem(
+                    f"run {state.id}: segment {out.segment}'s producer {out.producer} is not in the bundle"
+                )
             elif producer.output != out.output or producer.segment != out.segment:
-                reader.problem(f"run {state.id}: segment {out.segment} output {out.output} is not what "
-                               f"its producer {out.producer} recorded ({producer.output})")
+                reader.problem(
+                    f"run {state.id}: segment {out.segment} output {out.output} is not what "
+                    f"its producer {out.producer} recorded ({producer.output})"
+                )
     for e in bundle.executions.values():
         run = bundle.runs.get(e.run)
         if run is not None and e.workflow != run.workflow:
-            reader.problem(f"execution {e.hash}: its workflow {e.workflow} is not the workflow of its "
-                           f"run {e.run} ({run.workflow})")
+            reader.problem(
+                f"execution {e.hash}: its workflow {e.workflow} is not the workflow of its "
+                f"run {e.run} ({run.workflow})"
+            )
 
 
 def _with_modules(registry: Registry, bundle: Bundle, reader: Reader) -> Registry:
@@ -157,7 +165,9 @@ def _with_modules(registry: Registry, bundle: Bundle, reader: Reader) -> Registr
             reader.problem(f"{exc} (the module of {op.name}, version {op.version_id})")
     for manifest, version in wanted:
         if extended.get(version.id) is None:
-            reader.problem(f"operation version {version.id} ({manifest.name}) is not "
-                           f"{{operation, implementation: {{kind: \"wasm\", module}}}} exactly; its "
-                           f"module cannot be run")
+            reader.problem(
+                f"operation version {version.id} ({manifest.name}) is not "
+                f'{{operation, implementation: {{kind: "wasm", module}}}} exactly; its '
+                f"module cannot be run"
+            )
     return extended
