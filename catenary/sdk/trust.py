@@ -57,27 +57,13 @@ class AttestationManager:
         checks = []
         for row in self._store.list_attestations(execution_hash):
             if not row.data:
-                checks.append(
-                    AttestationCheck(
-                        row.cid,
-                        row.signer,
-                        Role(row.role),
-                        False,
-                        "the attestation block is missing from the value store",
-                    )
-                )
+                problem = "the attestation block is missing from the value store"
             elif block_cid(row.data) != row.cid:
-                checks.append(
-                    AttestationCheck(
-                        row.cid,
-                        row.signer,
-                        Role(row.role),
-                        False,
-                        "the stored block's bytes do not hash to its CID",
-                    )
-                )
+                problem = "the stored block's bytes do not hash to its CID"
             else:
                 checks.append(attestation.check(row.cid, row.data, e.hash, e.key, e.output, Role(row.role)))
+                continue
+            checks.append(AttestationCheck(row.cid, row.signer, Role(row.role), False, problem))
         return checks
 
 
