@@ -269,6 +269,7 @@ class SQLStore(Store):
             ).rowcount
         return changed == 1
 
+    # Reads of one shape (query, then rows to values), each its own query.
     def execution_history(self, execution_hash: CID) -> list[HistoryEntry]:
         rows = self._read(
             self._sql(
@@ -288,6 +289,7 @@ class SQLStore(Store):
         )
         return lineage_from_rows(execution_hash, rows, direction)
 
+    # Reads of one shape (query, then rows to values), each its own query.
     def list_attestations(self, execution_hash: CID) -> list[AttestationRow]:
         rows = self._read(
             self._sql(
