@@ -26,6 +26,7 @@ class StoreEvidence:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    # The same five lookups as trust/bundle/read.py's Bundle: one protocol, two sources.
     def execution(self, execution_hash: CID) -> Execution | None:
         return self._store.get_execution(execution_hash)
 
