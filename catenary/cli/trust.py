@@ -113,6 +113,7 @@ def exec_attestations(c: Any, execution_hash: str, as_json: bool) -> None:
 
 # bundles ---------------------------------------------------------------------------------------
 @click.command("export")
+# click options: rows of one shape, each its own flag, alike by nature.
 @click.argument("execution_hash", metavar="HASH")
 @click.option(
     "-o",
