@@ -13,6 +13,8 @@ from catenary._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from catenary.cid import CID
+
+    # The lazy names again, for type checkers (PEP 562 hides them); import lists, no logic.
     from catenary.errors import (
         AlreadyExistsError,
         AuthenticationError,
@@ -85,6 +87,7 @@ _EXPORTS = {
     "operation": "catenary.operations",
 }
 
+# The public names, errors.py's among them: re-exported, so listed here again.
 __all__ = [
     "AlreadyExistsError",
     "AuthenticationError",

@@ -103,6 +103,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["root", "nodes", "edges"],
         "properties": {
             "root": CID,
+            # JSON Schema arrays of objects: alike in shape by nature.
             "nodes": {"type": "array", "items": {"$ref": "#/components/schemas/TraceNode"}},
             "edges": {
                 "type": "array",
@@ -177,6 +178,7 @@ SCHEMAS: dict[str, Any] = {
                     "name": {"type": "string"},
                     "description": {"type": "string"},
                     "creators": {"type": "array", "items": {"type": "string"}},
+                    # JSON Schema arrays of objects: alike in shape by nature.
                     "groups": {"type": "array", "items": {"type": "string"}},
                     "segments": {
                         "type": "array",
