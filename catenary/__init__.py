@@ -6,13 +6,15 @@ The names below are imported on first use (PEP 562), so that ``import catenary.c
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from catenary._lazy import lazy_exports
 from catenary._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from catenary.cid import CID
+
+    # The lazy names again, for type checkers (PEP 562 hides them); import lists, no logic.
     from catenary.errors import (
         AlreadyExistsError,
         AuthenticationError,
@@ -85,6 +87,7 @@ _EXPORTS = {
     "operation": "catenary.operations",
 }
 
+# The public names, errors.py's among them: re-exported, so listed here again.
 __all__ = [
     "AlreadyExistsError",
     "AuthenticationError",
@@ -123,13 +126,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # once: later lookups do not come back here
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

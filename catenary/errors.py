@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # cid and model raise these errors, so they cannot be importe
     from catenary.model import Execution
 
 
+# Re-exported by catenary/__init__.py, whose __all__ lists these names again.
 __all__ = [
     "AlreadyExistsError",
     "AuthenticationError",
@@ -163,6 +164,7 @@ class WasmExecutionError(CatenaryError):
         super().__init__(f"wasm module {module}: {cause}")
 
 
+# Error classes are rows of one shape (docstring, exit code), alike by design.
 class RunStateError(CatenaryError):
     """The run is finished, failed, or was stepped by someone else meanwhile; nothing was stored."""
 
@@ -193,6 +195,7 @@ class TokenError(AuthenticationError):
         super().__init__(f"{problem.value}: {detail}")
 
 
+# Error classes are rows of one shape (docstring, exit code), alike by design.
 class PermissionDeniedError(CatenaryError):
     """The caller is known, but the node's policy does not allow it this act (names key and rule)."""
 

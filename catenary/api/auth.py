@@ -149,7 +149,7 @@ class Authorization(grpc.ServerInterceptor):
 
     def _guarded(self, method: str, handler: Any) -> grpc.RpcMethodHandler:
         if handler.response_streaming:
-
+            # gRPC wants one wrapper per handler kind; this one differs from unary_unary by yield from.
             def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 token = self._enter(method, request, context)
                 try:
@@ -163,6 +163,7 @@ class Authorization(grpc.ServerInterceptor):
                 response_serializer=handler.response_serializer,
             )
 
+        # gRPC wants one wrapper per handler kind; unary_stream differs from this one by yield from.
         def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
             token = self._enter(method, request, context)
             try:

@@ -32,6 +32,8 @@ from catenary.api.servicers import (
 )
 from catenary.api.statement import StatementServicer
 from catenary.errors import BadInputError
+
+# The generated modules; servicers.py and the client list them too (imports, no logic).
 from catenary.proto.api import (
     execution_pb2,
     execution_pb2_grpc,

@@ -12,6 +12,8 @@ from catenary.api.errors import stream, unary
 from catenary.cid import decode
 from catenary.errors import BadInputError, LimitExceededError
 from catenary.model import Direction, Execution, Status
+
+# The generated modules; the client and api/server.py list them too (imports, no logic).
 from catenary.proto.api import (
     execution_pb2,
     execution_pb2_grpc,
@@ -197,6 +199,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
         return execution_pb2.AttestationsResponse(attestations=[trust.check_to_pb(c) for c in checks])
 
 
+# Every servicer holds the node and converts; alike in shape by design.
 class WorkflowServicer(workflow_pb2_grpc.WorkflowServicer):
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -226,6 +229,7 @@ class WorkflowServicer(workflow_pb2_grpc.WorkflowServicer):
         )
 
 
+# Every servicer holds the node and converts; alike in shape by design.
 class OperationServicer(operation_pb2_grpc.OperationServicer):
     def __init__(self, node: Node) -> None:
         self.node = node

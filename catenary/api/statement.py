@@ -36,6 +36,7 @@ def _envelope(request: statement_pb2.StatementEnvelope) -> Envelope:
     return Envelope.loads(request.json, "json")
 
 
+# Shaped like every servicer in api/servicers.py (holds the node, converts), by design.
 class StatementServicer(statement_pb2_grpc.StatementServicer):
     def __init__(self, node: Node) -> None:
         self.node = node

@@ -109,6 +109,7 @@ def _b64(data: bytes) -> str:
 
 
 @click.command("build")
+# click options: rows of one shape, each its own flag, alike by nature.
 @click.argument("workflow_id", metavar="WORKFLOW")
 @click.option(
     "--output",

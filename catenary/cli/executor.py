@@ -56,6 +56,7 @@ def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
     metavar="NAME",
     help="This executor's id in the records (default py:HOST:PID); unique per process.",
 )
+# click options: rows of one shape, each its own flag, alike by nature.
 @click.option(
     "--lease",
     type=click.FloatRange(0.1, 86400),

@@ -60,6 +60,7 @@ def key_show(c, path: Path | None, as_json: bool) -> None:  # noqa: ANN001 - the
 @key_cmd.command("token")
 @click.argument("method")
 @click.option("--audience", metavar="DID", help="The node's did:key (default: asked of --node).")
+# click options: rows of one shape, each its own flag, alike by nature.
 @click.option(
     "--lifetime",
     type=click.FloatRange(1, 300),

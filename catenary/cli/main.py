@@ -59,6 +59,7 @@ class Context:
         remote_wait: float | None = None,
         db_from_env: bool = False,
     ) -> None:
+        # Plain assignments of the arguments (alike in shape to any constructor's).
         self.data_dir = data_dir
         self.executor = executor
         self.remote_wait = remote_wait
@@ -192,6 +193,7 @@ DB_HELP = (
     help="Print one JSON document on stdout (the same as --json after the command).",
 )
 @click.option("--key", type=KEY_TYPE, metavar="FILE", help=KEY_HELP)
+# click options: rows of one shape, each its own flag (these TLS options are the client's, serve has its own).
 @click.option(
     "--tls-ca",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -453,6 +455,7 @@ fresh_option = click.option("--fresh", is_flag=True, help="Execute everything ag
 
 
 @cli.command("run")
+# click options: rows of one shape, each its own flag, alike by nature.
 @click.argument("workflow_id", metavar="WORKFLOW")
 @click.option(
     "--input",
@@ -833,6 +836,7 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
     default=None,
     help="Cap on open Updates streams (default: workers - 16); over it: RESOURCE_EXHAUSTED.",
 )
+# click options: rows of one shape, each its own flag (these TLS options are the server's, not the client's).
 @click.option(
     "--tls-cert",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -7,6 +7,7 @@ import importlib
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import click
@@ -77,6 +78,14 @@ def cid_arg(text: str, what: str) -> CID:
         return CID.parse(text)
     except CatenaryError as exc:
         raise BadInputError(f"{what}: {exc}") from exc
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of a file named on the command line; an unreadable one is exit 2 naming it."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
 
 
 def ns_time(ns: int | None) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from catenary.cli.output import cid_arg, emit, json_option, out
+from catenary.cli.output import cid_arg, emit, json_option, out, read_file
 from catenary.errors import BadInputError, VerificationError
 
 if TYPE_CHECKING:  # loaded by the commands that use them (CLI start-up)
@@ -35,13 +35,6 @@ def report_json(r: StatementReport) -> dict[str, Any]:
         "refused": r.refused,
         "reason": r.reason,
     }
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror}") from None
 
 
 @click.group("statement")
@@ -119,7 +112,7 @@ def statement_verify(c: Any, file: Path, as_json: bool) -> None:
     """Verify a statement: FILE is a DSSE envelope (its proof must be on this node) or a proof
     bundle carrying statements (checked offline, nothing stored). Signature, then the proof by
     re-execution, then the claim against the proven result."""
-    data = _read(file)
+    data = read_file(file)
     node = c.local("statement verify")
     if data.lstrip()[:1] == b"{":
         from catenary.statements import Envelope

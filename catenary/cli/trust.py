@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from catenary.cid import CID
-from catenary.cli.output import cid_arg, emit, json_option, out
+from catenary.cli.output import cid_arg, emit, json_option, out, read_file
 from catenary.errors import BadInputError, VerificationError
 
 if TYPE_CHECKING:  # at run time these load with the command that needs them (CLI start-up)
@@ -50,13 +50,6 @@ def _verdict_table(verdicts: list[Verdict], attestations: bool) -> Table:
             row.append(f"{valid}/{len(v.attestations)} valid")
         table.add_row(*row, v.reason)
     return table
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
 
 
 # verify ---------------------------------------------------------------------------------------
@@ -120,6 +113,7 @@ def exec_attestations(c: Any, execution_hash: str, as_json: bool) -> None:
 
 # bundles ---------------------------------------------------------------------------------------
 @click.command("export")
+# click options: rows of one shape, each its own flag, alike by nature.
 @click.argument("execution_hash", metavar="HASH")
 @click.option(
     "-o",
@@ -178,7 +172,7 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
 
     WASM operations run from the bundle's own module bytes. Local only (no --node)."""
     node = c.local("verify-bundle")
-    data = _read(file)
+    data = read_file(file)
     report = node.trust.verify_bundle(data)
     if as_json:
         emit(render.bundle_report_json(file, report))
@@ -197,7 +191,7 @@ def import_cmd(c: Any, file: Path, as_json: bool) -> None:
 
     Local only: loads into the local data dir (no --node)."""
     node = c.local("import")
-    data = _read(file)
+    data = read_file(file)
     report = node.trust.verify_bundle(data)
     if not report.ok:
         if as_json:

@@ -33,6 +33,8 @@ from catenary.model.results import (
     check_trace_request,
     iterate_pages,
 )
+
+# The generated modules the server imports too: the client must not import the server.
 from catenary.proto.api import (
     execution_pb2,
     execution_pb2_grpc,
@@ -67,6 +69,7 @@ def _rpc(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# Each client wraps one generated stub and converts; the shape repeats by design.
 class ExecutionClient:
     def __init__(self, channel: grpc.Channel) -> None:
         self._stub = execution_pb2_grpc.ExecutionStub(channel)
@@ -174,6 +177,7 @@ class ExecutionClient:
         ]
         return Trace(execution_hash, nodes, edges)
 
+    # NodeLike's signature (model/node.py), which the sdk implements too.
     @_rpc
     def create(
         self,
@@ -250,6 +254,7 @@ class WorkflowClient:
         return [WorkflowInfo(*convert.workflow_from_pb(w)) for w in response.workflows]
 
 
+# Each client wraps one generated stub and converts; the shape repeats by design.
 class OperationClient:
     def __init__(self, channel: grpc.Channel) -> None:
         self._stub = operation_pb2_grpc.OperationStub(channel)
@@ -301,6 +306,7 @@ class RunClient:
         )
         return [convert.run_from_pb(r) for r in response.runs]
 
+    # NodeLike's signature (model/node.py), which the sdk implements too.
     def run(
         self,
         workflow_id: CID,

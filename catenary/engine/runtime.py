@@ -17,6 +17,8 @@ from typing import Any
 
 from catenary.cid import CID, block, block_cid, check_value, decode, encode
 from catenary.engine.executor import Executor, OperationTimeout, executor_from_spec  # noqa: F401 (re-exported)
+
+# An import list (catenary/__init__.py imports the same errors): names, no logic.
 from catenary.errors import (
     CatenaryError,
     EncodingError,
@@ -272,6 +274,7 @@ class Engine:
         """A completed execution with this key exists (here or earlier in the segment): reuse
         its output, naming the execution that did the work."""
         output_cid, origin = hit
+        # A memo hit's record; a performed step's (_perform) differs by cached_from and its times.
         record = invocation.record(
             seg.state.id,
             Status.COMPLETED,
@@ -344,6 +347,7 @@ class Engine:
         seg.produced[output_cid] = output
         if self.attest is not None:
             seg.attestations.append(self.attest(ids.hash, ids.key, output_cid))
+        # A performed step's record; a memo hit's (_from_memo) differs by cached_from and its times.
         return invocation.record(
             seg.state.id,
             Status.COMPLETED,

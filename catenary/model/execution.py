@@ -154,6 +154,7 @@ class Invocation:
 class Execution:
     """One operation invocation, as stored. Field names are those of SPEC §4."""
 
+    # Seven of these fields are Invocation's too, on purpose (see there): the record stays flat.
     hash: CID
     key: CID
     workflow: CID

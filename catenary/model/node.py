@@ -52,6 +52,7 @@ class ExecutionsLike(Protocol):
         self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS, depth: int = 0
     ) -> Trace: ...
 
+    # Implemented by sdk/execution.py and client/client.py with this same signature (a protocol stub).
     def create(
         self,
         workflow: CID,
@@ -104,6 +105,7 @@ class RunsLike(Protocol):
 
     def list(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]: ...
 
+    # Implemented by sdk/run.py and client/client.py with this same signature (a protocol stub).
     def run(
         self,
         workflow_id: CID,
@@ -139,6 +141,7 @@ class AttestationsLike(Protocol):
 class NodeLike(Protocol):
     """A node, here or remote: ``node.executions.get(...)``, ``node.runs.next(...)``, ..."""
 
+    # One property per manager: protocol stubs, alike in shape by nature.
     @property
     def executions(self) -> ExecutionsLike: ...
 

@@ -106,6 +106,7 @@ class ExecutionManager:
         """The seq of the latest change (start ``updates`` here to see only new ones)."""
         return self._store.max_seq()
 
+    # NodeLike's signature (model/node.py), which the gRPC client implements too.
     def create(
         self,
         workflow: CID,

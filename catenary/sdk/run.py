@@ -30,6 +30,7 @@ class RunManager:
     def list(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]:
         return self._store.list_runs(workflow, limit)
 
+    # NodeLike's signature (model/node.py), which the gRPC client implements too.
     def run(
         self,
         workflow_id: CID,

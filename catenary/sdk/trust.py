@@ -26,6 +26,7 @@ class StoreEvidence:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    # The same five lookups as trust/bundle/read.py's Bundle: one protocol, two sources.
     def execution(self, execution_hash: CID) -> Execution | None:
         return self._store.get_execution(execution_hash)
 
@@ -57,27 +58,13 @@ class AttestationManager:
         checks = []
         for row in self._store.list_attestations(execution_hash):
             if not row.data:
-                checks.append(
-                    AttestationCheck(
-                        row.cid,
-                        row.signer,
-                        Role(row.role),
-                        False,
-                        "the attestation block is missing from the value store",
-                    )
-                )
+                problem = "the attestation block is missing from the value store"
             elif block_cid(row.data) != row.cid:
-                checks.append(
-                    AttestationCheck(
-                        row.cid,
-                        row.signer,
-                        Role(row.role),
-                        False,
-                        "the stored block's bytes do not hash to its CID",
-                    )
-                )
+                problem = "the stored block's bytes do not hash to its CID"
             else:
                 checks.append(attestation.check(row.cid, row.data, e.hash, e.key, e.output, Role(row.role)))
+                continue
+            checks.append(AttestationCheck(row.cid, row.signer, Role(row.role), False, problem))
         return checks
 
 

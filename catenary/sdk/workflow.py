@@ -28,6 +28,7 @@ class WorkflowManager:
         max_segments: int = DEFAULT_MAX_SEGMENTS,
         max_sequence: int = DEFAULT_MAX_SEQUENCE,
     ) -> None:
+        # Plain assignments of the arguments (alike in shape to any constructor's).
         self._store = store
         self._operations = operations
         self._max_segments = max_segments

@@ -173,6 +173,7 @@ class Store(abc.ABC):
     def insert_execution(self, execution: Execution) -> Execution | None:
         """Record one execution (e.g. ``created``, for an external executor); None if the hash exists."""
 
+    # Both stores repeat this signature, as overrides must; their bodies lock differently.
     @abc.abstractmethod
     def transition(
         self,

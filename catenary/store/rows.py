@@ -86,6 +86,18 @@ def execution_row(e: Execution) -> tuple[Any, ...]:
 
 def row_to_execution(row: Sequence[Any]) -> Execution:
     """An execution from the columns :data:`COLUMNS` names, validating every link."""
+    return _execution(
+        row,
+        decode(row[7]),
+        tuple(cast("list[CID]", decode(row[8]))),
+        tuple(cast("list[CID]", decode(row[9]))),
+    )
+
+
+def _execution(
+    row: Sequence[Any], config: dict[str, str], parents: tuple[CID, ...], inputs: tuple[CID, ...]
+) -> Execution:
+    """The record of ``row`` with its three DAG-CBOR columns already decoded (by either reader)."""
     return Execution(
         hash=CID(row[0]),
         key=CID(row[1]),
@@ -94,9 +106,9 @@ def row_to_execution(row: Sequence[Any]) -> Execution:
         segment=row[4],
         step=row[5],
         operation=CID(row[6]),
-        config=decode(row[7]),
-        parents=tuple(cast("list[CID]", decode(row[8]))),
-        inputs=tuple(cast("list[CID]", decode(row[9]))),
+        config=config,
+        parents=parents,
+        inputs=inputs,
         status=Status(row[10]),
         output=cid_or_none(row[11]),
         error=row[12],
@@ -116,26 +128,11 @@ def trusted_row_to_execution(row: Sequence[Any]) -> Execution:
     """:func:`row_to_execution` for columns this store wrote itself, without re-validating each
     link: a deep trace decodes tens of thousands of CIDs, and validation was most of its time."""
     config, parents, inputs = row[7], row[8], row[9]
-    return Execution(
-        hash=CID(row[0]),
-        key=CID(row[1]),
-        workflow=CID(row[2]),
-        run=CID(row[3]),
-        segment=row[4],
-        step=row[5],
-        operation=CID(row[6]),
-        config={} if config == EMPTY_MAP else decode(config),
-        parents=tuple(cast("list[CID]", _decode_links(parents, cid_ctor=CID))),
-        inputs=tuple(cast("list[CID]", _decode_links(inputs, cid_ctor=CID))),
-        status=Status(row[10]),
-        output=cid_or_none(row[11]),
-        error=row[12],
-        executor=row[13],
-        cached_from=cid_or_none(row[14]),
-        created_at=row[15],
-        started_at=row[16],
-        finished_at=row[17],
-        seq=row[18],
+    return _execution(
+        row,
+        {} if config == EMPTY_MAP else decode(config),
+        tuple(cast("list[CID]", _decode_links(parents, cid_ctor=CID))),
+        tuple(cast("list[CID]", _decode_links(inputs, cid_ctor=CID))),
     )
 
 

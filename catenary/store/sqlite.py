@@ -242,6 +242,7 @@ class SQLiteStore(SQLStore):
         self._notify()
         return self.get_execution(execution.hash)
 
+    # Store.transition's signature, as an override must; the locking below is SQLite's.
     def transition(
         self,
         execution_hash: CID,

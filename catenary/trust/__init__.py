@@ -7,8 +7,9 @@ reading a key file (``catenary key show``) does not load the bundle code.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from catenary._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from catenary.trust.attestation import AttestationCheck
@@ -45,10 +46,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # once: later lookups do not come back here
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -6,10 +6,11 @@ check the running gateway against it with schemathesis.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from catenary import __version__
-from catenary.model import Direction, RunStatus
+from catenary.model import Direction, Execution, RunStatus
 
 # Every id catenary makes is a CIDv1 dag-cbor blake2b-256: "bafy2bzace", then the 256-bit
 # digest in base32 (the last character carries 4 bits and a zero pad bit). Every string of
@@ -44,27 +45,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "description": "The SPEC §4 record, exactly its field names.",
-        "required": [
-            "hash",
-            "key",
-            "workflow",
-            "run",
-            "segment",
-            "step",
-            "operation",
-            "config",
-            "parents",
-            "inputs",
-            "status",
-            "output",
-            "error",
-            "executor",
-            "cached_from",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "seq",
-        ],
+        "required": [field.name for field in fields(Execution)],
         "properties": {
             "hash": CID,
             "key": CID,
@@ -122,6 +103,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["root", "nodes", "edges"],
         "properties": {
             "root": CID,
+            # JSON Schema arrays of objects: alike in shape by nature.
             "nodes": {"type": "array", "items": {"$ref": "#/components/schemas/TraceNode"}},
             "edges": {
                 "type": "array",
@@ -196,6 +178,7 @@ SCHEMAS: dict[str, Any] = {
                     "name": {"type": "string"},
                     "description": {"type": "string"},
                     "creators": {"type": "array", "items": {"type": "string"}},
+                    # JSON Schema arrays of objects: alike in shape by nature.
                     "groups": {"type": "array", "items": {"type": "string"}},
                     "segments": {
                         "type": "array",

@@ -236,6 +236,7 @@ class PostgresStore(SQLStore):
         self._notify(top)
         return self.get_execution(execution.hash)
 
+    # Store.transition's signature, as an override must; the locking below is PostgreSQL's.
     def transition(
         self,
         execution_hash: CID,
