@@ -74,6 +74,15 @@ MIGRATIONS: list[str] = [
         execution BLOB NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, change TEXT NOT NULL,
         executor TEXT, detail TEXT, PRIMARY KEY (execution, seq)) WITHOUT ROWID;
     """,
+    # 4: emitted events (issue 17), signed by their emitter; position orders the event log.
+    """
+    CREATE TABLE emitted_events (
+        position INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, emitter TEXT NOT NULL,
+        key TEXT NOT NULL, data BLOB NOT NULL, time INTEGER NOT NULL, nonce BLOB NOT NULL,
+        signature BLOB NOT NULL, received_at INTEGER NOT NULL);
+    CREATE INDEX emitted_events_key ON emitted_events (key, position);
+    CREATE INDEX emitted_events_emitter ON emitted_events (emitter, position);
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).
