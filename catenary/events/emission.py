@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import os
 import time as _time
+from typing import TYPE_CHECKING
 
 from catenary.cid import CID
 from catenary.errors import BadInputError, VerificationError
 from catenary.model.emitted import NONCE_SIZE, EmittedEvent, SignedEvent, key_problem
-from catenary.trust.identity import Identity, verify_signature
+
+if TYPE_CHECKING:  # a client signs with its key without loading the node's trust code
+    from catenary.trust.identity import Identity
 
 # An event's data is a message, not a payload store: big values go in as values (`value put`)
 # and the event carries their CID. The node's value-size cap applies too, whichever is lower.
 MAX_DATA_SIZE = 256 * 1024
 
 
-def new_event(emitter: str, key: str, data: CID, *, time: int | None = None, nonce: bytes | None = None) -> EmittedEvent:
+def new_event(
+    emitter: str, key: str, data: CID, *, time: int | None = None, nonce: bytes | None = None
+) -> EmittedEvent:
     """A new event record (now, a fresh nonce unless given); refuses a bad key."""
     problem = key_problem(key)
     if problem:
@@ -46,6 +51,8 @@ def check(signed: SignedEvent) -> None:
         raise BadInputError(f"nonce: expected {NONCE_SIZE} bytes, got {len(event.nonce)}")
     if event.time < 0:
         raise BadInputError("time: unix nanoseconds, not negative")
+    from catenary.trust.identity import verify_signature
+
     if not signed.signature:
         raise VerificationError(f"event {event.id} is unsigned: its emitter {event.emitter} must sign its id")
     why = verify_signature(event.emitter, signed.signature, event.signed_bytes())
