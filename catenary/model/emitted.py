@@ -101,3 +101,29 @@ class SignedEvent:
     @property
     def id(self) -> CID:
         return self.event.id
+
+
+@dataclass(frozen=True)
+class TriggerRow:
+    """A trigger as stored: its JSON definition (catenary.events.trigger.Trigger), whether it
+    is enabled, and the event-log position it was created at (it fires on later events only)."""
+
+    name: str
+    definition: dict[str, Any]
+    enabled: bool
+    from_position: int
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Firing:
+    """What became of one (trigger, event) pair: ``started`` (the run exists, its first segment
+    not yet recorded), ``fired``, ``failed`` (with ``reason``) or ``skipped`` (the event did not
+    match the trigger's emitters or where)."""
+
+    trigger: str
+    event: CID
+    status: str
+    run: CID | None
+    reason: str | None
+    at: int

@@ -8,6 +8,7 @@ same signed event submitted twice is stored once (its id names it).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from catenary.cid import CID
@@ -22,10 +23,17 @@ MAX_LIST = 1000
 
 
 class EventManager:
-    def __init__(self, store: Store, values: ValueManager, identity: Identity) -> None:
+    def __init__(
+        self,
+        store: Store,
+        values: ValueManager,
+        identity: Identity,
+        on_stored: Callable[[], object] | None = None,
+    ) -> None:
         self._store = store
         self._values = values
         self._identity = identity  # the node's: what it emits itself is signed by it
+        self._on_stored = on_stored  # the node's trigger dispatch
 
     def _data(self, value: Any) -> tuple[CID, bytes]:
         cid, data = self._values.encode(value)
@@ -54,11 +62,17 @@ class EventManager:
         check(signed)
         value = self._data(data)
         if value[0] != signed.event.data:
-            raise BadInputError(f"data: the value's CID is {value[0]}, but the event names {signed.event.data}")
+            raise BadInputError(
+                f"data: the value's CID is {value[0]}, but the event names {signed.event.data}"
+            )
         return self._store_event(signed, value)
 
     def _store_event(self, signed: SignedEvent, value: tuple[CID, bytes]) -> SignedEvent:
-        return self._store.put_emitted_event(signed, value, time.time_ns())
+        stored = self._store.put_emitted_event(signed, value, time.time_ns())
+        if self._on_stored is not None:
+            # After the event is durable: a failing firing is recorded as such, never lost.
+            self._on_stored()
+        return stored
 
     def get(self, event_id: CID) -> SignedEvent:
         found = self._store.get_emitted_event(event_id)

@@ -18,9 +18,9 @@ from typing import Any
 from catenary.cid import CID, decode, encode
 from catenary.errors import StoreError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
-from catenary.model.emitted import EmittedEvent, SignedEvent
 from catenary.model.filter import ExecutionFilter
 from catenary.store.base import AttestationRow, HistoryEntry, Lineage, RunState, SegmentOutput, Store
+from catenary.store.events import EventTables
 from catenary.store.filtering import where_clauses
 from catenary.store.lineage import DIRECTIONS, lineage_from_rows
 from catenary.store.rows import (
@@ -54,7 +54,7 @@ def apply_migrations(
 
 
 # the shared store -------------------------------------------------------------------------------
-class SQLStore(Store):
+class SQLStore(EventTables, Store):
     """The reads and small writes both SQL stores make the same way; see the module docstring."""
 
     MARK: str  # the driver's positional placeholder
@@ -300,61 +300,3 @@ class SQLStore(Store):
         return [
             AttestationRow(execution_hash, CID(c), d if d is not None else b"", s, r) for c, d, s, r in rows
         ]
-
-    # emitted events -----------------------------------------------------------------------------
-    _EVENT_COLUMNS = "position, emitter, key, data, time, nonce, signature, received_at"
-
-    def put_emitted_event(self, signed: SignedEvent, value: tuple[CID, bytes], now: int) -> SignedEvent:
-        """Store an emitted event and its data value in one transaction (so an acknowledged event
-        is whole); an event already here is left as it was and returned as stored."""
-        e = signed.event
-        with self._write() as conn:
-            conn.execute(
-                self._sql("INSERT INTO blocks VALUES (?, ?) ON CONFLICT DO NOTHING"),
-                (value[0].cid_bytes, value[1]),
-            )
-            conn.execute(
-                self._sql(
-                    "INSERT INTO emitted_events (id, emitter, key, data, time, nonce, signature, "
-                    "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                ),
-                (e.id.cid_bytes, e.emitter, e.key, e.data.cid_bytes, e.time, e.nonce, signed.signature, now),
-            )
-            row = conn.execute(
-                self._sql(f"SELECT {self._EVENT_COLUMNS} FROM emitted_events WHERE id = ?"),
-                (e.id.cid_bytes,),
-            ).fetchone()
-        return _signed_event(row)
-
-    def get_emitted_event(self, event_id: CID) -> SignedEvent | None:
-        rows = self._read(
-            self._sql(f"SELECT {self._EVENT_COLUMNS} FROM emitted_events WHERE id = ?"), (event_id.cid_bytes,)
-        )
-        return _signed_event(rows[0]) if rows else None
-
-    def list_emitted_events(
-        self, key: str | None = None, emitter: str | None = None, after: int = 0, limit: int = 100
-    ) -> list[SignedEvent]:
-        """Events after position ``after``, oldest first (``after`` = the last position seen
-        resumes a listing with no gap and no repeat)."""
-        where, params = ["position > ?"], [after]
-        if key is not None:
-            where.append("key = ?")
-            params.append(key)
-        if emitter is not None:
-            where.append("emitter = ?")
-            params.append(emitter)
-        rows = self._read(
-            self._sql(
-                f"SELECT {self._EVENT_COLUMNS} FROM emitted_events WHERE {' AND '.join(where)} "
-                "ORDER BY position LIMIT ?"
-            ),
-            (*params, limit),
-        )
-        return [_signed_event(r) for r in rows]
-
-
-def _signed_event(row: Sequence[Any]) -> SignedEvent:
-    position, emitter, key, data, time, nonce, signature, received_at = row
-    event = EmittedEvent(emitter, key, CID(bytes(data)), time, bytes(nonce))
-    return SignedEvent(event, bytes(signature), position, received_at)

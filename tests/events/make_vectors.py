@@ -61,9 +61,12 @@ def main() -> None:
                 "signature": base64.b64encode(key.sign(bytes(event_id))).decode(),
             }
         )
-    document = {"description": "emitted events: pre-image bytes, id and the emitter's signature over "
-                "the binary id; signed with the test seed 000102..1f (docs/hashing.md)",
-                "seed": SEED.hex(), "vectors": vectors}
+    document = {
+        "description": "emitted events: pre-image bytes, id and the emitter's signature over "
+        "the binary id; signed with the test seed 000102..1f (docs/hashing.md)",
+        "seed": SEED.hex(),
+        "vectors": vectors,
+    }
     OUT.write_text(json.dumps(document, indent=2) + "\n")
 
 

@@ -23,7 +23,9 @@ KEY = Identity(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(DOCUMENT["seed
 
 
 def _event(vec: dict) -> EmittedEvent:
-    return EmittedEvent(vec["emitter"], vec["key"], CID.parse(vec["data_cid"]), vec["time"], bytes.fromhex(vec["nonce"]))
+    return EmittedEvent(
+        vec["emitter"], vec["key"], CID.parse(vec["data_cid"]), vec["time"], bytes.fromhex(vec["nonce"])
+    )
 
 
 @pytest.mark.parametrize("vec", VECTORS, ids=[v["name"] for v in VECTORS])

@@ -81,6 +81,13 @@ MIGRATIONS: list[str] = [
         nonce bytea NOT NULL, signature bytea NOT NULL, received_at bigint NOT NULL);
     CREATE INDEX emitted_events_key ON emitted_events (key, position);
     CREATE INDEX emitted_events_emitter ON emitted_events (emitter, position);
+    CREATE TABLE triggers (
+        name text PRIMARY KEY, on_key text NOT NULL, definition text NOT NULL, enabled bigint NOT NULL,
+        from_position bigint NOT NULL, created_at bigint NOT NULL);
+    CREATE TABLE trigger_firings (
+        trigger text NOT NULL, event bytea NOT NULL, status text NOT NULL, run bytea, reason text,
+        at bigint NOT NULL, PRIMARY KEY (trigger, event));
+    CREATE INDEX trigger_firings_status ON trigger_firings (status);
     """,
 ]
 
