@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from catenary.cid import cid_of
@@ -52,3 +53,40 @@ def test_emit_over_node_is_signed_by_the_client_key(served, tmp_path: Path) -> N
     )
     assert stored["emitter"] == alice
     assert Cli(data).json("event", "get", stored["id"])["value"] == 1  # stored on the served node
+
+
+def test_a_trigger_from_the_cli_fires_once_and_keeps_its_history(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+    manifest = {
+        "data": {
+            "name": "encode",
+            "creators": [],
+            "description": "",
+            "groups": [],
+            "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}}]}],
+        }
+    }
+    (tmp_path / "wf.json").write_text(json.dumps(manifest))
+    wf = cli.json("workflow", "create", str(tmp_path / "wf.json"))["id"]
+    before = cli.snapshot()
+    bad = cli(
+        "trigger", "create", json.dumps({"name": "t", "on": "a.b", "workflow": wf, "inputs": []}), code=2
+    )
+    assert "$.inputs: segment 0" in bad.stderr
+    assert cli.snapshot() == before
+    trigger = {"name": "greet", "on": "text.ready", "workflow": wf, "inputs": ["$.text"]}
+    assert cli.json("trigger", "create", json.dumps(trigger))["enabled"] is True
+    assert [t["name"] for t in cli.json("trigger", "list")["triggers"]] == ["greet"]
+    event = cli.json("event", "emit", "text.ready", "--data", '{"text": "hello"}')
+    cli.json("event", "emit", "text.ready", "--data", '{"other": 1}')
+    firings = cli.json("trigger", "history", "greet")["firings"]
+    assert [(f["event"], f["status"]) for f in firings][0] == (event["id"], "fired")
+    assert firings[1]["status"] == "failed" and "$.inputs[0]" in firings[1]["reason"]
+    run = cli.json("runs", "get", firings[0]["run"])
+    final = run["outputs"][0]["producer"]
+    [node] = [n for n in cli.json("exec", "trace", final)["nodes"] if n["kind"] == "event"]
+    assert node["cause"]["id"] == event["id"] and node["cause"]["emitter"] == event["emitter"]
+    assert "text.ready" in cli("exec", "trace", final).stdout
+    cli.json("trigger", "disable", "greet")
+    assert cli.json("trigger", "show", "greet")["enabled"] is False
+    cli("trigger", "delete", "greet")
+    assert "no trigger named" in cli("trigger", "show", "greet", code=2).stderr
