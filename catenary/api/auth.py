@@ -34,7 +34,7 @@ import grpc
 from catenary import errors
 from catenary.api.errors import ERROR_TYPE_KEY, code_for
 from catenary.cid import CID
-from catenary.proto.api import execution_pb2, run_pb2, value_pb2, workflow_pb2
+from catenary.proto.api import event_pb2, execution_pb2, run_pb2, value_pb2, workflow_pb2
 from catenary.sdk import Node
 from catenary.trust.policy import Policy
 from catenary.trust.token import Problem, TokenChecker, TokenError
@@ -56,6 +56,7 @@ RULES: dict[str, str] = {
     _method(run_pb2, "Run", "Next"): "run",
     _method(value_pb2, "Value", "Put"): "run",  # values are put as the inputs of runs
     _method(execution_pb2, "Execution", "Create"): "emit",
+    _method(event_pb2, "Event", "Emit"): "emit",  # scoped by event key (docs/events.md)
     _method(execution_pb2, "Execution", "Update"): "claim",
     _method(execution_pb2, "Execution", "Verify"): "verify",
 }
@@ -140,6 +141,8 @@ class Authorization(grpc.ServerInterceptor):
                 execution = self.node.executions.get(CID(request.hash))
                 info = self.node.operations.get(execution.operation)
                 return info.manifest.name, str(execution.operation)
+            if isinstance(request, event_pb2.EmitRequest):
+                return (request.key,)
             if rule == "emit":
                 workflow_id = CID(request.workflow)
                 return self.node.workflows.get(workflow_id).workflow.name, str(workflow_id)

@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 
 from catenary.api.auth import Authorization
 from catenary.api.errors import RequestDecoding
+from catenary.api.event import EventServicer
 from catenary.api.options import MESSAGE_OVERHEAD as MESSAGE_OVERHEAD
 from catenary.api.options import message_options as message_options
 from catenary.api.servicers import (
@@ -35,6 +36,8 @@ from catenary.errors import BadInputError
 
 # The generated modules; servicers.py and the client list them too (imports, no logic).
 from catenary.proto.api import (
+    event_pb2,
+    event_pb2_grpc,
     execution_pb2,
     execution_pb2_grpc,
     operation_pb2,
@@ -166,6 +169,7 @@ class Server:
         run_pb2_grpc.add_RunServicer_to_server(RunServicer(node), self._grpc)
         value_pb2_grpc.add_ValueServicer_to_server(ValueServicer(node), self._grpc)
         statement_pb2_grpc.add_StatementServicer_to_server(StatementServicer(node), self._grpc)
+        event_pb2_grpc.add_EventServicer_to_server(EventServicer(node), self._grpc)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
         names = [
@@ -175,6 +179,7 @@ class Server:
             run_pb2.DESCRIPTOR.services_by_name["Run"].full_name,
             value_pb2.DESCRIPTOR.services_by_name["Value"].full_name,
             statement_pb2.DESCRIPTOR.services_by_name["Statement"].full_name,
+            event_pb2.DESCRIPTOR.services_by_name["Event"].full_name,
         ]
         for name in names:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -921,16 +921,20 @@ def serve(
 
 # commands that live in their own modules -------------------------------------------------------
 from catenary.cli.doctor import doctor  # noqa: E402
+from catenary.cli.event import event_cmd  # noqa: E402
 from catenary.cli.executor import exec_history, executor_cmd, register_remote_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
 from catenary.cli.statement import statement  # noqa: E402
+from catenary.cli.trigger import trigger_cmd  # noqa: E402
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
 cli.add_command(key_cmd)
 cli.add_command(policy_cmd)
 cli.add_command(statement)
+cli.add_command(event_cmd)
+cli.add_command(trigger_cmd)
 cli.add_command(executor_cmd)
 op.add_command(register_remote_cmd)
 exec_.add_command(exec_history)

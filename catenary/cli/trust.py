@@ -214,7 +214,10 @@ def import_cmd(c: Any, file: Path, as_json: bool) -> None:
 # trace views -------------------------------------------------------------------------------------
 def _label(node: Any, names: dict[CID, str]) -> str:
     if node.kind == NodeKind.EVENT:
-        return f"event {node.hash} (segment {node.segment}, {len(node.inputs)} input(s))"
+        label = f"event {node.hash} (segment {node.segment}, {len(node.inputs)} input(s))"
+        if node.cause is not None:  # the emitted event whose trigger started the run
+            label += f" <- {node.cause.event.key} {node.cause.id} by {node.cause.event.emitter}"
+        return label
     e = node.execution
     return f"{names.get(e.operation, '?')} {e.hash} seg {e.segment}.{e.step} {e.status.value}"
 

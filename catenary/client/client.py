@@ -14,6 +14,7 @@ from catenary.api import convert, trust
 from catenary.api.errors import from_rpc_error
 from catenary.api.options import message_options
 from catenary.cid import CID, decode, encode
+from catenary.client.events import EventClient
 from catenary.errors import InputError
 from catenary.model import Execution, Status
 from catenary.model.enums import Direction, NodeKind
@@ -403,6 +404,7 @@ class Client:
         self.values = ValueClient(self._channel)
         self.trust = TrustClient(self._channel)
         self.attestations = AttestationClient(self._channel)
+        self.events = EventClient(self._channel, key, _rpc)
 
     def close(self) -> None:
         self._channel.close()

@@ -191,15 +191,20 @@ class Engine:
             blocks.append((cid, data))
         return blocks
 
-    def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
-        """Execute the run's next segment with the values for its ``-1`` slots."""
-        seg = self._begin(run_id, inputs, fresh)
+    def next(
+        self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False, cause: CID | None = None
+    ) -> StepResult:
+        """Execute the run's next segment with the values for its ``-1`` slots; ``cause`` is the
+        emitted event that triggered it, linked from the segment's event."""
+        seg = self._begin(run_id, inputs, fresh, cause)
         for step_index, (step, op) in enumerate(zip(seg.segment.sequence, seg.operations)):
             if not self._step(seg, step_index, step.version_id, step.config, op):
                 break
         return self._commit(seg)
 
-    def _begin(self, run_id: CID, inputs: Sequence[Any], fresh: bool) -> _SegmentRun:
+    def _begin(
+        self, run_id: CID, inputs: Sequence[Any], fresh: bool, cause: CID | None = None
+    ) -> _SegmentRun:
         """Check the run and the inputs; the segment's state with its event and input slots."""
         state = self._run_for_step(run_id)
         if state.status != RunStatus.RUNNING:
@@ -221,7 +226,7 @@ class Engine:
         )
         external = [(cid, value) for (cid, _), value in zip(blocks, inputs)]
         if external:
-            seg.events.append(Event(run_id, index, tuple(c for c, _ in external)))
+            seg.events.append(Event(run_id, index, tuple(c for c, _ in external), cause))
         feed = iter(external)
         for source in segment.inputs:
             if source == EXTERNAL:  # only when there are external inputs, hence their event

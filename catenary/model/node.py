@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from catenary.cid import CID
+from catenary.model.emitted import EmittedEvent, SignedEvent
 from catenary.model.enums import Direction
 from catenary.model.execution import Execution, Status
 from catenary.model.filter import ExecutionFilter
@@ -137,6 +138,20 @@ class AttestationsLike(Protocol):
     def list(self, execution_hash: CID) -> list[AttestationCheck]: ...
 
 
+class EventsLike(Protocol):
+    """``node.events``: emitted events, signed by their emitter (the node's or the client's key)."""
+
+    def emit(self, key: str, data: Any) -> SignedEvent: ...
+
+    def get(self, event_id: CID) -> SignedEvent: ...
+
+    def data(self, event: EmittedEvent) -> Any: ...
+
+    def list(
+        self, key: str | None = None, emitter: str | None = None, after: int = 0, limit: int = 100
+    ) -> builtins.list[SignedEvent]: ...
+
+
 @runtime_checkable
 class NodeLike(Protocol):
     """A node, here or remote: ``node.executions.get(...)``, ``node.runs.next(...)``, ..."""
@@ -162,5 +177,8 @@ class NodeLike(Protocol):
 
     @property
     def attestations(self) -> AttestationsLike: ...
+
+    @property
+    def events(self) -> EventsLike: ...
 
     def close(self) -> None: ...

@@ -13,6 +13,7 @@ from typing import Any
 
 from catenary.cid import CID
 from catenary.errors import BadInputError
+from catenary.model.emitted import SignedEvent
 from catenary.model.enums import Direction, Role, VerdictKind
 from catenary.model.execution import Execution
 from catenary.model.filter import ExecutionFilter
@@ -122,6 +123,7 @@ class TraceNode:
     inputs: tuple[CID, ...] = ()
     segment: int | None = None
     run: CID | None = None  # for events
+    cause: SignedEvent | None = None  # for an event of a triggered run: the emitted event (issue 17)
 
 
 @dataclass(frozen=True)

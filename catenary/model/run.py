@@ -27,14 +27,24 @@ class Run:
 
 @dataclass(frozen=True)
 class Event:
-    """The external inputs handed to one ``next()`` call."""
+    """The external inputs handed to one ``next()`` call; ``cause`` links the emitted event
+    whose trigger started the run (issue 17), hashed only when present so that every event
+    without one keeps its id."""
 
     run: CID
     segment: int
     inputs: tuple[CID, ...]
+    cause: CID | None = None
 
     def data(self) -> dict[str, Any]:
-        return {"run": self.run, "segment": self.segment, "inputs": list(self.inputs)}
+        data: dict[str, Any] = {"run": self.run, "segment": self.segment, "inputs": list(self.inputs)}
+        if self.cause is not None:
+            data["cause"] = self.cause
+        return data
+
+    @classmethod
+    def from_data(cls, fields: dict[str, Any]) -> Event:
+        return cls(fields["run"], fields["segment"], tuple(fields["inputs"]), fields.get("cause"))
 
     @functools.cached_property
     def hash(self) -> CID:

@@ -129,6 +129,7 @@ def trace_json(trace: Trace) -> dict[str, Any]:
                     "run": cid_text(node.run),
                     "segment": node.segment,
                     "inputs": [str(i) for i in node.inputs],
+                    **({"cause": _cause_json(node.cause)} if node.cause is not None else {}),
                 }
             )
         else:
@@ -205,4 +206,19 @@ def doctor_json(report: Report) -> dict[str, Any]:
             {"check": f.check, "subject": f.subject, "message": f.message, "repairable": f.repairable}
             for f in report.findings
         ],
+    }
+
+
+def _cause_json(signed: Any) -> dict[str, Any]:
+    """The emitted event that triggered a run, as a trace shows it (docs/events.md)."""
+    import base64
+
+    e = signed.event
+    return {
+        "id": str(e.id),
+        "key": e.key,
+        "emitter": e.emitter,
+        "data": str(e.data),
+        "time": e.time,
+        "signature": base64.b64encode(signed.signature).decode(),
     }

@@ -287,7 +287,16 @@ class ExecutionManager:
             TraceNode(NodeKind.EXECUTION, e.hash, e) for e in lineage.executions
         ]
         nodes += [
-            TraceNode(NodeKind.EVENT, ev.hash, None, ev.inputs, ev.segment, ev.run) for ev in lineage.events
+            TraceNode(
+                NodeKind.EVENT,
+                ev.hash,
+                None,
+                ev.inputs,
+                ev.segment,
+                ev.run,
+                self._store.get_emitted_event(ev.cause) if ev.cause is not None else None,
+            )
+            for ev in lineage.events
         ]
         nodes.sort(key=lambda n: levels.get(n.hash, 0))  # stable: executions before events per level
         known = {n.hash for n in nodes}

@@ -12,10 +12,12 @@ from catenary.engine.executor import Executor
 from catenary.engine.runtime import DEFAULT_REMOTE_WAIT
 from catenary.operations import Registry, default_registry
 from catenary.sdk.doctor import Doctor
+from catenary.sdk.event import EventManager
 from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.run import RunManager
 from catenary.sdk.statement import StatementManager
+from catenary.sdk.trigger import TriggerManager
 from catenary.sdk.trust import AttestationManager, TrustManager
 from catenary.sdk.value import ValueManager
 from catenary.sdk.workflow import DEFAULT_MAX_SEGMENTS, DEFAULT_MAX_SEQUENCE, WorkflowManager
@@ -89,6 +91,8 @@ class Node:
         self.runs = RunManager(self.engine, self.store)
         self.executions = ExecutionManager(self.store, self.operations, self.values, lease=lease)
         self.attestations = AttestationManager(self.store)
+        self.triggers = TriggerManager(self.store, self.engine, self.values)
+        self.events = EventManager(self.store, self.values, self.identity, self.triggers.dispatch)
         self.statements = StatementManager(self.store, self.registry, self.data_dir)
         self.trust = TrustManager(
             self.store, self.registry, self.identity, statements=self.statements.envelopes

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from catenary.cid import CID
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
+from catenary.model.emitted import SignedEvent
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import RunState as RunState
 from catenary.model.results import SegmentOutput as SegmentOutput
@@ -233,6 +234,21 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_attestations(self, execution_hash: CID) -> list[AttestationRow]:
         """The attestations recorded for an execution, oldest first."""
+
+    # emitted events (issue 17) -------------------------------------------------
+    @abc.abstractmethod
+    def put_emitted_event(self, signed: SignedEvent, value: tuple[CID, bytes], now: int) -> SignedEvent:
+        """Store an event and its data value in one transaction; an event already here is
+        returned as stored."""
+
+    @abc.abstractmethod
+    def get_emitted_event(self, event_id: CID) -> SignedEvent | None: ...
+
+    @abc.abstractmethod
+    def list_emitted_events(
+        self, key: str | None = None, emitter: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[SignedEvent]:
+        """Events after position ``after``, oldest first."""
 
     @abc.abstractmethod
     def import_batch(self, batch: ImportBatch) -> dict[str, int]:

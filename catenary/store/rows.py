@@ -137,8 +137,7 @@ def trusted_row_to_execution(row: Sequence[Any]) -> Execution:
 
 
 def event_from_block(data: bytes) -> Event:
-    fields = decode(data)
-    return Event(fields["run"], fields["segment"], tuple(fields["inputs"]))
+    return Event.from_data(decode(data))
 
 
 def operation_from_row(row: Sequence[bytes]) -> tuple[OperationManifest, OperationVersion]:

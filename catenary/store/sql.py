@@ -21,6 +21,7 @@ from catenary.errors import StoreError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
 from catenary.store.base import AttestationRow, HistoryEntry, Lineage, RunState, SegmentOutput, Store
+from catenary.store.events import EventTables
 from catenary.store.filtering import where_clauses
 from catenary.store.lineage import DIRECTIONS, lineage_from_rows
 from catenary.store.rows import (
@@ -54,7 +55,7 @@ def apply_migrations(
 
 
 # the shared store -------------------------------------------------------------------------------
-class SQLStore(Store):
+class SQLStore(EventTables, Store):
     """The reads and small writes both SQL stores make the same way; see the module docstring."""
 
     MARK: str  # the driver's positional placeholder

@@ -74,6 +74,23 @@ MIGRATIONS: list[str] = [
         execution BLOB NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, change TEXT NOT NULL,
         executor TEXT, detail TEXT, PRIMARY KEY (execution, seq)) WITHOUT ROWID;
     """,
+    # 4: emitted events (issue 17), signed by their emitter; position orders the event log.
+    # A firing row per (trigger, event), unique: what makes each pair fire once.
+    """
+    CREATE TABLE emitted_events (
+        position INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, emitter TEXT NOT NULL,
+        key TEXT NOT NULL, data BLOB NOT NULL, time INTEGER NOT NULL, nonce BLOB NOT NULL,
+        signature BLOB NOT NULL, received_at INTEGER NOT NULL);
+    CREATE INDEX emitted_events_key ON emitted_events (key, position);
+    CREATE INDEX emitted_events_emitter ON emitted_events (emitter, position);
+    CREATE TABLE triggers (
+        name TEXT PRIMARY KEY, on_key TEXT NOT NULL, definition TEXT NOT NULL, enabled INTEGER NOT NULL,
+        from_position INTEGER NOT NULL, created_at INTEGER NOT NULL);
+    CREATE TABLE trigger_firings (
+        trigger TEXT NOT NULL, event BLOB NOT NULL, status TEXT NOT NULL, run BLOB, reason TEXT,
+        at INTEGER NOT NULL, PRIMARY KEY (trigger, event));
+    CREATE INDEX trigger_firings_status ON trigger_firings (status);
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).

@@ -128,7 +128,10 @@ SHAPES: dict[str, dict[str, Check]] = {
 
 
 # Keys a block of a kind may have beyond its SHAPES: added later, absent from older bundles.
-OPTIONAL: dict[str, set[str]] = {"bundle index": {"statements"}}  # catenary.statements.bundle
+OPTIONAL: dict[str, set[str]] = {
+    "bundle index": {"statements"},  # catenary.statements.bundle
+    "event": {"cause"},  # the emitted event that triggered the run (issue 17, docs/events.md)
+}
 
 
 def keys(kind: str) -> set[str]:

@@ -216,7 +216,7 @@ def read_event(reader: Reader, bundle: Bundle, cid: CID, what: What) -> None:
     if not fits("event", event):
         reader.problem(f"event {cid}: run must be a link, segment an int, inputs links")
         return
-    bundle.events[cid] = Event(event["run"], event["segment"], tuple(event["inputs"]))
+    bundle.events[cid] = Event.from_data(event)
     for j, value in enumerate(event["inputs"]):
         read_value(reader, bundle, value, lambda: f"input {j} of event {cid}")
 

@@ -1,0 +1,137 @@
+"""Triggers: on events with a key (optionally from given emitters, optionally where fields of
+the data equal given values), start a workflow, mapping parts of the event data to the ``-1``
+inputs of its segment 0. See docs/events.md.
+
+A trigger is written as JSON; every error names its JSON path::
+
+    {"name": "thumbnail", "on": "photo.uploaded", "workflow": "bafy...",
+     "inputs": ["$.photo", "$.size"],            # one JSON path into the data per -1 slot
+     "emitters": ["did:key:z6Mk..."],            # optional: only these emitters
+     "where": {"$.album": "holidays"}}            # optional: only when these fields are equal
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from catenary.cid import CID
+from catenary.errors import InvalidCIDError, ManifestError
+from catenary.model.emitted import SignedEvent, key_problem
+
+NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
+FIELDS = ("name", "on", "workflow", "inputs", "emitters", "where")
+
+
+class _Missing:
+    pass
+
+
+MISSING = _Missing()
+
+
+def parse_path(path: Any, where: str) -> tuple[str | int, ...]:
+    """``$``, ``$.a.b``, ``$.list[0]``: the steps of a JSON path into an event's data."""
+    if not isinstance(path, str) or not path.startswith("$"):
+        raise ManifestError(where, "expected a JSON path starting with '$' (e.g. '$.photo')")
+    steps: list[str | int] = []
+    rest = path[1:]
+    while rest:
+        m = _STEP.match(rest)
+        if not m:
+            raise ManifestError(where, f"cannot read the JSON path {path!r} at {rest!r}")
+        steps.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        rest = rest[m.end() :]
+    return tuple(steps)
+
+
+def select(data: Any, steps: tuple[str | int, ...]) -> Any:
+    """The value at ``steps`` in ``data``, or MISSING."""
+    for step in steps:
+        if isinstance(step, int) and isinstance(data, list) and step < len(data):
+            data = data[step]
+        elif isinstance(step, str) and isinstance(data, dict) and step in data:
+            data = data[step]
+        else:
+            return MISSING
+    return data
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    on: str
+    workflow: CID
+    inputs: tuple[str, ...]
+    emitters: tuple[str, ...] = ()
+    where: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "on": self.on,
+            "workflow": str(self.workflow),
+            "inputs": list(self.inputs),
+            "emitters": list(self.emitters),
+            "where": self.where,
+        }
+
+    @classmethod
+    def parse(cls, doc: Any) -> Trigger:
+        """A trigger from its JSON form; unknown or malformed fields are refused by path."""
+        if not isinstance(doc, dict):
+            raise ManifestError("$", "a trigger is a JSON object")
+        for key in doc:
+            if key not in FIELDS:
+                raise ManifestError(f"$.{key}", f"unknown field (expected {', '.join(FIELDS)})")
+        for key in ("name", "on", "workflow", "inputs"):
+            if key not in doc:
+                raise ManifestError(f"$.{key}", "missing")
+        name = doc["name"]
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise ManifestError(
+                "$.name", "1 to 64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit"
+            )
+        problem = key_problem(doc["on"])
+        if problem:
+            raise ManifestError("$.on", problem)
+        try:
+            workflow = CID.parse(doc["workflow"]) if isinstance(doc["workflow"], str) else None
+        except InvalidCIDError as exc:
+            raise ManifestError("$.workflow", str(exc)) from None
+        if workflow is None:
+            raise ManifestError("$.workflow", "expected a workflow id (a CID string)")
+        inputs = doc["inputs"]
+        if not isinstance(inputs, list):
+            raise ManifestError("$.inputs", "expected a list of JSON paths, one per -1 slot of segment 0")
+        for i, path in enumerate(inputs):
+            parse_path(path, f"$.inputs[{i}]")
+        emitters = doc.get("emitters", [])
+        if not isinstance(emitters, list) or not all(
+            isinstance(e, str) and e.startswith("did:key:z") for e in emitters
+        ):
+            raise ManifestError("$.emitters", "expected a list of did:key ids")
+        where = doc.get("where", {})
+        if not isinstance(where, dict):
+            raise ManifestError("$.where", "expected an object {JSON path: value}")
+        for path in where:
+            parse_path(path, f"$.where[{path!r}]")
+        return cls(name, doc["on"], workflow, tuple(inputs), tuple(emitters), dict(where))
+
+    def matches(self, signed: SignedEvent, data: Any) -> bool:
+        e = signed.event
+        if e.key != self.on or (self.emitters and e.emitter not in self.emitters):
+            return False
+        return all(select(data, parse_path(p, "where")) == v for p, v in self.where.items())
+
+    def map_inputs(self, data: Any) -> list[Any]:
+        """The values for segment 0's ``-1`` slots; a path the data lacks is a ManifestError."""
+        values = []
+        for i, path in enumerate(self.inputs):
+            value = select(data, parse_path(path, f"$.inputs[{i}]"))
+            if value is MISSING:
+                raise ManifestError(f"$.inputs[{i}]", f"the event data has nothing at {path}")
+            values.append(value)
+        return values
