@@ -289,8 +289,8 @@ def test_a_node_js_executor_completes_a_remote_execution(node_js: str, tmp_path:
                 str(JS_EXECUTOR),
                 "--node",
                 server.address,
-                "--id",
-                "js-1",
+                "--dir",
+                str(tmp_path / "js-executor"),
                 "--lease",
                 "10",
                 "--count",
@@ -309,7 +309,10 @@ def test_a_node_js_executor_completes_a_remote_execution(node_js: str, tmp_path:
         assert js.returncode == 0, err
         assert result.result == "HÉLLO!".encode()
         remote = node.executions.get(state.outputs[0].producer)
-        assert (remote.status, remote.executor) == (Status.COMPLETED, "js-1")
+        js_id = Identity.load_or_create_file(tmp_path / "js-executor" / "executor_key.pem").id
+        assert (remote.status, remote.executor) == (Status.COMPLETED, js_id)  # its own key's did
+        [attested] = node.attestations.list(remote.hash)
+        assert (attested.signer, attested.valid) == (js_id, True)
         assert node.values.get(remote.output) == "HÉLLO!"
         [line] = events(out)
         assert line["event"] == "completed"
