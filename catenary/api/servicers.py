@@ -212,7 +212,9 @@ def _executor(named: str, node_id: str) -> str | None:
     if caller is None or (caller == node_id and named):
         return named or None
     if named and named != caller:
-        raise BadInputError(f"executor: {named!r} is not the caller's key {caller}; send its did:key or nothing")
+        raise BadInputError(
+            f"executor: {named!r} is not the caller's key {caller}; send its did:key or nothing"
+        )
     return caller
 
 

@@ -43,21 +43,25 @@ def misplacement(workflow: Workflow, invocation: Invocation) -> Misplacement | N
     segments = workflow.segments
     if not 0 <= invocation.segment < len(segments):
         return Misplacement(
-            "segment", f"{invocation.segment} is not a segment of workflow {workflow.name!r} "
-            f"(it has {len(segments)}: 0..{len(segments) - 1})"
+            "segment",
+            f"{invocation.segment} is not a segment of workflow {workflow.name!r} "
+            f"(it has {len(segments)}: 0..{len(segments) - 1})",
         )
     segment = segments[invocation.segment]
     if not 0 <= invocation.step < len(segment.sequence):
         return Misplacement(
-            "step", f"{invocation.step} is not a step of segment {invocation.segment} "
-            f"(it has {len(segment.sequence)}: 0..{len(segment.sequence) - 1})"
+            "step",
+            f"{invocation.step} is not a step of segment {invocation.segment} "
+            f"(it has {len(segment.sequence)}: 0..{len(segment.sequence) - 1})",
         )
     step = segment.sequence[invocation.step]
     where = f"segment {invocation.segment} step {invocation.step}"
     if invocation.operation != step.version_id:
         return Misplacement("operation", f"{where} runs {step.version_id}, not {invocation.operation}")
     if dict(invocation.config) != dict(step.config):
-        return Misplacement("config", f"{where} has config {dict(step.config)}, not {dict(invocation.config)}")
+        return Misplacement(
+            "config", f"{where} has config {dict(step.config)}, not {dict(invocation.config)}"
+        )
     wanted = len(segment.inputs) if invocation.step == 0 else 1
     if len(invocation.inputs) != wanted:
         return Misplacement("inputs", f"{where} takes {wanted} input(s), got {len(invocation.inputs)}")
@@ -90,7 +94,9 @@ def lineage_misplacement(
                     f"segment {invocation.segment}, not {parent}",
                 )
             if external >= len(record.inputs) or record.inputs[external] != value:
-                return Misplacement(f"inputs[{i}]", f"{value} is not external input {external} of event {parent}")
+                return Misplacement(
+                    f"inputs[{i}]", f"{value} is not external input {external} of event {parent}"
+                )
             external += 1
             continue
         if source is None:

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from catenary.cid import CID
 from catenary.errors import CatenaryError
 from catenary.model import Execution, RunStatus, Status, Workflow
-from catenary.model.placement import lineage_misplacement
 from catenary.model.filter import ExecutionFilter
+from catenary.model.placement import lineage_misplacement
 from catenary.store import Store
 
 UNOWNED_REASON = "recovered by catenary doctor: in_progress with no owner (its process died)"

@@ -260,7 +260,9 @@ class ExecutionManager:
         cid = block_cid(attestation)
         verdict = check(cid, attestation, current.hash, current.key, output_cid, EXECUTOR)
         if not verdict.valid:
-            raise AuthenticationError(f"the attestation for execution {current.hash} is refused: {verdict.reason}")
+            raise AuthenticationError(
+                f"the attestation for execution {current.hash} is refused: {verdict.reason}"
+            )
         if verdict.signer != current.executor:
             raise StatusTransitionError(
                 f"execution {current.hash} is claimed by {current.executor}, but the report is "

@@ -110,7 +110,9 @@ def test_a_forged_remote_report_is_refused_and_changes_nothing(node: Node, serve
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED and "carries no attestation" in error.details()
     # Signed by another key, or for another output: refused.
     error = refused(served, UPDATE, completed(created, honest.id, forged, signed), honest, node)
-    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and f"signed by {attacker.id}" in error.details()
+    assert (
+        error.code() == grpc.StatusCode.FAILED_PRECONDITION and f"signed by {attacker.id}" in error.details()
+    )
     other = report(honest, created.hash, created.key, "SOMETHING ELSE")
     error = refused(served, UPDATE, completed(created, honest.id, forged, other), honest, node)
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED and "signed output" in error.details()
@@ -173,7 +175,16 @@ def test_a_second_server_on_a_used_port_exits_2_and_changes_nothing(node: Node, 
     before = db_bytes(node)
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(node.data_dir.parent)}
     second = subprocess.run(
-        [sys.executable, "-m", "catenary", "--data-dir", str(node.data_dir), "serve", "--listen", served.address],
+        [
+            sys.executable,
+            "-m",
+            "catenary",
+            "--data-dir",
+            str(node.data_dir),
+            "serve",
+            "--listen",
+            served.address,
+        ],
         capture_output=True,
         text=True,
         env=env,
