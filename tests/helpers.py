@@ -164,3 +164,30 @@ def open_policy(node: Any) -> Any:
     from catenary.trust.policy import Policy
 
     return Policy.parse(tomllib.loads(OPEN_POLICY), node.id)
+
+
+def remote_step_manifest(version_id: CID, name: str = "remote-step") -> str:
+    """A workflow whose segment 0 is test/inc and segment 1 the operation ``version_id``."""
+    import json
+
+    built = manifest(([-1], ["test/inc"]), name=name)
+    built["data"]["segments"].append({"inputs": [0], "sequence": [{"version_id": str(version_id), "config": {}}]})
+    return json.dumps(built)
+
+
+def create_remote_step(node: Any, version_id: CID, start: int = 0) -> Any:
+    """Step a run of :func:`remote_step_manifest` through segment 0, then record its segment 1
+    step 0 with ``Execution.Create``, where the engine would put it; returns the created record."""
+    wf = node.workflows.create(remote_step_manifest(version_id))
+    run = node.runs.new(wf.id)
+    producer = node.executions.get(node.runs.next(run.id, [start]).final)
+    return node.executions.create(
+        workflow=wf.id,
+        run=run.id,
+        segment=1,
+        step=0,
+        operation=version_id,
+        config={},
+        parents=[producer.hash],
+        inputs=[producer.output],
+    )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import grpc
 
 from catenary.api import convert, trust
+from catenary.api.auth import CALLER
 from catenary.api.errors import stream, unary
 from catenary.cid import decode
 from catenary.errors import BadInputError, LimitExceededError
@@ -137,7 +138,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
     ) -> execution_def_pb2.Execution:
         execution_hash = convert.cid(request.hash, "hash")
         status = convert.status(request.status)
-        executor = request.executor or None
+        executor = _executor(request.executor, self.node.id)
         if status is not Status.COMPLETED:
             return convert.execution_to_pb(
                 self.node.executions.update(
@@ -146,15 +147,22 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
                     executor,
                     error=request.error or None,
                     lease=request.lease_seconds or None,
+                    signed=True,
                 )
             )
         if not request.output:
             raise BadInputError("a completed execution needs its output (DAG-CBOR bytes)")
-        # The sdk checks the output against the operation's declared type: a mismatch
-        # fails the execution with the reason, for a Python caller and a gRPC one alike.
+        # The sdk checks the executor's attestation (signer holds the lease, attests this
+        # output), then the output against the operation's declared type: a mismatch fails
+        # the execution with the reason, for a Python caller and a gRPC one alike.
         return convert.execution_to_pb(
             self.node.executions.update(
-                execution_hash, Status.COMPLETED, executor, output=decode(request.output)
+                execution_hash,
+                Status.COMPLETED,
+                executor,
+                output=decode(request.output),
+                attestation=request.attestation or None,
+                signed=True,
             )
         )
 
@@ -197,6 +205,19 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
     ) -> execution_pb2.AttestationsResponse:
         checks = self.node.attestations.list(convert.cid(request.hash, "hash"))
         return execution_pb2.AttestationsResponse(attestations=[trust.check_to_pb(c) for c in checks])
+
+
+def _executor(named: str, node_id: str) -> str | None:
+    """Who claims or reports: an authenticated caller is its own did:key. Only the node's own
+    key (its operator, as the local CLI) and anonymous callers (an open policy) name another."""
+    caller = CALLER.get()
+    if caller is None or (caller == node_id and named):
+        return named or None
+    if named and named != caller:
+        raise BadInputError(
+            f"executor: {named!r} is not the caller's key {caller}; send its did:key or nothing"
+        )
+    return caller
 
 
 # Every servicer holds the node and converts; alike in shape by design.

@@ -15,6 +15,9 @@ import click
 from catenary.cli.output import cid_arg, emit, json_option
 from catenary.errors import BadInputError, CatenaryError
 
+DEFAULT_HOME = "~/.config/catenary/executor"
+EXECUTOR_KEY_FILE = "executor_key.pem"
+
 
 def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
     from catenary.operations import Operation
@@ -51,10 +54,14 @@ def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
     help="A Python module whose remote operations (@remote @operation) to perform (repeatable).",
 )
 @click.option(
-    "--id",
-    "executor_id",
-    metavar="NAME",
-    help="This executor's id in the records (default py:HOST:PID); unique per process.",
+    "--dir",
+    "home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_HOME,
+    show_default=True,
+    metavar="DIR",
+    help="This executor's own directory: its key, DIR/executor_key.pem, is created there (mode "
+    "0600) on first start; its did:key is its id in the records. One directory per process.",
 )
 # click options: rows of one shape, each its own flag, alike by nature.
 @click.option(
@@ -78,23 +85,23 @@ def executor_cmd(
     c: Any,
     address: str | None,
     modules: tuple[str, ...],
-    executor_id: str | None,
+    home: Path,
     lease: float,
     concurrency: int,
     as_json: bool,
 ) -> None:
     """Perform the remote operations of Python modules for a served node until SIGTERM/Ctrl-C:
     claim each created execution of them (a lease, renewed while it runs), run it, report the
-    output or the error. With --json, one line per execution performed."""
+    output or the error, signed with the executor's key. With --json, one line per execution
+    performed."""
     from catenary.remote import Worker
+    from catenary.trust.identity import Identity
 
     address = address or c.address
     if not address:
         raise click.UsageError("executor needs --node HOST:PORT (a node served by `catenary serve`)")
     if not modules:
         raise click.UsageError("executor needs --operations MODULE (a module of remote operations)")
-    if executor_id is not None and not executor_id.strip():
-        raise BadInputError("--id: an executor id cannot be empty")
     err = click.get_text_stream("stderr")
 
     def log(line: str) -> None:
@@ -120,14 +127,21 @@ def executor_cmd(
             )
             sys.stdout.flush()
 
+    operations = _remote_operations(modules)  # checked before anything is created
+    home = Path(home).expanduser()
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise BadInputError(f"--dir: cannot create {home}: {exc.strerror}") from None
     worker = Worker(
         address,
-        _remote_operations(modules),
-        executor_id,
+        operations,
+        Identity.load_or_create_file(home / EXECUTOR_KEY_FILE),
         lease=lease,
         concurrency=concurrency,
         on_event=on_event,
         log=log,
+        tls=c.tls,
     )
     try:
         missing = worker.unknown_operations()

@@ -878,9 +878,12 @@ def serve(
     if (tls_cert is None) != (tls_key is None) or (tls_client_ca and not tls_cert):
         raise click.UsageError("TLS needs --tls-cert and --tls-key together (--tls-client-ca only with them)")
     tls = TLSFiles(tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None
-    node = c.local("serve")
     if listen is None and http_listen is None:
         listen = "127.0.0.1:50051"
+    for address, option in ((listen, "--listen"), (http_listen, "--http")):
+        if address:
+            _refuse_busy(address, option)  # before the data dir is opened: a refusal touches nothing
+    node = c.local("serve")
     web = None
     if http_listen:
         from catenary.web import WebServer
@@ -917,6 +920,25 @@ def serve(
         web.stop()
     if server:
         server.stop()
+
+
+def _refuse_busy(address: str, option: str) -> None:
+    """Exit 2 at once when another process listens on ``address`` (a probe bind; TIME_WAIT
+    does not count: SO_REUSEADDR lets the probe past it, never past a listener)."""
+    import socket
+
+    from catenary.api.server import bind_error, split_address
+
+    host, port = split_address(address, option)
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise bind_error(address, option) from None
 
 
 # commands that live in their own modules -------------------------------------------------------

@@ -215,7 +215,10 @@ class ExecutionClient:
         output: Any = None,
         error: str | None = None,
         lease: float | None = None,
+        attestation: bytes | None = None,
     ) -> Execution:
+        """``attestation``: with COMPLETED, the executor's signed attestation block (see
+        :meth:`catenary.remote.Worker.attest`); the node refuses a completed report without one."""
         return convert.execution_from_pb(
             self._stub.Update(
                 execution_pb2.UpdateExecutionRequest(
@@ -225,6 +228,7 @@ class ExecutionClient:
                     output=encode(output) if status is Status.COMPLETED else b"",
                     error=error or "",
                     lease_seconds=lease or 0,
+                    attestation=attestation or b"",
                 )
             )
         )

@@ -31,6 +31,7 @@ from catenary.errors import (
     ValueTooLargeError,
 )
 from catenary.model import Event, Execution, Invocation, Preimages, Run, RunStatus, Segment, Status, Workflow
+from catenary.model.placement import misplacement
 from catenary.model.results import DEFAULT_MAX_VALUE_SIZE as DEFAULT_MAX_VALUE_SIZE
 from catenary.model.results import StepResult as StepResult
 from catenary.model.types import mismatch
@@ -251,6 +252,9 @@ class Engine:
             tuple(s.parent for s in seg.slots),
             tuple(s.cid for s in seg.slots),
         )
+        misplaced = misplacement(self.workflow(state.workflow), invocation)
+        if misplaced is not None:  # the rule a Create is held to; the engine must obey it too
+            raise AssertionError(f"the engine built a misplaced execution: {misplaced}")
         ids = invocation.preimages(trusted=True)
         created = time.time_ns()
         is_remote = op.version.kind == "remote"

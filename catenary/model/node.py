@@ -74,6 +74,7 @@ class ExecutionsLike(Protocol):
         output: Any = None,
         error: str | None = None,
         lease: float | None = None,
+        attestation: bytes | None = None,
     ) -> Execution: ...
 
 

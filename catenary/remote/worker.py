@@ -5,6 +5,12 @@ stream; every execution that comes in is claimed with ``Update(IN_PROGRESS, leas
 reported ``COMPLETED`` (output) or ``FAILED`` (error). While the function runs, a timer renews the
 lease (``IN_PROGRESS`` again) every third of it. A claim that another executor won is skipped.
 
+The executor is a party of its own: its key (an :class:`~catenary.trust.identity.Identity`; the
+CLI keeps it in the executor's directory) signs a token for every call, its did:key is its id
+in the records, and it signs an attestation ``{execution, key, output, signer}`` that goes with
+each completed report (docs/trust.md). Each process needs its own key: two processes with one
+key are one executor, and would each take the other's claim for their own.
+
 When the node goes away (restart, network), each stream reconnects with backoff and resumes
 after the last seq it saw, and a report is retried until the node answers, so a restart loses
 nothing: an execution whose lease lapsed meanwhile is back to ``created`` and claimed again.
@@ -12,9 +18,7 @@ nothing: an execution whose lease lapsed meanwhile is back to ``created`` and cl
 
 from __future__ import annotations
 
-import os
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -36,6 +40,8 @@ from catenary.model import Execution, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.model.types import mismatch
 from catenary.operations import Operation
+from catenary.trust.attestation import report
+from catenary.trust.identity import Identity
 
 RETRY_MAX = 5.0  # seconds between reconnection attempts, at most
 
@@ -52,11 +58,6 @@ class Outcome:
     detail: str | None = None
 
 
-def default_id() -> str:
-    """``py:HOST:PID``: unique per executor process on a network."""
-    return f"py:{socket.gethostname()}:{os.getpid()}"
-
-
 class Worker:
     """Performs remote operations for the node at ``address`` until ``stop`` is set."""
 
@@ -64,22 +65,26 @@ class Worker:
         self,
         address: str,
         operations: Iterable[Operation],
-        executor_id: str | None = None,
+        identity: Identity | None = None,
         lease: float = 30.0,
         concurrency: int = 1,
         on_event: Callable[[Outcome], None] | None = None,
         log: Callable[[str], None] | None = None,
+        tls: Any = None,
     ) -> None:
+        """``identity``: the executor's key (a new one, forgotten on exit, when None); ``tls``:
+        a :class:`~catenary.client.auth.ClientTLS` for a node served over TLS."""
         self.address = address
         self.operations = {op.version_id: op for op in operations}
         if not self.operations:
             raise BadInputError("an executor needs at least one remote operation")
-        self.id = executor_id or default_id()
+        self.identity = identity or Identity.generate()
+        self.id = self.identity.id  # the did:key: what the node records as the executor
         self.lease = lease
         self.concurrency = concurrency
         self._on_event = on_event or (lambda outcome: None)
         self._log = log or (lambda line: None)
-        self._client = Client(address)
+        self._client = Client(address, key=self.identity, tls=tls)
         self._queue: queue.Queue[CID] = queue.Queue()
         self._busy: set[CID] = set()
         self._streams: set[threading.Event] = set()  # one per open Updates call
@@ -233,7 +238,11 @@ class Worker:
             try:
                 if failure is None:
                     reported = self._client.executions.update(
-                        execution.hash, Status.COMPLETED, self.id, output=output
+                        execution.hash,
+                        Status.COMPLETED,
+                        self.id,
+                        output=output,
+                        attestation=self.attest(execution, output),
                     )
                 else:
                     reported = self._client.executions.update(
@@ -255,6 +264,10 @@ class Worker:
                 self._log(f"cannot report {execution.hash} ({_brief(exc)}); retrying")
                 time.sleep(delay)  # even when stopping: the result is not dropped lightly
                 delay = min(delay * 2, RETRY_MAX)
+
+    def attest(self, execution: Execution, output: Any) -> bytes:
+        """The signed attestation block for reporting ``output`` as ``execution``'s result."""
+        return report(self.identity, execution.hash, execution.key, output)
 
     def _emit(
         self, event: str, execution: Execution, op: Operation, started: float, detail: str | None

@@ -5,6 +5,9 @@ What is checked (each a :class:`Finding` when it does not hold):
 - every execution's ``hash`` and ``key`` recompute from its stored fields;
 - every completed execution's output value and every input value is in the value store;
 - every parent is a known execution or event;
+- every execution fits its workflow and run (catenary/model/placement.py, the rule the engine
+  and ``Execution.Create`` follow): its run is of its workflow, and segment, step, operation,
+  config, parents and inputs are where the workflow puts them;
 - no execution is ``in_progress`` without an owner (repair: mark it failed, with the reason);
 - every failed execution and failed run carries an error;
 - every run's recorded segment outputs are exactly segments 0..next_segment-1, each made by a
@@ -18,8 +21,9 @@ from dataclasses import dataclass
 
 from catenary.cid import CID
 from catenary.errors import CatenaryError
-from catenary.model import RunStatus, Status
+from catenary.model import Execution, RunStatus, Status, Workflow
 from catenary.model.filter import ExecutionFilter
+from catenary.model.placement import lineage_misplacement
 from catenary.store import Store
 
 UNOWNED_REASON = "recovered by catenary doctor: in_progress with no owner (its process died)"
@@ -53,6 +57,8 @@ class Doctor:
     def __init__(self, store: Store, workflow_segments: dict[CID, int] | None = None) -> None:
         self._store = store
         self._segments: dict[CID, int] = dict(workflow_segments or {})
+        self._runs: dict[CID, CID] = {}  # run -> its workflow
+        self._workflows: dict[CID, Workflow] = {}
 
     def check(self, repair: bool = False) -> Report:
         findings = [Finding("integrity", "database", p) for p in self._store.integrity_problems()]
@@ -103,11 +109,44 @@ class Doctor:
                     findings.append(Finding("error", subject, "failed without an error"))
                 if e.status is Status.IN_PROGRESS and not e.executor:
                     findings.append(Finding("owner", subject, "in_progress with no owner", repairable=True))
+                missing = False
                 for parent in dict.fromkeys(e.parents):
                     if self._store.get_execution(parent) is None and self._store.get_event(parent) is None:
                         findings.append(Finding("parent", subject, f"parent {parent} is unknown"))
+                        missing = True
+                if not missing:
+                    problem = self._placement(e)
+                    if problem:
+                        findings.append(Finding("placement", subject, problem))
             if before is None:
                 return count
+
+    def _placement(self, e: Execution) -> str | None:
+        """Why ``e`` does not sit where its workflow and run put it, or None."""
+        run = self._runs.get(e.run)
+        if run is None:
+            state = self._store.get_run(e.run)
+            if state is None:
+                return f"run {e.run} is unknown"
+            run = self._runs[e.run] = state.workflow
+        if run != e.workflow:
+            return f"workflow: run {e.run} belongs to workflow {run}, not {e.workflow}"
+        workflow = self._workflows.get(e.workflow)
+        if workflow is None:
+            try:
+                workflow = self._store.get_workflow(e.workflow)
+            except CatenaryError:
+                workflow = None
+            if workflow is None:
+                return f"workflow {e.workflow} is unknown"
+            self._workflows[e.workflow] = workflow
+        problem = lineage_misplacement(
+            workflow,
+            e.run,
+            e.invocation,
+            lambda cid: self._store.get_execution(cid) or self._store.get_event(cid),
+        )
+        return None if problem is None else str(problem)
 
     def _check_runs(self, findings: list[Finding]) -> int:
         runs = self._store.list_runs(None, 10**9)

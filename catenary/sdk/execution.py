@@ -11,17 +11,19 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from catenary.cid import CID, decode, encode
+from catenary.cid import CID, block_cid, decode, encode
 from catenary.errors import (
     AlreadyExistsError,
+    AuthenticationError,
     BadInputError,
     CatenaryError,
     NotFoundError,
     StatusTransitionError,
 )
-from catenary.model import Execution, Invocation, Status, check_transition
+from catenary.model import Event, Execution, Invocation, RunStatus, Status, check_transition
 from catenary.model.enums import Direction, NodeKind
 from catenary.model.filter import ExecutionFilter
+from catenary.model.placement import lineage_misplacement
 from catenary.model.results import MAX_PAGE_SIZE as MAX_PAGE_SIZE
 from catenary.model.results import Page as Page
 from catenary.model.results import Trace as Trace
@@ -32,7 +34,7 @@ from catenary.model.types import mismatch
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
 from catenary.sdk.value import ValueManager
-from catenary.store import HistoryEntry, Store
+from catenary.store import AttestationRow, HistoryEntry, Store
 
 # A claim without a lease of its own lasts this long unless its owner renews it (seconds).
 DEFAULT_LEASE = 30.0
@@ -118,27 +120,35 @@ class ExecutionManager:
         parents: builtins.list[CID],
         inputs: builtins.list[CID],
     ) -> Execution:
-        """Record an execution in status ``created`` for an external executor to claim."""
+        """Record an execution in status ``created`` for an external executor to claim.
+
+        It must sit where the engine would put it (:mod:`catenary.model.placement`): the run's
+        next segment, a step of it with the workflow's operation and config, parents and
+        inputs wired as the workflow says. Anything else is refused, naming the wrong field."""
         state = self._store.get_run(run)
         if state is None:
             raise NotFoundError(f"unknown run {run}")
         if state.workflow != workflow:
-            raise BadInputError(f"run {run} belongs to workflow {state.workflow}, not {workflow}")
-        info = self._operations.get(operation)
-        info.manifest.check_config(config, "config")
-        if not inputs or len(parents) != len(inputs):
+            raise BadInputError(f"workflow: run {run} belongs to workflow {state.workflow}, not {workflow}")
+        if state.status != RunStatus.RUNNING:
+            raise BadInputError(f"run: run {run} is {state.status}; nothing more is recorded in it")
+        if segment != state.next_segment:
             raise BadInputError(
-                f"an execution needs as many parents as inputs (at least one), "
-                f"got {len(parents)} parents and {len(inputs)} inputs"
+                f"segment: run {run} is at segment {state.next_segment}; an execution of segment "
+                f"{segment} does not belong there now"
             )
-        for cid in inputs:
-            self._values.get_bytes(cid)
-        for parent in parents:
-            if self._store.get_execution(parent) is None and self._store.get_event(parent) is None:
-                raise NotFoundError(f"parent {parent} is neither an execution nor an event here")
+        self._operations.get(operation)
+        stored = self._store.get_workflow(workflow)
+        if stored is None:
+            raise NotFoundError(f"unknown workflow {workflow}")
         invocation = Invocation(
             workflow, segment, step, operation, dict(config), tuple(parents), tuple(inputs)
         )
+        problem = lineage_misplacement(stored, run, invocation, self._record)
+        if problem is not None:
+            raise BadInputError(str(problem))
+        for cid in inputs:
+            self._values.get_bytes(cid)
         record = invocation.record(run, Status.CREATED, created_at=time.time_ns())
         stored = self._store.insert_execution(record)
         if stored is None:
@@ -153,6 +163,8 @@ class ExecutionManager:
         output: Any = None,
         error: str | None = None,
         lease: float | None = None,
+        attestation: bytes | None = None,
+        signed: bool = False,
     ) -> Execution:
         """An external executor's report: claim (in_progress), then completed or failed.
 
@@ -160,12 +172,20 @@ class ExecutionManager:
         StatusTransitionError naming the expected and actual status. A claim is a lease of
         ``lease`` seconds (default :attr:`lease`): its owner renews it by sending in_progress
         again; a lapsed lease returns the execution to ``created`` (:meth:`sweep`).
+
+        ``signed``: the report comes from another party (the gRPC API), so a completed report
+        must carry ``attestation``, the executor's signed block attesting this execution, key
+        and output, by the key that holds the lease. It is checked before anything is stored
+        and stored with the output; the record's ``executor`` is that key.
         """
         if lease is not None and (
             isinstance(lease, bool) or not isinstance(lease, (int, float)) or not 0 < lease <= MAX_LEASE
         ):
             raise BadInputError(f"lease: {lease!r} seconds is not in (0, {MAX_LEASE:g}]")
         current = self.get(execution_hash)
+        row = None
+        if status is Status.COMPLETED and (signed or attestation is not None):
+            row = self._check_report(current, executor, output, attestation)
         if status is Status.COMPLETED:
             problem = self._output_problem(current, output)
             if problem:  # never stored as done: the execution fails with the reason
@@ -185,7 +205,7 @@ class ExecutionManager:
             return self._claim_or_renew(current, executor, lease)
         if (
             status in (Status.COMPLETED, Status.FAILED)
-            and executor
+            and (executor or signed)
             and current.executor
             and executor != current.executor
         ):
@@ -211,7 +231,49 @@ class ExecutionManager:
                 f"cannot move execution {execution_hash} to {status.value}: expected status "
                 f"{expected.value}, actual {actual.value}"
             )
+        if row is not None and updated.status is Status.COMPLETED:
+            self._store.put_attestations([row], time.time_ns())
         return updated
+
+    def _check_report(
+        self, current: Execution, executor: str | None, output: Any, attestation: bytes | None
+    ) -> AttestationRow:
+        """The executor attestation of a completed report, once its signer is shown to hold
+        the lease and it attests this execution, key and output; refused otherwise."""
+        from catenary.trust.attestation import EXECUTOR, check
+
+        if current.status is not Status.IN_PROGRESS or not current.executor:
+            raise StatusTransitionError(
+                f"cannot complete execution {current.hash}: expected status in_progress, "
+                f"actual {current.status.value} (an executor claims it first)"
+            )
+        if executor and executor != current.executor:
+            raise StatusTransitionError(
+                f"execution {current.hash} is claimed by {current.executor}, not {executor}: "
+                f"only the executor that holds the lease may report it"
+            )
+        if not attestation:
+            raise AuthenticationError(
+                f"the report for execution {current.hash} carries no attestation: an executor "
+                f"signs {{execution, key, output, signer}} with its key and sends it with the output"
+            )
+        output_cid, _ = self._values.encode(output)
+        cid = block_cid(attestation)
+        verdict = check(cid, attestation, current.hash, current.key, output_cid, EXECUTOR)
+        if not verdict.valid:
+            raise AuthenticationError(
+                f"the attestation for execution {current.hash} is refused: {verdict.reason}"
+            )
+        if verdict.signer != current.executor:
+            raise StatusTransitionError(
+                f"execution {current.hash} is claimed by {current.executor}, but the report is "
+                f"signed by {verdict.signer}: only the executor that holds the lease may report it"
+            )
+        return AttestationRow(current.hash, cid, attestation, current.executor, EXECUTOR.value)
+
+    def _record(self, cid: CID) -> Execution | Event | None:
+        """The execution or event stored under ``cid``."""
+        return self._store.get_execution(cid) or self._store.get_event(cid)
 
     def _output_problem(self, current: Execution, output: Any) -> str | None:
         """Why ``output`` does not match the operation's declared output type, or None."""

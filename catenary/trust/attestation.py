@@ -45,6 +45,12 @@ def sign(identity: Identity, execution: CID, key: CID, output: CID, role: Role) 
     return AttestationRow(execution, cid, raw, identity.id, Role(role).value)
 
 
+def report(identity: Identity, execution: CID, key: CID, output: Any) -> bytes:
+    """The attestation block an executor sends with its report of ``output`` (a value) as the
+    result of ``execution`` (whose key is ``key``); the node checks and stores it."""
+    return sign(identity, execution, key, block(output)[0], EXECUTOR).data
+
+
 def role_for(signer: str, executor: str | None, cached_from: CID | None) -> Role:
     """``executor`` when the signer is the node that recorded the execution by doing the
     work (not a cache hit); ``validator`` otherwise."""

@@ -3,7 +3,12 @@
 // code): it performs the remote operation example/shout (shout.json) for a served node.
 //
 //   catenary op register-remote examples/executors/shout.json      # once, on the node's data dir
-//   node examples/executors/shout-executor.js --node 127.0.0.1:50051 [--id NAME] [--lease SECONDS] [--count N]
+//   node examples/executors/shout-executor.js --node 127.0.0.1:50051 [--dir DIR] [--lease SECONDS] [--count N]
+//
+// The executor is a party of its own (docs/trust.md): its ed25519 key is DIR/executor_key.pem
+// (PKCS#8 PEM, mode 0600, created on first start; default ./shout-executor), its did:key is its
+// id in the records, every call carries a JWS token it signs for the node and the method, and
+// each completed report carries its signed attestation {execution, key, output, signer}.
 //
 // The protocol (docs/api.md, "The claim protocol"): subscribe to Updates(status=CREATED,
 // operation=<version id>), claim each execution with Update(IN_PROGRESS, lease_seconds), renew the
@@ -13,15 +18,18 @@
 const path = require('path');
 // `make test` installs @grpc/grpc-js and @grpc/proto-loader under the repository's .tools/.
 module.paths.push(path.resolve(__dirname, '..', '..', '.tools', 'node_modules'));
+const crypto = require('crypto');
+const fs = require('fs');
+const { pathToFileURL } = require('url');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const args = { node: '127.0.0.1:50051', name: 'example/shout', id: `js:${process.pid}`, lease: 30, count: 0 };
+const args = { node: '127.0.0.1:50051', name: 'example/shout', dir: 'shout-executor', lease: 30, count: 0 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const key = argv[i].replace(/^--/, '');
   if (!(key in args) || argv[i + 1] === undefined) {
-    console.error(`usage: shout-executor.js [--node HOST:PORT] [--name OP] [--id NAME] [--lease SECONDS] [--count N] (bad: ${argv[i]})`);
+    console.error(`usage: shout-executor.js [--node HOST:PORT] [--name OP] [--dir DIR] [--lease SECONDS] [--count N] (bad: ${argv[i]})`);
     process.exit(2);
   }
   args[key] = typeof args[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
@@ -32,10 +40,73 @@ const definition = protoLoader.loadSync(['api/execution.proto', 'api/operation.p
   keepCase: true, longs: String, enums: String, bytes: Buffer, defaults: true,
 });
 const api = grpc.loadPackageDefinition(definition).catenary.api.v1;
+
+// The key, created race-safely (exclusive create) on first start.
+function loadKey(dir) {
+  const file = path.join(dir, 'executor_key.pem');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!fs.existsSync(file)) {
+    const { privateKey } = crypto.generateKeyPairSync('ed25519');
+    try {
+      fs.writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+    }
+  }
+  return crypto.createPrivateKey(fs.readFileSync(file));
+}
+const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+function base58(bytes) {
+  let n = BigInt('0x' + Buffer.from(bytes).toString('hex'));
+  let out = '';
+  while (n > 0n) { out = ALPHABET[Number(n % 58n)] + out; n /= 58n; }
+  for (const b of bytes) { if (b !== 0) break; out = '1' + out; }
+  return out;
+}
+const privateKey = loadKey(args.dir);
+const publicRaw = Buffer.from(crypto.createPublicKey(privateKey).export({ format: 'jwk' }).x, 'base64url');
+const did = 'did:key:z' + base58(Buffer.concat([Buffer.from([0xed, 0x01]), publicRaw]));
+const b64url = (data) => Buffer.from(data).toString('base64url');
+
+// A call token (catenary/trust/token.py): compact JWS, EdDSA, for this node and this method.
+let nodeId = null;
+function token(method) {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: did, aud: nodeId, mth: method, iat: now, exp: now + 60, jti: b64url(crypto.randomBytes(16)) };
+  const input = `${b64url(JSON.stringify({ alg: 'Ed25519', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
+  return `${input}.${b64url(crypto.sign(null, Buffer.from(input), privateKey))}`;
+}
+const signing = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+  start(metadata, listener, next) {
+    metadata.set('authorization', `Bearer ${token(options.method_definition.path)}`);
+    next(metadata, listener);
+  },
+});
+
 const credentials = grpc.credentials.createInsecure();
-const executions = new api.Execution(args.node, credentials);
-const operations = new api.Operation(args.node, credentials);
-const values = new api.Value(args.node, credentials);
+const options = { interceptors: [signing] };
+const executions = new api.Execution(args.node, credentials, options);
+const operations = new api.Operation(args.node, credentials, options);
+const values = new api.Value(args.node, credentials, options);
+
+// The node's did:key (the tokens' audience): its health check says it, without a token.
+function learnNodeId() {
+  const health = new grpc.Client(args.node, credentials);
+  return new Promise((resolve, reject) => {
+    const call = health.makeUnaryRequest('/grpc.health.v1.Health/Check', () => Buffer.alloc(0), (b) => b,
+      Buffer.alloc(0), (err) => { health.close(); if (err) reject(err); else resolve(nodeId); });
+    call.on('metadata', (metadata) => { nodeId = String(metadata.get('catenary-node-id')[0] || ''); });
+  });
+}
+
+// The attestation block of a report (docs/trust.md), DAG-CBOR through the browser library (js/).
+let dagCbor = null;
+function attest(execution, output) {
+  const { CID, encode, cidOf } = dagCbor;
+  const data = { execution: CID.decode(execution.hash), key: CID.decode(execution.key), output: cidOf(output), signer: did };
+  data.signature = crypto.sign(null, Buffer.from(encode(data)), privateKey);
+  return Buffer.from(encode(data));
+}
 const call = (client, method, request) =>
   new Promise((resolve, reject) => client[method](request, (err, reply) => (err ? reject(err) : resolve(reply))));
 
@@ -68,7 +139,7 @@ let performed = 0;
 let since = '0';
 
 async function perform(hash) {
-  const lease = { hash, status: 'IN_PROGRESS', executor: args.id, lease_seconds: args.lease };
+  const lease = { hash, status: 'IN_PROGRESS', executor: did, lease_seconds: args.lease };
   let claimed;
   try {
     claimed = await call(executions, 'Update', lease);
@@ -81,14 +152,15 @@ async function perform(hash) {
     let report;
     try {
       const input = await call(values, 'Get', { cid: claimed.inputs[0] });
-      report = { status: 'COMPLETED', output: encodeText(shout(decodeText(input.data))) };
+      const output = encodeText(shout(decodeText(input.data)));
+      report = { status: 'COMPLETED', output, attestation: attest(claimed, output) };
     } catch (err) {
       report = { status: 'FAILED', error: `${err.name}: ${err.message}` };
     }
-    const reported = await call(executions, 'Update', { hash, executor: args.id, ...report });
+    const reported = await call(executions, 'Update', { hash, executor: did, ...report });
     performed += 1;
     console.log(JSON.stringify({ event: reported.status.toLowerCase(), execution: hash.toString('base64'),
-      executor: args.id, error: reported.error || null }));
+      executor: did, error: reported.error || null }));
   } finally {
     clearInterval(renewal);
   }
@@ -119,14 +191,16 @@ function subscribe(operation) {
   stream.on('end', again);
 }
 
-call(operations, 'List', {}).then(({ operations: known }) => {
+Promise.all([learnNodeId(), import(pathToFileURL(path.resolve(__dirname, '..', '..', 'js', 'src', 'cid.js')))])
+  .then(([, cid]) => { dagCbor = cid; return call(operations, 'List', {}); })
+  .then(({ operations: known }) => {
   const op = known.find((o) => o.name === args.name && o.implementation.equals(REMOTE));
   if (!op) {
     console.error(`error: the node at ${args.node} has no remote operation ${args.name} ` +
       '(register it: catenary op register-remote examples/executors/shout.json)');
     process.exit(2);
   }
-  console.error(`executor ${args.id} performing ${args.name} for ${args.node}; lease ${args.lease} s`);
+  console.error(`executor ${did} performing ${args.name} for ${args.node}; lease ${args.lease} s`);
   subscribe(op.version_id);
 }, (err) => {
   console.error(`error: cannot reach the node at ${args.node}: ${err.details || err.message}`);

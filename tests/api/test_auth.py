@@ -145,7 +145,7 @@ def test_claims_are_scoped_by_operation(node: Node, tmp_path: Path) -> None:
                 (done_hash, grpc.StatusCode.PERMISSION_DENIED),
             ):
                 request = execution_pb2.UpdateExecutionRequest(
-                    hash=final.cid_bytes, status=execution_def_pb2.IN_PROGRESS, executor="alice"
+                    hash=final.cid_bytes, status=execution_def_pb2.IN_PROGRESS, executor=alice.id
                 )
                 error = refusal(update, request, issue(alice, node.id, method))
                 assert error.code() == code, error.details()

@@ -23,7 +23,9 @@ from catenary.errors import (
 from catenary.model import OperationManifest, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
-from tests.helpers import open_policy
+from catenary.trust.attestation import report
+from catenary.trust.identity import Identity
+from tests.helpers import create_remote_step, open_policy
 
 from .conftest import Buf, b64, chain_manifest
 
@@ -192,21 +194,10 @@ def test_subscribe_then_create_receives_it(client: Client) -> None:
 
 
 def remote_execution(client: Client, node: Node):
-    """A created execution of a remote operation, fed by a real run's output."""
+    """A created execution of a remote operation, where a real run's segment 1 puts it."""
     manifest = OperationManifest(name="test/remote-upper", inputs=("int",), output="string")
     info = node.operations.register_remote(manifest)
-    result = make_runs(client, 1, steps=1)[0]
-    producer = client.executions.get(result.final)
-    return client.executions.create(
-        workflow=producer.workflow,
-        run=producer.run,
-        segment=1,
-        step=0,
-        operation=info.version_id,
-        config={},
-        parents=[producer.hash],
-        inputs=[producer.output],
-    )
+    return create_remote_step(client, info.version_id)
 
 
 def test_two_concurrent_claimants_exactly_one_wins(client: Client, node: Node, server) -> None:
@@ -214,12 +205,14 @@ def test_two_concurrent_claimants_exactly_one_wins(client: Client, node: Node, s
     assert created.status is Status.CREATED
     barrier = threading.Barrier(8)
     outcomes: list = []
+    keys = {key.id: key for key in (Identity.generate() for _ in range(8))}
+    names = list(keys)
 
     def claim(n: int) -> None:
         c = Client(server.address)
         barrier.wait()
         try:
-            outcomes.append(c.executions.update(created.hash, Status.IN_PROGRESS, f"exec-{n}"))
+            outcomes.append(c.executions.update(created.hash, Status.IN_PROGRESS, names[n]))
         except StatusTransitionError as exc:
             outcomes.append(exc)
         finally:
@@ -236,7 +229,11 @@ def test_two_concurrent_claimants_exactly_one_wins(client: Client, node: Node, s
     assert "expected status created, actual in_progress" in str(losses[0])
     stored = client.executions.get(created.hash)
     assert stored.status is Status.IN_PROGRESS and stored.executor == wins[0].executor
-    done = client.executions.update(created.hash, Status.COMPLETED, wins[0].executor, output="41")
+    winner = keys[wins[0].executor]
+    done = client.executions.update(
+        created.hash, Status.COMPLETED, winner.id, output="41",
+        attestation=report(winner, created.hash, created.key, "41"),
+    )
     assert done.status is Status.COMPLETED and client.values.get(done.output) == "41"
     with pytest.raises(StatusTransitionError, match="expected status in_progress, actual completed"):
         client.executions.update(created.hash, Status.FAILED, wins[0].executor, error="late")
@@ -244,8 +241,12 @@ def test_two_concurrent_claimants_exactly_one_wins(client: Client, node: Node, s
 
 def test_wrong_typed_output_fails_the_execution(client: Client, node: Node) -> None:
     created = remote_execution(client, node)
-    client.executions.update(created.hash, Status.IN_PROGRESS, "worker")
-    reported = client.executions.update(created.hash, Status.COMPLETED, "worker", output=41)
+    worker = Identity.generate()
+    client.executions.update(created.hash, Status.IN_PROGRESS, worker.id)
+    reported = client.executions.update(
+        created.hash, Status.COMPLETED, worker.id, output=41,
+        attestation=report(worker, created.hash, created.key, 41),
+    )
     assert reported.status is Status.FAILED
     assert reported.output is None
     assert "does not match its declared type: output: expected string, got int" in reported.error

@@ -64,7 +64,28 @@ def test_doctor_repairs_an_orphaned_claim(cli: Cli, tmp_path: Path) -> None:
         )
     proc = cli("doctor", code=1)
     assert "in_progress with no owner" in proc.stdout and "--repair fixes this" in proc.stdout
-    repaired = cli.json("doctor", "--repair")
-    assert repaired["ok"] is True and repaired["repaired"] == 1
+    repaired = json.loads(cli("doctor", "--repair", "--json", code=1).stdout)
+    # Step 99 gives the orphan a hash of its own, and a place no workflow has: that stays reported.
+    assert repaired["repaired"] == 1 and [f["check"] for f in repaired["findings"]] == ["placement"]
     fixed = cli.json("exec", "get", str(orphan.hash))
     assert fixed["status"] == "failed" and "recovered by catenary doctor" in fixed["error"]
+
+
+def test_doctor_reports_a_record_that_does_not_fit_its_workflow(cli: Cli, tmp_path: Path) -> None:
+    """A record put in the DB behind the API's back (segment 99, step 7) is named, with the field."""
+    result = seeded(cli, tmp_path)
+    node = Node(cli.data_dir)
+    try:
+        final = node.executions.get(CID.parse(result["final"]))
+        invocation = final.invocation
+        misplaced = type(invocation)(
+            invocation.workflow, 99, 7, invocation.operation, dict(invocation.config),
+            invocation.parents, invocation.inputs,
+        )
+        record = misplaced.record(final.run, Status.CREATED, created_at=time.time_ns())
+        assert node.store.insert_execution(record) is not None
+    finally:
+        node.close()
+    findings = json.loads(cli("doctor", "--json", code=1).stdout)["findings"]
+    assert [(f["check"], f["subject"]) for f in findings] == [("placement", str(record.hash))]
+    assert findings[0]["message"].startswith("segment: 99 is not a segment of workflow")

@@ -15,6 +15,10 @@ from catenary.model.filter import ExecutionFilter
 from catenary.model.node import NodeLike
 from catenary.model.results import EXECUTOR, MISMATCH, VERIFIED, StepResult, WorkflowInfo
 
+from catenary.trust.attestation import report
+from catenary.trust.identity import Identity
+from tests.helpers import create_remote_step
+
 from .conftest import Api
 
 UNKNOWN = CID.parse("bafy2bzaceajzjwkmpnmyb57kjdebduo45ythudsedwuowdja26dflzd6teli6")
@@ -200,41 +204,37 @@ def test_executions_trace_both_directions(api: Api) -> None:
 
 
 def remote_step(api: Api) -> Execution:
-    """A created execution of a remote operation (declared output: string), fed by a run."""
+    """A created execution of a remote operation (declared output: string), where a run's
+    segment 1 puts it."""
     manifest = OperationManifest(name="test/remote-upper", inputs=("int",), output="string")
     info = api.local.operations.register_remote(manifest)
-    _, result = run_chain(api.node, 0, steps=1)
-    producer = api.node.executions.get(result.final)
-    return api.node.executions.create(
-        workflow=producer.workflow,
-        run=producer.run,
-        segment=1,
-        step=0,
-        operation=info.version_id,
-        config={},
-        parents=[producer.hash],
-        inputs=[producer.output],
-    )
+    return create_remote_step(api.node, info.version_id)
 
 
 def test_executions_create_claim_complete(api: Api) -> None:
     created = remote_step(api)
     assert created.status is Status.CREATED and created.executor is None
-    claimed = api.node.executions.update(created.hash, Status.IN_PROGRESS, "worker-1")
-    assert claimed.status is Status.IN_PROGRESS and claimed.executor == "worker-1"
-    with pytest.raises(StatusTransitionError, match="claimed by worker-1"):
-        api.node.executions.update(created.hash, Status.IN_PROGRESS, "worker-2")
-    done = api.node.executions.update(created.hash, Status.COMPLETED, "worker-1", output="ONE")
+    one, two = Identity.generate(), Identity.generate()
+    claimed = api.node.executions.update(created.hash, Status.IN_PROGRESS, one.id)
+    assert claimed.status is Status.IN_PROGRESS and claimed.executor == one.id
+    with pytest.raises(StatusTransitionError, match=f"claimed by {one.id}"):
+        api.node.executions.update(created.hash, Status.IN_PROGRESS, two.id)
+    signed = report(one, created.hash, created.key, "ONE")
+    done = api.node.executions.update(created.hash, Status.COMPLETED, one.id, output="ONE", attestation=signed)
     assert done.status is Status.COMPLETED and api.node.values.get(done.output) == "ONE"
+    [attested] = api.node.attestations.list(created.hash)  # the executor's own, stored with the report
+    assert (attested.signer, attested.role, attested.valid) == (one.id, EXECUTOR, True)
     with pytest.raises(StatusTransitionError, match="expected status in_progress, actual completed"):
-        api.node.executions.update(created.hash, Status.FAILED, "worker-1", error="late")
+        api.node.executions.update(created.hash, Status.FAILED, one.id, error="late")
 
 
 def test_an_output_of_the_wrong_type_fails_the_execution(api: Api) -> None:
     """The sdk refuses it, so a Python caller and a gRPC caller get the same answer."""
     created = remote_step(api)
-    api.node.executions.update(created.hash, Status.IN_PROGRESS, "worker-1")
-    reported = api.node.executions.update(created.hash, Status.COMPLETED, "worker-1", output=41)
+    worker = Identity.generate()
+    api.node.executions.update(created.hash, Status.IN_PROGRESS, worker.id)
+    signed = report(worker, created.hash, created.key, 41)
+    reported = api.node.executions.update(created.hash, Status.COMPLETED, worker.id, output=41, attestation=signed)
     assert reported.status is Status.FAILED and reported.output is None
     assert reported.error == (
         "test/remote-upper reported an output that does not match its "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from catenary.model import OperationManifest, OperationVersion
+from catenary.trust.identity import Identity
 from tests.executors.conftest import ROOT
 from tests.executors.test_processes import env, free_port
 
@@ -125,10 +127,6 @@ def test_local_only_commands_refuse_node_and_bad_hashes(tmp_path: Path) -> None:
             ],
             "--lease",
         ),
-        (
-            ["executor", "--node", "127.0.0.1:1", "--operations", "tests.executors.remote_ops", "--id", " "],
-            "--id",
-        ),
         (["--executor", "dask:nowhere", "op", "list"], "expected local, dask:local or dask://HOST:PORT"),
         (["--executor", "dask://no-port", "op", "list"], "expected local, dask:local or dask://HOST:PORT"),
         (["--executor", "dask:local", "--node", "127.0.0.1:1", "op", "list"], "--executor and --node"),
@@ -149,6 +147,19 @@ def test_an_executor_without_a_node_says_so(tmp_path: Path) -> None:
         f"127.0.0.1:{free_port()}",
         "--operations",
         "tests.executors.remote_ops",
+        "--dir",
+        str(tmp_path / "executor"),
         code=1,
     )
     assert "cannot reach the node" in proc.stderr
+
+
+def test_an_executor_keeps_its_own_key_in_its_directory(tmp_path: Path) -> None:
+    home = tmp_path / "executor"
+    args = ("executor", "--node", f"127.0.0.1:{free_port()}", "--operations", "tests.executors.remote_ops")
+    catenary(tmp_path / "node", *args, "--dir", str(home), code=1)
+    key = home / "executor_key.pem"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    first = Identity.load_or_create_file(key).id
+    catenary(tmp_path / "node", *args, "--dir", str(home), code=1)  # the second start reuses it
+    assert Identity.load_or_create_file(key).id == first and first.startswith("did:key:z")

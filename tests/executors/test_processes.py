@@ -31,6 +31,7 @@ from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
 from catenary.operations.wasm.abi import parse_manifest
 from catenary.sdk import Node
+from catenary.trust.identity import Identity
 from tests.executors.conftest import REMOTE_OPS, ROOT
 from tests.helpers import allow_anonymous, check_hashes, manifest, open_policy
 
@@ -57,6 +58,7 @@ class Processes:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.started: list[subprocess.Popen[str]] = []
+        self.ids: dict[str, str] = {}  # executor name -> its did:key (the key in its own directory)
 
     def catenary(self, *args: str, **extra_env: str) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
@@ -89,14 +91,17 @@ class Processes:
         return proc, line.split()[-1]
 
     def executor(self, address: str, name: str, lease: float, **extra_env: str) -> subprocess.Popen[str]:
+        home = self.data_dir.parent / f"executor-{name}"
+        home.mkdir(exist_ok=True)
+        self.ids[name] = Identity.load_or_create_file(home / "executor_key.pem").id  # it uses this key
         return self.catenary(
             "executor",
             "--node",
             address,
             "--operations",
             REMOTE_OPS,
-            "--id",
-            name,
+            "--dir",
+            str(home),
             "--lease",
             str(lease),
             "--json",
@@ -169,7 +174,7 @@ def test_an_executor_killed_mid_execution_loses_nothing(processes: Processes, tm
         "the first executor's claim",
     )
     [execution] = claimed
-    assert execution.executor == "doomed"
+    assert execution.executor == processes.ids["doomed"]
     doomed.send_signal(signal.SIGKILL)
     doomed_out, _ = doomed.communicate(timeout=30)
     survivor = processes.executor(address, "survivor", 2.0)  # no hold: it completes
@@ -185,7 +190,7 @@ def test_an_executor_killed_mid_execution_loses_nothing(processes: Processes, tm
     records = list(client.executions.iterate(ExecutionFilter(run=run.id)))
     assert sorted((e.step, e.status.value) for e in records) == [(0, "completed"), (1, "completed")]
     done = client.executions.get(execution.hash)
-    assert (done.executor, client.values.get(done.output)) == ("survivor", 30)
+    assert (done.executor, client.values.get(done.output)) == (processes.ids["survivor"], 30)
     for e in records:
         check_hashes(e)
     # The history (read from the node's data dir by the CLI) shows the claim, expiry and re-claim.
@@ -210,9 +215,10 @@ def test_an_executor_killed_mid_execution_loses_nothing(processes: Processes, tm
     entries = [(h["change"], h["executor"]) for h in json.loads(history.stdout)["history"]]
     # (On a starved machine the doomed executor may have let its lease lapse and re-claimed it
     # before it was killed: more doomed entries, the same ending.)
-    assert entries[0] == ("claimed", "doomed")
-    assert entries[-2:] == [("lease_expired", "doomed"), ("claimed", "survivor")]
-    assert {who for _, who in entries[:-1]} == {"doomed"}
+    doomed_id, survivor_id = processes.ids["doomed"], processes.ids["survivor"]
+    assert entries[0] == ("claimed", doomed_id)
+    assert entries[-2:] == [("lease_expired", doomed_id), ("claimed", survivor_id)]
+    assert {who for _, who in entries[:-1]} == {doomed_id}
     client.close()
     processes.stop(serve)
 
@@ -283,8 +289,8 @@ def test_a_node_js_executor_completes_a_remote_execution(node_js: str, tmp_path:
                 str(JS_EXECUTOR),
                 "--node",
                 server.address,
-                "--id",
-                "js-1",
+                "--dir",
+                str(tmp_path / "js-executor"),
                 "--lease",
                 "10",
                 "--count",
@@ -303,7 +309,10 @@ def test_a_node_js_executor_completes_a_remote_execution(node_js: str, tmp_path:
         assert js.returncode == 0, err
         assert result.result == "HÉLLO!".encode()
         remote = node.executions.get(state.outputs[0].producer)
-        assert (remote.status, remote.executor) == (Status.COMPLETED, "js-1")
+        js_id = Identity.load_or_create_file(tmp_path / "js-executor" / "executor_key.pem").id
+        assert (remote.status, remote.executor) == (Status.COMPLETED, js_id)  # its own key's did
+        [attested] = node.attestations.list(remote.hash)
+        assert (attested.signer, attested.valid) == (js_id, True)
         assert node.values.get(remote.output) == "HÉLLO!"
         [line] = events(out)
         assert line["event"] == "completed"

@@ -14,6 +14,7 @@ from catenary.remote import Worker, remote
 from catenary.model.filter import ExecutionFilter
 from catenary.operations import operation
 from catenary.sdk import Node
+from catenary.trust.identity import Identity
 from tests.executors import remote_ops
 from tests.executors.conftest import workflow
 from tests.helpers import open_policy
@@ -34,10 +35,12 @@ class Running:
         self.outcomes: list = []
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.ids: dict[str, str] = {}  # name -> the worker's did:key
 
     def start(self, name: str, **kwargs) -> Worker:
-        worker = Worker(self.address, [remote_ops.shout, remote_ops.boom, remote_ops.liar], name,
+        worker = Worker(self.address, [remote_ops.shout, remote_ops.boom, remote_ops.liar], Identity.generate(),
                         lease=5, on_event=self.outcomes.append, **kwargs)
+        self.ids[name] = worker.id
         thread = threading.Thread(target=worker.run, args=(self.stop,))
         thread.start()
         self.threads.append(thread)
@@ -65,7 +68,7 @@ def test_two_executors_share_the_work_and_none_is_done_twice(remote_node: Node, 
         results = list(pool.map(lambda w: remote_node.runs.run(wf.id, {0: [w]})[1].result, words))
     assert results == [w.upper() + "!" for w in words]
     done = [e for e in remote_node.executions.iterate(ExecutionFilter(workflow=wf.id))]
-    assert len(done) == 8 and {e.executor for e in done} <= {"w1", "w2"}
+    assert len(done) == 8 and {e.executor for e in done} <= {workers.ids["w1"], workers.ids["w2"]}
     workers.close()
     completed = [o.execution for o in workers.outcomes if o.event == "completed"]
     assert sorted(completed) == sorted(e.hash for e in done)  # each performed exactly once

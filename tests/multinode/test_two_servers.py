@@ -21,6 +21,8 @@ from catenary.client import Client
 from catenary.errors import StatusTransitionError
 from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
+from catenary.trust.attestation import report
+from catenary.trust.identity import Identity
 from tests.helpers import allow_anonymous, check_hashes, manifest
 from tests.pg import PostgresServer
 
@@ -144,16 +146,15 @@ def test_step_on_b_get_on_a(nodes) -> None:
 
 def test_contested_claims_from_both_nodes_have_one_winner(nodes) -> None:
     a, b = nodes
-    wf = a.workflows.create(json.dumps(manifest(([-1], ["test/inc"]), name="claims")))
-    run = a.runs.new(wf.id)
-    step = a.runs.next(run.id, [1])
-    producer = a.executions.get(step.final)
+    wf = a.workflows.create(json.dumps(manifest(([-1], ["test/inc"]), ([0], ["test/inc"]), name="claims")))
     inc = next(o for o in a.operations.list() if o.manifest.name == "test/inc").version_id
-    created = [
-        a.executions.create(wf.id, run.id, 1, n, inc, {}, [producer.hash], [producer.output])
-        for n in range(8)
-    ]
+    created = []
+    for n in range(8):  # segment 1 of 8 runs, recorded where the engine would put it
+        run = a.runs.new(wf.id)
+        producer = a.executions.get(a.runs.next(run.id, [n]).final)
+        created.append(a.executions.create(wf.id, run.id, 1, 0, inc, {}, [producer.hash], [producer.output]))
     assert all(e.status is Status.CREATED for e in created)
+    keys = {"exec-a": Identity.generate(), "exec-b": Identity.generate()}
     won: dict[str, list] = {"exec-a": [], "exec-b": []}
     barrier = threading.Barrier(2)
 
@@ -161,7 +162,7 @@ def test_contested_claims_from_both_nodes_have_one_winner(nodes) -> None:
         barrier.wait()
         for e in created:
             try:
-                client.executions.update(e.hash, Status.IN_PROGRESS, executor=name)
+                client.executions.update(e.hash, Status.IN_PROGRESS, executor=keys[name].id)
                 won[name].append(e.hash)
             except StatusTransitionError:
                 pass
@@ -175,11 +176,12 @@ def test_contested_claims_from_both_nodes_have_one_winner(nodes) -> None:
     assert not set(won["exec-a"]) & set(won["exec-b"])
     for name, hashes in won.items():
         for h in hashes:
-            assert a.executions.get(h).executor == name and b.executions.get(h).executor == name
+            assert a.executions.get(h).executor == keys[name].id == b.executions.get(h).executor
     # The winner completes through the other node; a second completion is refused on either.
-    first = created[0].hash
-    owner = a.executions.get(first).executor
-    done = b.executions.update(first, Status.COMPLETED, executor=owner, output=3)
+    first = created[0]
+    owner = next(keys[name] for name, hashes in won.items() if first.hash in hashes)
+    signed = report(owner, first.hash, first.key, 3)
+    done = b.executions.update(first.hash, Status.COMPLETED, executor=owner.id, output=3, attestation=signed)
     assert done.status is Status.COMPLETED and a.values.get(done.output) == 3
     with pytest.raises(StatusTransitionError, match="expected status in_progress, actual completed"):
-        a.executions.update(first, Status.COMPLETED, executor=owner, output=3)
+        a.executions.update(first.hash, Status.COMPLETED, executor=owner.id, output=3, attestation=signed)

@@ -98,20 +98,22 @@ class CreateExecutionRequest(_message.Message):
     def __init__(self, workflow: _Optional[bytes] = ..., run: _Optional[bytes] = ..., segment: _Optional[int] = ..., step: _Optional[int] = ..., operation: _Optional[bytes] = ..., config: _Optional[_Mapping[str, str]] = ..., parents: _Optional[_Iterable[bytes]] = ..., inputs: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class UpdateExecutionRequest(_message.Message):
-    __slots__ = ("hash", "status", "executor", "output", "error", "lease_seconds")
+    __slots__ = ("hash", "status", "executor", "output", "error", "lease_seconds", "attestation")
     HASH_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     EXECUTOR_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ATTESTATION_FIELD_NUMBER: _ClassVar[int]
     hash: bytes
     status: _execution_pb2.Status
     executor: str
     output: bytes
     error: str
     lease_seconds: float
-    def __init__(self, hash: _Optional[bytes] = ..., status: _Optional[_Union[_execution_pb2.Status, str]] = ..., executor: _Optional[str] = ..., output: _Optional[bytes] = ..., error: _Optional[str] = ..., lease_seconds: _Optional[float] = ...) -> None: ...
+    attestation: bytes
+    def __init__(self, hash: _Optional[bytes] = ..., status: _Optional[_Union[_execution_pb2.Status, str]] = ..., executor: _Optional[str] = ..., output: _Optional[bytes] = ..., error: _Optional[str] = ..., lease_seconds: _Optional[float] = ..., attestation: _Optional[bytes] = ...) -> None: ...
 
 class TraceRequest(_message.Message):
     __slots__ = ("hash", "direction", "depth")
