@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catenary.cid import CID, block, block_cid, check_value, decode, encode
-from catenary.engine.executor import Executor, OperationTimeout, executor_from_spec  # noqa: F401 (re-exported)
+from catenary.engine.executor import Executor, executor_from_spec
 from catenary.errors import (
     CatenaryError,
     EncodingError,
@@ -25,6 +25,7 @@ from catenary.errors import (
     ExecutorUnavailableError,
     InputError,
     NotFoundError,
+    OperationTimeout,  # noqa: F401 (re-exported)
     RunStateError,
     ValueTooLargeError,
 )

@@ -322,7 +322,7 @@ class WasmModule:
             raise _Failure(
                 f"catenary_alloc({total}) returned {base}, a range outside its memory of {size} bytes"
             )
-        table = []
+        table: list[int] = []
         pos = base + head
         for data in inputs:
             table += (pos, len(data))
