@@ -37,7 +37,7 @@ from catenary.cid import CID
 from catenary.proto.api import execution_pb2, run_pb2, value_pb2, workflow_pb2
 from catenary.sdk import Node
 from catenary.trust.policy import Policy
-from catenary.trust.token import Problem, TokenChecker, TokenError
+from catenary.trust.token import Problem, TokenChecker
 
 CALLER: contextvars.ContextVar[str | None] = contextvars.ContextVar("catenary_caller", default=None)
 NODE_ID_KEY = "catenary-node-id"
@@ -98,7 +98,7 @@ class Authorization(grpc.ServerInterceptor):
         if header is not None:
             scheme, _, token = str(header).partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise TokenError(Problem.MALFORMED, "authorization metadata must be 'Bearer <token>'")
+                raise errors.TokenError(Problem.MALFORMED, "authorization metadata must be 'Bearer <token>'")
             return self.tokens.check(token.strip(), method).issuer
         names = (context.auth_context() or {}).get("x509_common_name")
         if names:
@@ -122,7 +122,7 @@ class Authorization(grpc.ServerInterceptor):
         if decision.allowed:
             return key
         if key is None:
-            raise TokenError(
+            raise errors.TokenError(
                 Problem.MISSING,
                 f"{method} needs the caller's key: send "
                 f"'authorization: Bearer <token>' metadata or a "

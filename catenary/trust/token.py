@@ -171,7 +171,8 @@ class TokenChecker:
                 self._keys.clear()  # crude but bounded: rebuilt on the next call of each issuer
             self._keys[claims.issuer] = key
         try:
-            valid = jws.verify_compact(compact, _ALG, key)
+            # joserfc.jws uses verify_compact but leaves it out of its __all__.
+            valid = jws.verify_compact(compact, _ALG, key)  # type: ignore[attr-defined]
         except (JoseError, ValueError):
             valid = False
         if not valid:
