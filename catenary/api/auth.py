@@ -26,8 +26,8 @@ threads; it spares threading a ``caller`` argument through every sdk signature.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
 
 import grpc
 
@@ -73,7 +73,7 @@ class Authorization(grpc.ServerInterceptor):
         self.node = node
         self.policy = policy
         self.tokens = TokenChecker(node.id)
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
         handler = continuation(details)
@@ -100,7 +100,9 @@ class Authorization(grpc.ServerInterceptor):
             if scheme.lower() != "bearer" or not token.strip():
                 raise errors.TokenError(Problem.MALFORMED, "authorization metadata must be 'Bearer <token>'")
             return self.tokens.check(token.strip(), method).issuer
-        names = (context.auth_context() or {}).get("x509_common_name")
+        # The stubs type the values as bytes; grpc gives a list of bytes per property.
+        auth = cast("Mapping[str, list[bytes]]", context.auth_context() or {})
+        names = auth.get("x509_common_name")
         if names:
             name = names[0].decode("utf-8", "replace")
             key = self.policy.clients.get(name)
@@ -147,7 +149,7 @@ class Authorization(grpc.ServerInterceptor):
             pass  # an unknown target matches only "*" grants; the servicer then names the error
         return ()
 
-    def _guarded(self, method: str, handler: Any) -> grpc.RpcMethodHandler:
+    def _guarded(self, method: str, handler: Any) -> grpc.RpcMethodHandler[Any, Any]:
         if handler.response_streaming:
 
             def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
@@ -187,7 +189,7 @@ class Authorization(grpc.ServerInterceptor):
         return CALLER.set(key)
 
 
-def _with_node_id(handler: Any, node_id: str) -> grpc.RpcMethodHandler:
+def _with_node_id(handler: Any, node_id: str) -> grpc.RpcMethodHandler[Any, Any]:
     def check(request: Any, context: grpc.ServicerContext) -> Any:
         context.send_initial_metadata(((NODE_ID_KEY, node_id),))
         return handler.unary_unary(request, context)
