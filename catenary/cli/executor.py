@@ -94,7 +94,8 @@ def executor_cmd(
         raise click.UsageError("executor needs --operations MODULE (a module of remote operations)")
     if executor_id is not None and not executor_id.strip():
         raise BadInputError("--id: an executor id cannot be empty")
-    err = click.get_text_stream("stderr")
+    # click 8.5 deprecates get_text_stream and serves it from a module __getattr__ typed object.
+    err = click.get_text_stream("stderr")  # type: ignore[operator]
 
     def log(line: str) -> None:
         click.echo(line, file=err)
