@@ -13,7 +13,8 @@ Step = tuple[str, dict[str, str]] | str
 
 
 def manifest(*segments: tuple[Sequence[int], Iterable[Step]], name: str = "test") -> dict[str, Any]:
-    """A manifest ``{"data": ...}`` naming operations by name: ``(inputs, ["test/inc", ("std/hash", {...})])``."""
+    """A manifest ``{"data": ...}`` naming operations by name:
+    ``(inputs, ["test/inc", ("std/hash", {...})])``."""
     return {"data": data(*segments, name=name)}
 
 

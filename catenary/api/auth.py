@@ -26,8 +26,8 @@ threads; it spares threading a ``caller`` argument through every sdk signature.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
 
 import grpc
 
@@ -37,7 +37,7 @@ from catenary.cid import CID
 from catenary.proto.api import event_pb2, execution_pb2, run_pb2, value_pb2, workflow_pb2
 from catenary.sdk import Node
 from catenary.trust.policy import Policy
-from catenary.trust.token import Problem, TokenChecker, TokenError
+from catenary.trust.token import Problem, TokenChecker
 
 CALLER: contextvars.ContextVar[str | None] = contextvars.ContextVar("catenary_caller", default=None)
 NODE_ID_KEY = "catenary-node-id"
@@ -74,7 +74,7 @@ class Authorization(grpc.ServerInterceptor):
         self.node = node
         self.policy = policy
         self.tokens = TokenChecker(node.id)
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
         handler = continuation(details)
@@ -99,9 +99,11 @@ class Authorization(grpc.ServerInterceptor):
         if header is not None:
             scheme, _, token = str(header).partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise TokenError(Problem.MALFORMED, "authorization metadata must be 'Bearer <token>'")
+                raise errors.TokenError(Problem.MALFORMED, "authorization metadata must be 'Bearer <token>'")
             return self.tokens.check(token.strip(), method).issuer
-        names = (context.auth_context() or {}).get("x509_common_name")
+        # The stubs type the values as bytes; grpc gives a list of bytes per property.
+        auth = cast("Mapping[str, list[bytes]]", context.auth_context() or {})
+        names = auth.get("x509_common_name")
         if names:
             name = names[0].decode("utf-8", "replace")
             key = self.policy.clients.get(name)
@@ -123,7 +125,7 @@ class Authorization(grpc.ServerInterceptor):
         if decision.allowed:
             return key
         if key is None:
-            raise TokenError(
+            raise errors.TokenError(
                 Problem.MISSING,
                 f"{method} needs the caller's key: send "
                 f"'authorization: Bearer <token>' metadata or a "
@@ -150,7 +152,7 @@ class Authorization(grpc.ServerInterceptor):
             pass  # an unknown target matches only "*" grants; the servicer then names the error
         return ()
 
-    def _guarded(self, method: str, handler: Any) -> grpc.RpcMethodHandler:
+    def _guarded(self, method: str, handler: Any) -> grpc.RpcMethodHandler[Any, Any]:
         if handler.response_streaming:
             # gRPC wants one wrapper per handler kind; this one differs from unary_unary by yield from.
             def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
@@ -191,7 +193,7 @@ class Authorization(grpc.ServerInterceptor):
         return CALLER.set(key)
 
 
-def _with_node_id(handler: Any, node_id: str) -> grpc.RpcMethodHandler:
+def _with_node_id(handler: Any, node_id: str) -> grpc.RpcMethodHandler[Any, Any]:
     def check(request: Any, context: grpc.ServicerContext) -> Any:
         context.send_initial_metadata(((NODE_ID_KEY, node_id),))
         return handler.unary_unary(request, context)

@@ -161,7 +161,7 @@ class RequestDecoding(grpc.ServerInterceptor):
     """
 
     def __init__(self) -> None:
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
         handler = continuation(details)
@@ -173,7 +173,7 @@ class RequestDecoding(grpc.ServerInterceptor):
         return wrapped
 
 
-def _parsing_handler(method: str, handler: Any) -> grpc.RpcMethodHandler:
+def _parsing_handler(method: str, handler: Any) -> grpc.RpcMethodHandler[Any, Any]:
     deserialize = handler.request_deserializer
     message = getattr(getattr(deserialize, "__self__", None), "DESCRIPTOR", None)
     name = message.full_name if message is not None else "request"
@@ -207,8 +207,16 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CatenaryError | grpc.RpcError:
     """The catenary error a server reported, rebuilt on the client side."""
     code = exc.code() if hasattr(exc, "code") else None
     message = exc.details() if hasattr(exc, "details") else str(exc)
-    metadata = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
-    cls = _BY_NAME.get(metadata.get(ERROR_TYPE_KEY) or "") or _BY_CODE.get(code)
+    # Values are str, or bytes under a "-bin" key (ERROR_FIELDS_KEY). The stubs type each entry
+    # as a _Metadatum class; grpc gives (key, value) tuples.
+    metadata: dict[str, Any] = (
+        dict(exc.trailing_metadata() or ())  # type: ignore[arg-type]
+        if hasattr(exc, "trailing_metadata")
+        else {}
+    )
+    cls = _BY_NAME.get(metadata.get(ERROR_TYPE_KEY) or "") or (
+        _BY_CODE.get(code) if code is not None else None
+    )
     if cls is None:
         if code == grpc.StatusCode.UNAVAILABLE:
             return errors.CatenaryError(f"node unavailable: {message}")
@@ -220,7 +228,7 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CatenaryError | grpc.RpcError:
 
 
 def _with_fields(
-    cls: type[errors.CatenaryError], message: str, names: tuple[str, ...], raw: bytes | None
+    cls: type[errors.CatenaryError], message: str | None, names: tuple[str, ...], raw: bytes | None
 ) -> errors.CatenaryError:
     """``cls`` with the server's message and fields, built without its ``__init__`` (which
     would compose the message again, and wants the fields typed: ``module`` is a CID)."""

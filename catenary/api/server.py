@@ -148,7 +148,7 @@ class Server:
         problem = exposure(
             listen,
             tls is not None,
-            anonymous and f"policy.toml grants anonymous callers {', '.join(anonymous)}",
+            f"policy.toml grants anonymous callers {', '.join(anonymous)}" if anonymous else None,
         )
         if problem and not insecure:
             raise BadInputError(problem)

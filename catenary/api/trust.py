@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from catenary.cid import CID
 from catenary.errors import BadInputError
+from catenary.model.enums import Role, VerdictKind
 from catenary.model.results import (
     EXECUTOR,
     MISMATCH,
@@ -17,17 +20,19 @@ from catenary.model.results import (
 )
 from catenary.proto.api import execution_pb2
 
+_E = TypeVar("_E", Role, VerdictKind)
+
 VERDICT_TO_PB = {
     VERIFIED: execution_pb2.VERIFIED,
     MISMATCH: execution_pb2.MISMATCH,
     UNVERIFIABLE: execution_pb2.UNVERIFIABLE,
 }
-VERDICT_FROM_PB: dict[int, str] = {v: k for k, v in VERDICT_TO_PB.items()}
+VERDICT_FROM_PB: dict[int, VerdictKind] = {v: k for k, v in VERDICT_TO_PB.items()}
 ROLE_TO_PB = {EXECUTOR: execution_pb2.EXECUTOR, VALIDATOR: execution_pb2.VALIDATOR}
-ROLE_FROM_PB: dict[int, str] = {v: k for k, v in ROLE_TO_PB.items()}
+ROLE_FROM_PB: dict[int, Role] = {v: k for k, v in ROLE_TO_PB.items()}
 
 
-def _enum(table: dict[int, str], value: int, what: str) -> str:
+def _enum(table: dict[int, _E], value: int, what: str) -> _E:
     # proto3 enums are open: a number this side does not know must not pass as a verdict.
     try:
         return table[value]

@@ -88,7 +88,7 @@ class CID(cbrrr.CID):
         return cid
 
     @classmethod
-    def coerce(cls, value: CID | bytes | str) -> CID:
+    def coerce(cls, value: CID | cbrrr.CID | bytes | str) -> CID:
         """Accept a CID, its binary form or its text form."""
         if isinstance(value, CID):
             return value

@@ -126,7 +126,10 @@ def _locate(value: Any, path: str = "$") -> str | None:
             for k in item:
                 if type(k) is not str:
                     shown = repr(k) if not isinstance(k, int) or k.bit_length() <= 128 else "(huge)"
-                    return f"{where}: map key {shown[:60]} ({type(k).__name__}) is not a string (DAG-CBOR keys are strings)"
+                    return (
+                        f"{where}: map key {shown[:60]} ({type(k).__name__}) is not a string "
+                        "(DAG-CBOR keys are strings)"
+                    )
                 problem = _surrogate(k, f"{where} key")
                 if problem:
                     return problem

@@ -102,7 +102,8 @@ def executor_cmd(
         raise click.UsageError("executor needs --node HOST:PORT (a node served by `catenary serve`)")
     if not modules:
         raise click.UsageError("executor needs --operations MODULE (a module of remote operations)")
-    err = click.get_text_stream("stderr")
+    # click 8.5 deprecates get_text_stream and serves it from a module __getattr__ typed object.
+    err = click.get_text_stream("stderr")  # type: ignore[operator]
 
     def log(line: str) -> None:
         click.echo(line, file=err)

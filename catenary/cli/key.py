@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from catenary.cli.output import emit, json_option
 from catenary.errors import BadInputError
+
+if TYPE_CHECKING:
+    from catenary.cli.main import Context
 
 
 @click.group("key")
@@ -42,7 +46,7 @@ def key_new(path: Path | None, as_json: bool) -> None:
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @json_option
 @click.pass_obj
-def key_show(c, path: Path | None, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
+def key_show(c: Context, path: Path | None, as_json: bool) -> None:
     """Print the did:key of the key at PATH (default: --key, $CATENARY_KEY, or the default file)."""
     from catenary.trust.identity import KEY_ENV, Identity, resolve_key
 
@@ -70,7 +74,7 @@ def key_show(c, path: Path | None, as_json: bool) -> None:  # noqa: ANN001 - the
     help="How long the token is valid.",
 )
 @click.pass_obj
-def key_token(c, method: str, audience: str | None, lifetime: float) -> None:  # noqa: ANN001
+def key_token(c: Context, method: str, audience: str | None, lifetime: float) -> None:
     """Print a one-call token for METHOD (e.g. catenary.api.v1.Workflow/List), signed with --key,
     for tools such as buf curl: -H "authorization: Bearer $(catenary key token ...)"."""
     from catenary.trust.identity import KEY_ENV, resolve_key

@@ -71,7 +71,7 @@ class Context:
         self.db_from_env = db_from_env
         self.key: Path | None = None  # --key; resolved (with CATENARY_KEY) when --node is used
         self.tls: Any = None  # ClientTLS for --node, when --tls-ca / --client-cert are given
-        self._node: Any = None
+        self._node: NodeLike | None = None
 
     def check(self) -> None:
         """Refuse global options that exclude each other (exit 2, before anything is opened)."""

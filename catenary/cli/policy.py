@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from catenary.cli.output import emit, json_option
+
+if TYPE_CHECKING:
+    from catenary.cli.main import Context
 
 
 @click.group("policy")
@@ -15,7 +20,7 @@ def policy_cmd() -> None:
 @policy_cmd.command("show")
 @json_option
 @click.pass_obj
-def policy_show(c, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
+def policy_show(c: Context, as_json: bool) -> None:
     """Print the effective policy: policy.toml over the defaults (only this node's key)."""
     node = c.local("policy show")
     from catenary.trust.policy import Policy

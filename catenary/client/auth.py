@@ -105,7 +105,8 @@ class NodeId:
         with self._lock:
             if self._id is None:
                 try:
-                    _, call = health_pb2_grpc.HealthStub(self._channel).Check.with_call(
+                    # The stubs package leaves out HealthStub's methods (set in its __init__).
+                    _, call = health_pb2_grpc.HealthStub(self._channel).Check.with_call(  # type: ignore[attr-defined]
                         health_pb2.HealthCheckRequest(), timeout=30
                     )
                 except grpc.RpcError as exc:

@@ -44,7 +44,7 @@ class Executor(abc.ABC):
         self, op: Operation, values: list[Any], config: dict[str, str], timeout: float | None
     ) -> Any: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: most executors hold nothing
         """Release what the executor holds (a cluster, a connection)."""
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catenary.cid import CID, block, block_cid, check_value, decode, encode
-from catenary.engine.executor import Executor, OperationTimeout, executor_from_spec  # noqa: F401 (re-exported)
+from catenary.engine.executor import Executor, executor_from_spec
 
 # An import list (catenary/__init__.py imports the same errors): names, no logic.
 from catenary.errors import (
@@ -27,6 +27,7 @@ from catenary.errors import (
     ExecutorUnavailableError,
     InputError,
     NotFoundError,
+    OperationTimeout,  # noqa: F401 (re-exported)
     RunStateError,
     ValueTooLargeError,
 )

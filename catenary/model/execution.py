@@ -11,7 +11,7 @@ from catenary.cid.codec import encode_trusted
 from catenary.errors import StatusTransitionError
 
 
-class Status(str, enum.Enum):
+class Status(str, enum.Enum):  # noqa: UP042 - StrEnum would change str() of a member
     """Execution status; the only path is created -> in_progress -> completed | failed."""
 
     CREATED = "created"

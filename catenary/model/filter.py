@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from catenary.cid import CID
 from catenary.errors import BadInputError
-from catenary.model.execution import Status
+from catenary.model.execution import Execution, Status
 
 _INT64 = (-(2**63), 2**63 - 1)  # what the store's integer columns hold
 
@@ -39,7 +39,7 @@ class ExecutionFilter:
                     f"filter {name}: an integer of {value.bit_length()} bits is outside the 64-bit range"
                 )
 
-    def matches(self, execution) -> bool:  # noqa: ANN001 - Execution, avoided for the import cycle
+    def matches(self, execution: Execution) -> bool:
         """The same test the store applies, for live updates."""
         return (
             (not self.statuses or execution.status in self.statuses)

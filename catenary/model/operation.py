@@ -103,7 +103,8 @@ class OperationVersion:
 
     @property
     def kind(self) -> str:
-        return self.implementation["kind"]
+        kind: str = self.implementation["kind"]  # checked when the manifest is read
+        return kind
 
 
 def _exact_keys(data: Any, expected: set[str], path: str) -> None:

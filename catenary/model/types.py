@@ -6,11 +6,11 @@ has at least those fields.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 from catenary.cid import CID
 
-TypeSpec = Union[str, dict[str, "TypeSpec"]]
+TypeSpec = str | dict[str, "TypeSpec"]
 
 NAMES = ("any", "bytes", "string", "int", "float", "bool", "null", "list", "map", "cid")
 

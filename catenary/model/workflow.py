@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from catenary.cid import CID, cid_of
 from catenary.errors import CatenaryError, ManifestError
@@ -253,7 +253,7 @@ def _type(spec: Any, where: str) -> TypeSpec:
     problem = type_problem(spec)
     if problem:
         raise ManifestError(where, problem)
-    return spec
+    return cast(TypeSpec, spec)  # type_problem found none: spec is a TypeSpec
 
 
 def _cid(value: Any, where: str) -> CID:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from types import ModuleType
 
 from catenary.cid import CID
@@ -48,7 +49,7 @@ class Registry:
     def by_name(self, name: str) -> Operation | None:
         return self._by_name.get(name)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Operation]:
         return iter(sorted(self._by_version.values(), key=lambda op: (op.name, str(op.version_id))))
 
     def __len__(self) -> int:

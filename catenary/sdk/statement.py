@@ -8,10 +8,11 @@ also holds the node's identity), and travel inside the proof bundle of their exe
 
 from __future__ import annotations
 
+import builtins  # the method list() hides the built-in in the class body
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from catenary.cid import CID, decode
 from catenary.errors import BadInputError, CatenaryError, NotFoundError, StoreError, VerificationError
@@ -100,7 +101,8 @@ class StatementManager:
         if root.output is None:
             raise VerificationError(f"proof does not verify: execution {proof} has no output")
         result = decode(self._store.get_block(root.output) or b"")
-        inputs = [decode(found.block(cid)) for e in found.events for cid in e.inputs]
+        # The proof verified, so every block its events name is present.
+        inputs = [decode(cast(bytes, found.block(cid))) for e in found.events for cid in e.inputs]
         envelope = create(key, claim, root, found.events, self._store.get_block)
         problem = claim_problem(read(envelope).claim, result, inputs)
         if problem is not None:
@@ -143,7 +145,7 @@ class StatementManager:
             raise NotFoundError(f"unknown statement {sid}")
         return Envelope.loads(path.read_text(), str(path))
 
-    def envelopes(self, execution: CID) -> list[Envelope]:
+    def envelopes(self, execution: CID) -> builtins.list[Envelope]:
         """What a proof bundle of ``execution`` carries."""
         return [s.envelope for s in self.list(execution)]
 
@@ -159,7 +161,7 @@ class StatementManager:
             self._save(report.id, envelope)
         return report
 
-    def verify_bundle(self, report: BundleReport) -> list[StatementReport]:
+    def verify_bundle(self, report: BundleReport) -> builtins.list[StatementReport]:
         """Check each statement a verified-or-not bundle carries against the bundle alone."""
         bundle = report.bundle
         if bundle is None:

@@ -33,7 +33,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from catenary.cid import CID, block, decode
 from catenary.errors import BadInputError, CatenaryError
@@ -259,8 +259,9 @@ def check(envelope: Envelope, evidence: Callable[[CID], ProofEvidence]) -> State
     if problem is not None:
         return refuse(PROOF, problem, found.verdicts)
     assert found.root is not None and found.root.output is not None
-    result = decode(found.block(found.root.output))
-    inputs = [decode(found.block(cid)) for e in found.events for cid in e.inputs]
+    # The proof verified, so every block it names is present.
+    result = decode(cast(bytes, found.block(found.root.output)))
+    inputs = [decode(cast(bytes, found.block(cid))) for e in found.events for cid in e.inputs]
     mismatch = claim_problem(statement.claim, result, inputs)
     if mismatch is not None:
         return refuse(CLAIM, mismatch, found.verdicts)

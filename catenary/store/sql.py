@@ -5,8 +5,8 @@ of :mod:`catenary.store.rows` and the lineage statement of :mod:`catenary.store.
 A backend says how it talks to its driver: the placeholder (``?`` or ``%s``), the lineage
 statements in its named placeholders (``:name`` or ``%(name)s``), how to read
 (:meth:`SQLStore._read`) and how to write in one transaction (:meth:`SQLStore._write`).
-Everything whose SQL or locking differs between the two (step commits, claims, imports, change
-notifications) stays in the backend.
+Everything whose SQL or locking differs between the two (step commits, claims, imports,
+change notifications) stays in the backend.
 """
 
 from __future__ import annotations

@@ -17,15 +17,9 @@ from typing import Any
 from catenary.cid import CID, block, decode, encode
 from catenary.errors import CatenaryError
 from catenary.model.enums import Role
-from catenary.model.results import (
-    EXECUTOR as EXECUTOR,
-)
-from catenary.model.results import (
-    VALIDATOR as VALIDATOR,
-)
-from catenary.model.results import (
-    AttestationCheck as AttestationCheck,
-)
+from catenary.model.results import EXECUTOR as EXECUTOR
+from catenary.model.results import VALIDATOR as VALIDATOR
+from catenary.model.results import AttestationCheck as AttestationCheck
 from catenary.store import AttestationRow
 from catenary.trust.identity import Identity, verify_signature
 

@@ -88,7 +88,8 @@ def verify_signature(did: str, signature: bytes, message: bytes) -> str | None:
 
 
 class Identity:
-    """An ed25519 key pair (a node's, an executor's or a user's). ``id`` is its did:key; :meth:`sign` signs bytes."""
+    """An ed25519 key pair (a node's, an executor's or a user's). ``id`` is its did:key;
+    :meth:`sign` signs bytes."""
 
     def __init__(self, private: Ed25519PrivateKey) -> None:
         self._private = private

@@ -1,7 +1,7 @@
 """Call tokens: short-lived JWS (EdDSA) proofs that a call comes from the holder of a did:key.
 
-A token is a compact JWS (RFC 7515) signed with EdDSA (RFC 8037; alg "Ed25519", the RFC 9864 name) by the caller's ed25519
-key, over these JWT claims::
+A token is a compact JWS (RFC 7515) signed with EdDSA (RFC 8037; alg "Ed25519", the RFC 9864
+name) by the caller's ed25519 key, over these JWT claims::
 
     iss  the caller's did:key: the public key that checks the signature travels in the id
     aud  the node's did:key: a token made for one node is refused by every other
@@ -171,7 +171,8 @@ class TokenChecker:
                 self._keys.clear()  # crude but bounded: rebuilt on the next call of each issuer
             self._keys[claims.issuer] = key
         try:
-            valid = jws.verify_compact(compact, _ALG, key)
+            # joserfc.jws uses verify_compact but leaves it out of its __all__.
+            valid = jws.verify_compact(compact, _ALG, key)  # type: ignore[attr-defined]
         except (JoseError, ValueError):
             valid = False
         if not valid:

@@ -25,18 +25,10 @@ from catenary.cid import CID, cid_of, decode
 from catenary.errors import CatenaryError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Status, Workflow
 from catenary.model.enums import VerdictKind
-from catenary.model.results import (
-    MISMATCH as MISMATCH,
-)
-from catenary.model.results import (
-    UNVERIFIABLE as UNVERIFIABLE,
-)
-from catenary.model.results import (
-    VERIFIED as VERIFIED,
-)
-from catenary.model.results import (
-    Verdict as Verdict,
-)
+from catenary.model.results import MISMATCH as MISMATCH
+from catenary.model.results import UNVERIFIABLE as UNVERIFIABLE
+from catenary.model.results import VERIFIED as VERIFIED
+from catenary.model.results import Verdict as Verdict
 from catenary.model.types import mismatch
 from catenary.model.workflow import EXTERNAL
 from catenary.operations import Registry
@@ -178,6 +170,7 @@ class Verifier:
         found = self.evidence.version(version_id)
         kind = found[1].kind if found else None
         if kind == "wasm":
+            assert found is not None  # kind came from it
             return (
                 f"{label} has no implementation here: its wasm module "
                 f"{found[1].implementation.get('module')} is not available"

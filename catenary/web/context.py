@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from catenary.sdk import Node
@@ -66,7 +67,7 @@ class Explorer:
         """Version id text -> operation name, for labels."""
         return {str(o.version_id): o.manifest.name for o in self.node.operations.list()}
 
-    def render(self, request: Request, name: str, status_code: int = 200, **context: Any):
+    def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         """An HTML page from a template, with the security headers."""
         return self.templates.TemplateResponse(
             request, name, context, status_code=status_code, headers=SECURITY_HEADERS
@@ -75,4 +76,5 @@ class Explorer:
 
 def explorer(request: Request) -> Explorer:
     """The explorer state of the app serving ``request``."""
-    return request.app.state.explorer
+    state: Explorer = request.app.state.explorer
+    return state

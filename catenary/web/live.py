@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from catenary.errors import BadInputError
+from catenary.model import Execution
+from catenary.model.filter import ExecutionFilter
 from catenary.sdk import documents as render
 from catenary.web.context import Explorer, explorer
 from catenary.web.query import FILTER_PARAMS, check_known, int_param, parse_filter
@@ -62,14 +64,16 @@ async def execution_updates(request: Request) -> Response:
     )
 
 
-async def _events(state: Explorer, flt, since: int, stop: threading.Event) -> AsyncIterator[str]:
+async def _events(
+    state: Explorer, flt: ExecutionFilter, since: int, stop: threading.Event
+) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     # A thread-safe queue filled by the reader thread; ``wake`` tells the event loop there is
     # something. The thread never touches asyncio objects, so it may outlive the loop safely.
-    items: queue.Queue = queue.Queue(QUEUE_SIZE)
+    items: queue.Queue[Execution | Exception | None] = queue.Queue(QUEUE_SIZE)
     wake = asyncio.Event()
 
-    def put(item: object) -> None:
+    def put(item: Execution | Exception | None) -> None:
         # Waits while the queue is full (a slow client), but gives up once the stream ends.
         while not stop.is_set():
             try:

@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -78,7 +78,7 @@ class WebServer:
         shown = f"[{host}]" if family == socket.AF_INET6 else host
         self.address = f"{shown}:{self.port}"
         self.url = f"{'https' if tls else 'http'}://{self.address}"
-        secure = (
+        secure: dict[str, Any] = (
             {}
             if tls is None
             else {

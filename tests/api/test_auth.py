@@ -19,7 +19,7 @@ import pytest
 from catenary.api import Server
 from catenary.api.server import TLSFiles
 from catenary.client import Client, ClientTLS
-from catenary.errors import AuthenticationError, PermissionDeniedError
+from catenary.errors import AuthenticationError, CatenaryError, PermissionDeniedError
 from catenary.proto.api import execution_pb2, execution_pb2_grpc, workflow_pb2, workflow_pb2_grpc
 from catenary.proto.definition import execution_pb2 as execution_def_pb2
 from catenary.sdk import Node
@@ -168,7 +168,10 @@ def test_tls_with_a_token_from_the_python_client_and_buf_curl(node: Node, author
     try:
         with Client(server.address, key=node.identity, tls=ClientTLS(authority.cert)) as client:
             created = client.workflows.create(MANIFEST)
-        with Client(server.address, key=node.identity) as plain, pytest.raises(Exception):
+        with (
+            Client(server.address, key=node.identity) as plain,
+            pytest.raises(CatenaryError, match="node unavailable"),
+        ):
             plain.workflows.list()  # plain text to a TLS port fails
         buf = Buf(
             server.address,

@@ -203,8 +203,9 @@ def test_nan_bits_are_canonical():
     # x / x for x = 0.0 read from the input (a CBOR float: fb + 8 bytes), returned as 8 bytes.
     nan = """(i32.store8 (i32.const 16) (i32.const 0x48))
              (i64.store (i32.const 17)
-               (i64.reinterpret_f64 (f64.div (f64.load (i32.add (i32.load (local.get $args)) (i32.const 1)))
-                                             (f64.load (i32.add (i32.load (local.get $args)) (i32.const 1))))))
+               (i64.reinterpret_f64
+                 (f64.div (f64.load (i32.add (i32.load (local.get $args)) (i32.const 1)))
+                          (f64.load (i32.add (i32.load (local.get $args)) (i32.const 1))))))
              """ + returning(b"\x00" * 9)
     source = wat(nan)
     assert build(source).func(0.0) == (0x7FF8000000000000).to_bytes(8, "little")
@@ -292,7 +293,8 @@ def test_imported_memory_is_refused():
             lambda s: s.replace("(param $size i32) (result i32)", "(param $size i64) (result i32)").replace(
                 "(local.get $size)", "(i32.wrap_i64 (local.get $size))"
             ),
-            "exports catenary_alloc as (func (param i64) (result i32)), expected (func (param i32) (result i32))",
+            "exports catenary_alloc as (func (param i64) (result i32)), "
+            "expected (func (param i32) (result i32))",
         ),
         (
             lambda s: s.replace('(func (export "catenary_abi_1"))', ""),

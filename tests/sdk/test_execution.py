@@ -9,7 +9,7 @@ import time
 import pytest
 
 from catenary.cid import cid_of, encode
-from catenary.errors import BadInputError, NotFoundError
+from catenary.errors import BadInputError, ExecutionFailedError, NotFoundError
 from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
 from tests.helpers import manifest, run_events, snapshot
@@ -57,7 +57,7 @@ def populated(node):
     wf = node.workflows.create(SMALL)
     runs = [node.runs.run(wf.id, {0: [i], 1: [10 * i]}, fresh=True)[0] for i in range(4)]
     bad = node.workflows.create(manifest(([-1], ["test/inc", "test/boom"]), name="bad"))
-    with pytest.raises(Exception):
+    with pytest.raises(ExecutionFailedError):
         node.runs.run(bad.id, {0: [1]})
     return wf, runs, bad
 

@@ -120,7 +120,7 @@ def test_run_page_and_runs_page_update_live(fresh_site: Site, page: Page, browse
     result = site.node.runs.next(run.id, [photo])
     expect(page.locator(f"#row-{result.final}")).to_be_visible()
     expect(page.locator("#run-progress")).to_have_text("1 / 6")
-    for segment, inputs in ((1, []), (2, ["CX1-004217"]), (3, []), (4, ["L35-99812"]), (5, [])):
+    for _segment, inputs in ((1, []), (2, ["CX1-004217"]), (3, []), (4, ["L35-99812"]), (5, [])):
         result = site.node.runs.next(run.id, inputs)
     expect(page.locator("#run-status")).to_contain_text("completed")
     expect(page.locator("#run-progress")).to_have_text("6 / 6")

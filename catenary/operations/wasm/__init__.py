@@ -9,25 +9,18 @@ Importing this package imports ``wasmtime``; the rest of catenary imports it onl
 store holds a wasm operation or a module is being added.
 """
 
+from catenary.errors import InvalidModuleError, WasmExecutionError
 from catenary.extras import require_extra
 
 require_extra("wasm")
 
 from catenary.operations.wasm.abi import ABI_MARKER, MANIFEST_SECTION, check_module, parse_manifest  # noqa: E402
-from catenary.operations.wasm.operation import (  # noqa: E402
-    WasmOperation,
-    from_module,
-    load_stored,
-    register,
-    wasm_bytes,
-)
+from catenary.operations.wasm.operation import WasmOperation, from_module, load_stored, register, wasm_bytes  # noqa: E402
 from catenary.operations.wasm.runtime import (  # noqa: E402
     ABI,
     DEFAULT_FUEL,
     DEFAULT_MEMORY,
-    InvalidModuleError,
     Invocation,
-    WasmExecutionError,
     WasmLimits,
     WasmModule,
     module_cid,

@@ -11,18 +11,12 @@ from typing import Any
 import wasmtime
 
 from catenary.cid import CID
-from catenary.errors import BadInputError
+from catenary.errors import BadInputError, InvalidModuleError
 from catenary.model import OperationManifest, OperationVersion
 from catenary.operations.decorator import Operation
 from catenary.operations.registry import Registry
 from catenary.operations.wasm.abi import MAGIC, MANIFEST_SECTION, embedded_manifest, parse_manifest
-from catenary.operations.wasm.runtime import (
-    InvalidModuleError,
-    WasmLimits,
-    WasmModule,
-    compile_module,
-    module_cid,
-)
+from catenary.operations.wasm.runtime import WasmLimits, WasmModule, compile_module, module_cid
 
 RESERVED_PREFIX = "std/"
 

@@ -4,9 +4,10 @@ instance per call with a fuel budget and a memory cap (docs/wasm-abi.md).
 The hot path (export lookup, calls, memory access) goes through the ``wasmtime`` package's
 ctypes bindings (``wasmtime._ffi``) instead of its high-level ``Func.__call__`` and
 ``Instance.exports``: those look up types and wrap values on every call, and an invocation
-through them costs about 190 µs here against about 50 µs this way (the target is 200 µs). The signatures were checked against the ABI
-when the module was compiled (:func:`catenary.operations.wasm.abi.check_module`), which is
-what makes the unchecked call sound. pyproject pins wasmtime to one major version for this
+through them costs about 190 µs here against about 50 µs this way (the target is 200 µs).
+The signatures were checked against the ABI when the module was compiled
+(:func:`catenary.operations.wasm.abi.check_module`), which is what makes the unchecked call
+sound. pyproject pins wasmtime to one major version for this
 reason, and because fuel accounting may change between versions.
 """
 
@@ -322,7 +323,7 @@ class WasmModule:
             raise _Failure(
                 f"catenary_alloc({total}) returned {base}, a range outside its memory of {size} bytes"
             )
-        table = []
+        table: list[int] = []
         pos = base + head
         for data in inputs:
             table += (pos, len(data))

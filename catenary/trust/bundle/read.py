@@ -218,7 +218,7 @@ def read_event(reader: Reader, bundle: Bundle, cid: CID, what: What) -> None:
         return
     bundle.events[cid] = Event.from_data(event)
     for j, value in enumerate(event["inputs"]):
-        read_value(reader, bundle, value, lambda: f"input {j} of event {cid}")
+        read_value(reader, bundle, value, lambda: f"input {j} of event {cid}")  # noqa: B023 - called at once
 
 
 def read_value(reader: Reader, bundle: Bundle, cid: Any, what: What) -> None:
@@ -382,7 +382,7 @@ def _read_execution(
         return
     bundle.executions[hash_] = e
     for i, value in enumerate(e.inputs):
-        read_value(reader, bundle, value, lambda: f"input {i} of execution {hash_}")
+        read_value(reader, bundle, value, lambda: f"input {i} of execution {hash_}")  # noqa: B023 - called at once
     if e.output is not None:
         read_value(reader, bundle, e.output, lambda: f"output of execution {hash_}")
     checks[hash_] = _read_attestations(reader, bundle, e, meta["attestations"])

@@ -113,7 +113,7 @@ def _link_executions(reader: Reader, bundle: Bundle) -> None:
     for e in list(bundle.executions.values()):
         for i, parent in enumerate(e.parents):
             if parent not in bundle.executions and parent not in bundle.events:
-                read_event(reader, bundle, parent, lambda: f"parent {i} of execution {e.hash}")
+                read_event(reader, bundle, parent, lambda: f"parent {i} of execution {e.hash}")  # noqa: B023 - called at once
         if e.run not in bundle.runs:
             reader.problem(f"execution {e.hash}: its run {e.run} has no run block in the bundle index")
     for event in bundle.events.values():
