@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
 from catenary.cid import CID
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE, Engine
 from catenary.engine.executor import Executor
 from catenary.engine.runtime import DEFAULT_REMOTE_WAIT
-from catenary.operations import Registry, default_registry
+from catenary.errors import BadInputError
+from catenary.operations import Operation, Registry, default_registry
 from catenary.sdk.doctor import Doctor
 from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
 from catenary.sdk.operation import OperationManager
@@ -44,8 +46,9 @@ class Node:
         self,
         data_dir: str | Path | None = None,
         *,
-        operations: Iterable[str] = (),
+        operations: Iterable[str | ModuleType | Operation] = (),
         registry: Registry | None = None,
+        std: bool = True,
         max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
         max_segments: int = DEFAULT_MAX_SEGMENTS,
         max_sequence: int = DEFAULT_MAX_SEQUENCE,
@@ -60,6 +63,10 @@ class Node:
         (shared with other nodes); by default they are in ``<data_dir>/catenary.db`` (SQLite).
         The data dir holds this node's identity either way.
 
+        ``operations``: operation objects (``@operation`` functions), modules, or module names
+        whose top-level operations to load. ``registry``: a registry to use instead of a new one;
+        it gets the standard library too unless ``std=False``.
+
         ``executor``: where operations run, ``local`` (default), ``dask:local``,
         ``dask://HOST:PORT`` or an :class:`~catenary.engine.executor.Executor`.
         ``remote_wait``: seconds ``next()`` waits for external executors to finish a remote
@@ -69,9 +76,18 @@ class Node:
         # The node id is the did:key of the ed25519 key made on first start (node_key.pem).
         self.identity = Identity.load_or_create(self.data_dir)
         self.id = self.identity.id
-        self.registry = registry or default_registry()
-        for module in operations:
-            self.registry.add_module(module)
+        self.registry = registry if registry is not None else default_registry()
+        if registry is not None and std:
+            self.registry.add_missing(default_registry())  # a custom registry keeps std unless std=False
+        for item in operations:
+            if isinstance(item, Operation):
+                self.registry.add(item)
+            elif isinstance(item, (str, ModuleType)):
+                self.registry.add_module(item)
+            else:
+                raise BadInputError(
+                    f"operations= takes operation objects, modules or module names, not {type(item).__name__}"
+                )
         self.store = store or open_store(db, self.data_dir)
         self.engine = Engine(
             self.store,
