@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from catenary.model import Execution, Status
     from catenary.model.filter import ExecutionFilter
     from catenary.model.node import NodeLike
-    from catenary.model.results import StepResult
+    from catenary.builder import WorkflowBuilder, step
+    from catenary.model.results import RunResult, StepResult
     from catenary.operations import Operation, operation
     from catenary.sdk import Node
 
@@ -72,6 +73,7 @@ _EXPORTS = {
     "NotFoundError": "catenary.errors",
     "Operation": "catenary.operations",
     "OperationTimeout": "catenary.errors",
+    "RunResult": "catenary.model.results",
     "RunStateError": "catenary.errors",
     "Status": "catenary.model",
     "StatusTransitionError": "catenary.errors",
@@ -82,7 +84,9 @@ _EXPORTS = {
     "ValueTooLargeError": "catenary.errors",
     "VerificationError": "catenary.errors",
     "WasmExecutionError": "catenary.errors",
+    "WorkflowBuilder": "catenary.builder",
     "operation": "catenary.operations",
+    "step": "catenary.builder",
 }
 
 __all__ = [
@@ -109,6 +113,7 @@ __all__ = [
     "NotFoundError",
     "Operation",
     "OperationTimeout",
+    "RunResult",
     "RunStateError",
     "Status",
     "StatusTransitionError",
@@ -119,7 +124,9 @@ __all__ = [
     "ValueTooLargeError",
     "VerificationError",
     "WasmExecutionError",
+    "WorkflowBuilder",
     "operation",
+    "step",
 ]
 
 
