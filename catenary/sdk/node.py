@@ -13,6 +13,7 @@ from catenary.engine.executor import Executor
 from catenary.engine.runtime import DEFAULT_REMOTE_WAIT
 from catenary.errors import BadInputError
 from catenary.operations import Operation, Registry, default_registry
+from catenary.operations.plugins import load_plugins
 from catenary.sdk.doctor import Doctor
 from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
 from catenary.sdk.operation import OperationManager
@@ -49,6 +50,7 @@ class Node:
         operations: Iterable[str | ModuleType | Operation] = (),
         registry: Registry | None = None,
         std: bool = True,
+        plugins: bool = True,
         max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
         max_segments: int = DEFAULT_MAX_SEGMENTS,
         max_sequence: int = DEFAULT_MAX_SEQUENCE,
@@ -65,7 +67,8 @@ class Node:
 
         ``operations``: operation objects (``@operation`` functions), modules, or module names
         whose top-level operations to load. ``registry``: a registry to use instead of a new one;
-        it gets the standard library too unless ``std=False``.
+        it gets the standard library too unless ``std=False``. ``plugins``: load the operations
+        of installed packages (entry-point group ``catenary.operations``).
 
         ``executor``: where operations run, ``local`` (default), ``dask:local``,
         ``dask://HOST:PORT`` or an :class:`~catenary.engine.executor.Executor`.
@@ -79,6 +82,8 @@ class Node:
         self.registry = registry if registry is not None else default_registry()
         if registry is not None and std:
             self.registry.add_missing(default_registry())  # a custom registry keeps std unless std=False
+        # Installed packages' operations (the catenary.operations entry points), then the given ones.
+        self.plugins = load_plugins(self.registry) if plugins else []
         for item in operations:
             if isinstance(item, Operation):
                 self.registry.add(item)
