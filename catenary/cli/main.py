@@ -71,6 +71,8 @@ class Context:
         self.key: Path | None = None  # --key; resolved (with CATENARY_KEY) when --node is used
         self.tls: Any = None  # ClientTLS for --node, when --tls-ca / --client-cert are given
         self._node: Any = None
+        self.project: Any = None  # the catenary.toml read (catenary.project.Project)
+        self.sources: dict[str, str] = {}  # setting -> where it came from (catenary info)
 
     def check(self) -> None:
         """Refuse global options that exclude each other (exit 2, before anything is opened)."""
@@ -114,6 +116,8 @@ class Context:
                     **size,
                     **extra,
                 )
+                if self._node.created:  # not silent: another directory has another history
+                    err.print(f"created a new data dir {self._node.data_dir.resolve()}")
         return self._node
 
     def local(self, command: str) -> Node:
@@ -244,18 +248,46 @@ def cli(
         remote_wait,
         db_from_env=bool(db) and from_env,
     )
+    _apply_project(ctx, state, key)
     state.check()
     if executor:
         from catenary.engine.executor import executor_from_spec
 
         executor_from_spec(executor)  # a malformed SPEC is refused before anything is opened
-    state.key = key
+    state.key = state.key or key
     if tls_ca or client_cert or client_key:
         from catenary.client import ClientTLS
 
         state.tls = ClientTLS(tls_ca, client_cert, client_key)
     ctx.obj = state
     ctx.call_on_close(state.close)
+
+
+def _apply_project(ctx: click.Context, state: Context, key: Path | None) -> None:
+    """Defaults from catenary.toml (cwd, else the data dir); options and environment win.
+    ``state.sources`` says where each setting came from (``catenary info``)."""
+    from catenary.project import default_data_dir, find_project
+
+    def source(name: str) -> str:
+        found = ctx.get_parameter_source(name)
+        return "environment" if found is click.core.ParameterSource.ENVIRONMENT else "option"
+
+    project = find_project(Path.cwd(), state.data_dir or default_data_dir())
+    state.project = project
+    from_file = f"{project.path}" if project.path else ""
+    sources = state.sources
+    sources["data_dir"] = source("data_dir") if state.data_dir else "default"
+    if state.data_dir is None and project.data_dir is not None:
+        state.data_dir, sources["data_dir"] = project.data_dir, from_file
+    sources["node"] = source("address") if state.address else "default"
+    if state.address is None and project.node and not state.db:
+        state.address, sources["node"] = project.node, from_file
+    sources["key"] = "option" if key else "default"
+    if key is None and project.key is not None:
+        state.key, sources["key"] = project.key, from_file
+    if project.operations:
+        state.operations = (*project.operations, *state.operations)
+        sources["operations"] = from_file
 
 
 def _global_after(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -917,6 +949,7 @@ def serve(
 
 # commands that live in their own modules -------------------------------------------------------
 from catenary.cli.doctor import doctor  # noqa: E402
+from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.executor import exec_history, executor_cmd, register_remote_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
@@ -924,6 +957,7 @@ from catenary.cli.statement import statement  # noqa: E402
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
+cli.add_command(info_cmd)
 cli.add_command(key_cmd)
 cli.add_command(policy_cmd)
 cli.add_command(statement)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
@@ -14,6 +13,8 @@ from catenary.engine.runtime import DEFAULT_REMOTE_WAIT
 from catenary.errors import BadInputError
 from catenary.operations import Operation, Registry, default_registry
 from catenary.operations.plugins import load_plugins
+from catenary.project import DEFAULT_DATA_DIR as DEFAULT_DATA_DIR
+from catenary.project import default_data_dir as default_data_dir
 from catenary.sdk.doctor import Doctor
 from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
 from catenary.sdk.operation import OperationManager
@@ -25,13 +26,6 @@ from catenary.sdk.workflow import DEFAULT_MAX_SEGMENTS, DEFAULT_MAX_SEQUENCE, Wo
 from catenary.store import AttestationRow, Store, open_store
 from catenary.trust import attestation
 from catenary.trust.identity import Identity
-
-DEFAULT_DATA_DIR = ".catenary"
-
-
-def default_data_dir() -> Path:
-    """``$CATENARY_HOME`` or ``./.catenary``."""
-    return Path(os.environ.get("CATENARY_HOME") or DEFAULT_DATA_DIR)
 
 
 class Node:
@@ -75,6 +69,7 @@ class Node:
         ``remote_wait``: seconds ``next()`` waits for external executors to finish a remote
         step (None: no limit). ``lease``: seconds a claim lasts when the claimant asks for none."""
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self.created = not self.data_dir.exists()  # a new data dir: the CLI says so
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # The node id is the did:key of the ed25519 key made on first start (node_key.pem).
         self.identity = Identity.load_or_create(self.data_dir)

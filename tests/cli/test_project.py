@@ -1,0 +1,47 @@
+"""catenary.toml, `catenary info`, and the new-data-dir notice (issue 19)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATENARY_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "catenary", *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env
+    )
+
+
+def test_project_file_loads_modules_and_defaults(tmp_path: Path) -> None:
+    (tmp_path / "catenary.toml").write_text('operations = ["myops"]\ndata_dir = "data"\n')
+    (tmp_path / "myops.py").write_text(
+        'from catenary import operation\n\n@operation("my/inc", inputs=["int"], output="int")\n'
+        "def inc(x):\n    return x + 1\n"
+    )
+    info = cli(tmp_path, "--json", "info")
+    assert info.returncode == 0, info.stderr
+    doc = json.loads(info.stdout)
+    assert doc["data_dir"] == str(tmp_path / "data") and doc["data_dir_exists"] is False
+    assert not (tmp_path / "data").exists()  # info creates nothing
+    assert doc["sources"]["operations"] == doc["sources"]["data_dir"] == str(tmp_path / "catenary.toml")
+    listed = cli(tmp_path, "--json", "op", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "my/inc" in listed.stdout  # no --ops, no PYTHONPATH for myops
+    assert f"created a new data dir {tmp_path / 'data'}" in listed.stderr
+    again = cli(tmp_path, "op", "list")
+    assert "created a new data dir" not in again.stderr
+
+
+def test_bad_project_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "catenary.toml").write_text('operation = ["typo"]\n')
+    done = cli(tmp_path, "workflow", "list")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "catenary.toml: unknown key(s) operation" in lines[0], done.stderr
