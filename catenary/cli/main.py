@@ -948,6 +948,7 @@ def serve(
 
 
 # commands that live in their own modules -------------------------------------------------------
+from catenary.cli.cache import cache_cmd  # noqa: E402
 from catenary.cli.doctor import doctor  # noqa: E402
 from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.executor import exec_history, executor_cmd, register_remote_cmd  # noqa: E402
@@ -957,6 +958,7 @@ from catenary.cli.statement import statement  # noqa: E402
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
+cli.add_command(cache_cmd)
 cli.add_command(info_cmd)
 cli.add_command(key_cmd)
 cli.add_command(policy_cmd)

@@ -86,6 +86,19 @@ class OperationManager:
         stored = self._store.get_version(version_id)
         return None if stored is None else OperationInfo(stored[0], stored[1], False)
 
+    def clear_cache(self, name: str | None = None) -> list[CID]:
+        """Make later runs recompute instead of reusing the executions recorded so far: of every
+        stored version of operation ``name``, or of all operations. History is kept.
+        Returns the versions covered (empty for all)."""
+        if name is None:
+            self._store.clear_memo(None)
+            return []
+        versions = [v.id for m, v in self._store.list_versions() if m.name == name]
+        if not versions:
+            raise NotFoundError(f"no operation named {name!r} is recorded on this node (see `catenary op list`)")
+        self._store.clear_memo(versions)
+        return versions
+
     def resolve_name(self, name: str) -> CID | None:
         """The version id this process uses for an operation name."""
         op = self._registry.by_name(name)

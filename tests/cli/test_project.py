@@ -45,3 +45,23 @@ def test_bad_project_file_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "catenary.toml: unknown key(s) operation" in lines[0], done.stderr
+
+
+def test_cache_clear_through_the_cli(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    wf = tmp_path / "wf.json"
+    wf.write_text(json.dumps({"data": {"name": "c", "creators": [], "description": "", "groups": [],
+                                       "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}}]}]}}))
+    wid = json.loads(cli(tmp_path, "--data-dir", data, "--json", "workflow", "create", str(wf)).stdout)["id"]
+
+    def cached() -> bool:
+        out = json.loads(cli(tmp_path, "--data-dir", data, "--json", "run", wid, "--input", "0=text:x").stdout)
+        got = json.loads(cli(tmp_path, "--data-dir", data, "--json", "exec", "get", out["final"]).stdout)
+        return got["cached_from"] is not None
+
+    assert cached() is False and cached() is True
+    done = cli(tmp_path, "--data-dir", data, "cache", "clear", "--operation", "std/utf8-encode")
+    assert done.returncode == 0 and "history kept" in done.stdout, done.stderr
+    assert cached() is False
+    bad = cli(tmp_path, "--data-dir", data, "cache", "clear", "--operation", "nope")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
