@@ -120,6 +120,13 @@ class Context:
                     err.print(f"created a new data dir {self._node.data_dir.resolve()}")
         return self._node
 
+    @property
+    def value_cap(self) -> int:
+        """The largest input value: a bigger file is refused by its size, before it is read."""
+        from catenary.model.results import DEFAULT_MAX_VALUE_SIZE
+
+        return self.max_value_size or DEFAULT_MAX_VALUE_SIZE
+
     def local(self, command: str) -> Node:
         if self.address:
             raise click.UsageError(f"{command} runs on a local data dir; it does not take --node")
@@ -500,7 +507,7 @@ fresh_option = click.option("--fresh", is_flag=True, help="Execute everything ag
 def run_cmd(c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, as_json: bool) -> None:
     """Run a workflow to the end (new, then next until done)."""
     wf_id = cid_arg(workflow_id, "WORKFLOW")
-    values = parse_segment_inputs(inputs)
+    values = parse_segment_inputs(inputs, c.value_cap)
     total = len(c.node.workflows.get(wf_id).workflow.segments)
 
     def progress(result: Any) -> None:
@@ -563,7 +570,7 @@ def new_cmd(c: Context, workflow_id: str, nonce: str | None, as_json: bool) -> N
 @pass_ctx
 def next_cmd(c: Context, run_id: str, inputs: tuple[str, ...], fresh: bool, as_json: bool) -> None:
     """Execute the run's next segment."""
-    values = [parse_value(v, f"--input {v}") for v in inputs]
+    values = [parse_value(v, f"--input {v}", c.value_cap) for v in inputs]
     with failure_document(as_json):
         result = c.node.runs.next(cid_arg(run_id, "RUN"), values, fresh=fresh)
     if as_json:

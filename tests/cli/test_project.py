@@ -65,3 +65,34 @@ def test_cache_clear_through_the_cli(tmp_path: Path) -> None:
     assert cached() is False
     bad = cli(tmp_path, "--data-dir", data, "cache", "clear", "--operation", "nope")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_big_file_input_is_refused_by_its_size_before_it_is_opened(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.truncate(100 * 1024 * 1024)  # 100 MB, sparse: its size is all that matters
+    # Audit hooks see every open(): the file must be stat()ed only, never opened.
+    script = (
+        "import sys\n"
+        "opened = []\n"
+        "sys.addaudithook(lambda e, a: opened.append(str(a[0])) if e == 'open' and str(a[0]).endswith('big.bin') else None)\n"
+        "from catenary.cli.main import main\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print('OPENED', opened, file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATENARY_")}
+    env["PYTHONPATH"] = str(ROOT)
+    wf = tmp_path / "wf.json"
+    wf.write_text(json.dumps({"data": {"name": "b", "creators": [], "description": "", "groups": [],
+                                       "segments": [{"inputs": [-1], "sequence": [{"op": "std/cid", "config": {}}]}]}}))
+    data = str(tmp_path / "d")
+    wid = json.loads(cli(tmp_path, "--data-dir", data, "--json", "workflow", "create", str(wf)).stdout)["id"]
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--data-dir", data, "run", wid, "--input", f"0=@{big}"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "is 104857600 bytes, over the value size cap of 67108864 bytes" in done.stderr
+    assert "OPENED []" in done.stderr
