@@ -24,6 +24,7 @@ import click
 from catenary._version import __version__
 from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
+from catenary.cli import output
 from catenary.cli.output import LazyModule, cid_arg, emit, err, json_option, ns_time, out
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
@@ -119,6 +120,12 @@ class Context:
                 if self._node.created:  # not silent: another directory has another history
                     err.print(f"created a new data dir {self._node.data_dir.resolve()}")
         return self._node
+
+    def match_ids(self, kind: str, fragment: str) -> list[CID]:
+        """Stored ids of ``kind`` starting or ending with ``fragment`` (a shortened CID)."""
+        if self.address:
+            raise BadInputError(f"{fragment!r} is not a whole CID; with --node give the whole CID")
+        return cast("Node", self.node).store.match_ids(kind, fragment)
 
     @property
     def value_cap(self) -> int:
@@ -256,6 +263,7 @@ def cli(
         db_from_env=bool(db) and from_env,
     )
     _apply_project(ctx, state, key)
+    output.ID_MATCHER = state.match_ids  # shortened CIDs resolve against this node's store
     state.check()
     if executor:
         from catenary.engine.executor import executor_from_spec

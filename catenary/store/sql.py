@@ -36,6 +36,15 @@ from catenary.store.rows import (
 # execution id that `catenary cache clear` made ineligible for reuse.
 MEMO_FLOOR = "memo_floor"
 
+# What a shortened CID may name, and where those ids are (match_ids).
+ID_COLUMNS = {
+    "execution": ("executions", "hash"),
+    "run": ("runs", "id"),
+    "workflow": ("workflows", "id"),
+    "value": ("blocks", "cid"),
+    "operation version": ("operations", "version_id"),
+}
+
 
 class Abort(Exception):
     """Roll back the write transaction: a condition checked inside it did not hold."""
@@ -219,6 +228,20 @@ class SQLStore(Store):
             if row_id <= floor:
                 return None
         return CID(output), CID(cached_from if cached_from is not None else h)
+
+    def match_ids(self, kind: str, fragment: str, limit: int = 10) -> list[CID]:
+        """Stored ids of ``kind`` (see :data:`ID_COLUMNS`) whose text starts or ends with
+        ``fragment``: what the CLI resolves a shortened CID with. It scans the ids, so it is
+        for people typing, not for programs; at most ``limit`` matches."""
+        table, column = ID_COLUMNS[kind]
+        found = []
+        for (raw,) in self._read(f"SELECT {column} FROM {table}"):
+            text = str(CID(raw))
+            if text.startswith(fragment) or text.endswith(fragment):
+                found.append(CID(raw))
+                if len(found) >= limit:
+                    break
+        return found
 
     def clear_memo(self, versions: Iterable[CID] | None = None) -> int:
         """Stop reusing the executions recorded so far (of these operation versions, or of all):
