@@ -117,7 +117,9 @@ class Context:
                     **size,
                     **extra,
                 )
-                if self._node.created:  # not silent: another directory has another history
+                # Not silent for a person (another directory has another history); on a terminal
+                # only, so scripts that read stderr see what they always did.
+                if self._node.created and sys.stderr.isatty():
                     err.print(f"created a new data dir {self._node.data_dir.resolve()}")
         return self._node
 
