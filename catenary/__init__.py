@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from catenary.model import Execution, Status
     from catenary.model.filter import ExecutionFilter
     from catenary.model.node import NodeLike
-    from catenary.model.results import StepResult
+    from catenary.builder import WorkflowBuilder, step
+    from catenary.model.results import RunResult, StepResult
     from catenary.operations import Operation, operation
     from catenary.sdk import Node
 
@@ -74,6 +75,7 @@ _EXPORTS = {
     "NotFoundError": "catenary.errors",
     "Operation": "catenary.operations",
     "OperationTimeout": "catenary.errors",
+    "RunResult": "catenary.model.results",
     "RunStateError": "catenary.errors",
     "Status": "catenary.model",
     "StatusTransitionError": "catenary.errors",
@@ -84,7 +86,9 @@ _EXPORTS = {
     "ValueTooLargeError": "catenary.errors",
     "VerificationError": "catenary.errors",
     "WasmExecutionError": "catenary.errors",
+    "WorkflowBuilder": "catenary.builder",
     "operation": "catenary.operations",
+    "step": "catenary.builder",
 }
 
 # The public names, errors.py's among them: re-exported, so listed here again.
@@ -112,6 +116,7 @@ __all__ = [
     "NotFoundError",
     "Operation",
     "OperationTimeout",
+    "RunResult",
     "RunStateError",
     "Status",
     "StatusTransitionError",
@@ -122,7 +127,9 @@ __all__ = [
     "ValueTooLargeError",
     "VerificationError",
     "WasmExecutionError",
+    "WorkflowBuilder",
     "operation",
+    "step",
 ]
 
 

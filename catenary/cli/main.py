@@ -24,6 +24,7 @@ import click
 from catenary._version import __version__
 from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
+from catenary.cli import output
 from catenary.cli.output import LazyModule, cid_arg, emit, err, json_option, ns_time, out
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
@@ -72,6 +73,8 @@ class Context:
         self.key: Path | None = None  # --key; resolved (with CATENARY_KEY) when --node is used
         self.tls: Any = None  # ClientTLS for --node, when --tls-ca / --client-cert are given
         self._node: NodeLike | None = None
+        self.project: Any = None  # the catenary.toml read (catenary.project.Project)
+        self.sources: dict[str, str] = {}  # setting -> where it came from (catenary info)
 
     def check(self) -> None:
         """Refuse global options that exclude each other (exit 2, before anything is opened)."""
@@ -115,7 +118,24 @@ class Context:
                     **size,
                     **extra,
                 )
+                # Not silent for a person (another directory has another history); on a terminal
+                # only, so scripts that read stderr see what they always did.
+                if self._node.created and sys.stderr.isatty():
+                    err.print(f"created a new data dir {self._node.data_dir.resolve()}")
         return self._node
+
+    def match_ids(self, kind: str, fragment: str) -> list[CID]:
+        """Stored ids of ``kind`` starting or ending with ``fragment`` (a shortened CID)."""
+        if self.address:
+            raise BadInputError(f"{fragment!r} is not a whole CID; with --node give the whole CID")
+        return cast("Node", self.node).store.match_ids(kind, fragment)
+
+    @property
+    def value_cap(self) -> int:
+        """The largest input value: a bigger file is refused by its size, before it is read."""
+        from catenary.model.results import DEFAULT_MAX_VALUE_SIZE
+
+        return self.max_value_size or DEFAULT_MAX_VALUE_SIZE
 
     def local(self, command: str) -> Node:
         if self.address:
@@ -246,18 +266,47 @@ def cli(
         remote_wait,
         db_from_env=bool(db) and from_env,
     )
+    _apply_project(ctx, state, key)
+    output.ID_MATCHER = state.match_ids  # shortened CIDs resolve against this node's store
     state.check()
     if executor:
         from catenary.engine.executor import executor_from_spec
 
         executor_from_spec(executor)  # a malformed SPEC is refused before anything is opened
-    state.key = key
+    state.key = state.key or key
     if tls_ca or client_cert or client_key:
         from catenary.client import ClientTLS
 
         state.tls = ClientTLS(tls_ca, client_cert, client_key)
     ctx.obj = state
     ctx.call_on_close(state.close)
+
+
+def _apply_project(ctx: click.Context, state: Context, key: Path | None) -> None:
+    """Defaults from catenary.toml (cwd, else the data dir); options and environment win.
+    ``state.sources`` says where each setting came from (``catenary info``)."""
+    from catenary.project import default_data_dir, find_project
+
+    def source(name: str) -> str:
+        found = ctx.get_parameter_source(name)
+        return "environment" if found is click.core.ParameterSource.ENVIRONMENT else "option"
+
+    project = find_project(Path.cwd(), state.data_dir or default_data_dir())
+    state.project = project
+    from_file = f"{project.path}" if project.path else ""
+    sources = state.sources
+    sources["data_dir"] = source("data_dir") if state.data_dir else "default"
+    if state.data_dir is None and project.data_dir is not None:
+        state.data_dir, sources["data_dir"] = project.data_dir, from_file
+    sources["node"] = source("address") if state.address else "default"
+    if state.address is None and project.node and not state.db:
+        state.address, sources["node"] = project.node, from_file
+    sources["key"] = "option" if key else "default"
+    if key is None and project.key is not None:
+        state.key, sources["key"] = project.key, from_file
+    if project.operations:
+        state.operations = (*project.operations, *state.operations)
+        sources["operations"] = from_file
 
 
 def _global_after(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -471,7 +520,7 @@ fresh_option = click.option("--fresh", is_flag=True, help="Execute everything ag
 def run_cmd(c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, as_json: bool) -> None:
     """Run a workflow to the end (new, then next until done)."""
     wf_id = cid_arg(workflow_id, "WORKFLOW")
-    values = parse_segment_inputs(inputs)
+    values = parse_segment_inputs(inputs, c.value_cap)
     total = len(c.node.workflows.get(wf_id).workflow.segments)
 
     def progress(result: Any) -> None:
@@ -534,7 +583,7 @@ def new_cmd(c: Context, workflow_id: str, nonce: str | None, as_json: bool) -> N
 @pass_ctx
 def next_cmd(c: Context, run_id: str, inputs: tuple[str, ...], fresh: bool, as_json: bool) -> None:
     """Execute the run's next segment."""
-    values = [parse_value(v, f"--input {v}") for v in inputs]
+    values = [parse_value(v, f"--input {v}", c.value_cap) for v in inputs]
     with failure_document(as_json):
         result = c.node.runs.next(cid_arg(run_id, "RUN"), values, fresh=fresh)
     if as_json:
@@ -942,8 +991,10 @@ def _refuse_busy(address: str, option: str) -> None:
 
 
 # commands that live in their own modules -------------------------------------------------------
+from catenary.cli.cache import cache_cmd  # noqa: E402
 from catenary.cli.doctor import doctor  # noqa: E402
 from catenary.cli.event import event_cmd  # noqa: E402
+from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.executor import exec_history, executor_cmd, register_remote_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
@@ -952,6 +1003,8 @@ from catenary.cli.trigger import trigger_cmd  # noqa: E402
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
+cli.add_command(cache_cmd)
+cli.add_command(info_cmd)
 cli.add_command(key_cmd)
 cli.add_command(policy_cmd)
 cli.add_command(statement)

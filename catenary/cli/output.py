@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from catenary.cid import CID
-from catenary.errors import BadInputError, CatenaryError
+from catenary.errors import BadInputError, CatenaryError, NotFoundError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -72,12 +72,31 @@ def emit(document: Any) -> None:
     sys.stdout.flush()
 
 
+# Set by the CLI's Context for a local data dir: (kind, fragment) -> matching stored ids.
+ID_MATCHER: Callable[[str, str], list[CID]] | None = None
+# The argument names of cid_arg and the kind of id each names.
+_KINDS = {"HASH": "execution", "--proof": "execution", "RUN": "run", "WORKFLOW": "workflow",
+          "--workflow": "workflow", "CID": "value", "VERSION_ID": "operation version"}
+_BASE32 = set("abcdefghijklmnopqrstuvwxyz234567")
+
+
 def cid_arg(text: str, what: str) -> CID:
-    """A CID given on the command line; a bad one is exit 2 naming the argument."""
+    """A CID given on the command line; a bad one is exit 2 naming the argument. On a local
+    data dir, a unique prefix or end of a stored id (at least 4 characters) stands for it;
+    an ambiguous one lists the matches."""
     try:
         return CID.parse(text)
     except CatenaryError as exc:
-        raise BadInputError(f"{what}: {exc}") from exc
+        kind = _KINDS.get(what)
+        if ID_MATCHER is None or kind is None or len(text) < 4 or not set(text) <= _BASE32:
+            raise BadInputError(f"{what}: {exc}") from exc
+        matches = ID_MATCHER(kind, text)
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise NotFoundError(f"{what}: no stored {kind} id starts or ends with {text!r}") from None
+        listed = ", ".join(str(m) for m in matches)
+        raise BadInputError(f"{what}: {text!r} is ambiguous: {kind} ids {listed}") from None
 
 
 def read_file(path: Path) -> bytes:

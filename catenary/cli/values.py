@@ -6,14 +6,22 @@ from pathlib import Path
 from typing import Any
 
 from catenary.cid import dagjson
-from catenary.errors import BadInputError, CatenaryError
+from catenary.errors import BadInputError, CatenaryError, ValueTooLargeError
 
 
-def parse_value(text: str, where: str) -> Any:
-    """Turn one CLI VALUE into a value; a bad one is a BadInputError naming ``where``."""
+def parse_value(text: str, where: str, max_size: int | None = None) -> Any:
+    """Turn one CLI VALUE into a value; a bad one is a BadInputError naming ``where``.
+    A file over ``max_size`` bytes is refused by its size before it is opened."""
     if text.startswith("@"):
+        path = Path(text[1:])
         try:
-            return Path(text[1:]).read_bytes()
+            size = path.stat().st_size
+            if max_size is not None and size > max_size:
+                raise ValueTooLargeError(
+                    f"{where}: {text[1:]!r} is {size} bytes, over the value size cap of {max_size} "
+                    f"bytes (--max-value-size); not read"
+                )
+            return path.read_bytes()
         except OSError as exc:
             raise BadInputError(f"{where}: cannot read {text[1:]!r}: {exc.strerror}") from exc
     if text.startswith("text:"):
@@ -26,7 +34,7 @@ def parse_value(text: str, where: str) -> Any:
         ) from exc
 
 
-def parse_segment_inputs(items: tuple[str, ...]) -> dict[int, list[Any]]:
+def parse_segment_inputs(items: tuple[str, ...], max_size: int | None = None) -> dict[int, list[Any]]:
     """``SEG=VALUE`` items, repeated per slot, into {segment: [values in slot order]}."""
     inputs: dict[int, list[Any]] = {}
     for item in items:
@@ -34,5 +42,5 @@ def parse_segment_inputs(items: tuple[str, ...]) -> dict[int, list[Any]]:
         if not sep or not segment.strip().lstrip("-").isdigit():
             raise BadInputError(f"--input {item!r}: expected SEG=VALUE, e.g. 0=@photo.jpg or 2=text:ABC")
         index = int(segment)
-        inputs.setdefault(index, []).append(parse_value(value, f"--input {item}"))
+        inputs.setdefault(index, []).append(parse_value(value, f"--input {item}", max_size))
     return inputs

@@ -24,6 +24,7 @@ from catenary.model.results import (
     AttestationCheck,
     OperationInfo,
     Page,
+    RunResult,
     RunState,
     StepResult,
     Trace,
@@ -318,7 +319,7 @@ class RunClient:
         inputs: Mapping[int, Sequence[Any]] | None = None,
         fresh: bool = False,
         on_step: Callable[[StepResult], None] | None = None,
-    ) -> tuple[RunState, StepResult]:
+    ) -> RunResult:
         """new() then next() until done; every segment's input count is checked first."""
         inputs = dict(inputs or {})
         segments = self._workflows.get(workflow_id).workflow.segments
@@ -338,7 +339,7 @@ class RunClient:
             result = self.next(state.id, inputs.get(index, ()), fresh=fresh)
             if on_step:
                 on_step(result)
-        return self.get(state.id), result
+        return RunResult(self.get(state.id), result)
 
 
 class ValueClient:

@@ -24,6 +24,7 @@ from catenary.model.results import (
     AttestationCheck,
     OperationInfo,
     Page,
+    RunResult,
     RunState,
     StepResult,
     Trace,
@@ -114,7 +115,7 @@ class RunsLike(Protocol):
         inputs: Mapping[int, Sequence[Any]] | None = None,
         fresh: bool = False,
         on_step: Callable[[StepResult], None] | None = None,
-    ) -> tuple[RunState, StepResult]: ...
+    ) -> RunResult: ...
 
 
 class ValuesLike(Protocol):

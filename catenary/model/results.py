@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from catenary.cid import CID
 from catenary.errors import BadInputError
@@ -73,6 +73,43 @@ class RunState:
     created_at: int
     updated_at: int
     outputs: dict[int, SegmentOutput] = field(default_factory=dict)
+
+
+class RunResult(NamedTuple):
+    """What ``runs.run()`` (and ``WorkflowBuilder.run()``) return: the finished run and its
+    last step. ``result`` is the run's result value, ``final`` the hash of the execution that
+    produced it (give it to ``exec trace``, ``trust.verify`` or ``export``).
+
+    It is a named tuple, so ``state, last = node.runs.run(...)`` unpacks as before."""
+
+    state: RunState
+    last: StepResult
+
+    @property
+    def id(self) -> CID:
+        return self.state.id
+
+    @property
+    def status(self) -> str:
+        return self.state.status
+
+    @property
+    def result(self) -> Any:
+        return self.last.result
+
+    @property
+    def final(self) -> CID:
+        return self.last.final
+
+    @property
+    def outputs(self) -> dict[int, SegmentOutput]:
+        """Each segment's output value CID and producing execution, by segment index."""
+        return self.state.outputs
+
+    @property
+    def total_time(self) -> float:
+        """Milliseconds spent executing, all segments."""
+        return self.last.total_time
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,12 @@ def _step(data: Any, where: str, resolve_name: NameResolver | None) -> Step:
             raise ManifestError(f"{where}.op", "expected an operation name")
         version_id = resolve_name(data["op"])
         if version_id is None:
-            raise ManifestError(f"{where}.op", f"no registered operation named {_brief(data['op'])}")
+            raise ManifestError(
+                f"{where}.op",
+                f"no registered operation named {_brief(data['op'])}; load the module that defines it "
+                f"(--ops MODULE, operations in catenary.toml, Node(operations=[...])) or install "
+                f"the package that provides it (entry points catenary.operations)",
+            )
     else:
         _exact_keys(data, {"version_id", "config"} | overrides, where)
         version_id = _cid(data["version_id"], f"{where}.version_id")

@@ -37,6 +37,12 @@ class Registry:
             self.add(op)
         return found
 
+    def add_missing(self, other: Registry) -> None:
+        """Add ``other``'s operations whose names this registry does not have."""
+        for op in other:
+            if op.name not in self._by_name:
+                self.add(op)
+
     def get(self, version_id: CID) -> Operation | None:
         return self._by_version.get(version_id)
 

@@ -15,13 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from catenary.operations.decorator import operation
-
-
-def _hex(text: str, name: str) -> bytes:
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        raise ValueError(f"{name}: config public_key must be hex, got {text[:20]!r}") from None
+from catenary.operations.hexkey import parse_hex as _hex
 
 
 @operation("std/verify-ed25519", inputs=["bytes", "bytes"], output="bool",

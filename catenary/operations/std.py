@@ -87,6 +87,21 @@ def get(value: Any, path: str = "") -> Any:
     return value
 
 
+@operation("std/hex", inputs=["bytes"], output="string", groups=["std"])
+def hex_(data: bytes) -> str:
+    """The bytes as lowercase hex, as sha256sum prints a digest."""
+    return data.hex()
+
+
+@operation("std/num-equals", inputs=["any", "any"], output="bool", groups=["std"])
+def num_equals(a: Any, b: Any) -> bool:
+    """Whether two numbers are equal as numbers (1 and 1.0 are); anything but int or float fails."""
+    for x in (a, b):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise TypeError(f"std/num-equals takes two numbers, got {type(x).__name__}")
+    return a == b
+
+
 @operation("std/exif", inputs=["bytes"], output="map", groups=["std", "image"])
 def exif(data: bytes) -> dict[str, Any]:
     """EXIF tags of a JPEG/TIFF image by name (Make, Model, BodySerialNumber, LensSerialNumber, ...)."""

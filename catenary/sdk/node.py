@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
 from catenary.cid import CID
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE, Engine
 from catenary.engine.executor import Executor
 from catenary.engine.runtime import DEFAULT_REMOTE_WAIT
-from catenary.operations import Registry, default_registry
+from catenary.errors import BadInputError
+from catenary.operations import Operation, Registry, default_registry
+from catenary.operations.plugins import load_plugins
+from catenary.project import DEFAULT_DATA_DIR as DEFAULT_DATA_DIR
+from catenary.project import default_data_dir as default_data_dir
 from catenary.sdk.doctor import Doctor
 from catenary.sdk.event import EventManager
 from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
@@ -24,13 +28,6 @@ from catenary.sdk.workflow import DEFAULT_MAX_SEGMENTS, DEFAULT_MAX_SEQUENCE, Wo
 from catenary.store import AttestationRow, Store, open_store
 from catenary.trust import attestation
 from catenary.trust.identity import Identity
-
-DEFAULT_DATA_DIR = ".catenary"
-
-
-def default_data_dir() -> Path:
-    """``$CATENARY_HOME`` or ``./.catenary``."""
-    return Path(os.environ.get("CATENARY_HOME") or DEFAULT_DATA_DIR)
 
 
 class Node:
@@ -46,8 +43,10 @@ class Node:
         self,
         data_dir: str | Path | None = None,
         *,
-        operations: Iterable[str] = (),
+        operations: Iterable[str | ModuleType | Operation] = (),
         registry: Registry | None = None,
+        std: bool = True,
+        plugins: bool = True,
         max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
         max_segments: int = DEFAULT_MAX_SEGMENTS,
         max_sequence: int = DEFAULT_MAX_SEQUENCE,
@@ -62,18 +61,35 @@ class Node:
         (shared with other nodes); by default they are in ``<data_dir>/catenary.db`` (SQLite).
         The data dir holds this node's identity either way.
 
+        ``operations``: operation objects (``@operation`` functions), modules, or module names
+        whose top-level operations to load. ``registry``: a registry to use instead of a new one;
+        it gets the standard library too unless ``std=False``. ``plugins``: load the operations
+        of installed packages (entry-point group ``catenary.operations``).
+
         ``executor``: where operations run, ``local`` (default), ``dask:local``,
         ``dask://HOST:PORT`` or an :class:`~catenary.engine.executor.Executor`.
         ``remote_wait``: seconds ``next()`` waits for external executors to finish a remote
         step (None: no limit). ``lease``: seconds a claim lasts when the claimant asks for none."""
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self.created = not self.data_dir.exists()  # a new data dir: the CLI says so
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # The node id is the did:key of the ed25519 key made on first start (node_key.pem).
         self.identity = Identity.load_or_create(self.data_dir)
         self.id = self.identity.id
-        self.registry = registry or default_registry()
-        for module in operations:
-            self.registry.add_module(module)
+        self.registry = registry if registry is not None else default_registry()
+        if registry is not None and std:
+            self.registry.add_missing(default_registry())  # a custom registry keeps std unless std=False
+        # Installed packages' operations (the catenary.operations entry points), then the given ones.
+        self.plugins = load_plugins(self.registry) if plugins else []
+        for item in operations:
+            if isinstance(item, Operation):
+                self.registry.add(item)
+            elif isinstance(item, (str, ModuleType)):
+                self.registry.add_module(item)
+            else:
+                raise BadInputError(
+                    f"operations= takes operation objects, modules or module names, not {type(item).__name__}"
+                )
         self.store = store or open_store(db, self.data_dir)
         self.engine = Engine(
             self.store,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from catenary.cid import CID
+from catenary.cid import CID, encode
 from catenary.errors import MissingExtraError, NotFoundError
 from catenary.model import OperationManifest, OperationVersion
 from catenary.model.results import OperationInfo as OperationInfo
-from catenary.operations import Registry
+from catenary.operations import Operation, Registry
 from catenary.store import Store
 
 
@@ -20,10 +20,20 @@ class OperationManager:
         self._registry = registry
 
     def publish(self) -> None:
-        """Record this process's operations in the store (so other processes can resolve them)."""
+        """Record this process's operations in the store (so other processes can resolve them),
+        with each Python version's source text, so that ``export`` needs no ``--ops``."""
         for op in self._registry:
             if self._store.get_version(op.version_id) is None:
+                source = op.version.implementation.get("source") if op.version.kind == "python" else None
+                if isinstance(source, CID):
+                    self._store.put_blocks([(source, encode(op.source))])  # first: never a version without it
                 self._store.put_operation(op.manifest, op.version)
+
+    def register(self, op: Operation) -> OperationInfo:
+        """Make a Python operation object executable by this node and record it (idempotent)."""
+        self._registry.add(op)
+        self.publish()
+        return OperationInfo(op.manifest, op.version, True)
 
     def load_wasm(self) -> None:
         """Make the stored ``wasm`` versions executable here when the store holds their modules."""
@@ -75,6 +85,19 @@ class OperationManager:
             return OperationInfo(op.manifest, op.version, True)
         stored = self._store.get_version(version_id)
         return None if stored is None else OperationInfo(stored[0], stored[1], False)
+
+    def clear_cache(self, name: str | None = None) -> list[CID]:
+        """Make later runs recompute instead of reusing the executions recorded so far: of every
+        stored version of operation ``name``, or of all operations. History is kept.
+        Returns the versions covered (empty for all)."""
+        if name is None:
+            self._store.clear_memo(None)
+            return []
+        versions = [v.id for m, v in self._store.list_versions() if m.name == name]
+        if not versions:
+            raise NotFoundError(f"no operation named {name!r} is recorded on this node (see `catenary op list`)")
+        self._store.clear_memo(versions)
+        return versions
 
     def resolve_name(self, name: str) -> CID | None:
         """The version id this process uses for an operation name."""

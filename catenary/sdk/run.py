@@ -8,6 +8,7 @@ from typing import Any
 from catenary.cid import CID
 from catenary.engine import Engine, StepResult
 from catenary.errors import InputError
+from catenary.model.results import RunResult
 from catenary.store import RunState, Store
 
 
@@ -37,7 +38,7 @@ class RunManager:
         inputs: Mapping[int, Sequence[Any]] | None = None,
         fresh: bool = False,
         on_step: Callable[[StepResult], None] | None = None,
-    ) -> tuple[RunState, StepResult]:
+    ) -> RunResult:
         """new() then next() until done, with each segment's external inputs by segment index.
 
         Every segment's input count is checked before the run is created.
@@ -57,4 +58,4 @@ class RunManager:
             result = self.next(state.id, inputs.get(index, ()), fresh=fresh)
             if on_step:
                 on_step(result)
-        return self.get(state.id), result
+        return RunResult(self.get(state.id), result)

@@ -140,6 +140,11 @@ class Store(abc.ABC):
     def find_completed(self, key: CID) -> Execution | None:
         """A completed execution with this key (the memoization lookup)."""
 
+    def clear_memo(self, versions: Iterable[CID] | None = None) -> int:
+        """Make the executions recorded so far (of these operation versions, or of all)
+        ineligible for reuse, deleting nothing (``catenary cache clear``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no memo to clear")
+
     def find_memo(self, key: CID) -> tuple[CID, CID] | None:
         """The memoization lookup on the hot path: ``(output, origin)`` of a completed
         execution with this key, origin being the execution that did the work. Stores

@@ -34,6 +34,20 @@ from catenary.store.rows import (
 )
 
 
+# meta keys: "memo_floor" (every operation) and "memo_floor:<version id>" hold the last
+# execution id that `catenary cache clear` made ineligible for reuse.
+MEMO_FLOOR = "memo_floor"
+
+# What a shortened CID may name, and where those ids are (match_ids).
+ID_COLUMNS = {
+    "execution": ("executions", "hash"),
+    "run": ("runs", "id"),
+    "workflow": ("workflows", "id"),
+    "value": ("blocks", "cid"),
+    "operation version": ("operations", "version_id"),
+}
+
+
 class Abort(Exception):
     """Roll back the write transaction: a condition checked inside it did not hold."""
 
@@ -197,18 +211,54 @@ class SQLStore(EventTables, Store):
     def find_memo(self, key: CID) -> tuple[CID, CID] | None:
         """The memoization lookup without building the record: ``(output, origin)`` of a
         completed execution with this key (the same one :meth:`find_completed` finds), where
-        origin is the execution that did the work (its ``cached_from``, or itself)."""
+        origin is the execution that did the work (its ``cached_from``, or itself). Executions
+        recorded before a :meth:`clear_memo` that covers their operation are not reused."""
         rows = self._read(
             self._sql(
-                "SELECT hash, output, cached_from FROM executions "
-                "WHERE key = ? AND status = 'completed' LIMIT 1"
+                "SELECT hash, output, cached_from, id, operation FROM executions "
+                "WHERE key = ? AND status = 'completed' ORDER BY id DESC LIMIT 1"
             ),
             (key.cid_bytes,),
         )
         if not rows:
             return None
-        h, output, cached_from = rows[0]
+        h, output, cached_from, row_id, operation = rows[0]
+        # A key range, not LIKE: psycopg would read its % as a placeholder.
+        floors = dict(self._read(f"SELECT key, value FROM meta WHERE key >= '{MEMO_FLOOR}' AND key < '{MEMO_FLOOR};'"))
+        if floors:
+            floor = max(floors.get(MEMO_FLOOR, 0), floors.get(f"{MEMO_FLOOR}:{CID(operation)}", 0))
+            if row_id <= floor:
+                return None
         return CID(output), CID(cached_from if cached_from is not None else h)
+
+    def match_ids(self, kind: str, fragment: str, limit: int = 10) -> list[CID]:
+        """Stored ids of ``kind`` (see :data:`ID_COLUMNS`) whose text starts or ends with
+        ``fragment``: what the CLI resolves a shortened CID with. It scans the ids, so it is
+        for people typing, not for programs; at most ``limit`` matches."""
+        table, column = ID_COLUMNS[kind]
+        found = []
+        for (raw,) in self._read(f"SELECT {column} FROM {table}"):
+            text = str(CID(raw))
+            if text.startswith(fragment) or text.endswith(fragment):
+                found.append(CID(raw))
+                if len(found) >= limit:
+                    break
+        return found
+
+    def clear_memo(self, versions: Iterable[CID] | None = None) -> int:
+        """Stop reusing the executions recorded so far (of these operation versions, or of all):
+        later steps recompute. Nothing is deleted. Returns the floor (the last execution id)."""
+        with self._write() as conn:
+            floor = conn.execute("SELECT coalesce(max(id), 0) FROM executions").fetchone()[0]
+            keys = [MEMO_FLOOR] if versions is None else [f"{MEMO_FLOOR}:{v}" for v in versions]
+            for key in keys:
+                conn.execute(
+                    self._sql(
+                        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                    ),
+                    (key, floor),
+                )
+        return int(floor)
 
     def get_execution(self, execution_hash: CID) -> Execution | None:
         rows = self._read(

@@ -29,6 +29,8 @@ STD_NAMES = {
     "std/verify-ed25519",
     "std/verify-p256",
     "std/c2pa",
+    "std/hex",
+    "std/num-equals",
 }
 
 
@@ -276,3 +278,15 @@ def test_camera_ownership_shape_end_to_end(node) -> None:
     assert no.result is False
     _, no = node.runs.run(wf.id, {0: [photo], 2: ["SN-x"], 4: ["LN-2"]})
     assert no.result is False
+
+
+def test_hex_and_num_equals() -> None:
+    import hashlib
+
+    assert std.hex_(std.hash_(b"abc")) == hashlib.sha256(b"abc").hexdigest()  # what sha256sum prints
+    assert std.num_equals(1, 1.0) is True and std.equals(1, 1.0) is False
+    assert std.num_equals(2, 2.5) is False
+    with pytest.raises(TypeError, match="std/num-equals takes two numbers, got bool"):
+        std.num_equals(True, 1)
+    with pytest.raises(TypeError, match="got str"):
+        std.num_equals("1", 1)

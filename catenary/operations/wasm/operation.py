@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import wasmtime
@@ -21,14 +20,22 @@ from catenary.operations.wasm.runtime import WasmLimits, WasmModule, compile_mod
 RESERVED_PREFIX = "std/"
 
 
-@dataclass(frozen=True)
 class WasmOperation(Operation):
     """An operation implemented by a WebAssembly module (implementation kind ``wasm``).
 
     ``func`` is the module's :meth:`~WasmModule.call`; ``source`` is the module's CID text.
     """
 
-    module: WasmModule
+    def __init__(
+        self,
+        manifest: OperationManifest,
+        version: OperationVersion,
+        func: Callable[..., Any],
+        source: str,
+        module: WasmModule,
+    ) -> None:
+        super().__init__(manifest, version, func, source)
+        self.module = module
 
     @classmethod
     def build(cls, manifest: OperationManifest, module: WasmModule) -> WasmOperation:
