@@ -37,6 +37,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from catenary.limits import cut
+
 if TYPE_CHECKING:  # cid and model raise these errors, so they cannot be imported here at run time
     from catenary.cid import CID
     from catenary.model import Execution
@@ -75,6 +77,11 @@ class CatenaryError(Exception):
     """Root of every error raised by catenary on purpose."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        # Bounded here, once, for the CLI line, gRPC details and HTTP bodies alike: a message
+        # that quotes a 20 MB input keeps its head and tail (catenary/limits.py).
+        return cut(super().__str__())
 
 
 class BadInputError(CatenaryError):
