@@ -11,6 +11,7 @@
     │   ├── AlreadyExistsError     creating something whose id is already recorded
     │   ├── LimitExceededError     a cap of the node is reached (open Updates subscribers, ...)
     │   ├── UnreadableBundleError  a CAR file that cannot be parsed (truncated, corrupt; exit 2)
+    │   ├── ShadowingError         an import would bind a name this node gives to another operation
     │   └── InvalidModuleError     a WASM module refused: not WebAssembly, or not the ABI
     ├── ExecutionFailedError       an operation failed; its execution and run are marked failed (exit 1)
     ├── ExecutionPendingError      a remote execution was not finished within the wait; the run has not moved
@@ -25,6 +26,8 @@
     │   └── TokenError             a refused call token; ``problem`` says which check failed
     ├── PermissionDeniedError      the policy does not allow this key this act (gRPC PERMISSION_DENIED)
     └── StoreError                 the database is unusable (newer schema, corrupt file, ...)
+        ├── StoreUnavailableError  disk full, database locked past the busy timeout, I/O error
+        └── StoreReadOnlyError     the data dir cannot be written: read-only file system, permissions
 
 Every class is exported here and from the ``catenary`` package (tests/test_errors.py checks
 both, and that this tree is the real one). Over gRPC each maps to one status code, and the
@@ -63,8 +66,11 @@ __all__ = [
     "OperationTimeout",
     "PermissionDeniedError",
     "RunStateError",
+    "ShadowingError",
     "StatusTransitionError",
     "StoreError",
+    "StoreReadOnlyError",
+    "StoreUnavailableError",
     "TokenError",
     "UnreadableBundleError",
     "ValueTooLargeError",
@@ -180,6 +186,12 @@ class UnreadableBundleError(BadInputError):
     """A proof bundle (CAR file) cannot be read: truncated, corrupt, or not a CAR at all."""
 
 
+class ShadowingError(BadInputError):
+    """A bundle carries an executable operation under a name this node resolves to another
+    version; nothing was imported (``catenary import --allow-shadow`` imports it, leaving the
+    name to the local version)."""
+
+
 class VerificationError(CatenaryError):
     """Something claimed could not be confirmed: a mismatch, a bad block, signature or record."""
 
@@ -212,6 +224,16 @@ class StatusTransitionError(CatenaryError):
 
 class StoreError(CatenaryError):
     """The store cannot be used as it is (schema from a newer catenary, corruption)."""
+
+
+class StoreUnavailableError(StoreError):
+    """A write or read failed for a reason that may pass: disk full, the database locked
+    beyond the busy timeout, an I/O error. The transaction was rolled back: nothing changed."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The data dir cannot be written (read-only file system, permission denied); commands
+    that only read still work. The transaction was rolled back: nothing changed."""
 
 
 class MissingExtraError(CatenaryError):
