@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catenary.cid import CID
-from catenary.errors import MissingExtraError, NotFoundError
+from catenary.errors import MissingExtraError, NotFoundError, StoreReadOnlyError
 from catenary.model import OperationManifest, OperationVersion
 from catenary.model.results import OperationInfo as OperationInfo
 from catenary.operations import Registry
@@ -20,10 +20,14 @@ class OperationManager:
         self._registry = registry
 
     def publish(self) -> None:
-        """Record this process's operations in the store (so other processes can resolve them)."""
-        for op in self._registry:
-            if self._store.get_version(op.version_id) is None:
-                self._store.put_operation(op.manifest, op.version)
+        """Record this process's operations in the store (so other processes can resolve them).
+        On a read-only data dir they stay unrecorded: reading commands must still work there."""
+        try:
+            for op in self._registry:
+                if self._store.get_version(op.version_id) is None:
+                    self._store.put_operation(op.manifest, op.version)
+        except StoreReadOnlyError:
+            pass
 
     def load_wasm(self) -> None:
         """Make the stored ``wasm`` versions executable here when the store holds their modules."""
