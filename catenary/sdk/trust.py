@@ -23,11 +23,13 @@ from catenary.trust.verify import Verifier
 class StoreEvidence:
     """The local store as evidence for a :class:`~catenary.trust.verify.Verifier`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, known: dict[CID, Execution] | None = None) -> None:
         self._store = store
+        self._known = known or {}  # executions already read (a trace's lineage): no query each
 
     def execution(self, execution_hash: CID) -> Execution | None:
-        return self._store.get_execution(execution_hash)
+        found = self._known.get(execution_hash)
+        return found if found is not None else self._store.get_execution(execution_hash)
 
     def event(self, event_hash: CID) -> Event | None:
         return self._store.get_event(event_hash)
@@ -111,7 +113,7 @@ class TrustManager:
                 raise NotFoundError(f"unknown execution {execution_hash}")
             executions = [found]
         self._load_stored_wasm({e.operation for e in executions})
-        verifier = Verifier(StoreEvidence(self._store), self._registry)
+        verifier = Verifier(StoreEvidence(self._store, {e.hash: e for e in executions}), self._registry)
         verdicts, rows = [], []
         for e in executions:
             checks = tuple(self._attestations.list(e.hash))
