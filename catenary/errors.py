@@ -11,6 +11,7 @@
     │   ├── AlreadyExistsError     creating something whose id is already recorded
     │   ├── LimitExceededError     a cap of the node is reached (open Updates subscribers, ...)
     │   ├── UnreadableBundleError  a CAR file that cannot be parsed (truncated, corrupt; exit 2)
+    │   ├── ShadowingError         an import would bind a name this node gives to another operation
     │   └── InvalidModuleError     a WASM module refused: not WebAssembly, or not the ABI
     ├── ExecutionFailedError       an operation failed; its execution and run are marked failed (exit 1)
     ├── ExecutionPendingError      a remote execution was not finished within the wait; the run has not moved
@@ -25,6 +26,8 @@
     │   └── TokenError             a refused call token; ``problem`` says which check failed
     ├── PermissionDeniedError      the policy does not allow this key this act (gRPC PERMISSION_DENIED)
     └── StoreError                 the database is unusable (newer schema, corrupt file, ...)
+        ├── StoreUnavailableError  disk full, database locked past the busy timeout, I/O error
+        └── StoreReadOnlyError     the data dir cannot be written: read-only file system, permissions
 
 Every class is exported here and from the ``catenary`` package (tests/test_errors.py checks
 both, and that this tree is the real one). Over gRPC each maps to one status code, and the
@@ -36,6 +39,8 @@ from __future__ import annotations
 
 from enum import Enum
 from typing import TYPE_CHECKING
+
+from catenary.limits import cut
 
 if TYPE_CHECKING:  # cid and model raise these errors, so they cannot be imported here at run time
     from catenary.cid import CID
@@ -62,8 +67,11 @@ __all__ = [
     "OperationTimeout",
     "PermissionDeniedError",
     "RunStateError",
+    "ShadowingError",
     "StatusTransitionError",
     "StoreError",
+    "StoreReadOnlyError",
+    "StoreUnavailableError",
     "TokenError",
     "UnreadableBundleError",
     "ValueTooLargeError",
@@ -76,6 +84,11 @@ class CatenaryError(Exception):
     """Root of every error raised by catenary on purpose."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        # Bounded here, once, for the CLI line, gRPC details and HTTP bodies alike: a message
+        # that quotes a 20 MB input keeps its head and tail (catenary/limits.py).
+        return cut(super().__str__())
 
 
 class BadInputError(CatenaryError):
@@ -175,6 +188,12 @@ class UnreadableBundleError(BadInputError):
     """A proof bundle (CAR file) cannot be read: truncated, corrupt, or not a CAR at all."""
 
 
+class ShadowingError(BadInputError):
+    """A bundle carries an executable operation under a name this node resolves to another
+    version; nothing was imported (``catenary import --allow-shadow`` imports it, leaving the
+    name to the local version)."""
+
+
 class VerificationError(CatenaryError):
     """Something claimed could not be confirmed: a mismatch, a bad block, signature or record."""
 
@@ -208,6 +227,16 @@ class StatusTransitionError(CatenaryError):
 
 class StoreError(CatenaryError):
     """The store cannot be used as it is (schema from a newer catenary, corruption)."""
+
+
+class StoreUnavailableError(StoreError):
+    """A write or read failed for a reason that may pass: disk full, the database locked
+    beyond the busy timeout, an I/O error. The transaction was rolled back: nothing changed."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The data dir cannot be written (read-only file system, permission denied); commands
+    that only read still work. The transaction was rolled back: nothing changed."""
 
 
 class MissingExtraError(CatenaryError):

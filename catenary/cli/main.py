@@ -1048,6 +1048,14 @@ def main() -> None:
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:  # a file the command writes (an export, a key) on a full or read-only disk
+        from catenary.store.failures import classify
+
+        failure = classify(exc, str(exc.filename or "a file"), "write")
+        if failure is None:
+            raise
+        _error(str(failure))
+        sys.exit(failure.exit_code)
     sys.exit(0)
 
 

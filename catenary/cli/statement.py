@@ -81,8 +81,8 @@ def statement_create(c: Any, proof: str, claim: str, key: Path, output: Path | N
 
     try:
         claimed = json.loads(claim)
-    except ValueError as exc:
-        raise BadInputError(f"--claim is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadInputError(f"--claim is not JSON (or nested too deeply): {exc}") from None
     identity = load_key(key)
     node = c.local("statement create")
     sid, envelope = node.statements.create(cid_arg(proof, "--proof"), claimed, identity)

@@ -184,12 +184,18 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--allow-shadow",
+    is_flag=True,
+    help="Import operations named like local ones (the names keep resolving to the local ones).",
+)
 @json_option
 @click.pass_obj
-def import_cmd(c: Any, file: Path, as_json: bool) -> None:
+def import_cmd(c: Any, file: Path, allow_shadow: bool, as_json: bool) -> None:
     """Verify a proof bundle and load it into this data dir (all or nothing).
 
-    Local only: loads into the local data dir (no --node)."""
+    Local only: loads into the local data dir (no --node). Names never change meaning here:
+    a bundle's operation named like a local one is refused unless --allow-shadow."""
     node = c.local("import")
     data = read_file(file)
     report = node.trust.verify_bundle(data)
@@ -199,7 +205,7 @@ def import_cmd(c: Any, file: Path, as_json: bool) -> None:
         else:
             _print_report(report)
         _fail(report, "bundle does not verify; nothing was imported")
-    counts = node.trust.import_verified(report)
+    counts = node.trust.import_verified(report, allow_shadow=allow_shadow)
     if as_json:
         emit({**render.bundle_report_json(file, report), "imported": counts})
         return

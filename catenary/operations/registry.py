@@ -20,10 +20,12 @@ class Registry:
         for op in operations or ():
             self.add(op)
 
-    def add(self, op: Operation) -> None:
-        """Register ``op``; a later operation with the same name becomes the default for that name."""
+    def add(self, op: Operation, *, bind_name: bool = True) -> None:
+        """Register ``op``; a later operation with the same name becomes the default for that name,
+        unless ``bind_name`` is false (an imported operation: runnable by version id only)."""
         self._by_version[op.version_id] = op
-        self._by_name[op.name] = op
+        if bind_name:
+            self._by_name[op.name] = op
 
     def add_module(self, module: ModuleType | str) -> list[Operation]:
         """Register every operation defined at the top level of a module (object or dotted name)."""

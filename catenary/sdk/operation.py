@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catenary.cid import CID, encode
-from catenary.errors import MissingExtraError, NotFoundError
+from catenary.errors import MissingExtraError, NotFoundError, StoreReadOnlyError
 from catenary.model import OperationManifest, OperationVersion
 from catenary.model.results import OperationInfo as OperationInfo
 from catenary.operations import Operation, Registry
@@ -21,13 +21,17 @@ class OperationManager:
 
     def publish(self) -> None:
         """Record this process's operations in the store (so other processes can resolve them),
-        with each Python version's source text, so that ``export`` needs no ``--ops``."""
-        for op in self._registry:
-            if self._store.get_version(op.version_id) is None:
-                source = op.version.implementation.get("source") if op.version.kind == "python" else None
-                if isinstance(source, CID):
-                    self._store.put_blocks([(source, encode(op.source))])  # first: never a version without it
-                self._store.put_operation(op.manifest, op.version)
+        with each Python version's source text, so that ``export`` needs no ``--ops``. On a
+        read-only data dir they stay unrecorded: reading commands must still work there."""
+        try:
+            for op in self._registry:
+                if self._store.get_version(op.version_id) is None:
+                    source = op.version.implementation.get("source") if op.version.kind == "python" else None
+                    if isinstance(source, CID):
+                        self._store.put_blocks([(source, encode(op.source))])  # first: never a version without it
+                    self._store.put_operation(op.manifest, op.version)
+        except StoreReadOnlyError:
+            pass
 
     def register(self, op: Operation) -> OperationInfo:
         """Make a Python operation object executable by this node and record it (idempotent)."""

@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 from catenary.cid import CID
 from catenary.cid.cid import block_cid
-from catenary.errors import BadInputError, NotFoundError
+from catenary.errors import BadInputError, NotFoundError, ShadowingError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Workflow
 from catenary.model.enums import Direction, Role
 from catenary.model.results import AttestationCheck, VerifyReport
@@ -23,12 +23,14 @@ from catenary.trust.verify import Verifier
 class StoreEvidence:
     """The local store as evidence for a :class:`~catenary.trust.verify.Verifier`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, known: dict[CID, Execution] | None = None) -> None:
         self._store = store
+        self._known = known or {}  # executions already read (a trace's lineage): no query each
 
     # The same five lookups as trust/bundle/read.py's Bundle: one protocol, two sources.
     def execution(self, execution_hash: CID) -> Execution | None:
-        return self._store.get_execution(execution_hash)
+        found = self._known.get(execution_hash)
+        return found if found is not None else self._store.get_execution(execution_hash)
 
     def event(self, event_hash: CID) -> Event | None:
         return self._store.get_event(event_hash)
@@ -98,7 +100,7 @@ class TrustManager:
                 raise NotFoundError(f"unknown execution {execution_hash}")
             executions = [found]
         self._load_stored_wasm({e.operation for e in executions})
-        verifier = Verifier(StoreEvidence(self._store), self._registry)
+        verifier = Verifier(StoreEvidence(self._store, {e.hash: e for e in executions}), self._registry)
         verdicts, rows = [], []
         for e in executions:
             checks = tuple(self._attestations.list(e.hash))
@@ -137,7 +139,8 @@ class TrustManager:
         if wanted:
             from catenary.operations import wasm  # imports wasmtime: only when a module is needed
 
-            wasm.load_stored(self._registry, wanted, self._store.get_block)
+            # by version only: verifying must not change what a name resolves to in this process
+            wasm.load_stored(self._registry, wanted, self._store.get_block, bind_names=False)
 
     def export(self, execution_hash: CID, stream: BinaryIO) -> dict[str, int]:
         """Write the execution's proof bundle (CARv1) to ``stream``."""
@@ -151,16 +154,24 @@ class TrustManager:
         _not_empty(data)
         return bundle.verify_bundle(data, self._registry, on_progress)
 
-    def import_bundle(self, data: bytes) -> tuple[bundle.BundleReport, dict[str, int]]:
+    def import_bundle(
+        self, data: bytes, *, allow_shadow: bool = False
+    ) -> tuple[bundle.BundleReport, dict[str, int]]:
         """Verify a bundle and load it into this node's store, all or nothing
         (VerificationError, nothing stored, when it does not verify)."""
         _not_empty(data)
         report = self.verify_bundle(data)
-        return report, self.import_verified(report)
+        return report, self.import_verified(report, allow_shadow=allow_shadow)
 
-    def import_verified(self, report: bundle.BundleReport) -> dict[str, int]:
+    def import_verified(self, report: bundle.BundleReport, *, allow_shadow: bool = False) -> dict[str, int]:
         """Load a bundle already checked by :meth:`verify_bundle` (refused unless it verified).
-        Its WASM operations become executable here at once: their modules are now stored."""
+
+        Its WASM operations become executable here at once, by version id: an import never
+        changes what an ``{"op": NAME}`` shorthand resolves to. A bundle carrying one under a
+        name this node gives to another version is refused (ShadowingError, nothing stored)
+        unless ``allow_shadow``; the name then stays with the local version."""
+        if not allow_shadow and report.bundle:
+            self._refuse_shadowing(report.bundle)
         counts = bundle.load_bundle(self._store, report)
         wanted = (
             [report.bundle.versions[v] for v in report.bundle.modules if self._registry.get(v) is None]
@@ -170,8 +181,22 @@ class TrustManager:
         if wanted:
             from catenary.operations import wasm  # imports wasmtime: only for a bundle with modules
 
-            wasm.load_stored(self._registry, wanted, self._store.get_block)
+            wasm.load_stored(self._registry, wanted, self._store.get_block, bind_names=False)
         return counts
+
+    def _refuse_shadowing(self, carried: bundle.Bundle) -> None:
+        shadowed = []
+        for version_id in carried.modules:
+            manifest, _ = carried.versions[version_id]
+            held = self._registry.by_name(manifest.name)
+            if held is not None and held.version_id != version_id:
+                shadowed.append(f"{manifest.name!r} (here {held.version_id}, in the bundle {version_id})")
+        if shadowed:
+            raise ShadowingError(
+                f"the bundle carries operation(s) named like local ones: {'; '.join(shadowed[:5])}"
+                f"{f'; ... ({len(shadowed) - 5} more)' if len(shadowed) > 5 else ''}; nothing was "
+                f"imported (import --allow-shadow to import them anyway: the names stay with this node's)"
+            )
 
 
 def _not_empty(data: bytes) -> None:

@@ -102,6 +102,8 @@ class Envelope:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadInputError(f"{where}: not JSON ({exc})") from None
+        except RecursionError:
+            raise BadInputError(f"{where}: JSON nested too deeply") from None
         return cls.from_json(data, where)
 
     def block_value(self) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from typing import Any, cast
 
 from catenary.cid import CID, block, decode
 from catenary.errors import BadInputError, CatenaryError
+from catenary.limits import shown
 from catenary.model import Event, Execution
 from catenary.statements.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope
 from catenary.trust.identity import Identity
@@ -169,15 +170,21 @@ def _subject(cid: CID, get_block: Callable[[CID], bytes | None], role: str, **wh
 def read(envelope: Envelope) -> Statement:
     """The statement inside an envelope; BadInputError names what is not a catenary statement."""
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
-        raise BadInputError(f"payloadType is {envelope.payload_type!r}, expected {IN_TOTO_PAYLOAD_TYPE!r}")
+        raise BadInputError(
+            f"payloadType is {shown(envelope.payload_type)}, expected {IN_TOTO_PAYLOAD_TYPE!r}"
+        )
     try:
         data = json.loads(envelope.payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadInputError(f"payload is not JSON ({exc})") from None
+    except RecursionError:
+        raise BadInputError("payload is JSON nested too deeply") from None
     if not isinstance(data, dict) or data.get("_type") != STATEMENT_TYPE:
         raise BadInputError(f"payload is not an in-toto Statement v1 (_type must be {STATEMENT_TYPE})")
     if data.get("predicateType") != PREDICATE_TYPE:
-        raise BadInputError(f"predicateType is {data.get('predicateType')!r}, expected {PREDICATE_TYPE!r}")
+        raise BadInputError(
+            f"predicateType is {shown(data.get('predicateType'))}, expected {PREDICATE_TYPE!r}"
+        )
     predicate, subjects = data.get("predicate"), data.get("subject")
     if not isinstance(predicate, dict) or set(predicate) != {"claimant", "claim", "proof"}:
         raise BadInputError("predicate: expected exactly claimant, claim and proof")

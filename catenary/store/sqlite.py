@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from catenary.cid import CID, encode
-from catenary.errors import StoreError
+from catenary.errors import StoreError, StoreReadOnlyError
 from catenary.model import Execution, Status
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
+from catenary.store.failures import classify, read_only_fs
 from catenary.store.lineage import lineage_statements
 from catenary.store.rows import COLUMNS, execution_row
 from catenary.store.sql import Abort, SQLStore, apply_migrations
@@ -118,48 +119,114 @@ class SQLiteStore(SQLStore):
 
     def __init__(self, path: str | Path, busy_timeout_ms: int = 60_000) -> None:
         self.path = Path(path)
+        self._timeout = busy_timeout_ms / 1000
+        self._lock = threading.RLock()
+        self._changed = threading.Condition()
+        self.read_only = False
         try:
-            self._db = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
-            )
+            self._db = self._connect(str(self.path))
             self._db.execute("PRAGMA journal_mode=WAL")
             for pragma in PRAGMAS:
                 self._db.execute(pragma)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the execution DB {self.path}: {exc}") from None
-        self._lock = threading.RLock()
-        self._changed = threading.Condition()
-        self._migrate()
+            failure = classify(exc, str(self.path), "open the execution DB")
+            if not isinstance(failure, StoreReadOnlyError) or not self.path.exists():
+                raise failure or StoreError(f"cannot open the execution DB {self.path}: {exc}") from None
+            self._open_read_only(failure)
+
+    def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
+        return sqlite3.connect(
+            target, isolation_level=None, check_same_thread=False, timeout=self._timeout, uri=uri
+        )
+
+    def _open_read_only(self, failure: StoreError) -> None:
+        """A data dir that cannot be written still answers reads: ``mode=ro`` (which needs the
+        WAL's -shm file to exist or be creatable), else, on a read-only file system whose WAL is
+        empty, ``immutable`` (nothing can change the file there, and nothing is in the WAL)."""
+        if hasattr(self, "_db"):
+            self._db.close()
+        attempts = ["mode=ro"]
+        wal = self.path.with_name(self.path.name + "-wal")
+        if read_only_fs(str(self.path.parent)) and (not wal.exists() or wal.stat().st_size == 0):
+            attempts.append("immutable=1")  # all of the DB is in its main file: nothing to miss
+        for flags in attempts:
+            try:
+                self._db = self._connect(f"file:{self.path}?{flags}", uri=True)
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                break
+            except sqlite3.DatabaseError:
+                self._db.close()
+        else:
+            raise failure
+        if version != len(MIGRATIONS):  # an upgrade is a write: say so rather than read a stale schema
+            raise failure
+        self.read_only = True
 
     # plumbing -----------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if self.read_only:
+                raise StoreReadOnlyError(
+                    f"cannot write to the execution DB {self.path}: the data dir is read-only; "
+                    f"nothing was changed; commands that only read still work"
+                )
             try:
-                yield self._db
-            except BaseException:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            except sqlite3.Error as exc:
+                failure = classify(exc, str(self.path), "write to the execution DB")
+                if failure is None:
+                    raise
+                raise failure from None
+
+    def _rollback(self) -> None:
+        # A failed COMMIT (disk full) leaves the transaction open; a failed statement may have
+        # ended it already. Either way nothing of it is kept.
+        if self._db.in_transaction:
+            try:
                 self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            except sqlite3.Error:
+                pass
 
     def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return self._db.execute(query, params if isinstance(params, dict) else tuple(params)).fetchall()
+            try:
+                return self._db.execute(
+                    query, params if isinstance(params, dict) else tuple(params)
+                ).fetchall()
+            except sqlite3.Error as exc:
+                failure = classify(exc, str(self.path), "read the execution DB")
+                if failure is None:
+                    raise
+                raise failure from None
 
     def _migrate(self) -> None:
+        db = self._db
+
         def apply(number: int, migration: str) -> None:
             for statement in migration.split(";"):
                 if statement.strip():
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {number}")
 
+        # Only a DB that needs it is written to: an up-to-date one opens on a read-only disk.
+        if self._db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+            return
+        self._db.execute("BEGIN IMMEDIATE")
         try:
-            with self._write() as db:
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                apply_migrations(MIGRATIONS, version, str(self.path), apply)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot use the execution DB {self.path}: {exc}") from None
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            apply_migrations(MIGRATIONS, version, str(self.path), apply)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
 
     def integrity_problems(self) -> list[str]:
         rows = self._read("PRAGMA quick_check")

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from catenary.errors import BadInputError, ManifestError
+from catenary.limits import shown
 from catenary.trust.identity import public_key_from_did
 
 POLICY_FILE = "policy.toml"
@@ -108,7 +109,7 @@ class Policy:
         if document.get("version", 1) != 1:
             raise ManifestError(
                 "version",
-                f"unsupported policy version {document['version']!r} (this catenary reads version 1)",
+                f"unsupported policy version {shown(document['version'])} (this catenary reads version 1)",
             )
         rules = document.get("rules", {})
         if not isinstance(rules, dict):

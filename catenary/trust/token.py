@@ -29,6 +29,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
 from catenary.errors import BadInputError, TokenError
+from catenary.limits import shown
 from catenary.trust.identity import Identity, public_key_from_did
 
 ALGORITHM = "Ed25519"  # EdDSA over Ed25519, by its RFC 9864 fully-specified name
@@ -151,15 +152,15 @@ class TokenChecker:
         try:
             compact = jws.extract_compact(token.encode())
             payload = json.loads(compact.payload)
-        except (JoseError, ValueError, UnicodeError) as exc:
+        except (JoseError, ValueError, UnicodeError, RecursionError) as exc:
             raise TokenError(Problem.MALFORMED, f"not a compact JWS with a JSON payload ({exc})") from None
         if compact.protected.get("alg") != ALGORITHM:
             raise TokenError(
-                Problem.MALFORMED, f"alg is {compact.protected.get('alg')!r}, expected {ALGORITHM!r}"
+                Problem.MALFORMED, f"alg is {shown(compact.protected.get('alg'))}, expected {ALGORITHM!r}"
             )
         extra = sorted(set(compact.protected) - {"alg", "typ", "kid"})
         if extra:  # e.g. "crit": a header this checker does not understand must not be ignored
-            raise TokenError(Problem.MALFORMED, f"unsupported header parameter {extra[0]!r}")
+            raise TokenError(Problem.MALFORMED, f"unsupported header parameter {shown(extra[0])}")
         claims = _claims(payload)
         key = self._keys.get(claims.issuer)
         if key is None:

@@ -73,12 +73,26 @@ class Verifier:
         self.registry = registry
         # key -> (output CID or None, why not): one re-execution per key per verification.
         self._results: dict[CID, tuple[CID | None, str | None]] = {}
+        # Every execution of a trace names the same workflow (and a few versions): read and
+        # parse each once, or verifying N executions of an N-step workflow costs N^2.
+        self._workflows: dict[CID, Workflow | None] = {}
+        self._versions: dict[CID, tuple[OperationManifest, OperationVersion] | None] = {}
+
+    def workflow(self, workflow_id: CID) -> Workflow | None:
+        if workflow_id not in self._workflows:
+            self._workflows[workflow_id] = self.evidence.workflow(workflow_id)
+        return self._workflows[workflow_id]
+
+    def version(self, version_id: CID) -> tuple[OperationManifest, OperationVersion] | None:
+        if version_id not in self._versions:
+            self._versions[version_id] = self.evidence.version(version_id)
+        return self._versions[version_id]
 
     def name(self, version_id: CID) -> str | None:
         op = self.registry.get(version_id)
         if op is not None:
             return op.name
-        found = self.evidence.version(version_id)
+        found = self.version(version_id)
         return found[0].name if found else None
 
     def verify(self, e: Execution, attestations: tuple[AttestationCheck, ...] = ()) -> Verdict:
@@ -167,7 +181,7 @@ class Verifier:
     def _missing(self, version_id: CID) -> str:
         """Why an operation version cannot run here, and what to do, by implementation kind."""
         label = f"{self.name(version_id) or 'operation'} version {version_id}"
-        found = self.evidence.version(version_id)
+        found = self.version(version_id)
         kind = found[1].kind if found else None
         if kind == "wasm":
             assert found is not None  # kind came from it
@@ -189,7 +203,7 @@ class Verifier:
         """
         if len(e.parents) != len(e.inputs) or not e.inputs:
             return (f"has {len(e.parents)} parents for {len(e.inputs)} inputs", None, None)
-        workflow = self.evidence.workflow(e.workflow)
+        workflow = self.workflow(e.workflow)
         if workflow is None:
             return (f"workflow {e.workflow} is missing", None, None)
         problem = _plan_problem(e, workflow)

@@ -106,11 +106,12 @@ def from_module(
     return WasmOperation.build(chosen, module)
 
 
-def register(registry: Registry, op: WasmOperation) -> None:
+def register(registry: Registry, op: WasmOperation, *, bind_name: bool = True) -> None:
     """Add ``op`` to a registry. A Python operation of this process keeps its name, so that a
-    stored module can never change what an ``{"op": NAME}`` shorthand means for it."""
+    stored module can never change what an ``{"op": NAME}`` shorthand means for it; without
+    ``bind_name`` (a module that came in a bundle) no name changes at all."""
     held = registry.by_name(op.name)
-    registry.add(op)
+    registry.add(op, bind_name=bind_name)
     if held is not None and not isinstance(held, WasmOperation):
         registry.add(held)
 
@@ -119,8 +120,11 @@ def load_stored(
     registry: Registry,
     versions: Iterable[tuple[OperationManifest, OperationVersion]],
     get_block: Callable[[CID], bytes | None],
+    *,
+    bind_names: bool = True,
 ) -> list[WasmOperation]:
-    """Register the stored ``wasm`` versions whose module bytes are at hand; compiled lazily."""
+    """Register the stored ``wasm`` versions whose module bytes are at hand; compiled lazily.
+    ``bind_names`` false registers them by version id only (see :func:`register`)."""
     limits = WasmLimits.from_env()
     loaded = []
     for manifest, version in versions:
@@ -133,6 +137,6 @@ def load_stored(
         op = WasmOperation.build(manifest, WasmModule(cid, data, limits))
         if op.version_id != version.id:  # a version block that is not exactly {operation, kind, module}
             continue
-        register(registry, op)
+        register(registry, op, bind_name=bind_names)
         loaded.append(op)
     return loaded

@@ -13,6 +13,7 @@ from catenary.cid import CID, block_cid, decode, raw_cid
 from catenary.cid.car import CarFile
 from catenary.cid.cid import BLAKE2B_256, DAG_CBOR, RAW, kind_of
 from catenary.errors import CatenaryError
+from catenary.limits import cut, shown
 from catenary.model import Event, Execution, Invocation, OperationManifest, OperationVersion, Status, Workflow
 from catenary.store import RunState, SegmentOutput
 from catenary.trust import attestation
@@ -72,9 +73,12 @@ class Reader:
         self.problems = problems
         self.used: set[CID] = set()
         self._missing: set[CID] = set()
+        self._seen = set(problems)  # a set: a bundle with many problems stays linear to read
 
     def problem(self, text: str) -> None:
-        if text not in self.problems:
+        text = cut(text)  # a problem may quote a block's field: keep the line short
+        if text not in self._seen:
+            self._seen.add(text)
             self.problems.append(text)
 
     def raw(self, cid: Any, what: What, module: bool = False) -> bytes | None:
@@ -308,7 +312,7 @@ def _read_version(reader: Reader, bundle: Bundle, version_id: CID) -> None:
         return
     implementation = data["implementation"]
     if not isinstance(implementation, dict) or implementation.get("kind") not in ("python", "wasm", "remote"):
-        reader.problem(f"operation version {version_id}: unknown implementation {implementation!r}")
+        reader.problem(f"operation version {version_id}: unknown implementation {shown(implementation)}")
         return
     if implementation["kind"] == "python":
         text = reader.get(implementation.get("source"), f"source of {manifest.name} ({version_id})")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from catenary.cid import CID
 from catenary.cid.car import read_car
 from catenary.errors import CatenaryError, UnreadableBundleError
+from catenary.limits import shown
 from catenary.operations import Registry
 from catenary.statements import bundle as statement_blocks
 from catenary.trust.bundle.layout import FORMAT
@@ -45,7 +46,7 @@ class BundleReport:
         }
         text = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
         if self.problems:
-            text += f"; {len(self.problems)} problem(s): " + "; ".join(self.problems[:3])
+            text += f"{'; ' if text else ''}{len(self.problems)} problem(s): " + "; ".join(self.problems[:3])
             if len(self.problems) > 3:
                 text += f"; ... ({len(self.problems) - 3} more)"
         return text or "nothing to verify"
@@ -78,7 +79,7 @@ def verify_bundle(
     if index is None:
         return report
     if index["format"] != FORMAT:
-        reader.problem(f"bundle index {index_cid}: format {index['format']!r} is not {FORMAT!r}")
+        reader.problem(f"bundle index {index_cid}: format {shown(index['format'])} is not {FORMAT!r}")
         return report
     if index["execution"] != root:
         reader.problem(
