@@ -678,13 +678,19 @@ def exec_() -> None:
 @pass_ctx
 def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
     """Show one execution."""
-    document = render.execution_json(c.node.executions.get(cid_arg(execution_hash, "HASH")))
+    h = cid_arg(execution_hash, "HASH")
+    document = render.execution_json(c.node.executions.get(h))
+    dispute = getattr(c.node.executions, "dispute", None)  # the local node's store; not over --node yet
+    if dispute is not None:
+        document["disputed"] = render.dispute_json(dispute(h))
     if as_json:
         emit(document)
         return
     for key, value in document.items():
         if key.endswith("_at"):
             value = f"{value}  ({ns_time(value)})" if value else value
+        if key == "disputed" and value:
+            value = f"DISPUTED: {value['detail']}  ({ns_time(value['at'])}); never reused"
         if value is None:
             value = "-"
         out.print(f"{key:12} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")

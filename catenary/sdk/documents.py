@@ -19,6 +19,7 @@ from catenary.model.results import (
 )
 
 if TYPE_CHECKING:  # the bundle and doctor code is only loaded by the commands that use it
+    from catenary.store import Dispute
     from catenary.sdk.doctor import Report
     from catenary.trust import BundleReport
 
@@ -50,6 +51,11 @@ def execution_json(e: Execution) -> dict[str, Any]:
         "finished_at": e.finished_at,
         "seq": e.seq,
     }
+
+
+def dispute_json(d: Dispute | None) -> dict[str, Any] | None:
+    """Why an execution is disputed (``exec get``, the explorer); None when it is not."""
+    return None if d is None else {"at": d.at, "detail": d.detail}
 
 
 def workflow_data_json(workflow: Workflow) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from catenary.errors import BadInputError
 from catenary.extras import require_extra
 from catenary.store.base import (
     AttestationRow,
+    Dispute,
+    MemoCandidate,
     HistoryEntry,
     ImportBatch,
     Lineage,
@@ -18,6 +20,8 @@ from catenary.store.sqlite import SQLiteStore
 
 __all__ = [
     "AttestationRow",
+    "Dispute",
+    "MemoCandidate",
     "HistoryEntry",
     "ImportBatch",
     "Lineage",

@@ -74,6 +74,11 @@ MIGRATIONS: list[str] = [
         execution BLOB NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, change TEXT NOT NULL,
         executor TEXT, detail TEXT, PRIMARY KEY (execution, seq)) WITHOUT ROWID;
     """,
+    # 4: executions a re-execution disagreed with (verify mismatch); never reused.
+    """
+    CREATE TABLE disputes (
+        execution BLOB PRIMARY KEY, at INTEGER NOT NULL, detail TEXT NOT NULL) WITHOUT ROWID;
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).

@@ -72,6 +72,10 @@ MIGRATIONS: list[str] = [
         execution bytea NOT NULL, seq bigint NOT NULL, at bigint NOT NULL, change text NOT NULL,
         executor text, detail text, PRIMARY KEY (execution, seq));
     """,
+    # 4 (as SQLite's 4): executions a re-execution disagreed with (verify mismatch); never reused.
+    """
+    CREATE TABLE disputes (execution bytea PRIMARY KEY, at bigint NOT NULL, detail text NOT NULL);
+    """,
 ]
 
 CHANNEL = "catenary_changes"
