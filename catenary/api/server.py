@@ -138,9 +138,8 @@ class Server:
         """``policy`` defaults to the data dir's ``policy.toml`` (or the default policy); a
         non-loopback ``listen`` without TLS and authentication raises unless ``insecure``."""
         self.node = node
-        if policy is not None:  # one policy for the calls and the cache (Node._trusts)
-            node.policy = policy
-        self.policy = node.policy
+        self.policy = policy if policy is not None else Policy.load(node.data_dir, node.id)
+        node.policy = self.policy  # one policy for the calls and the cache (Node._trusts)
         anonymous = self.policy.allows_anonymous()
         problem = exposure(
             listen,

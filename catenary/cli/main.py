@@ -679,10 +679,13 @@ def exec_() -> None:
 def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
     """Show one execution."""
     h = cid_arg(execution_hash, "HASH")
-    document = render.execution_json(c.node.executions.get(h))
-    dispute = getattr(c.node.executions, "dispute", None)  # the local node's store; not over --node yet
-    if dispute is not None:
-        document["disputed"] = render.dispute_json(dispute(h))
+    execution = c.node.executions.get(h)
+    # Disputes are in the local store; the gRPC API does not carry them yet (no key over --node).
+    dispute = getattr(c.node.executions, "dispute", None)
+    if dispute is None:
+        document = render.execution_json(execution)
+    else:
+        document = render.execution_get_json(execution, dispute(h))
     if as_json:
         emit(document)
         return
@@ -827,6 +830,14 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
     help="Also serve the web explorer and its read-only JSON gateway here (port 0 picks one).",
 )
 @click.option(
+    "--http-host",
+    "http_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name the explorer answers to (repeatable; others get 400: no DNS rebinding). "
+    "Default: the --http host, localhost, 127.0.0.1 and ::1.",
+)
+@click.option(
     "--workers",
     default=256,
     show_default=True,
@@ -865,6 +876,7 @@ def serve(
     c: Context,
     listen: str | None,
     http_listen: str | None,
+    http_hosts: tuple[str, ...],
     workers: int,
     max_subscribers: int | None,
     tls_cert: Path | None,
@@ -888,7 +900,7 @@ def serve(
         from catenary.web import WebServer
 
         # binds now: a busy address fails before gRPC starts
-        web = WebServer(node, http_listen, tls=tls, insecure=insecure)
+        web = WebServer(node, http_listen, tls=tls, insecure=insecure, hosts=http_hosts)
     server = (
         Server(
             node, listen, max_workers=workers, max_subscribers=max_subscribers, tls=tls, insecure=insecure

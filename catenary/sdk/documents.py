@@ -53,9 +53,11 @@ def execution_json(e: Execution) -> dict[str, Any]:
     }
 
 
-def dispute_json(d: Dispute | None) -> dict[str, Any] | None:
-    """Why an execution is disputed (``exec get``, the explorer); None when it is not."""
-    return None if d is None else {"at": d.at, "detail": d.detail}
+def execution_get_json(e: Execution, dispute: Dispute | None) -> dict[str, Any]:
+    """``exec get``: the SPEC §4 record and ``disputed``, null or why a verify re-execution
+    disagreed (the result is then never reused)."""
+    disputed = None if dispute is None else {"at": dispute.at, "detail": dispute.detail}
+    return {**execution_json(e), "disputed": disputed}
 
 
 def workflow_data_json(workflow: Workflow) -> dict[str, Any]:
