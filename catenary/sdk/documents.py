@@ -19,8 +19,8 @@ from catenary.model.results import (
 )
 
 if TYPE_CHECKING:  # the bundle and doctor code is only loaded by the commands that use it
-    from catenary.store import Dispute
     from catenary.sdk.doctor import Report
+    from catenary.store import Dispute
     from catenary.trust import BundleReport
 
 

@@ -7,10 +7,10 @@ from catenary.extras import require_extra
 from catenary.store.base import (
     AttestationRow,
     Dispute,
-    MemoCandidate,
     HistoryEntry,
     ImportBatch,
     Lineage,
+    MemoCandidate,
     RunState,
     SegmentOutput,
     StepCommit,

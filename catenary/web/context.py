@@ -11,6 +11,7 @@ from starlette.templating import Jinja2Templates
 
 from catenary.sdk import Node
 
+
 @dataclass
 class Explorer:
     """The state of one explorer app over one node (``app.state.explorer``).

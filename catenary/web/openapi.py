@@ -389,7 +389,9 @@ def document() -> dict[str, Any]:
             }
         },
         "/api/executions/{hash}": _get(
-            "One execution", _json(_ref("ExecutionGet"), "the execution"), [_path_cid("hash", "execution hash")]
+            "One execution",
+            _json(_ref("ExecutionGet"), "the execution"),
+            [_path_cid("hash", "execution hash")],
         ),
         "/api/executions/{hash}/trace": _get(
             "The lineage of an execution, events included",

@@ -11,7 +11,8 @@
   ``worker-src blob:`` (it runs in workers made from Blob URLs) and ``'wasm-unsafe-eval'``
   (it re-executes WASM modules); no other page gets either.
 - ``X-Content-Type-Options: nosniff`` (a value is never sniffed into HTML or script),
-  ``Referrer-Policy: same-origin`` (not no-referrer: that makes a form post send ``Origin: null``, which the verify button's cross-origin check refuses) and ``frame-ancestors 'none'`` (no clickjacking).
+  ``Referrer-Policy: same-origin`` (not no-referrer: then a form post sends ``Origin: null``,
+  which the verify button's cross-origin check refuses) and ``frame-ancestors 'none'``.
 
 A plain ASGI middleware, so streamed responses (live updates) pass through unbuffered.
 """

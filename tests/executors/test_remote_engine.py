@@ -8,11 +8,11 @@ import threading
 import pytest
 
 from catenary.errors import ExecutionFailedError, ExecutionPendingError
-from catenary.trust import attestation
 from catenary.model import OperationManifest, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
 from catenary.sdk.doctor import Doctor
+from catenary.trust import attestation
 from tests.executors.conftest import workflow
 from tests.helpers import check_hashes
 
@@ -62,7 +62,11 @@ def test_a_memoized_remote_step_needs_no_executor(remote_node, thread_executor):
         node.runs.run(wf.id, {0: ["hi"]})
     # Verified by this node (its validator attestation): now trusted, reused.
     node.store.put_attestations(
-        [attestation.sign(node.identity, first.final, *_key_output(node, first.final), attestation.VALIDATOR)],
+        [
+            attestation.sign(
+                node.identity, first.final, *_key_output(node, first.final), attestation.VALIDATOR
+            )
+        ],
         1,
     )
     state, second = node.runs.run(wf.id, {0: ["hi"]})

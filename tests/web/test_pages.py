@@ -254,4 +254,9 @@ def test_allowed_hosts_default_to_the_listen_host_and_loopback() -> None:
 
     assert allowed_hosts("127.0.0.1") == {"127.0.0.1", "localhost", "::1"}
     assert allowed_hosts("0.0.0.0", ["Explorer.Example:443", "[::1]"]) == {"explorer.example", "::1"}
-    assert [bare_host(h) for h in ("[::1]:8080", "localhost:80", "::1", "a.b")] == ["::1", "localhost", "::1", "a.b"]
+    assert [bare_host(h) for h in ("[::1]:8080", "localhost:80", "::1", "a.b")] == [
+        "::1",
+        "localhost",
+        "::1",
+        "a.b",
+    ]
