@@ -144,6 +144,7 @@ class Server:
         non-loopback ``listen`` without TLS and authentication raises unless ``insecure``."""
         self.node = node
         self.policy = policy if policy is not None else Policy.load(node.data_dir, node.id)
+        node.policy = self.policy  # one policy for the calls and the cache (Node._trusts)
         anonymous = self.policy.allows_anonymous()
         problem = exposure(
             listen,

@@ -730,13 +730,22 @@ def exec_() -> None:
 @pass_ctx
 def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
     """Show one execution."""
-    document = render.execution_json(c.node.executions.get(cid_arg(execution_hash, "HASH")))
+    h = cid_arg(execution_hash, "HASH")
+    execution = c.node.executions.get(h)
+    # Disputes are in the local store; the gRPC API does not carry them yet (no key over --node).
+    dispute = getattr(c.node.executions, "dispute", None)
+    if dispute is None:
+        document = render.execution_json(execution)
+    else:
+        document = render.execution_get_json(execution, dispute(h))
     if as_json:
         emit(document)
         return
     for key, value in document.items():
         if key.endswith("_at"):
             value = f"{value}  ({ns_time(value)})" if value else value
+        if key == "disputed" and value:
+            value = f"DISPUTED: {value['detail']}  ({ns_time(value['at'])}); never reused"
         if value is None:
             value = "-"
         out.print(f"{key:12} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
@@ -873,6 +882,14 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
     help="Also serve the web explorer and its read-only JSON gateway here (port 0 picks one).",
 )
 @click.option(
+    "--http-host",
+    "http_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name the explorer answers to (repeatable; others get 400: no DNS rebinding). "
+    "Default: the --http host, localhost, 127.0.0.1 and ::1.",
+)
+@click.option(
     "--workers",
     default=256,
     show_default=True,
@@ -912,6 +929,7 @@ def serve(
     c: Context,
     listen: str | None,
     http_listen: str | None,
+    http_hosts: tuple[str, ...],
     workers: int,
     max_subscribers: int | None,
     tls_cert: Path | None,
@@ -938,7 +956,7 @@ def serve(
         from catenary.web import WebServer
 
         # binds now: a busy address fails before gRPC starts
-        web = WebServer(node, http_listen, tls=tls, insecure=insecure)
+        web = WebServer(node, http_listen, tls=tls, insecure=insecure, hosts=http_hosts)
     server = (
         Server(
             node, listen, max_workers=workers, max_subscribers=max_subscribers, tls=tls, insecure=insecure

@@ -75,7 +75,7 @@ class _SegmentRun:
     operations: list[Operation]
     blocks: list[tuple[CID, bytes]]  # values to commit: external inputs, then outputs
     started: float  # perf_counter() at the start, for segment_time
-    lookup: Callable[[CID], tuple[CID, CID] | None] | None  # memo lookup, None when fresh
+    lookup: Callable[[CID, Operation], tuple[CID, CID] | None] | None  # memo lookup, None when fresh
     slots: list[_Slot] = field(default_factory=list)  # the next step's inputs
     events: list[Event] = field(default_factory=list)
     executions: list[Execution] = field(default_factory=list)
@@ -101,6 +101,7 @@ class Engine:
         operation_timeout: float | None = None,
         executor: Executor | str | None = None,
         remote_wait: float | None = DEFAULT_REMOTE_WAIT,
+        trusts: Callable[[str, Operation], bool] | None = None,
     ) -> None:
         # Seconds an operation may run before its execution fails (None: no limit).
         self.operation_timeout = operation_timeout
@@ -113,6 +114,9 @@ class Engine:
         # (execution, key, output) -> a signed AttestationRow, for each execution that did the
         # work; committed with the execution (catenary.trust.attestation).
         self.attest = attest
+        # Whether an attestation by this signer makes a result of this operation reusable
+        # (the node's policy, Policy.trusts_executor); by default only the node's own.
+        self.trusts = trusts or (lambda signer, _op: signer == node_id)
         self.registry = registry
         self.node_id = node_id
         self.max_value_size = max_value_size
@@ -224,7 +228,7 @@ class Engine:
             operations=operations,
             blocks=blocks,
             started=time.perf_counter(),
-            lookup=None if fresh else self.store.find_memo,
+            lookup=None if fresh else self._memo,
         )
         external = [(cid, value) for (cid, _), value in zip(blocks, inputs)]
         if external:
@@ -264,7 +268,7 @@ class Engine:
         existing = self.store.get_execution(ids.hash) if is_remote else None
         hit = None
         if seg.lookup is not None and existing is None:
-            hit = seg.pending.get(ids.key) or seg.lookup(ids.key)
+            hit = seg.pending.get(ids.key) or seg.lookup(ids.key, op)
         if hit is not None:
             record = self._from_memo(seg, invocation, ids, hit, created)
         elif is_remote:
@@ -275,8 +279,17 @@ class Engine:
         if seg.error is not None:
             return False
         assert record.output is not None
-        seg.pending.setdefault(ids.key, (record.output, record.cached_from or record.hash))
+        if not (is_remote and hit is None):  # an executor's report is reused only once trusted
+            seg.pending.setdefault(ids.key, (record.output, record.cached_from or record.hash))
         return True
+
+    def _memo(self, key: CID, op: Operation) -> tuple[CID, CID] | None:
+        """``(output, origin)`` of the oldest undisputed execution with this key that did the
+        work and is attested by a signer the policy trusts for ``op``; None: run it."""
+        for candidate in self.store.memo_candidates(key):
+            if any(self.trusts(signer, op) for signer in candidate.signers):
+                return candidate.output, candidate.origin
+        return None
 
     def _from_memo(
         self, seg: _SegmentRun, invocation: Invocation, ids: Preimages, hit: tuple[CID, CID], created: int

@@ -20,6 +20,7 @@ from catenary.model.results import (
 
 if TYPE_CHECKING:  # the bundle and doctor code is only loaded by the commands that use it
     from catenary.sdk.doctor import Report
+    from catenary.store import Dispute
     from catenary.trust import BundleReport
 
 
@@ -50,6 +51,13 @@ def execution_json(e: Execution) -> dict[str, Any]:
         "finished_at": e.finished_at,
         "seq": e.seq,
     }
+
+
+def execution_get_json(e: Execution, dispute: Dispute | None) -> dict[str, Any]:
+    """``exec get``: the SPEC §4 record and ``disputed``, null or why a verify re-execution
+    disagreed (the result is then never reused)."""
+    disputed = None if dispute is None else {"at": dispute.at, "detail": dispute.detail}
+    return {**execution_json(e), "disputed": disputed}
 
 
 def workflow_data_json(workflow: Workflow) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from catenary.model.types import mismatch
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
 from catenary.sdk.value import ValueManager
-from catenary.store import AttestationRow, HistoryEntry, Store
+from catenary.store import AttestationRow, Dispute, HistoryEntry, Store
 
 # A claim without a lease of its own lasts this long unless its owner renews it (seconds).
 DEFAULT_LEASE = 30.0
@@ -70,6 +70,10 @@ class ExecutionManager:
         if found is None:
             raise NotFoundError(f"unknown execution {execution_hash}")
         return found
+
+    def dispute(self, execution_hash: CID) -> Dispute | None:
+        """Why the execution is disputed (a verify re-execution disagreed), None if it is not."""
+        return self._store.get_dispute(execution_hash)
 
     def list(
         self, flt: ExecutionFilter | None = None, page_size: int = 100, page_token: str | None = None

@@ -28,6 +28,7 @@ from catenary.sdk.workflow import DEFAULT_MAX_SEGMENTS, DEFAULT_MAX_SEQUENCE, Wo
 from catenary.store import AttestationRow, Store, open_store
 from catenary.trust import attestation
 from catenary.trust.identity import Identity
+from catenary.trust.policy import Policy
 
 
 class Node:
@@ -91,6 +92,8 @@ class Node:
                     f"operations= takes operation objects, modules or module names, not {type(item).__name__}"
                 )
         self.store = store or open_store(db, self.data_dir)
+        # What this node lets others do, and whose results it reuses (data_dir/policy.toml).
+        self.policy = Policy.load(self.data_dir, self.id)
         self.engine = Engine(
             self.store,
             self.registry,
@@ -100,6 +103,7 @@ class Node:
             operation_timeout=operation_timeout,
             executor=executor,
             remote_wait=remote_wait,
+            trusts=self._trusts,
         )
         self.values = ValueManager(self.store, max_value_size)
         self.operations = OperationManager(self.store, self.registry)
@@ -116,6 +120,10 @@ class Node:
         self.doctor = Doctor(self.store)  # the data dir's invariants: node.doctor.check(repair=...)
         self.operations.load_wasm()
         self.operations.publish()
+
+    def _trusts(self, signer: str, op: Operation) -> bool:
+        """Whether ``signer``'s attestation makes a result of ``op`` reusable here."""
+        return self.policy.trusts_executor(signer, (op.name, str(op.version_id)))
 
     def _attest(self, execution: CID, key: CID, output: CID) -> AttestationRow:
         """The executor attestation the engine records with each execution that did the work."""

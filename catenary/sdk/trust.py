@@ -12,9 +12,9 @@ from catenary.cid.cid import block_cid
 from catenary.errors import BadInputError, NotFoundError, ShadowingError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Workflow
 from catenary.model.enums import Direction, Role
-from catenary.model.results import AttestationCheck, VerifyReport
+from catenary.model.results import MISMATCH, AttestationCheck, Verdict, VerifyReport
 from catenary.operations import Registry
-from catenary.store import Store
+from catenary.store import Dispute, Store
 from catenary.trust import attestation, bundle
 from catenary.trust.identity import Identity
 from catenary.trust.verify import Verifier
@@ -123,7 +123,23 @@ class TrustManager:
                 )
         if rows:
             self._store.put_attestations(rows, time.time_ns())
+        self._dispute(executions, verdicts)
         return VerifyReport(execution_hash, verdicts, [r.execution for r in rows], self._identity.id)
+
+    def _dispute(self, executions: list[Execution], verdicts: list[Verdict]) -> None:
+        """Mark each execution whose re-execution disagreed disputed, and the execution it was
+        cached from (same key, same output: the same claim), so neither is reused again."""
+        now = time.time_ns()
+        disputes = []
+        for e, v in zip(executions, verdicts):
+            if v.verdict != MISMATCH:
+                continue
+            detail = f"verify by {self._identity.id}: {v.reason}"
+            disputes.append(Dispute(e.hash, now, detail))
+            if e.cached_from is not None:
+                disputes.append(Dispute(e.cached_from, now, f"{detail} (found on {e.hash}, cached from it)"))
+        if disputes:
+            self._store.put_disputes(disputes)
 
     def _load_stored_wasm(self, version_ids: set[CID]) -> None:
         """Register the stored wasm versions among ``version_ids`` that this process lacks: a

@@ -6,9 +6,11 @@ from catenary.errors import BadInputError
 from catenary.extras import require_extra
 from catenary.store.base import (
     AttestationRow,
+    Dispute,
     HistoryEntry,
     ImportBatch,
     Lineage,
+    MemoCandidate,
     RunState,
     SegmentOutput,
     StepCommit,
@@ -18,6 +20,8 @@ from catenary.store.sqlite import SQLiteStore
 
 __all__ = [
     "AttestationRow",
+    "Dispute",
+    "MemoCandidate",
     "HistoryEntry",
     "ImportBatch",
     "Lineage",

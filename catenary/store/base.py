@@ -31,6 +31,26 @@ class AttestationRow:
 
 
 @dataclass(frozen=True)
+class MemoCandidate:
+    """A completed execution that did the work for a key (not a cache hit) and is not
+    disputed, with the signers of its attestations: the engine reuses it only if the
+    policy trusts one of them (docs/trust.md, "What is reused")."""
+
+    output: CID
+    origin: CID
+    signers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """A verification that re-executed an execution and got another output: it is never reused."""
+
+    execution: CID
+    at: int  # unix ns
+    detail: str
+
+
+@dataclass(frozen=True)
 class Lineage:
     """What :meth:`Store.lineage` returns: the executions and events reached, each once,
     in breadth-first order (the start first); ``levels`` maps each hash to its hop count."""
@@ -145,14 +165,26 @@ class Store(abc.ABC):
         ineligible for reuse, deleting nothing (``catenary cache clear``)."""
         raise NotImplementedError(f"{type(self).__name__} has no memo to clear")
 
-    def find_memo(self, key: CID) -> tuple[CID, CID] | None:
-        """The memoization lookup on the hot path: ``(output, origin)`` of a completed
-        execution with this key, origin being the execution that did the work. Stores
-        override it with a query that does not build the whole record."""
+    def memo_candidates(self, key: CID) -> list[MemoCandidate]:
+        """The memoization lookup: the undisputed completed executions with this key that
+        did the work, oldest first, each with its attestations' signers. Stores override
+        it with one query."""
         hit = self.find_completed(key)
         if hit is None or hit.output is None:  # a completed execution always has an output
-            return None
-        return hit.output, hit.cached_from or hit.hash
+            return []
+        origin = hit.cached_from or hit.hash
+        if self.get_dispute(origin) is not None:
+            return []
+        signers = frozenset(a.signer for a in self.list_attestations(origin))
+        return [MemoCandidate(hit.output, origin, signers)]
+
+    def put_disputes(self, disputes: Iterable[Dispute]) -> int:
+        """Mark executions disputed (a re-execution disagreed); returns how many were new."""
+        raise NotImplementedError
+
+    def get_dispute(self, execution_hash: CID) -> Dispute | None:
+        """Why this execution is disputed, None if it is not."""
+        raise NotImplementedError
 
     def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]) -> RunState | None:
         """:meth:`get_run` holding at least the outputs of the segments ``segments(run)``

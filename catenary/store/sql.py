@@ -20,7 +20,16 @@ from catenary.cid import CID, decode, encode
 from catenary.errors import StoreError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
-from catenary.store.base import AttestationRow, HistoryEntry, Lineage, RunState, SegmentOutput, Store
+from catenary.store.base import (
+    AttestationRow,
+    Dispute,
+    HistoryEntry,
+    Lineage,
+    MemoCandidate,
+    RunState,
+    SegmentOutput,
+    Store,
+)
 from catenary.store.events import EventTables
 from catenary.store.filtering import where_clauses
 from catenary.store.lineage import DIRECTIONS, lineage_from_rows
@@ -208,28 +217,49 @@ class SQLStore(EventTables, Store):
         )
         return row_to_execution(rows[0]) if rows else None
 
-    def find_memo(self, key: CID) -> tuple[CID, CID] | None:
-        """The memoization lookup without building the record: ``(output, origin)`` of a
-        completed execution with this key (the same one :meth:`find_completed` finds), where
-        origin is the execution that did the work (its ``cached_from``, or itself). Executions
-        recorded before a :meth:`clear_memo` that covers their operation are not reused."""
+    def memo_candidates(self, key: CID) -> list[MemoCandidate]:
+        # Only executions that did the work (cached_from IS NULL) carry the attestations that
+        # decide reuse; a cache hit's origin is one of them. The executions_key index serves it.
         rows = self._read(
             self._sql(
-                "SELECT hash, output, cached_from, id, operation FROM executions "
-                "WHERE key = ? AND status = 'completed' ORDER BY id DESC LIMIT 1"
+                "SELECT e.hash, e.output, a.signer, e.id, e.operation FROM executions e "
+                "LEFT JOIN attestations a ON a.execution = e.hash "
+                "WHERE e.key = ? AND e.status = 'completed' AND e.cached_from IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM disputes d WHERE d.execution = e.hash) "
+                "ORDER BY e.id"
             ),
             (key.cid_bytes,),
         )
-        if not rows:
-            return None
-        h, output, cached_from, row_id, operation = rows[0]
+        # Executions recorded before a clear_memo that covers their operation are not reused.
         # A key range, not LIKE: psycopg would read its % as a placeholder.
         floors = dict(self._read(f"SELECT key, value FROM meta WHERE key >= '{MEMO_FLOOR}' AND key < '{MEMO_FLOOR};'"))
-        if floors:
-            floor = max(floors.get(MEMO_FLOOR, 0), floors.get(f"{MEMO_FLOOR}:{CID(operation)}", 0))
-            if row_id <= floor:
-                return None
-        return CID(output), CID(cached_from if cached_from is not None else h)
+        found: dict[bytes, tuple[bytes, set[str]]] = {}
+        for h, output, signer, row_id, operation in rows:
+            if floors and row_id <= max(
+                int(floors.get(MEMO_FLOOR, 0)), int(floors.get(f"{MEMO_FLOOR}:{CID(operation)}", 0))
+            ):
+                continue
+            entry = found.setdefault(bytes(h), (bytes(output), set()))
+            if signer is not None:
+                entry[1].add(signer)
+        return [MemoCandidate(CID(o), CID(h), frozenset(s)) for h, (o, s) in found.items()]
+
+    def put_disputes(self, disputes: Iterable[Dispute]) -> int:
+        added = 0
+        with self._write() as conn:
+            for d in disputes:
+                cursor = conn.execute(
+                    self._sql("INSERT INTO disputes VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
+                    (d.execution.cid_bytes, d.at, d.detail),
+                )
+                added += max(cursor.rowcount, 0)
+        return added
+
+    def get_dispute(self, execution_hash: CID) -> Dispute | None:
+        rows = self._read(
+            self._sql("SELECT at, detail FROM disputes WHERE execution = ?"), (execution_hash.cid_bytes,)
+        )
+        return Dispute(execution_hash, rows[0][0], rows[0][1]) if rows else None
 
     def match_ids(self, kind: str, fragment: str, limit: int = 10) -> list[CID]:
         """Stored ids of ``kind`` (see :data:`ID_COLUMNS`) whose text starts or ends with

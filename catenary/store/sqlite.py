@@ -92,6 +92,11 @@ MIGRATIONS: list[str] = [
         at INTEGER NOT NULL, PRIMARY KEY (trigger, event));
     CREATE INDEX trigger_firings_status ON trigger_firings (status);
     """,
+    # 5: executions a re-execution disagreed with (verify mismatch); never reused.
+    """
+    CREATE TABLE disputes (
+        execution BLOB PRIMARY KEY, at INTEGER NOT NULL, detail TEXT NOT NULL) WITHOUT ROWID;
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).

@@ -40,7 +40,8 @@ def get_execution(request: Request) -> JSONResponse:
     """``exec get --json``."""
     check_known(request.query_params, ())
     hash_ = cid_param(request.path_params["hash"], "hash")
-    return JSONResponse(render.execution_json(explorer(request).node.executions.get(hash_)))
+    executions = explorer(request).node.executions
+    return JSONResponse(render.execution_get_json(executions.get(hash_), executions.dispute(hash_)))
 
 
 def trace_params(request: Request) -> tuple[str, int]:
@@ -102,8 +103,9 @@ def get_value(request: Request) -> JSONResponse:
 
 
 def _download_headers(name: str, media: str) -> dict[str, str]:
-    # Values are untrusted: never let a browser sniff them into something executable.
-    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=31536000, immutable"}
+    # Values are untrusted: never let a browser sniff them into something executable (nosniff and
+    # the CSP on every response: catenary.web.security), nor open anything but images and text.
+    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
     if not media.startswith(("image/", "text/plain")):
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return headers

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -30,6 +32,7 @@ from catenary.sdk import Node
 from catenary.web import api, pages
 from catenary.web.context import Explorer
 from catenary.web.preview import DEFAULT_PREVIEW_LIMIT
+from catenary.web.security import LOOPBACK_NAMES, SecurityHeaders, bare_host
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -142,8 +145,16 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(request, 500, f"internal error: {type(exc).__name__}; see the server log")
 
 
-def create_app(node: Node, *, preview_limit: int = DEFAULT_PREVIEW_LIMIT, max_streams: int = 64) -> Starlette:
-    """The explorer over ``node``: HTML pages, ``/api`` (JSON) and ``/static``.
+def create_app(
+    node: Node,
+    *,
+    preview_limit: int = DEFAULT_PREVIEW_LIMIT,
+    max_streams: int = 64,
+    hosts: Iterable[str] = LOOPBACK_NAMES,
+) -> Starlette:
+    """The explorer over ``node``: HTML pages, ``/api`` (JSON) and ``/static``, answering
+    only requests whose ``Host`` is one of ``hosts``, every response with a strict
+    Content-Security-Policy (catenary.web.security).
 
     The app reads through the node's sdk managers, which are safe to share
     with a gRPC server over the same node. Call ``app.state.explorer.close()``
@@ -163,6 +174,7 @@ def create_app(node: Node, *, preview_limit: int = DEFAULT_PREVIEW_LIMIT, max_st
             HTTPException: _on_http_error,
             Exception: _on_unexpected,
         },
+        middleware=[Middleware(SecurityHeaders, hosts=frozenset(bare_host(h) for h in hosts))],
     )
     app.state.explorer = Explorer(node, _templates(), preview_limit, max_streams)
     return app

@@ -12,18 +12,6 @@ from starlette.templating import Jinja2Templates
 
 from catenary.sdk import Node
 
-# Pages load nothing from elsewhere: the explorer works offline and values cannot phone home.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; "
-        "style-src 'self' 'unsafe-inline'; script-src 'self'; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-
 
 @dataclass
 class Explorer:
@@ -68,10 +56,8 @@ class Explorer:
         return {str(o.version_id): o.manifest.name for o in self.node.operations.list()}
 
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
-        """An HTML page from a template, with the security headers."""
-        return self.templates.TemplateResponse(
-            request, name, context, status_code=status_code, headers=SECURITY_HEADERS
-        )
+        """An HTML page from a template (its security headers: catenary.web.security)."""
+        return self.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def explorer(request: Request) -> Explorer:

@@ -240,6 +240,23 @@ SCHEMAS["TraceExecution"] = {
     "properties": {"kind": {"const": "execution"}, **SCHEMAS["Execution"]["properties"]},
 }
 
+# ``exec get``: the record and whether a verify re-execution disputed it (never reused then).
+SCHEMAS["ExecutionGet"] = {
+    **SCHEMAS["Execution"],
+    "description": "One execution: the SPEC §4 record, and `disputed`",
+    "required": [*SCHEMAS["Execution"]["required"], "disputed"],
+    "properties": {
+        **SCHEMAS["Execution"]["properties"],
+        "disputed": {
+            "type": ["object", "null"],
+            "description": "null, or why a verify re-execution disagreed (the result is never reused)",
+            "additionalProperties": False,
+            "required": ["at", "detail"],
+            "properties": {"at": NS, "detail": {"type": "string"}},
+        },
+    },
+}
+
 
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -355,7 +372,9 @@ def document() -> dict[str, Any]:
             }
         },
         "/api/executions/{hash}": _get(
-            "One execution", _json(_ref("Execution"), "the execution"), [_path_cid("hash", "execution hash")]
+            "One execution",
+            _json(_ref("ExecutionGet"), "the execution"),
+            [_path_cid("hash", "execution hash")],
         ),
         "/api/executions/{hash}/trace": _get(
             "The lineage of an execution, events included",

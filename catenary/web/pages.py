@@ -105,6 +105,7 @@ def _execution_context(request: Request, hash_text: str) -> dict[str, Any]:
         "inputs": [_preview(node, cid, limit) for cid in execution.inputs],
         "output": _preview(node, execution.output, limit) if execution.output else None,
         "trust": verification.status(node, execution),
+        "dispute": node.executions.dispute(execution.hash),
     }
 
 

@@ -14,6 +14,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -21,6 +22,7 @@ import uvicorn
 from catenary.errors import BadInputError
 from catenary.sdk import Node
 from catenary.web.app import create_app
+from catenary.web.security import allowed_hosts
 
 if TYPE_CHECKING:
     from catenary.api.server import TLSFiles
@@ -45,8 +47,11 @@ class WebServer:
         listen: str = "127.0.0.1:8080",
         tls: TLSFiles | None = None,
         insecure: bool = False,
+        hosts: Iterable[str] = (),
         **app_options: object,
     ) -> None:
+        """``hosts``: the names the explorer answers to (``Host``; no DNS rebinding); by
+        default the listen host and the loopback names."""
         from catenary.api.server import exposure
 
         host, port = parse_address(listen)
@@ -63,7 +68,8 @@ class WebServer:
         self.warning = problem
         if tls is not None:
             tls.server_credentials()  # unreadable files: a clear error now, not in uvicorn's thread
-        self.app = create_app(node, **app_options)  # type: ignore[arg-type]
+        self.hosts = allowed_hosts(host, hosts)
+        self.app = create_app(node, hosts=self.hosts, **app_options)  # type: ignore[arg-type]
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

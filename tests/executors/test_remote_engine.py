@@ -12,6 +12,7 @@ from catenary.model import OperationManifest, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
 from catenary.sdk.doctor import Doctor
+from catenary.trust import attestation
 from tests.executors.conftest import workflow
 from tests.helpers import check_hashes
 
@@ -56,13 +57,29 @@ def test_a_memoized_remote_step_needs_no_executor(remote_node, thread_executor):
     with thread_executor("exec-1"):
         _, first = node.runs.run(wf.id, {0: ["hi"]})
     node.engine.remote_wait = 0.2  # no executor now: a wait would fail
+    # The executor signed nothing the policy trusts: its result is not reused (issue 13).
+    with pytest.raises(ExecutionPendingError):
+        node.runs.run(wf.id, {0: ["hi"]})
+    # Verified by this node (its validator attestation): now trusted, reused.
+    node.store.put_attestations(
+        [
+            attestation.sign(
+                node.identity, first.final, *_key_output(node, first.final), attestation.VALIDATOR
+            )
+        ],
+        1,
+    )
     state, second = node.runs.run(wf.id, {0: ["hi"]})
     assert second.result == first.result == "HI!"
     cached = node.executions.get(second.final)
     assert cached.cached_from == first.final and cached.executor == node.id
-    assert node.executions.list(ExecutionFilter(statuses=(Status.CREATED,))).executions == []
     with pytest.raises(ExecutionPendingError):  # fresh: executed again, so waited for
         node.runs.run(wf.id, {0: ["hi"]}, fresh=True)
+
+
+def _key_output(node, execution_hash):
+    e = node.executions.get(execution_hash)
+    return e.key, e.output
 
 
 @BACKENDS

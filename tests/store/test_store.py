@@ -18,7 +18,9 @@ from catenary.model.filter import ExecutionFilter
 from catenary.operations import default_registry
 from catenary.store import (
     AttestationRow,
+    Dispute,
     ImportBatch,
+    MemoCandidate,
     RunState,
     SegmentOutput,
     SQLiteStore,
@@ -378,17 +380,39 @@ def test_find_completed_ignores_failed(store: Store) -> None:
     failed = execution(run, 0, 0, [cid_of("ev")], [cid_of(1)], status=Status.FAILED)
     commit(store, run, 0, [failed], status="failed", error="x")
     assert store.find_completed(failed.key) is None
-    assert store.find_memo(failed.key) is None
+    assert store.memo_candidates(failed.key) == []
     run2 = make_run(store, b"2" * 16)
     ok = execution(run2, 0, 0, [cid_of("ev2")], [cid_of(1)], output=cid_of(9))
     commit(store, run2, 0, [ok])
     assert ok.key == failed.key
     assert store.find_completed(failed.key).hash == ok.hash
-    assert store.find_memo(failed.key) == (cid_of(9), ok.hash)
+    assert store.memo_candidates(failed.key) == [MemoCandidate(cid_of(9), ok.hash, frozenset())]
     run3 = make_run(store, b"3" * 16)
-    hit = execution(run3, 0, 0, [cid_of("ev3")], [cid_of(7)], output=cid_of(8), cached_from=ok.hash)
+    hit = execution(run3, 0, 0, [cid_of("ev3")], [cid_of(1)], output=cid_of(9), cached_from=ok.hash)
     commit(store, run3, 0, [hit])
-    assert store.find_memo(hit.key) == (cid_of(8), ok.hash)
+    # A cache hit is not a candidate itself: the execution that did the work is.
+    assert store.memo_candidates(hit.key) == [MemoCandidate(cid_of(9), ok.hash, frozenset())]
+
+
+def test_memo_candidates_carry_signers_and_skip_disputed(store: Store) -> None:
+    run = make_run(store)
+    ok = execution(run, 0, 0, [cid_of("ev")], [cid_of(1)], output=cid_of(9))
+    commit(store, run, 0, [ok])
+    store.put_attestations(
+        [
+            AttestationRow(ok.hash, cid_of("a1"), b"x", "did:key:zA", "executor"),
+            AttestationRow(ok.hash, cid_of("a2"), b"y", "did:key:zB", "validator"),
+        ],
+        5,
+    )
+    assert store.memo_candidates(ok.key) == [
+        MemoCandidate(cid_of(9), ok.hash, frozenset({"did:key:zA", "did:key:zB"}))
+    ]
+    assert store.get_dispute(ok.hash) is None
+    assert store.put_disputes([Dispute(ok.hash, 7, "verify: got another output")]) == 1
+    assert store.put_disputes([Dispute(ok.hash, 8, "again")]) == 0  # the first dispute stays
+    assert store.get_dispute(ok.hash) == Dispute(ok.hash, 7, "verify: got another output")
+    assert store.memo_candidates(ok.key) == []
 
 
 # -- listing ----------------------------------------------------------------------------------
@@ -505,7 +529,7 @@ def test_transition_moves_status_bumps_seq_and_stores_output(store: Store, locat
         "node-x",
     )
     assert store.get_block(out_cid) == out_raw
-    assert store.find_memo(e.key) == (out_cid, e.hash)
+    assert store.memo_candidates(e.key) == [MemoCandidate(out_cid, e.hash, frozenset())]
     assert [x.seq for x in store.executions_since(ExecutionFilter(), 0, 10)] == [3]
     assert store.max_seq() == 3
 

@@ -13,6 +13,7 @@ from catenary.cid.car import read_car
 from catenary.errors import UnreadableBundleError, VerificationError
 from catenary.model.filter import ExecutionFilter
 from catenary.trust.bundle import FORMAT
+from catenary.trust.policy import Policy
 from tests.helpers import snapshot
 from tests.trust.conftest import Car
 
@@ -66,9 +67,16 @@ def test_fresh_node_verifies_and_imports(finished, bundle, node_b) -> None:
     assert set(trace_a.edges) == set(trace_b.edges)
     assert node_b.runs.get(state.id).status == "completed"
     assert node_b.values.get(node_b.executions.get(result.final).output) == 16
-    # Extended: a new run here reuses the imported results.
-    _, again = node_b.runs.run(node_b.executions.get(result.final).workflow, {0: [1], 1: [5]})
-    assert node_b.executions.get(again.final).cached_from == result.final
+    # Extended: a new run here reuses the imported results once its policy trusts node_a's
+    # key (by default it reuses only what it signed itself, and computes again).
+    workflow_id = node_b.executions.get(result.final).workflow
+    _, again = node_b.runs.run(workflow_id, {0: [1], 1: [5]})
+    assert node_b.executions.get(again.final).cached_from is None
+    node_b.policy = Policy.parse(
+        {"rules": {"trust_executor": [{"keys": [node_a.id], "operations": ["*"]}]}}, node_b.id
+    )
+    _, trusted = node_b.runs.run(workflow_id, {0: [1], 1: [5]})
+    assert node_b.executions.get(trusted.final).cached_from == result.final
     # Importing again adds nothing.
     assert not any(node_b.trust.import_bundle(bundle)[1].values())
 

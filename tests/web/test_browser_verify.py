@@ -48,7 +48,8 @@ LOOP = """(module
 def verify_in_page(page: Page, path: Path) -> dict[str, Any]:
     page.evaluate("window.catenaryReport = null")
     page.set_input_files("#file", str(path))
-    page.wait_for_function("window.catenaryReport != null", timeout=60_000)
+    # A function, not an expression: Playwright evals expressions, which the explorer's CSP refuses.
+    page.wait_for_function("() => window.catenaryReport != null", timeout=60_000)
     return page.evaluate("window.catenaryReport")
 
 

@@ -20,7 +20,7 @@ def page(site: Site, path: str, code: int = 200, **params: object) -> str:
     response = site.get(path, params=params)
     assert response.status_code == code, response.text
     assert response.headers["content-type"].startswith("text/html")
-    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["content-security-policy"].startswith("default-src 'none'; script-src 'self';")
     return response.text
 
 
@@ -57,6 +57,7 @@ def test_execution_page_shows_every_spec_field(site: Site) -> None:
         "output",
         "error",
         "executor",
+        "disputed",
         "cached_from",
         "created_at",
         "started_at",
@@ -229,3 +230,33 @@ def test_without_the_vendored_graph_library_the_tables_remain(
     html = page(site, f"/executions/{site.data.proven_final}/trace")
     assert "graph library is not installed" in html and "cytoscape" not in html
     assert 'id="trace-nodes"' in html
+
+
+def test_a_foreign_host_is_refused_and_every_response_carries_the_csp(site: Site) -> None:
+    """DNS rebinding: a page on evil.example resolved to 127.0.0.1 still sends its own Host."""
+    for path in ("/", "/api/executions", "/static/style.css"):
+        refused = site.get(path, headers={"Host": "evil.example:8080"})
+        assert refused.status_code == 400 and "evil.example" in refused.text
+        assert "--http-host" in refused.text
+        served = site.get(path, headers={"Host": "localhost"})
+        assert served.status_code == 200
+        assert "script-src 'self';" in served.headers["content-security-policy"]
+        assert "unsafe-inline" not in served.headers["content-security-policy"]
+        assert served.headers["x-content-type-options"] == "nosniff"
+    # Only the bundle verifier may start Blob-URL workers and compile WASM.
+    verifier = site.get("/static/verify.html").headers["content-security-policy"]
+    assert "worker-src blob:" in verifier and "'wasm-unsafe-eval'" in verifier
+    assert "worker-src" not in site.get("/").headers["content-security-policy"]
+
+
+def test_allowed_hosts_default_to_the_listen_host_and_loopback() -> None:
+    from catenary.web.security import allowed_hosts, bare_host
+
+    assert allowed_hosts("127.0.0.1") == {"127.0.0.1", "localhost", "::1"}
+    assert allowed_hosts("0.0.0.0", ["Explorer.Example:443", "[::1]"]) == {"explorer.example", "::1"}
+    assert [bare_host(h) for h in ("[::1]:8080", "localhost:80", "::1", "a.b")] == [
+        "::1",
+        "localhost",
+        "::1",
+        "a.b",
+    ]

@@ -89,6 +89,10 @@ MIGRATIONS: list[str] = [
         at bigint NOT NULL, PRIMARY KEY (trigger, event));
     CREATE INDEX trigger_firings_status ON trigger_firings (status);
     """,
+    # 5 (as SQLite's 5): executions a re-execution disagreed with (verify mismatch); never reused.
+    """
+    CREATE TABLE disputes (execution bytea PRIMARY KEY, at bigint NOT NULL, detail text NOT NULL);
+    """,
 ]
 
 CHANNEL = "catenary_changes"

@@ -71,6 +71,13 @@
     data.h = Math.round(lines.length * 13 + (diamond ? 34 : 14));
   });
 
+  // Cytoscape injects a <style> for its container unless an element with this id exists; the
+  // CSP refuses inline styles, and the rule it would add is in style.css.
+  if (!document.getElementById("__________cytoscape_stylesheet")) {
+    var marker = document.createElement("meta");
+    marker.id = "__________cytoscape_stylesheet";
+    document.head.appendChild(marker);
+  }
   var cy = cytoscape({
     container: container, elements: elements, style: style,
     layout: {name: window.cytoscapeDagre ? "dagre" : "breadthfirst", rankDir: "LR", nodeSep: 30,
