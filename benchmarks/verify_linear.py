@@ -37,8 +37,11 @@ def measure(size: int, bundles: bool) -> dict[str, float]:
         report = node.trust.verify(result.final, trace=True)
         trace_s = time.perf_counter() - started
         assert len(report.verdicts) == size and all(v.ok for v in report.verdicts)
-        row = {"executions": size, "verify_trace_s": round(trace_s, 3),
-               "verify_trace_us_per_execution": round(trace_s / size * 1e6, 1)}
+        row = {
+            "executions": size,
+            "verify_trace_s": round(trace_s, 3),
+            "verify_trace_us_per_execution": round(trace_s / size * 1e6, 1),
+        }
         if bundles:
             buffer = io.BytesIO()
             node.trust.export(result.final, buffer)
@@ -49,8 +52,10 @@ def measure(size: int, bundles: bool) -> dict[str, float]:
             checked = other.trust.verify_bundle(buffer.getvalue())
             bundle_s = time.perf_counter() - started
             assert checked.ok
-            row |= {"verify_bundle_s": round(bundle_s, 3),
-                    "verify_bundle_us_per_execution": round(bundle_s / size * 1e6, 1)}
+            row |= {
+                "verify_bundle_s": round(bundle_s, 3),
+                "verify_bundle_us_per_execution": round(bundle_s / size * 1e6, 1),
+            }
             other.close()
         node.close()
         return row

@@ -12,6 +12,7 @@ from catenary._lazy import lazy_exports
 from catenary._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from catenary.builder import WorkflowBuilder, step
     from catenary.cid import CID
 
     # The lazy names again, for type checkers (PEP 562 hides them); import lists, no logic.
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
     from catenary.model import Execution, Status
     from catenary.model.filter import ExecutionFilter
     from catenary.model.node import NodeLike
-    from catenary.builder import WorkflowBuilder, step
     from catenary.model.results import RunResult, StepResult
     from catenary.operations import Operation, operation
     from catenary.sdk import Node

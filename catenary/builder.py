@@ -97,8 +97,7 @@ class WorkflowBuilder:
         for slot, item in enumerate(inputs):
             if not isinstance(item, (Input, SegmentRef)) or item.builder_id != id(self):
                 raise ManifestError(
-                    f"{where}.inputs[{slot}]",
-                    f"expected an input or a segment of this builder, got {item!r}",
+                    f"{where}.inputs[{slot}]", f"expected an input or a segment of this builder, got {item!r}"
                 )
         specs = []
         for position, item in enumerate(steps):

@@ -32,6 +32,7 @@ def default_data_dir() -> Path:
     """``$CATENARY_HOME`` or ``./.catenary``."""
     return Path(os.environ.get("CATENARY_HOME") or DEFAULT_DATA_DIR)
 
+
 _KEYS = {"operations", "data_dir", "node", "key"}
 
 
@@ -62,7 +63,9 @@ def read_project(path: Path) -> Project:
         raise BadInputError(f"{path}: cannot read the project file: {exc}") from exc
     unknown = sorted(data.keys() - _KEYS)
     if unknown:
-        raise BadInputError(f"{path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_KEYS))})")
+        raise BadInputError(
+            f"{path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_KEYS))})"
+        )
     operations = data.get("operations", [])
     if not isinstance(operations, list) or not all(isinstance(m, str) and m for m in operations):
         raise BadInputError(f"{path}: operations is a list of module names")

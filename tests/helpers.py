@@ -172,7 +172,9 @@ def remote_step_manifest(version_id: CID, name: str = "remote-step") -> str:
     import json
 
     built = manifest(([-1], ["test/inc"]), name=name)
-    built["data"]["segments"].append({"inputs": [0], "sequence": [{"version_id": str(version_id), "config": {}}]})
+    built["data"]["segments"].append(
+        {"inputs": [0], "sequence": [{"version_id": str(version_id), "config": {}}]}
+    )
     return json.dumps(built)
 
 

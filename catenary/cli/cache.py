@@ -13,7 +13,9 @@ def cache_cmd() -> None:
 
 
 @cache_cmd.command("clear")
-@click.option("--operation", "name", metavar="NAME", help="Only this operation's executions (every stored version).")
+@click.option(
+    "--operation", "name", metavar="NAME", help="Only this operation's executions (every stored version)."
+)
 @json_option
 @click.pass_obj
 def cache_clear(c, name: str | None, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context

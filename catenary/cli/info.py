@@ -16,9 +16,9 @@ def info_cmd(c, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
     """Show the data dir, the DB, the node id, the key, the loaded operation modules and
     plugins, the project file, and where each setting came from (option, environment,
     catenary.toml or default). It creates nothing: a missing data dir is reported as such."""
-    from catenary.project import default_data_dir
     import os
 
+    from catenary.project import default_data_dir
     from catenary.trust.identity import KEY_ENV, default_key_path, resolve_key
 
     sources = c.sources
@@ -47,8 +47,11 @@ def info_cmd(c, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
         emit(doc)
         return
     rows = [
-        ("data dir", doc.get("data_dir", "-") + ("" if doc.get("data_dir_exists", True) else "  (does not exist yet)"),
-         sources.get("data_dir", "default")),
+        (
+            "data dir",
+            doc.get("data_dir", "-") + ("" if doc.get("data_dir_exists", True) else "  (does not exist yet)"),
+            sources.get("data_dir", "default"),
+        ),
         ("db", doc.get("db", "-"), "option" if c.db else "default"),
         ("node", doc.get("node_address") or doc.get("node_id", "-"), sources.get("node", "default")),
         ("key", doc["key"]["id"] if doc["key"] else "none", sources.get("key", "default")),

@@ -1012,8 +1012,8 @@ def _refuse_busy(address: str, option: str) -> None:
 from catenary.cli.cache import cache_cmd  # noqa: E402
 from catenary.cli.doctor import doctor  # noqa: E402
 from catenary.cli.event import event_cmd  # noqa: E402
-from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.executor import exec_history, executor_cmd, register_remote_cmd  # noqa: E402
+from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
 from catenary.cli.statement import statement  # noqa: E402

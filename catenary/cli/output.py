@@ -75,8 +75,15 @@ def emit(document: Any) -> None:
 # Set by the CLI's Context for a local data dir: (kind, fragment) -> matching stored ids.
 ID_MATCHER: Callable[[str, str], list[CID]] | None = None
 # The argument names of cid_arg and the kind of id each names.
-_KINDS = {"HASH": "execution", "--proof": "execution", "RUN": "run", "WORKFLOW": "workflow",
-          "--workflow": "workflow", "CID": "value", "VERSION_ID": "operation version"}
+_KINDS = {
+    "HASH": "execution",
+    "--proof": "execution",
+    "RUN": "run",
+    "WORKFLOW": "workflow",
+    "--workflow": "workflow",
+    "CID": "value",
+    "VERSION_ID": "operation version",
+}
 _BASE32 = set("abcdefghijklmnopqrstuvwxyz234567")
 
 

@@ -149,9 +149,11 @@ def code_text(func: types.FunctionType) -> str:
             value = value.func  # calling another operation of the module: its code counts
         if isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == module:
             parts.append(_source(value))
-            codes = [value.__code__] if isinstance(value, types.FunctionType) else [
-                v.__code__ for v in vars(value).values() if isinstance(v, types.FunctionType)
-            ]
+            codes = (
+                [value.__code__]
+                if isinstance(value, types.FunctionType)
+                else [v.__code__ for v in vars(value).values() if isinstance(v, types.FunctionType)]
+            )
             for code in codes:
                 queue.extend(_global_names(code))
         elif _plain(value):

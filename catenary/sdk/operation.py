@@ -28,7 +28,9 @@ class OperationManager:
                 if self._store.get_version(op.version_id) is None:
                     source = op.version.implementation.get("source") if op.version.kind == "python" else None
                     if isinstance(source, CID):
-                        self._store.put_blocks([(source, encode(op.source))])  # first: never a version without it
+                        self._store.put_blocks(
+                            [(source, encode(op.source))]
+                        )  # first: never a version without it
                     self._store.put_operation(op.manifest, op.version)
         except StoreReadOnlyError:
             pass
@@ -99,7 +101,9 @@ class OperationManager:
             return []
         versions = [v.id for m, v in self._store.list_versions() if m.name == name]
         if not versions:
-            raise NotFoundError(f"no operation named {name!r} is recorded on this node (see `catenary op list`)")
+            raise NotFoundError(
+                f"no operation named {name!r} is recorded on this node (see `catenary op list`)"
+            )
         self._store.clear_memo(versions)
         return versions
 

@@ -42,7 +42,6 @@ from catenary.store.rows import (
     run_from_row,
 )
 
-
 # meta keys: "memo_floor" (every operation) and "memo_floor:<version id>" hold the last
 # execution id that `catenary cache clear` made ineligible for reuse.
 MEMO_FLOOR = "memo_floor"
@@ -232,7 +231,9 @@ class SQLStore(EventTables, Store):
         )
         # Executions recorded before a clear_memo that covers their operation are not reused.
         # A key range, not LIKE: psycopg would read its % as a placeholder.
-        floors = dict(self._read(f"SELECT key, value FROM meta WHERE key >= '{MEMO_FLOOR}' AND key < '{MEMO_FLOOR};'"))
+        floors = dict(
+            self._read(f"SELECT key, value FROM meta WHERE key >= '{MEMO_FLOOR}' AND key < '{MEMO_FLOOR};'")
+        )
         found: dict[bytes, tuple[bytes, set[str]]] = {}
         for h, output, signer, row_id, operation in rows:
             if floors and row_id <= max(
@@ -284,7 +285,8 @@ class SQLStore(EventTables, Store):
             for key in keys:
                 conn.execute(
                     self._sql(
-                        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                        "INSERT INTO meta VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
                     ),
                     (key, floor),
                 )

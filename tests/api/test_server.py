@@ -231,7 +231,10 @@ def test_two_concurrent_claimants_exactly_one_wins(client: Client, node: Node, s
     assert stored.status is Status.IN_PROGRESS and stored.executor == wins[0].executor
     winner = keys[wins[0].executor]
     done = client.executions.update(
-        created.hash, Status.COMPLETED, winner.id, output="41",
+        created.hash,
+        Status.COMPLETED,
+        winner.id,
+        output="41",
         attestation=report(winner, created.hash, created.key, "41"),
     )
     assert done.status is Status.COMPLETED and client.values.get(done.output) == "41"
@@ -244,7 +247,10 @@ def test_wrong_typed_output_fails_the_execution(client: Client, node: Node) -> N
     worker = Identity.generate()
     client.executions.update(created.hash, Status.IN_PROGRESS, worker.id)
     reported = client.executions.update(
-        created.hash, Status.COMPLETED, worker.id, output=41,
+        created.hash,
+        Status.COMPLETED,
+        worker.id,
+        output=41,
         attestation=report(worker, created.hash, created.key, 41),
     )
     assert reported.status is Status.FAILED

@@ -9,9 +9,20 @@ import pytest
 
 from tests.cli.test_project import cli
 
-WF = {"data": {"name": "p", "creators": [], "description": "", "groups": [],
-               "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}},
-                                                          {"op": "std/cid", "config": {}}]}]}}
+WF = {
+    "data": {
+        "name": "p",
+        "creators": [],
+        "description": "",
+        "groups": [],
+        "segments": [
+            {
+                "inputs": [-1],
+                "sequence": [{"op": "std/utf8-encode", "config": {}}, {"op": "std/cid", "config": {}}],
+            }
+        ],
+    }
+}
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
@@ -20,7 +31,9 @@ def test_prefix_and_end_resolve_and_ambiguity_lists(store: str, tmp_path, reques
     if store == "postgresql":
         base += ["--db", request.getfixturevalue("pg_database")]
     (tmp_path / "wf.json").write_text(json.dumps(WF))
-    wid = json.loads(cli(tmp_path, *base, "--json", "workflow", "create", str(tmp_path / "wf.json")).stdout)["id"]
+    wid = json.loads(cli(tmp_path, *base, "--json", "workflow", "create", str(tmp_path / "wf.json")).stdout)[
+        "id"
+    ]
     run = json.loads(cli(tmp_path, *base, "--json", "run", wid, "--input", "0=text:a").stdout)
     final = run["final"]
 
@@ -34,6 +47,10 @@ def test_prefix_and_end_resolve_and_ambiguity_lists(store: str, tmp_path, reques
     ambiguous = cli(tmp_path, *base, "exec", "get", "bafy2bzace")  # every execution starts so
     assert ambiguous.returncode == 2
     line = ambiguous.stderr.strip()
-    assert "'bafy2bzace' is ambiguous: execution ids" in line and final in line and len(line.splitlines()) == 1
+    assert (
+        "'bafy2bzace' is ambiguous: execution ids" in line and final in line and len(line.splitlines()) == 1
+    )
     missing = cli(tmp_path, *base, "exec", "get", "zzzzzzzz")
-    assert missing.returncode == 2 and "no stored execution id starts or ends with 'zzzzzzzz'" in missing.stderr
+    assert (
+        missing.returncode == 2 and "no stored execution id starts or ends with 'zzzzzzzz'" in missing.stderr
+    )

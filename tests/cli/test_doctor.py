@@ -79,8 +79,13 @@ def test_doctor_reports_a_record_that_does_not_fit_its_workflow(cli: Cli, tmp_pa
         final = node.executions.get(CID.parse(result["final"]))
         invocation = final.invocation
         misplaced = type(invocation)(
-            invocation.workflow, 99, 7, invocation.operation, dict(invocation.config),
-            invocation.parents, invocation.inputs,
+            invocation.workflow,
+            99,
+            7,
+            invocation.operation,
+            dict(invocation.config),
+            invocation.parents,
+            invocation.inputs,
         )
         record = misplaced.record(final.run, Status.CREATED, created_at=time.time_ns())
         assert node.store.insert_execution(record) is not None

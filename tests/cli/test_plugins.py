@@ -23,9 +23,23 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("plugin-site")
     build = tmp_path_factory.mktemp("plugin-build")
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(FIXTURE)],
-        capture_output=True, text=True, timeout=300, cwd=build,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(FIXTURE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=build,
         env={**os.environ, "PIP_NO_CACHE_DIR": "1"},
     )
     assert done.returncode == 0, done.stderr
@@ -37,16 +51,30 @@ def cli(plugin_path: Path, data: Path, *args: str) -> subprocess.CompletedProces
     env.pop("CATENARY_HOME", None)
     return subprocess.run(
         [sys.executable, "-m", "catenary", "--data-dir", str(data), *args],
-        capture_output=True, text=True, timeout=120, env=env, cwd=data.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=data.parent,
     )
 
 
 def test_installed_plugin_runs_and_exports_without_ops(plugin_path: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     manifest = tmp_path / "wf.json"
-    manifest.write_text(json.dumps({"data": {
-        "name": "shout", "creators": [], "description": "", "groups": [],
-        "segments": [{"inputs": [-1], "sequence": [{"op": "plugin/shout", "config": {}}]}]}}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "data": {
+                    "name": "shout",
+                    "creators": [],
+                    "description": "",
+                    "groups": [],
+                    "segments": [{"inputs": [-1], "sequence": [{"op": "plugin/shout", "config": {}}]}],
+                }
+            }
+        )
+    )
     created = cli(plugin_path, data, "--json", "workflow", "create", str(manifest))
     assert created.returncode == 0, created.stderr
     wf = json.loads(created.stdout)["id"]
@@ -62,13 +90,35 @@ def test_installed_plugin_runs_and_exports_without_ops(plugin_path: Path, tmp_pa
 
 def test_missing_operation_says_how_to_load_it(tmp_path: Path) -> None:
     manifest = tmp_path / "wf.json"
-    manifest.write_text(json.dumps({"data": {
-        "name": "shout", "creators": [], "description": "", "groups": [],
-        "segments": [{"inputs": [-1], "sequence": [{"op": "plugin/shout", "config": {}}]}]}}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "data": {
+                    "name": "shout",
+                    "creators": [],
+                    "description": "",
+                    "groups": [],
+                    "segments": [{"inputs": [-1], "sequence": [{"op": "plugin/shout", "config": {}}]}],
+                }
+            }
+        )
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "catenary", "--data-dir", str(tmp_path / "d"), "workflow", "create", str(manifest)],
-        capture_output=True, text=True, timeout=120, env=env,
+        [
+            sys.executable,
+            "-m",
+            "catenary",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "workflow",
+            "create",
+            str(manifest),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert done.returncode == 2
     assert "no registered operation named 'plugin/shout'; load the module" in done.stderr

@@ -15,7 +15,12 @@ def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATENARY_")}
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "catenary", *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env
+        [sys.executable, "-m", "catenary", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
     )
 
 
@@ -48,12 +53,25 @@ def test_bad_project_file_is_one_line(tmp_path: Path) -> None:
 def test_cache_clear_through_the_cli(tmp_path: Path) -> None:
     data = str(tmp_path / "d")
     wf = tmp_path / "wf.json"
-    wf.write_text(json.dumps({"data": {"name": "c", "creators": [], "description": "", "groups": [],
-                                       "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}}]}]}}))
+    wf.write_text(
+        json.dumps(
+            {
+                "data": {
+                    "name": "c",
+                    "creators": [],
+                    "description": "",
+                    "groups": [],
+                    "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}}]}],
+                }
+            }
+        )
+    )
     wid = json.loads(cli(tmp_path, "--data-dir", data, "--json", "workflow", "create", str(wf)).stdout)["id"]
 
     def cached() -> bool:
-        out = json.loads(cli(tmp_path, "--data-dir", data, "--json", "run", wid, "--input", "0=text:x").stdout)
+        out = json.loads(
+            cli(tmp_path, "--data-dir", data, "--json", "run", wid, "--input", "0=text:x").stdout
+        )
         got = json.loads(cli(tmp_path, "--data-dir", data, "--json", "exec", "get", out["final"]).stdout)
         return got["cached_from"] is not None
 
@@ -73,7 +91,8 @@ def test_a_big_file_input_is_refused_by_its_size_before_it_is_opened(tmp_path: P
     script = (
         "import sys\n"
         "opened = []\n"
-        "sys.addaudithook(lambda e, a: opened.append(str(a[0])) if e == 'open' and str(a[0]).endswith('big.bin') else None)\n"
+        "sys.addaudithook(lambda e, a: opened.append(str(a[0]))\n"
+        "                 if e == 'open' and str(a[0]).endswith('big.bin') else None)\n"
         "from catenary.cli.main import main\n"
         "try:\n"
         "    main()\n"
@@ -83,13 +102,28 @@ def test_a_big_file_input_is_refused_by_its_size_before_it_is_opened(tmp_path: P
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATENARY_")}
     env["PYTHONPATH"] = str(ROOT)
     wf = tmp_path / "wf.json"
-    wf.write_text(json.dumps({"data": {"name": "b", "creators": [], "description": "", "groups": [],
-                                       "segments": [{"inputs": [-1], "sequence": [{"op": "std/cid", "config": {}}]}]}}))
+    wf.write_text(
+        json.dumps(
+            {
+                "data": {
+                    "name": "b",
+                    "creators": [],
+                    "description": "",
+                    "groups": [],
+                    "segments": [{"inputs": [-1], "sequence": [{"op": "std/cid", "config": {}}]}],
+                }
+            }
+        )
+    )
     data = str(tmp_path / "d")
     wid = json.loads(cli(tmp_path, "--data-dir", data, "--json", "workflow", "create", str(wf)).stdout)["id"]
     done = subprocess.run(
         [sys.executable, "-c", script, "--data-dir", data, "run", wid, "--input", f"0=@{big}"],
-        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
     )
     assert done.returncode == 2, done.stderr
     assert "is 104857600 bytes, over the value size cap of 67108864 bytes" in done.stderr

@@ -14,7 +14,6 @@ from catenary.model import Execution, OperationManifest, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.model.node import NodeLike
 from catenary.model.results import EXECUTOR, MISMATCH, VERIFIED, StepResult, WorkflowInfo
-
 from catenary.trust.attestation import report
 from catenary.trust.identity import Identity
 from tests.helpers import create_remote_step
@@ -220,7 +219,9 @@ def test_executions_create_claim_complete(api: Api) -> None:
     with pytest.raises(StatusTransitionError, match=f"claimed by {one.id}"):
         api.node.executions.update(created.hash, Status.IN_PROGRESS, two.id)
     signed = report(one, created.hash, created.key, "ONE")
-    done = api.node.executions.update(created.hash, Status.COMPLETED, one.id, output="ONE", attestation=signed)
+    done = api.node.executions.update(
+        created.hash, Status.COMPLETED, one.id, output="ONE", attestation=signed
+    )
     assert done.status is Status.COMPLETED and api.node.values.get(done.output) == "ONE"
     [attested] = api.node.attestations.list(created.hash)  # the executor's own, stored with the report
     assert (attested.signer, attested.role, attested.valid) == (one.id, EXECUTOR, True)
@@ -234,7 +235,9 @@ def test_an_output_of_the_wrong_type_fails_the_execution(api: Api) -> None:
     worker = Identity.generate()
     api.node.executions.update(created.hash, Status.IN_PROGRESS, worker.id)
     signed = report(worker, created.hash, created.key, 41)
-    reported = api.node.executions.update(created.hash, Status.COMPLETED, worker.id, output=41, attestation=signed)
+    reported = api.node.executions.update(
+        created.hash, Status.COMPLETED, worker.id, output=41, attestation=signed
+    )
     assert reported.status is Status.FAILED and reported.output is None
     assert reported.error == (
         "test/remote-upper reported an output that does not match its "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from catenary import Node, RunResult, WorkflowBuilder, operation, step
+from catenary import RunResult, WorkflowBuilder, operation, step
 from catenary.cid import cid_of
 from catenary.errors import InputError, ManifestError
 from catenary.operations import Registry
@@ -28,7 +28,9 @@ HELLO_ID = "bafy2bzacecineugt7wx2skrkj5k7plogkt5rf6qizr24gkxu6xqreiyb74dn2"
 
 
 def hello() -> WorkflowBuilder:
-    wf = WorkflowBuilder("hello-cid", creators=["you"], description="Does the claimed IPFS CID belong to this text?")
+    wf = WorkflowBuilder(
+        "hello-cid", creators=["you"], description="Does the claimed IPFS CID belong to this text?"
+    )
     text, claim = wf.input("text"), wf.input("claim")
     cid = wf.segment(text, steps=["std/utf8-encode", "std/cid"])
     wf.segment(claim, cid, steps=["std/equals"])
@@ -81,7 +83,9 @@ def test_builder_refuses_bad_structure_and_inputs(node) -> None:
     wf.segment(wf._inputs["x"], steps=["std/utf8-encode"])
     with pytest.raises(InputError, match="missing value.*for x; no input named y"):
         wf.run(node, y=1)
-    with pytest.raises(ManifestError, match=r"segments\[0\]\.sequence\[0\]\.op: no registered operation named 'nope'"):
+    with pytest.raises(
+        ManifestError, match=r"segments\[0\]\.sequence\[0\]\.op: no registered operation named 'nope'"
+    ):
         b = WorkflowBuilder("nope")
         b.segment(b.input("x"), steps=["nope"])
         b.create(node)
@@ -141,8 +145,12 @@ def test_version_covers_helpers_and_constants_and_version_pins(tmp_path: Path) -
 
 
 def test_an_operation_without_helpers_hashes_its_own_source(tmp_path: Path) -> None:
-    mod = _module(tmp_path, "m_plain", 'from catenary import operation\nimport math\n'
-                  '@operation("mine/plain", inputs=["int"], output="int")\ndef plain(x):\n    return math.floor(x)\n')
+    mod = _module(
+        tmp_path,
+        "m_plain",
+        "from catenary import operation\nimport math\n"
+        '@operation("mine/plain", inputs=["int"], output="int")\ndef plain(x):\n    return math.floor(x)\n',
+    )
     assert mod.plain.version.implementation["source"] == cid_of(
         '@operation("mine/plain", inputs=["int"], output="int")\ndef plain(x):\n    return math.floor(x)\n'
     )
@@ -168,7 +176,9 @@ def test_operation_defined_in_python_c_runs_end_to_end(tmp_path: Path, db: str |
     )
     out = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / "data"), db or ""],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("HI! completed # no source: bytecode of shout")
