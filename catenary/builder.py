@@ -94,10 +94,11 @@ class WorkflowBuilder:
         where = f"segments[{len(self._segments)}]"
         if not inputs:
             raise ManifestError(f"{where}.inputs", "a segment needs at least one input")
-        for slot, item in enumerate(inputs):
-            if not isinstance(item, (Input, SegmentRef)) or item.builder_id != id(self):
+        for slot, given in enumerate(inputs):
+            if not isinstance(given, (Input, SegmentRef)) or given.builder_id != id(self):
                 raise ManifestError(
-                    f"{where}.inputs[{slot}]", f"expected an input or a segment of this builder, got {item!r}"
+                    f"{where}.inputs[{slot}]",
+                    f"expected an input or a segment of this builder, got {given!r}",
                 )
         specs = []
         for position, item in enumerate(steps):

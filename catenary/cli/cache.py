@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from catenary.cli.output import emit, json_option
+
+if TYPE_CHECKING:
+    from catenary.cli.main import Context
 
 
 @click.group("cache")
@@ -18,7 +23,7 @@ def cache_cmd() -> None:
 )
 @json_option
 @click.pass_obj
-def cache_clear(c, name: str | None, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
+def cache_clear(c: Context, name: str | None, as_json: bool) -> None:
     """Make later runs recompute instead of reusing the executions recorded so far (of every
     operation, or of --operation NAME). Nothing is deleted: traces, exports and verification
     still see every execution. Local data dir only."""

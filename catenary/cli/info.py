@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from catenary.cli.output import emit, json_option
 
+if TYPE_CHECKING:
+    from catenary.cli.main import Context
+    from catenary.sdk import Node
+
 
 @click.command("info")
 @json_option
 @click.pass_obj
-def info_cmd(c, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
+def info_cmd(c: Context, as_json: bool) -> None:
     """Show the data dir, the DB, the node id, the key, the loaded operation modules and
     plugins, the project file, and where each setting came from (option, environment,
     catenary.toml or default). It creates nothing: a missing data dir is reported as such."""
@@ -40,7 +44,7 @@ def info_cmd(c, as_json: bool) -> None:  # noqa: ANN001 - the CLI Context
         doc["data_dir_exists"] = data_dir.is_dir()
         doc["db"] = c.db and _without_password(c.db) or str((data_dir / "catenary.db").resolve())
         if data_dir.is_dir():
-            node = c.node
+            node = cast("Node", c.node)  # without --node, node is a local Node
             doc["node_id"] = node.id
             doc["plugins"] = list(node.plugins)
     if as_json:

@@ -35,7 +35,8 @@ class EventClient:
             )
         cid, value = block(data)
         signed = sign(signer, new_event(signer.id, key, cid))
-        return self._rpc(lambda: event_from_pb(self._stub.Emit(emit_request(signed, value))))()
+        stored: SignedEvent = self._rpc(lambda: event_from_pb(self._stub.Emit(emit_request(signed, value))))()
+        return stored
 
     def get(self, event_id: CID) -> SignedEvent:
         msg = self._rpc(lambda: self._stub.Get(event_pb2.GetEventRequest(id=event_id.cid_bytes)))()

@@ -80,7 +80,7 @@ def lineage_misplacement(
         return found
     segment = workflow.segments[invocation.segment]
     if invocation.step == 0:
-        sources = list(segment.inputs)
+        sources: list[int | None] = list(segment.inputs)
     else:
         sources = [None]  # the step before, in the same segment
     external = 0

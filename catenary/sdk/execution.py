@@ -142,13 +142,13 @@ class ExecutionManager:
                 f"{segment} does not belong there now"
             )
         self._operations.get(operation)
-        stored = self._store.get_workflow(workflow)
-        if stored is None:
+        stored_workflow = self._store.get_workflow(workflow)
+        if stored_workflow is None:
             raise NotFoundError(f"unknown workflow {workflow}")
         invocation = Invocation(
             workflow, segment, step, operation, dict(config), tuple(parents), tuple(inputs)
         )
-        problem = lineage_misplacement(stored, run, invocation, self._record)
+        problem = lineage_misplacement(stored_workflow, run, invocation, self._record)
         if problem is not None:
             raise BadInputError(str(problem))
         for cid in inputs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from catenary.cid import CID, encode
@@ -92,7 +93,7 @@ class OperationManager:
         stored = self._store.get_version(version_id)
         return None if stored is None else OperationInfo(stored[0], stored[1], False)
 
-    def clear_cache(self, name: str | None = None) -> list[CID]:
+    def clear_cache(self, name: str | None = None) -> builtins.list[CID]:
         """Make later runs recompute instead of reusing the executions recorded so far: of every
         stored version of operation ``name``, or of all operations. History is kept.
         Returns the versions covered (empty for all)."""

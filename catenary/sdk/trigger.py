@@ -13,6 +13,7 @@ firing row exists is never fired again, on this node or another on the same data
 
 from __future__ import annotations
 
+import builtins
 import os
 import threading
 import time
@@ -76,7 +77,9 @@ class TriggerManager:
         if not self._store.delete_trigger(name):
             raise NotFoundError(f"no trigger named {name!r} on this node")
 
-    def history(self, name: str | None = None, status: str | None = None, limit: int = 100) -> list[Firing]:
+    def history(
+        self, name: str | None = None, status: str | None = None, limit: int = 100
+    ) -> builtins.list[Firing]:
         return self._store.list_firings(name, status, limit)
 
     # firing -----------------------------------------------------------------------------------
@@ -130,7 +133,7 @@ class TriggerManager:
                 return
         self._store.finish_firing(firing.trigger, firing.event, FIRED, None, time.time_ns())
 
-    def _advance(self, name: str, event: CID, run_id: CID, inputs: list[Any]) -> None:
+    def _advance(self, name: str, event: CID, run_id: CID, inputs: builtins.list[Any]) -> None:
         try:
             self._engine.next(run_id, inputs, cause=event)
         except RunStateError:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from catenary.cid import CID
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
-from catenary.model.emitted import SignedEvent
+from catenary.model.emitted import Firing, SignedEvent, TriggerRow
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import RunState as RunState
 from catenary.model.results import SegmentOutput as SegmentOutput
@@ -286,6 +287,52 @@ class Store(abc.ABC):
         self, key: str | None = None, emitter: str | None = None, after: int = 0, limit: int = 100
     ) -> list[SignedEvent]:
         """Events after position ``after``, oldest first."""
+
+    def put_trigger(self, name: str, on_key: str, definition: dict[str, Any], now: int) -> TriggerRow:
+        """Store a new, enabled trigger; it fires on events stored from now on."""
+        raise NotImplementedError
+
+    def get_trigger(self, name: str) -> TriggerRow | None:
+        raise NotImplementedError
+
+    def list_triggers(self) -> list[TriggerRow]:
+        raise NotImplementedError
+
+    def set_trigger_enabled(self, name: str, enabled: bool) -> bool:
+        raise NotImplementedError
+
+    def delete_trigger(self, name: str) -> bool:
+        """Delete a trigger; its firings stay, as the history of what it did."""
+        raise NotImplementedError
+
+    def pending_firings(self, limit: int = 100) -> list[tuple[str, SignedEvent]]:
+        """(trigger, event) pairs of enabled triggers with no firing row yet, oldest event first."""
+        raise NotImplementedError
+
+    def claim_firing(
+        self,
+        trigger: str,
+        event: CID,
+        status: str,
+        now: int,
+        run: Run | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Record the pair's firing and, with ``run``, create the run in the same transaction.
+        False (and nothing written) when the pair has a firing already."""
+        raise NotImplementedError
+
+    def finish_firing(self, trigger: str, event: CID, status: str, reason: str | None, now: int) -> None:
+        raise NotImplementedError
+
+    def list_firings(
+        self, trigger: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[Firing]:
+        raise NotImplementedError
+
+    def match_ids(self, kind: str, fragment: str, limit: int = 10) -> list[CID]:
+        """Stored ids of ``kind`` whose text starts or ends with ``fragment`` (CLI short CIDs)."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     def import_batch(self, batch: ImportBatch) -> dict[str, int]:

@@ -67,7 +67,8 @@ class EventTables:
     ) -> list[SignedEvent]:
         """Events after position ``after``, oldest first (``after`` = the last position seen
         resumes a listing with no gap and no repeat)."""
-        where, params = ["position > ?"], [after]
+        where: list[str] = ["position > ?"]
+        params: list[int | str] = [after]
         if key is not None:
             where.append("key = ?")
             params.append(key)
@@ -83,7 +84,8 @@ class EventTables:
         return [_signed_event(r) for r in rows]
 
     def last_event_position(self) -> int:
-        return self._read("SELECT coalesce(max(position), 0) FROM emitted_events")[0][0]
+        top: int = self._read("SELECT coalesce(max(position), 0) FROM emitted_events")[0][0]
+        return top
 
     # triggers ---------------------------------------------------------------------------------
     def put_trigger(self, name: str, on_key: str, definition: dict[str, Any], now: int) -> TriggerRow:
@@ -120,12 +122,16 @@ class EventTables:
             cur = conn.execute(
                 self._sql("UPDATE triggers SET enabled = ? WHERE name = ?"), (1 if enabled else 0, name)
             )
-            return cur.rowcount > 0
+            changed: bool = cur.rowcount > 0
+            return changed
 
     def delete_trigger(self, name: str) -> bool:
         """Delete a trigger; its firings stay, as the history of what it did."""
         with self._write() as conn:
-            return conn.execute(self._sql("DELETE FROM triggers WHERE name = ?"), (name,)).rowcount > 0
+            deleted: bool = (
+                conn.execute(self._sql("DELETE FROM triggers WHERE name = ?"), (name,)).rowcount > 0
+            )
+            return deleted
 
     # firings ----------------------------------------------------------------------------------
     def pending_firings(self, limit: int = 100) -> list[tuple[str, SignedEvent]]:
