@@ -147,7 +147,7 @@ class WorkflowBuilder:
             for spec in specs:
                 if isinstance(spec.op, Operation) and register is not None:
                     register(spec.op)
-        return node.workflows.create(self.manifest())
+        return node.workflows.create(self.to_json())  # the text a file would hold: local or remote
 
     def run(
         self,
