@@ -85,6 +85,9 @@ _KINDS = {
     "VERSION_ID": "operation version",
 }
 _BASE32 = set("abcdefghijklmnopqrstuvwxyz234567")
+# A fragment this long that matches nothing was meant as a whole CID: its parse error says
+# more than "not found" (a whole CIDv1 in base32 is 59 characters or more).
+_MEANT_WHOLE = 40
 
 
 def cid_arg(text: str, what: str) -> CID:
@@ -100,6 +103,8 @@ def cid_arg(text: str, what: str) -> CID:
         matches = ID_MATCHER(kind, text)
         if len(matches) == 1:
             return matches[0]
+        if not matches and len(text) >= _MEANT_WHOLE:
+            raise BadInputError(f"{what}: {exc}") from exc
         if not matches:
             raise NotFoundError(f"{what}: no stored {kind} id starts or ends with {text!r}") from None
         listed = ", ".join(str(m) for m in matches)

@@ -95,8 +95,17 @@ def test_a_stream_that_gets_no_notifications_still_gets_every_change(two_nodes, 
     assert {e.hash for e in got} == {e.hash for e in expected} and len(got) == 9
 
 
-def test_memoization_reuses_work_done_on_the_other_node(two_nodes, ops) -> None:
-    a, b = two_nodes
+def test_memoization_reuses_work_done_on_a_node_the_policy_trusts(
+    pg_database: str, make_node: Callable[..., Node], tmp_path: Path, ops
+) -> None:
+    a = make_node(data_dir=tmp_path / "a", db=pg_database)
+    # Sharing a database does not make two nodes one party: B reuses A's work once its
+    # policy trusts A's key as an executor.
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "policy.toml").write_text(
+        f'[[rules.trust_executor]]\nkeys = ["{a.id}"]\noperations = ["*"]\n'
+    )
+    b = make_node(data_dir=tmp_path / "b", db=pg_database)
     wf = a.workflows.create(CHAIN)
     _, first = a.runs.run(wf.id, {0: [1], 1: [2]})
     calls = dict(ops.CALLS)
@@ -104,6 +113,16 @@ def test_memoization_reuses_work_done_on_the_other_node(two_nodes, ops) -> None:
     assert dict(ops.CALLS) == calls and calls  # nothing ran again
     hit = b.executions.get(second.final)
     assert hit.cached_from == first.final and hit.executor == b.id != a.id
+
+
+def test_a_node_does_not_reuse_work_of_a_node_it_does_not_trust(two_nodes, ops) -> None:
+    a, b = two_nodes
+    wf = a.workflows.create(CHAIN)
+    a.runs.run(wf.id, {0: [1], 1: [2]})
+    calls = dict(ops.CALLS)
+    _, second = b.runs.run(wf.id, {0: [1], 1: [2]})
+    assert dict(ops.CALLS) == {op: 2 * n for op, n in calls.items()}  # every step ran again on B
+    assert b.executions.get(second.final).cached_from is None
 
 
 def test_a_run_is_stepped_from_either_node_and_stale_steps_are_refused(two_nodes) -> None:
