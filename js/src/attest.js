@@ -15,7 +15,8 @@ function publicKey(did) {
   return raw.subarray(2)
 }
 
-async function verifySignature(did, signature, message) {
+/** null when `signature` is the ed25519 signature of `message` by the did:key `did`, else why not. */
+export async function verifySignature(did, signature, message) {
   const raw = publicKey(did)
   if (raw == null) return `signer ${did} is not an ed25519 did:key`
   if (!(signature instanceof Uint8Array) || signature.length !== 64) return 'signature is not 64 bytes'

@@ -5,7 +5,7 @@
 
 import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { cidOf, decode, encode, isCID, kindOf, same, DAG_CBOR, RAW } from './cid.js'
-import { checkAttestation, roleFor } from './attest.js'
+import { checkAttestation, roleFor, verifySignature } from './attest.js'
 import { compile, invoke as wasmInvoke } from './wasm.js'
 
 export const FORMAT = 'catenary-bundle/1'
@@ -93,10 +93,10 @@ class Reader {
     if (data == null) return undefined
     try { return decode(data) } catch (e) { this.problem(`block ${cid} (${what}) is not DAG-CBOR: ${e.message}`); return undefined }
   }
-  map(cid, what, keys) {
+  map(cid, what, keys, optional = []) {
     const value = this.get(cid, what)
     if (value === undefined) return null
-    if (!hasKeys(value, keys)) {
+    if (!(isMap(value) && keys.every((k) => k in value) && Object.keys(value).every((k) => keys.includes(k) || optional.includes(k)))) {
       this.problem(`block ${cid} (${what}) has the wrong shape: expected keys ${[...keys].sort().join(', ')}, got ${isMap(value) ? Object.keys(value).sort().join(', ') : describe(value)}`)
       return null
     }
@@ -132,7 +132,7 @@ export async function verifyBundle(bytes, options = {}) {
   const [root, indexCid] = car.roots
   const r = new Reader(blocks, problems)
   const b = { executions: new Map(), events: new Map(), runs: new Map(), workflows: new Map(), versions: new Map(), values: new Set(), checks: new Map(), named: new Set() }
-  const report = { root: root.toString(), verdict: 'failed', blocks: car.blocks.length, executions: [], problems, events: [] }
+  const report = { root: root.toString(), verdict: 'failed', blocks: car.blocks.length, executions: [], problems, events: [], statements: [] }
   const finish = () => {
     report.verdict = overall(report)
     report.ms = Date.now() - started
@@ -143,12 +143,13 @@ export async function verifyBundle(bytes, options = {}) {
     report.implicated = [...named]
     return report
   }
-  const index = r.map(indexCid, 'bundle index', ['format', 'execution', 'executions', 'runs'])
+  const index = r.map(indexCid, 'bundle index', ['format', 'execution', 'executions', 'runs'], ['statements'])
   if (index == null) return finish()
   if (index.format !== FORMAT) { r.problem(`bundle index ${indexCid}: format '${index.format}' is not '${FORMAT}'`); return finish() }
   if (!same(index.execution, root)) r.problem(`bundle index ${indexCid} names execution ${index.execution}, the CAR root is ${root}`)
   if (!Array.isArray(index.executions) || !Array.isArray(index.runs)) { r.problem(`bundle index ${indexCid}: executions and runs must be lists of links`); return finish() }
 
+  if ('statements' in index) report.statements = await readStatements(r, index.statements)
   for (const link of index.runs) readRun(r, b, link)
   for (const link of index.executions) await readExecution(r, b, link)
   if (!b.executions.has(root.toString())) r.problem(`the root execution ${root} has no metadata block in the bundle index`)
@@ -156,7 +157,8 @@ export async function verifyBundle(bytes, options = {}) {
     e.parents.forEach((parent, i) => {
       const p = parent.toString()
       if (b.executions.has(p) || b.events.has(p)) return
-      const ev = r.map(parent, `parent ${i} of execution ${e.hash}`, ['run', 'segment', 'inputs'])
+      // `cause` (optional): the emitted event that triggered the run; hashed, not followed.
+      const ev = r.map(parent, `parent ${i} of execution ${e.hash}`, ['run', 'segment', 'inputs'], ['cause'])
       if (ev == null) return
       if (!isInt(ev.segment) || !Array.isArray(ev.inputs) || !ev.inputs.every(isCID) || !isCID(ev.run)) {
         r.problem(`event ${parent}: run must be a link, segment an int, inputs links`); return
@@ -213,6 +215,47 @@ export function overall(report) {
   if (vs.every((v) => v === VERIFIED)) return VERIFIED
   if (vs.includes(UNVERIFIABLE)) return UNVERIFIABLE
   return 'checked' // every check held; some Python executions were not re-executed here
+}
+
+const ENVELOPE = ['payloadType', 'payload', 'signatures']
+const utf8 = new TextEncoder()
+
+/** DSSE v1 pre-authentication encoding: what a statement's signature signs (statements/dsse.py). */
+export function pae(payloadType, payload) {
+  const kind = utf8.encode(payloadType)
+  const head = utf8.encode(`DSSEv1 ${kind.length} `)
+  const mid = utf8.encode(` ${payload.length} `)
+  const out = new Uint8Array(head.length + kind.length + mid.length + payload.length)
+  out.set(head); out.set(kind, head.length); out.set(mid, head.length + kind.length); out.set(payload, head.length + kind.length + mid.length)
+  return out
+}
+
+/**
+ * The signed statements a bundle may carry (index key `statements`, catenary/statements/bundle.py):
+ * each a DSSE envelope block with one ed25519 signature by its keyid (a did:key) over the PAE.
+ * Only the signature is checked here; the claim needs the Python operations re-executed.
+ */
+async function readStatements(r, links) {
+  const found = []
+  if (!Array.isArray(links)) { r.problem('bundle index: statements must be a list of links'); return found }
+  for (let n = 0; n < links.length; n++) {
+    const link = links[n]
+    const value = r.get(link, `statement ${n}`)
+    if (value === undefined) continue
+    const ok = hasKeys(value, ENVELOPE) && typeof value.payloadType === 'string' && value.payload instanceof Uint8Array &&
+      Array.isArray(value.signatures) && value.signatures.every((s) => hasKeys(s, ['keyid', 'sig']) && typeof s.keyid === 'string' && s.sig instanceof Uint8Array)
+    if (!ok) { r.problem(`statement ${link}: expected {payloadType: string, payload: bytes, signatures: [{keyid: string, sig: bytes}]}`); continue }
+    let signer = null
+    let why = null
+    if (value.signatures.length !== 1) why = `expected exactly one signature (the claimant's), found ${value.signatures.length}`
+    else {
+      signer = value.signatures[0].keyid
+      why = await verifySignature(signer, value.signatures[0].sig, pae(value.payloadType, value.payload))
+    }
+    found.push({ id: link.toString(), signer, valid: why == null, reason: why ?? 'signature verifies' })
+    if (why != null) r.problem(`statement ${link} is refused (signature): ${why}`)
+  }
+  return found
 }
 
 function readValue(r, b, cid, what) {

@@ -84,6 +84,85 @@ def test_a_flipped_output_names_its_execution(wasm_cli, mixed_bundle, tmp_path) 
     assert any(reverse["hash"] in p for p in python["problems"])
 
 
+def test_a_statement_in_the_bundle_is_checked_in_javascript(wasm_cli, mixed_bundle, tmp_path) -> None:
+    """A statement made with the CLI travels in the exported bundle: JavaScript reads it, checks
+    its DSSE signature, and gives verify-bundle's verdicts; with one byte of its signature
+    flipped (the block re-encoded, so every CID still holds), both sides refuse it."""
+    from catenary.cid import block, decode, encode
+
+    cli, tmp = wasm_cli
+    final = str(read_car(mixed_bundle.read_bytes()).roots[0])
+    made = cli.json(
+        "statement",
+        "create",
+        "--proof",
+        final,
+        "--claim",
+        '{"a": 1}',
+        "--key",
+        str(cli.home / "node_key.pem"),
+    )
+    path = tmp_path / "stated.car"
+    cli.run("export", final, "-o", str(path))
+    python = cli.verify_bundle(path)
+    (js,) = node_js("verify", str(path))
+    assert python["verdict"] == "verified" and python["problems"] == [] == js["problems"]
+    same_verdicts(python, js)
+    assert js["verdict"] == "checked"
+    assert js["statements"] == [
+        {"id": made["id"], "signer": made["claimant"], "valid": True, "reason": "signature verifies"}
+    ]
+
+    car = read_car(path.read_bytes())
+    root, index_cid = car.roots
+    data = {str(b.cid): b.data for b in car.blocks}
+    envelope = decode(data[made["id"]])
+    sig = bytearray(envelope["signatures"][0]["sig"])
+    sig[10] ^= 0x01
+    envelope["signatures"][0]["sig"] = bytes(sig)
+    bad_cid, bad_data = block(envelope)
+    index = decode(data[str(index_cid)])
+    index["statements"] = [bad_cid]
+    new_index, index_data = block(index)
+    blocks = [(b.cid, b.data) for b in car.blocks if str(b.cid) not in (made["id"], str(index_cid))]
+    bad = tmp_path / "forged.car"
+    bad.write_bytes(car_bytes([root, new_index], [*blocks, (bad_cid, bad_data), (new_index, encode(index))]))
+    assert encode(index) == index_data
+    assert cli.verify_bundle(bad)["verdict"] == "verified"  # verify-bundle reads statements only
+    refused = cli.run("statement", "verify", str(bad), "--json", check=False)
+    assert refused.returncode == 1
+    (checked,) = json.loads(refused.stdout)["statements"]
+    assert (checked["id"], checked["verdict"], checked["refused"]) == (str(bad_cid), "refused", "signature")
+    (js,) = node_js("verify", str(bad))
+    assert js["verdict"] == "failed"
+    assert js["statements"][0]["valid"] is False
+    assert any(str(bad_cid) in p and "signature" in p for p in js["problems"])
+
+
+def test_a_triggered_run_whose_event_has_a_cause_verifies_in_javascript(tmp_path) -> None:
+    """A run started by a trigger: its input event links the emitted event (`cause`)."""
+    from tests.browser.conftest import Cli, manifest
+
+    cli = Cli(tmp_path / "home")
+    wf = cli.workflow(tmp_path, manifest("caused", ([-1], ["std/utf8-encode"])))
+    trigger = {"name": "go", "on": "text.ready", "workflow": wf, "inputs": ["$.text"]}
+    cli.json("trigger", "create", json.dumps(trigger))
+    cli.json("event", "emit", "text.ready", "--data", '{"text": "hello"}')
+    (firing,) = cli.json("trigger", "history", "go")["firings"]
+    final = cli.json("runs", "get", firing["run"])["outputs"][0]["producer"]
+    path = tmp_path / "caused.car"
+    cli.run("export", final, "-o", str(path))
+    from catenary.cid import decode
+
+    values = [decode(b.data) for b in read_car(path.read_bytes()).blocks]
+    assert any(isinstance(v, dict) and set(v) == {"run", "segment", "inputs", "cause"} for v in values)
+    python = cli.verify_bundle(path)
+    (js,) = node_js("verify", str(path))
+    assert python["verdict"] == "verified" and python["problems"] == [] == js["problems"]
+    same_verdicts(python, js)
+    assert js["verdict"] == "checked" and len(js["events"]) == 1
+
+
 def test_memory_is_capped_as_wasmtime_caps_it(tmp_path) -> None:
     """memory.grow past 256 MiB is refused (-1), so the module's trap is reported with the note."""
     import wasmtime
