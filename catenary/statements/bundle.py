@@ -37,8 +37,9 @@ def add(index: dict[str, Any], envelopes: Iterable[Envelope], add_block: Callabl
 
 
 def read(reader: Any, links: Any) -> dict[CID, Envelope]:
-    """Decode the statement blocks of a bundle, recording each problem with ``reader``. The
-    statements are only decoded here; :func:`catenary.statements.check` judges them."""
+    """Decode the statement blocks of a bundle and check each one's signature, recording each
+    problem with ``reader`` (the browser verifier does the same, so both give one verdict).
+    Proof and claim need re-execution: :func:`catenary.statements.check` judges them."""
     from catenary.statements.dsse import Envelope
 
     found: dict[CID, Envelope] = {}
@@ -50,7 +51,12 @@ def read(reader: Any, links: Any) -> dict[CID, Envelope]:
         if value is None:
             continue
         try:
-            found[link] = Envelope.from_block_value(value, f"statement {link}")
+            envelope = Envelope.from_block_value(value, f"statement {link}")
         except CatenaryError as exc:
             reader.problem(str(exc))
+            continue
+        _, why = envelope.check()
+        if why is not None:
+            reader.problem(f"statement {link} is refused (signature): {why}")
+        found[link] = envelope
     return found

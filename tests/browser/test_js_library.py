@@ -128,7 +128,10 @@ def test_a_statement_in_the_bundle_is_checked_in_javascript(wasm_cli, mixed_bund
     bad = tmp_path / "forged.car"
     bad.write_bytes(car_bytes([root, new_index], [*blocks, (bad_cid, bad_data), (new_index, encode(index))]))
     assert encode(index) == index_data
-    assert cli.verify_bundle(bad)["verdict"] == "verified"  # verify-bundle reads statements only
+    python = cli.run("verify-bundle", str(bad), "--json", check=False)
+    assert python.returncode == 1
+    failed = json.loads(python.stdout)
+    assert failed["verdict"] == "failed"
     refused = cli.run("statement", "verify", str(bad), "--json", check=False)
     assert refused.returncode == 1
     (checked,) = json.loads(refused.stdout)["statements"]
@@ -137,6 +140,8 @@ def test_a_statement_in_the_bundle_is_checked_in_javascript(wasm_cli, mixed_bund
     assert js["verdict"] == "failed"
     assert js["statements"][0]["valid"] is False
     assert any(str(bad_cid) in p and "signature" in p for p in js["problems"])
+    # One problem naming the statement on both sides (Python's reason adds the signer).
+    assert [p.split(":")[0] for p in js["problems"]] == [p.split(":")[0] for p in failed["problems"]]
 
 
 def test_a_triggered_run_whose_event_has_a_cause_verifies_in_javascript(tmp_path) -> None:
