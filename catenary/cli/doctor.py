@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 @click.command("doctor")
 @click.option(
-    "--repair", is_flag=True, help="Fix what is safe to fix (e.g. fail orphaned in_progress executions)."
+    "--repair",
+    is_flag=True,
+    help="Fix what is safe to fix: fail orphaned in_progress executions, quarantine misfit records.",
 )
 @json_option
 @click.pass_obj
@@ -32,10 +34,13 @@ def doctor(c: Context, repair: bool, as_json: bool) -> None:
             click.echo(
                 f"{f.check:9} {f.subject}: {f.message}" + ("  (--repair fixes this)" if f.repairable else "")
             )
+        for r in report.repairs:
+            click.echo(f"{r.action:9} {r.subject}: {r.reason}")
         verdict = "ok" if report.ok else f"{len(report.findings)} problem(s)"
         click.echo(
             f"checked {report.executions} executions and {report.runs} runs: {verdict}"
             + (f"; repaired {report.repaired}" if report.repaired else "")
+            + (f"; {report.quarantined} quarantined" if report.quarantined else "")
         )
     if not report.ok:
         sys.exit(1)

@@ -8,6 +8,8 @@ What is checked (each a :class:`Finding` when it does not hold):
 - every execution fits its workflow and run (catenary/model/placement.py, the rule the engine
   and ``Execution.Create`` follow): its run is of its workflow, and segment, step, operation,
   config, parents and inputs are where the workflow puts them;
+  (repair: quarantine it, docs/trust.md "Quarantine": the record is kept, but memoization,
+  execution lists and updates no longer serve it, and later checks count it as quarantined);
 - no execution is ``in_progress`` without an owner (repair: mark it failed, with the reason);
 - every failed execution and failed run carries an error;
 - every run's recorded segment outputs are exactly segments 0..next_segment-1, each made by a
@@ -17,16 +19,17 @@ What is checked (each a :class:`Finding` when it does not hold):
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from catenary.cid import CID
 from catenary.errors import CatenaryError
 from catenary.model import Execution, RunStatus, Status, Workflow
 from catenary.model.filter import ExecutionFilter
 from catenary.model.placement import lineage_misplacement
-from catenary.store import Store
+from catenary.store import Quarantined, Store
 
 UNOWNED_REASON = "recovered by catenary doctor: in_progress with no owner (its process died)"
+QUARANTINE_REASON = "quarantined by catenary doctor: does not fit its workflow: "
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,25 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Repair:
+    """What ``--repair`` did to one record: ``failed`` (an orphaned claim) or ``quarantined``."""
+
+    action: str
+    subject: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Report:
     findings: list[Finding]
     executions: int
     runs: int
-    repaired: int = 0
+    repairs: list[Repair] = field(default_factory=list)
+    quarantined: int = 0  # executions out of service (a past --repair), not checked again
+
+    @property
+    def repaired(self) -> int:
+        return len(self.repairs)
 
     @property
     def ok(self) -> bool:
@@ -64,20 +81,48 @@ class Doctor:
         findings = [Finding("integrity", "database", p) for p in self._store.integrity_problems()]
         executions = self._check_executions(findings)
         runs = self._check_runs(findings)
-        repaired = 0
-        if repair:
-            for finding in [f for f in findings if f.repairable]:
-                updated = self._store.transition(
-                    CID.parse(finding.subject),
-                    Status.IN_PROGRESS,
-                    Status.FAILED,
-                    now=time.time_ns(),
-                    error=UNOWNED_REASON,
-                )
-                if updated is not None:
-                    repaired += 1
-                    findings.remove(finding)
-        return Report(findings, executions, runs, repaired)
+        repairs = self._repair(findings) if repair else []
+        quarantined = {q.execution for q in self._store.list_quarantined()}
+        for run, segment, producer in self._outputs_by(quarantined):
+            findings.append(
+                Finding("run", run, f"segment {segment} output comes from quarantined execution {producer}")
+            )
+        return Report(findings, executions, runs, repairs, len(quarantined))
+
+    def _outputs_by(self, producers: set[CID]) -> list[tuple[str, int, CID]]:
+        """(run, segment, producer) of each segment output one of ``producers`` made: a run
+        resting on a quarantined record is reported, as no repair can redo its work."""
+        found = []
+        for producer in producers:
+            e = self._store.get_execution(producer)
+            state = None if e is None else self._store.get_run(e.run)
+            if state is not None:
+                out = state.outputs.get(e.segment) if e is not None else None
+                if out is not None and out.producer == producer:
+                    found.append((str(state.id), out.segment, producer))
+        return found
+
+    def _repair(self, findings: list[Finding]) -> list[Repair]:
+        """Fix the findings that are safe to fix, removing them from ``findings``."""
+        repairs = []
+        for finding in [f for f in findings if f.repairable]:
+            if finding.check == "placement":
+                reason = QUARANTINE_REASON + finding.message
+                self._store.quarantine([Quarantined(CID.parse(finding.subject), time.time_ns(), reason)])
+                repairs.append(Repair("quarantined", finding.subject, reason))
+                findings.remove(finding)
+                continue
+            updated = self._store.transition(
+                CID.parse(finding.subject),
+                Status.IN_PROGRESS,
+                Status.FAILED,
+                now=time.time_ns(),
+                error=UNOWNED_REASON,
+            )
+            if updated is not None:
+                repairs.append(Repair("failed", finding.subject, UNOWNED_REASON))
+                findings.remove(finding)
+        return repairs
 
     def _check_executions(self, findings: list[Finding]) -> int:
         count = 0
@@ -117,7 +162,7 @@ class Doctor:
                 if not missing:
                     problem = self._placement(e)
                     if problem:
-                        findings.append(Finding("placement", subject, problem))
+                        findings.append(Finding("placement", subject, problem, repairable=True))
             if before is None:
                 return count
 

@@ -210,6 +210,8 @@ def doctor_json(report: Report) -> dict[str, Any]:
         "executions": report.executions,
         "runs": report.runs,
         "repaired": report.repaired,
+        "repairs": [{"action": r.action, "subject": r.subject, "reason": r.reason} for r in report.repairs],
+        "quarantined": report.quarantined,
         "findings": [
             {"check": f.check, "subject": f.subject, "message": f.message, "repairable": f.repairable}
             for f in report.findings

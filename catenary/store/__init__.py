@@ -11,6 +11,7 @@ from catenary.store.base import (
     ImportBatch,
     Lineage,
     MemoCandidate,
+    Quarantined,
     RunState,
     SegmentOutput,
     StepCommit,
@@ -21,6 +22,7 @@ from catenary.store.sqlite import SQLiteStore
 __all__ = [
     "AttestationRow",
     "Dispute",
+    "Quarantined",
     "MemoCandidate",
     "HistoryEntry",
     "ImportBatch",

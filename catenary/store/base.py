@@ -52,6 +52,16 @@ class Dispute:
 
 
 @dataclass(frozen=True)
+class Quarantined:
+    """An execution ``doctor --repair`` took out of service because it does not fit its
+    workflow: the record is kept, but memoization, execution lists and updates skip it."""
+
+    execution: CID
+    at: int  # unix ns
+    reason: str
+
+
+@dataclass(frozen=True)
 class Lineage:
     """What :meth:`Store.lineage` returns: the executions and events reached, each once,
     in breadth-first order (the start first); ``levels`` maps each hash to its hop count."""
@@ -185,6 +195,14 @@ class Store(abc.ABC):
 
     def get_dispute(self, execution_hash: CID) -> Dispute | None:
         """Why this execution is disputed, None if it is not."""
+        raise NotImplementedError
+
+    def quarantine(self, entries: Iterable[Quarantined]) -> int:
+        """Take executions out of service, keeping their records; returns how many were new."""
+        raise NotImplementedError
+
+    def list_quarantined(self) -> list[Quarantined]:
+        """Every quarantined execution, oldest first."""
         raise NotImplementedError
 
     def get_run_for_step(self, run_id: CID, segments: Callable[[RunState], Iterable[int]]) -> RunState | None:

@@ -26,6 +26,7 @@ from catenary.store.base import (
     HistoryEntry,
     Lineage,
     MemoCandidate,
+    Quarantined,
     RunState,
     SegmentOutput,
     Store,
@@ -45,6 +46,10 @@ from catenary.store.rows import (
 # meta keys: "memo_floor" (every operation) and "memo_floor:<version id>" hold the last
 # execution id that `catenary cache clear` made ineligible for reuse.
 MEMO_FLOOR = "memo_floor"
+
+# The condition that keeps quarantined executions (doctor --repair) out of a read of
+# ``executions``: every read that could serve one as a result applies it.
+NOT_QUARANTINED = "NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.execution = executions.hash)"
 
 # What a shortened CID may name, and where those ids are (match_ids).
 ID_COLUMNS = {
@@ -211,7 +216,10 @@ class SQLStore(EventTables, Store):
     # executions -------------------------------------------------------------------------------
     def find_completed(self, key: CID) -> Execution | None:
         rows = self._read(
-            self._sql(f"SELECT {COLUMNS} FROM executions WHERE key = ? AND status = 'completed' LIMIT 1"),
+            self._sql(
+                f"SELECT {COLUMNS} FROM executions WHERE key = ? AND status = 'completed' "
+                f"AND {NOT_QUARANTINED} LIMIT 1"
+            ),
             (key.cid_bytes,),
         )
         return row_to_execution(rows[0]) if rows else None
@@ -225,6 +233,7 @@ class SQLStore(EventTables, Store):
                 "LEFT JOIN attestations a ON a.execution = e.hash "
                 "WHERE e.key = ? AND e.status = 'completed' AND e.cached_from IS NULL "
                 "AND NOT EXISTS (SELECT 1 FROM disputes d WHERE d.execution = e.hash) "
+                "AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.execution = e.hash) "
                 "ORDER BY e.id"
             ),
             (key.cid_bytes,),
@@ -261,6 +270,21 @@ class SQLStore(EventTables, Store):
             self._sql("SELECT at, detail FROM disputes WHERE execution = ?"), (execution_hash.cid_bytes,)
         )
         return Dispute(execution_hash, rows[0][0], rows[0][1]) if rows else None
+
+    def quarantine(self, entries: Iterable[Quarantined]) -> int:
+        added = 0
+        with self._write() as conn:
+            for q in entries:
+                cursor = conn.execute(
+                    self._sql("INSERT INTO quarantine VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
+                    (q.execution.cid_bytes, q.at, q.reason),
+                )
+                added += max(cursor.rowcount, 0)
+        return added
+
+    def list_quarantined(self) -> list[Quarantined]:
+        rows = self._read("SELECT execution, at, reason FROM quarantine ORDER BY at, execution")
+        return [Quarantined(CID(h), at, reason) for h, at, reason in rows]
 
     def match_ids(self, kind: str, fragment: str, limit: int = 10) -> list[CID]:
         """Stored ids of ``kind`` (see :data:`ID_COLUMNS`) whose text starts or ends with
@@ -302,6 +326,7 @@ class SQLStore(EventTables, Store):
         self, flt: ExecutionFilter, limit: int, before: int | None
     ) -> tuple[list[Execution], int | None]:
         where, params = where_clauses(flt, self.MARK)
+        where.append(NOT_QUARANTINED)
         if before is not None:
             where.append(f"id < {self.MARK}")
             params.append(before)
@@ -316,7 +341,7 @@ class SQLStore(EventTables, Store):
 
     def executions_since(self, flt: ExecutionFilter, seq: int, limit: int) -> list[Execution]:
         where, params = where_clauses(flt, self.MARK)
-        where.append(f"seq > {self.MARK}")
+        where += [NOT_QUARANTINED, f"seq > {self.MARK}"]
         params.append(seq)
         rows = self._read(
             f"SELECT {COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY seq LIMIT {self.MARK}",

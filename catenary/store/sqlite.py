@@ -97,6 +97,12 @@ MIGRATIONS: list[str] = [
     CREATE TABLE disputes (
         execution BLOB PRIMARY KEY, at INTEGER NOT NULL, detail TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 6: executions `doctor --repair` took out of service (they do not fit their workflow);
+    # the record stays, but no read that could serve it (memo, lists, updates) returns it.
+    """
+    CREATE TABLE quarantine (
+        execution BLOB PRIMARY KEY, at INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).

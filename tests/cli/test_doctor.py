@@ -64,9 +64,10 @@ def test_doctor_repairs_an_orphaned_claim(cli: Cli, tmp_path: Path) -> None:
         )
     proc = cli("doctor", code=1)
     assert "in_progress with no owner" in proc.stdout and "--repair fixes this" in proc.stdout
-    repaired = json.loads(cli("doctor", "--repair", "--json", code=1).stdout)
-    # Step 99 gives the orphan a hash of its own, and a place no workflow has: that stays reported.
-    assert repaired["repaired"] == 1 and [f["check"] for f in repaired["findings"]] == ["placement"]
+    repaired = json.loads(cli("doctor", "--repair", "--json").stdout)
+    # Step 99 gives the orphan a hash of its own, and a place no workflow has: it is quarantined too.
+    assert [r["action"] for r in repaired["repairs"]] == ["failed", "quarantined"]
+    assert repaired["ok"] is True and repaired["findings"] == [] and repaired["quarantined"] == 1
     fixed = cli.json("exec", "get", str(orphan.hash))
     assert fixed["status"] == "failed" and "recovered by catenary doctor" in fixed["error"]
 
@@ -94,3 +95,32 @@ def test_doctor_reports_a_record_that_does_not_fit_its_workflow(cli: Cli, tmp_pa
     findings = json.loads(cli("doctor", "--json", code=1).stdout)["findings"]
     assert [(f["check"], f["subject"]) for f in findings] == [("placement", str(record.hash))]
     assert findings[0]["message"].startswith("segment: 99 is not a segment of workflow")
+
+
+def test_doctor_repair_quarantines_a_misfit(cli: Cli, tmp_path: Path) -> None:
+    """The misfit above: doctor exits 1 until --repair quarantines it; then exit 0, the record
+    still in the DB file, and listed by nothing."""
+    result = seeded(cli, tmp_path)
+    with Node(cli.data_dir) as node:
+        final = node.executions.get(CID.parse(result["final"]))
+        inv = final.invocation
+        misplaced = type(inv)(inv.workflow, 99, 7, inv.operation, dict(inv.config), inv.parents, inv.inputs)
+        record = misplaced.record(final.run, Status.CREATED, created_at=time.time_ns())
+        assert node.store.insert_execution(record) is not None
+    assert "--repair fixes this" in cli("doctor", code=1).stdout
+    repaired = json.loads(cli("doctor", "--repair", "--json").stdout)
+    [done] = repaired["repairs"]
+    assert (done["action"], done["subject"]) == ("quarantined", str(record.hash))
+    assert done["reason"].startswith("quarantined by catenary doctor: does not fit its workflow: segment: 99")
+    clean = cli("doctor")
+    assert clean.stdout.strip().endswith("ok; 1 quarantined")
+    db = sqlite3.connect(cli.data_dir / "catenary.db")
+    try:
+        assert db.execute(
+            "SELECT count(*) FROM executions WHERE hash = ?", (record.hash.cid_bytes,)
+        ).fetchone()
+        assert db.execute("SELECT reason FROM quarantine").fetchone()[0].startswith("quarantined by")
+    finally:
+        db.close()
+    listed = cli.json("exec", "list", "--limit", "100")
+    assert str(record.hash) not in json.dumps(listed)

@@ -93,6 +93,10 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE disputes (execution bytea PRIMARY KEY, at bigint NOT NULL, detail text NOT NULL);
     """,
+    # 6 (as SQLite's 6): executions `doctor --repair` took out of service; kept, never served.
+    """
+    CREATE TABLE quarantine (execution bytea PRIMARY KEY, at bigint NOT NULL, reason text NOT NULL);
+    """,
 ]
 
 CHANNEL = "catenary_changes"
