@@ -8,7 +8,7 @@ from catenary.cid import CID, decode, encode
 from catenary.errors import BadInputError, InvalidCIDError
 from catenary.model import Execution, OperationManifest, OperationVersion, Segment, Status, Step, Workflow
 from catenary.model.filter import ExecutionFilter
-from catenary.model.results import OperationInfo, RunState, SegmentOutput
+from catenary.model.results import Dispute, OperationInfo, RunState, SegmentOutput
 from catenary.proto.definition import execution_pb2, operation_pb2, run_pb2, workflow_pb2
 
 STATUS_TO_PB = {
@@ -41,7 +41,8 @@ def status(value: int, field: str = "status") -> Status:
         raise BadInputError(f"{field}: unknown status {value}") from exc
 
 
-def execution_to_pb(e: Execution) -> execution_pb2.Execution:
+def execution_to_pb(e: Execution, dispute: Dispute | None = None) -> execution_pb2.Execution:
+    """``dispute``: Execution.Get's answer says whether the execution is disputed."""
     msg = execution_pb2.Execution(
         hash=e.hash.cid_bytes,
         key=e.key.cid_bytes,
@@ -69,7 +70,16 @@ def execution_to_pb(e: Execution) -> execution_pb2.Execution:
     for name, value in optional.items():
         if value is not None:
             setattr(msg, name, value.cid_bytes if isinstance(value, CID) else value)
+    if dispute is not None:
+        msg.disputed.CopyFrom(execution_pb2.Dispute(at=dispute.at, detail=dispute.detail))
     return msg
+
+
+def dispute_from_pb(m: execution_pb2.Execution) -> Dispute | None:
+    """Why the execution in Execution.Get's answer is disputed, None if it is not."""
+    if not m.HasField("disputed"):
+        return None
+    return Dispute(CID(m.hash), m.disputed.at, m.disputed.detail)
 
 
 def execution_from_pb(m: execution_pb2.Execution) -> Execution:

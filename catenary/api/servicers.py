@@ -70,7 +70,8 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
     def Get(
         self, request: execution_pb2.GetExecutionRequest, context: grpc.ServicerContext
     ) -> execution_def_pb2.Execution:
-        return convert.execution_to_pb(self.node.executions.get(convert.cid(request.hash, "hash")))
+        h = convert.cid(request.hash, "hash")
+        return convert.execution_to_pb(self.node.executions.get(h), self.node.executions.dispute(h))
 
     @unary
     def List(

@@ -732,12 +732,7 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
     """Show one execution."""
     h = cid_arg(execution_hash, "HASH")
     execution = c.node.executions.get(h)
-    # Disputes are in the local store; the gRPC API does not carry them yet (no key over --node).
-    dispute = getattr(c.node.executions, "dispute", None)
-    if dispute is None:
-        document = render.execution_json(execution)
-    else:
-        document = render.execution_get_json(execution, dispute(h))
+    document = render.execution_get_json(execution, c.node.executions.dispute(h))
     if as_json:
         emit(document)
         return

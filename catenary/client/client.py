@@ -22,6 +22,7 @@ from catenary.model.filter import ExecutionFilter
 from catenary.model.results import (
     DEFAULT_MAX_VALUE_SIZE,
     AttestationCheck,
+    Dispute,
     OperationInfo,
     Page,
     RunResult,
@@ -79,6 +80,13 @@ class ExecutionClient:
     @_rpc
     def get(self, execution_hash: CID) -> Execution:
         return convert.execution_from_pb(
+            self._stub.Get(execution_pb2.GetExecutionRequest(hash=execution_hash.cid_bytes))
+        )
+
+    @_rpc
+    def dispute(self, execution_hash: CID) -> Dispute | None:
+        """Why the execution is disputed (a verify re-execution disagreed), None if it is not."""
+        return convert.dispute_from_pb(
             self._stub.Get(execution_pb2.GetExecutionRequest(hash=execution_hash.cid_bytes))
         )
 

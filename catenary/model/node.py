@@ -22,6 +22,7 @@ from catenary.model.execution import Execution, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import (
     AttestationCheck,
+    Dispute,
     OperationInfo,
     Page,
     RunResult,
@@ -49,6 +50,8 @@ class ExecutionsLike(Protocol):
     ) -> Iterator[Execution]: ...
 
     def latest_seq(self) -> int: ...
+
+    def dispute(self, execution_hash: CID) -> Dispute | None: ...
 
     def trace(
         self, execution_hash: CID, direction: Direction | str = Direction.ANCESTORS, depth: int = 0

@@ -50,6 +50,15 @@ class StepResult:
 
 
 @dataclass(frozen=True)
+class Dispute:
+    """A verification that re-executed an execution and got another output: it is never reused."""
+
+    execution: CID
+    at: int  # unix ns
+    detail: str
+
+
+@dataclass(frozen=True)
 class SegmentOutput:
     """A finished segment of a run: its output value and the execution that produced it."""
 

@@ -16,6 +16,7 @@ from catenary.cid import CID
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.emitted import Firing, SignedEvent, TriggerRow
 from catenary.model.filter import ExecutionFilter
+from catenary.model.results import Dispute as Dispute
 from catenary.model.results import RunState as RunState
 from catenary.model.results import SegmentOutput as SegmentOutput
 
@@ -40,15 +41,6 @@ class MemoCandidate:
     output: CID
     origin: CID
     signers: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Dispute:
-    """A verification that re-executed an execution and got another output: it is never reused."""
-
-    execution: CID
-    at: int  # unix ns
-    detail: str
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,6 @@ def test_same_output_local_and_remote(served, tmp_path: Path) -> None:
         ["op", "list"],
     ):
         here = local.json(*args)
-        if args[:2] == ["exec", "get"]:  # disputes are in the local store; gRPC does not carry them yet
-            assert here.pop("disputed") is None
         assert rjson(*args) == here, args
     out = rjson("exec", "get", result["final"])["output"]
     assert remote("--node", address, "value", "get", out).stdout == local("value", "get", out).stdout

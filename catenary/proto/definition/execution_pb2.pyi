@@ -21,7 +21,7 @@ COMPLETED: Status
 FAILED: Status
 
 class Execution(_message.Message):
-    __slots__ = ("hash", "key", "workflow", "run", "segment", "step", "operation", "config", "parents", "inputs", "status", "output", "error", "executor", "cached_from", "created_at", "started_at", "finished_at", "seq")
+    __slots__ = ("hash", "key", "workflow", "run", "segment", "step", "operation", "config", "parents", "inputs", "status", "output", "error", "executor", "cached_from", "created_at", "started_at", "finished_at", "seq", "disputed")
     class ConfigEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class Execution(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
+    DISPUTED_FIELD_NUMBER: _ClassVar[int]
     hash: bytes
     key: bytes
     workflow: bytes
@@ -67,7 +68,16 @@ class Execution(_message.Message):
     started_at: int
     finished_at: int
     seq: int
-    def __init__(self, hash: _Optional[bytes] = ..., key: _Optional[bytes] = ..., workflow: _Optional[bytes] = ..., run: _Optional[bytes] = ..., segment: _Optional[int] = ..., step: _Optional[int] = ..., operation: _Optional[bytes] = ..., config: _Optional[_Mapping[str, str]] = ..., parents: _Optional[_Iterable[bytes]] = ..., inputs: _Optional[_Iterable[bytes]] = ..., status: _Optional[_Union[Status, str]] = ..., output: _Optional[bytes] = ..., error: _Optional[str] = ..., executor: _Optional[str] = ..., cached_from: _Optional[bytes] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., seq: _Optional[int] = ...) -> None: ...
+    disputed: Dispute
+    def __init__(self, hash: _Optional[bytes] = ..., key: _Optional[bytes] = ..., workflow: _Optional[bytes] = ..., run: _Optional[bytes] = ..., segment: _Optional[int] = ..., step: _Optional[int] = ..., operation: _Optional[bytes] = ..., config: _Optional[_Mapping[str, str]] = ..., parents: _Optional[_Iterable[bytes]] = ..., inputs: _Optional[_Iterable[bytes]] = ..., status: _Optional[_Union[Status, str]] = ..., output: _Optional[bytes] = ..., error: _Optional[str] = ..., executor: _Optional[str] = ..., cached_from: _Optional[bytes] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., seq: _Optional[int] = ..., disputed: _Optional[_Union[Dispute, _Mapping]] = ...) -> None: ...
+
+class Dispute(_message.Message):
+    __slots__ = ("at", "detail")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    at: int
+    detail: str
+    def __init__(self, at: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Filter(_message.Message):
     __slots__ = ("statuses", "workflow", "run", "operation", "segment", "parent", "key", "created_after", "created_before")
