@@ -12,6 +12,7 @@ parameter) is 400 with the reason. Under ``/api`` the body is
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -71,6 +72,13 @@ def short(cid: Any) -> str:
     return text if len(text) <= 20 else f"…{text[-12:]}"
 
 
+def as_text_json(value: Any, indent: int | None = None) -> str:
+    """JSON to show as text (autoescaping makes it safe there): ``tojson`` is for script
+    blocks, and its ``\u003c`` escapes would show a ``<`` in a name or config as six
+    characters."""
+    return json.dumps(value, indent=indent, ensure_ascii=False)
+
+
 def _templates() -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -78,7 +86,7 @@ def _templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(ns_time=ns_time, ms=ms, short=short)
+    env.filters.update(ns_time=ns_time, ms=ms, short=short, json=as_text_json)
     env.globals.update(duration=duration, graph_available=graph_available)
     return Jinja2Templates(env=env)
 
