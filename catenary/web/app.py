@@ -153,6 +153,15 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(request, 500, f"internal error: {type(exc).__name__}; see the server log")
 
 
+# The explorer reads; every route answers GET (and HEAD) only, except those named here with
+# the methods they take. This is the one place a state-changing endpoint is declared:
+# tests/web/test_read_only.py fails on a route that takes another method and is not listed.
+STATE_CHANGING: dict[str, frozenset[str]] = {
+    # re-executes, then signs a validator attestation or records a dispute (docs/web.md, Verify)
+    "/executions/{hash}/verify": frozenset({"POST"})
+}
+
+
 def create_app(
     node: Node,
     *,
