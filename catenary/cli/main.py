@@ -970,6 +970,9 @@ def serve(
         err.print(f"[yellow]warning:[/] {escape(warning)}", markup=True)
     if web:
         web.start()
+    from catenary.sdk.schedule import Scheduler
+
+    scheduler = Scheduler(node.schedules).start()  # ticks become events while serving
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
@@ -983,6 +986,7 @@ def serve(
     sys.stdout.flush()
     done.wait()
     err.print("shutting down: ending streams, finishing calls in flight")
+    scheduler.stop()
     if web:
         web.stop()
     if server:
@@ -1016,6 +1020,7 @@ from catenary.cli.executor import exec_history, executor_cmd, register_remote_cm
 from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
+from catenary.cli.schedule import schedule_cmd  # noqa: E402
 from catenary.cli.statement import statement  # noqa: E402
 from catenary.cli.trigger import trigger_cmd  # noqa: E402
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
@@ -1028,6 +1033,7 @@ cli.add_command(policy_cmd)
 cli.add_command(statement)
 cli.add_command(event_cmd)
 cli.add_command(trigger_cmd)
+cli.add_command(schedule_cmd)
 cli.add_command(executor_cmd)
 op.add_command(register_remote_cmd)
 exec_.add_command(exec_history)

@@ -127,3 +127,19 @@ class Firing:
     run: CID | None
     reason: str | None
     at: int
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """A schedule as stored (catenary.events.schedule): its cron expression (UTC), the key of
+    the events its ticks emit, their extra data (DAG-CBOR), what a tick missed while no node
+    served becomes (``once``: the latest one fires once; ``skip``: none), and the last tick
+    fired or passed over (unix s; ticks after it are due)."""
+
+    name: str
+    cron: str
+    key: str
+    data: bytes
+    catch_up: str
+    last_tick: int
+    created_at: int

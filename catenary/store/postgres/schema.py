@@ -93,6 +93,15 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE disputes (execution bytea PRIMARY KEY, at bigint NOT NULL, detail text NOT NULL);
     """,
+    # 6 (as SQLite's 6): schedules; a row per (schedule, tick) fired, unique across the nodes.
+    """
+    CREATE TABLE schedules (
+        name text PRIMARY KEY, cron text NOT NULL, key text NOT NULL, data bytea NOT NULL,
+        catch_up text NOT NULL, last_tick bigint NOT NULL, created_at bigint NOT NULL);
+    CREATE TABLE schedule_ticks (
+        schedule text NOT NULL, tick bigint NOT NULL, event bytea NOT NULL, at bigint NOT NULL,
+        PRIMARY KEY (schedule, tick));
+    """,
 ]
 
 CHANNEL = "catenary_changes"
