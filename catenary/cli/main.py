@@ -924,6 +924,11 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
 @click.option(
     "--insecure", is_flag=True, help="Serve on a non-loopback address without TLS or authentication (warns)."
 )
+@click.option(
+    "--webhook",
+    is_flag=True,
+    help="With --http: take events over POST /hooks/events/KEY (a call token; the policy's emit rule).",
+)
 @pass_ctx
 def serve(
     c: Context,
@@ -936,6 +941,7 @@ def serve(
     tls_key: Path | None,
     tls_client_ca: Path | None,
     insecure: bool,
+    webhook: bool,
 ) -> None:
     """Serve this data dir's node over gRPC (reflection and health on) and, with --http, the web
     explorer, until SIGTERM/Ctrl-C."""
@@ -945,6 +951,8 @@ def serve(
     if (tls_cert is None) != (tls_key is None) or (tls_client_ca and not tls_cert):
         raise click.UsageError("TLS needs --tls-cert and --tls-key together (--tls-client-ca only with them)")
     tls = TLSFiles(tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None
+    if webhook and not http_listen:
+        raise click.UsageError("--webhook is a route of the HTTP server: give --http HOST:PORT too")
     if listen is None and http_listen is None:
         listen = "127.0.0.1:50051"
     for address, option in ((listen, "--listen"), (http_listen, "--http")):
@@ -956,7 +964,7 @@ def serve(
         from catenary.web import WebServer
 
         # binds now: a busy address fails before gRPC starts
-        web = WebServer(node, http_listen, tls=tls, insecure=insecure, hosts=http_hosts)
+        web = WebServer(node, http_listen, tls=tls, insecure=insecure, hosts=http_hosts, webhook=webhook)
     server = (
         Server(
             node, listen, max_workers=workers, max_subscribers=max_subscribers, tls=tls, insecure=insecure
