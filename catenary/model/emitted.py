@@ -104,6 +104,19 @@ class SignedEvent:
 
 
 @dataclass(frozen=True)
+class EventFilter:
+    """Which emitted events a listing or a stream of updates gives: those with this key and
+    from this emitter (None: any)."""
+
+    key: str | None = None
+    emitter: str | None = None
+
+    def matches(self, signed: SignedEvent) -> bool:
+        e = signed.event
+        return (self.key is None or e.key == self.key) and (self.emitter is None or e.emitter == self.emitter)
+
+
+@dataclass(frozen=True)
 class TriggerRow:
     """A trigger as stored: its JSON definition (catenary.events.trigger.Trigger), whether it
     is enabled, and the event-log position it was created at (it fires on later events only)."""

@@ -114,7 +114,7 @@ class Node:
         self.attestations = AttestationManager(self.store)
         self.triggers = TriggerManager(self.store, self.engine, self.values)
         self.events = EventManager(self.store, self.values, self.identity, self.triggers.dispatch)
-        self.schedules = ScheduleManager(self.store, self.values, self.identity, self.triggers.dispatch)
+        self.schedules = ScheduleManager(self.store, self.values, self.identity, self.events.announce)
         self.statements = StatementManager(self.store, self.registry, self.data_dir)
         self.trust = TrustManager(
             self.store, self.registry, self.identity, statements=self.statements.envelopes
@@ -133,6 +133,7 @@ class Node:
 
     def close(self) -> None:
         self.executions.close()
+        self.events.close()
         self.engine.executor.close()
         self.store.close()
 

@@ -288,6 +288,10 @@ class Store(abc.ABC):
     ) -> list[SignedEvent]:
         """Events after position ``after``, oldest first."""
 
+    def last_event_position(self) -> int:
+        """The position of the latest emitted event (0: none)."""
+        raise NotImplementedError
+
     def put_trigger(self, name: str, on_key: str, definition: dict[str, Any], now: int) -> TriggerRow:
         """Store a new, enabled trigger; it fires on events stored from now on."""
         raise NotImplementedError

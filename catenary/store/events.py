@@ -26,6 +26,11 @@ _SCHEDULE = "name, cron, key, data, catch_up, last_tick, created_at"
 class EventTables:
     """Mixed into :class:`catenary.store.sql.SQLStore`, which provides these four."""
 
+    # Taken before an event's insert, held to commit, where writers can run concurrently
+    # (PostgreSQL): positions then commit in order, so a reader past position p never sees
+    # an earlier one appear later (Event.Updates resumes by position, as executions by seq).
+    EVENT_ORDER_LOCK = ""
+
     def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
@@ -47,6 +52,8 @@ class EventTables:
     ) -> SignedEvent:
         """The event and its value, inside the caller's transaction; the row as stored."""
         e = signed.event
+        if self.EVENT_ORDER_LOCK:
+            conn.execute(self.EVENT_ORDER_LOCK)
         conn.execute(
             self._sql("INSERT INTO blocks VALUES (?, ?) ON CONFLICT DO NOTHING"),
             (value[0].cid_bytes, value[1]),
