@@ -128,10 +128,15 @@ class Scheduler:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        last_problem = ""
         while not self._stop.is_set():
             try:
                 self._schedules.run_due()
+                last_problem = ""
             except Exception as exc:  # noqa: BLE001 - a store hiccup must not end the schedules
-                # Nothing was half-written (one transaction per tick): the tick is due again next pass.
-                _log.warning("schedules: %s; retrying", exc)
+                # Nothing was half-written (one transaction per tick): the tick is due again next
+                # pass. Said once per new problem, not four times a second.
+                if str(exc) != last_problem:
+                    _log.warning("schedules: %s; retrying", exc)
+                    last_problem = str(exc)
             self._stop.wait(self._interval)
