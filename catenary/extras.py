@@ -20,6 +20,7 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "wasm": ("a WebAssembly operation", ("wasmtime",)),
     "image": ("std/exif", ("PIL",)),
     "c2pa": ("std/c2pa", ("c2pa",)),
+    "schedule": ("a schedule (cron expressions)", ("croniter",)),
 }
 
 

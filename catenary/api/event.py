@@ -6,12 +6,15 @@ authenticated caller (catenary.api.auth.CALLER) is the emitter, stores, then ans
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 
 from catenary.api import convert
 from catenary.api.auth import CALLER
-from catenary.api.errors import unary
+from catenary.api.errors import stream, unary
 from catenary.api.event_convert import event_to_pb
+from catenary.api.streams import Subscriptions
 from catenary.cid import block, decode
 from catenary.errors import BadInputError
 from catenary.model.emitted import EmittedEvent, SignedEvent
@@ -20,8 +23,9 @@ from catenary.sdk import Node
 
 
 class EventServicer(event_pb2_grpc.EventServicer):
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, subscriptions: Subscriptions | None = None) -> None:
         self.node = node
+        self.subscriptions = subscriptions or Subscriptions()
 
     @unary
     def Emit(self, request: event_pb2.EmitRequest, context: grpc.ServicerContext) -> event_pb2.EmittedEvent:
@@ -50,3 +54,18 @@ class EventServicer(event_pb2_grpc.EventServicer):
             limit=request.limit or 100,
         )
         return event_pb2.ListEventsResponse(events=[event_to_pb(r) for r in rows])
+
+    @stream
+    def Updates(
+        self, request: event_pb2.EventUpdatesRequest, context: grpc.ServicerContext
+    ) -> Iterator[event_pb2.EmittedEvent]:
+        after = self.node.events.latest_position() if request.from_now else request.after
+        with self.subscriptions.open(context) as stop:
+            if stop is None:
+                return
+            # Subscribed before the first event is sent: a client can subscribe, then emit.
+            context.send_initial_metadata((("catenary-since-position", str(after)),))
+            for signed in self.node.events.updates(
+                request.key or None, request.emitter or None, after, stop=stop
+            ):
+                yield event_to_pb(signed)

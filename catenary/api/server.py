@@ -32,6 +32,7 @@ from catenary.api.servicers import (
     WorkflowServicer,
 )
 from catenary.api.statement import StatementServicer
+from catenary.api.streams import Subscriptions
 from catenary.errors import BadInputError
 
 # The generated modules; servicers.py and the client list them too (imports, no logic).
@@ -163,14 +164,15 @@ class Server:
         )
         # Each open Updates stream holds a worker thread: keep some for unary calls.
         cap = max_subscribers if max_subscribers is not None else max(1, max_workers - 16)
-        self.executions = ExecutionServicer(node, cap)
+        self.subscriptions = Subscriptions(cap)  # Execution's and Event's Updates streams
+        self.executions = ExecutionServicer(node, self.subscriptions)
         execution_pb2_grpc.add_ExecutionServicer_to_server(self.executions, self._grpc)
         workflow_pb2_grpc.add_WorkflowServicer_to_server(WorkflowServicer(node), self._grpc)
         operation_pb2_grpc.add_OperationServicer_to_server(OperationServicer(node), self._grpc)
         run_pb2_grpc.add_RunServicer_to_server(RunServicer(node), self._grpc)
         value_pb2_grpc.add_ValueServicer_to_server(ValueServicer(node), self._grpc)
         statement_pb2_grpc.add_StatementServicer_to_server(StatementServicer(node), self._grpc)
-        event_pb2_grpc.add_EventServicer_to_server(EventServicer(node), self._grpc)
+        event_pb2_grpc.add_EventServicer_to_server(EventServicer(node, self.subscriptions), self._grpc)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
         names = [
@@ -213,5 +215,5 @@ class Server:
     def stop(self, grace: float = 5.0) -> None:
         """Graceful shutdown: report NOT_SERVING, end open streams, finish in-flight calls."""
         self.health.enter_graceful_shutdown()
-        self.executions.close()
+        self.subscriptions.close()
         self._grpc.stop(grace).wait()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import grpc
@@ -10,8 +9,9 @@ import grpc
 from catenary.api import convert, trust
 from catenary.api.auth import CALLER
 from catenary.api.errors import stream, unary
+from catenary.api.streams import Subscriptions
 from catenary.cid import decode
-from catenary.errors import BadInputError, LimitExceededError
+from catenary.errors import BadInputError
 from catenary.model import Direction, Execution, Status
 
 # The generated modules; the client and api/server.py list them too (imports, no logic).
@@ -40,13 +40,10 @@ RECENT_MESSAGES = 4096  # Updates messages kept converted, shared by every subsc
 
 
 class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
-    def __init__(self, node: Node, max_subscribers: int = 1000) -> None:
+    def __init__(self, node: Node, subscriptions: Subscriptions | None = None) -> None:
         self.node = node
-        self.max_subscribers = max_subscribers
-        self._streams: set[threading.Event] = set()
+        self.subscriptions = subscriptions or Subscriptions()
         self._recent: dict[tuple[bytes, int], execution_def_pb2.Execution] = {}
-        self._lock = threading.Lock()
-        self._closing = False
 
     def _message(self, execution: Execution) -> execution_def_pb2.Execution:
         """The message for a change, converted once for all the subscribers that get it."""
@@ -58,13 +55,6 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
                 self._recent.clear()  # cheap bound; it refills with the next batch
             self._recent[key] = message
         return message
-
-    def close(self) -> None:
-        """End every open Updates stream cleanly (graceful shutdown)."""
-        with self._lock:
-            self._closing = True
-            for stop in self._streams:
-                stop.set()
 
     @unary
     def Get(
@@ -93,28 +83,16 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
     ) -> Iterator[execution_def_pb2.Execution]:
         flt = convert.filter_from_pb(request.filter)
         since = self.node.executions.latest_seq() if request.from_now else request.since_seq
-        stop = threading.Event()
-        with self._lock:
-            if self._closing:
+        with self.subscriptions.open(context) as stop:
+            if stop is None:
                 return
-            if len(self._streams) >= self.max_subscribers:
-                raise LimitExceededError(
-                    f"this node already serves {len(self._streams)} Updates "
-                    f"subscribers, its cap; retry later or raise --max-subscribers"
-                )
-            self._streams.add(stop)
-        context.add_callback(stop.set)  # the client went away
-        # Tell the client it is subscribed before the first change arrives, so it
-        # can subscribe, then create, and miss nothing.
-        context.send_initial_metadata((("catenary-since-seq", str(since)),))
-        try:
+            # Tell the client it is subscribed before the first change arrives, so it
+            # can subscribe, then create, and miss nothing.
+            context.send_initial_metadata((("catenary-since-seq", str(since)),))
             # The sync server sends one message at a time: a slow subscriber holds its
             # own thread back (back-pressure), never the writers or server memory.
             for execution in self.node.executions.updates(flt, since, stop=stop):
                 yield self._message(execution)
-        finally:
-            with self._lock:
-                self._streams.discard(stop)
 
     @unary
     def Create(

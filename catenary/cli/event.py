@@ -8,11 +8,12 @@ command prints it.
 from __future__ import annotations
 
 import base64
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from catenary.cli.output import cid_arg, emit, json_option, ns_time, out
+from catenary.cli.output import cid_arg, emit, err, json_option, ns_time, out
 from catenary.cli.values import parse_value
 
 if TYPE_CHECKING:  # loaded by the commands that use them (CLI start-up)
@@ -129,3 +130,34 @@ def event_list(
     for r in rows:
         table.add_row(str(r.position), str(r.id), r.event.key, r.event.emitter, ns_time(r.event.time))
     out.print(table)
+
+
+@event_cmd.command("watch")
+# --key is the global option (the client's key file), so the filter is --event-key, as in list.
+@click.option("--event-key", "event_key", default=None, metavar="KEY", help="Only events with this key.")
+@click.option("--emitter", "emitter", default=None, metavar="DID", help="Only events by this did:key.")
+@click.option(
+    "--after",
+    "after",
+    default=None,
+    type=click.IntRange(min=0),
+    metavar="POSITION",
+    help="Replay the stored events after this position first (default: only new events).",
+)
+@json_option
+@click.pass_obj
+def event_watch(c: Any, event_key: str | None, emitter: str | None, after: int | None, as_json: bool) -> None:
+    """Stream events as they are stored (one line each, oldest first); Ctrl-C stops."""
+    node = c.node
+    start = node.events.latest_position() if after is None else after
+    err.print(f"watching events after position {start}; Ctrl-C to stop")
+    try:
+        for signed in node.events.updates(event_key, emitter, start):
+            if as_json:
+                emit(event_json(signed))
+            else:
+                e = signed.event
+                out.print(f"{signed.position:>8} {e.key} {signed.id} {e.emitter}", markup=False)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass

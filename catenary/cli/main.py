@@ -919,6 +919,11 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
 @click.option(
     "--insecure", is_flag=True, help="Serve on a non-loopback address without TLS or authentication (warns)."
 )
+@click.option(
+    "--webhook",
+    is_flag=True,
+    help="With --http: take events over POST /hooks/events/KEY (a call token; the policy's emit rule).",
+)
 @pass_ctx
 def serve(
     c: Context,
@@ -931,6 +936,7 @@ def serve(
     tls_key: Path | None,
     tls_client_ca: Path | None,
     insecure: bool,
+    webhook: bool,
 ) -> None:
     """Serve this data dir's node over gRPC (reflection and health on) and, with --http, the web
     explorer, until SIGTERM/Ctrl-C."""
@@ -940,6 +946,8 @@ def serve(
     if (tls_cert is None) != (tls_key is None) or (tls_client_ca and not tls_cert):
         raise click.UsageError("TLS needs --tls-cert and --tls-key together (--tls-client-ca only with them)")
     tls = TLSFiles(tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None
+    if webhook and not http_listen:
+        raise click.UsageError("--webhook is a route of the HTTP server: give --http HOST:PORT too")
     if listen is None and http_listen is None:
         listen = "127.0.0.1:50051"
     for address, option in ((listen, "--listen"), (http_listen, "--http")):
@@ -951,7 +959,7 @@ def serve(
         from catenary.web import WebServer
 
         # binds now: a busy address fails before gRPC starts
-        web = WebServer(node, http_listen, tls=tls, insecure=insecure, hosts=http_hosts)
+        web = WebServer(node, http_listen, tls=tls, insecure=insecure, hosts=http_hosts, webhook=webhook)
     server = (
         Server(
             node, listen, max_workers=workers, max_subscribers=max_subscribers, tls=tls, insecure=insecure
@@ -965,6 +973,9 @@ def serve(
         err.print(f"[yellow]warning:[/] {escape(warning)}", markup=True)
     if web:
         web.start()
+    from catenary.sdk.schedule import Scheduler
+
+    scheduler = Scheduler(node.schedules).start()  # ticks become events while serving
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
@@ -978,6 +989,7 @@ def serve(
     sys.stdout.flush()
     done.wait()
     err.print("shutting down: ending streams, finishing calls in flight")
+    scheduler.stop()
     if web:
         web.stop()
     if server:
@@ -1011,6 +1023,7 @@ from catenary.cli.executor import exec_history, executor_cmd, register_remote_cm
 from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
+from catenary.cli.schedule import schedule_cmd  # noqa: E402
 from catenary.cli.statement import statement  # noqa: E402
 from catenary.cli.trigger import trigger_cmd  # noqa: E402
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
@@ -1023,6 +1036,7 @@ cli.add_command(policy_cmd)
 cli.add_command(statement)
 cli.add_command(event_cmd)
 cli.add_command(trigger_cmd)
+cli.add_command(schedule_cmd)
 cli.add_command(executor_cmd)
 op.add_command(register_remote_cmd)
 exec_.add_command(exec_history)

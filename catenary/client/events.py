@@ -5,10 +5,13 @@ signature travels."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from catenary.api.errors import from_rpc_error
 from catenary.api.event_convert import emit_request, event_from_pb
 from catenary.cid import CID, block, decode
 from catenary.errors import BadInputError
@@ -55,3 +58,48 @@ class EventClient:
         request = event_pb2.ListEventsRequest(key=key or "", emitter=emitter or "", after=after, limit=limit)
         response = self._rpc(lambda: self._stub.List(request))()
         return [event_from_pb(m) for m in response.events]
+
+    def updates(
+        self,
+        key: str | None = None,
+        emitter: str | None = None,
+        after: int = 0,
+        stop: threading.Event | None = None,
+        from_now: bool = False,
+        ready: threading.Event | None = None,
+    ) -> Iterator[SignedEvent]:
+        """Stored events after position ``after``, then live ones; ``ready`` is set once
+        subscribed (as ``client.executions.updates``)."""
+        call = self._stub.Updates(
+            event_pb2.EventUpdatesRequest(
+                key=key or "", emitter=emitter or "", after=after, from_now=from_now
+            )
+        )
+        if stop is not None:
+            threading.Thread(target=lambda: (stop.wait(), call.cancel()), daemon=True).start()
+        try:
+            call.initial_metadata()  # blocks until the server has subscribed
+            if ready is not None:
+                ready.set()
+            for message in call:
+                yield event_from_pb(message)
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.CANCELLED:
+                return
+            error = from_rpc_error(exc)
+            raise error from (None if error is exc else exc)
+        finally:
+            call.cancel()
+
+    def latest_position(self) -> int:
+        """The position of the node's latest event (``updates`` from there sees only new ones)."""
+
+        def ask() -> int:
+            call = self._stub.Updates(event_pb2.EventUpdatesRequest(from_now=True))
+            try:
+                return int(dict(call.initial_metadata())["catenary-since-position"])
+            finally:
+                call.cancel()
+
+        position: int = self._rpc(ask)()
+        return position

@@ -104,6 +104,19 @@ class SignedEvent:
 
 
 @dataclass(frozen=True)
+class EventFilter:
+    """Which emitted events a listing or a stream of updates gives: those with this key and
+    from this emitter (None: any)."""
+
+    key: str | None = None
+    emitter: str | None = None
+
+    def matches(self, signed: SignedEvent) -> bool:
+        e = signed.event
+        return (self.key is None or e.key == self.key) and (self.emitter is None or e.emitter == self.emitter)
+
+
+@dataclass(frozen=True)
 class TriggerRow:
     """A trigger as stored: its JSON definition (catenary.events.trigger.Trigger), whether it
     is enabled, and the event-log position it was created at (it fires on later events only)."""
@@ -127,3 +140,19 @@ class Firing:
     run: CID | None
     reason: str | None
     at: int
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """A schedule as stored (catenary.events.schedule): its cron expression (UTC), the key of
+    the events its ticks emit, their extra data (DAG-CBOR), what a tick missed while no node
+    served becomes (``once``: the latest one fires once; ``skip``: none), and the last tick
+    fired or passed over (unix s; ticks after it are due)."""
+
+    name: str
+    cron: str
+    key: str
+    data: bytes
+    catch_up: str
+    last_tick: int
+    created_at: int

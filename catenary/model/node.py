@@ -156,6 +156,16 @@ class EventsLike(Protocol):
         self, key: str | None = None, emitter: str | None = None, after: int = 0, limit: int = 100
     ) -> builtins.list[SignedEvent]: ...
 
+    def updates(
+        self,
+        key: str | None = None,
+        emitter: str | None = None,
+        after: int = 0,
+        stop: threading.Event | None = None,
+    ) -> Iterator[SignedEvent]: ...
+
+    def latest_position(self) -> int: ...
+
 
 @runtime_checkable
 class NodeLike(Protocol):

@@ -7,14 +7,16 @@ same signed event submitted twice is stored once (its id names it).
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from catenary.cid import CID
 from catenary.errors import BadInputError, NotFoundError, ValueTooLargeError
 from catenary.events import MAX_DATA_SIZE, check, new_event, sign
-from catenary.model.emitted import EmittedEvent, SignedEvent
+from catenary.model.emitted import EmittedEvent, EventFilter, SignedEvent
+from catenary.sdk.updates import Hub
 from catenary.sdk.value import ValueManager
 from catenary.store import Store
 from catenary.trust.identity import Identity
@@ -29,11 +31,14 @@ class EventManager:
         values: ValueManager,
         identity: Identity,
         on_stored: Callable[[], object] | None = None,
+        poll_interval: float = 0.25,
     ) -> None:
         self._store = store
         self._values = values
         self._identity = identity  # the node's: what it emits itself is signed by it
         self._on_stored = on_stored  # the node's trigger dispatch
+        self._feed = _Events(store)
+        self._hub = Hub(self._feed, poll_interval)
 
     def _data(self, value: Any) -> tuple[CID, bytes]:
         cid, data = self._values.encode(value)
@@ -69,10 +74,15 @@ class EventManager:
 
     def _store_event(self, signed: SignedEvent, value: tuple[CID, bytes]) -> SignedEvent:
         stored = self._store.put_emitted_event(signed, value, time.time_ns())
+        self.announce()
+        return stored
+
+    def announce(self) -> None:
+        """Events were stored (here or by a schedule): wake the update streams, fire triggers."""
+        self._feed.wake()
         if self._on_stored is not None:
             # After the event is durable: a failing firing is recorded as such, never lost.
             self._on_stored()
-        return stored
 
     def get(self, event_id: CID) -> SignedEvent:
         found = self._store.get_emitted_event(event_id)
@@ -92,3 +102,56 @@ class EventManager:
         if after < 0:
             raise BadInputError(f"after: a position, not negative (got {after})")
         return self._store.list_emitted_events(key, emitter, after, limit)
+
+    def updates(
+        self,
+        key: str | None = None,
+        emitter: str | None = None,
+        after: int = 0,
+        stop: threading.Event | None = None,
+    ) -> Iterator[SignedEvent]:
+        """Stored events after position ``after``, then live ones as they are stored, oldest
+        first; never one twice, never one skipped (as ``node.executions.updates`` by seq).
+        Ends when ``stop`` is set or the node closes."""
+        if after < 0:
+            raise BadInputError(f"after: a position, not negative (got {after})")
+        return self._hub.updates(EventFilter(key, emitter), after, stop)
+
+    def latest_position(self) -> int:
+        """The position of the latest event (start ``updates`` here to see only new ones)."""
+        return self._store.last_event_position()
+
+    def close(self) -> None:
+        self._hub.close()
+
+
+class _Events:
+    """Emitted events by position (:class:`catenary.sdk.updates.Feed`). Events stored by this
+    process wake the hub at once; another process's are seen at the next poll."""
+
+    everything = EventFilter()
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._changed = threading.Condition()
+
+    def wake(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def top(self) -> int:
+        return self._store.last_event_position()
+
+    def since(self, flt: EventFilter, seq: int, limit: int) -> list[SignedEvent]:
+        return self._store.list_emitted_events(flt.key, flt.emitter, seq, limit)
+
+    def seq(self, item: SignedEvent) -> int:
+        return item.position
+
+    def matches(self, flt: EventFilter, item: SignedEvent) -> bool:
+        return flt.matches(item)
+
+    def wait(self, seq: int, timeout: float) -> None:
+        with self._changed:
+            if self.top() <= seq:
+                self._changed.wait(timeout)

@@ -20,6 +20,7 @@ from catenary.sdk.event import EventManager
 from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.run import RunManager
+from catenary.sdk.schedule import ScheduleManager
 from catenary.sdk.statement import StatementManager
 from catenary.sdk.trigger import TriggerManager
 from catenary.sdk.trust import AttestationManager, TrustManager
@@ -113,6 +114,7 @@ class Node:
         self.attestations = AttestationManager(self.store)
         self.triggers = TriggerManager(self.store, self.engine, self.values)
         self.events = EventManager(self.store, self.values, self.identity, self.triggers.dispatch)
+        self.schedules = ScheduleManager(self.store, self.values, self.identity, self.events.announce)
         self.statements = StatementManager(self.store, self.registry, self.data_dir)
         self.trust = TrustManager(
             self.store, self.registry, self.identity, statements=self.statements.envelopes
@@ -131,6 +133,7 @@ class Node:
 
     def close(self) -> None:
         self.executions.close()
+        self.events.close()
         self.engine.executor.close()
         self.store.close()
 

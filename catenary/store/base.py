@@ -14,7 +14,7 @@ from typing import Any
 
 from catenary.cid import CID
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
-from catenary.model.emitted import Firing, SignedEvent, TriggerRow
+from catenary.model.emitted import Firing, ScheduleRow, SignedEvent, TriggerRow
 from catenary.model.filter import ExecutionFilter
 from catenary.model.results import Dispute as Dispute
 from catenary.model.results import RunState as RunState
@@ -298,6 +298,10 @@ class Store(abc.ABC):
     ) -> list[SignedEvent]:
         """Events after position ``after``, oldest first."""
 
+    def last_event_position(self) -> int:
+        """The position of the latest emitted event (0: none)."""
+        raise NotImplementedError
+
     def put_trigger(self, name: str, on_key: str, definition: dict[str, Any], now: int) -> TriggerRow:
         """Store a new, enabled trigger; it fires on events stored from now on."""
         raise NotImplementedError
@@ -338,6 +342,32 @@ class Store(abc.ABC):
     def list_firings(
         self, trigger: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[Firing]:
+        raise NotImplementedError
+
+    # schedules (issue 17; catenary.store.events has the SQL) ----------------------------
+    def put_schedule(self, row: ScheduleRow) -> ScheduleRow:
+        raise NotImplementedError
+
+    def get_schedule(self, name: str) -> ScheduleRow | None:
+        raise NotImplementedError
+
+    def list_schedules(self) -> list[ScheduleRow]:
+        raise NotImplementedError
+
+    def delete_schedule(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def fire_tick(
+        self, name: str, tick: int, signed: SignedEvent, value: tuple[CID, bytes], now: int
+    ) -> SignedEvent | None:
+        """A tick's event, its (schedule, tick) row and the new last tick, in one transaction;
+        None when the tick was fired already or is not after the last one."""
+        raise NotImplementedError
+
+    def pass_ticks(self, name: str, tick: int) -> bool:
+        raise NotImplementedError
+
+    def list_ticks(self, name: str, limit: int = 100) -> list[tuple[int, CID]]:
         raise NotImplementedError
 
     def match_ids(self, kind: str, fragment: str, limit: int = 10) -> list[CID]:

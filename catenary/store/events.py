@@ -15,15 +15,21 @@ from typing import Any
 from catenary.cid import CID
 from catenary.errors import AlreadyExistsError
 from catenary.model import Run
-from catenary.model.emitted import EmittedEvent, Firing, SignedEvent, TriggerRow
+from catenary.model.emitted import EmittedEvent, Firing, ScheduleRow, SignedEvent, TriggerRow
 
 _EVENT = "position, emitter, key, data, time, nonce, signature, received_at"
 _EVENT_E = ", ".join(f"e.{c.strip()}" for c in _EVENT.split(","))
 _FIRING = "trigger, event, status, run, reason, at"
+_SCHEDULE = "name, cron, key, data, catch_up, last_tick, created_at"
 
 
 class EventTables:
     """Mixed into :class:`catenary.store.sql.SQLStore`, which provides these four."""
+
+    # Taken before an event's insert, held to commit, where writers can run concurrently
+    # (PostgreSQL): positions then commit in order, so a reader past position p never sees
+    # an earlier one appear later (Event.Updates resumes by position, as executions by seq).
+    EVENT_ORDER_LOCK = ""
 
     def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
@@ -38,22 +44,30 @@ class EventTables:
     def put_emitted_event(self, signed: SignedEvent, value: tuple[CID, bytes], now: int) -> SignedEvent:
         """Store an emitted event and its data value in one transaction (so an acknowledged event
         is whole); an event already here is left as it was and returned as stored."""
-        e = signed.event
         with self._write() as conn:
-            conn.execute(
-                self._sql("INSERT INTO blocks VALUES (?, ?) ON CONFLICT DO NOTHING"),
-                (value[0].cid_bytes, value[1]),
-            )
-            conn.execute(
-                self._sql(
-                    "INSERT INTO emitted_events (id, emitter, key, data, time, nonce, signature, "
-                    "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                ),
-                (e.id.cid_bytes, e.emitter, e.key, e.data.cid_bytes, e.time, e.nonce, signed.signature, now),
-            )
-            row = conn.execute(
-                self._sql(f"SELECT {_EVENT} FROM emitted_events WHERE id = ?"), (e.id.cid_bytes,)
-            ).fetchone()
+            return self._insert_event(conn, signed, value, now)
+
+    def _insert_event(
+        self, conn: Any, signed: SignedEvent, value: tuple[CID, bytes], now: int
+    ) -> SignedEvent:
+        """The event and its value, inside the caller's transaction; the row as stored."""
+        e = signed.event
+        if self.EVENT_ORDER_LOCK:
+            conn.execute(self.EVENT_ORDER_LOCK)
+        conn.execute(
+            self._sql("INSERT INTO blocks VALUES (?, ?) ON CONFLICT DO NOTHING"),
+            (value[0].cid_bytes, value[1]),
+        )
+        conn.execute(
+            self._sql(
+                "INSERT INTO emitted_events (id, emitter, key, data, time, nonce, signature, "
+                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+            ),
+            (e.id.cid_bytes, e.emitter, e.key, e.data.cid_bytes, e.time, e.nonce, signed.signature, now),
+        )
+        row = conn.execute(
+            self._sql(f"SELECT {_EVENT} FROM emitted_events WHERE id = ?"), (e.id.cid_bytes,)
+        ).fetchone()
         return _signed_event(row)
 
     def get_emitted_event(self, event_id: CID) -> SignedEvent | None:
@@ -207,6 +221,85 @@ class EventTables:
         )
         return _firing(rows[0]) if rows else None
 
+    # schedules --------------------------------------------------------------------------------
+    def put_schedule(self, row: ScheduleRow) -> ScheduleRow:
+        """Store a new schedule; its ticks after ``row.last_tick`` are due."""
+        with self._write() as conn:
+            cur = conn.execute(
+                self._sql(
+                    f"INSERT INTO schedules ({_SCHEDULE}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                (row.name, row.cron, row.key, row.data, row.catch_up, row.last_tick, row.created_at),
+            )
+            if cur.rowcount == 0:
+                raise AlreadyExistsError(
+                    f"a schedule named {row.name!r} exists; remove it first or pick another name"
+                )
+        return row
+
+    def get_schedule(self, name: str) -> ScheduleRow | None:
+        rows = self._read(self._sql(f"SELECT {_SCHEDULE} FROM schedules WHERE name = ?"), (name,))
+        return _schedule(rows[0]) if rows else None
+
+    def list_schedules(self) -> list[ScheduleRow]:
+        return [_schedule(r) for r in self._read(f"SELECT {_SCHEDULE} FROM schedules ORDER BY name")]
+
+    def delete_schedule(self, name: str) -> bool:
+        """Delete a schedule; the events its ticks emitted stay."""
+        with self._write() as conn:
+            deleted: bool = (
+                conn.execute(self._sql("DELETE FROM schedules WHERE name = ?"), (name,)).rowcount > 0
+            )
+            return deleted
+
+    def fire_tick(
+        self, name: str, tick: int, signed: SignedEvent, value: tuple[CID, bytes], now: int
+    ) -> SignedEvent | None:
+        """Store a tick's event, the (schedule, tick) row and the schedule's new last tick in one
+        transaction. None, and nothing written, when the tick is not after the last one any more
+        or was fired already (by another node on this database, or before a restart)."""
+        from catenary.store.sql import Abort
+
+        try:
+            with self._write() as conn:
+                # The row lock of this UPDATE orders two nodes firing the same schedule; the
+                # (schedule, tick) key then lets only the first one's tick in.
+                moved = conn.execute(
+                    self._sql("UPDATE schedules SET last_tick = ? WHERE name = ? AND last_tick < ?"),
+                    (tick, name, tick),
+                ).rowcount
+                if moved != 1:
+                    raise Abort
+                added = conn.execute(
+                    self._sql("INSERT INTO schedule_ticks VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
+                    (name, tick, signed.id.cid_bytes, now),
+                ).rowcount
+                if added != 1:
+                    raise Abort
+                return self._insert_event(conn, signed, value, now)
+        except Abort:
+            return None
+
+    def pass_ticks(self, name: str, tick: int) -> bool:
+        """Move a schedule's last tick to ``tick`` without firing (the ticks skipped)."""
+        with self._write() as conn:
+            moved: bool = (
+                conn.execute(
+                    self._sql("UPDATE schedules SET last_tick = ? WHERE name = ? AND last_tick < ?"),
+                    (tick, name, tick),
+                ).rowcount
+                == 1
+            )
+            return moved
+
+    def list_ticks(self, name: str, limit: int = 100) -> list[tuple[int, CID]]:
+        """The ticks a schedule fired, newest first, with their events."""
+        rows = self._read(
+            self._sql("SELECT tick, event FROM schedule_ticks WHERE schedule = ? ORDER BY tick DESC LIMIT ?"),
+            (name, limit),
+        )
+        return [(int(t), CID(bytes(e))) for t, e in rows]
+
 
 def _signed_event(row: Sequence[Any]) -> SignedEvent:
     position, emitter, key, data, time, nonce, signature, received_at = row
@@ -220,3 +313,8 @@ def _trigger(row: Sequence[Any]) -> TriggerRow:
 
 def _firing(row: Sequence[Any]) -> Firing:
     return Firing(row[0], CID(bytes(row[1])), row[2], CID(bytes(row[3])) if row[3] else None, row[4], row[5])
+
+
+def _schedule(row: Sequence[Any]) -> ScheduleRow:
+    name, cron, key, data, catch_up, last_tick, created_at = row
+    return ScheduleRow(name, cron, key, bytes(data), catch_up, int(last_tick), int(created_at))

@@ -103,6 +103,17 @@ MIGRATIONS: list[str] = [
     CREATE TABLE quarantine (
         execution BLOB PRIMARY KEY, at INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 7: schedules (issue 17): a cron expression whose ticks the serving node emits as events.
+    # last_tick (unix s) is where the next tick is looked for; a row per (schedule, tick) fired,
+    # unique, written with the tick's event: a tick is emitted once, by one node.
+    """
+    CREATE TABLE schedules (
+        name TEXT PRIMARY KEY, cron TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL,
+        catch_up TEXT NOT NULL, last_tick INTEGER NOT NULL, created_at INTEGER NOT NULL);
+    CREATE TABLE schedule_ticks (
+        schedule TEXT NOT NULL, tick INTEGER NOT NULL, event BLOB NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (schedule, tick));
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).

@@ -28,12 +28,22 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from catenary.errors import BadInputError, CatenaryError, NotFoundError, RunStateError, StatusTransitionError
+from catenary.errors import (
+    AuthenticationError,
+    BadInputError,
+    CatenaryError,
+    NotFoundError,
+    PermissionDeniedError,
+    RunStateError,
+    StatusTransitionError,
+    ValueTooLargeError,
+)
 from catenary.sdk import Node
 from catenary.web import api, pages
 from catenary.web.context import Explorer
 from catenary.web.preview import DEFAULT_PREVIEW_LIMIT
 from catenary.web.security import LOOPBACK_NAMES, SecurityHeaders, bare_host
+from catenary.web.webhook import routes as webhook_routes
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -99,6 +109,12 @@ def graph_available() -> bool:
 def _status_of(exc: Exception) -> int:
     if isinstance(exc, NotFoundError):
         return 404
+    if isinstance(exc, ValueTooLargeError):
+        return 413
+    if isinstance(exc, AuthenticationError):
+        return 401
+    if isinstance(exc, PermissionDeniedError):
+        return 403
     if isinstance(exc, BadInputError):
         return 400
     if isinstance(exc, (RunStateError, StatusTransitionError)):
@@ -110,9 +126,12 @@ def _status_of(exc: Exception) -> int:
 
 TITLES = {
     400: "Bad request",
+    401: "Unauthenticated",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Too large",
     500: "Internal error",
     501: "Not available",
     503: "Unavailable",
@@ -121,7 +140,7 @@ TITLES = {
 
 def error_response(request: Request, status: int, message: str) -> Response:
     """The one error shape: JSON under /api, an HTML page elsewhere."""
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith(("/api/", "/hooks/")):
         return JSONResponse({"error": message, "status": status}, status_code=status)
     explorer: Explorer = request.app.state.explorer
     return explorer.render(
@@ -168,6 +187,7 @@ def create_app(
     preview_limit: int = DEFAULT_PREVIEW_LIMIT,
     max_streams: int = 64,
     hosts: Iterable[str] = LOOPBACK_NAMES,
+    webhook: bool = False,
 ) -> Starlette:
     """The explorer over ``node``: HTML pages, ``/api`` (JSON) and ``/static``, answering
     only requests whose ``Host`` is one of ``hosts``, every response with a strict
@@ -175,9 +195,11 @@ def create_app(
 
     The app reads through the node's sdk managers, which are safe to share
     with a gRPC server over the same node. Call ``app.state.explorer.close()``
-    before shutting the server down, to end open live streams.
+    before shutting the server down, to end open live streams. ``webhook``: also take
+    events over ``POST /hooks/events/{key}`` (catenary.web.webhook).
     """
     routes = [
+        *(webhook_routes(node) if webhook else []),
         *api.routes(),
         *pages.routes(),
         # The bundle verifier is one static page, the same file a user may open from disk.

@@ -69,3 +69,15 @@ class ListEventsResponse(_message.Message):
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[EmittedEvent]
     def __init__(self, events: _Optional[_Iterable[_Union[EmittedEvent, _Mapping]]] = ...) -> None: ...
+
+class EventUpdatesRequest(_message.Message):
+    __slots__ = ("key", "emitter", "after", "from_now")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    EMITTER_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    FROM_NOW_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    emitter: str
+    after: int
+    from_now: bool
+    def __init__(self, key: _Optional[str] = ..., emitter: _Optional[str] = ..., after: _Optional[int] = ..., from_now: _Optional[bool] = ...) -> None: ...

@@ -52,6 +52,11 @@ class EventStub:
                 request_serializer=api_dot_event__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=api_dot_event__pb2.ListEventsResponse.FromString,
                 _registered_method=True)
+        self.Updates = channel.unary_stream(
+                '/catenary.api.v1.Event/Updates',
+                request_serializer=api_dot_event__pb2.EventUpdatesRequest.SerializeToString,
+                response_deserializer=api_dot_event__pb2.EmittedEvent.FromString,
+                _registered_method=True)
 
 
 class EventServicer:
@@ -80,6 +85,15 @@ class EventServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Updates(self, request, context):
+        """Stored events after a position, then live ones as they are stored, oldest first: none
+        twice, none skipped (as Execution.Updates by seq). Initial metadata
+        catenary-since-position is sent as soon as the subscription is in place.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +111,11 @@ def add_EventServicer_to_server(servicer, server):
                     servicer.List,
                     request_deserializer=api_dot_event__pb2.ListEventsRequest.FromString,
                     response_serializer=api_dot_event__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'Updates': grpc.unary_stream_rpc_method_handler(
+                    servicer.Updates,
+                    request_deserializer=api_dot_event__pb2.EventUpdatesRequest.FromString,
+                    response_serializer=api_dot_event__pb2.EmittedEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -183,6 +202,33 @@ class Event:
             '/catenary.api.v1.Event/List',
             api_dot_event__pb2.ListEventsRequest.SerializeToString,
             api_dot_event__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Updates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/catenary.api.v1.Event/Updates',
+            api_dot_event__pb2.EventUpdatesRequest.SerializeToString,
+            api_dot_event__pb2.EmittedEvent.FromString,
             options,
             channel_credentials,
             insecure,

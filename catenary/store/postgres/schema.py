@@ -97,6 +97,15 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE quarantine (execution bytea PRIMARY KEY, at bigint NOT NULL, reason text NOT NULL);
     """,
+    # 7 (as SQLite's 7): schedules; a row per (schedule, tick) fired, unique across the nodes.
+    """
+    CREATE TABLE schedules (
+        name text PRIMARY KEY, cron text NOT NULL, key text NOT NULL, data bytea NOT NULL,
+        catch_up text NOT NULL, last_tick bigint NOT NULL, created_at bigint NOT NULL);
+    CREATE TABLE schedule_ticks (
+        schedule text NOT NULL, tick bigint NOT NULL, event bytea NOT NULL, at bigint NOT NULL,
+        PRIMARY KEY (schedule, tick));
+    """,
 ]
 
 CHANNEL = "catenary_changes"

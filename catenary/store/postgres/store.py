@@ -35,6 +35,7 @@ class PostgresStore(SQLStore):
     MARK = "%s"
     BYTE_ORDER = ' COLLATE "C"'  # byte order, as SQLite sorts, whatever the database's locale
     LINEAGE_SQL = lineage_statements(lambda name: f"%({name})s")
+    EVENT_ORDER_LOCK = "SELECT pg_advisory_xact_lock(7308613719182107681)"  # "emitted!" as an int64
 
     def __init__(self, dsn: str, pool_size: int = 10, connect_timeout: float = 10.0) -> None:
         self.dsn = dsn

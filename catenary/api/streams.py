@@ -1,0 +1,49 @@
+"""The open ``Updates`` streams of a server, Execution's and Event's alike: each holds a worker
+thread, so one cap covers them all, and a graceful stop ends them all."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import grpc
+
+from catenary.errors import LimitExceededError
+
+
+class Subscriptions:
+    def __init__(self, max_subscribers: int = 1000) -> None:
+        self.max_subscribers = max_subscribers
+        self._streams: set[threading.Event] = set()
+        self._lock = threading.Lock()
+        self._closing = False
+
+    @contextmanager
+    def open(self, context: grpc.ServicerContext) -> Iterator[threading.Event | None]:
+        """A stop event for one new stream (set when the client goes away or the server stops),
+        None when the server is stopping; LimitExceededError over the cap."""
+        stop = threading.Event()
+        with self._lock:
+            if self._closing:
+                yield None
+                return
+            if len(self._streams) >= self.max_subscribers:
+                raise LimitExceededError(
+                    f"this node already serves {len(self._streams)} Updates "
+                    f"subscribers, its cap; retry later or raise --max-subscribers"
+                )
+            self._streams.add(stop)
+        context.add_callback(stop.set)  # the client went away
+        try:
+            yield stop
+        finally:
+            with self._lock:
+                self._streams.discard(stop)
+
+    def close(self) -> None:
+        """End every open stream cleanly (graceful shutdown)."""
+        with self._lock:
+            self._closing = True
+            for stop in self._streams:
+                stop.set()

@@ -1,0 +1,91 @@
+"""`catenary schedule` as a user runs it: a schedule ticking every second on a served node
+starts the workflow triggered on its key; a bad schedule is one error and stores nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .test_cli import HERE, Cli, cli  # noqa: F401  (fixture)
+
+ENCODE = {
+    "data": {
+        "name": "encode",
+        "creators": [],
+        "description": "",
+        "groups": [],
+        "segments": [{"inputs": [-1], "sequence": [{"op": "std/utf8-encode", "config": {}}]}],
+    }
+}
+
+
+def test_a_bad_schedule_is_one_error_and_stores_nothing(cli: Cli) -> None:  # noqa: F811
+    cli.json("schedule", "add", "ok", "--cron", "*/5 * * * *", "--key", "clock.tick")
+    before = cli.snapshot()
+    for args, message in (
+        (["--cron", "61 * * * *", "--key", "a.b"], "--cron: '61 * * * *' is not a cron expression"),
+        (["--cron", "often", "--key", "a.b"], "--cron"),
+        (["--cron", "* * * * *", "--key", "A B"], "--key"),
+        (["--cron", "* * * * *", "--key", "a.b", "--data", "{nope"], "--data"),
+    ):
+        bad = cli("schedule", "add", "s", *args, code=2)
+        assert message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "exists" in cli("schedule", "add", "ok", "--cron", "* * * * *", "--key", "a.b", code=2).stderr
+    assert "--node" in cli("schedule", "list", "--node", "127.0.0.1:1", code=2).stderr
+    assert cli.snapshot() == before
+    [listed] = cli.json("schedule", "list")["schedules"]
+    assert (listed["name"], listed["key"], listed["catch_up"]) == ("ok", "clock.tick", "once")
+    assert listed["next_tick"] % 300 == 0 and listed["next_tick"] > time.time()
+    cli("schedule", "remove", "ok")
+    assert "no schedule named" in cli("schedule", "show", "ok", code=2).stderr
+
+
+def test_a_served_schedule_ticks_and_starts_the_triggered_workflow(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+    (tmp_path / "wf.json").write_text(json.dumps(ENCODE))
+    wf = cli.json("workflow", "create", str(tmp_path / "wf.json"))["id"]
+    cli.json(
+        "trigger",
+        "create",
+        json.dumps({"name": "t", "on": "clock.tick", "workflow": wf, "inputs": ["$.data"]}),
+    )
+    added = cli.json(
+        "schedule", "add", "every", "--cron", "* * * * * *", "--key", "clock.tick", "--data", '"tick"'
+    )
+    assert added["cron"] == "* * * * * *" and added["data"] == "tick"
+    node_key = cli.json("event", "emit", "other.key")["emitter"]
+    env = {
+        **os.environ,
+        "CATENARY_HOME": str(cli.data_dir),
+        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "catenary", "serve", "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("listening on ")
+        deadline = time.monotonic() + 30
+        fired: list[dict] = []
+        while len(fired) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            fired = [f for f in cli.json("trigger", "history", "t")["firings"] if f["status"] == "fired"]
+        assert len(fired) >= 2, cli("trigger", "history", "t").stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    shown = cli.json("schedule", "show", "every")
+    ticks = [t["tick"] for t in shown["ticks"]]
+    assert len(ticks) == len(set(ticks)) >= 2  # one event per tick
+    event = cli.json("event", "get", fired[0]["event"])
+    assert event["key"] == "clock.tick" and event["value"]["schedule"] == "every"
+    assert event["emitter"] == node_key  # signed by the node
+    run = cli.json("runs", "get", fired[0]["run"])
+    assert run["status"] == "completed"
