@@ -53,10 +53,12 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str | 
 
 
 def _rich_styles() -> bool:
-    """Whether rich would treat stdout as a terminal (style, window width) or draw other boxes."""
+    """Whether rich would treat stdout as a terminal (style, window width) or draw other boxes
+    (ASCII ones for an encoding other than UTF, Windows' legacy console's)."""
     if sys.stdout.isatty() or os.environ.get("TTY_COMPATIBLE") == "1" or os.environ.get("FORCE_COLOR"):
         return True
-    return not (sys.stdout.encoding or "").lower().startswith("utf")  # rich falls back to ASCII boxes
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"  # as rich reads it
+    return sys.platform == "win32" or not encoding.lower().startswith("utf")
 
 
 def _plain(cell: str) -> bool:
