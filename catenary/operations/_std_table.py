@@ -4,6 +4,7 @@ from typing import Any
 
 FILES: dict[str, str] = {
     'c2pa.py': 'c0ec4d43d5e4f7c2ad81084160b343c6dcda1a832660b2659ddc569537694b15',
+    'decorator.py': 'ccb82386b0f9d383e35ba1455e7f1bb54a0ebbbb79ec8cfcbc859b03b41b9a69',
     'signature.py': '642095d0b756c2d9c7ce3411d65f50696551b01faf36a2dd2762a1192ec2c1a6',
     'std.py': '882a5ed2e2720ee007a7cbacc5b1f6bdfa8c9f4cfac174842ba1e8c507e8fac8',
 }

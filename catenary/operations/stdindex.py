@@ -7,7 +7,8 @@ imports what its operations use (``cryptography``, ``blake3``): a short command 
 
     python -m catenary.operations.stdindex
 
-from the operations themselves, with the SHA-256 of each source file they were hashed from.
+from the operations themselves, with the SHA-256 of each source file they were hashed from
+(and of ``decorator.py``, whose rule hashed them).
 A registry uses the table only while every one of those files is unchanged, and then loads an
 operation's module when its function is first needed; otherwise it imports and hashes, as
 before. A stale table costs time, never a wrong id. ``tests/operations/test_stdindex.py``
@@ -84,7 +85,8 @@ def render() -> str:
     from catenary.operations import std
 
     found = [v for v in vars(std).values() if isinstance(v, Operation)]
-    files = {Path(std.__file__ or "").name}
+    # decorator.py: the rule that turns a module's source into the hashed text.
+    files = {Path(std.__file__ or "").name, "decorator.py"}
     rows = []
     for op in found:
         defined = Path(sys.modules[op.func.__module__].__file__ or "")
