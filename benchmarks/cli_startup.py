@@ -10,6 +10,8 @@ than the wall time does.
 `op list` runs on a data dir created beforehand (creating it is not start-up). Bytecode is
 written before timing (as an installed package has it), whatever PYTHONDONTWRITEBYTECODE says.
 
+The load average before and after the runs is printed too: the wall times mean little without it.
+
 Then one `-X importtime` run of each command says where the time goes: the modules imported,
 grouped by top-level package, by their own (self) time.
 """
@@ -87,6 +89,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     options = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         env = _env(Path(tmp) / "data")
         for args in COMMANDS.values():  # writes bytecode, creates the data dir
@@ -99,6 +102,8 @@ def main() -> None:
                 times[name].append(wall)
                 cpu[name].append(used)
         profiles = {name: import_profile(args, env) for name, args in COMMANDS.items()}
+    load = (load_before, os.getloadavg()[0])
+    print(f"load average (1 min) {load[0]:.2f} before, {load[1]:.2f} after; {os.cpu_count()} CPUs")
     base = statistics.median(times["python -c pass"])
     base_cpu = statistics.median(cpu["python -c pass"])
     figures = {}
@@ -134,6 +139,7 @@ def main() -> None:
                     "runs": options.runs,
                     "target_ms": TARGET_MS,
                     "python": sys.version.split()[0],
+                    "load_average": [round(x, 2) for x in load],
                     "commands": figures,
                 },
                 indent=1,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,8 @@ def find_project(cwd: Path, data_dir: Path | None) -> Project:
 
 def read_project(path: Path) -> Project:
     """Parse one file; a bad one is refused in one line naming the file and the key."""
+    import tomllib  # here: most commands run where there is no project file (start-up)
+
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +80,7 @@ def build_workflow(node: Any, workflow_id: Any, directory: Path) -> dict[str, An
     directory.mkdir(parents=True, exist_ok=True)
     if not RUNTIME.exists():
         raise NotFoundError(f"{RUNTIME} is missing; build it with `make js`")
-    shutil.copyfile(RUNTIME, directory / RUNTIME.name)
+    (directory / RUNTIME.name).write_bytes(RUNTIME.read_bytes())  # not shutil: start-up of every command
     entries = []
     for op, module, data in versions:
         name = f"{op.manifest.name.replace('/', '-')}-{module}.wasm"

@@ -34,6 +34,7 @@ from catenary.model import Direction, Status
 if TYPE_CHECKING:
     from catenary.model.filter import ExecutionFilter
     from catenary.model.node import NodeLike
+    from catenary.model.results import OperationInfo
     from catenary.sdk import Node
     from catenary.sdk import documents as render
 else:
@@ -123,6 +124,19 @@ class Context:
                 if self._node.created and sys.stderr.isatty():
                     err.print(f"created a new data dir {self._node.data_dir.resolve()}")
         return self._node
+
+    def list_operations(self) -> list[OperationInfo]:
+        """``op list``: on an existing local data dir, its store and registry only, not a whole
+        node (start-up, docs/benchmarks.md); else the node's, which makes a new data dir."""
+        from catenary.project import default_data_dir
+
+        data_dir = self.data_dir or default_data_dir()
+        if self.address or self._node is not None or not data_dir.is_dir():
+            return self.node.operations.list()
+        from catenary.sdk.catalog import stored_operations
+
+        with stored_operations(data_dir, operations=self.operations, db=self.db) as operations:
+            return operations.list()
 
     def match_ids(self, kind: str, fragment: str) -> list[CID]:
         """Stored ids of ``kind`` starting or ending with ``fragment`` (a shortened CID)."""
@@ -440,22 +454,23 @@ def op() -> None:
 @pass_ctx
 def op_list(c: Context, as_json: bool) -> None:
     """List registered operation versions."""
-    infos = c.node.operations.list()
+    infos = c.list_operations()
     if as_json:
         emit({"operations": [render.operation_json(i) for i in infos]})
         return
-    from rich.table import Table
+    from catenary.cli.table import print_table
 
-    table = Table("name", "inputs", "output", "version_id", "here")
-    for i in infos:
-        table.add_row(
+    rows = [
+        (
             i.manifest.name,
             ", ".join(map(json.dumps, i.manifest.inputs)),
             json.dumps(i.manifest.output),
             str(i.version_id),
             "yes" if i.available else "no",
         )
-    out.print(table)
+        for i in infos
+    ]
+    print_table(("name", "inputs", "output", "version_id", "here"), rows)
 
 
 @op.command("show")

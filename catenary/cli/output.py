@@ -32,13 +32,20 @@ class _LazyConsole:
         return getattr(self._console, name)
 
 
+# When piped, do not cut tables at 80 columns: CIDs must come out whole.
+PIPE_WIDTH = 240
+
+
 def _out() -> Console:
     from rich.console import Console
 
-    # When piped, do not cut tables at 80 columns: CIDs must come out whole.
     # emoji=False: "did:key:z..." node ids must not turn into a key emoji.
     return Console(
-        markup=False, highlight=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240
+        markup=False,
+        highlight=False,
+        emoji=False,
+        soft_wrap=True,
+        width=None if sys.stdout.isatty() else PIPE_WIDTH,
     )
 
 

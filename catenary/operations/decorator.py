@@ -52,9 +52,14 @@ class Operation:
         source: str | None = None,
     ) -> None:
         self.manifest = manifest
-        self.func = func
+        self._func = func
         self._version = version
         self._source = source
+
+    @property
+    def func(self) -> Callable[..., Any]:
+        """The Python function (an operation of the standard library may load it on first use)."""
+        return self._func
 
     @property
     def version(self) -> OperationVersion:

@@ -65,7 +65,13 @@ class Registry:
 
 
 def default_registry() -> Registry:
-    """A registry holding the standard library."""
+    """A registry holding the standard library: from its table while that is current (its
+    modules load when an operation runs), else imported and hashed (operations/stdindex.py)."""
+    from catenary.operations.stdindex import indexed_operations
+
+    indexed = indexed_operations()
+    if indexed is not None:
+        return Registry(list(indexed))
     from catenary.operations import std
 
     registry = Registry()

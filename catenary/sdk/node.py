@@ -10,15 +10,13 @@ from catenary.cid import CID
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE, Engine
 from catenary.engine.executor import Executor
 from catenary.engine.runtime import DEFAULT_REMOTE_WAIT
-from catenary.errors import BadInputError
-from catenary.operations import Operation, Registry, default_registry
-from catenary.operations.plugins import load_plugins
+from catenary.operations import Operation, Registry
 from catenary.project import DEFAULT_DATA_DIR as DEFAULT_DATA_DIR
 from catenary.project import default_data_dir as default_data_dir
+from catenary.sdk.catalog import build_registry, open_operations
 from catenary.sdk.doctor import Doctor
 from catenary.sdk.event import EventManager
 from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
-from catenary.sdk.operation import OperationManager
 from catenary.sdk.run import RunManager
 from catenary.sdk.schedule import ScheduleManager
 from catenary.sdk.statement import StatementManager
@@ -78,20 +76,8 @@ class Node:
         # The node id is the did:key of the ed25519 key made on first start (node_key.pem).
         self.identity = Identity.load_or_create(self.data_dir)
         self.id = self.identity.id
-        self.registry = registry if registry is not None else default_registry()
-        if registry is not None and std:
-            self.registry.add_missing(default_registry())  # a custom registry keeps std unless std=False
-        # Installed packages' operations (the catenary.operations entry points), then the given ones.
-        self.plugins = load_plugins(self.registry) if plugins else []
-        for item in operations:
-            if isinstance(item, Operation):
-                self.registry.add(item)
-            elif isinstance(item, (str, ModuleType)):
-                self.registry.add_module(item)
-            else:
-                raise BadInputError(
-                    f"operations= takes operation objects, modules or module names, not {type(item).__name__}"
-                )
+        # The standard library, installed packages' operations (entry points), the given ones.
+        self.registry, self.plugins = build_registry(operations, registry=registry, std=std, plugins=plugins)
         self.store = store or open_store(db, self.data_dir)
         # What this node lets others do, and whose results it reuses (data_dir/policy.toml).
         self.policy = Policy.load(self.data_dir, self.id)
@@ -107,7 +93,7 @@ class Node:
             trusts=self._trusts,
         )
         self.values = ValueManager(self.store, max_value_size)
-        self.operations = OperationManager(self.store, self.registry)
+        self.operations = open_operations(self.store, self.registry)
         self.workflows = WorkflowManager(self.store, self.operations, max_segments, max_sequence)
         self.runs = RunManager(self.engine, self.store)
         self.executions = ExecutionManager(self.store, self.operations, self.values, lease=lease)
@@ -120,8 +106,6 @@ class Node:
             self.store, self.registry, self.identity, statements=self.statements.envelopes
         )
         self.doctor = Doctor(self.store)  # the data dir's invariants: node.doctor.check(repair=...)
-        self.operations.load_wasm()
-        self.operations.publish()
 
     def _trusts(self, signer: str, op: Operation) -> bool:
         """Whether ``signer``'s attestation makes a result of ``op`` reusable here."""

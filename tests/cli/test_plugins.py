@@ -123,3 +123,19 @@ def test_missing_operation_says_how_to_load_it(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "no registered operation named 'plugin/shout'; load the module" in done.stderr
     assert "--ops MODULE" in done.stderr and "catenary.operations" in done.stderr
+
+
+def test_the_entry_point_precheck_finds_what_importlib_metadata_finds(plugin_path: Path) -> None:
+    """The cheap read of entry_points.txt files (a fresh process, as the CLI is) says no plugin
+    where importlib.metadata finds none, so that it is not imported; and sees an installed one."""
+    code = (
+        "from importlib import metadata\n"
+        "from catenary.operations.plugins import GROUP, may_declare_plugins\n"
+        "print(may_declare_plugins(), bool(metadata.entry_points(group=GROUP)))\n"
+    )
+    for extra, expected in (([], "False False"), ([str(plugin_path)], "True True")):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([*extra, str(ROOT)])}
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env, check=True
+        )
+        assert done.stdout.split() == expected.split(), extra

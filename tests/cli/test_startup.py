@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = (
     "catenary.sdk",
@@ -59,3 +60,20 @@ def test_the_package_root_is_lazy_but_complete() -> None:
     assert "catenary.sdk" not in loaded_by("import catenary")
     for name in catenary.__all__:
         assert getattr(catenary, name) is not None, name
+
+
+def test_op_list_opens_the_store_and_the_registry_only(tmp_path: Path) -> None:
+    """On an existing data dir `op list` reads the store and the standard library's table: no
+    node (engine, trust, keys), no rich for a pipe, no plugin metadata when none declares any."""
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-m", "catenary", "--data-dir", str(data), "op", "list"], check=True)
+    loaded = loaded_by(
+        "import sys, contextlib, io\nfrom catenary.cli.main import main\n"
+        f"sys.argv = ['catenary', '--data-dir', {str(data)!r}, 'op', 'list']\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main()\n    except SystemExit:\n        pass"
+    )
+    needless = ("catenary.engine", "catenary.trust", "catenary.sdk.node", "catenary.operations.std", "rich")
+    needless += ("cryptography", "importlib.metadata", "blake3", "tomllib")
+    assert not sorted(m for m in loaded if m in needless or m.startswith(tuple(f"{n}." for n in needless)))
+    assert "catenary.store.sqlite" in loaded
