@@ -1,14 +1,16 @@
 #!/usr/bin/env python
 """Remote claim + report throughput through a real gRPC server on loopback: what one executor
 does per execution (``Update(IN_PROGRESS)``, then ``Update(COMPLETED)`` with its signed
-attestation), with anonymous calls (a policy that allows them) against a signed token per call.
+attestation), with anonymous calls (a policy that allows them), a signed token per call, and a
+session (one signed grant, then an HMAC per call).
 
     .venv/bin/python benchmarks/claims_cost.py [--executions 500] [--json]
 
 Every report carries the executor's attestation either way (a node refuses a completed report
-without one), so "anonymous" still signs one block per execution; "token" adds two tokens.
+without one), so "anonymous" still signs one block per execution; "token" adds two tokens,
+"session" two HMACs.
 The pending executions are made beforehand (one run each, left waiting for an executor) and are
-not timed. Each mode runs twice, alternating; the second pair is reported, with the load
+not timed. Each mode runs twice, in turn; the second round is reported, with the load
 average. Not a test: it prints figures for docs/benchmarks.md.
 """
 
@@ -88,20 +90,23 @@ def main() -> None:
         }
     ).id
     executor = Identity.generate()
-    rounds = (("anonymous", None), ("token", executor)) * 2  # warm, then measure
+    # (mode, key, sessions): a token signed per call, or one session grant then an HMAC per call.
+    modes = (("anonymous", None, False), ("token", executor, False), ("session", executor, True))
+    rounds = modes * 2  # warm, then measure
     batches = [pending(node, workflow, i * args.executions, args.executions) for i in range(len(rounds))]
     server = Server(node, "127.0.0.1:0", max_workers=16).start()
     figures: dict[str, float] = {}
     try:
-        for (name, key), batch in zip(rounds, batches):
-            with Client(server.address, key=key) as client:
+        for (name, key, sessions), batch in zip(rounds, batches):
+            with Client(server.address, key=key, sessions=sessions) as client:
                 figures[f"{name}_claims_per_s"], figures["attestation_sign_ms"] = claim_and_report(
                     client, executor, batch
                 )
     finally:
         server.stop(grace=1)
         node.close()
-    figures["token_rate_loss"] = 1 - figures["token_claims_per_s"] / figures["anonymous_claims_per_s"]
+    for mode in ("token", "session"):
+        figures[f"{mode}_rate_loss"] = 1 - figures[f"{mode}_claims_per_s"] / figures["anonymous_claims_per_s"]
     figures["load_average_1m"] = os.getloadavg()[0]
     if args.json:
         print(json.dumps(figures))

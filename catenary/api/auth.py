@@ -1,16 +1,20 @@
 """Who is calling, and may they: the one server interceptor that authenticates and authorizes.
 
-Every call to a catenary service proves its caller's did:key in one of two ways:
+Every call to a catenary service proves its caller's did:key in one of three ways:
 
 - ``authorization: Bearer <token>`` metadata: a call token (catenary/trust/token.py) for this
   node and this method, checked and remembered against replay;
+- ``authorization: Session <sid>.<counter>.<mac>`` with the session's grant in
+  ``catenary-session-grant``: one signature per session, a MAC per call
+  (catenary/trust/session.py);
 - under mutual TLS, the verified client certificate, whose common name the policy's
   ``[[clients]]`` maps to a key.
 
 Without either the caller is anonymous, which only a policy that grants ``anonymous``
 lets through. The policy (catenary/trust/policy.py) then decides; the outcome is
 UNAUTHENTICATED with the reason (missing, malformed, bad signature, expired, wrong
-audience, wrong method, replayed) or PERMISSION_DENIED naming the key and the rule.
+audience, wrong method, replayed; for sessions: unknown, expired, bad MAC, replayed
+counter) or PERMISSION_DENIED naming the key and the rule.
 
 Health and reflection stay open: load balancers and ``buf curl`` must reach them without
 keys, and they reveal nothing stored. The health ``Check`` answers with the node's id in
@@ -37,6 +41,7 @@ from catenary.cid import CID
 from catenary.proto.api import event_pb2, execution_pb2, run_pb2, value_pb2, workflow_pb2
 from catenary.sdk import Node
 from catenary.trust.policy import Policy
+from catenary.trust.session import GRANT_KEY, SessionChecker
 from catenary.trust.token import Problem, TokenChecker
 
 CALLER: contextvars.ContextVar[str | None] = contextvars.ContextVar("catenary_caller", default=None)
@@ -74,6 +79,7 @@ class Authorization(grpc.ServerInterceptor):
         self.node = node
         self.policy = policy
         self.tokens = TokenChecker(node.id)
+        self.sessions = SessionChecker(node.identity)
         self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
@@ -98,8 +104,14 @@ class Authorization(grpc.ServerInterceptor):
         header = metadata.get("authorization")
         if header is not None:
             scheme, _, token = str(header).partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise errors.TokenError(Problem.MALFORMED, "authorization metadata must be 'Bearer <token>'")
+            scheme = scheme.lower()
+            if scheme == "session" and token.strip():
+                grant = metadata.get(GRANT_KEY)
+                return self.sessions.check(token.strip(), None if grant is None else str(grant), method)
+            if scheme != "bearer" or not token.strip():
+                raise errors.TokenError(
+                    Problem.MALFORMED, "authorization metadata must be 'Bearer <token>' or 'Session <proof>'"
+                )
             return self.tokens.check(token.strip(), method).issuer
         # The stubs type the values as bytes; grpc gives a list of bytes per property.
         auth = cast("Mapping[str, list[bytes]]", context.auth_context() or {})

@@ -403,13 +403,16 @@ class Client:
         key: Identity | None = None,
         tls: ClientTLS | None = None,
         audience: str | None = None,
+        sessions: bool = True,
     ) -> None:
-        """``key`` signs a token for every call; ``tls`` (a CA, and a client certificate for
-        mutual TLS) secures the channel; ``audience`` is the node's did, else asked of it."""
+        """``key`` proves the caller on every call, by a session (one signature, then a MAC per
+        call) or, with ``sessions=False``, a signed token per call; ``tls`` (a CA, and a client
+        certificate for mutual TLS) secures the channel; ``audience`` is the node's did, else
+        asked of it."""
         from catenary.client.auth import open_channel
 
         self.address = address
-        self._channel = open_channel(address, message_options(max_value_size), key, tls, audience)
+        self._channel = open_channel(address, message_options(max_value_size), key, tls, audience, sessions)
         self.executions = ExecutionClient(self._channel)
         self.workflows = WorkflowClient(self._channel)
         self.operations = OperationClient(self._channel)

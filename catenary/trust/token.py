@@ -37,12 +37,12 @@ LIFETIME = 60.0  # seconds a client's token lives
 MAX_LIFETIME = 300.0  # longer-lived tokens are refused: they would grow the replay cache
 CLOCK_SKEW = 30.0  # tolerated difference between the caller's and the node's clocks
 KEY_CACHE = 4096  # issuers whose public JWK is kept (building one costs about a signature)
-_HEADER = {"alg": ALGORITHM, "typ": "JWT"}
 _ALG = jws.JWSRegistry(algorithms=[ALGORITHM]).get_alg(ALGORITHM)
 
 
 class Problem(StrEnum):
-    """Why a token was refused; each is the start of the error message."""
+    """Why a token or a session proof (catenary/trust/session.py) was refused; each is the
+    start of the error message."""
 
     MISSING = "missing token"
     MALFORMED = "malformed token"
@@ -51,6 +51,10 @@ class Problem(StrEnum):
     WRONG_AUDIENCE = "wrong audience"
     WRONG_METHOD = "wrong method"
     REPLAYED = "replayed token"
+    UNKNOWN_SESSION = "unknown session"
+    EXPIRED_SESSION = "expired session"
+    BAD_MAC = "bad mac"
+    REPLAYED_COUNTER = "replayed counter"
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,15 @@ class Issuer:
             "exp": int(issued + lifetime),
             "jti": secrets.token_urlsafe(16),
         }
+        return self.sign(claims)
+
+    def sign(self, claims: dict[str, object], typ: str = "JWT") -> str:
+        """A compact JWS of ``claims`` (a token, or a session grant with its own ``typ``)."""
         return jws.serialize_compact(
-            _HEADER, json.dumps(claims, separators=(",", ":")).encode(), self._key, algorithms=[ALGORITHM]
+            {"alg": ALGORITHM, "typ": typ},
+            json.dumps(claims, separators=(",", ":")).encode(),
+            self._key,
+            algorithms=[ALGORITHM],
         )
 
 
@@ -99,6 +110,59 @@ def issue(
 ) -> str:
     """A token for one call of ``method`` on the node ``audience``, signed by ``identity``."""
     return Issuer(identity).issue(audience, method, lifetime, now)
+
+
+class SignatureChecker:
+    """Checks the EdDSA signature of a compact JWS against the key inside its ``iss`` did:key,
+    keeping the public keys of recent issuers (building one costs about a signature)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, OKPKey] = {}
+
+    def payload(self, token: str, typ: str | None = None) -> dict[str, object]:
+        """The JSON payload of ``token`` once its signature verifies; TokenError otherwise.
+        ``typ``, when given, is the ``typ`` header the token must carry."""
+        try:
+            compact = jws.extract_compact(token.encode())
+            payload = json.loads(compact.payload)
+        except (JoseError, ValueError, UnicodeError, RecursionError) as exc:
+            raise TokenError(Problem.MALFORMED, f"not a compact JWS with a JSON payload ({exc})") from None
+        if compact.protected.get("alg") != ALGORITHM:
+            raise TokenError(
+                Problem.MALFORMED, f"alg is {shown(compact.protected.get('alg'))}, expected {ALGORITHM!r}"
+            )
+        extra = sorted(set(compact.protected) - {"alg", "typ", "kid"})
+        if extra:  # e.g. "crit": a header this checker does not understand must not be ignored
+            raise TokenError(Problem.MALFORMED, f"unsupported header parameter {shown(extra[0])}")
+        if typ is not None and compact.protected.get("typ") != typ:
+            raise TokenError(
+                Problem.MALFORMED, f"typ is {shown(compact.protected.get('typ'))}, expected {typ!r}"
+            )
+        if not isinstance(payload, dict):
+            raise TokenError(Problem.MALFORMED, "the payload is not a JSON object")
+        issuer = payload.get("iss")
+        if not isinstance(issuer, str) or not issuer:
+            raise TokenError(Problem.MALFORMED, "claim 'iss' is missing or not a string")
+        key = self._keys.get(issuer)
+        if key is None:
+            try:
+                key = _public_jwk(issuer)
+            except BadInputError as exc:
+                raise TokenError(Problem.MALFORMED, f"iss: {exc}") from None
+            if len(self._keys) >= KEY_CACHE:
+                self._keys.clear()  # crude but bounded: rebuilt on the next call of each issuer
+            self._keys[issuer] = key
+        try:
+            # joserfc.jws uses verify_compact but leaves it out of its __all__.
+            valid = jws.verify_compact(compact, _ALG, key)  # type: ignore[attr-defined]
+        except (JoseError, ValueError):
+            valid = False
+        if not valid:
+            raise TokenError(
+                Problem.BAD_SIGNATURE,
+                f"the signature does not verify under {issuer} (forged, altered, or signed by another key)",
+            ) from None
+        return payload
 
 
 class TokenChecker:
@@ -111,7 +175,7 @@ class TokenChecker:
         self._seen: dict[str, float] = {}
         self._expiry: list[tuple[float, str]] = []  # min-heap: forget tokens as they expire
         self._lock = threading.Lock()
-        self._keys: dict[str, OKPKey] = {}
+        self._signatures = SignatureChecker()
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -125,7 +189,7 @@ class TokenChecker:
                 f"{method} changes state: send 'authorization: "
                 f"Bearer <token>' metadata or a client certificate",
             )
-        claims = self._verified(token)
+        claims = _claims(self._signatures.payload(token))
         if claims.audience != self.audience:
             raise TokenError(
                 Problem.WRONG_AUDIENCE, f"the token is for {claims.audience}, this node is {self.audience}"
@@ -146,43 +210,6 @@ class TokenChecker:
                 f" s, over the {self.max_lifetime:.0f} s allowed",
             )
         self._remember(claims, now)
-        return claims
-
-    def _verified(self, token: str) -> Claims:
-        try:
-            compact = jws.extract_compact(token.encode())
-            payload = json.loads(compact.payload)
-        except (JoseError, ValueError, UnicodeError, RecursionError) as exc:
-            raise TokenError(Problem.MALFORMED, f"not a compact JWS with a JSON payload ({exc})") from None
-        if compact.protected.get("alg") != ALGORITHM:
-            raise TokenError(
-                Problem.MALFORMED, f"alg is {shown(compact.protected.get('alg'))}, expected {ALGORITHM!r}"
-            )
-        extra = sorted(set(compact.protected) - {"alg", "typ", "kid"})
-        if extra:  # e.g. "crit": a header this checker does not understand must not be ignored
-            raise TokenError(Problem.MALFORMED, f"unsupported header parameter {shown(extra[0])}")
-        claims = _claims(payload)
-        key = self._keys.get(claims.issuer)
-        if key is None:
-            try:
-                key = _public_jwk(claims.issuer)
-            except BadInputError as exc:
-                raise TokenError(Problem.MALFORMED, f"iss: {exc}") from None
-            if len(self._keys) >= KEY_CACHE:
-                self._keys.clear()  # crude but bounded: rebuilt on the next call of each issuer
-            self._keys[claims.issuer] = key
-        try:
-            # joserfc.jws uses verify_compact but leaves it out of its __all__.
-            valid = jws.verify_compact(compact, _ALG, key)  # type: ignore[attr-defined]
-        except (JoseError, ValueError):
-            valid = False
-        if not valid:
-            raise TokenError(
-                Problem.BAD_SIGNATURE,
-                f"the signature does not verify under "
-                f"{claims.issuer} (forged, altered, or signed "
-                f"by another key)",
-            ) from None
         return claims
 
     def _remember(self, claims: Claims, now: float) -> None:
