@@ -117,6 +117,7 @@ def trigger_enable(c: Any, name: str, as_json: bool) -> None:
     _toggle(c, name, True, as_json)
 
 
+# The same toggle as enable (_toggle holds the logic); a command of its own for its own help.
 @trigger_cmd.command("disable")
 @click.argument("name")
 @json_option
