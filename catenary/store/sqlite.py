@@ -170,6 +170,17 @@ class SQLiteStore(SQLStore):
 
     # plumbing -----------------------------------------------------------------
     @contextmanager
+    def _failures(self, doing: str) -> Iterator[None]:
+        """A sqlite3 error met while ``doing`` raised as the store error it means, if any."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            failure = classify(exc, str(self.path), doing)
+            if failure is None:
+                raise
+            raise failure from None
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self.read_only:
@@ -177,7 +188,7 @@ class SQLiteStore(SQLStore):
                     f"cannot write to the execution DB {self.path}: the data dir is read-only; "
                     f"nothing was changed; commands that only read still work"
                 )
-            try:
+            with self._failures("write to the execution DB"):
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._db
@@ -185,11 +196,6 @@ class SQLiteStore(SQLStore):
                 except BaseException:
                     self._rollback()
                     raise
-            except sqlite3.Error as exc:
-                failure = classify(exc, str(self.path), "write to the execution DB")
-                if failure is None:
-                    raise
-                raise failure from None
 
     def _rollback(self) -> None:
         # A failed COMMIT (disk full) leaves the transaction open; a failed statement may have
@@ -201,16 +207,8 @@ class SQLiteStore(SQLStore):
                 pass
 
     def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._db.execute(
-                    query, params if isinstance(params, dict) else tuple(params)
-                ).fetchall()
-            except sqlite3.Error as exc:
-                failure = classify(exc, str(self.path), "read the execution DB")
-                if failure is None:
-                    raise
-                raise failure from None
+        with self._lock, self._failures("read the execution DB"):
+            return self._db.execute(query, params if isinstance(params, dict) else tuple(params)).fetchall()
 
     def _migrate(self) -> None:
         db = self._db
