@@ -563,6 +563,7 @@ def new_cmd(c: Context, workflow_id: str, nonce: str | None, as_json: bool) -> N
 
 @cli.command("next")
 @click.argument("run_id", metavar="RUN")
+# Declared like run's --input, but for one segment's slots: its own metavar and help.
 @click.option(
     "--input",
     "-i",
