@@ -38,7 +38,7 @@ travel with it (``catenary/api/errors.py``).
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from catenary.limits import cut
 
@@ -118,8 +118,19 @@ class InputError(BadInputError):
     """External inputs handed to a run are wrong (count, type or size)."""
 
 
+_T = TypeVar("_T")
+
+
 class NotFoundError(BadInputError):
     """Something named by id, hash or CID is not known here."""
+
+    @staticmethod
+    def require(found: _T | None, missing: str, *args: object) -> _T:
+        """``found``, the result of a lookup that must find; None raises this error with
+        ``missing.format(*args)`` (formatted only then: lookups on hot paths use this)."""
+        if found is None:
+            raise NotFoundError(missing.format(*args))
+        return found
 
 
 class AlreadyExistsError(BadInputError):

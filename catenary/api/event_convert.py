@@ -11,6 +11,7 @@ from catenary.proto.api import event_pb2
 
 def event_to_pb(signed: SignedEvent, value: bytes = b"") -> event_pb2.EmittedEvent:
     e = signed.event
+    # Field by field, shaped like convert.py's builders: each message has its own fields.
     return event_pb2.EmittedEvent(
         id=e.id.cid_bytes,
         emitter=e.emitter,

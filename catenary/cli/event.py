@@ -70,6 +70,7 @@ def event_emit(c: Any, event_key: str, data: str, as_json: bool) -> None:
         out.print(f"position {stored.position}")
 
 
+# Declared like every show-one-record command (an id, --json, the CLI context).
 @event_cmd.command("get")
 @click.argument("event_id", metavar="ID")
 @json_option

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from catenary.cli.output import cid_arg, emit, json_option
+from catenary.cli.output import cid_arg, emit, json_option, read_file
 from catenary.errors import BadInputError, CatenaryError
 
 DEFAULT_HOME = "~/.config/catenary/executor"
@@ -177,10 +177,7 @@ def register_remote_cmd(c: Any, manifest_file: Path, as_json: bool) -> None:
 
     node = c.local("op register-remote")
     where = str(manifest_file)
-    try:
-        text = sys.stdin.buffer.read() if where == "-" else manifest_file.read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"cannot read manifest {where!r}: {exc.strerror}") from exc
+    text = read_file(manifest_file, "manifest", stdin=True)
     try:
         document = parse_dag_json(text.decode("utf-8"), where)
     except UnicodeDecodeError as exc:

@@ -25,7 +25,7 @@ from catenary._version import __version__
 from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
 from catenary.cli import output
-from catenary.cli.output import LazyModule, cid_arg, emit, err, json_option, ns_time, out
+from catenary.cli.output import LazyModule, cid_arg, emit, err, json_option, ns_time, out, read_file
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
@@ -374,14 +374,7 @@ def workflow() -> None:
 @pass_ctx
 def workflow_create(c: Context, file: Path, as_json: bool) -> None:
     """Validate a manifest (JSON) and store it; prints its id."""
-    if str(file) == "-":
-        source: Any = sys.stdin.buffer.read()
-    else:
-        try:
-            source = file.read_bytes()
-        except OSError as exc:
-            raise BadInputError(f"cannot read manifest {str(file)!r}: {exc.strerror}") from exc
-    info = c.node.workflows.create(source)
+    info = c.node.workflows.create(read_file(file, "manifest", stdin=True))
     if as_json:
         emit(render.workflow_json(info.id, info.workflow))
     else:
@@ -585,6 +578,7 @@ def new_cmd(c: Context, workflow_id: str, nonce: str | None, as_json: bool) -> N
 
 @cli.command("next")
 @click.argument("run_id", metavar="RUN")
+# Declared like run's --input, but for one segment's slots: its own metavar and help.
 @click.option(
     "--input",
     "-i",

@@ -118,12 +118,16 @@ def cid_arg(text: str, what: str) -> CID:
         raise BadInputError(f"{what}: {text!r} is ambiguous: {kind} ids {listed}") from None
 
 
-def read_file(path: Path) -> bytes:
-    """The bytes of a file named on the command line; an unreadable one is exit 2 naming it."""
+def read_file(path: Path, what: str = "", *, stdin: bool = False) -> bytes:
+    """The bytes of a file named on the command line (with ``stdin``, ``-`` reads stdin); an
+    unreadable one is exit 2 naming it, and ``what`` it is ("manifest", "module")."""
+    if stdin and str(path) == "-":
+        return sys.stdin.buffer.read()
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
+        named = f"{what} {str(path)!r}" if what else repr(str(path))
+        raise BadInputError(f"cannot read {named}: {exc.strerror}") from exc
 
 
 def ns_time(ns: int | None) -> str:

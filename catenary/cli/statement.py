@@ -43,6 +43,7 @@ def statement() -> None:
 
 
 @statement.command("create")
+# click options: rows of one shape, each its own flag, alike by nature.
 @click.option(
     "--proof",
     "proof",

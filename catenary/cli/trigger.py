@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from catenary.cli.output import emit, json_option, ns_time, out
+from catenary.cli.output import emit, json_option, ns_time, out, read_file
 from catenary.errors import BadInputError
 
 if TYPE_CHECKING:  # loaded by the commands that use them (CLI start-up)
@@ -54,12 +54,9 @@ def trigger_cmd() -> None:
 def trigger_create(c: Any, definition: str, as_json: bool) -> None:
     """Create a trigger from a JSON file or inline JSON: {name, on, workflow, inputs, emitters?,
     where?}; refused (exit 2, nothing stored) with the JSON path of what does not fit."""
-    text = definition
+    text: str | bytes = definition
     if not definition.lstrip().startswith("{"):
-        try:
-            text = Path(definition).read_text()
-        except OSError as exc:
-            raise BadInputError(f"cannot read {definition!r}: {exc.strerror}") from None
+        text = read_file(Path(definition))
     try:
         document = json.loads(text)
     except ValueError as exc:
@@ -120,6 +117,7 @@ def trigger_enable(c: Any, name: str, as_json: bool) -> None:
     _toggle(c, name, True, as_json)
 
 
+# The same toggle as enable (_toggle holds the logic); a command of its own for its own help.
 @trigger_cmd.command("disable")
 @click.argument("name")
 @json_option

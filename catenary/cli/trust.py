@@ -184,6 +184,7 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+# click options: rows of one shape, each its own flag, alike by nature.
 @click.option(
     "--allow-shadow",
     is_flag=True,

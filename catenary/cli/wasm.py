@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from catenary.cid.dagjson import parse as parse_dag_json
-from catenary.cli.output import emit, json_option
+from catenary.cli.output import emit, json_option, read_file
 from catenary.errors import BadInputError
-
-
-def _read(path: Path, what: str) -> bytes:
-    if str(path) == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from exc
 
 
 @click.command("add")
@@ -40,11 +30,11 @@ def op_add(c: Any, module: Path, manifest_file: Path | None, as_json: bool) -> N
     from catenary.sdk import documents as render
 
     node = c.local("op add")
-    data = wasm_bytes(_read(module, "module"), str(module))
+    data = wasm_bytes(read_file(module, "module", stdin=True), str(module))
     manifest = None
     if manifest_file is not None:
         where = f"--manifest {manifest_file}"
-        text = _read(manifest_file, "manifest")
+        text = read_file(manifest_file, "manifest", stdin=True)
         try:
             document = parse_dag_json(text.decode("utf-8"), where)
         except UnicodeDecodeError as exc:

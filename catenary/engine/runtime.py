@@ -144,17 +144,13 @@ class Engine:
         return state
 
     def run_state(self, run_id: CID) -> RunState:
-        state = self.store.get_run(run_id)
-        if state is None:
-            raise NotFoundError(f"unknown run {run_id}")
-        return state
+        return NotFoundError.require(self.store.get_run(run_id), "unknown run {}", run_id)
 
     def _run_for_step(self, run_id: CID) -> RunState:
         """The run with (at least) the outputs its next segment reads."""
-        state = self.store.get_run_for_step(run_id, self._sources)
-        if state is None:
-            raise NotFoundError(f"unknown run {run_id}")
-        return state
+        return NotFoundError.require(
+            self.store.get_run_for_step(run_id, self._sources), "unknown run {}", run_id
+        )
 
     def _sources(self, state: RunState) -> list[int]:
         """The earlier segments whose outputs the run's next segment reads."""

@@ -94,6 +94,7 @@ class RunResult(NamedTuple):
     state: RunState
     last: StepResult
 
+    # Shortcuts to fields of state and last: one-line properties, alike in shape by nature.
     @property
     def id(self) -> CID:
         return self.state.id

@@ -49,10 +49,11 @@ class Registry:
         return self._by_version.get(version_id)
 
     def require(self, version_id: CID) -> Operation:
-        op = self._by_version.get(version_id)
-        if op is None:
-            raise NotFoundError(f"operation version {version_id} has no implementation in this process")
-        return op
+        return NotFoundError.require(
+            self._by_version.get(version_id),
+            "operation version {} has no implementation in this process",
+            version_id,
+        )
 
     def by_name(self, name: str) -> Operation | None:
         return self._by_name.get(name)

@@ -176,15 +176,9 @@ class Doctor:
             run = self._runs[e.run] = state.workflow
         if run != e.workflow:
             return f"workflow: run {e.run} belongs to workflow {run}, not {e.workflow}"
-        workflow = self._workflows.get(e.workflow)
+        workflow = self._workflow(e.workflow)
         if workflow is None:
-            try:
-                workflow = self._store.get_workflow(e.workflow)
-            except CatenaryError:
-                workflow = None
-            if workflow is None:
-                return f"workflow {e.workflow} is unknown"
-            self._workflows[e.workflow] = workflow
+            return f"workflow {e.workflow} is unknown"
         problem = lineage_misplacement(
             workflow,
             e.run,
@@ -192,6 +186,18 @@ class Doctor:
             lambda cid: self._store.get_execution(cid) or self._store.get_event(cid),
         )
         return None if problem is None else str(problem)
+
+    def _workflow(self, workflow_id: CID) -> Workflow | None:
+        """The stored workflow, read once; None when it is unknown or cannot be read."""
+        workflow = self._workflows.get(workflow_id)
+        if workflow is None:
+            try:
+                workflow = self._store.get_workflow(workflow_id)
+            except CatenaryError:
+                return None
+            if workflow is not None:
+                self._workflows[workflow_id] = workflow
+        return workflow
 
     def _check_runs(self, findings: list[Finding]) -> int:
         runs = self._store.list_runs(None, 10**9)
@@ -229,10 +235,7 @@ class Doctor:
                     )
             total = self._segments.get(state.workflow)
             if total is None:
-                try:
-                    workflow = self._store.get_workflow(state.workflow)
-                except CatenaryError:
-                    workflow = None
+                workflow = self._workflow(state.workflow)
                 if workflow is None:
                     findings.append(Finding("run", subject, f"workflow {state.workflow} is unknown"))
                     continue

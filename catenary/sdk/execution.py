@@ -66,10 +66,9 @@ class ExecutionManager:
         self._sweeper_lock = threading.Lock()
 
     def get(self, execution_hash: CID) -> Execution:
-        found = self._store.get_execution(execution_hash)
-        if found is None:
-            raise NotFoundError(f"unknown execution {execution_hash}")
-        return found
+        return NotFoundError.require(
+            self._store.get_execution(execution_hash), "unknown execution {}", execution_hash
+        )
 
     def dispute(self, execution_hash: CID) -> Dispute | None:
         """Why the execution is disputed (a verify re-execution disagreed), None if it is not."""

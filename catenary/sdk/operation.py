@@ -81,10 +81,7 @@ class OperationManager:
         ]
 
     def get(self, version_id: CID) -> OperationInfo:
-        found = self.lookup(version_id)
-        if found is None:
-            raise NotFoundError(f"unknown operation version {version_id}")
-        return found
+        return NotFoundError.require(self.lookup(version_id), "unknown operation version {}", version_id)
 
     def lookup(self, version_id: CID) -> OperationInfo | None:
         op = self._registry.get(version_id)

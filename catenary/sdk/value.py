@@ -21,10 +21,9 @@ class ValueManager:
 
     def get_bytes(self, cid: CID) -> bytes:
         """The DAG-CBOR bytes of a value."""
-        data = self._store.get_block(cid)
-        if data is None:
-            raise NotFoundError(f"no value {cid} in this node's value store")
-        return data
+        return NotFoundError.require(
+            self._store.get_block(cid), "no value {} in this node's value store", cid
+        )
 
     def encode(self, value: Any) -> tuple[CID, bytes]:
         """Check a value (DAG-CBOR kinds, 64-bit ints, size cap) and encode it."""

@@ -85,9 +85,9 @@ class WorkflowManager:
         return WorkflowInfo(workflow.id, workflow)
 
     def get(self, workflow_id: CID) -> WorkflowInfo:
-        workflow = self._store.get_workflow(workflow_id)
-        if workflow is None:
-            raise NotFoundError(f"unknown workflow {workflow_id}")
+        workflow = NotFoundError.require(
+            self._store.get_workflow(workflow_id), "unknown workflow {}", workflow_id
+        )
         return WorkflowInfo(workflow_id, workflow)
 
     def list(self) -> list[WorkflowInfo]:

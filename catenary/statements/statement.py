@@ -59,6 +59,7 @@ class Proof:
     run: CID
     output: CID
 
+    # Fields, then the map that is signed: the shape of EmittedEvent.data_map, other fields.
     def data(self) -> dict[str, str]:
         return {
             "execution": str(self.execution),

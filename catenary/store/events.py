@@ -16,6 +16,7 @@ from catenary.cid import CID
 from catenary.errors import AlreadyExistsError
 from catenary.model import Run
 from catenary.model.emitted import EmittedEvent, Firing, ScheduleRow, SignedEvent, TriggerRow
+from catenary.store.filtering import equal_clauses
 
 _EVENT = "position, emitter, key, data, time, nonce, signature, received_at"
 _EVENT_E = ", ".join(f"e.{c.strip()}" for c in _EVENT.split(","))
@@ -70,6 +71,7 @@ class EventTables:
         ).fetchone()
         return _signed_event(row)
 
+    # A point read, shaped like SQLStore.get_execution's: each table has its own query and row.
     def get_emitted_event(self, event_id: CID) -> SignedEvent | None:
         rows = self._read(
             self._sql(f"SELECT {_EVENT} FROM emitted_events WHERE id = ?"), (event_id.cid_bytes,)
@@ -81,19 +83,13 @@ class EventTables:
     ) -> list[SignedEvent]:
         """Events after position ``after``, oldest first (``after`` = the last position seen
         resumes a listing with no gap and no repeat)."""
-        where: list[str] = ["position > ?"]
-        params: list[int | str] = [after]
-        if key is not None:
-            where.append("key = ?")
-            params.append(key)
-        if emitter is not None:
-            where.append("emitter = ?")
-            params.append(emitter)
+        where, params = equal_clauses("?", {"key": key, "emitter": emitter})
         rows = self._read(
             self._sql(
-                f"SELECT {_EVENT} FROM emitted_events WHERE {' AND '.join(where)} ORDER BY position LIMIT ?"
+                f"SELECT {_EVENT} FROM emitted_events WHERE {' AND '.join(['position > ?', *where])} "
+                "ORDER BY position LIMIT ?"
             ),
-            (*params, limit),
+            (after, *params, limit),
         )
         return [_signed_event(r) for r in rows]
 
@@ -161,6 +157,7 @@ class EventTables:
         )
         return [(r[0], _signed_event(r[1:])) for r in rows]
 
+    # Store.claim_firing's signature, as an override must; store/base.py documents it.
     def claim_firing(
         self,
         trigger: str,
@@ -170,8 +167,6 @@ class EventTables:
         run: Run | None = None,
         reason: str | None = None,
     ) -> bool:
-        """Record the pair's firing and, with ``run``, create the run in the same transaction.
-        False (and nothing written) when the pair has a firing already."""
         with self._write() as conn:
             cur = conn.execute(
                 self._sql("INSERT INTO trigger_firings VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
@@ -199,16 +194,10 @@ class EventTables:
     def list_firings(
         self, trigger: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[Firing]:
-        where, params = ["1 = 1"], []
-        if trigger is not None:
-            where.append("trigger = ?")
-            params.append(trigger)
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
+        where, params = equal_clauses("?", {"trigger": trigger, "status": status})
         rows = self._read(
             self._sql(
-                f"SELECT {_FIRING} FROM trigger_firings WHERE {' AND '.join(where)} "
+                f"SELECT {_FIRING} FROM trigger_firings WHERE {' AND '.join(['1 = 1', *where])} "
                 "ORDER BY at, trigger LIMIT ?"
             ),
             (*params, limit),

@@ -7,6 +7,12 @@ from typing import Any
 from catenary.model.filter import ExecutionFilter
 
 
+def equal_clauses(mark: str, columns: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """``column = mark`` for each column given a value (None: no condition), and those values."""
+    given = {column: value for column, value in columns.items() if value is not None}
+    return [f"{column} = {mark}" for column in given], list(given.values())
+
+
 def where_clauses(flt: ExecutionFilter, mark: str) -> tuple[list[str], list[Any]]:
     """Conditions (ANDed) and their parameters; ``mark`` is the driver's placeholder
     (``?`` for sqlite3, ``%s`` for psycopg)."""
@@ -21,11 +27,10 @@ def where_clauses(flt: ExecutionFilter, mark: str) -> tuple[list[str], list[Any]
     elif statuses:
         where.append(f"status IN ({', '.join([mark] * len(statuses))})")
         params.extend(statuses)
-    for column in ("workflow", "run", "operation", "key"):
-        value = getattr(flt, column)
-        if value is not None:
-            where.append(f"{column} = {mark}")
-            params.append(value.cid_bytes)
+    cids = {column: getattr(flt, column) for column in ("workflow", "run", "operation", "key")}
+    equal, values = equal_clauses(mark, {c: v.cid_bytes for c, v in cids.items() if v is not None})
+    where += equal
+    params += values
     if flt.segment is not None:
         where.append(f"segment = {mark}")
         params.append(flt.segment)

@@ -10,7 +10,7 @@ import cbrrr
 
 from catenary.cid import CID, decode, encode
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Status
-from catenary.store.base import RunState, SegmentOutput
+from catenary.store.base import ImportBatch, RunState, SegmentOutput
 
 # The execution columns in the order every read returns them (the SPEC §4 record, then seq).
 COLUMN_NAMES = (
@@ -150,3 +150,54 @@ def operation_from_row(row: Sequence[bytes]) -> tuple[OperationManifest, Operati
 
 def run_from_row(row: Sequence[Any], outputs: dict[int, SegmentOutput]) -> RunState:
     return RunState(CID(row[0]), CID(row[1]), row[2], row[3], row[4], row[5], row[6], row[7], row[8], outputs)
+
+
+def import_rows(batch: ImportBatch) -> list[tuple[str, int, list[tuple[Any, ...]]]]:
+    """The rows a verified bundle adds to each table but blocks and executions, as (table,
+    column count, rows), in the order both stores insert them (each in its own dialect)."""
+    return [
+        (
+            "operations",
+            5,
+            [
+                (v.id.cid_bytes, m.id.cid_bytes, m.name, encode(m.data()), encode(v.data()))
+                for m, v in batch.operations
+            ],
+        ),
+        ("workflows", 4, [(w.id.cid_bytes, w.name, encode(w.data()), batch.now) for w in batch.workflows]),
+        (
+            "runs",
+            9,
+            [
+                (
+                    r.id.cid_bytes,
+                    r.workflow.cid_bytes,
+                    r.nonce,
+                    r.status,
+                    r.next_segment,
+                    r.total_time,
+                    r.error,
+                    r.created_at,
+                    r.updated_at,
+                )
+                for r in batch.runs
+            ],
+        ),
+        (
+            "segment_outputs",
+            5,
+            [
+                (r.id.cid_bytes, o.segment, o.output.cid_bytes, o.producer.cid_bytes, o.segment_time)
+                for r in batch.runs
+                for o in r.outputs.values()
+            ],
+        ),
+        (
+            "events",
+            5,
+            [
+                (e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), batch.now)
+                for e in batch.events
+            ],
+        ),
+    ]

@@ -15,7 +15,7 @@ from catenary.model import Execution, Status
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
 from catenary.store.failures import classify, read_only_fs
 from catenary.store.lineage import lineage_statements
-from catenary.store.rows import COLUMNS, execution_row
+from catenary.store.rows import COLUMNS, execution_row, import_rows
 from catenary.store.sql import Abort, SQLStore, apply_migrations
 
 # Each migration runs once, in order, in the transaction that records it. PostgreSQL's
@@ -187,6 +187,17 @@ class SQLiteStore(SQLStore):
 
     # plumbing -----------------------------------------------------------------
     @contextmanager
+    def _failures(self, doing: str) -> Iterator[None]:
+        """A sqlite3 error met while ``doing`` raised as the store error it means, if any."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            failure = classify(exc, str(self.path), doing)
+            if failure is None:
+                raise
+            raise failure from None
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self.read_only:
@@ -194,7 +205,7 @@ class SQLiteStore(SQLStore):
                     f"cannot write to the execution DB {self.path}: the data dir is read-only; "
                     f"nothing was changed; commands that only read still work"
                 )
-            try:
+            with self._failures("write to the execution DB"):
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._db
@@ -202,11 +213,6 @@ class SQLiteStore(SQLStore):
                 except BaseException:
                     self._rollback()
                     raise
-            except sqlite3.Error as exc:
-                failure = classify(exc, str(self.path), "write to the execution DB")
-                if failure is None:
-                    raise
-                raise failure from None
 
     def _rollback(self) -> None:
         # A failed COMMIT (disk full) leaves the transaction open; a failed statement may have
@@ -218,16 +224,8 @@ class SQLiteStore(SQLStore):
                 pass
 
     def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._db.execute(
-                    query, params if isinstance(params, dict) else tuple(params)
-                ).fetchall()
-            except sqlite3.Error as exc:
-                failure = classify(exc, str(self.path), "read the execution DB")
-                if failure is None:
-                    raise
-                raise failure from None
+        with self._lock, self._failures("read the execution DB"):
+            return self._db.execute(query, params if isinstance(params, dict) else tuple(params)).fetchall()
 
     def _migrate(self) -> None:
         db = self._db
@@ -460,54 +458,8 @@ class SQLiteStore(SQLStore):
                 "INSERT OR IGNORE INTO blocks VALUES (?, ?)",
                 [(c.cid_bytes, d) for c, d in batch.blocks],
             )
-            run(
-                "operations",
-                "INSERT OR IGNORE INTO operations VALUES (?, ?, ?, ?, ?)",
-                [
-                    (v.id.cid_bytes, m.id.cid_bytes, m.name, encode(m.data()), encode(v.data()))
-                    for m, v in batch.operations
-                ],
-            )
-            run(
-                "workflows",
-                "INSERT OR IGNORE INTO workflows VALUES (?, ?, ?, ?)",
-                [(w.id.cid_bytes, w.name, encode(w.data()), batch.now) for w in batch.workflows],
-            )
-            run(
-                "runs",
-                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.id.cid_bytes,
-                        r.workflow.cid_bytes,
-                        r.nonce,
-                        r.status,
-                        r.next_segment,
-                        r.total_time,
-                        r.error,
-                        r.created_at,
-                        r.updated_at,
-                    )
-                    for r in batch.runs
-                ],
-            )
-            run(
-                "segment_outputs",
-                "INSERT OR IGNORE INTO segment_outputs VALUES (?, ?, ?, ?, ?)",
-                [
-                    (r.id.cid_bytes, o.segment, o.output.cid_bytes, o.producer.cid_bytes, o.segment_time)
-                    for r in batch.runs
-                    for o in r.outputs.values()
-                ],
-            )
-            run(
-                "events",
-                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
-                [
-                    (e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), batch.now)
-                    for e in batch.events
-                ],
-            )
+            for table, width, rows in import_rows(batch):
+                run(table, f"INSERT OR IGNORE INTO {table} VALUES ({self._marks(width)})", rows)
             known: set[bytes] = set()
             for chunk in range(0, len(batch.executions), 500):
                 hashes = [e.hash.cid_bytes for e in batch.executions[chunk : chunk + 500]]

@@ -21,7 +21,7 @@ from catenary.store.postgres.group_commit import GroupCommit
 from catenary.store.postgres.listen import ChangeListener
 from catenary.store.postgres.pool import Connections, describe, message, unreachable
 from catenary.store.postgres.schema import CHANNEL, INSERT_EXECUTIONS, SCHEMA_VERSION
-from catenary.store.rows import COLUMN_NAMES, execution_row
+from catenary.store.rows import COLUMN_NAMES, execution_row, import_rows
 from catenary.store.sql import Abort, SQLStore
 
 
@@ -395,59 +395,8 @@ class PostgresStore(SQLStore):
             if blocks:
                 self._insert_blocks(conn, blocks)
             counts["blocks"] = len({c.cid_bytes for c, _ in batch.blocks} - known_blocks)
-            insert(
-                conn,
-                "operations",
-                "INSERT INTO operations VALUES (%s, %s, %s, %s, %s)",
-                [
-                    (v.id.cid_bytes, m.id.cid_bytes, m.name, encode(m.data()), encode(v.data()))
-                    for m, v in batch.operations
-                ],
-            )
-            insert(
-                conn,
-                "workflows",
-                "INSERT INTO workflows VALUES (%s, %s, %s, %s)",
-                [(w.id.cid_bytes, w.name, encode(w.data()), batch.now) for w in batch.workflows],
-            )
-            insert(
-                conn,
-                "runs",
-                "INSERT INTO runs VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        r.id.cid_bytes,
-                        r.workflow.cid_bytes,
-                        r.nonce,
-                        r.status,
-                        r.next_segment,
-                        r.total_time,
-                        r.error,
-                        r.created_at,
-                        r.updated_at,
-                    )
-                    for r in batch.runs
-                ],
-            )
-            insert(
-                conn,
-                "segment_outputs",
-                "INSERT INTO segment_outputs VALUES (%s, %s, %s, %s, %s)",
-                [
-                    (r.id.cid_bytes, o.segment, o.output.cid_bytes, o.producer.cid_bytes, o.segment_time)
-                    for r in batch.runs
-                    for o in r.outputs.values()
-                ],
-            )
-            insert(
-                conn,
-                "events",
-                "INSERT INTO events VALUES (%s, %s, %s, %s, %s)",
-                [
-                    (e.hash.cid_bytes, e.run.cid_bytes, e.segment, encode(e.data()), batch.now)
-                    for e in batch.events
-                ],
-            )
+            for table, width, rows in import_rows(batch):
+                insert(conn, table, f"INSERT INTO {table} VALUES ({self._marks(width)})", rows)
             hashes = [e.hash.cid_bytes for e in batch.executions]
             known = (
                 {

@@ -145,10 +145,9 @@ def _run(state: RunState, in_bundle: set[CID], body: _Blocks) -> dict[str, Any]:
 
 
 def _stored(store: Store, cid: CID, what: str) -> bytes:
-    data = store.get_block(cid)
-    if data is None:
-        raise NotFoundError(f"{what} {cid} is missing from this node's value store")
-    return data
+    return NotFoundError.require(
+        store.get_block(cid), "{} {} is missing from this node's value store", what, cid
+    )
 
 
 def _add_version(store: Store, registry: Registry, version_id: CID, body: _Blocks) -> None:
