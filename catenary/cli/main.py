@@ -24,8 +24,9 @@ import click
 from catenary._version import __version__
 from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
+from catenary.cid.display import short
 from catenary.cli import output
-from catenary.cli.output import LazyModule, cid_arg, emit, err, json_option, ns_time, out
+from catenary.cli.output import LazyModule, cid_arg, emit, err, full_option, json_option, ns_time, out
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
@@ -401,9 +402,10 @@ def workflow_show(c: Context, workflow_id: str, as_json: bool) -> None:
 
 
 @workflow.command("list")
+@full_option
 @json_option
 @pass_ctx
-def workflow_list(c: Context, as_json: bool) -> None:
+def workflow_list(c: Context, full: bool, as_json: bool) -> None:
     """List stored workflows."""
     infos = c.node.workflows.list()
     if as_json:
@@ -425,7 +427,9 @@ def workflow_list(c: Context, as_json: bool) -> None:
 
     table = Table("id", "name", "segments", "created")
     for i in infos:
-        table.add_row(str(i.id), i.workflow.name, str(len(i.workflow.segments)), ns_time(i.created_at))
+        table.add_row(
+            short(i.id, full), i.workflow.name, str(len(i.workflow.segments)), ns_time(i.created_at)
+        )
     out.print(table)
 
 
@@ -436,9 +440,10 @@ def op() -> None:
 
 
 @op.command("list")
+@full_option
 @json_option
 @pass_ctx
-def op_list(c: Context, as_json: bool) -> None:
+def op_list(c: Context, full: bool, as_json: bool) -> None:
     """List registered operation versions."""
     infos = c.node.operations.list()
     if as_json:
@@ -452,7 +457,7 @@ def op_list(c: Context, as_json: bool) -> None:
             i.manifest.name,
             ", ".join(map(json.dumps, i.manifest.inputs)),
             json.dumps(i.manifest.output),
-            str(i.version_id),
+            short(i.version_id, full),
             "yes" if i.available else "no",
         )
     out.print(table)
@@ -605,9 +610,10 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--workflow", "workflow_id", metavar="WORKFLOW", help="Only runs of this workflow.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@full_option
 @json_option
 @pass_ctx
-def runs_list(c: Context, workflow_id: str | None, limit: int, as_json: bool) -> None:
+def runs_list(c: Context, workflow_id: str | None, limit: int, full: bool, as_json: bool) -> None:
     """List runs, newest first."""
     wf = cid_arg(workflow_id, "--workflow") if workflow_id else None
     states = c.node.runs.list(wf, limit)
@@ -619,8 +625,8 @@ def runs_list(c: Context, workflow_id: str | None, limit: int, as_json: bool) ->
     table = Table("run", "workflow", "status", "next", "total ms", "created")
     for s in states:
         table.add_row(
-            str(s.id),
-            str(s.workflow)[:20] + "…",
+            short(s.id, full),
+            short(s.workflow, full),
             s.status,
             str(s.next_segment),
             f"{s.total_time:.2f}",
@@ -755,9 +761,12 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
 @filter_options
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--page-token", metavar="TOKEN", help="Continue from a previous page.")
+@full_option
 @json_option
 @pass_ctx
-def exec_list(c: Context, /, limit: int, page_token: str | None, as_json: bool, **flt: Any) -> None:
+def exec_list(
+    c: Context, /, limit: int, page_token: str | None, full: bool, as_json: bool, **flt: Any
+) -> None:
     """List executions, newest first, a page at a time."""
     page = c.node.executions.list(build_filter(**flt), limit, page_token)
     if as_json:
@@ -773,10 +782,10 @@ def exec_list(c: Context, /, limit: int, page_token: str | None, as_json: bool, 
     table = Table("hash", "seg.step", "status", "output", "cached", "created")
     for e in page.executions:
         table.add_row(
-            str(e.hash),
+            short(e.hash, full),
             f"{e.segment}.{e.step}",
             e.status.value,
-            str(e.output)[:24] + "…" if e.output else (e.error or "")[:40],
+            short(e.output, full) if e.output else (e.error or "")[:40],
             "yes" if e.cached_from else "",
             ns_time(e.created_at),
         )
