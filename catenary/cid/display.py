@@ -3,7 +3,8 @@
 Every catenary CID starts alike (``bafy2bzace``: CIDv1, dag-cbor, blake2b-256), so a table
 that cut ids to their start would show the same text on every row. Tables (the CLI's and the
 explorer's) show the last characters after an ellipsis instead; the CLI takes that end back
-(with or without the ellipsis) as a unique suffix of a stored id.
+(with or without the ellipsis) as a unique suffix of a stored id. The explorer's scripts
+(static/graph.js, live.js) shorten the same way.
 """
 
 from __future__ import annotations

@@ -520,22 +520,31 @@ fresh_option = click.option("--fresh", is_flag=True, help="Execute everything ag
     help="External input for a segment's -1 slot; repeat for several slots, in slot order.",
 )
 @fresh_option
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="A line per step and segment on stderr as they finish (default: when stderr is a terminal).",
+)
 @json_option
 @pass_ctx
-def run_cmd(c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, as_json: bool) -> None:
+def run_cmd(
+    c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, progress: bool | None, as_json: bool
+) -> None:
     """Run a workflow to the end (new, then next until done)."""
+    from catenary.cli.progress import RunProgress
+
     wf_id = cid_arg(workflow_id, "WORKFLOW")
     values = parse_segment_inputs(inputs, c.value_cap)
-    total = len(c.node.workflows.get(wf_id).workflow.segments)
-
-    def progress(result: Any) -> None:
-        err.print(
-            f"segment {result.segment + 1}/{total} done in {result.segment_time:.2f} ms "
-            f"(total {result.total_time:.2f} ms)"
-        )
-
-    with failure_document(as_json):
-        state, result = c.node.runs.run(wf_id, values, fresh=fresh, on_step=progress)
+    live = sys.stderr.isatty() if progress is None else progress
+    # With --json the document names the run, and stderr stays the one error line scripts read.
+    shown = RunProgress(c.node, c.node.workflows.get(wf_id).workflow, live, say_run=live or not as_json)
+    try:
+        with failure_document(as_json):
+            state, result = c.node.runs.run(
+                wf_id, values, fresh=fresh, on_step=shown.step, on_start=shown.start
+            )
+    finally:
+        shown.close()
     if as_json:
         emit(render.step_json(result))
         return
