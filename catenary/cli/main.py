@@ -26,6 +26,7 @@ from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
 from catenary.cid.display import short
 from catenary.cli import output
+from catenary.cli.complete import complete_stored_ids
 from catenary.cli.output import LazyModule, cid_arg, emit, err, full_option, json_option, ns_time, out
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
@@ -1056,6 +1057,7 @@ from catenary.cli.build import workflow_build  # noqa: E402
 
 workflow.add_command(workflow_build)
 _global_options_after(cli)
+complete_stored_ids(cli)
 
 
 def _error(message: str) -> None:
@@ -1068,7 +1070,8 @@ def _error(message: str) -> None:
 def main() -> None:
     """Entry point: maps catenary errors to one line on stderr and exit 1/2."""
     try:
-        cli.main(standalone_mode=False)
+        # The name and variable shell completion uses, also under `python -m catenary`.
+        cli.main(standalone_mode=False, prog_name="catenary", complete_var="_CATENARY_COMPLETE")
     except CatenaryError as exc:
         _error(str(exc))
         sys.exit(exc.exit_code)

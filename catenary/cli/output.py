@@ -82,12 +82,14 @@ def emit(document: Any) -> None:
 
 # Set by the CLI's Context for a local data dir: (kind, fragment) -> matching stored ids.
 ID_MATCHER: Callable[[str, str], list[CID]] | None = None
-# The argument names of cid_arg and the kind of id each names.
-_KINDS = {
+# The argument names of cid_arg and the kind of id each names (shell completion too: complete.py).
+KINDS = {
     "HASH": "execution",
     "--proof": "execution",
     "RUN": "run",
+    "--run": "run",
     "WORKFLOW": "workflow",
+    "WORKFLOW_ID": "workflow",
     "--workflow": "workflow",
     "CID": "value",
     "VERSION_ID": "operation version",
@@ -106,7 +108,7 @@ def cid_arg(text: str, what: str) -> CID:
     try:
         return CID.parse(text)
     except CatenaryError as exc:
-        kind = _KINDS.get(what)
+        kind = KINDS.get(what)
         if ID_MATCHER is None or kind is None or len(text) < 4 or not set(text) <= _BASE32:
             raise BadInputError(f"{what}: {exc}") from exc
         matches = ID_MATCHER(kind, text)
