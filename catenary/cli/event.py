@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from catenary.cli.output import cid_arg, emit, err, json_option, ns_time, out
+from catenary.cid.display import short
+from catenary.cli.output import cid_arg, emit, err, full_option, json_option, ns_time, out
 from catenary.cli.values import parse_value
 
 if TYPE_CHECKING:  # loaded by the commands that use them (CLI start-up)
@@ -115,10 +116,11 @@ def event_get(c: Any, event_id: str, as_json: bool) -> None:
     type=click.IntRange(1, 1000),
     help="At most this many events.",
 )
+@full_option
 @json_option
 @click.pass_obj
 def event_list(
-    c: Any, event_key: str | None, emitter: str | None, after: int, limit: int, as_json: bool
+    c: Any, event_key: str | None, emitter: str | None, after: int, limit: int, full: bool, as_json: bool
 ) -> None:
     """Events stored here, oldest first, a page at a time."""
     rows = c.node.events.list(key=event_key, emitter=emitter, after=after, limit=limit)
@@ -129,7 +131,7 @@ def event_list(
 
     table = Table("position", "event", "key", "emitter", "time")
     for r in rows:
-        table.add_row(str(r.position), str(r.id), r.event.key, r.event.emitter, ns_time(r.event.time))
+        table.add_row(str(r.position), short(r.id, full), r.event.key, r.event.emitter, ns_time(r.event.time))
     out.print(table)
 
 

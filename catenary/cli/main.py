@@ -24,8 +24,20 @@ import click
 from catenary._version import __version__
 from catenary.cid import CID
 from catenary.cid.dagjson import dumps, to_json
+from catenary.cid.display import short
 from catenary.cli import output
-from catenary.cli.output import LazyModule, cid_arg, emit, err, json_option, ns_time, out, read_file
+from catenary.cli.complete import complete_stored_ids
+from catenary.cli.output import (
+    LazyModule,
+    cid_arg,
+    emit,
+    err,
+    full_option,
+    json_option,
+    ns_time,
+    out,
+    read_file,
+)
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
@@ -408,9 +420,10 @@ def workflow_show(c: Context, workflow_id: str, as_json: bool) -> None:
 
 
 @workflow.command("list")
+@full_option
 @json_option
 @pass_ctx
-def workflow_list(c: Context, as_json: bool) -> None:
+def workflow_list(c: Context, full: bool, as_json: bool) -> None:
     """List stored workflows."""
     infos = c.node.workflows.list()
     if as_json:
@@ -432,7 +445,9 @@ def workflow_list(c: Context, as_json: bool) -> None:
 
     table = Table("id", "name", "segments", "created")
     for i in infos:
-        table.add_row(str(i.id), i.workflow.name, str(len(i.workflow.segments)), ns_time(i.created_at))
+        table.add_row(
+            short(i.id, full), i.workflow.name, str(len(i.workflow.segments)), ns_time(i.created_at)
+        )
     out.print(table)
 
 
@@ -443,9 +458,10 @@ def op() -> None:
 
 
 @op.command("list")
+@full_option
 @json_option
 @pass_ctx
-def op_list(c: Context, as_json: bool) -> None:
+def op_list(c: Context, full: bool, as_json: bool) -> None:
     """List registered operation versions."""
     infos = c.list_operations()
     if as_json:
@@ -458,7 +474,7 @@ def op_list(c: Context, as_json: bool) -> None:
             i.manifest.name,
             ", ".join(map(json.dumps, i.manifest.inputs)),
             json.dumps(i.manifest.output),
-            str(i.version_id),
+            short(i.version_id, full),
             "yes" if i.available else "no",
         )
         for i in infos
@@ -523,22 +539,31 @@ fresh_option = click.option("--fresh", is_flag=True, help="Execute everything ag
     help="External input for a segment's -1 slot; repeat for several slots, in slot order.",
 )
 @fresh_option
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="A line per step and segment on stderr as they finish (default: when stderr is a terminal).",
+)
 @json_option
 @pass_ctx
-def run_cmd(c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, as_json: bool) -> None:
+def run_cmd(
+    c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, progress: bool | None, as_json: bool
+) -> None:
     """Run a workflow to the end (new, then next until done)."""
+    from catenary.cli.progress import RunProgress
+
     wf_id = cid_arg(workflow_id, "WORKFLOW")
     values = parse_segment_inputs(inputs, c.value_cap)
-    total = len(c.node.workflows.get(wf_id).workflow.segments)
-
-    def progress(result: Any) -> None:
-        err.print(
-            f"segment {result.segment + 1}/{total} done in {result.segment_time:.2f} ms "
-            f"(total {result.total_time:.2f} ms)"
-        )
-
-    with failure_document(as_json):
-        state, result = c.node.runs.run(wf_id, values, fresh=fresh, on_step=progress)
+    live = sys.stderr.isatty() if progress is None else progress
+    # With --json the document names the run, and stderr stays the one error line scripts read.
+    shown = RunProgress(c.node, c.node.workflows.get(wf_id).workflow, live, say_run=live or not as_json)
+    try:
+        with failure_document(as_json):
+            state, result = c.node.runs.run(
+                wf_id, values, fresh=fresh, on_step=shown.step, on_start=shown.start
+            )
+    finally:
+        shown.close()
     if as_json:
         emit(render.step_json(result))
         return
@@ -614,9 +639,10 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--workflow", "workflow_id", metavar="WORKFLOW", help="Only runs of this workflow.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@full_option
 @json_option
 @pass_ctx
-def runs_list(c: Context, workflow_id: str | None, limit: int, as_json: bool) -> None:
+def runs_list(c: Context, workflow_id: str | None, limit: int, full: bool, as_json: bool) -> None:
     """List runs, newest first."""
     wf = cid_arg(workflow_id, "--workflow") if workflow_id else None
     states = c.node.runs.list(wf, limit)
@@ -628,8 +654,8 @@ def runs_list(c: Context, workflow_id: str | None, limit: int, as_json: bool) ->
     table = Table("run", "workflow", "status", "next", "total ms", "created")
     for s in states:
         table.add_row(
-            str(s.id),
-            str(s.workflow)[:20] + "…",
+            short(s.id, full),
+            short(s.workflow, full),
             s.status,
             str(s.next_segment),
             f"{s.total_time:.2f}",
@@ -759,9 +785,12 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
 @filter_options
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--page-token", metavar="TOKEN", help="Continue from a previous page.")
+@full_option
 @json_option
 @pass_ctx
-def exec_list(c: Context, /, limit: int, page_token: str | None, as_json: bool, **flt: Any) -> None:
+def exec_list(
+    c: Context, /, limit: int, page_token: str | None, full: bool, as_json: bool, **flt: Any
+) -> None:
     """List executions, newest first, a page at a time."""
     page = c.node.executions.list(build_filter(**flt), limit, page_token)
     if as_json:
@@ -777,10 +806,10 @@ def exec_list(c: Context, /, limit: int, page_token: str | None, as_json: bool, 
     table = Table("hash", "seg.step", "status", "output", "cached", "created")
     for e in page.executions:
         table.add_row(
-            str(e.hash),
+            short(e.hash, full),
             f"{e.segment}.{e.step}",
             e.status.value,
-            str(e.output)[:24] + "…" if e.output else (e.error or "")[:40],
+            short(e.output, full) if e.output else (e.error or "")[:40],
             "yes" if e.cached_from else "",
             ns_time(e.created_at),
         )
@@ -1056,6 +1085,7 @@ from catenary.cli.build import workflow_build  # noqa: E402
 
 workflow.add_command(workflow_build)
 _global_options_after(cli)
+complete_stored_ids(cli)
 
 
 def _error(message: str) -> None:
@@ -1068,7 +1098,8 @@ def _error(message: str) -> None:
 def main() -> None:
     """Entry point: maps catenary errors to one line on stderr and exit 1/2."""
     try:
-        cli.main(standalone_mode=False)
+        # The name and variable shell completion uses, also under `python -m catenary`.
+        cli.main(standalone_mode=False, prog_name="catenary", complete_var="_CATENARY_COMPLETE")
     except CatenaryError as exc:
         _error(str(exc))
         sys.exit(exc.exit_code)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from catenary.cid import CID
+from catenary.cid.display import ELLIPSIS
 from catenary.errors import BadInputError, CatenaryError, NotFoundError
 
 if TYPE_CHECKING:
@@ -73,6 +74,13 @@ json_option = click.option(
 )
 
 
+full_option = click.option(
+    "--full",
+    is_flag=True,
+    help="Print whole ids in the table (default: their distinguishing end, as the explorer shows).",
+)
+
+
 def emit(document: Any) -> None:
     """Print one JSON document on stdout (flushed: stream commands print one per line)."""
     click.echo(json.dumps(document, ensure_ascii=False))
@@ -81,12 +89,14 @@ def emit(document: Any) -> None:
 
 # Set by the CLI's Context for a local data dir: (kind, fragment) -> matching stored ids.
 ID_MATCHER: Callable[[str, str], list[CID]] | None = None
-# The argument names of cid_arg and the kind of id each names.
-_KINDS = {
+# The argument names of cid_arg and the kind of id each names (shell completion too: complete.py).
+KINDS = {
     "HASH": "execution",
     "--proof": "execution",
     "RUN": "run",
+    "--run": "run",
     "WORKFLOW": "workflow",
+    "WORKFLOW_ID": "workflow",
     "--workflow": "workflow",
     "CID": "value",
     "VERSION_ID": "operation version",
@@ -100,11 +110,12 @@ _MEANT_WHOLE = 40
 def cid_arg(text: str, what: str) -> CID:
     """A CID given on the command line; a bad one is exit 2 naming the argument. On a local
     data dir, a unique prefix or end of a stored id (at least 4 characters) stands for it;
-    an ambiguous one lists the matches."""
+    an ambiguous one lists the matches. The end a table shows (``…`` and the tail) is taken too."""
+    text = text.removeprefix(ELLIPSIS).removeprefix("...")
     try:
         return CID.parse(text)
     except CatenaryError as exc:
-        kind = _KINDS.get(what)
+        kind = KINDS.get(what)
         if ID_MATCHER is None or kind is None or len(text) < 4 or not set(text) <= _BASE32:
             raise BadInputError(f"{what}: {exc}") from exc
         matches = ID_MATCHER(kind, text)

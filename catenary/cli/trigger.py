@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from catenary.cli.output import emit, json_option, ns_time, out, read_file
+from catenary.cid.display import short
+from catenary.cli.output import emit, full_option, json_option, ns_time, out, read_file
 from catenary.errors import BadInputError
 
 if TYPE_CHECKING:  # loaded by the commands that use them (CLI start-up)
@@ -69,9 +70,10 @@ def trigger_create(c: Any, definition: str, as_json: bool) -> None:
 
 
 @trigger_cmd.command("list")
+@full_option
 @json_option
 @click.pass_obj
-def trigger_list(c: Any, as_json: bool) -> None:
+def trigger_list(c: Any, full: bool, as_json: bool) -> None:
     """The triggers of this node, by name."""
     rows = c.local("trigger list").triggers.list()
     if as_json:
@@ -81,7 +83,9 @@ def trigger_list(c: Any, as_json: bool) -> None:
 
     table = Table("trigger", "on", "workflow", "enabled")
     for r in rows:
-        table.add_row(r.name, r.definition["on"], r.definition["workflow"], "yes" if r.enabled else "no")
+        table.add_row(
+            r.name, r.definition["on"], short(r.definition["workflow"], full), "yes" if r.enabled else "no"
+        )
     out.print(table)
 
 
@@ -147,9 +151,12 @@ def trigger_delete(c: Any, name: str) -> None:
 @click.option(
     "--limit", default=100, show_default=True, type=click.IntRange(1, 1000), help="At most this many."
 )
+@full_option
 @json_option
 @click.pass_obj
-def trigger_history(c: Any, name: str | None, status: str | None, limit: int, as_json: bool) -> None:
+def trigger_history(
+    c: Any, name: str | None, status: str | None, limit: int, full: bool, as_json: bool
+) -> None:
     """The firings of a trigger (or of all), oldest first: fired, failed with the reason, skipped."""
     rows = c.local("trigger history").triggers.history(name, status, limit)
     if as_json:
@@ -160,6 +167,6 @@ def trigger_history(c: Any, name: str | None, status: str | None, limit: int, as
     table = Table("at", "trigger", "event", "status", "run / reason")
     for f in rows:
         table.add_row(
-            ns_time(f.at), f.trigger, str(f.event), f.status, f.reason or (str(f.run) if f.run else "-")
+            ns_time(f.at), f.trigger, short(f.event, full), f.status, f.reason or short(f.run, full)
         )
     out.print(table)

@@ -327,6 +327,7 @@ class RunClient:
         inputs: Mapping[int, Sequence[Any]] | None = None,
         fresh: bool = False,
         on_step: Callable[[StepResult], None] | None = None,
+        on_start: Callable[[RunState], None] | None = None,
     ) -> RunResult:
         """new() then next() until done; every segment's input count is checked first."""
         inputs = dict(inputs or {})
@@ -343,6 +344,8 @@ class RunClient:
                     f"segment {index} takes {segment.external_slots} external input(s), got {given}"
                 )
         state = self.new(workflow_id)
+        if on_start:
+            on_start(state)
         for index in range(len(segments)):
             result = self.next(state.id, inputs.get(index, ()), fresh=fresh)
             if on_step:

@@ -118,6 +118,7 @@ class RunsLike(Protocol):
         inputs: Mapping[int, Sequence[Any]] | None = None,
         fresh: bool = False,
         on_step: Callable[[StepResult], None] | None = None,
+        on_start: Callable[[RunState], None] | None = None,
     ) -> RunResult: ...
 
 

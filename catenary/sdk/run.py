@@ -38,10 +38,12 @@ class RunManager:
         inputs: Mapping[int, Sequence[Any]] | None = None,
         fresh: bool = False,
         on_step: Callable[[StepResult], None] | None = None,
+        on_start: Callable[[RunState], None] | None = None,
     ) -> RunResult:
         """new() then next() until done, with each segment's external inputs by segment index.
 
-        Every segment's input count is checked before the run is created.
+        Every segment's input count is checked before the run is created. ``on_start`` gets the
+        new run before its first segment; ``on_step`` each segment's result.
         """
         inputs = dict(inputs or {})
         workflow = self._engine.workflow(workflow_id)
@@ -54,6 +56,8 @@ class RunManager:
         for index in range(len(workflow.segments)):
             self._engine.check_inputs(workflow, index, inputs.get(index, ()))
         state = self.new(workflow_id)
+        if on_start:
+            on_start(state)
         for index in range(len(workflow.segments)):
             result = self.next(state.id, inputs.get(index, ()), fresh=fresh)
             if on_step:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -164,13 +165,17 @@ class SQLiteStore(SQLStore):
 
     def _open_read_only(self, failure: StoreError) -> None:
         """A data dir that cannot be written still answers reads: ``mode=ro`` (which needs the
-        WAL's -shm file to exist or be creatable), else, on a read-only file system whose WAL is
-        empty, ``immutable`` (nothing can change the file there, and nothing is in the WAL)."""
+        WAL's -shm file to exist or be creatable), else, on a read-only file system or in a
+        directory this process may not write, whose WAL is empty, ``immutable`` (nothing is in
+        the WAL; a writer would first have to create it there, which the read-only mount or
+        the directory's permissions stop)."""
         if hasattr(self, "_db"):
             self._db.close()
         attempts = ["mode=ro"]
         wal = self.path.with_name(self.path.name + "-wal")
-        if read_only_fs(str(self.path.parent)) and (not wal.exists() or wal.stat().st_size == 0):
+        parent = str(self.path.parent)
+        locked = read_only_fs(parent) or not os.access(parent, os.W_OK)
+        if locked and (not wal.exists() or wal.stat().st_size == 0):
             attempts.append("immutable=1")  # all of the DB is in its main file: nothing to miss
         for flags in attempts:
             try:

@@ -16,7 +16,6 @@ import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -28,6 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from catenary.cid.display import short
 from catenary.errors import (
     AuthenticationError,
     BadInputError,
@@ -74,12 +74,6 @@ def duration(start: int | None, end: int | None) -> str:
     if start is None or end is None:
         return "-"
     return ms((end - start) / 1e6)
-
-
-def short(cid: Any) -> str:
-    """A CID shortened for tables: every catenary CID starts with bafy2bzace, so keep the tail."""
-    text = str(cid)
-    return text if len(text) <= 20 else f"…{text[-12:]}"
 
 
 def as_text_json(value: Any, indent: int | None = None) -> str:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from catenary.cid import cid_of
+from catenary.cid.display import short
 
 from .test_cli import Cli, cli  # noqa: F401  (fixture)
 from .test_cli_remote import served  # noqa: F401  (fixture)
@@ -26,7 +27,9 @@ def test_emit_get_and_list_locally(cli: Cli) -> None:  # noqa: F811
         second["id"]
     ]
     assert cli.json("event", "list", "--after", "2")["events"] == []
-    assert "photo.uploaded" in cli("event", "list").stdout
+    table = cli("event", "list").stdout
+    assert "photo.uploaded" in table and short(first["id"]) in table and first["id"] not in table
+    assert first["id"] in cli("event", "list", "--full").stdout
 
 
 def test_bad_input_is_one_error_and_changes_nothing(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
@@ -81,6 +84,9 @@ def test_a_trigger_from_the_cli_fires_once_and_keeps_its_history(cli: Cli, tmp_p
     firings = cli.json("trigger", "history", "greet")["firings"]
     assert [(f["event"], f["status"]) for f in firings][0] == (event["id"], "fired")
     assert firings[1]["status"] == "failed" and "$.inputs[0]" in firings[1]["reason"]
+    assert short(wf) in cli("trigger", "list").stdout and wf in cli("trigger", "list", "--full").stdout
+    history = cli("trigger", "history", "greet").stdout
+    assert short(event["id"]) in history and short(firings[0]["run"]) in history
     run = cli.json("runs", "get", firings[0]["run"])
     final = run["outputs"][0]["producer"]
     [node] = [n for n in cli.json("exec", "trace", final)["nodes"] if n["kind"] == "event"]
