@@ -31,7 +31,7 @@ from catenary.errors import BadInputError, CatenaryError, NotFoundError, RunStat
 from catenary.sdk import Node
 from catenary.web import api, pages
 from catenary.web.context import Explorer
-from catenary.web.preview import DEFAULT_PREVIEW_LIMIT
+from catenary.web.preview import DEFAULT_PREVIEW_LIMIT, JSON_DEPTH
 from catenary.web.security import LOOPBACK_NAMES, SecurityHeaders, bare_host
 
 HERE = Path(__file__).resolve().parent
@@ -79,7 +79,7 @@ def _templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(ns_time=ns_time, ms=ms, short=short)
-    env.globals.update(duration=duration, graph_available=graph_available)
+    env.globals.update(duration=duration, graph_available=graph_available, preview_depth=JSON_DEPTH)
     return Jinja2Templates(env=env)
 
 
@@ -105,6 +105,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    422: "Cannot be shown",
     500: "Internal error",
     501: "Not available",
     503: "Unavailable",
