@@ -2,7 +2,8 @@
 
 A value is previewed from its DAG-CBOR block. A block over the preview limit is
 not decoded at all: the page offers a download link instead. A map or list is shown as
-indented DAG-JSON cut at ``JSON_DEPTH`` levels and ``JSON_CHARS`` characters, rendered lazily,
+indented DAG-JSON cut at ``PREVIEW_DEPTH`` levels, ``PREVIEW_ITEMS`` items per map or list and
+``JSON_CHARS`` characters (:mod:`catenary.limits`), rendered lazily,
 so a value nested 100,000 levels deep (valid DAG-CBOR, beyond what JSON can print) or one of
 millions of items costs a bounded page, never an error (issue 14).
 """
@@ -16,11 +17,12 @@ from typing import Any
 
 from catenary.cid import CID, decode
 from catenary.cid.dagjson import to_json
+from catenary.limits import PREVIEW_DEPTH, PREVIEW_ITEMS
 
 DEFAULT_PREVIEW_LIMIT = 4 * 1024 * 1024  # encoded bytes; above this only a download link
 TEXT_CHARS = 4000
 JSON_CHARS = 20000
-JSON_DEPTH = 64  # levels of maps and lists shown; deeper ones are shown as [...] / {...}
+JSON_DEPTH = PREVIEW_DEPTH  # levels of maps and lists shown; deeper ones show as [...] / {...}
 HEX_BYTES = 512
 
 # Raster formats a browser shows in <img>, by magic number. SVG is left out on purpose:
@@ -129,13 +131,15 @@ def preview(cid: CID, block: bytes, limit: int = DEFAULT_PREVIEW_LIMIT) -> Previ
 
 def bounded_json(value: object, chars: int = JSON_CHARS, depth: int = JSON_DEPTH) -> tuple[str, bool]:
     """``value`` as ``json.dumps(to_json(value), indent=2)`` would print it, but at most ``chars``
-    characters and ``depth`` levels (deeper maps and lists show as ``{...}`` / ``[...]``); and
-    whether anything was left out. Rendering stops as soon as the budget is spent."""
+    characters, ``depth`` levels (deeper maps and lists show as ``{...}`` / ``[...]``) and
+    ``PREVIEW_ITEMS`` items of each (then ``... N more``); and whether anything was left out.
+    Rendering stops as soon as the budget is spent."""
     parts: list[str] = []
     size = 0
     cut = False
     for chunk in _chunks(value, 0, depth):
-        cut = cut or chunk in ELIDED  # a string leaf comes quoted: never equal to these
+        # A string leaf comes quoted, a key with ": ": neither is equal to these marks.
+        cut = cut or chunk in ELIDED or chunk.lstrip(",\n ").startswith(MORE)
         parts.append(chunk)
         size += len(chunk)
         if size > chars:
@@ -144,6 +148,7 @@ def bounded_json(value: object, chars: int = JSON_CHARS, depth: int = JSON_DEPTH
 
 
 ELIDED = ("{...}", "[...]")  # what a map / list beyond the depth cut shows
+MORE = "..."  # then how many items of a long map or list were left out
 
 
 def _chunks(value: Any, level: int, depth: int) -> Iterator[str]:
@@ -159,6 +164,9 @@ def _chunks(value: Any, level: int, depth: int) -> Iterator[str]:
     yield opening
     items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
     for index, (key, item) in enumerate(items):
+        if index == PREVIEW_ITEMS:
+            yield f",{inner}{MORE} ({len(value) - index:,} more)"
+            break
         yield ("," if index else "") + inner
         if key is not None:
             yield json.dumps(key, ensure_ascii=False) + ": "

@@ -54,8 +54,8 @@ def test_each_sqlstate_is_its_store_error(exc: Exception, expected: type[StoreEr
     failure = classify(exc, "the execution DB postgresql://h/db", "use")
     assert type(failure) is expected and cause in str(failure)
     assert str(failure).startswith("cannot use the execution DB postgresql://h/db: ")
-    code = grpc.StatusCode.FAILED_PRECONDITION if expected is StoreReadOnlyError else grpc.StatusCode.UNAVAILABLE
-    assert code_for(failure) == code
+    codes = {StoreReadOnlyError: grpc.StatusCode.FAILED_PRECONDITION}
+    assert code_for(failure) == codes.get(expected, grpc.StatusCode.UNAVAILABLE)
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,8 @@ def test_read_only_database_reads_and_refuses_writes(pg_database: str, tmp_path:
     before = snapshot(pg_database)
     listed = cli(pg_database, tmp_path / "d", "exec", "list", "--json")
     assert listed.returncode == 0 and listed.stdout.count('"completed"') == 1, listed.stderr
-    one_clean_line(cli(pg_database, tmp_path / "d", "next", run, "--input", "text:x"), "read-only transaction")
+    stepped = cli(pg_database, tmp_path / "d", "next", run, "--input", "text:x")
+    one_clean_line(stepped, "read-only transaction")
     with served(pg_database, tmp_path / "d") as client:
         assert client.executions.list()  # reads are answered
         refused_run(client, wf, StoreReadOnlyError)

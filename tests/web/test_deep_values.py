@@ -16,6 +16,7 @@ import pytest
 
 from catenary.cid import CID, block, cid_of
 from catenary.cid.dagjson import to_json
+from catenary.limits import PREVIEW_ITEMS
 from catenary.sdk import Node
 from catenary.web import WebServer
 from catenary.web.preview import JSON_CHARS, JSON_DEPTH, bounded_json, nesting
@@ -80,12 +81,14 @@ def test_a_value_nested_100000_deep_gets_a_preview_cut_by_depth(served: Served, 
     assert f'href="/api/values/{output}/raw" download' in html
 
 
-def test_a_huge_value_gets_a_preview_cut_by_size(served: Served) -> None:
+def test_a_huge_value_gets_a_preview_cut_by_items(served: Served) -> None:
     output = served.node.executions.get(served.wide).output
     assert output is not None
     for path in (f"/executions/{served.wide}", f"/values/{output}"):
         html = _html(served, path)
-        assert len(_preview_text(html)) == JSON_CHARS
+        shown = _preview_text(html)
+        assert shown.count('"n"') == PREVIEW_ITEMS and f"... ({200_000 - PREVIEW_ITEMS:,} more)" in shown
+        assert len(shown) <= JSON_CHARS
         assert "Preview cut short." in html and "levels deep" not in html
         assert f'href="/api/values/{output}/raw" download' in html
 
@@ -134,4 +137,8 @@ def test_bounded_json_and_nesting_on_deep_and_long_values() -> None:
     assert cut and text.count("[") == JSON_DEPTH + 1 and text.endswith("]")
     text, cut = bounded_json(list(range(1_000_000)), chars=100)
     assert cut and len(text) == 100
+    text, cut = bounded_json(["x" * 1000] * 100)  # under the item cap, over the characters
+    assert cut and len(text) == JSON_CHARS
+    text, cut = bounded_json(list(range(PREVIEW_ITEMS + 1)))
+    assert cut and text.endswith(f"{PREVIEW_ITEMS - 1},\n  ... (1 more)\n]")
     assert nesting(nested(DEPTH)) == DEPTH and nesting(5) == 0 and nesting({"a": [{}]}) == 3
