@@ -21,13 +21,26 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from trace_depth import chain_node  # noqa: E402
+from trace_depth import inc  # noqa: E402
 
 from catenary.operations.registry import default_registry  # noqa: E402
 from catenary.sdk import Node  # noqa: E402
+
+
+def chain_node(data_dir: Path, size: int) -> tuple[Node, Any]:
+    """``trace_depth.chain_node`` on a node whose per-segment cap (10,000) is raised to ``size``."""
+    registry = default_registry()
+    registry.add(inc)
+    node = Node(data_dir, registry=registry, max_sequence=max(size, 10_000))
+    step = {"version_id": str(inc.version_id), "config": {}}
+    data = {"name": f"chain-{size}", "creators": ["bench"], "description": "", "groups": []}
+    wf = node.workflows.create({"data": data | {"segments": [{"inputs": [-1], "sequence": [step] * size}]}})
+    _, result = node.runs.run(wf.id, {0: [0]}, fresh=True)
+    return node, result
 
 
 def measure(size: int, bundles: bool) -> dict[str, float]:
@@ -46,8 +59,8 @@ def measure(size: int, bundles: bool) -> dict[str, float]:
             buffer = io.BytesIO()
             node.trust.export(result.final, buffer)
             registry = default_registry()
-            registry.add(sys.modules["trace_depth"].inc)
-            other = Node(Path(tmp) / "b", registry=registry)
+            registry.add(inc)
+            other = Node(Path(tmp) / "b", registry=registry, max_sequence=max(size, 10_000))
             started = time.perf_counter()
             checked = other.trust.verify_bundle(buffer.getvalue())
             bundle_s = time.perf_counter() - started

@@ -59,6 +59,18 @@ class OperationManifest:
     def from_data(cls, data: dict[str, Any]) -> OperationManifest:
         expected = {"name", "description", "inputs", "output", "config", "groups"}
         _exact_keys(data, expected, "")
+        # A crafted block can hold anything: refuse a container of the wrong kind here, where a
+        # tuple() or .items() of it would fail without saying where (issue 14).
+        for key, kind in (("inputs", list), ("config", dict), ("groups", list)):
+            if not isinstance(data[key], kind):
+                raise ManifestError(
+                    key, f"expected a {'list' if kind is list else 'map'}, got {_brief(data[key])}"
+                )
+        for key, allowed in data["config"].items():
+            if not isinstance(allowed, list):
+                raise ManifestError(
+                    f"config.{_key(key)}", f"expected a list of strings, got {_brief(allowed)}"
+                )
         return cls(
             name=data["name"],
             description=data["description"],

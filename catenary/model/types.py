@@ -9,23 +9,28 @@ from __future__ import annotations
 from typing import Any
 
 from catenary.cid import CID
+from catenary.limits import shown
 
 TypeSpec = str | dict[str, "TypeSpec"]
 
 NAMES = ("any", "bytes", "string", "int", "float", "bool", "null", "list", "map", "cid")
+TYPE_DEPTH = 100  # levels of map types; far beyond any real manifest, far below the stack
 
 
-def type_problem(spec: Any) -> str | None:
-    """Why ``spec`` is not a valid type, or None."""
+def type_problem(spec: Any, depth: int = 0) -> str | None:
+    """Why ``spec`` is not a valid type, or None. Quoted through ``shown`` and cut at
+    ``TYPE_DEPTH`` levels: a crafted spec may be megabytes long or 100,000 levels deep."""
     if isinstance(spec, str):
-        return None if spec in NAMES else f"unknown type {spec!r} (known: {', '.join(NAMES)})"
+        return None if spec in NAMES else f"unknown type {shown(spec)} (known: {', '.join(NAMES)})"
     if isinstance(spec, dict):
+        if depth >= TYPE_DEPTH:
+            return f"a type nested more than {TYPE_DEPTH} levels deep"
         for field, inner in spec.items():
-            problem = type_problem(inner)
+            problem = type_problem(inner, depth + 1)
             if problem:
-                return f"field {field!r}: {problem}"
+                return f"field {shown(field)}: {problem}"
         return None
-    return f"a type is a name or a map of field types, not {spec!r}"
+    return f"a type is a name or a map of field types, not {shown(spec)}"
 
 
 def describe(value: Any) -> str:

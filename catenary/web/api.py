@@ -8,12 +8,13 @@ documents (see :mod:`catenary.web.app`).
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from catenary.cid.dagjson import to_json
-from catenary.errors import BadInputError
+from catenary.cid.dagjson import TOO_DEEP, to_json
+from catenary.errors import BadInputError, EncodingError
 from catenary.model import Direction
 from catenary.sdk import documents as render
 from catenary.web import live, openapi
@@ -99,7 +100,15 @@ def get_value(request: Request) -> JSONResponse:
     """``value get --json``: the bare DAG-JSON value."""
     check_known(request.query_params, ())
     cid = cid_param(request.path_params["cid"], "cid")
-    return JSONResponse(to_json(explorer(request).node.values.get(cid)))
+    value = explorer(request).node.values.get(cid)
+    try:
+        return JSONResponse(to_json(value))
+    except (EncodingError, RecursionError):
+        # Valid DAG-CBOR nested deeper than JSON can go: the request was fine (not a 400), this
+        # route just cannot give that value as DAG-JSON. The block route always can.
+        raise HTTPException(
+            422, f"value {cid} {TOO_DEEP}: read its DAG-CBOR block at /api/values/{cid}/block"
+        ) from None
 
 
 def _download_headers(name: str, media: str) -> dict[str, str]:

@@ -42,7 +42,7 @@ from catenary.errors import (
 from catenary.sdk import Node
 from catenary.web import api, pages
 from catenary.web.context import Explorer
-from catenary.web.preview import DEFAULT_PREVIEW_LIMIT
+from catenary.web.preview import DEFAULT_PREVIEW_LIMIT, JSON_DEPTH
 from catenary.web.security import LOOPBACK_NAMES, SecurityHeaders, bare_host
 from catenary.web.webhook import routes as webhook_routes
 
@@ -92,7 +92,7 @@ def _templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(ns_time=ns_time, ms=ms, short=short, json=as_text_json)
-    env.globals.update(duration=duration, graph_available=graph_available)
+    env.globals.update(duration=duration, graph_available=graph_available, preview_depth=JSON_DEPTH)
     return Jinja2Templates(env=env)
 
 
@@ -127,6 +127,7 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     413: "Too large",
+    422: "Cannot be shown",
     500: "Internal error",
     501: "Not available",
     503: "Unavailable",

@@ -313,6 +313,14 @@ def _get(
     return {"get": {"summary": summary, "parameters": parameters, "responses": responses}}
 
 
+def _deep(path: dict[str, Any]) -> dict[str, Any]:
+    """A route that answers 422 for a value nested deeper than JSON can print."""
+    path["get"]["responses"]["422"] = _json(
+        _ref("Error"), "the value is nested too deeply for DAG-JSON: read its block instead"
+    )
+    return path
+
+
 def _bytes(description: str, *media: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -412,7 +420,7 @@ def document() -> dict[str, Any]:
             [],
             not_found=False,
         ),
-        "/api/values/{cid}": _get("A value as DAG-JSON", _json(DAG_JSON, "the value"), [value_cid]),
+        "/api/values/{cid}": _deep(_get("A value as DAG-JSON", _json(DAG_JSON, "the value"), [value_cid])),
         "/api/values/{cid}/raw": _get(
             "A value's content: bytes as themselves, a string as UTF-8 text, else its DAG-CBOR block",
             _bytes(

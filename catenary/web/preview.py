@@ -1,20 +1,28 @@
 """Previews of values for the pages: text, JSON, a hex dump, or an image thumbnail.
 
 A value is previewed from its DAG-CBOR block. A block over the preview limit is
-not decoded at all: the page offers a download link instead.
+not decoded at all: the page offers a download link instead. A map or list is shown as
+indented DAG-JSON cut at ``PREVIEW_DEPTH`` levels, ``PREVIEW_ITEMS`` items per map or list and
+``JSON_CHARS`` characters (:mod:`catenary.limits`), rendered lazily,
+so a value nested 100,000 levels deep (valid DAG-CBOR, beyond what JSON can print) or one of
+millions of items costs a bounded page, never an error (issue 14).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from catenary.cid import CID, decode
 from catenary.cid.dagjson import to_json
+from catenary.limits import PREVIEW_DEPTH, PREVIEW_ITEMS
 
 DEFAULT_PREVIEW_LIMIT = 4 * 1024 * 1024  # encoded bytes; above this only a download link
 TEXT_CHARS = 4000
 JSON_CHARS = 20000
+JSON_DEPTH = PREVIEW_DEPTH  # levels of maps and lists shown; deeper ones show as [...] / {...}
 HEX_BYTES = 512
 
 # Raster formats a browser shows in <img>, by magic number. SVG is left out on purpose:
@@ -53,6 +61,7 @@ class Preview:
     truncated: bool = False
     media: str | None = None
     length: int | None = None  # bytes of a bytes value, characters of a string
+    depth: int | None = None  # levels of maps and lists, when the JSON preview was cut by depth
 
 
 def value_type(value: object) -> str:
@@ -114,8 +123,71 @@ def preview(cid: CID, block: bytes, limit: int = DEFAULT_PREVIEW_LIMIT) -> Previ
             truncated=len(value) > TEXT_CHARS,
             length=len(value),
         )
-    text = json.dumps(to_json(value), indent=2, ensure_ascii=False)
-    return Preview(cid, len(block), "json", kind, text[:JSON_CHARS], truncated=len(text) > JSON_CHARS)
+    text, cut = bounded_json(value)
+    levels = nesting(value) if cut else 0
+    depth = levels if levels > JSON_DEPTH else None
+    return Preview(cid, len(block), "json", kind, text, truncated=cut, depth=depth)
+
+
+def bounded_json(value: object, chars: int = JSON_CHARS, depth: int = JSON_DEPTH) -> tuple[str, bool]:
+    """``value`` as ``json.dumps(to_json(value), indent=2)`` would print it, but at most ``chars``
+    characters, ``depth`` levels (deeper maps and lists show as ``{...}`` / ``[...]``) and
+    ``PREVIEW_ITEMS`` items of each (then ``... N more``); and whether anything was left out.
+    Rendering stops as soon as the budget is spent."""
+    parts: list[str] = []
+    size = 0
+    cut = False
+    for chunk in _chunks(value, 0, depth):
+        # A string leaf comes quoted, a key with ": ": neither is equal to these marks.
+        cut = cut or chunk in ELIDED or chunk.lstrip(",\n ").startswith(MORE)
+        parts.append(chunk)
+        size += len(chunk)
+        if size > chars:
+            return "".join(parts)[:chars], True
+    return "".join(parts), cut
+
+
+ELIDED = ("{...}", "[...]")  # what a map / list beyond the depth cut shows
+MORE = "..."  # then how many items of a long map or list were left out
+
+
+def _chunks(value: Any, level: int, depth: int) -> Iterator[str]:
+    if not isinstance(value, (dict, list)) or not value:
+        pad = "\n" + "  " * level
+        yield json.dumps(to_json(value), indent=2, ensure_ascii=False).replace("\n", pad)
+        return
+    if level >= depth:
+        yield ELIDED[0] if isinstance(value, dict) else ELIDED[1]
+        return
+    inner = "\n" + "  " * (level + 1)
+    opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+    yield opening
+    items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+    for index, (key, item) in enumerate(items):
+        if index == PREVIEW_ITEMS:
+            yield f",{inner}{MORE} ({len(value) - index:,} more)"
+            break
+        yield ("," if index else "") + inner
+        if key is not None:
+            yield json.dumps(key, ensure_ascii=False) + ": "
+        yield from _chunks(item, level + 1, depth)
+    yield "\n" + "  " * level + closing
+
+
+def nesting(value: object) -> int:
+    """Levels of maps and lists in ``value`` (0 for a scalar), counted without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+        else:
+            continue
+        deepest = max(deepest, level + 1)
+    return deepest
 
 
 def raw_content(block: bytes) -> tuple[bytes, str]:

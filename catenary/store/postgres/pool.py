@@ -1,5 +1,7 @@
 """The PostgreSQL store's connections: a psycopg pool whose connections run in autocommit and
-commit synchronously, and whose lost or refused connections become one :class:`StoreError`."""
+commit synchronously, and whose failures are named: a lost or refused connection, a full disk
+or a read-only database becomes a ``StoreUnavailableError`` or ``StoreReadOnlyError``
+(:mod:`catenary.store.failures`)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from catenary.errors import StoreError
+from catenary.errors import StoreUnavailableError
+from catenary.store.failures import classify
 from catenary.store.postgres.schema import APPLICATION
 
 
@@ -70,7 +73,7 @@ class Connections:
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection (autocommit); a lost or refused connection becomes StoreError."""
+        """A pooled connection (autocommit); storage failures met using it become store errors."""
         try:
             for _ in range(self._pool.max_size + 1):
                 with self._pool.connection() as conn:
@@ -79,16 +82,18 @@ class Connections:
                         continue
                     yield conn
                     return
-            raise StoreError(unreachable(self.where, "the server closed every pooled connection"))
+            raise StoreUnavailableError(unreachable(self.where, "the server closed every pooled connection"))
         except PoolTimeout:
-            raise StoreError(unreachable(self.where, "no connection could be had from the pool")) from None
-        except psycopg.OperationalError as exc:
-            # Client-side failures have no SQLSTATE; class 08 and 57P0x are the server's
-            # "connection exception" and "shutting down". Anything else is not about reaching it.
-            state = exc.sqlstate or ""
-            if not state or state.startswith("08") or state.startswith("57P0"):
-                raise StoreError(unreachable(self.where, message(exc))) from None
-            raise
+            raise StoreUnavailableError(
+                unreachable(self.where, "no connection could be had from the pool")
+            ) from None
+        except psycopg.Error as exc:
+            # The server gone, a full disk, a read-only database: named by SQLSTATE in one table
+            # (catenary.store.failures). Anything else (a constraint, a bug) stays as it is.
+            failure = classify(exc, f"the execution DB {self.where}", "use")
+            if failure is None:
+                raise
+            raise failure from None
 
     def notify(self, channel: str) -> None:
         """``NOTIFY channel`` if a connection can be had within a second; else nothing."""

@@ -153,6 +153,8 @@ SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM schema_version"
 def migrate(conn: psycopg.Connection, where: str) -> None:
     """Apply the missing migrations in one transaction that records them in ``schema_version``.
     ``where`` names the database in errors."""
+    if _current(conn):
+        return  # nothing to write: a read-only database (a standby, read-only role) opens too
     with conn.transaction():
         # Two nodes starting at once: the second waits here, then finds nothing to do.
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -167,3 +169,12 @@ def migrate(conn: psycopg.Connection, where: str) -> None:
             conn.execute("INSERT INTO schema_version VALUES (%s, %s)", (number, time.time_ns()))
 
         apply_migrations(MIGRATIONS, version, f"the execution DB {where}", apply)
+
+
+def _current(conn: psycopg.Connection) -> bool:
+    """Whether every migration is applied already (read without taking the migration lock)."""
+    row = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    if not row or not row[0]:
+        return False
+    version = conn.execute(SCHEMA_VERSION).fetchall()[0][0]
+    return bool(version == len(MIGRATIONS))

@@ -12,9 +12,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from catenary.cid import CID, encode
-from catenary.errors import StoreError
+from catenary.errors import StoreError, StoreUnavailableError
 from catenary.model import Execution, Status
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
+from catenary.store.failures import classify
 from catenary.store.lineage import lineage_statements
 from catenary.store.postgres import schema
 from catenary.store.postgres.group_commit import GroupCommit
@@ -41,9 +42,13 @@ class PostgresStore(SQLStore):
         self.dsn = dsn
         self.where = describe(dsn)
         try:
-            conninfo_to_dict(dsn)
+            given = conninfo_to_dict(dsn).get("connect_timeout")
         except psycopg.ProgrammingError as exc:
             raise StoreError(f"invalid PostgreSQL URL for the execution DB: {exc}") from None
+        if given and str(given).isdigit() and int(given) > 0:
+            # The URL's own ?connect_timeout= also bounds the wait for a pooled connection, so
+            # that a server gone is reported in seconds, not after the default 30 s.
+            connect_timeout = float(given)
         # Migrate on a connection of its own first: an unreachable server or a refused login
         # fails here at once, in libpq's words, instead of as a pool timeout.
         try:
@@ -52,9 +57,10 @@ class PostgresStore(SQLStore):
             ) as conn:
                 schema.migrate(conn, self.where)
         except psycopg.OperationalError as exc:
-            raise StoreError(unreachable(self.where, message(exc))) from None
+            raise StoreUnavailableError(unreachable(self.where, message(exc))) from None
         except psycopg.Error as exc:
-            raise StoreError(f"cannot use the execution DB {self.where}: {message(exc)}") from None
+            failure = classify(exc, f"the execution DB {self.where}", "open")
+            raise failure or StoreError(f"cannot use the execution DB {self.where}: {message(exc)}") from None
         self._pool = Connections(dsn, self.where, pool_size, 3 * connect_timeout)
         self._changed = threading.Condition()
         self._latest = 0  # highest seq known to be committed (from NOTIFY and own commits)

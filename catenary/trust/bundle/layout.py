@@ -73,7 +73,7 @@ def _strings(value: Any) -> bool:
 
 
 def _status(value: Any) -> bool:
-    return value in _STATUSES
+    return isinstance(value, str) and value in _STATUSES  # a list or map is unhashable
 
 
 def _nullable(check: Check) -> Check:

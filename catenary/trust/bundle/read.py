@@ -302,11 +302,12 @@ def _read_version(reader: Reader, bundle: Bundle, version_id: CID) -> None:
     data = reader.map(version_id, "operation version", "operation version")
     if data is None:
         return
+    link = data["operation"]  # a crafted one may be a value 100,000 levels deep: quote it shown()
     manifest = reader.parse(
-        data["operation"],
+        link,
         f"operation manifest of version {version_id}",
         OperationManifest.from_data,
-        f"operation manifest {data['operation']} is invalid",
+        f"operation manifest {link if isinstance(link, CID) else shown(link)} is invalid",
     )
     if manifest is None:
         return
