@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from catenary.cid.display import ELLIPSIS
 from catenary.cli import output
 
 # HEAVY_HEAD: (left, between, right, fill) for the top edge, the header row, the rule under
@@ -62,7 +63,9 @@ def _rich_styles() -> bool:
 
 
 def _plain(cell: str) -> bool:
-    return cell.isascii() and cell.isprintable()  # one column per character, one line
+    # One column per character, one line. The ellipsis of a short CID (catenary.cid.display)
+    # is one column wide too, in rich as in a terminal.
+    return cell.replace(ELLIPSIS, "").isascii() and cell.isprintable()
 
 
 def _edge(parts: tuple[str, str, str, str], widths: list[int]) -> str:
