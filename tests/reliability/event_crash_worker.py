@@ -41,13 +41,14 @@ def policy(emitter: str) -> str:
     )
 
 
-def serve(data_dir: str, emitter: str, address_file: str) -> None:
-    """Serve until killed; write the bound address to ``address_file`` once serving."""
+def serve(data_dir: str, emitter: str, address_file: str, db: str | None = None) -> None:
+    """Serve until killed (on SQLite, or PostgreSQL at ``db``); write the bound address to
+    ``address_file`` once serving."""
     path = Path(data_dir)
     path.mkdir(parents=True, exist_ok=True)
     if not (path / "policy.toml").exists():
         (path / "policy.toml").write_text(policy(emitter))
-    node = Node(path)
+    node = Node(path, db=db)
     node.registry.add(mix)
     node.operations.publish()
     wf = node.workflows.create(manifest())  # the same id each time: stored once
