@@ -992,6 +992,7 @@ def serve(
         if address:
             _refuse_busy(address, option)  # before the data dir is opened: a refusal touches nothing
     node = c.local("serve")
+    node.triggers.dispatch()  # pairs a stopped node left unfired fire now, not at the next event
     web = None
     if http_listen:
         from catenary.web import WebServer
