@@ -86,8 +86,11 @@ class TriggerManager:
         return self._store.list_triggers()
 
     def enable(self, name: str, enabled: bool = True) -> TriggerRow:
+        """Enable (or disable) a trigger; enabled, it fires now on the events stored meanwhile."""
         if not self._store.set_trigger_enabled(name, enabled):
             raise NotFoundError(f"no trigger named {name!r} on this node")
+        if enabled:
+            self.dispatch()
         return self.get(name)
 
     def delete(self, name: str) -> None:
