@@ -123,3 +123,21 @@ def test_bad_continue_triggers_are_refused_by_json_path(node: Node) -> None:
     assert node.triggers.list() == []
     row = node.triggers.create(_pay(wf))
     assert row.definition["continue"] == {"segment": 1, "event": "$.order", "run": "$.id"}
+
+
+def test_a_started_continue_firing_is_resumed_once(node: Node) -> None:
+    """A node stopped between claiming a continue firing and stepping: the next dispatch steps
+    the claimed run's segment with the event's inputs, once."""
+    wf = _setup(node)
+    placed = node.events.emit("order.placed", {"id": "o-1", "a": 1, "b": 2})
+    run = _run_of(node, "order", placed.id).run
+    node.triggers.enable("pay", False)
+    paid = node.events.emit("payment.received", {"order": "o-1", "amount": 7})
+    assert node.store.claim_firing("pay", paid.id, "started", 1, continues=run)
+    assert [r.id for r in node.runs.list(wf.id)] == [run]  # no run was created
+    node.triggers.dispatch()
+    firing = _run_of(node, "pay", paid.id)
+    assert (firing.status, firing.run) == ("fired", run)
+    assert node.values.get(node.runs.get(run).outputs[1].output) == 10
+    node.triggers.enable("pay")
+    assert node.triggers.dispatch() == 0
