@@ -38,7 +38,7 @@ import grpc
 from catenary import errors
 from catenary.api.errors import ERROR_TYPE_KEY, code_for
 from catenary.cid import CID
-from catenary.proto.api import event_pb2, execution_pb2, run_pb2, value_pb2, workflow_pb2
+from catenary.proto.api import event_pb2, execution_pb2, run_pb2, trigger_pb2, value_pb2, workflow_pb2
 from catenary.sdk import Node
 from catenary.trust.policy import Policy
 from catenary.trust.session import GRANT_KEY, SessionChecker
@@ -64,6 +64,12 @@ RULES: dict[str, str] = {
     _method(event_pb2, "Event", "Emit"): "emit",  # scoped by event key (docs/events.md)
     _method(execution_pb2, "Execution", "Update"): "claim",
     _method(execution_pb2, "Execution", "Verify"): "verify",
+    # triggers and schedules set what the node runs on its own, as a workflow it stores does
+    **{
+        _method(trigger_pb2, "Trigger", m): "create_workflow"
+        for m in ("Create", "Enable", "Disable", "Delete")
+    },
+    **{_method(trigger_pb2, "Schedule", m): "create_workflow" for m in ("Add", "Remove")},
 }
 
 

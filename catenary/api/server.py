@@ -33,6 +33,7 @@ from catenary.api.servicers import (
 )
 from catenary.api.statement import StatementServicer
 from catenary.api.streams import Subscriptions
+from catenary.api.trigger import ScheduleServicer, TriggerServicer
 from catenary.errors import BadInputError
 
 # The generated modules; servicers.py and the client list them too (imports, no logic).
@@ -47,6 +48,8 @@ from catenary.proto.api import (
     run_pb2_grpc,
     statement_pb2,
     statement_pb2_grpc,
+    trigger_pb2,
+    trigger_pb2_grpc,
     value_pb2,
     value_pb2_grpc,
     workflow_pb2,
@@ -173,6 +176,8 @@ class Server:
         value_pb2_grpc.add_ValueServicer_to_server(ValueServicer(node), self._grpc)
         statement_pb2_grpc.add_StatementServicer_to_server(StatementServicer(node), self._grpc)
         event_pb2_grpc.add_EventServicer_to_server(EventServicer(node, self.subscriptions), self._grpc)
+        trigger_pb2_grpc.add_TriggerServicer_to_server(TriggerServicer(node), self._grpc)
+        trigger_pb2_grpc.add_ScheduleServicer_to_server(ScheduleServicer(node), self._grpc)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
         names = [
@@ -183,6 +188,8 @@ class Server:
             value_pb2.DESCRIPTOR.services_by_name["Value"].full_name,
             statement_pb2.DESCRIPTOR.services_by_name["Statement"].full_name,
             event_pb2.DESCRIPTOR.services_by_name["Event"].full_name,
+            trigger_pb2.DESCRIPTOR.services_by_name["Trigger"].full_name,
+            trigger_pb2.DESCRIPTOR.services_by_name["Schedule"].full_name,
         ]
         for name in names:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -1,6 +1,6 @@
-"""``catenary schedule``: add, list, show and remove schedules (docs/events.md). Local only:
-``catenary serve`` emits each tick of a schedule as an event signed by the node, which
-triggers on its key then start workflows."""
+"""``catenary schedule``: add, list, show and remove schedules (docs/events.md), locally or
+on a remote node with ``--node`` (gRPC ``Schedule``). ``catenary serve`` emits each tick of a
+schedule as an event signed by the node, which triggers on its key then start workflows."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def schedule_cmd() -> None:
 @click.option(
     "--cron", required=True, metavar="EXPR", help="When: five cron fields, or six with seconds last (UTC)."
 )
-# Local only, so the global --key (a client's key file) has no use here; --event-key as `event list`.
+# --event-key as `event list`; the global --key (a client's key file) goes before `schedule`.
 @click.option(
     "--key", "--event-key", "event_key", required=True, metavar="EVENT_KEY", help="The ticks' event key."
 )
@@ -74,7 +74,7 @@ def schedule_add(
 ) -> None:
     """Add a schedule NAME; refused (exit 2, nothing stored) with what does not fit."""
     value = parse_value(data, "--data")
-    row = c.local("schedule add").schedules.add(name, cron, event_key, value, catch_up)
+    row = c.node.schedules.add(name, cron, event_key, value, catch_up)
     document = schedule_json(row)
     if as_json:
         emit(document)
@@ -88,7 +88,7 @@ def schedule_add(
 @click.pass_obj
 def schedule_list(c: Any, as_json: bool) -> None:
     """The schedules of this node, by name, with their next tick."""
-    rows = [schedule_json(r) for r in c.local("schedule list").schedules.list()]
+    rows = [schedule_json(r) for r in c.node.schedules.list()]
     if as_json:
         emit({"schedules": rows})
         return
@@ -109,7 +109,7 @@ def schedule_list(c: Any, as_json: bool) -> None:
 @click.pass_obj
 def schedule_show(c: Any, name: str, limit: int, as_json: bool) -> None:
     """Show one schedule and the last ticks it fired, with their events."""
-    node = c.local("schedule show")
+    node = c.node
     document = schedule_json(node.schedules.get(name))
     ticks = node.schedules.ticks(name, limit)
     if as_json:
@@ -128,5 +128,5 @@ def schedule_show(c: Any, name: str, limit: int, as_json: bool) -> None:
 @click.pass_obj
 def schedule_remove(c: Any, name: str) -> None:
     """Remove a schedule; the events its ticks emitted stay."""
-    c.local("schedule remove").schedules.remove(name)
+    c.node.schedules.remove(name)
     out.print(f"schedule {name} removed")

@@ -1,6 +1,6 @@
 """``catenary trigger``: create, list, show, enable, disable and delete triggers, and read
-their firings (docs/events.md). Local only: triggers fire on the node whose data dir
-holds them, when an event is stored there."""
+their firings (docs/events.md). Locally, or on a remote node with ``--node`` (gRPC
+``Trigger``); triggers fire on the node that holds them, when an event is stored there."""
 
 from __future__ import annotations
 
@@ -41,6 +41,13 @@ def _show(row: TriggerRow) -> None:
     out.print(f"inputs    {', '.join(d['inputs']) or '-'}")
     out.print(f"emitters  {', '.join(d['emitters']) or 'any'}")
     out.print(f"where     {json.dumps(d['where'], sort_keys=True) if d['where'] else '-'}", markup=False)
+    if "continue" in d:
+        k = d["continue"]
+        out.print(
+            f"continue  the run waiting before segment {k['segment']} whose starting event has "
+            f"{k['run']} = this event's {k['event']}",
+            markup=False,
+        )
 
 
 @click.group("trigger")
@@ -54,7 +61,7 @@ def trigger_cmd() -> None:
 @click.pass_obj
 def trigger_create(c: Any, definition: str, as_json: bool) -> None:
     """Create a trigger from a JSON file or inline JSON: {name, on, workflow, inputs, emitters?,
-    where?}; refused (exit 2, nothing stored) with the JSON path of what does not fit."""
+    where?, continue?}; refused (exit 2, nothing stored) with the JSON path of what does not fit."""
     text: str | bytes = definition
     if not definition.lstrip().startswith("{"):
         text = read_file(Path(definition))
@@ -62,7 +69,7 @@ def trigger_create(c: Any, definition: str, as_json: bool) -> None:
         document = json.loads(text)
     except ValueError as exc:
         raise BadInputError(f"the trigger is not JSON: {exc}") from None
-    row = c.local("trigger create").triggers.create(document)
+    row = c.node.triggers.create(document)
     if as_json:
         emit(trigger_json(row))
     else:
@@ -75,7 +82,7 @@ def trigger_create(c: Any, definition: str, as_json: bool) -> None:
 @click.pass_obj
 def trigger_list(c: Any, full: bool, as_json: bool) -> None:
     """The triggers of this node, by name."""
-    rows = c.local("trigger list").triggers.list()
+    rows = c.node.triggers.list()
     if as_json:
         emit({"triggers": [trigger_json(r) for r in rows]})
         return
@@ -95,7 +102,7 @@ def trigger_list(c: Any, full: bool, as_json: bool) -> None:
 @click.pass_obj
 def trigger_show(c: Any, name: str, as_json: bool) -> None:
     """Show one trigger."""
-    row = c.local("trigger show").triggers.get(name)
+    row = c.node.triggers.get(name)
     if as_json:
         emit(trigger_json(row))
     else:
@@ -103,9 +110,7 @@ def trigger_show(c: Any, name: str, as_json: bool) -> None:
 
 
 def _toggle(c: Any, name: str, enabled: bool, as_json: bool) -> None:
-    row = c.local("trigger enable" if enabled else "trigger disable").triggers.enable(name, enabled)
-    if enabled:
-        c.local("trigger enable").triggers.dispatch()  # events stored while it was disabled
+    row = c.node.triggers.enable(name, enabled)  # enabled: fires on the events stored meanwhile
     if as_json:
         emit(trigger_json(row))
     else:
@@ -136,7 +141,7 @@ def trigger_disable(c: Any, name: str, as_json: bool) -> None:
 @click.pass_obj
 def trigger_delete(c: Any, name: str) -> None:
     """Delete a trigger; its firings stay in its history."""
-    c.local("trigger delete").triggers.delete(name)
+    c.node.triggers.delete(name)
     out.print(f"trigger {name} deleted")
 
 
@@ -158,7 +163,7 @@ def trigger_history(
     c: Any, name: str | None, status: str | None, limit: int, full: bool, as_json: bool
 ) -> None:
     """The firings of a trigger (or of all), oldest first: fired, failed with the reason, skipped."""
-    rows = c.local("trigger history").triggers.history(name, status, limit)
+    rows = c.node.triggers.history(name, status, limit)
     if as_json:
         emit({"firings": [firing_json(f) for f in rows]})
         return

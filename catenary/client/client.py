@@ -15,6 +15,7 @@ from catenary.api.errors import from_rpc_error
 from catenary.api.options import message_options
 from catenary.cid import CID, decode, encode
 from catenary.client.events import EventClient
+from catenary.client.triggers import ScheduleClient, TriggerClient
 from catenary.errors import InputError
 from catenary.model import Execution, Status
 from catenary.model.enums import Direction, NodeKind
@@ -424,6 +425,8 @@ class Client:
         self.trust = TrustClient(self._channel)
         self.attestations = AttestationClient(self._channel)
         self.events = EventClient(self._channel, key, _rpc)
+        self.triggers = TriggerClient(self._channel, _rpc)
+        self.schedules = ScheduleClient(self._channel, _rpc)
 
     def close(self) -> None:
         self._channel.close()

@@ -8,6 +8,13 @@ A trigger is written as JSON; every error names its JSON path::
      "inputs": ["$.photo", "$.size"],            # one JSON path into the data per -1 slot
      "emitters": ["did:key:z6Mk..."],            # optional: only these emitters
      "where": {"$.album": "holidays"}}            # optional: only when these fields are equal
+
+With ``continue``, the trigger advances a waiting run instead of starting one: the run of the
+workflow paused before ``segment`` (its ``-1`` slots are what ``inputs`` maps) whose
+correlation value, read at ``run`` in the data of the event that started it, equals the value
+at ``event`` in this event's data::
+
+     "continue": {"segment": 1, "event": "$.order_id", "run": "$.order_id"}
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from catenary.model.emitted import SignedEvent, key_problem
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
-FIELDS = ("name", "on", "workflow", "inputs", "emitters", "where")
+FIELDS = ("name", "on", "workflow", "inputs", "emitters", "where", "continue")
+CONTINUE_FIELDS = ("segment", "event", "run")
 
 
 class _Missing:
@@ -60,6 +68,51 @@ def select(data: Any, steps: tuple[str | int, ...]) -> Any:
 
 
 @dataclass(frozen=True)
+class Continue:
+    """Which waiting run an event advances: the one paused before ``segment`` whose starting
+    event's data at ``run`` equals this event's data at ``event`` (its correlation value)."""
+
+    segment: int
+    event: str
+    run: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"segment": self.segment, "event": self.event, "run": self.run}
+
+    @classmethod
+    def parse(cls, doc: Any) -> Continue:
+        if not isinstance(doc, dict):
+            raise ManifestError("$.continue", 'expected {"segment": N, "event": PATH, "run": PATH}')
+        for key in doc:
+            if key not in CONTINUE_FIELDS:
+                raise ManifestError(
+                    f"$.continue.{key}", f"unknown field (expected {', '.join(CONTINUE_FIELDS)})"
+                )
+        for key in CONTINUE_FIELDS:
+            if key not in doc:
+                raise ManifestError(f"$.continue.{key}", "missing")
+        segment = doc["segment"]
+        if not isinstance(segment, int) or isinstance(segment, bool) or segment < 1:
+            raise ManifestError(
+                "$.continue.segment", "expected the index (1 or more) of the segment the event feeds"
+            )
+        parse_path(doc["event"], "$.continue.event")
+        parse_path(doc["run"], "$.continue.run")
+        return cls(segment, doc["event"], doc["run"])
+
+    def value(self, data: Any) -> Any:
+        """This event's correlation value; a path the data lacks is a ManifestError."""
+        found = select(data, parse_path(self.event, "$.continue.event"))
+        if found is MISSING:
+            raise ManifestError("$.continue.event", f"the event data has nothing at {self.event}")
+        return found
+
+    def run_value(self, data: Any) -> Any:
+        """A waiting run's correlation value from its starting event's data (MISSING: none)."""
+        return select(data, parse_path(self.run, "$.continue.run"))
+
+
+@dataclass(frozen=True)
 class Trigger:
     name: str
     on: str
@@ -67,9 +120,15 @@ class Trigger:
     inputs: tuple[str, ...]
     emitters: tuple[str, ...] = ()
     where: dict[str, Any] = field(default_factory=dict)
+    continues: Continue | None = None
+
+    @property
+    def segment(self) -> int:
+        """The segment whose ``-1`` slots ``inputs`` maps: 0, or the one a continue feeds."""
+        return self.continues.segment if self.continues else 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "name": self.name,
             "on": self.on,
             "workflow": str(self.workflow),
@@ -77,6 +136,9 @@ class Trigger:
             "emitters": list(self.emitters),
             "where": self.where,
         }
+        if self.continues:
+            doc["continue"] = self.continues.to_json()
+        return doc
 
     @classmethod
     def parse(cls, doc: Any) -> Trigger:
@@ -105,7 +167,7 @@ class Trigger:
             raise ManifestError("$.workflow", "expected a workflow id (a CID string)")
         inputs = doc["inputs"]
         if not isinstance(inputs, list):
-            raise ManifestError("$.inputs", "expected a list of JSON paths, one per -1 slot of segment 0")
+            raise ManifestError("$.inputs", "expected a list of JSON paths, one per -1 slot of the segment")
         for i, path in enumerate(inputs):
             parse_path(path, f"$.inputs[{i}]")
         emitters = doc.get("emitters", [])
@@ -118,7 +180,8 @@ class Trigger:
             raise ManifestError("$.where", "expected an object {JSON path: value}")
         for path in where:
             parse_path(path, f"$.where[{path!r}]")
-        return cls(name, doc["on"], workflow, tuple(inputs), tuple(emitters), dict(where))
+        continues = Continue.parse(doc["continue"]) if "continue" in doc else None
+        return cls(name, doc["on"], workflow, tuple(inputs), tuple(emitters), dict(where), continues)
 
     def matches(self, signed: SignedEvent, data: Any) -> bool:
         e = signed.event
@@ -127,7 +190,7 @@ class Trigger:
         return all(select(data, parse_path(p, "where")) == v for p, v in self.where.items())
 
     def map_inputs(self, data: Any) -> list[Any]:
-        """The values for segment 0's ``-1`` slots; a path the data lacks is a ManifestError."""
+        """The values for the segment's ``-1`` slots; a path the data lacks is a ManifestError."""
         values = []
         for i, path in enumerate(self.inputs):
             value = select(data, parse_path(path, f"$.inputs[{i}]"))

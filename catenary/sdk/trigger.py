@@ -9,6 +9,12 @@ claims the firing in one transaction (``started``), then steps the run's segment
 mapped inputs, its event linking the emitted event (``fired``). A node killed between the two
 finds the ``started`` firing at its next dispatch and steps the run then; a pair whose
 firing row exists is never fired again, on this node or another on the same database.
+
+A ``continue`` trigger advances a waiting run instead: it looks for the one running run of
+the workflow paused before the trigger's segment whose correlation value (read from the event
+that started it) equals the event's, claims the firing naming that run (``started``) and
+steps the segment with the mapped inputs, the segment's event linking the emitted event. No
+such run, or several, is a ``failed`` firing saying so; nothing is stepped.
 """
 
 from __future__ import annotations
@@ -51,12 +57,23 @@ class TriggerManager:
             workflow = self._engine.workflow(trigger.workflow)
         except NotFoundError:
             raise ManifestError("$.workflow", f"no workflow {trigger.workflow} on this node") from None
-        slots = workflow.segments[0].external_slots
+        index = trigger.segment
+        if index >= len(workflow.segments):
+            raise ManifestError(
+                "$.continue.segment",
+                f"workflow {workflow.name!r} has {len(workflow.segments)} segment(s), no segment {index}",
+            )
+        slots = workflow.segments[index].external_slots
+        if trigger.continues and slots == 0:
+            raise ManifestError(
+                "$.continue.segment",
+                f"segment {index} of workflow {workflow.name!r} has no -1 slot: no run waits before it",
+            )
         if len(trigger.inputs) != slots:
             raise ManifestError(
                 "$.inputs",
-                f"segment 0 of workflow {workflow.name!r} takes {slots} external input(s) (-1 slots), "
-                f"the mapping gives {len(trigger.inputs)}",
+                f"segment {index} of workflow {workflow.name!r} takes {slots} external input(s) "
+                f"(-1 slots), the mapping gives {len(trigger.inputs)}",
             )
 
     def get(self, name: str) -> TriggerRow:
@@ -69,8 +86,11 @@ class TriggerManager:
         return self._store.list_triggers()
 
     def enable(self, name: str, enabled: bool = True) -> TriggerRow:
+        """Enable (or disable) a trigger; enabled, it fires now on the events stored meanwhile."""
         if not self._store.set_trigger_enabled(name, enabled):
             raise NotFoundError(f"no trigger named {name!r} on this node")
+        if enabled:
+            self.dispatch()
         return self.get(name)
 
     def delete(self, name: str) -> None:
@@ -112,32 +132,70 @@ class TriggerManager:
             return
         try:
             inputs = trigger.map_inputs(data)
-            self._engine.check_inputs(self._engine.workflow(trigger.workflow), 0, inputs)
+            self._engine.check_inputs(self._engine.workflow(trigger.workflow), trigger.segment, inputs)
+            waiting = self._waiting_run(trigger, data) if trigger.continues else None
         except CatenaryError as exc:
             self._store.claim_firing(name, event.id, FAILED, now, reason=str(exc))
+            return
+        if waiting is not None:
+            if self._store.claim_firing(name, event.id, STARTED, now, continues=waiting):
+                self._advance(name, event.id, waiting, inputs, trigger.segment)
             return
         run = Run(trigger.workflow, os.urandom(16))
         if self._store.claim_firing(name, event.id, STARTED, now, run=run):
             self._advance(name, event.id, run.id, inputs)
 
+    def _waiting_run(self, trigger: Trigger, data: Any) -> CID:
+        """The one waiting run whose correlation value is the event's; RunStateError otherwise."""
+        assert trigger.continues is not None
+        value = trigger.continues.value(data)
+        found = [
+            run_id
+            for run_id, started_by in self._store.waiting_runs(trigger.workflow, trigger.segment)
+            if trigger.continues.run_value(self._values.get(started_by)) == value
+        ]
+        where = f"waiting before segment {trigger.segment} with {trigger.continues.run} = {value!r}"
+        if not found:
+            raise RunStateError(f"no run of workflow {trigger.workflow} is {where}")
+        if len(found) > 1:
+            runs = ", ".join(str(r) for r in found[:5])
+            raise RunStateError(f"{len(found)} runs are {where} ({runs}); none was advanced")
+        return found[0]
+
     def _resume(self, firing: Firing) -> None:
         """A started firing whose run may not have stepped (the node stopped in between)."""
         assert firing.run is not None
         state = self._store.get_run(firing.run)
-        if state is not None and state.status == RunStatus.RUNNING and state.next_segment == 0:
+        row = self._store.get_trigger(firing.trigger)
+        trigger = Trigger.parse(row.definition) if row is not None else None
+        segment = trigger.segment if trigger is not None else 0
+        if (
+            trigger is not None
+            and state is not None
+            and state.status == RunStatus.RUNNING
+            and state.next_segment == segment
+        ):
             signed = self._store.get_emitted_event(firing.event)
-            row = self._store.get_trigger(firing.trigger)
-            if signed is not None and row is not None:
-                inputs = Trigger.parse(row.definition).map_inputs(self._values.get(signed.event.data))
-                self._advance(firing.trigger, firing.event, firing.run, inputs)
+            if signed is not None:
+                inputs = trigger.map_inputs(self._values.get(signed.event.data))
+                self._advance(firing.trigger, firing.event, firing.run, inputs, segment)
                 return
         self._store.finish_firing(firing.trigger, firing.event, FIRED, None, time.time_ns())
 
-    def _advance(self, name: str, event: CID, run_id: CID, inputs: builtins.list[Any]) -> None:
+    def _advance(
+        self, name: str, event: CID, run_id: CID, inputs: builtins.list[Any], segment: int = 0
+    ) -> None:
         try:
+            if segment:  # a continued run: step it only if it still waits before that segment
+                state = self._store.get_run(run_id)
+                if state is None or state.status != RunStatus.RUNNING or state.next_segment != segment:
+                    raise RunStateError(f"run {run_id} no longer waits before segment {segment}")
             self._engine.next(run_id, inputs, cause=event)
-        except RunStateError:
-            pass  # another node stepped it: the run went on, the firing is done
+        except RunStateError as exc:
+            if segment:  # another event advanced it first: this one fed nothing
+                self._store.finish_firing(name, event, FAILED, f"run {run_id}: {exc}", time.time_ns())
+                return
+            # a started run stepped by another node: the run went on, the firing is done
         except CatenaryError as exc:
             self._store.finish_firing(name, event, FAILED, f"run {run_id}: {exc}", time.time_ns())
             return

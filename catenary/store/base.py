@@ -331,9 +331,16 @@ class Store(abc.ABC):
         now: int,
         run: Run | None = None,
         reason: str | None = None,
+        continues: CID | None = None,
     ) -> bool:
-        """Record the pair's firing and, with ``run``, create the run in the same transaction.
-        False (and nothing written) when the pair has a firing already."""
+        """Record the pair's firing and, with ``run``, create the run in the same transaction
+        (``continues``: name an existing run the firing advances). False (and nothing
+        written) when the pair has a firing already."""
+        raise NotImplementedError
+
+    def waiting_runs(self, workflow: CID, segment: int) -> list[tuple[CID, CID]]:
+        """Running, trigger-started runs of ``workflow`` paused before ``segment``, each with
+        the data CID of the event that started it (a continue trigger's candidates)."""
         raise NotImplementedError
 
     def finish_firing(self, trigger: str, event: CID, status: str, reason: str | None, now: int) -> None:

@@ -166,11 +166,13 @@ class EventTables:
         now: int,
         run: Run | None = None,
         reason: str | None = None,
+        continues: CID | None = None,
     ) -> bool:
+        run_id = run.id if run else continues
         with self._write() as conn:
             cur = conn.execute(
                 self._sql("INSERT INTO trigger_firings VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
-                (trigger, event.cid_bytes, status, run.id.cid_bytes if run else None, reason, now),
+                (trigger, event.cid_bytes, status, run_id.cid_bytes if run_id else None, reason, now),
             )
             if cur.rowcount == 0:
                 return False
@@ -203,6 +205,23 @@ class EventTables:
             (*params, limit),
         )
         return [_firing(r) for r in rows]
+
+    def waiting_runs(self, workflow: CID, segment: int) -> list[tuple[CID, CID]]:
+        """Running runs of ``workflow`` paused before ``segment`` that a trigger started, each
+        with the data of its starting event: the first (by position) of the events whose
+        firings name the run, since a run's later firings continue it."""
+        rows = self._read(
+            self._sql(
+                "SELECT r.id, e.data FROM runs r JOIN trigger_firings f ON f.run = r.id "
+                "JOIN emitted_events e ON e.id = f.event "
+                "WHERE r.workflow = ? AND r.status = 'running' AND r.next_segment = ? "
+                "AND e.position = (SELECT min(e2.position) FROM trigger_firings f2 "
+                "JOIN emitted_events e2 ON e2.id = f2.event WHERE f2.run = r.id) "
+                "ORDER BY r.created_at"
+            ),
+            (workflow.cid_bytes, segment),
+        )
+        return [(CID(bytes(r)), CID(bytes(d))) for r, d in rows]
 
     def firing_for_run(self, run_id: CID) -> Firing | None:
         rows = self._read(

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from .test_cli import HERE, Cli, cli  # noqa: F401  (fixture)
+from .test_cli_remote import served  # noqa: F401  (fixture)
 
 ENCODE = {
     "data": {
@@ -36,7 +37,6 @@ def test_a_bad_schedule_is_one_error_and_stores_nothing(cli: Cli) -> None:  # no
         bad = cli("schedule", "add", "s", *args, code=2)
         assert message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
     assert "exists" in cli("schedule", "add", "ok", "--cron", "* * * * *", "--key", "a.b", code=2).stderr
-    assert "--node" in cli("schedule", "list", "--node", "127.0.0.1:1", code=2).stderr
     assert cli.snapshot() == before
     [listed] = cli.json("schedule", "list")["schedules"]
     assert (listed["name"], listed["key"], listed["catch_up"]) == ("ok", "clock.tick", "once")
@@ -89,3 +89,44 @@ def test_a_served_schedule_ticks_and_starts_the_triggered_workflow(cli: Cli, tmp
     assert event["emitter"] == node_key  # signed by the node
     run = cli.json("runs", "get", fired[0]["run"])
     assert run["status"] == "completed"
+
+
+def test_triggers_and_schedules_of_a_served_node_with_node(served, tmp_path: Path) -> None:  # noqa: F811
+    """--node manages the served node's triggers and schedules (gRPC Trigger and Schedule)."""
+    data, address = served
+    local = Cli(data)
+    remote = Cli(tmp_path / "unused")
+
+    def rjson(*args: str) -> dict:
+        return remote.json("--node", address, *args)
+
+    (tmp_path / "wf.json").write_text(json.dumps(ENCODE))
+    wf = local.json("workflow", "create", str(tmp_path / "wf.json"))["id"]
+    trigger = {"name": "greet", "on": "text.ready", "workflow": wf, "inputs": ["$.text"]}
+    assert rjson("trigger", "create", json.dumps(trigger))["enabled"] is True
+    assert rjson("trigger", "disable", "greet")["enabled"] is False
+    assert local.json("trigger", "show", "greet")["enabled"] is False  # stored on the served node
+    event = local.json("event", "emit", "text.ready", "--data", '{"text": "hi"}')
+    assert rjson("trigger", "enable", "greet")["enabled"] is True  # fires the event stored meanwhile
+    [firing] = rjson("trigger", "history", "greet")["firings"]
+    assert (firing["event"], firing["status"]) == (event["id"], "fired")
+    bad = remote(
+        "--node", address, "trigger", "create", json.dumps({**trigger, "name": "t", "inputs": []}), code=2
+    )
+    assert "$.inputs: segment 0" in bad.stderr
+
+    added = rjson("schedule", "add", "nightly", "--cron", "0 2 * * *", "--key", "report.due")
+    assert added["key"] == "report.due"
+    assert [s["name"] for s in local.json("schedule", "list")["schedules"]] == ["nightly"]
+    assert rjson("schedule", "show", "nightly")["ticks"] == []
+    assert (
+        "--cron"
+        in remote(
+            "--node", address, "schedule", "add", "x", "--cron", "61 * * * *", "--key", "a.b", code=2
+        ).stderr
+    )
+    remote("--node", address, "schedule", "remove", "nightly")
+    remote("--node", address, "trigger", "delete", "greet")
+    assert (
+        local.json("schedule", "list")["schedules"] == [] and local.json("trigger", "list")["triggers"] == []
+    )
