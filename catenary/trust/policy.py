@@ -49,6 +49,7 @@ ANONYMOUS = "anonymous"
 ALL = "*"
 SIMPLE_RULES = ("create_workflow", "run", "verify", "read")
 SCOPED_RULES = {"claim": "operations", "emit": "events", "trust_executor": "operations"}
+_MAX_DECISIONS = 4096  # cached answers of Policy.decide, cleared when full
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ class Policy:
     rules: dict[str, tuple[Grant, ...]] = field(default_factory=dict)
     clients: dict[str, str] = field(default_factory=dict)  # certificate common name -> did:key
     source: Path | None = None  # the file it was read from; None for the default
+    # decide()'s answers: a policy is read once and not changed after, and the interceptor
+    # asks the same question (rule, key, target) for every call of a method.
+    _decisions: dict[tuple[str, str | None, tuple[str, ...]], Decision] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def default(cls, node: str) -> Policy:
@@ -139,6 +145,15 @@ class Policy:
     def decide(self, rule: str, key: str | None, target: tuple[str, ...] = ()) -> Decision:
         """May ``key`` (None: an anonymous caller) act under ``rule`` on something named ``target``
         (e.g. an operation's name and version id)? The first grant that matches allows it."""
+        question = (rule, key, target)
+        decision = self._decisions.get(question)
+        if decision is None:
+            if len(self._decisions) >= _MAX_DECISIONS:  # many keys or targets: start over
+                self._decisions.clear()
+            decision = self._decisions[question] = self._decide(rule, key, target)
+        return decision
+
+    def _decide(self, rule: str, key: str | None, target: tuple[str, ...]) -> Decision:
         for i, grant in enumerate(self.rules.get(rule, ())):
             label = f"rules.{rule}" if rule in SIMPLE_RULES else f"rules.{rule}[{i}]"
             if self._matches(grant.keys, key) and (

@@ -154,6 +154,36 @@ def test_claims_are_scoped_by_operation(node: Node, tmp_path: Path) -> None:
         server.stop(grace=1)
 
 
+def test_scoped_claims_stay_per_execution_when_asked_again(node: Node) -> None:
+    """The node remembers what each execution's operation is called (for speed): asked again and
+    in turn, each execution keeps its own answer, and an unknown hash is never allowed."""
+    alice = Identity.generate()
+    (node.data_dir / "policy.toml").write_text(
+        f'[[rules.claim]]\nkeys = ["{alice.id}"]\noperations = ["test/inc"]\n'
+    )
+    done_inc = node.runs.run(node.workflows.create(MANIFEST).id, {0: [1]})[1].final
+    done_hash = node.runs.run(node.workflows.create(STD_MANIFEST).id, {0: [b"x"]})[1].final
+    unknown = done_inc.cid_bytes[:-1] + bytes([done_inc.cid_bytes[-1] ^ 1])
+    server = Server(node, "127.0.0.1:0", max_workers=8).start()
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            update = execution_pb2_grpc.ExecutionStub(channel).Update
+            method = "/catenary.api.v1.Execution/Update"
+            for _ in range(2):
+                for target, code in (
+                    (done_inc.cid_bytes, grpc.StatusCode.FAILED_PRECONDITION),  # allowed: already done
+                    (done_hash.cid_bytes, grpc.StatusCode.PERMISSION_DENIED),
+                    (unknown, grpc.StatusCode.PERMISSION_DENIED),
+                ):
+                    request = execution_pb2.UpdateExecutionRequest(
+                        hash=target, status=execution_def_pb2.IN_PROGRESS, executor=alice.id
+                    )
+                    error = refusal(update, request, issue(alice, node.id, method))
+                    assert error.code() == code, error.details()
+    finally:
+        server.stop(grace=1)
+
+
 # -- TLS --------------------------------------------------------------------------------------
 
 
