@@ -301,6 +301,8 @@ FILTER = [
     _query("key", CID, "executions of this key (the same computation)"),
     _query("created_after", {"type": "integer", "minimum": 0}, "created after (unix ns, exclusive)"),
     _query("created_before", {"type": "integer", "minimum": 0}, "created before (unix ns, exclusive)"),
+    _query("input", CID, "executions that took this value (CID) as an input"),
+    _query("output", CID, "executions that produced this value (CID)"),
 ]
 
 
