@@ -118,9 +118,13 @@ class TriggerManager:
             raise NotFoundError(f"no trigger named {name!r} on this node")
 
     def history(
-        self, name: str | None = None, status: str | None = None, limit: int = 100
+        self, name: str | None = None, status: str | None = None, limit: int = 100, event: CID | None = None
     ) -> builtins.list[Firing]:
-        return self._store.list_firings(name, status, limit)
+        return self._store.list_firings(name, status, limit, event)
+
+    def firing_for_run(self, run_id: CID) -> Firing | None:
+        """The firing that started a run (None: no trigger started it)."""
+        return self._store.firing_for_run(run_id)
 
     # firing -----------------------------------------------------------------------------------
     def dispatch(self, limit: int = 1000) -> int:
