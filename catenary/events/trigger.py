@@ -124,6 +124,10 @@ class Trigger:
         e = signed.event
         if e.key != self.on or (self.emitters and e.emitter not in self.emitters):
             return False
+        return self.fits_where(data)
+
+    def fits_where(self, data: Any) -> bool:
+        """Every field ``where`` names has its value in ``data``."""
         return all(select(data, parse_path(p, "where")) == v for p, v in self.where.items())
 
     def pinned_input(self, index: int) -> tuple[str, Any] | None:

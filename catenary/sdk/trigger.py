@@ -76,7 +76,7 @@ class TriggerManager:
             for row in self._store.list_schedules()
             if row.key == trigger.on and (not trigger.emitters or self._node_id in trigger.emitters)
             for data in [tick_data(row.name, 0, decode(row.data))]
-            if all(select(data, parse_path(p, "where")) == v for p, v in trigger.where.items())
+            if trigger.fits_where(data)
         ]
         for i, spec in enumerate(declared):
             at, path = f"$.inputs[{i}]", trigger.inputs[i]
