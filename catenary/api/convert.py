@@ -117,12 +117,14 @@ def filter_from_pb(m: execution_pb2.Filter) -> ExecutionFilter:
         key=optional_cid(m.key, "filter.key"),
         created_after=m.created_after if m.HasField("created_after") else None,
         created_before=m.created_before if m.HasField("created_before") else None,
+        input=optional_cid(m.input, "filter.input"),
+        output=optional_cid(m.output, "filter.output"),
     )
 
 
 def filter_to_pb(f: ExecutionFilter) -> execution_pb2.Filter:
     msg = execution_pb2.Filter(statuses=[STATUS_TO_PB[s] for s in f.statuses])
-    for name in ("workflow", "run", "operation", "parent", "key"):
+    for name in ("workflow", "run", "operation", "parent", "key", "input", "output"):
         value = getattr(f, name)
         if value is not None:
             setattr(msg, name, value.cid_bytes)

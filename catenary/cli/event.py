@@ -7,7 +7,6 @@ command prints it.
 
 from __future__ import annotations
 
-import base64
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -22,23 +21,9 @@ if TYPE_CHECKING:  # loaded by the commands that use them (CLI start-up)
 
 
 def event_json(signed: SignedEvent, data: Any = None, with_data: bool = False) -> dict[str, Any]:
-    from catenary.cid import dagjson
+    from catenary.sdk.documents import emitted_event_json
 
-    e = signed.event
-    document: dict[str, Any] = {
-        "id": str(e.id),
-        "emitter": e.emitter,
-        "key": e.key,
-        "data": str(e.data),
-        "time": e.time,
-        "nonce": e.nonce.hex(),
-        "signature": base64.b64encode(signed.signature).decode(),
-        "position": signed.position,
-        "received_at": signed.received_at,
-    }
-    if with_data:
-        document["value"] = dagjson.to_json(data)
-    return document
+    return emitted_event_json(signed, data, with_data)
 
 
 @click.group("event")

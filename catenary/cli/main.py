@@ -704,6 +704,8 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Created after TIME: ISO 8601 (2026-11-27T10:00:00Z) or unix ns.",
         ),
         click.option("--created-before", metavar="TIME", help="Created before TIME (same forms)."),
+        click.option("--input", "input_", metavar="CID", help="Executions that took this value as an input."),
+        click.option("--output", metavar="CID", help="Executions that produced this value."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -735,6 +737,8 @@ def build_filter(
     key: str | None,
     created_after: str | None = None,
     created_before: str | None = None,
+    input_: str | None = None,
+    output: str | None = None,
 ) -> ExecutionFilter:
     from catenary.model.filter import ExecutionFilter
 
@@ -751,6 +755,8 @@ def build_filter(
         key=opt(key, "--key"),
         created_after=parse_time(created_after, "--created-after"),
         created_before=parse_time(created_before, "--created-before"),
+        input=opt(input_, "--input"),
+        output=opt(output, "--output"),
     )
 
 

@@ -23,14 +23,9 @@ def trigger_json(row: TriggerRow) -> dict[str, Any]:
 
 
 def firing_json(f: Firing) -> dict[str, Any]:
-    return {
-        "trigger": f.trigger,
-        "event": str(f.event),
-        "status": f.status,
-        "run": str(f.run) if f.run else None,
-        "reason": f.reason,
-        "at": f.at,
-    }
+    from catenary.sdk import documents
+
+    return documents.firing_json(f)
 
 
 def _show(row: TriggerRow) -> None:

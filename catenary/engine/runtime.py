@@ -35,7 +35,7 @@ from catenary.model import Event, Execution, Invocation, Preimages, Run, RunStat
 from catenary.model.placement import misplacement
 from catenary.model.results import DEFAULT_MAX_VALUE_SIZE as DEFAULT_MAX_VALUE_SIZE
 from catenary.model.results import StepResult as StepResult
-from catenary.model.types import mismatch
+from catenary.model.types import TypeSpec, mismatch
 from catenary.model.workflow import EXTERNAL
 from catenary.operations import Operation, Registry
 from catenary.store import RunState, SegmentOutput, StepCommit, Store
@@ -161,6 +161,23 @@ class Engine:
             return []
         return [source for source in segments[state.next_segment].inputs if source != EXTERNAL]
 
+    def external_types(self, workflow: Workflow, segment: int) -> tuple[str, list[TypeSpec]]:
+        """The declared types of a segment's ``-1`` slots, in order, and the name of the
+        operation declaring them (its first step's), from its manifest: the implementation
+        need not be on this node (a CLI creating a trigger has not loaded the modules)."""
+        seg = workflow.segments[segment]
+        version_id = seg.sequence[0].version_id
+        loaded = self.registry.get(version_id)
+        if loaded is not None:
+            manifest = loaded.manifest
+        else:
+            stored = self.store.get_version(version_id)
+            if stored is None:
+                raise NotFoundError(f"operation version {version_id} is not known on this node")
+            manifest = stored[0]
+        declared = seg.sequence[0].inputs or manifest.inputs  # a step's override wins
+        return manifest.name, [declared[i] for i, source in enumerate(seg.inputs) if source == EXTERNAL]
+
     def check_inputs(
         self, workflow: Workflow, segment: int, inputs: Sequence[Any]
     ) -> list[tuple[CID, bytes]]:
@@ -172,19 +189,19 @@ class Engine:
             raise InputError(
                 f"segment {segment} takes {seg.external_slots} external input(s){hint}, got {len(inputs)}"
             )
-        first = [self._operation(step.version_id) for step in seg.sequence][0]  # all must exist
-        slots = [i for i, source in enumerate(seg.inputs) if source == EXTERNAL]
+        for step in seg.sequence:
+            self._operation(step.version_id)  # all must exist
+        name, declared = self.external_types(workflow, segment)
         blocks = []
-        for number, (slot, value) in enumerate(zip(slots, inputs)):
+        for number, (spec, value) in enumerate(zip(declared, inputs)):
             where = f"segment {segment} input {number}"
             try:
                 check_value(value, where)
             except CatenaryError as exc:
                 raise InputError(str(exc)) from exc
-            declared = seg.sequence[0].inputs or first.manifest.inputs  # a step's override wins
-            problem = mismatch(declared[slot], value, where)
+            problem = mismatch(spec, value, where)
             if problem:
-                raise InputError(f"{problem} (declared by {first.name})")
+                raise InputError(f"{problem} (declared by {name})")
             cid, data = block(value)
             if len(data) > self.max_value_size:
                 raise ValueTooLargeError(

@@ -187,7 +187,22 @@ class Trigger:
         e = signed.event
         if e.key != self.on or (self.emitters and e.emitter not in self.emitters):
             return False
+        return self.fits_where(data)
+
+    def fits_where(self, data: Any) -> bool:
+        """Every field ``where`` names has its value in ``data``."""
         return all(select(data, parse_path(p, "where")) == v for p, v in self.where.items())
+
+    def pinned_input(self, index: int) -> tuple[str, Any] | None:
+        """When ``where`` pins a field that input ``index``'s path equals or goes into: that
+        field's path and the input's value whenever the trigger fires (MISSING: the pinned
+        value has nothing at the path, so every firing would fail). None: not known."""
+        steps = parse_path(self.inputs[index], f"$.inputs[{index}]")
+        for path, value in self.where.items():
+            pinned = parse_path(path, f"$.where[{path!r}]")
+            if steps[: len(pinned)] == pinned:
+                return path, select(value, steps[len(pinned) :])
+        return None
 
     def map_inputs(self, data: Any) -> list[Any]:
         """The values for the segment's ``-1`` slots; a path the data lacks is a ManifestError."""

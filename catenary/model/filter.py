@@ -24,6 +24,8 @@ class ExecutionFilter:
     key: CID | None = None
     created_after: int | None = None  # unix ns, exclusive
     created_before: int | None = None  # unix ns, exclusive
+    input: CID | None = None  # executions that took this value as one of their inputs
+    output: CID | None = None  # executions that produced this value
 
     def __post_init__(self) -> None:
         # An integer the database cannot hold would fail deep in the store (OverflowError):
@@ -51,4 +53,6 @@ class ExecutionFilter:
             and (self.key is None or execution.key == self.key)
             and (self.created_after is None or execution.created_at > self.created_after)
             and (self.created_before is None or execution.created_at < self.created_before)
+            and (self.input is None or self.input in execution.inputs)
+            and (self.output is None or execution.output == self.output)
         )

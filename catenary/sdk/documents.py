@@ -232,3 +232,36 @@ def _cause_json(signed: Any) -> dict[str, Any]:
         "time": e.time,
         "signature": base64.b64encode(signed.signature).decode(),
     }
+
+
+def emitted_event_json(signed: Any, data: Any = None, with_data: bool = False) -> dict[str, Any]:
+    """``event get --json``: an emitted event as stored (``value``: its data, when asked)."""
+    import base64
+
+    e = signed.event
+    document: dict[str, Any] = {
+        "id": str(e.id),
+        "emitter": e.emitter,
+        "key": e.key,
+        "data": str(e.data),
+        "time": e.time,
+        "nonce": e.nonce.hex(),
+        "signature": base64.b64encode(signed.signature).decode(),
+        "position": signed.position,
+        "received_at": signed.received_at,
+    }
+    if with_data:
+        document["value"] = to_json(data)
+    return document
+
+
+def firing_json(f: Any) -> dict[str, Any]:
+    """``trigger history --json``: what became of one (trigger, event) pair."""
+    return {
+        "trigger": f.trigger,
+        "event": str(f.event),
+        "status": f.status,
+        "run": str(f.run) if f.run else None,
+        "reason": f.reason,
+        "at": f.at,
+    }

@@ -7,6 +7,7 @@ same signed event submitted twice is stored once (its id names it).
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -102,6 +103,15 @@ class EventManager:
         if after < 0:
             raise BadInputError(f"after: a position, not negative (got {after})")
         return self._store.list_emitted_events(key, emitter, after, limit)
+
+    def newest(self, before: int | None = None, limit: int = 100) -> builtins.list[SignedEvent]:
+        """Events newest first, at positions below ``before`` (None: from the latest); pass the
+        last position seen to go on (the explorer's pages)."""
+        if not 0 < limit <= MAX_LIST:
+            raise BadInputError(f"limit: between 1 and {MAX_LIST}, got {limit}")
+        if before is not None and before < 1:
+            raise BadInputError(f"before: a position, at least 1 (got {before})")
+        return self._store.emitted_events_before(before, limit)
 
     def updates(
         self,

@@ -25,12 +25,14 @@ import threading
 import time
 from typing import Any
 
-from catenary.cid import CID
+from catenary.cid import CID, decode
 from catenary.engine import Engine
 from catenary.errors import CatenaryError, ManifestError, NotFoundError, RunStateError
-from catenary.events.trigger import Trigger
+from catenary.events.schedule import tick_data
+from catenary.events.trigger import MISSING, Trigger, parse_path, select
 from catenary.model import Run, RunStatus
 from catenary.model.emitted import Firing, SignedEvent, TriggerRow
+from catenary.model.types import mismatch
 from catenary.sdk.value import ValueManager
 from catenary.store import Store
 
@@ -38,8 +40,9 @@ STARTED, FIRED, FAILED, SKIPPED = "started", "fired", "failed", "skipped"
 
 
 class TriggerManager:
-    def __init__(self, store: Store, engine: Engine, values: ValueManager) -> None:
+    def __init__(self, store: Store, engine: Engine, values: ValueManager, node_id: str) -> None:
         self._store = store
+        self._node_id = node_id  # the emitter of this node's schedule ticks
         self._engine = engine
         self._values = values
         self._dispatching = threading.Lock()  # one dispatch loop per process at a time
@@ -75,6 +78,43 @@ class TriggerManager:
                 f"segment {index} of workflow {workflow.name!r} takes {slots} external input(s) "
                 f"(-1 slots), the mapping gives {len(trigger.inputs)}",
             )
+        self._check_types(trigger)
+
+    def _check_types(self, trigger: Trigger) -> None:
+        """Refuse a mapping whose values are known before any event (a field ``where`` pins,
+        the ticks of this node's schedules on the key) and do not fit the declared types:
+        every firing would fail. The rest is checked at firing, when the data is there."""
+        try:
+            name, declared = self._engine.external_types(self._engine.workflow(trigger.workflow), 0)
+        except NotFoundError as exc:
+            raise ManifestError("$.workflow", str(exc)) from None
+        ticks = [  # one sample tick's data per schedule whose events the trigger would take
+            (row.name, data)
+            for row in self._store.list_schedules()
+            if row.key == trigger.on and (not trigger.emitters or self._node_id in trigger.emitters)
+            for data in [tick_data(row.name, 0, decode(row.data))]
+            if trigger.fits_where(data)
+        ]
+        for i, spec in enumerate(declared):
+            at, path = f"$.inputs[{i}]", trigger.inputs[i]
+            pinned = trigger.pinned_input(i)
+            if pinned is not None:
+                field, value = pinned
+                if value is MISSING:
+                    raise ManifestError(at, f"where pins {field} to a value with nothing at {path}")
+                problem = mismatch(spec, value, f"segment 0 input {i}")
+                if problem:
+                    raise ManifestError(at, f"{problem} (declared by {name}; where pins {field})")
+                continue
+            for schedule, data in ticks:
+                value = select(data, parse_path(path, at))
+                if value is MISSING:
+                    raise ManifestError(at, f"the events of schedule {schedule!r} have nothing at {path}")
+                problem = mismatch(spec, value, f"segment 0 input {i}")
+                if problem:
+                    raise ManifestError(
+                        at, f"{problem} (declared by {name}) in the events of schedule {schedule!r}"
+                    )
 
     def get(self, name: str) -> TriggerRow:
         row = self._store.get_trigger(name)
@@ -98,9 +138,13 @@ class TriggerManager:
             raise NotFoundError(f"no trigger named {name!r} on this node")
 
     def history(
-        self, name: str | None = None, status: str | None = None, limit: int = 100
+        self, name: str | None = None, status: str | None = None, limit: int = 100, event: CID | None = None
     ) -> builtins.list[Firing]:
-        return self._store.list_firings(name, status, limit)
+        return self._store.list_firings(name, status, limit, event)
+
+    def firing_for_run(self, run_id: CID) -> Firing | None:
+        """The firing that started a run (None: no trigger started it)."""
+        return self._store.firing_for_run(run_id)
 
     # firing -----------------------------------------------------------------------------------
     def dispatch(self, limit: int = 1000) -> int:

@@ -298,6 +298,10 @@ class Store(abc.ABC):
     ) -> list[SignedEvent]:
         """Events after position ``after``, oldest first."""
 
+    def emitted_events_before(self, before: int | None, limit: int) -> list[SignedEvent]:
+        """Newest first: the events at positions below ``before`` (None: from the latest)."""
+        raise NotImplementedError
+
     def last_event_position(self) -> int:
         """The position of the latest emitted event (0: none)."""
         raise NotImplementedError
@@ -347,8 +351,17 @@ class Store(abc.ABC):
         raise NotImplementedError
 
     def list_firings(
-        self, trigger: str | None = None, status: str | None = None, limit: int = 100
+        self,
+        trigger: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        event: CID | None = None,
     ) -> list[Firing]:
+        """Firings oldest first, of one trigger, status or event when given."""
+        raise NotImplementedError
+
+    def firing_for_run(self, run_id: CID) -> Firing | None:
+        """The firing that started a run, if a trigger did."""
         raise NotImplementedError
 
     # schedules (issue 17; catenary.store.events has the SQL) ----------------------------

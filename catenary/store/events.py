@@ -93,6 +93,16 @@ class EventTables:
         )
         return [_signed_event(r) for r in rows]
 
+    def emitted_events_before(self, before: int | None, limit: int) -> list[SignedEvent]:
+        """Newest first: the events at positions below ``before`` (None: from the latest)."""
+        rows = self._read(
+            self._sql(
+                f"SELECT {_EVENT} FROM emitted_events WHERE position < ? ORDER BY position DESC LIMIT ?"
+            ),
+            (2**63 - 1 if before is None else before, limit),
+        )
+        return [_signed_event(r) for r in rows]
+
     def last_event_position(self) -> int:
         top: int = self._read("SELECT coalesce(max(position), 0) FROM emitted_events")[0][0]
         return top
@@ -194,9 +204,15 @@ class EventTables:
             )
 
     def list_firings(
-        self, trigger: str | None = None, status: str | None = None, limit: int = 100
+        self,
+        trigger: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        event: CID | None = None,
     ) -> list[Firing]:
-        where, params = equal_clauses("?", {"trigger": trigger, "status": status})
+        where, params = equal_clauses(
+            "?", {"trigger": trigger, "status": status, "event": event.cid_bytes if event else None}
+        )
         rows = self._read(
             self._sql(
                 f"SELECT {_FIRING} FROM trigger_firings WHERE {' AND '.join(['1 = 1', *where])} "

@@ -88,6 +88,7 @@ class SQLStore(EventTables, Store):
     MARK: str  # the driver's positional placeholder
     LINEAGE_SQL: dict[tuple[str, bool], str]  # lineage_statements() in the driver's named style
     BYTE_ORDER = ""  # what makes ORDER BY on text compare bytes (SQLite's default already does)
+    CONTAINS = "instr({haystack}, {needle}) > 0"  # the bytes needle occur in the blob haystack
 
     @abc.abstractmethod
     def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
@@ -325,7 +326,7 @@ class SQLStore(EventTables, Store):
     def list_executions(
         self, flt: ExecutionFilter, limit: int, before: int | None
     ) -> tuple[list[Execution], int | None]:
-        where, params = where_clauses(flt, self.MARK)
+        where, params = where_clauses(flt, self.MARK, self.CONTAINS)
         where.append(NOT_QUARANTINED)
         if before is not None:
             where.append(f"id < {self.MARK}")
@@ -340,7 +341,7 @@ class SQLStore(EventTables, Store):
         return [row_to_execution(r) for r in rows], (rows[-1][-1] if more else None)
 
     def executions_since(self, flt: ExecutionFilter, seq: int, limit: int) -> list[Execution]:
-        where, params = where_clauses(flt, self.MARK)
+        where, params = where_clauses(flt, self.MARK, self.CONTAINS)
         where += [NOT_QUARANTINED, f"seq > {self.MARK}"]
         params.append(seq)
         rows = self._read(

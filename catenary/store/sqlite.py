@@ -115,6 +115,13 @@ MIGRATIONS: list[str] = [
         schedule TEXT NOT NULL, tick INTEGER NOT NULL, event BLOB NOT NULL, at INTEGER NOT NULL,
         PRIMARY KEY (schedule, tick));
     """,
+    # 8: find by value (issue 17): the executions that produced a value. (Executions that took
+    # it as an input are found by scanning the inputs lists; see catenary.store.filtering.)
+    # And the firings of one event, for the explorer's event page (the runs it started).
+    """
+    CREATE INDEX executions_output ON executions (output, id);
+    CREATE INDEX trigger_firings_event ON trigger_firings (event);
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).

@@ -40,7 +40,7 @@ from catenary.errors import (
     ValueTooLargeError,
 )
 from catenary.sdk import Node
-from catenary.web import api, pages
+from catenary.web import api, events, pages
 from catenary.web.context import Explorer
 from catenary.web.preview import DEFAULT_PREVIEW_LIMIT, JSON_DEPTH
 from catenary.web.security import LOOPBACK_NAMES, SecurityHeaders, bare_host
@@ -197,6 +197,7 @@ def create_app(
     routes = [
         *(webhook_routes(node) if webhook else []),
         *api.routes(),
+        *events.routes(),
         *pages.routes(),
         # The bundle verifier is one static page, the same file a user may open from disk.
         Route("/verify", lambda request: RedirectResponse("/static/verify.html")),

@@ -1,4 +1,5 @@
-"""Live updates: executions as Server-Sent Events, fed by the sdk's ``executions.updates``.
+"""Live updates: executions (and emitted events) as Server-Sent Events, fed by the sdk's
+``executions.updates`` (``events.updates``).
 
 Each event is ``id: <seq>``, ``event: execution`` and the execution document as
 ``data``. A browser's EventSource sends the last id back as ``Last-Event-ID``
@@ -12,7 +13,8 @@ import asyncio
 import json
 import queue
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,7 +22,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from catenary.errors import BadInputError
 from catenary.model import Execution
-from catenary.model.filter import ExecutionFilter
+from catenary.model.emitted import SignedEvent
 from catenary.sdk import documents as render
 from catenary.web.context import Explorer, explorer
 from catenary.web.query import FILTER_PARAMS, check_known, int_param, parse_filter
@@ -29,17 +31,42 @@ KEEPALIVE_SECONDS = 15.0  # a comment line this often keeps proxies from closing
 QUEUE_SIZE = 256  # executions buffered per stream; the reader thread waits when it is full
 RETRY_MS = 2000
 TICK_SECONDS = 0.5  # how soon a stream notices that the server is closing
+T = TypeVar("T")
 
 
-def _since(request: Request) -> int | None:
-    """Where to start: ``Last-Event-ID`` (a reconnect) wins over ``since_seq``; None = now."""
+def _since(request: Request, param: str = "since_seq", unit: str = "seq") -> int | None:
+    """Where to start: ``Last-Event-ID`` (a reconnect) wins over ``param``; None = now."""
     last = request.headers.get("last-event-id")
     if last is not None and last.strip() != "":
         text = last.strip()
         if not text.isdigit():
-            raise BadInputError(f"Last-Event-ID: {last!r} is not a seq (a non-negative integer)")
+            raise BadInputError(f"Last-Event-ID: {last!r} is not a {unit} (a non-negative integer)")
         return int(text)
-    return int_param(request.query_params, "since_seq", 0)
+    return int_param(request.query_params, param, 0)
+
+
+def _too_many() -> Response:
+    return JSONResponse(
+        {"error": "too many open update streams; try again later", "status": 503},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def _stream(body: AsyncIterator[str]) -> Response:
+    return StreamingResponse(
+        body, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+
+
+def _execution_frame(item: Execution) -> str:
+    document = json.dumps(render.execution_json(item), ensure_ascii=False)
+    return f"id: {item.seq}\nevent: execution\ndata: {document}\n\n"
+
+
+def _emitted_frame(item: SignedEvent) -> str:
+    document = json.dumps(render.emitted_event_json(item), ensure_ascii=False)
+    return f"id: {item.position}\nevent: emitted\ndata: {document}\n\n"
 
 
 async def execution_updates(request: Request) -> Response:
@@ -52,28 +79,41 @@ async def execution_updates(request: Request) -> Response:
         since = await run_in_threadpool(state.node.executions.latest_seq)
     stop = state.open_stream()
     if stop is None:
-        return JSONResponse(
-            {"error": "too many open update streams; try again later", "status": 503},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-    return StreamingResponse(
-        _events(state, flt, since, stop),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+        return _too_many()
+    updates = state.node.executions.updates
+    return _stream(_events(state, lambda: updates(flt, since, stop=stop), _execution_frame, since, stop))
+
+
+async def emitted_updates(request: Request) -> Response:
+    """``GET /api/events/updates?after=N``: emitted events stored after position N, then live
+    (``id`` is the position, ``event: emitted``); ``Last-Event-ID`` resumes, as for executions."""
+    state = explorer(request)
+    check_known(request.query_params, ("after",))
+    after = _since(request, "after", "position")
+    if after is None:
+        after = await run_in_threadpool(state.node.events.latest_position)
+    stop = state.open_stream()
+    if stop is None:
+        return _too_many()
+    updates = state.node.events.updates
+    return _stream(_events(state, lambda: updates(after=after, stop=stop), _emitted_frame, after, stop))
 
 
 async def _events(
-    state: Explorer, flt: ExecutionFilter, since: int, stop: threading.Event
+    state: Explorer,
+    produce: Callable[[], Iterable[T]],
+    frame: Callable[[T], str],
+    since: int,
+    stop: threading.Event,
 ) -> AsyncIterator[str]:
+    """The stream: ``produce()`` (read in a thread) framed by ``frame``, with keepalives."""
     loop = asyncio.get_running_loop()
     # A thread-safe queue filled by the reader thread; ``wake`` tells the event loop there is
     # something. The thread never touches asyncio objects, so it may outlive the loop safely.
-    items: queue.Queue[Execution | Exception | None] = queue.Queue(QUEUE_SIZE)
+    items: queue.Queue[T | Exception | None] = queue.Queue(QUEUE_SIZE)
     wake = asyncio.Event()
 
-    def put(item: Execution | Exception | None) -> None:
+    def put(item: T | Exception | None) -> None:
         # Waits while the queue is full (a slow client), but gives up once the stream ends.
         while not stop.is_set():
             try:
@@ -88,8 +128,8 @@ async def _events(
 
     def pump() -> None:
         try:
-            for execution in state.node.executions.updates(flt, since, stop=stop):
-                put(execution)
+            for item in produce():
+                put(item)
         except Exception as exc:  # reported to the client as a failure event; the stream ends
             put(exc)
         finally:
@@ -98,7 +138,7 @@ async def _events(
     threading.Thread(target=pump, name="catenary-sse", daemon=True).start()
     try:
         # Sent at once: the client knows it is subscribed before anything happens.
-        yield f"retry: {RETRY_MS}\n: subscribed after seq {since}\n\n"
+        yield f"retry: {RETRY_MS}\n: subscribed after {since}\n\n"
         idle = 0.0
         while not stop.is_set() or not items.empty():
             try:
@@ -121,7 +161,6 @@ async def _events(
             if isinstance(item, Exception):
                 yield f"event: failure\ndata: {json.dumps({'error': str(item)})}\n\n"
                 return
-            document = json.dumps(render.execution_json(item), ensure_ascii=False)
-            yield f"id: {item.seq}\nevent: execution\ndata: {document}\n\n"
+            yield frame(item)
     finally:
         state.close_stream(stop)

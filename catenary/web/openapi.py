@@ -159,6 +159,55 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "EmittedEvent": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "An emitted event as stored (docs/events.md), as `event get --json`.",
+        "required": ["id", "emitter", "key", "data", "time", "nonce", "signature", "position", "received_at"],
+        "properties": {
+            "id": CID,
+            "emitter": {"type": "string", "description": "the emitter's did:key"},
+            "key": {"type": "string"},
+            "data": CID,
+            "time": NS,
+            "nonce": {"type": "string", "description": "hex"},
+            "signature": {"type": "string", "description": "base64 ed25519 over the id"},
+            "position": {"type": "integer", "minimum": 1},
+            "received_at": NS,
+        },
+    },
+    "EventPage": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["events", "next_before"],
+        "properties": {
+            "events": {"type": "array", "items": {"$ref": "#/components/schemas/EmittedEvent"}},
+            "next_before": _nullable({"type": "integer", "minimum": 1}),
+        },
+    },
+    "EventGet": {
+        "type": "object",
+        "description": "The event, its data as DAG-JSON (`value`) and what each trigger did with it.",
+        "properties": {
+            "value": DAG_JSON,
+            "firings": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["trigger", "event", "status", "run", "reason", "at"],
+                    "properties": {
+                        "trigger": {"type": "string"},
+                        "event": CID,
+                        "status": {"type": "string", "enum": ["started", "fired", "failed", "skipped"]},
+                        "run": _nullable(CID),
+                        "reason": _nullable({"type": "string"}),
+                        "at": NS,
+                    },
+                },
+            },
+        },
+    },
     "RunList": {
         "type": "object",
         "additionalProperties": False,
@@ -258,6 +307,14 @@ SCHEMAS["ExecutionGet"] = {
 }
 
 
+# An event with its data and firings: the event's fields and those two, and no others.
+SCHEMAS["EventGet"] |= {
+    "additionalProperties": False,
+    "required": [*SCHEMAS["EmittedEvent"]["required"], "value", "firings"],
+    "properties": {**SCHEMAS["EmittedEvent"]["properties"], **SCHEMAS["EventGet"]["properties"]},
+}
+
+
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -301,6 +358,8 @@ FILTER = [
     _query("key", CID, "executions of this key (the same computation)"),
     _query("created_after", {"type": "integer", "minimum": 0}, "created after (unix ns, exclusive)"),
     _query("created_before", {"type": "integer", "minimum": 0}, "created before (unix ns, exclusive)"),
+    _query("input", CID, "executions that took this value (CID) as an input"),
+    _query("output", CID, "executions that produced this value (CID)"),
 ]
 
 
@@ -439,6 +498,38 @@ def document() -> dict[str, Any]:
             "A value's DAG-CBOR block (its blake2b-256 hash is in the CID)",
             _bytes("the block", "application/vnd.ipld.dag-cbor"),
             [value_cid],
+        ),
+        "/api/events": _get(
+            "Emitted events, newest first (pages by position)",
+            _json(_ref("EventPage"), "one page"),
+            [
+                _query(
+                    "before", {"type": "integer", "minimum": 1}, "events below this position (next_before)"
+                ),
+                _query("page_size", {"type": "integer", "minimum": 1, "maximum": 999}, "default 50"),
+            ],
+            not_found=False,
+        ),
+        "/api/events/updates": {
+            "get": {
+                "summary": "Emitted events as stored (Server-Sent Events); resumes after Last-Event-ID",
+                "parameters": [
+                    _query("after", {"type": "integer", "minimum": 0}, "replay events after this position")
+                ],
+                "responses": {
+                    "200": {
+                        "description": "event: emitted, id: position, data: an EmittedEvent document",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    "400": ERRORS["400"],
+                    "503": _json(_ref("Error"), "too many open streams"),
+                },
+            }
+        },
+        "/api/events/{id}": _get(
+            "One emitted event, its data and its firings",
+            _json(_ref("EventGet"), "the event"),
+            [_path_cid("id", "event id")],
         ),
         "/api/openapi.json": {
             "get": {

@@ -174,6 +174,7 @@ def run(request: Request) -> Response:
         more=page.next_page_token,
         names=state.operation_names(),
         since_seq=since,
+        firing=node.triggers.firing_for_run(run_state.id),  # what started it, if a trigger did
     )
 
 

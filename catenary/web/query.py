@@ -28,6 +28,8 @@ FILTER_PARAMS = (
     "key",
     "created_after",
     "created_before",
+    "input",
+    "output",
 )
 PAGE_PARAMS = ("page_token", "page_size")
 DEFAULT_PAGE_SIZE = 50
@@ -126,6 +128,8 @@ def parse_filter(params: QueryParams) -> ExecutionFilter:
         key=cid("key"),
         created_after=int_param(params, "created_after", 0),
         created_before=int_param(params, "created_before", 0),
+        input=cid("input"),
+        output=cid("output"),
     )
 
 

@@ -156,6 +156,8 @@ def test_every_filter_field(node, populated) -> None:
     seg0_last = next(e for e in first if (e.segment, e.step) == (0, 1))
     event0 = next(e for e in first if (e.segment, e.step) == (0, 0)).parents[0]
     times = sorted(e.created_at for e in everything)
+    value = seg0_last.output
+    assert value is not None
     cases = {
         "statuses failed": (dict(statuses=(Status.FAILED,)), lambda e: e.status == Status.FAILED),
         "statuses any of": (dict(statuses=(Status.FAILED, Status.COMPLETED)), lambda e: True),
@@ -173,6 +175,13 @@ def test_every_filter_field(node, populated) -> None:
             dict(created_after=times[2], created_before=times[9]),
             lambda e: times[2] < e.created_at < times[9],
         ),
+        # the value 2 flows through runs 0, 1 and 2 and the failing run at different steps
+        "input value": (dict(input=value), lambda e: value in e.inputs),
+        "output value": (dict(output=value), lambda e: e.output == value),
+        "input and output": (
+            dict(input=value, output=value),
+            lambda e: value in e.inputs and e.output == value,
+        ),
         "combined": (
             dict(workflow=wf.id, segment=0, run=runs[1].id),
             lambda e: e.workflow == wf.id and e.segment == 0 and e.run == runs[1].id,
@@ -184,6 +193,10 @@ def test_every_filter_field(node, populated) -> None:
         assert listed(**kw) == want, name
         assert want != {e.hash for e in everything} or name == "statuses any of", name
     assert listed(parent=cid_of("nobody")) == set()
+    assert listed(input=cid_of("nobody")) == listed(output=cid_of("nobody")) == set()
+    # a parent is not an input: the event carrying run 0's first input is matched by neither
+    assert listed(input=event0) == listed(output=event0) == set()
+    assert all(ExecutionFilter(input=value).matches(e) == (value in e.inputs) for e in everything)
     assert listed(segment=7) == set()
 
 

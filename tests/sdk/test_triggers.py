@@ -93,6 +93,51 @@ def test_bad_triggers_are_refused_by_json_path_and_store_nothing(node: Node) -> 
         node.triggers.create(_trigger(wf))
 
 
+def test_declared_types_are_checked_at_creation_where_the_values_are_known(node: Node) -> None:
+    wf = _workflow(node)  # test/add: int, int
+    node.schedules.add("clock", "* * * * *", "numbers.ready", data={"a": 1, "label": "x"})
+    node.schedules.add("other", "* * * * *", "other.key", data="no map")  # another key: ignored
+    cases = [
+        # a field where pins: its value is what the input always is
+        (
+            _trigger(wf, inputs=["$.n", "$.b"], where={"$.n": "two"}),
+            r"^\$\.inputs\[0\]: segment 0 input 0: expected int, got string \(declared by test/add; "
+            r"where pins \$\.n\)",
+        ),
+        (
+            _trigger(wf, inputs=["$.n.x", "$.b"], where={"$.n": 5}),
+            r"^\$\.inputs\[0\]: where pins \$\.n to a value with nothing at \$\.n\.x",
+        ),
+        # the ticks of a schedule on the key: their data is known
+        (
+            _trigger(wf, inputs=["$.time", "$.tick"]),
+            r"^\$\.inputs\[0\]: segment 0 input 0: expected int, got string .* schedule 'clock'",
+        ),
+        (
+            _trigger(wf, inputs=["$.data.label", "$.tick"]),
+            r"^\$\.inputs\[0\]: .*expected int, got string .* schedule 'clock'",
+        ),
+        (
+            _trigger(wf, inputs=["$.tick", "$.data.b"]),
+            r"^\$\.inputs\[1\]: the events of schedule 'clock' have nothing at \$\.data\.b",
+        ),
+    ]
+    for definition, message in cases:
+        with pytest.raises(ManifestError, match=message):
+            node.triggers.create(definition)
+    assert node.triggers.list() == []
+    # what fits is accepted: pinned ints, a tick and the schedule's int, unknown data
+    node.triggers.create(_trigger(wf, name="pinned", inputs=["$.n", "$.b"], where={"$.n": 2}))
+    node.triggers.create(_trigger(wf, name="ticks", inputs=["$.tick", "$.data.a"]))
+    node.triggers.create(_trigger(wf, name="unknown", on="numbers.later", inputs=["$.x", "$.y"]))
+    # a trigger that takes only another emitter's events never sees this node's ticks
+    theirs = Identity.generate().id
+    node.triggers.create(_trigger(wf, name="theirs", inputs=["$.time", "$.y"], emitters=[theirs]))
+    # nor one whose where the ticks do not match
+    node.triggers.create(_trigger(wf, name="kind", inputs=["$.time", "$.y"], where={"$.data.kind": "k"}))
+    assert {t.name for t in node.triggers.list()} == {"pinned", "ticks", "unknown", "theirs", "kind"}
+
+
 def test_disable_enable_delete_and_only_later_events(node: Node) -> None:
     wf = _workflow(node)
     node.events.emit("numbers.ready", {"a": 1, "b": 1})  # before the trigger: never fires it

@@ -5,12 +5,14 @@ would set ``window.__pwned``), none becomes an element (no ``[onerror]``, no ``i
 no script but the explorer's own files), the page logs no CSP violation (the ``page`` fixture
 fails on any console error) and the text is shown literally.
 
-Event keys and trigger names are not here: their grammar (``[a-z0-9._-]``) admits no markup,
-and the explorer shows neither. An emitted event's data becomes a run input, as these are.
+Event keys and trigger names are not here: their grammar (``[a-z0-9._-]``) admits no markup.
+An emitted event's data is: the events list, the event page (its data previewed) and the
+event's value page are loaded too.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,6 +41,7 @@ class Hostile:
     run: CID
     executions: list[CID]
     strings: list[CID]  # the string values: inputs and the concatenated output
+    event: CID  # an emitted event whose data is the payloads
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +64,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
     executions = node.executions.list(ExecutionFilter(run=state.id)).executions
     concat = next(e for e in executions if e.step == 0)
     assert node.values.get(concat.output) == LEFT + RIGHT
+    emitted = node.events.emit("hostile.data", {NAME: [CREATOR, DESCRIPTION], "path": PATH})
     server = WebServer(node, "127.0.0.1:0").start()
     try:
         yield Hostile(
@@ -69,6 +73,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
             state.id,
             [e.hash for e in sorted(executions, key=lambda e: e.step)],
             [*concat.inputs, concat.output],
+            emitted.id,
         )
     finally:
         server.stop()
@@ -85,6 +90,7 @@ def pages(h: Hostile) -> list[str]:
     ]
     for e in h.executions:
         paths += [f"/executions/{e}", f"/executions/{e}/trace"]
+    paths += ["/events", f"/events/{h.event}"]
     return paths + [f"/values/{v}" for v in h.strings]
 
 
@@ -131,3 +137,6 @@ def test_hostile_strings_are_shown_as_text(hostile: Hostile, page: Page) -> None
     expect(page.locator("body")).to_contain_text(LEFT + RIGHT)
     page.goto(f"{hostile.url}/executions/{hostile.executions[1]}")  # std/get, its config
     expect(page.locator("body")).to_contain_text(PATH)
+    page.goto(f"{hostile.url}/events/{hostile.event}")  # the event's data, previewed
+    body = page.locator("body").inner_text()  # as DAG-JSON: the quotes inside escaped
+    assert all(json.dumps(p, ensure_ascii=False)[1:-1] in body for p in (NAME, CREATOR, PATH))

@@ -135,6 +135,16 @@ def test_filters_match_the_sdk(site: Site, params: dict[str, Any], flt) -> None:
     assert got == expected and got
 
 
+def test_find_by_value_filters_match_the_sdk(site: Site) -> None:
+    exif = site.node.executions.get(site.data.photo_execution).output
+    assert exif is not None
+    for name in ("input", "output"):
+        expected = [str(e.hash) for e in site.node.executions.iterate(ExecutionFilter(**{name: exif}))]
+        got = [e["hash"] for e in ok(site, "/api/executions", **{name: str(exif)})["executions"]]
+        assert got == expected and got, name
+    refused(site, "/api/executions", 400, "output", "not a CID", params={"output": "exif"})
+
+
 def test_operation_filter_is_the_version_id(site: Site) -> None:
     boom = site.node.operations.resolve_name("test/boom")
     got = ok(site, "/api/executions", operation=str(boom))["executions"]

@@ -15,7 +15,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 from starlette.routing import Route
 
-from catenary.web import openapi
+from catenary.web import events, openapi
 from catenary.web.api import routes
 from tests.web.conftest import Site
 
@@ -26,6 +26,7 @@ def with_examples(document: dict[str, Any], site: Site) -> dict[str, Any]:
     doc = copy.deepcopy(document)
     data = site.data
     final = site.node.executions.get(data.proven_final)
+    emitted = site.node.events.emit("example.thing", {"n": 1})  # so that one event exists
     examples = {
         "/api/executions/{hash}": {"hash": str(data.proven_final)},
         "/api/executions/{hash}/trace": {"hash": str(data.photo_execution)},
@@ -34,6 +35,7 @@ def with_examples(document: dict[str, Any], site: Site) -> dict[str, Any]:
         "/api/values/{cid}": {"cid": str(final.output)},
         "/api/values/{cid}/raw": {"cid": str(final.inputs[0])},
         "/api/values/{cid}/block": {"cid": str(final.output)},
+        "/api/events/{id}": {"id": str(emitted.id)},
     }
     queries = {"run": str(data.proven_run), "workflow": str(data.camera), "parent": str(data.photo_execution)}
     for path, item in doc["paths"].items():
@@ -46,13 +48,13 @@ def with_examples(document: dict[str, Any], site: Site) -> dict[str, Any]:
     return doc
 
 
-# The live-update stream never ends: test_gateway's SSE tests cover it instead. Negative cases
+# The live-update streams never end: test_gateway's SSE tests cover it instead. Negative cases
 # need a parameter to break.
 _PATHS = openapi.document()["paths"]
 CASES = [
     (path, mode)
     for path in sorted(_PATHS)
-    if path != "/api/executions/updates"
+    if not path.endswith("/updates")
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
     if mode is GenerationMode.POSITIVE or _PATHS[path]["get"].get("parameters")
 ]
@@ -96,7 +98,8 @@ def test_gateway_conforms_to_its_openapi_document(
 
 
 def test_document_lists_exactly_the_gateway_routes() -> None:
-    served = {r.path for r in routes() if isinstance(r, Route)}
+    served = {r.path for r in [*routes(), *events.routes()] if isinstance(r, Route)}
+    served = {path for path in served if path.startswith("/api/")}
     assert served == set(openapi.document()["paths"])
 
 

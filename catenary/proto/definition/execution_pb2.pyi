@@ -80,7 +80,7 @@ class Dispute(_message.Message):
     def __init__(self, at: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Filter(_message.Message):
-    __slots__ = ("statuses", "workflow", "run", "operation", "segment", "parent", "key", "created_after", "created_before")
+    __slots__ = ("statuses", "workflow", "run", "operation", "segment", "parent", "key", "created_after", "created_before", "input", "output")
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_FIELD_NUMBER: _ClassVar[int]
     RUN_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +90,8 @@ class Filter(_message.Message):
     KEY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
     CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedScalarFieldContainer[Status]
     workflow: bytes
     run: bytes
@@ -99,4 +101,6 @@ class Filter(_message.Message):
     key: bytes
     created_after: int
     created_before: int
-    def __init__(self, statuses: _Optional[_Iterable[_Union[Status, str]]] = ..., workflow: _Optional[bytes] = ..., run: _Optional[bytes] = ..., operation: _Optional[bytes] = ..., segment: _Optional[int] = ..., parent: _Optional[bytes] = ..., key: _Optional[bytes] = ..., created_after: _Optional[int] = ..., created_before: _Optional[int] = ...) -> None: ...
+    input: bytes
+    output: bytes
+    def __init__(self, statuses: _Optional[_Iterable[_Union[Status, str]]] = ..., workflow: _Optional[bytes] = ..., run: _Optional[bytes] = ..., operation: _Optional[bytes] = ..., segment: _Optional[int] = ..., parent: _Optional[bytes] = ..., key: _Optional[bytes] = ..., created_after: _Optional[int] = ..., created_before: _Optional[int] = ..., input: _Optional[bytes] = ..., output: _Optional[bytes] = ...) -> None: ...

@@ -106,6 +106,11 @@ MIGRATIONS: list[str] = [
         schedule text NOT NULL, tick bigint NOT NULL, event bytea NOT NULL, at bigint NOT NULL,
         PRIMARY KEY (schedule, tick));
     """,
+    # 8 (as SQLite's 8): find by value: the executions that produced a value; an event's firings.
+    """
+    CREATE INDEX executions_output ON executions (output, id);
+    CREATE INDEX trigger_firings_event ON trigger_firings (event);
+    """,
 ]
 
 CHANNEL = "catenary_changes"

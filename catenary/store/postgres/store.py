@@ -35,6 +35,7 @@ class PostgresStore(SQLStore):
 
     MARK = "%s"
     BYTE_ORDER = ' COLLATE "C"'  # byte order, as SQLite sorts, whatever the database's locale
+    CONTAINS = "position({needle} IN {haystack}) > 0"
     LINEAGE_SQL = lineage_statements(lambda name: f"%({name})s")
     EVENT_ORDER_LOCK = "SELECT pg_advisory_xact_lock(7308613719182107681)"  # "emitted!" as an int64
 
