@@ -8,6 +8,9 @@ A trigger is written as JSON; every error names its JSON path::
      "inputs": ["$.photo", "$.size"],            # one JSON path into the data per -1 slot
      "emitters": ["did:key:z6Mk..."],            # optional: only these emitters
      "where": {"$.album": "holidays"}}            # optional: only when these fields are equal
+
+``on`` may instead be ``{"workflow": "bafy..."}``: the results of that workflow's runs
+(:mod:`catenary.events.results`), i.e. the event key ``result.bafy...``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from catenary.cid import CID
 from catenary.errors import InvalidCIDError, ManifestError
+from catenary.events.results import parse_on
 from catenary.model.emitted import SignedEvent, key_problem
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -94,7 +98,8 @@ class Trigger:
             raise ManifestError(
                 "$.name", "1 to 64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit"
             )
-        problem = key_problem(doc["on"])
+        on = parse_on(doc["on"])
+        problem = key_problem(on)
         if problem:
             raise ManifestError("$.on", problem)
         try:
@@ -118,7 +123,7 @@ class Trigger:
             raise ManifestError("$.where", "expected an object {JSON path: value}")
         for path in where:
             parse_path(path, f"$.where[{path!r}]")
-        return cls(name, doc["on"], workflow, tuple(inputs), tuple(emitters), dict(where))
+        return cls(name, on, workflow, tuple(inputs), tuple(emitters), dict(where))
 
     def matches(self, signed: SignedEvent, data: Any) -> bool:
         e = signed.event

@@ -98,7 +98,7 @@ class Node:
         self.runs = RunManager(self.engine, self.store)
         self.executions = ExecutionManager(self.store, self.operations, self.values, lease=lease)
         self.attestations = AttestationManager(self.store)
-        self.triggers = TriggerManager(self.store, self.engine, self.values)
+        self.triggers = TriggerManager(self.store, self.engine, self.values, self.identity)
         self.events = EventManager(self.store, self.values, self.identity, self.triggers.dispatch)
         self.schedules = ScheduleManager(self.store, self.values, self.identity, self.events.announce)
         self.statements = StatementManager(self.store, self.registry, self.data_dir)

@@ -17,25 +17,37 @@ import builtins
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catenary.cid import CID
 from catenary.engine import Engine
 from catenary.errors import CatenaryError, ManifestError, NotFoundError, RunStateError
+from catenary.events import sign
+from catenary.events.results import result_event, result_workflow
 from catenary.events.trigger import Trigger
 from catenary.model import Run, RunStatus
 from catenary.model.emitted import Firing, SignedEvent, TriggerRow
 from catenary.sdk.value import ValueManager
 from catenary.store import Store
 
+if TYPE_CHECKING:
+    from catenary.trust.identity import Identity
+
 STARTED, FIRED, FAILED, SKIPPED = "started", "fired", "failed", "skipped"
 
 
 class TriggerManager:
-    def __init__(self, store: Store, engine: Engine, values: ValueManager) -> None:
+    def __init__(
+        self, store: Store, engine: Engine, values: ValueManager, identity: Identity | None = None
+    ) -> None:
         self._store = store
         self._engine = engine
         self._values = values
+        self._identity = identity  # the node's: it signs the result events it emits
+        # Per workflow, the completion time up to which its runs' results were emitted by this
+        # process. Only a shortcut: result events are deterministic, so a restart that scans
+        # again from each trigger's creation stores nothing twice.
+        self._results_done: dict[CID, int] = {}
         self._dispatching = threading.Lock()  # one dispatch loop per process at a time
 
     # definitions ------------------------------------------------------------------------------
@@ -91,6 +103,7 @@ class TriggerManager:
                 self._resume(firing)
                 handled += 1
             while handled < limit:
+                self._emit_results()
                 pending = self._store.pending_firings(min(100, limit - handled))
                 if not pending:
                     break
@@ -98,6 +111,28 @@ class TriggerManager:
                     self._fire(name, signed)
                     handled += 1
             return handled
+
+    def _emit_results(self) -> None:
+        """Emit the result event of each run that completed, since the trigger's creation, of a
+        workflow an enabled trigger's ``on`` names (``result.<workflow>``); each once."""
+        if self._identity is None:
+            return
+        since: dict[CID, int] = {}
+        for row in self._store.list_triggers():
+            workflow = result_workflow(Trigger.parse(row.definition).on) if row.enabled else None
+            if workflow is not None:
+                since[workflow] = min(since.get(workflow, row.created_at), row.created_at)
+        for workflow, created in since.items():
+            after = max(created, self._results_done.get(workflow, 0))
+            for updated_at, _run, final_hash in self._store.completed_runs(workflow, after):
+                final = self._store.get_execution(final_hash)
+                if final is not None and final.output is not None:
+                    value = self._store.get_block(final.output)
+                    if value is not None:
+                        signed = sign(self._identity, result_event(self._identity.id, final))
+                        self._store.put_emitted_event(signed, (final.output, value), time.time_ns())
+                after = updated_at
+            self._results_done[workflow] = after
 
     def _fire(self, name: str, signed: SignedEvent) -> None:
         event = signed.event

@@ -115,6 +115,11 @@ MIGRATIONS: list[str] = [
         schedule TEXT NOT NULL, tick INTEGER NOT NULL, event BLOB NOT NULL, at INTEGER NOT NULL,
         PRIMARY KEY (schedule, tick));
     """,
+    # 8: result events (issue 17): the execution whose output an event's data is, hashed in
+    # the record when present (docs/hashing.md), so lineage crosses from a run to its source.
+    """
+    ALTER TABLE emitted_events ADD COLUMN source BLOB;
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).

@@ -106,6 +106,10 @@ MIGRATIONS: list[str] = [
         schedule text NOT NULL, tick bigint NOT NULL, event bytea NOT NULL, at bigint NOT NULL,
         PRIMARY KEY (schedule, tick));
     """,
+    # 8 (as SQLite's 8): the execution a result event's data comes from, hashed when present.
+    """
+    ALTER TABLE emitted_events ADD COLUMN source bytea;
+    """,
 ]
 
 CHANNEL = "catenary_changes"
