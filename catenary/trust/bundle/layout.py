@@ -124,12 +124,13 @@ SHAPES: dict[str, dict[str, Check]] = {
     },
     "run output": {"segment": _int, "output": _link, "producer": _link, "segment_time": _number},
     "operation version": {"operation": _any, "implementation": _any},
+    "emitted metadata": {"event": _link, "signature": lambda value: isinstance(value, bytes)},
 }
 
 
 # Keys a block of a kind may have beyond its SHAPES: added later, absent from older bundles.
 OPTIONAL: dict[str, set[str]] = {
-    "bundle index": {"statements"},  # catenary.statements.bundle
+    "bundle index": {"statements", "emitted"},  # catenary.statements.bundle, .emitted
     "event": {"cause"},  # the emitted event that triggered the run (issue 17, docs/events.md)
 }
 
