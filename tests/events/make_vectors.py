@@ -35,8 +35,20 @@ def main() -> None:
     source = cid(dag_cbor.encode({"an": "execution"}))
     workflow = cid(dag_cbor.encode({"a": "workflow"}))
     cases = [
-        ("photo uploaded", "photo.uploaded", {"name": "a.jpg", "size": 1024}, 1_767_225_600_000_000_000, None),
-        ("schedule tick", "schedule.tick", {"tick": 1_767_225_660_000_000_000}, 1_767_225_660_000_000_001, None),
+        (
+            "photo uploaded",
+            "photo.uploaded",
+            {"name": "a.jpg", "size": 1024},
+            1_767_225_600_000_000_000,
+            None,
+        ),
+        (
+            "schedule tick",
+            "schedule.tick",
+            {"tick": 1_767_225_660_000_000_000},
+            1_767_225_660_000_000_001,
+            None,
+        ),
         ("run result", "result." + workflow.encode("base32"), 43, 1_767_225_720_000_000_000, source),
     ]
     vectors = []

@@ -25,7 +25,12 @@ KEY = Identity(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(DOCUMENT["seed
 def _event(vec: dict) -> EmittedEvent:
     source = CID.parse(vec["source"]) if "source" in vec else None
     return EmittedEvent(
-        vec["emitter"], vec["key"], CID.parse(vec["data_cid"]), vec["time"], bytes.fromhex(vec["nonce"]), source
+        vec["emitter"],
+        vec["key"],
+        CID.parse(vec["data_cid"]),
+        vec["time"],
+        bytes.fromhex(vec["nonce"]),
+        source,
     )
 
 
@@ -45,7 +50,9 @@ def test_catenary_reproduces_the_vector(vec: dict) -> None:
 @pytest.mark.parametrize("vec", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_independent_decoder_reads_the_bytes(vec: dict) -> None:
     decoded = dag_cbor.decode(bytes.fromhex(vec["bytes"]))
-    assert set(decoded) == {"emitter", "key", "data", "time", "nonce"} | ({"source"} if "source" in vec else set())
+    assert set(decoded) == {"emitter", "key", "data", "time", "nonce"} | (
+        {"source"} if "source" in vec else set()
+    )
     assert decoded["data"].encode("base32") == vec["data_cid"]
     assert dag_cbor.encode(decoded).hex() == vec["bytes"]
 
