@@ -79,6 +79,7 @@ class ImportBatch:
     executions: list[Execution]  # parents before children
     attestations: list[AttestationRow]
     now: int
+    emitted: list[tuple[SignedEvent, bytes]] = field(default_factory=list)  # with their data
 
 
 @dataclass(frozen=True)

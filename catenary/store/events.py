@@ -81,6 +81,19 @@ class EventTables:
         ).fetchone()
         return _signed_event(row)
 
+    def _import_emitted(self, conn: Any, events: Sequence[tuple[SignedEvent, bytes]], now: int) -> int:
+        """Emitted events of an imported bundle, with their data, inside its transaction;
+        returns how many were new."""
+        new = 0
+        for signed, data in events:
+            known = conn.execute(
+                self._sql("SELECT 1 FROM emitted_events WHERE id = ?"), (signed.id.cid_bytes,)
+            ).fetchone()
+            if known is None:
+                self._insert_event(conn, signed, (signed.event.data, data), now)
+                new += 1
+        return new
+
     # A point read, shaped like SQLStore.get_execution's: each table has its own query and row.
     def get_emitted_event(self, event_id: CID) -> SignedEvent | None:
         rows = self._read(

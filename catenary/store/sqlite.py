@@ -483,6 +483,8 @@ class SQLiteStore(SQLStore):
             self._insert_executions(db, fresh)
             counts["executions"] = len(fresh)
             counts["attestations"] = self._insert_attestations(db, batch.attestations, batch.now)
+            if batch.emitted:  # a bundle with emitted events (issue 17)
+                counts["emitted"] = self._import_emitted(db, batch.emitted, batch.now)
         self._notify()
         return counts
 

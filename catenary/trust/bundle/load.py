@@ -66,14 +66,6 @@ def load_bundle(store: Store, report: BundleReport) -> dict[str, int]:
         executions=sorted(bundle.executions.values(), key=lambda e: (e.segment, e.step)),
         attestations=attestations,
         now=time.time_ns(),
+        emitted=[(s, bundle.blocks[s.event.data]) for s in bundle.emitted.values()],
     )
-    counts = store.import_batch(batch)
-    # After the batch: an emitted event's data value is among its blocks. Each event is stored
-    # once (its id names it); a second import finds it there.
-    new = 0
-    for signed in bundle.emitted.values():
-        data = bundle.blocks[signed.event.data]
-        before = store.get_emitted_event(signed.id)
-        store.put_emitted_event(signed, (signed.event.data, data), time.time_ns())
-        new += before is None
-    return {**counts, "emitted": new}
+    return store.import_batch(batch)
