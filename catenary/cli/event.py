@@ -36,6 +36,8 @@ def event_json(signed: SignedEvent, data: Any = None, with_data: bool = False) -
         "position": signed.position,
         "received_at": signed.received_at,
     }
+    if e.source is not None:  # a result event: the execution whose output the data is
+        document["source"] = str(e.source)
     if with_data:
         document["value"] = dagjson.to_json(data)
     return document
@@ -93,6 +95,8 @@ def event_get(c: Any, event_id: str, as_json: bool) -> None:
     out.print(f"time      {ns_time(e.time)}")
     out.print(f"received  {ns_time(stored.received_at)}  (position {stored.position})")
     out.print(f"data      {e.data}")
+    if e.source is not None:
+        out.print(f"source    {e.source}  (the execution whose output this is)")
     out.print(f"value     {dagjson.dumps(data)}", markup=False)
 
 

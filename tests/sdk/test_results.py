@@ -91,3 +91,22 @@ def test_a_bad_result_filter_is_refused_by_path(node: Node) -> None:
         with pytest.raises(ManifestError, match=path):
             node.triggers.create({"name": "b", "on": on, "workflow": str(wf.id), "inputs": ["$"]})
     assert node.triggers.list() == []
+
+
+def test_a_result_event_keeps_its_id_over_grpc(node: Node) -> None:
+    """The source travels (EmittedEvent.source): a client recomputes the event's id from the
+    record it receives, so without it a result event would read as altered."""
+    from catenary.api import Server
+    from catenary.client import Client
+    from tests.helpers import open_policy
+
+    a, _b = _chain(node)
+    node.events.emit("numbers.ready", {"a": 1, "b": 1})
+    [result] = node.events.list(key=result_key(a.id))
+    server = Server(node, "127.0.0.1:0", max_workers=4, policy=open_policy(node)).start()
+    try:
+        with Client(server.address) as client:
+            assert client.events.get(result.id) == result
+            assert [e.id for e in client.events.list(key=result_key(a.id))] == [result.id]
+    finally:
+        server.stop(grace=1)
