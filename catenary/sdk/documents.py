@@ -231,4 +231,5 @@ def _cause_json(signed: Any) -> dict[str, Any]:
         "data": str(e.data),
         "time": e.time,
         "signature": base64.b64encode(signed.signature).decode(),
+        **({"source": str(e.source)} if e.source is not None else {}),  # a result event
     }

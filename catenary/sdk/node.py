@@ -95,7 +95,7 @@ class Node:
         self.values = ValueManager(self.store, max_value_size)
         self.operations = open_operations(self.store, self.registry)
         self.workflows = WorkflowManager(self.store, self.operations, max_segments, max_sequence)
-        self.runs = RunManager(self.engine, self.store)
+        self.runs = RunManager(self.engine, self.store, lambda: self.triggers.dispatch())
         self.executions = ExecutionManager(self.store, self.operations, self.values, lease=lease)
         self.attestations = AttestationManager(self.store)
         self.triggers = TriggerManager(self.store, self.engine, self.values, self.identity)

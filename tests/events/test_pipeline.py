@@ -92,6 +92,7 @@ def test_webhook_event_result_and_schedule_drive_the_pipeline(tmp_path: Path) ->
     assert a_executions and a_executions <= executions  # B's trace reaches A's executions ...
     assert causes[first["id"]]["emitter"] == node  # ... and the first event, with its emitter
     assert causes[fired_b["event"]]["key"] == f"result.{a}"
+    assert causes[fired_b["event"]]["source"] == run_a["outputs"][-1]["producer"]
     assert cli.json("verify", final_b, "--trace")["verdict"] == "verified"
 
     bundle = tmp_path / "chain.car"

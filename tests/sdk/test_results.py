@@ -85,6 +85,15 @@ def test_the_bundle_carries_the_upstream_lineage_and_the_events(node: Node, make
     assert {n.hash for n in fresh.executions.trace(final_b).nodes} >= {final_a, final_b}
 
 
+def test_a_run_the_caller_completes_starts_the_next_workflow(node: Node) -> None:
+    a, b = _chain(node)
+    done = node.runs.run(a.id, {0: [3, 4]})
+    [run_b] = [node.runs.get(r.id) for r in node.runs.list(b.id)]
+    assert node.values.get(run_b.outputs[0].output) == 8
+    [result] = node.events.list(key=result_key(a.id))
+    assert result.event.source == done.state.outputs[0].producer
+
+
 def test_a_bad_result_filter_is_refused_by_path(node: Node) -> None:
     wf = _workflow(node, "b", "test/inc", 1)
     for on, path in [({"workflow": "nope"}, r"^\$\.on\.workflow"), ({"name": "a"}, r"^\$\.on:")]:
