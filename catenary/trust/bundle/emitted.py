@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from catenary.cid import CID
 from catenary.errors import CatenaryError
 from catenary.events import check
 from catenary.model.emitted import EmittedEvent, SignedEvent
-from catenary.trust.bundle.layout import fits
 from catenary.trust.bundle.read import Bundle, Reader, read_value
 
 INDEX_KEY = "emitted"
@@ -26,11 +26,16 @@ def read(reader: Reader, bundle: Bundle, links: Any) -> None:
         reader.problem("bundle index: emitted must be a list of links")
         return
     for link in links:
-        meta = reader.map(link, "emitted event metadata", "emitted metadata")
+        meta = reader.get(link, "emitted event metadata")
         if meta is None:
             continue
-        if not fits("emitted metadata", meta):
-            reader.problem(f"emitted event metadata {link}: event must be a link and signature bytes")
+        if not (
+            isinstance(meta, dict)
+            and set(meta) == {"event", "signature"}
+            and isinstance(meta["event"], CID)
+            and isinstance(meta["signature"], bytes)
+        ):
+            reader.problem(f"emitted event metadata {link}: expected {{event: link, signature: bytes}}")
             continue
         cid = meta["event"]
         event = reader.parse(

@@ -124,7 +124,6 @@ SHAPES: dict[str, dict[str, Check]] = {
     },
     "run output": {"segment": _int, "output": _link, "producer": _link, "segment_time": _number},
     "operation version": {"operation": _any, "implementation": _any},
-    "emitted metadata": {"event": _link, "signature": lambda value: isinstance(value, bytes)},
 }
 
 
