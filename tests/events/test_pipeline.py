@@ -11,7 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+from tests.browser.conftest import node_js, same_verdicts
 from tests.cli.test_cli import Cli
+from tests.trust.conftest import Car
 from tests.web.test_serve import serve, stop
 
 
@@ -100,6 +102,19 @@ def test_webhook_event_result_and_schedule_drive_the_pipeline(tmp_path: Path) ->
     fresh = Cli(tmp_path / "fresh")
     checked = fresh.json("verify-bundle", str(bundle))
     assert checked["verdict"] == "verified", checked
+    (browser,) = node_js("verify", str(bundle))  # the browser verifier reads it too
+    assert browser["problems"] == [], browser["problems"]
+    same_verdicts(checked, browser)
+    car = Car(bundle.read_bytes())  # the posted event's signature, one bit flipped
+    [link] = [m for m in car.index["emitted"] if car.value(m)["event"].encode() == first["id"]]
+    meta = car.value(link)
+    car.replace(link, {**meta, "signature": bytes([meta["signature"][0] ^ 1]) + meta["signature"][1:]})
+    flipped = tmp_path / "flipped.car"
+    flipped.write_bytes(car.bytes())
+    refused = fresh.json("verify-bundle", str(flipped), code=1)
+    (browser,) = node_js("verify", str(flipped))
+    for problems in (refused["problems"], browser["problems"]):
+        assert any(first["id"] in p and "signature" in p for p in problems), problems
     fresh.json("import", str(bundle))
     again = fresh.json("exec", "trace", final_b)
     assert {n["hash"] for n in again["nodes"]} == {n["hash"] for n in trace["nodes"]}

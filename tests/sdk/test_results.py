@@ -119,3 +119,39 @@ def test_a_result_event_keeps_its_id_over_grpc(node: Node) -> None:
             assert [e.id for e in client.events.list(key=result_key(a.id))] == [result.id]
     finally:
         server.stop(grace=1)
+
+
+def test_a_forged_or_detached_result_event_fails_verify_bundle(node: Node, make_node, tmp_path) -> None:
+    """A flipped signature, or a result event whose data is not its source's output, is a
+    problem naming the emitted event; the bundle imports nothing."""
+    from tests.trust.conftest import Car
+
+    a, b = _chain(node)
+    node.events.emit("numbers.ready", {"a": 5, "b": 6})
+    final_b = node.runs.get(node.runs.list(b.id)[0].id).outputs[0].producer
+    stream = io.BytesIO()
+    node.trust.export(final_b, stream)
+    [result] = node.events.list(key=result_key(a.id))
+    fresh = make_node(data_dir=tmp_path / "fresh", db=None)
+
+    def meta_link(car: Car) -> object:
+        return next(m for m in car.index["emitted"] if car.value(m)["event"] == result.id)
+
+    signed = Car(stream.getvalue())
+    meta = signed.value(meta_link(signed))
+    signed.replace(
+        meta_link(signed), {**meta, "signature": bytes([meta["signature"][0] ^ 1]) + meta["signature"][1:]}
+    )
+    detached = Car(stream.getvalue())  # the source's recorded output is not the event's data
+    source_meta = detached.meta_of(result.event.source)
+    other = detached.value(detached.meta_of(final_b))["output"]
+    detached.replace(source_meta, {**detached.value(source_meta), "output": other})
+    for car, problem in [
+        (signed, "does not verify"),
+        (detached, "is not the output of its source execution"),
+    ]:
+        report = fresh.trust.verify_bundle(car.bytes())
+        assert not report.ok and any(problem in p and str(result.id) in p for p in report.problems), (
+            report.problems
+        )
+    assert fresh.events.list() == []
