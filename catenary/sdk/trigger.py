@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from catenary.trust.identity import Identity
 
 STARTED, FIRED, FAILED, SKIPPED = "started", "fired", "failed", "skipped"
+RESULT_PAGE = 100  # completed runs read per query when emitting result events
+RESULT_SETTLE_NS = 5 * 10**9  # how far back each scan looks again (see _emit_results)
 
 
 class TriggerManager:
@@ -123,16 +125,31 @@ class TriggerManager:
             if workflow is not None:
                 since[workflow] = min(since.get(workflow, row.created_at), row.created_at)
         for workflow, created in since.items():
-            after = max(created, self._results_done.get(workflow, 0))
-            for updated_at, _run, final_hash in self._store.completed_runs(workflow, after):
-                final = self._store.get_execution(final_hash)
-                if final is not None and final.output is not None:
-                    value = self._store.get_block(final.output)
-                    if value is not None:
-                        signed = sign(self._identity, result_event(self._identity.id, final))
-                        self._store.put_emitted_event(signed, (final.output, value), time.time_ns())
-                after = updated_at
-            self._results_done[workflow] = after
+            # A run stamped earlier may commit later (runs step concurrently): each scan looks
+            # again at the last seconds before the newest completion seen; what is already
+            # emitted there is read, not written again.
+            newest = max(created, self._results_done.get(workflow, 0))
+            after = max(created, newest - RESULT_SETTLE_NS)
+            while True:
+                page = self._store.completed_runs(workflow, after, RESULT_PAGE)
+                for updated_at, _run, final_hash in page:
+                    self._emit_result(final_hash)
+                    newest, after = max(newest, updated_at), updated_at
+                if len(page) < RESULT_PAGE:
+                    break
+            self._results_done[workflow] = newest
+
+    def _emit_result(self, final_hash: CID) -> None:
+        assert self._identity is not None
+        final = self._store.get_execution(final_hash)
+        if final is None or final.output is None:
+            return
+        event = result_event(self._identity.id, final)
+        if self._store.get_emitted_event(event.id) is not None:
+            return
+        value = self._store.get_block(final.output)
+        if value is not None:
+            self._store.put_emitted_event(sign(self._identity, event), (final.output, value), time.time_ns())
 
     def _fire(self, name: str, signed: SignedEvent) -> None:
         event = signed.event

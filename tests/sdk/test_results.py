@@ -94,6 +94,24 @@ def test_a_run_the_caller_completes_starts_the_next_workflow(node: Node) -> None
     assert result.event.source == done.state.outputs[0].producer
 
 
+def test_a_result_missed_before_a_restart_is_emitted_once_after(make_node) -> None:
+    """A node stopped after a run completed but before it dispatched (the engine steps the
+    run, nothing else): the next node on the data emits the result and starts B, once."""
+    first = make_node()
+    a, b = _chain(first)
+    run = first.engine.new(a.id)
+    first.engine.next(run.id, [20, 22])
+    assert first.events.list(key=result_key(a.id)) == [] and first.runs.list(b.id) == []
+    first.close()
+    for _ in range(2):  # two restarts: the second finds everything done
+        again = make_node()
+        again.triggers.dispatch()
+        [result] = again.events.list(key=result_key(a.id))
+        [run_b] = again.runs.list(b.id)
+        assert again.values.get(again.runs.get(run_b.id).outputs[0].output) == 43
+        again.close()
+
+
 def test_a_bad_result_filter_is_refused_by_path(node: Node) -> None:
     wf = _workflow(node, "b", "test/inc", 1)
     for on, path in [({"workflow": "nope"}, r"^\$\.on\.workflow"), ({"name": "a"}, r"^\$\.on:")]:
