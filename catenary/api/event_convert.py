@@ -23,11 +23,13 @@ def event_to_pb(signed: SignedEvent, value: bytes = b"") -> event_pb2.EmittedEve
         position=signed.position,
         received_at=signed.received_at,
         value=value,
+        source=e.source.cid_bytes if e.source is not None else b"",
     )
 
 
 def event_from_pb(msg: event_pb2.EmittedEvent) -> SignedEvent:
-    event = EmittedEvent(msg.emitter, msg.key, convert.cid(msg.data, "data"), msg.time, msg.nonce)
+    source = convert.cid(msg.source, "source") if msg.source else None
+    event = EmittedEvent(msg.emitter, msg.key, convert.cid(msg.data, "data"), msg.time, msg.nonce, source)
     if event.id != convert.cid(msg.id, "id"):
         # the record was altered on the way; the id is what the caller asked for
         from catenary.errors import VerificationError

@@ -78,6 +78,8 @@ def event_get(c: Any, event_id: str, as_json: bool) -> None:
     out.print(f"time      {ns_time(e.time)}")
     out.print(f"received  {ns_time(stored.received_at)}  (position {stored.position})")
     out.print(f"data      {e.data}")
+    if e.source is not None:
+        out.print(f"source    {e.source}  (the execution whose output this is)")
     out.print(f"value     {dagjson.dumps(data)}", markup=False)
 
 

@@ -15,6 +15,9 @@ correlation value, read at ``run`` in the data of the event that started it, equ
 at ``event`` in this event's data::
 
      "continue": {"segment": 1, "event": "$.order_id", "run": "$.order_id"}
+
+``on`` may instead be ``{"workflow": "bafy..."}``: the results of that workflow's runs
+(:mod:`catenary.events.results`), i.e. the event key ``result.bafy...``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 from catenary.cid import CID
 from catenary.errors import InvalidCIDError, ManifestError
+from catenary.events.results import parse_on
 from catenary.model.emitted import SignedEvent, key_problem
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -156,7 +160,8 @@ class Trigger:
             raise ManifestError(
                 "$.name", "1 to 64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit"
             )
-        problem = key_problem(doc["on"])
+        on = parse_on(doc["on"])
+        problem = key_problem(on)
         if problem:
             raise ManifestError("$.on", problem)
         try:
@@ -181,7 +186,7 @@ class Trigger:
         for path in where:
             parse_path(path, f"$.where[{path!r}]")
         continues = Continue.parse(doc["continue"]) if "continue" in doc else None
-        return cls(name, doc["on"], workflow, tuple(inputs), tuple(emitters), dict(where), continues)
+        return cls(name, on, workflow, tuple(inputs), tuple(emitters), dict(where), continues)
 
     def matches(self, signed: SignedEvent, data: Any) -> bool:
         e = signed.event

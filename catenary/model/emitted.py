@@ -26,22 +26,27 @@ NONCE_SIZE = 16
 class EmittedEvent:
     """``{emitter, key, data, time, nonce}``: ``data`` is the CID of the value stored by CID;
     ``time`` (unix ns, as the emitter's clock says) and the random ``nonce`` make two emissions
-    of one value by one emitter distinct."""
+    of one value by one emitter distinct. ``source`` (optional, hashed only when present): the
+    execution whose output ``data`` is, for a result event; lineage crosses it."""
 
     emitter: str
     key: str
     data: CID
     time: int
     nonce: bytes
+    source: CID | None = None
 
     def data_map(self) -> dict[str, Any]:
-        return {
+        fields: dict[str, Any] = {
             "emitter": self.emitter,
             "key": self.key,
             "data": self.data,
             "time": self.time,
             "nonce": self.nonce,
         }
+        if self.source is not None:
+            fields["source"] = self.source
+        return fields
 
     @functools.cached_property
     def id(self) -> CID:
@@ -60,7 +65,7 @@ class EmittedEvent:
         if not isinstance(data, dict):
             raise ManifestError("", "an emitted event is a map")
         expected = {"emitter", "key", "data", "time", "nonce"}
-        unknown = sorted(set(data) - expected)
+        unknown = sorted(set(data) - expected - {"source"})
         if unknown:
             raise ManifestError(unknown[0], "unknown key of an emitted event")
         missing = sorted(expected - set(data))
@@ -70,7 +75,10 @@ class EmittedEvent:
         for name, kind in kinds.items():
             if type(data[name]) is not kind:
                 raise ManifestError(name, f"expected {kind.__name__}")
-        return cls(data["emitter"], data["key"], data["data"], data["time"], data["nonce"])
+        source = data.get("source")
+        if source is not None and type(source) is not CID:
+            raise ManifestError("source", "expected CID")
+        return cls(data["emitter"], data["key"], data["data"], data["time"], data["nonce"], source)
 
 
 def key_problem(key: str) -> str | None:

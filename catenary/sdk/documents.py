@@ -231,6 +231,7 @@ def _cause_json(signed: Any) -> dict[str, Any]:
         "data": str(e.data),
         "time": e.time,
         "signature": base64.b64encode(signed.signature).decode(),
+        **({"source": str(e.source)} if e.source is not None else {}),  # a result event
     }
 
 
@@ -250,6 +251,8 @@ def emitted_event_json(signed: Any, data: Any = None, with_data: bool = False) -
         "position": signed.position,
         "received_at": signed.received_at,
     }
+    if e.source is not None:  # a result event: the execution whose output the data is
+        document["source"] = str(e.source)
     if with_data:
         document["value"] = to_json(data)
     return document

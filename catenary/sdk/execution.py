@@ -379,7 +379,30 @@ class ExecutionManager:
                     raise NotFoundError(
                         f"parent {parent} of {e.hash} is neither an execution nor an event on this node"
                     )
+        if direction is Direction.ANCESTORS and not depth:
+            _cross_results(self, nodes, edges)
         return Trace(execution_hash, nodes, edges)
+
+
+def _cross_results(
+    manager: ExecutionManager, nodes: builtins.list[TraceNode], edges: builtins.list[tuple[CID, CID]]
+) -> None:
+    """Go on through result events (docs/events.md): a run triggered by another run's result
+    has, on its input event, the emitted event whose ``source`` is the upstream final
+    execution; its ancestors join the trace, with the edge source -> event."""
+    known = {n.hash for n in nodes}
+    for node in list(nodes):
+        source = node.cause.event.source if node.cause is not None else None
+        if source is None:
+            continue
+        if source not in known:
+            upstream = manager.trace(source)
+            for n in upstream.nodes:
+                if n.hash not in known:
+                    known.add(n.hash)
+                    nodes.append(n)
+            edges.extend(e for e in upstream.edges if e not in edges)
+        edges.append((source, node.hash))
 
 
 def _fingerprint(flt: ExecutionFilter) -> bytes:

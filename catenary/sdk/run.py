@@ -7,7 +7,7 @@ from typing import Any
 
 from catenary.cid import CID
 from catenary.engine import Engine, StepResult
-from catenary.errors import InputError
+from catenary.errors import CatenaryError, InputError
 from catenary.model.results import RunResult
 from catenary.store import RunState, Store
 
@@ -15,15 +15,24 @@ from catenary.store import RunState, Store
 class RunManager:
     """Create and step runs."""
 
-    def __init__(self, engine: Engine, store: Store) -> None:
+    def __init__(
+        self, engine: Engine, store: Store, on_completed: Callable[[], object] | None = None
+    ) -> None:
         self._engine = engine
         self._store = store
+        self._on_completed = on_completed  # the node's trigger dispatch: results as sources
 
     def new(self, workflow_id: CID, nonce: bytes | None = None) -> RunState:
         return self._engine.new(workflow_id, nonce)
 
     def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
-        return self._engine.next(run_id, inputs, fresh=fresh)
+        result = self._engine.next(run_id, inputs, fresh=fresh)
+        if result.done and self._on_completed is not None:
+            try:
+                self._on_completed()  # triggers on this workflow's results start now
+            except CatenaryError:
+                pass  # the run is recorded; the node's next dispatch emits its result
+        return result
 
     def get(self, run_id: CID) -> RunState:
         return self._engine.run_state(run_id)

@@ -23,11 +23,13 @@ import builtins
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catenary.cid import CID, decode
 from catenary.engine import Engine
 from catenary.errors import CatenaryError, ManifestError, NotFoundError, RunStateError
+from catenary.events import sign
+from catenary.events.results import result_event, result_workflow
 from catenary.events.schedule import tick_data
 from catenary.events.trigger import MISSING, Trigger, parse_path, select
 from catenary.model import Run, RunStatus
@@ -36,15 +38,28 @@ from catenary.model.types import mismatch
 from catenary.sdk.value import ValueManager
 from catenary.store import Store
 
+if TYPE_CHECKING:
+    from catenary.trust.identity import Identity
+
 STARTED, FIRED, FAILED, SKIPPED = "started", "fired", "failed", "skipped"
+RESULT_PAGE = 100  # completed runs read per query when emitting result events
+RESULT_SETTLE_NS = 5 * 10**9  # how far back each scan looks again (see _emit_results)
 
 
 class TriggerManager:
-    def __init__(self, store: Store, engine: Engine, values: ValueManager, node_id: str) -> None:
+    def __init__(
+        self, store: Store, engine: Engine, values: ValueManager, identity: Identity | None = None
+    ) -> None:
         self._store = store
-        self._node_id = node_id  # the emitter of this node's schedule ticks
+        # The emitter of this node's schedule ticks (None: a manager without the node's key).
+        self._node_id = identity.id if identity is not None else None
         self._engine = engine
         self._values = values
+        self._identity = identity  # the node's: it signs the result events it emits
+        # Per workflow, the completion time up to which its runs' results were emitted by this
+        # process. Only a shortcut: result events are deterministic, so a restart that scans
+        # again from each trigger's creation stores nothing twice.
+        self._results_done: dict[CID, int] = {}
         self._dispatching = threading.Lock()  # one dispatch loop per process at a time
 
     # definitions ------------------------------------------------------------------------------
@@ -155,6 +170,7 @@ class TriggerManager:
                 self._resume(firing)
                 handled += 1
             while handled < limit:
+                self._emit_results()
                 pending = self._store.pending_firings(min(100, limit - handled))
                 if not pending:
                     break
@@ -162,6 +178,43 @@ class TriggerManager:
                     self._fire(name, signed)
                     handled += 1
             return handled
+
+    def _emit_results(self) -> None:
+        """Emit the result event of each run that completed, since the trigger's creation, of a
+        workflow an enabled trigger's ``on`` names (``result.<workflow>``); each once."""
+        if self._identity is None:
+            return
+        since: dict[CID, int] = {}
+        for row in self._store.list_triggers():
+            workflow = result_workflow(Trigger.parse(row.definition).on) if row.enabled else None
+            if workflow is not None:
+                since[workflow] = min(since.get(workflow, row.created_at), row.created_at)
+        for workflow, created in since.items():
+            # A run stamped earlier may commit later (runs step concurrently): each scan looks
+            # again at the last seconds before the newest completion seen; what is already
+            # emitted there is read, not written again.
+            newest = max(created, self._results_done.get(workflow, 0))
+            after = max(created, newest - RESULT_SETTLE_NS)
+            while True:
+                page = self._store.completed_runs(workflow, after, RESULT_PAGE)
+                for updated_at, _run, final_hash in page:
+                    self._emit_result(final_hash)
+                    newest, after = max(newest, updated_at), updated_at
+                if len(page) < RESULT_PAGE:
+                    break
+            self._results_done[workflow] = newest
+
+    def _emit_result(self, final_hash: CID) -> None:
+        assert self._identity is not None
+        final = self._store.get_execution(final_hash)
+        if final is None or final.output is None:
+            return
+        event = result_event(self._identity.id, final)
+        if self._store.get_emitted_event(event.id) is not None:
+            return
+        value = self._store.get_block(final.output)
+        if value is not None:
+            self._store.put_emitted_event(sign(self._identity, event), (final.output, value), time.time_ns())
 
     def _fire(self, name: str, signed: SignedEvent) -> None:
         event = signed.event

@@ -11,7 +11,7 @@ from catenary.cid import CID
 from catenary.cid.cid import block_cid
 from catenary.errors import BadInputError, NotFoundError, ShadowingError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Workflow
-from catenary.model.enums import Direction, Role
+from catenary.model.enums import Role
 from catenary.model.results import MISMATCH, AttestationCheck, Verdict, VerifyReport
 from catenary.operations import Registry
 from catenary.store import Dispute, Store
@@ -90,9 +90,10 @@ class TrustManager:
         """Re-execute an execution (with ``trace``: every execution of its ancestry) and check
         each record; add this node's validator attestation to each one verified."""
         if trace:
-            lineage = self._store.lineage(execution_hash, Direction.ANCESTORS, 0)
-            if lineage is None:
+            found_all = self._store.ancestry(execution_hash)  # through result events too
+            if found_all is None:
                 raise NotFoundError(f"unknown execution {execution_hash}")
+            lineage = found_all[0]
             executions = sorted(lineage.executions, key=lambda e: (e.segment, e.step))
         else:
             found = self._store.get_execution(execution_hash)

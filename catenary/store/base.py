@@ -79,6 +79,7 @@ class ImportBatch:
     executions: list[Execution]  # parents before children
     attestations: list[AttestationRow]
     now: int
+    emitted: list[tuple[SignedEvent, bytes]] = field(default_factory=list)  # with their data
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,38 @@ class Store(abc.ABC):
         parents, ... down to the events) or computed from it (``descendants``), each once,
         within ``depth`` hops (0 = all), in one query. None when the hash is unknown."""
 
+    def ancestry(self, execution_hash: CID) -> tuple[Lineage, list[SignedEvent]] | None:
+        """:meth:`lineage` of the ancestors, going on through result events (issue 17): an
+        input event whose ``cause`` is an emitted event with a ``source`` execution adds that
+        execution's ancestors. Returns the merged lineage and the emitted events crossed or
+        reached (each once); None when the hash is unknown."""
+        first = self.lineage(execution_hash, "ancestors", 0)
+        if first is None:
+            return None
+        executions = {e.hash: e for e in first.executions}
+        events = {ev.hash: ev for ev in first.events}
+        emitted: dict[CID, SignedEvent] = {}
+        todo = list(first.events)
+        while todo:
+            cause = todo.pop().cause
+            signed = self.get_emitted_event(cause) if cause is not None else None
+            if signed is None or signed.id in emitted:
+                continue
+            emitted[signed.id] = signed
+            source = signed.event.source
+            if source is None or source in executions:
+                continue
+            upstream = self.lineage(source, "ancestors", 0)
+            if upstream is None:
+                continue  # the source is not on this node: the trace stops at the event
+            for e in upstream.executions:
+                executions.setdefault(e.hash, e)
+            for ev in upstream.events:
+                if ev.hash not in events:
+                    events[ev.hash] = ev
+                    todo.append(ev)
+        return Lineage(list(executions.values()), list(events.values()), first.levels), list(emitted.values())
+
     @abc.abstractmethod
     def put_attestations(self, rows: Iterable[AttestationRow], now: int) -> int:
         """Store attestation blocks and index them; returns how many were new."""
@@ -321,6 +354,11 @@ class Store(abc.ABC):
 
     def delete_trigger(self, name: str) -> bool:
         """Delete a trigger; its firings stay, as the history of what it did."""
+        raise NotImplementedError
+
+    def completed_runs(self, workflow: CID, after: int, limit: int = 100) -> list[tuple[int, CID, CID]]:
+        """Runs of ``workflow`` completed after unix ns ``after``, oldest first: (updated_at,
+        run, final execution)."""
         raise NotImplementedError
 
     def pending_firings(self, limit: int = 100) -> list[tuple[str, SignedEvent]]:

@@ -18,7 +18,7 @@ from catenary.model import Run
 from catenary.model.emitted import EmittedEvent, Firing, ScheduleRow, SignedEvent, TriggerRow
 from catenary.store.filtering import equal_clauses
 
-_EVENT = "position, emitter, key, data, time, nonce, signature, received_at"
+_EVENT = "position, emitter, key, data, time, nonce, signature, received_at, source"
 _EVENT_E = ", ".join(f"e.{c.strip()}" for c in _EVENT.split(","))
 _FIRING = "trigger, event, status, run, reason, at"
 _SCHEDULE = "name, cron, key, data, catch_up, last_tick, created_at"
@@ -62,14 +62,37 @@ class EventTables:
         conn.execute(
             self._sql(
                 "INSERT INTO emitted_events (id, emitter, key, data, time, nonce, signature, "
-                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                "received_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
             ),
-            (e.id.cid_bytes, e.emitter, e.key, e.data.cid_bytes, e.time, e.nonce, signed.signature, now),
+            (
+                e.id.cid_bytes,
+                e.emitter,
+                e.key,
+                e.data.cid_bytes,
+                e.time,
+                e.nonce,
+                signed.signature,
+                now,
+                e.source.cid_bytes if e.source is not None else None,
+            ),
         )
         row = conn.execute(
             self._sql(f"SELECT {_EVENT} FROM emitted_events WHERE id = ?"), (e.id.cid_bytes,)
         ).fetchone()
         return _signed_event(row)
+
+    def _import_emitted(self, conn: Any, events: Sequence[tuple[SignedEvent, bytes]], now: int) -> int:
+        """Emitted events of an imported bundle, with their data, inside its transaction;
+        returns how many were new."""
+        new = 0
+        for signed, data in events:
+            known = conn.execute(
+                self._sql("SELECT 1 FROM emitted_events WHERE id = ?"), (signed.id.cid_bytes,)
+            ).fetchone()
+            if known is None:
+                self._insert_event(conn, signed, (signed.event.data, data), now)
+                new += 1
+        return new
 
     # A point read, shaped like SQLStore.get_execution's: each table has its own query and row.
     def get_emitted_event(self, event_id: CID) -> SignedEvent | None:
@@ -245,6 +268,21 @@ class EventTables:
         )
         return _firing(rows[0]) if rows else None
 
+    # results as sources ----------------------------------------------------------------------
+    def completed_runs(self, workflow: CID, after: int, limit: int = 100) -> list[tuple[int, CID, CID]]:
+        """Runs of ``workflow`` that completed (their last update) after unix ns ``after``,
+        oldest first: (updated_at, run, final execution), the producer of the last segment."""
+        rows = self._read(
+            self._sql(
+                "SELECT r.updated_at, r.id, o.producer FROM runs r JOIN segment_outputs o "
+                "ON o.run = r.id AND o.segment = r.next_segment - 1 "
+                "WHERE r.workflow = ? AND r.status = 'completed' AND r.updated_at > ? "
+                "ORDER BY r.updated_at LIMIT ?"
+            ),
+            (workflow.cid_bytes, after, limit),
+        )
+        return [(int(t), CID(bytes(r)), CID(bytes(p))) for t, r, p in rows]
+
     # schedules --------------------------------------------------------------------------------
     def put_schedule(self, row: ScheduleRow) -> ScheduleRow:
         """Store a new schedule; its ticks after ``row.last_tick`` are due."""
@@ -326,8 +364,10 @@ class EventTables:
 
 
 def _signed_event(row: Sequence[Any]) -> SignedEvent:
-    position, emitter, key, data, time, nonce, signature, received_at = row
-    event = EmittedEvent(emitter, key, CID(bytes(data)), time, bytes(nonce))
+    position, emitter, key, data, time, nonce, signature, received_at, source = row
+    event = EmittedEvent(
+        emitter, key, CID(bytes(data)), time, bytes(nonce), CID(bytes(source)) if source else None
+    )
     return SignedEvent(event, bytes(signature), position, received_at)
 
 

@@ -122,6 +122,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX executions_output ON executions (output, id);
     CREATE INDEX trigger_firings_event ON trigger_firings (event);
     """,
+    # 9: result events (issue 17): the execution whose output an event's data is, hashed in
+    # the record when present (docs/hashing.md), so lineage crosses from a run to its source.
+    """
+    ALTER TABLE emitted_events ADD COLUMN source BLOB;
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).
@@ -485,6 +490,8 @@ class SQLiteStore(SQLStore):
             self._insert_executions(db, fresh)
             counts["executions"] = len(fresh)
             counts["attestations"] = self._insert_attestations(db, batch.attestations, batch.now)
+            if batch.emitted:  # a bundle with emitted events (issue 17)
+                counts["emitted"] = self._import_emitted(db, batch.emitted, batch.now)
         self._notify()
         return counts
 

@@ -143,7 +143,7 @@ export async function verifyBundle(bytes, options = {}) {
     report.implicated = [...named]
     return report
   }
-  const index = r.map(indexCid, 'bundle index', ['format', 'execution', 'executions', 'runs'], ['statements'])
+  const index = r.map(indexCid, 'bundle index', ['format', 'execution', 'executions', 'runs'], ['statements', 'emitted'])
   if (index == null) return finish()
   if (index.format !== FORMAT) { r.problem(`bundle index ${indexCid}: format '${index.format}' is not '${FORMAT}'`); return finish() }
   if (!same(index.execution, root)) r.problem(`bundle index ${indexCid} names execution ${index.execution}, the CAR root is ${root}`)
@@ -171,6 +171,7 @@ export async function verifyBundle(bytes, options = {}) {
   for (const ev of b.events.values()) {
     if (!b.runs.has(ev.run.toString())) r.problem(`event ${ev.hash}: its run ${ev.run} is not in the bundle`)
   }
+  if ('emitted' in index) await readEmitted(r, b, index.emitted)
   for (const state of b.runs.values()) {
     if (!b.workflows.has(state.workflow.toString())) readWorkflow(r, b, state.workflow)
     for (const out of state.outputs) {
@@ -256,6 +257,33 @@ async function readStatements(r, links) {
     if (why != null) r.problem(`statement ${link} is refused (signature): ${why}`)
   }
   return found
+}
+
+/**
+ * The emitted events a bundle may carry (index key `emitted`, catenary/trust/bundle/emitted.py):
+ * `{event: link, signature: bytes}`, the record `{emitter, key, data, time, nonce, source?}`
+ * signed (ed25519, over its binary CID) by its emitter; a result event's `source` execution is
+ * in the bundle and its output is the event's data.
+ */
+async function readEmitted(r, b, links) {
+  if (!Array.isArray(links)) { r.problem('bundle index: emitted must be a list of links'); return }
+  for (const link of links) {
+    const meta = r.map(link, 'emitted event metadata', ['event', 'signature'])
+    if (meta == null) continue
+    if (!isCID(meta.event) || !(meta.signature instanceof Uint8Array)) { r.problem(`emitted event metadata ${link}: event must be a link and signature bytes`); continue }
+    const ev = r.map(meta.event, `emitted event of metadata ${link}`, ['emitter', 'key', 'data', 'time', 'nonce'], ['source'])
+    if (ev == null) continue
+    if (typeof ev.emitter !== 'string' || typeof ev.key !== 'string' || !isCID(ev.data) || !(ev.nonce instanceof Uint8Array) || ('source' in ev && !isCID(ev.source))) {
+      r.problem(`emitted event ${meta.event}: a field has the wrong type`); continue
+    }
+    const why = await verifySignature(ev.emitter, meta.signature, meta.event.bytes)
+    if (why != null) { r.problem(`emitted event ${meta.event}: signature: ${why}`); continue }
+    readValue(r, b, ev.data, `data of emitted event ${meta.event}`)
+    if (!('source' in ev)) continue
+    const upstream = b.executions.get(ev.source.toString())
+    if (upstream == null) r.problem(`emitted event ${meta.event}: its source execution ${ev.source} is not in the bundle`)
+    else if (!same(upstream.output, ev.data)) r.problem(`emitted event ${meta.event}: its data ${ev.data} is not the output of its source execution ${ev.source} (${upstream.output})`)
+  }
 }
 
 function readValue(r, b, cid, what) {

@@ -31,12 +31,28 @@ def main() -> None:
     key = Ed25519PrivateKey.from_private_bytes(SEED)
     public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     emitter = did(public)
+    # A result event's source: the CID of an execution pre-image (any dag-cbor block will do).
+    source = cid(dag_cbor.encode({"an": "execution"}))
+    workflow = cid(dag_cbor.encode({"a": "workflow"}))
     cases = [
-        ("photo uploaded", "photo.uploaded", {"name": "a.jpg", "size": 1024}, 1_767_225_600_000_000_000),
-        ("schedule tick", "schedule.tick", {"tick": 1_767_225_660_000_000_000}, 1_767_225_660_000_000_001),
+        (
+            "photo uploaded",
+            "photo.uploaded",
+            {"name": "a.jpg", "size": 1024},
+            1_767_225_600_000_000_000,
+            None,
+        ),
+        (
+            "schedule tick",
+            "schedule.tick",
+            {"tick": 1_767_225_660_000_000_000},
+            1_767_225_660_000_000_001,
+            None,
+        ),
+        ("run result", "result." + workflow.encode("base32"), 43, 1_767_225_720_000_000_000, source),
     ]
     vectors = []
-    for name, event_key, data, time in cases:
+    for name, event_key, data, time, source_cid in cases:
         data_bytes = dag_cbor.encode(data)
         preimage = {
             "emitter": emitter,
@@ -45,10 +61,13 @@ def main() -> None:
             "time": time,
             "nonce": bytes(range(16)),
         }
+        if source_cid is not None:  # optional: present only on result events
+            preimage["source"] = source_cid
         record = dag_cbor.encode(preimage)
         event_id = cid(record)
         vectors.append(
             {
+                **({"source": source_cid.encode("base32")} if source_cid is not None else {}),
                 "name": name,
                 "emitter": emitter,
                 "key": event_key,

@@ -23,8 +23,14 @@ KEY = Identity(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(DOCUMENT["seed
 
 
 def _event(vec: dict) -> EmittedEvent:
+    source = CID.parse(vec["source"]) if "source" in vec else None
     return EmittedEvent(
-        vec["emitter"], vec["key"], CID.parse(vec["data_cid"]), vec["time"], bytes.fromhex(vec["nonce"])
+        vec["emitter"],
+        vec["key"],
+        CID.parse(vec["data_cid"]),
+        vec["time"],
+        bytes.fromhex(vec["nonce"]),
+        source,
     )
 
 
@@ -44,7 +50,9 @@ def test_catenary_reproduces_the_vector(vec: dict) -> None:
 @pytest.mark.parametrize("vec", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_independent_decoder_reads_the_bytes(vec: dict) -> None:
     decoded = dag_cbor.decode(bytes.fromhex(vec["bytes"]))
-    assert set(decoded) == {"emitter", "key", "data", "time", "nonce"}
+    assert set(decoded) == {"emitter", "key", "data", "time", "nonce"} | (
+        {"source"} if "source" in vec else set()
+    )
     assert decoded["data"].encode("base32") == vec["data_cid"]
     assert dag_cbor.encode(decoded).hex() == vec["bytes"]
 
@@ -57,8 +65,9 @@ def test_every_field_changes_the_id() -> None:
         EmittedEvent(base.emitter, base.key, cid_of(1), base.time, base.nonce),
         EmittedEvent(base.emitter, base.key, base.data, base.time + 1, base.nonce),
         EmittedEvent(base.emitter, base.key, base.data, base.time, bytes(16)),
+        EmittedEvent(base.emitter, base.key, base.data, base.time, base.nonce, cid_of(2)),
     ]
-    assert len({base.id, *(v.id for v in variants)}) == 6
+    assert len({base.id, *(v.id for v in variants)}) == 7
 
 
 def test_altered_or_foreign_signatures_are_refused() -> None:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0f\x61pi/event.proto\x12\x0f\x63\x61tenary.api.v1\"j\n\x0b\x45mitRequest\x12\x0f\n\x07\x65mitter\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x0c\x12\x0c\n\x04time\x18\x04 \x01(\x03\x12\r\n\x05nonce\x18\x05 \x01(\x0c\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"\xac\x01\n\x0c\x45mittedEvent\x12\n\n\x02id\x18\x01 \x01(\x0c\x12\x0f\n\x07\x65mitter\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\x12\x0c\n\x04time\x18\x05 \x01(\x03\x12\r\n\x05nonce\x18\x06 \x01(\x0c\x12\x11\n\tsignature\x18\x07 \x01(\x0c\x12\x10\n\x08position\x18\x08 \x01(\x04\x12\x13\n\x0breceived_at\x18\t \x01(\x03\x12\r\n\x05value\x18\n \x01(\x0c\"\x1d\n\x0fGetEventRequest\x12\n\n\x02id\x18\x01 \x01(\x0c\"O\n\x11ListEventsRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07\x65mitter\x18\x02 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x03 \x01(\x04\x12\r\n\x05limit\x18\x04 \x01(\r\"C\n\x12ListEventsResponse\x12-\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1d.catenary.api.v1.EmittedEvent\"T\n\x13\x45ventUpdatesRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07\x65mitter\x18\x02 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x03 \x01(\x04\x12\x10\n\x08\x66rom_now\x18\x04 \x01(\x08\x32\xb7\x02\n\x05\x45vent\x12\x43\n\x04\x45mit\x12\x1c.catenary.api.v1.EmitRequest\x1a\x1d.catenary.api.v1.EmittedEvent\x12\x46\n\x03Get\x12 .catenary.api.v1.GetEventRequest\x1a\x1d.catenary.api.v1.EmittedEvent\x12O\n\x04List\x12\".catenary.api.v1.ListEventsRequest\x1a#.catenary.api.v1.ListEventsResponse\x12P\n\x07Updates\x12$.catenary.api.v1.EventUpdatesRequest\x1a\x1d.catenary.api.v1.EmittedEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0f\x61pi/event.proto\x12\x0f\x63\x61tenary.api.v1\"j\n\x0b\x45mitRequest\x12\x0f\n\x07\x65mitter\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x0c\x12\x0c\n\x04time\x18\x04 \x01(\x03\x12\r\n\x05nonce\x18\x05 \x01(\x0c\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"\xbc\x01\n\x0c\x45mittedEvent\x12\n\n\x02id\x18\x01 \x01(\x0c\x12\x0f\n\x07\x65mitter\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\x12\x0c\n\x04time\x18\x05 \x01(\x03\x12\r\n\x05nonce\x18\x06 \x01(\x0c\x12\x11\n\tsignature\x18\x07 \x01(\x0c\x12\x10\n\x08position\x18\x08 \x01(\x04\x12\x13\n\x0breceived_at\x18\t \x01(\x03\x12\r\n\x05value\x18\n \x01(\x0c\x12\x0e\n\x06source\x18\x0b \x01(\x0c\"\x1d\n\x0fGetEventRequest\x12\n\n\x02id\x18\x01 \x01(\x0c\"O\n\x11ListEventsRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07\x65mitter\x18\x02 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x03 \x01(\x04\x12\r\n\x05limit\x18\x04 \x01(\r\"C\n\x12ListEventsResponse\x12-\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1d.catenary.api.v1.EmittedEvent\"T\n\x13\x45ventUpdatesRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07\x65mitter\x18\x02 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x03 \x01(\x04\x12\x10\n\x08\x66rom_now\x18\x04 \x01(\x08\x32\xb7\x02\n\x05\x45vent\x12\x43\n\x04\x45mit\x12\x1c.catenary.api.v1.EmitRequest\x1a\x1d.catenary.api.v1.EmittedEvent\x12\x46\n\x03Get\x12 .catenary.api.v1.GetEventRequest\x1a\x1d.catenary.api.v1.EmittedEvent\x12O\n\x04List\x12\".catenary.api.v1.ListEventsRequest\x1a#.catenary.api.v1.ListEventsResponse\x12P\n\x07Updates\x12$.catenary.api.v1.EventUpdatesRequest\x1a\x1d.catenary.api.v1.EmittedEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,15 +34,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EMITREQUEST']._serialized_start=36
   _globals['_EMITREQUEST']._serialized_end=142
   _globals['_EMITTEDEVENT']._serialized_start=145
-  _globals['_EMITTEDEVENT']._serialized_end=317
-  _globals['_GETEVENTREQUEST']._serialized_start=319
-  _globals['_GETEVENTREQUEST']._serialized_end=348
-  _globals['_LISTEVENTSREQUEST']._serialized_start=350
-  _globals['_LISTEVENTSREQUEST']._serialized_end=429
-  _globals['_LISTEVENTSRESPONSE']._serialized_start=431
-  _globals['_LISTEVENTSRESPONSE']._serialized_end=498
-  _globals['_EVENTUPDATESREQUEST']._serialized_start=500
-  _globals['_EVENTUPDATESREQUEST']._serialized_end=584
-  _globals['_EVENT']._serialized_start=587
-  _globals['_EVENT']._serialized_end=898
+  _globals['_EMITTEDEVENT']._serialized_end=333
+  _globals['_GETEVENTREQUEST']._serialized_start=335
+  _globals['_GETEVENTREQUEST']._serialized_end=364
+  _globals['_LISTEVENTSREQUEST']._serialized_start=366
+  _globals['_LISTEVENTSREQUEST']._serialized_end=445
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=447
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=514
+  _globals['_EVENTUPDATESREQUEST']._serialized_start=516
+  _globals['_EVENTUPDATESREQUEST']._serialized_end=600
+  _globals['_EVENT']._serialized_start=603
+  _globals['_EVENT']._serialized_end=914
 # @@protoc_insertion_point(module_scope)

@@ -23,7 +23,7 @@ class EmitRequest(_message.Message):
     def __init__(self, emitter: _Optional[str] = ..., key: _Optional[str] = ..., value: _Optional[bytes] = ..., time: _Optional[int] = ..., nonce: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class EmittedEvent(_message.Message):
-    __slots__ = ("id", "emitter", "key", "data", "time", "nonce", "signature", "position", "received_at", "value")
+    __slots__ = ("id", "emitter", "key", "data", "time", "nonce", "signature", "position", "received_at", "value", "source")
     ID_FIELD_NUMBER: _ClassVar[int]
     EMITTER_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,7 @@ class EmittedEvent(_message.Message):
     POSITION_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     id: bytes
     emitter: str
     key: str
@@ -44,7 +45,8 @@ class EmittedEvent(_message.Message):
     position: int
     received_at: int
     value: bytes
-    def __init__(self, id: _Optional[bytes] = ..., emitter: _Optional[str] = ..., key: _Optional[str] = ..., data: _Optional[bytes] = ..., time: _Optional[int] = ..., nonce: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., position: _Optional[int] = ..., received_at: _Optional[int] = ..., value: _Optional[bytes] = ...) -> None: ...
+    source: bytes
+    def __init__(self, id: _Optional[bytes] = ..., emitter: _Optional[str] = ..., key: _Optional[str] = ..., data: _Optional[bytes] = ..., time: _Optional[int] = ..., nonce: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., position: _Optional[int] = ..., received_at: _Optional[int] = ..., value: _Optional[bytes] = ..., source: _Optional[bytes] = ...) -> None: ...
 
 class GetEventRequest(_message.Message):
     __slots__ = ("id",)

@@ -111,6 +111,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX executions_output ON executions (output, id);
     CREATE INDEX trigger_firings_event ON trigger_firings (event);
     """,
+    # 9 (as SQLite's 9): the execution a result event's data comes from, hashed when present.
+    """
+    ALTER TABLE emitted_events ADD COLUMN source bytea;
+    """,
 ]
 
 CHANNEL = "catenary_changes"

@@ -422,6 +422,8 @@ class PostgresStore(SQLStore):
             counts["attestations"] = (
                 self._index_attestations(conn, batch.attestations, batch.now) if batch.attestations else 0
             )
+            if batch.emitted:  # a bundle with emitted events (issue 17)
+                counts["emitted"] = self._import_emitted(conn, batch.emitted, batch.now)
         if top:
             self._notify(top)
         return counts

@@ -10,6 +10,7 @@ from catenary.cid.car import write_car
 from catenary.cid.cid import block_cid
 from catenary.errors import NotFoundError, VerificationError
 from catenary.model import Execution, Run
+from catenary.model.emitted import SignedEvent
 from catenary.operations import Registry
 from catenary.statements import bundle as statement_blocks
 from catenary.store import RunState, Store
@@ -47,9 +48,10 @@ def export_bundle(
     Refuses (VerificationError) a record whose hash or key does not recompute: a bundle
     only carries what checks out here.
     """
-    lineage = store.lineage(execution_hash, "ancestors", 0)
-    if lineage is None:
+    found = store.ancestry(execution_hash)  # through result events into upstream runs
+    if found is None:
         raise NotFoundError(f"unknown execution {execution_hash}")
+    lineage, emitted = found
     executions = sorted(lineage.executions, key=lambda e: (e.segment, e.step))
     # Metadata blocks first (after the index), then the records and values they reach.
     metas, body = _Blocks(), _Blocks()
@@ -67,7 +69,14 @@ def export_bundle(
         for segment in workflow.segments:
             for step in segment.sequence:
                 _add_version(store, registry, step.version_id, body)
-    index = {"format": FORMAT, "execution": execution_hash, "executions": execution_metas, "runs": run_metas}
+    index: dict[str, Any] = {
+        "format": FORMAT,
+        "execution": execution_hash,
+        "executions": execution_metas,
+        "runs": run_metas,
+    }
+    if emitted:  # absent otherwise: a bundle without events reads as before
+        index["emitted"] = [metas.value(_emitted(store, signed, body)) for signed in emitted]
     statement_blocks.add(index, statements, metas.add)
     index_cid, index_bytes = block(index)
     ordered = [(index_cid, index_bytes), *metas.items.items(), *body.items.items()]
@@ -76,6 +85,7 @@ def export_bundle(
         "executions": len(executions),
         "events": len(lineage.events),
         "runs": len(runs),
+        "emitted": len(emitted),
         "blocks": len(ordered),
     }
 
@@ -116,6 +126,15 @@ def _execution(store: Store, e: Execution, body: _Blocks, runs: dict[CID, RunSta
         "finished_at": e.finished_at,
         "attestations": links,
     }
+
+
+def _emitted(store: Store, signed: SignedEvent, body: _Blocks) -> dict[str, Any]:
+    """Add an emitted event's record and data to ``body``; return its metadata block (the
+    record's link and the emitter's signature over its id)."""
+    e = signed.event
+    body.add(*block(e.data_map()))
+    body.add(e.data, _stored(store, e.data, f"data of emitted event {e.id}: value"))
+    return {"event": e.id, "signature": signed.signature}
 
 
 def _run(state: RunState, in_bundle: set[CID], body: _Blocks) -> dict[str, Any]:

@@ -129,7 +129,7 @@ SHAPES: dict[str, dict[str, Check]] = {
 
 # Keys a block of a kind may have beyond its SHAPES: added later, absent from older bundles.
 OPTIONAL: dict[str, set[str]] = {
-    "bundle index": {"statements"},  # catenary.statements.bundle
+    "bundle index": {"statements", "emitted"},  # catenary.statements.bundle, .emitted
     "event": {"cause"},  # the emitted event that triggered the run (issue 17, docs/events.md)
 }
 

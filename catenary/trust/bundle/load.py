@@ -66,5 +66,6 @@ def load_bundle(store: Store, report: BundleReport) -> dict[str, int]:
         executions=sorted(bundle.executions.values(), key=lambda e: (e.segment, e.step)),
         attestations=attestations,
         now=time.time_ns(),
+        emitted=[(s, bundle.blocks[s.event.data]) for s in bundle.emitted.values()],
     )
     return store.import_batch(batch)

@@ -15,6 +15,7 @@ from catenary.cid.cid import BLAKE2B_256, DAG_CBOR, RAW, kind_of
 from catenary.errors import CatenaryError
 from catenary.limits import cut, shown
 from catenary.model import Event, Execution, Invocation, OperationManifest, OperationVersion, Status, Workflow
+from catenary.model.emitted import SignedEvent
 from catenary.store import RunState, SegmentOutput
 from catenary.trust import attestation
 from catenary.trust.attestation import AttestationCheck
@@ -45,6 +46,7 @@ class Bundle:
     statements: dict[CID, Envelope] = field(
         default_factory=dict
     )  # signed claims over the root  # wasm version id -> module CID
+    emitted: dict[CID, SignedEvent] = field(default_factory=dict)  # trust.bundle.emitted
 
     # Evidence for the Verifier: the same five lookups as sdk.trust.StoreEvidence (a pair the
     # duplicate finder lists), one protocol read from two sources.

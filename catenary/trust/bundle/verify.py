@@ -12,6 +12,7 @@ from catenary.errors import CatenaryError, UnreadableBundleError
 from catenary.limits import shown
 from catenary.operations import Registry
 from catenary.statements import bundle as statement_blocks
+from catenary.trust.bundle import emitted
 from catenary.trust.bundle.layout import FORMAT
 from catenary.trust.bundle.read import Bundle, Reader, read_blocks, read_event, read_records, read_workflow
 from catenary.trust.verify import MISMATCH, UNVERIFIABLE, VERIFIED, Verdict, Verifier
@@ -93,6 +94,9 @@ def verify_bundle(
         bundle.statements = statement_blocks.read(reader, index[statement_blocks.INDEX_KEY])
     checks = read_records(reader, bundle, index)
     _link_executions(reader, bundle)
+    if emitted.INDEX_KEY in index:
+        emitted.read(reader, bundle, index[emitted.INDEX_KEY])
+        emitted.link(reader, bundle)
     _link_runs(reader, bundle)
     verifier = Verifier(bundle, _with_modules(registry, bundle, reader))
     ordered = sorted(bundle.executions.values(), key=lambda e: (e.segment, e.step))
