@@ -99,8 +99,9 @@ class TriggerManager:
         """Refuse a mapping whose values are known before any event (a field ``where`` pins,
         the ticks of this node's schedules on the key) and do not fit the declared types:
         every firing would fail. The rest is checked at firing, when the data is there."""
+        segment = trigger.continues.segment if trigger.continues else 0  # the segment it feeds
         try:
-            name, declared = self._engine.external_types(self._engine.workflow(trigger.workflow), 0)
+            name, declared = self._engine.external_types(self._engine.workflow(trigger.workflow), segment)
         except NotFoundError as exc:
             raise ManifestError("$.workflow", str(exc)) from None
         ticks = [  # one sample tick's data per schedule whose events the trigger would take
@@ -117,7 +118,7 @@ class TriggerManager:
                 field, value = pinned
                 if value is MISSING:
                     raise ManifestError(at, f"where pins {field} to a value with nothing at {path}")
-                problem = mismatch(spec, value, f"segment 0 input {i}")
+                problem = mismatch(spec, value, f"segment {segment} input {i}")
                 if problem:
                     raise ManifestError(at, f"{problem} (declared by {name}; where pins {field})")
                 continue
@@ -125,7 +126,7 @@ class TriggerManager:
                 value = select(data, parse_path(path, at))
                 if value is MISSING:
                     raise ManifestError(at, f"the events of schedule {schedule!r} have nothing at {path}")
-                problem = mismatch(spec, value, f"segment 0 input {i}")
+                problem = mismatch(spec, value, f"segment {segment} input {i}")
                 if problem:
                     raise ManifestError(
                         at, f"{problem} (declared by {name}) in the events of schedule {schedule!r}"
