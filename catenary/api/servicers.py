@@ -9,6 +9,7 @@ import grpc
 from catenary.api import convert, trust
 from catenary.api.auth import CALLER
 from catenary.api.errors import stream, unary
+from catenary.api.event_convert import event_to_pb
 from catenary.api.streams import Subscriptions
 from catenary.cid import decode
 from catenary.errors import BadInputError
@@ -167,7 +168,8 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
                         run=node.run.cid_bytes if node.run else b"",
                         segment=node.segment or 0,
                         inputs=[i.cid_bytes for i in node.inputs],
-                    )
+                    ),
+                    cause=event_to_pb(node.cause) if node.cause is not None else None,
                 )
 
     @unary

@@ -12,6 +12,7 @@ import grpc
 
 from catenary.api import convert, trust
 from catenary.api.errors import from_rpc_error
+from catenary.api.event_convert import event_from_pb
 from catenary.api.options import message_options
 from catenary.cid import CID, decode, encode
 from catenary.client.events import EventClient
@@ -176,6 +177,7 @@ class ExecutionClient:
                         tuple(CID(i) for i in ev.inputs),
                         ev.segment,
                         CID(ev.run) if ev.run else None,
+                        event_from_pb(message.cause) if message.HasField("cause") else None,
                     )
                 )
         known = {n.hash for n in nodes}
@@ -185,6 +187,12 @@ class ExecutionClient:
             if n.execution is not None
             for p in dict.fromkeys(n.execution.parents)
             if p in known
+        ]
+        # A run started by another run's result: the edge from the upstream execution, as the sdk's.
+        edges += [
+            (n.cause.event.source, n.hash)
+            for n in nodes
+            if n.cause is not None and n.cause.event.source in known
         ]
         return Trace(execution_hash, nodes, edges)
 

@@ -173,3 +173,32 @@ def test_a_forged_or_detached_result_event_fails_verify_bundle(node: Node, make_
             report.problems
         )
     assert fresh.events.list() == []
+
+
+def test_the_trace_over_grpc_crosses_into_the_upstream_run_as_the_sdk_does(node: Node) -> None:
+    """Execution.Trace carries each input event's cause (the emitted event, with its source),
+    so a client sees the same nodes, causes and edges as the sdk, the cross-run edge included."""
+    from catenary.api import Server
+    from catenary.client import Client
+    from tests.helpers import open_policy
+
+    a, b = _chain(node)
+    node.events.emit("numbers.ready", {"a": 2, "b": 40})
+    [run_b] = [node.runs.get(r.id) for r in node.runs.list(b.id)]
+    final_b = run_b.outputs[0].producer
+    local = node.executions.trace(final_b)
+    server = Server(node, "127.0.0.1:0", max_workers=4, policy=open_policy(node)).start()
+    try:
+        with Client(server.address) as client:
+            remote = client.executions.trace(final_b)
+    finally:
+        server.stop(grace=1)
+    assert {(n.hash, n.cause) for n in remote.nodes} == {(n.hash, n.cause) for n in local.nodes}
+    assert sum(n.cause is not None for n in remote.nodes) == 2  # the first event and A's result
+    assert set(remote.edges) == set(local.edges)
+    cross = [
+        (s, e)
+        for s, e in remote.edges
+        if any(n.hash == e and n.cause is not None and n.cause.event.source == s for n in remote.nodes)
+    ]
+    assert len(cross) == 1  # A's final execution -> B's input event

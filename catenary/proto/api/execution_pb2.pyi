@@ -1,4 +1,5 @@
-from catenary.proto.definition import event_pb2 as _event_pb2
+from catenary.proto.api import event_pb2 as _event_pb2
+from catenary.proto.definition import event_pb2 as _event_pb2_1
 from catenary.proto.definition import execution_pb2 as _execution_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -126,12 +127,14 @@ class TraceRequest(_message.Message):
     def __init__(self, hash: _Optional[bytes] = ..., direction: _Optional[_Union[Direction, str]] = ..., depth: _Optional[int] = ...) -> None: ...
 
 class TraceNode(_message.Message):
-    __slots__ = ("execution", "event")
+    __slots__ = ("execution", "event", "cause")
     EXECUTION_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
     execution: _execution_pb2.Execution
-    event: _event_pb2.Event
-    def __init__(self, execution: _Optional[_Union[_execution_pb2.Execution, _Mapping]] = ..., event: _Optional[_Union[_event_pb2.Event, _Mapping]] = ...) -> None: ...
+    event: _event_pb2_1.Event
+    cause: _event_pb2.EmittedEvent
+    def __init__(self, execution: _Optional[_Union[_execution_pb2.Execution, _Mapping]] = ..., event: _Optional[_Union[_event_pb2_1.Event, _Mapping]] = ..., cause: _Optional[_Union[_event_pb2.EmittedEvent, _Mapping]] = ...) -> None: ...
 
 class VerifyRequest(_message.Message):
     __slots__ = ("hash", "trace")
