@@ -51,11 +51,9 @@ class TriggerManager:
         self, store: Store, engine: Engine, values: ValueManager, identity: Identity | None = None
     ) -> None:
         self._store = store
-        # The emitter of this node's schedule ticks (None: a manager without the node's key).
-        self._node_id = identity.id if identity is not None else None
         self._engine = engine
         self._values = values
-        self._identity = identity  # the node's: it signs the result events it emits
+        self._identity = identity  # the node's: it signs its result events and schedule ticks
         # Per workflow, the completion time up to which its runs' results were emitted by this
         # process. Only a shortcut: result events are deterministic, so a restart that scans
         # again from each trigger's creation stores nothing twice.
@@ -104,10 +102,11 @@ class TriggerManager:
             name, declared = self._engine.external_types(self._engine.workflow(trigger.workflow), segment)
         except NotFoundError as exc:
             raise ManifestError("$.workflow", str(exc)) from None
+        node_id = self._identity.id if self._identity is not None else None  # ticks' emitter
         ticks = [  # one sample tick's data per schedule whose events the trigger would take
             (row.name, data)
             for row in self._store.list_schedules()
-            if row.key == trigger.on and (not trigger.emitters or self._node_id in trigger.emitters)
+            if row.key == trigger.on and (not trigger.emitters or node_id in trigger.emitters)
             for data in [tick_data(row.name, 0, decode(row.data))]
             if trigger.fits_where(data)
         ]
