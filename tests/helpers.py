@@ -194,3 +194,28 @@ def create_remote_step(node: Any, version_id: CID, start: int = 0) -> Any:
         parents=[producer.hash],
         inputs=[producer.output],
     )
+
+
+# The JSON fields of an execution, in order (SPEC §4, then seq): written out here, apart from
+# catenary.store.rows, so that a change to the record's shape fails the CLI and gateway tests.
+EXECUTION_FIELDS = [
+    "hash",
+    "key",
+    "workflow",
+    "run",
+    "segment",
+    "step",
+    "operation",
+    "config",
+    "parents",
+    "inputs",
+    "status",
+    "output",
+    "error",
+    "executor",
+    "cached_from",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "seq",
+]

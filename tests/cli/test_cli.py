@@ -13,31 +13,11 @@ import pytest
 
 from catenary.cid import CID, cid_of, decode
 from catenary.cid.dagjson import from_json
+from tests.helpers import EXECUTION_FIELDS
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 DEMO = ROOT / "examples" / "camera-ownership"
-EXECUTION_FIELDS = [
-    "hash",
-    "key",
-    "workflow",
-    "run",
-    "segment",
-    "step",
-    "operation",
-    "config",
-    "parents",
-    "inputs",
-    "status",
-    "output",
-    "error",
-    "executor",
-    "cached_from",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "seq",
-]
 
 
 class Cli:

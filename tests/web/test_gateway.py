@@ -15,30 +15,10 @@ from catenary.cid import CID, cid_of
 from catenary.cli.main import cli
 from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
+from tests.helpers import EXECUTION_FIELDS
 from tests.web.conftest import TEST_OPS, Site
 
 UNKNOWN = str(cid_of({"not": "recorded here"}))
-EXECUTION_FIELDS = [
-    "hash",
-    "key",
-    "workflow",
-    "run",
-    "segment",
-    "step",
-    "operation",
-    "config",
-    "parents",
-    "inputs",
-    "status",
-    "output",
-    "error",
-    "executor",
-    "cached_from",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "seq",
-]
 
 
 def cli_json(site: Site, *args: str) -> Any:
