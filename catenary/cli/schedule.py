@@ -47,10 +47,9 @@ def schedule_cmd() -> None:
 @click.option(
     "--cron", required=True, metavar="EXPR", help="When: five cron fields, or six with seconds last (UTC)."
 )
-# --event-key as `event list`; the global --key (a client's key file) goes before `schedule`.
-@click.option(
-    "--key", "--event-key", "event_key", required=True, metavar="EVENT_KEY", help="The ticks' event key."
-)
+# --event-key as `event list` and `event watch`: --key is the global option (a key file), which
+# may also come after the command.
+@click.option("--event-key", "event_key", required=True, metavar="EVENT_KEY", help="The ticks' event key.")
 @click.option(
     "--data",
     "data",

@@ -37,7 +37,7 @@ class Schedule:
             raise ManifestError("NAME", "1 to 64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit")
         problem = key_problem(key)
         if problem:
-            raise ManifestError("--key", problem)
+            raise ManifestError("--event-key", problem)
         if catch_up not in CATCH_UP:
             raise ManifestError("--catch-up", f"expected one of {', '.join(CATCH_UP)}, got {catch_up!r}")
         check_cron(cron)

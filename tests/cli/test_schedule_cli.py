@@ -26,17 +26,19 @@ ENCODE = {
 
 
 def test_a_bad_schedule_is_one_error_and_stores_nothing(cli: Cli) -> None:  # noqa: F811
-    cli.json("schedule", "add", "ok", "--cron", "*/5 * * * *", "--key", "clock.tick")
+    cli.json("schedule", "add", "ok", "--cron", "*/5 * * * *", "--event-key", "clock.tick")
     before = cli.snapshot()
     for args, message in (
-        (["--cron", "61 * * * *", "--key", "a.b"], "--cron: '61 * * * *' is not a cron expression"),
-        (["--cron", "often", "--key", "a.b"], "--cron"),
-        (["--cron", "* * * * *", "--key", "A B"], "--key"),
-        (["--cron", "* * * * *", "--key", "a.b", "--data", "{nope"], "--data"),
+        (["--cron", "61 * * * *", "--event-key", "a.b"], "--cron: '61 * * * *' is not a cron expression"),
+        (["--cron", "often", "--event-key", "a.b"], "--cron"),
+        (["--cron", "* * * * *", "--event-key", "A B"], "--event-key"),
+        (["--cron", "* * * * *", "--event-key", "a.b", "--data", "{nope"], "--data"),
     ):
         bad = cli("schedule", "add", "s", *args, code=2)
         assert message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
-    assert "exists" in cli("schedule", "add", "ok", "--cron", "* * * * *", "--key", "a.b", code=2).stderr
+    assert (
+        "exists" in cli("schedule", "add", "ok", "--cron", "* * * * *", "--event-key", "a.b", code=2).stderr
+    )
     assert cli.snapshot() == before
     [listed] = cli.json("schedule", "list")["schedules"]
     assert (listed["name"], listed["key"], listed["catch_up"]) == ("ok", "clock.tick", "once")
@@ -54,7 +56,7 @@ def test_a_served_schedule_ticks_and_starts_the_triggered_workflow(cli: Cli, tmp
         json.dumps({"name": "t", "on": "clock.tick", "workflow": wf, "inputs": ["$.data"]}),
     )
     added = cli.json(
-        "schedule", "add", "every", "--cron", "* * * * * *", "--key", "clock.tick", "--data", '"tick"'
+        "schedule", "add", "every", "--cron", "* * * * * *", "--event-key", "clock.tick", "--data", '"tick"'
     )
     assert added["cron"] == "* * * * * *" and added["data"] == "tick"
     node_key = cli.json("event", "emit", "other.key")["emitter"]
@@ -115,14 +117,14 @@ def test_triggers_and_schedules_of_a_served_node_with_node(served, tmp_path: Pat
     )
     assert "$.inputs: segment 0" in bad.stderr
 
-    added = rjson("schedule", "add", "nightly", "--cron", "0 2 * * *", "--key", "report.due")
+    added = rjson("schedule", "add", "nightly", "--cron", "0 2 * * *", "--event-key", "report.due")
     assert added["key"] == "report.due"
     assert [s["name"] for s in local.json("schedule", "list")["schedules"]] == ["nightly"]
     assert rjson("schedule", "show", "nightly")["ticks"] == []
     assert (
         "--cron"
         in remote(
-            "--node", address, "schedule", "add", "x", "--cron", "61 * * * *", "--key", "a.b", code=2
+            "--node", address, "schedule", "add", "x", "--cron", "61 * * * *", "--event-key", "a.b", code=2
         ).stderr
     )
     remote("--node", address, "schedule", "remove", "nightly")

@@ -53,7 +53,7 @@ def test_webhook_event_result_and_schedule_drive_the_pipeline(tmp_path: Path) ->
     ]
     for trigger in triggers:
         cli.json("trigger", "create", json.dumps(trigger))
-    cli.json("schedule", "add", "every-second", "--cron", "* * * * * *", "--key", "clock.tick")
+    cli.json("schedule", "add", "every-second", "--cron", "* * * * * *", "--event-key", "clock.tick")
     service = tmp_path / "service.pem"
     _catenary("key", "new", str(service))
     caller = _catenary("key", "show", "--key", str(service))

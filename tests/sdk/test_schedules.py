@@ -108,7 +108,7 @@ def test_two_nodes_on_one_database_fire_each_tick_once(make_node: Callable[..., 
         (("s", "61 * * * *", "a.b"), "--cron: '61 * * * *' is not a cron expression"),
         (("s", "every day", "a.b"), "--cron"),
         (("s", "", "a.b"), "--cron"),
-        (("s", "* * * * *", "Not A Key"), "--key"),
+        (("s", "* * * * *", "Not A Key"), "--event-key"),
     ],
 )
 def test_a_bad_schedule_is_refused_and_stores_nothing(
