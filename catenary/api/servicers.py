@@ -10,7 +10,7 @@ from catenary.api import convert, trust
 from catenary.api.auth import CALLER
 from catenary.api.errors import stream, unary
 from catenary.api.event_convert import event_to_pb
-from catenary.api.streams import Subscriptions
+from catenary.api.streams import Subscriptions, envelopes
 from catenary.cid import decode
 from catenary.errors import BadInputError
 from catenary.model import Direction, Execution, Status
@@ -92,8 +92,12 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
             context.send_initial_metadata((("catenary-since-seq", str(since)),))
             # The sync server sends one message at a time: a slow subscriber holds its
             # own thread back (back-pressure), never the writers or server memory.
-            for execution in self.node.executions.updates(flt, since, stop=stop):
-                yield self._message(execution)
+            if not request.batch:
+                for execution in self.node.executions.updates(flt, since, stop=stop):
+                    yield self._message(execution)
+                return
+            for chunk in self.node.executions.update_chunks(flt, since, stop=stop):
+                yield from envelopes(map(self._message, chunk), request.batch)
 
     @unary
     def Create(

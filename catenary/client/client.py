@@ -59,6 +59,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Executions per Updates message the client asks for: one message per execution cost the
+# replay more than the executions themselves (docs/benchmarks.md, the stream section).
+UPDATES_BATCH = 500
+
 
 def _rpc(method: F) -> F:
     """Re-raise a server's error as the catenary error it was."""
@@ -119,11 +123,19 @@ class ExecutionClient:
         stop: threading.Event | None = None,
         from_now: bool = False,
         ready: threading.Event | None = None,
+        batch: int = UPDATES_BATCH,
     ) -> Iterator[Execution]:
-        """Stored matches after ``since_seq``, then live ones; ``ready`` is set once subscribed."""
+        """Stored matches after ``since_seq``, then live ones; ``ready`` is set once subscribed.
+
+        ``batch``: executions the server may put in one message (0: one per message, as
+        before the field existed); the executions and their order are the same either way.
+        """
         call = self._stub.Updates(
             execution_pb2.UpdatesRequest(
-                filter=convert.filter_to_pb(flt or ExecutionFilter()), since_seq=since_seq, from_now=from_now
+                filter=convert.filter_to_pb(flt or ExecutionFilter()),
+                since_seq=since_seq,
+                from_now=from_now,
+                batch=batch,
             )
         )
         if stop is not None:
@@ -132,8 +144,15 @@ class ExecutionClient:
             call.initial_metadata()  # blocks until the server has subscribed
             if ready is not None:
                 ready.set()
+            from_pb = convert.execution_from_pb
             for message in call:
-                yield convert.execution_from_pb(message)
+                # An envelope (batch asked for) carries executions; a server that predates
+                # the field ignores it and sends each execution as its own message.
+                if message.batch:
+                    for execution in message.batch:
+                        yield from_pb(execution)
+                else:
+                    yield from_pb(message)
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.CANCELLED:
                 return

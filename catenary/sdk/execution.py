@@ -96,10 +96,20 @@ class ExecutionManager:
         Never yields a change twice and never skips one (see :mod:`catenary.sdk.updates`).
         Ends when ``stop`` is set or the node closes.
         """
+        return self._hub.updates(self._watch(flt), since_seq, stop)
+
+    def update_chunks(
+        self, flt: ExecutionFilter | None = None, since_seq: int = 0, stop: threading.Event | None = None
+    ) -> Iterator[builtins.list[Execution]]:
+        """:meth:`updates` in the lists the node reads them in (a store page on replay, one
+        commit's changes live), for a stream that sends several per message."""
+        return self._hub.chunks(self._watch(flt), since_seq, stop)
+
+    def _watch(self, flt: ExecutionFilter | None) -> ExecutionFilter:
         flt = flt or ExecutionFilter()
         if Status.CREATED in flt.statuses:
             self._start_sweeper()  # executors wait here for work: lapsed claims must come back
-        return self._hub.updates(flt, since_seq, stop)
+        return flt
 
     def close(self) -> None:
         self._closed.set()

@@ -96,6 +96,15 @@ class Hub(Generic[T, F]):
 
     def updates(self, flt: F, since_seq: int, stop: threading.Event | None) -> Iterator[T]:
         """Stored matches with seq > since_seq, then live ones, until ``stop`` is set."""
+        for chunk in self.chunks(flt, since_seq, stop):
+            for item in chunk:
+                if self._stopped(stop):
+                    return
+                yield item
+
+    def chunks(self, flt: F, since_seq: int, stop: threading.Event | None) -> Iterator[list[T]]:
+        """:meth:`updates` as the lists it is read in (a store page, or what one commit
+        brought): each non-empty, in seq order, never waiting for more than is ready."""
         subscriber: _Subscriber[T] = _Subscriber(self._capacity)
         with self._lock:
             self._start()
@@ -111,26 +120,26 @@ class Hub(Generic[T, F]):
                     continue
                 if batch.low > seq:  # dropped batches, or a subscription that began late
                     seq = yield from self._replay(flt, seq, batch.low, stop)
-                for item in batch.items:
-                    if self._stopped(stop):
-                        return
-                    if feed.seq(item) > seq and feed.matches(flt, item):
-                        yield item
+                chunk = [i for i in batch.items if feed.seq(i) > seq and feed.matches(flt, i)]
+                if chunk and not self._stopped(stop):
+                    yield chunk
                 seq = batch.high
         finally:
             with self._lock:
                 self._subscribers.discard(subscriber)
 
-    def _replay(self, flt: F, seq: int, until: int, stop: threading.Event | None) -> Generator[T, None, int]:
-        """Matches with ``seq < item seq <= until`` from the store; returns ``until``."""
+    def _replay(
+        self, flt: F, seq: int, until: int, stop: threading.Event | None
+    ) -> Generator[list[T], None, int]:
+        """Matches with ``seq < item seq <= until`` from the store, a page at a time;
+        returns ``until``."""
         while seq < until and not self._stopped(stop):
             rows = self._feed.since(flt, seq, READ_BATCH)
-            for item in rows:
-                if self._feed.seq(item) > until or self._stopped(stop):
-                    return until
-                seq = self._feed.seq(item)
-                yield item
-            if len(rows) < READ_BATCH:
+            page = [item for item in rows if self._feed.seq(item) <= until]
+            if page:
+                seq = self._feed.seq(page[-1])
+                yield page
+            if len(page) < READ_BATCH:
                 break
         return until
 

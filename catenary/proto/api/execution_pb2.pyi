@@ -62,14 +62,16 @@ class ListExecutionsResponse(_message.Message):
     def __init__(self, executions: _Optional[_Iterable[_Union[_execution_pb2.Execution, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdatesRequest(_message.Message):
-    __slots__ = ("filter", "since_seq", "from_now")
+    __slots__ = ("filter", "since_seq", "from_now", "batch")
     FILTER_FIELD_NUMBER: _ClassVar[int]
     SINCE_SEQ_FIELD_NUMBER: _ClassVar[int]
     FROM_NOW_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
     filter: _execution_pb2.Filter
     since_seq: int
     from_now: bool
-    def __init__(self, filter: _Optional[_Union[_execution_pb2.Filter, _Mapping]] = ..., since_seq: _Optional[int] = ..., from_now: _Optional[bool] = ...) -> None: ...
+    batch: int
+    def __init__(self, filter: _Optional[_Union[_execution_pb2.Filter, _Mapping]] = ..., since_seq: _Optional[int] = ..., from_now: _Optional[bool] = ..., batch: _Optional[int] = ...) -> None: ...
 
 class CreateExecutionRequest(_message.Message):
     __slots__ = ("workflow", "run", "segment", "step", "operation", "config", "parents", "inputs")

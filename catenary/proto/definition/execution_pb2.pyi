@@ -21,7 +21,7 @@ COMPLETED: Status
 FAILED: Status
 
 class Execution(_message.Message):
-    __slots__ = ("hash", "key", "workflow", "run", "segment", "step", "operation", "config", "parents", "inputs", "status", "output", "error", "executor", "cached_from", "created_at", "started_at", "finished_at", "seq", "disputed")
+    __slots__ = ("hash", "key", "workflow", "run", "segment", "step", "operation", "config", "parents", "inputs", "status", "output", "error", "executor", "cached_from", "created_at", "started_at", "finished_at", "seq", "disputed", "batch")
     class ConfigEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,7 @@ class Execution(_message.Message):
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     DISPUTED_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
     hash: bytes
     key: bytes
     workflow: bytes
@@ -69,7 +70,8 @@ class Execution(_message.Message):
     finished_at: int
     seq: int
     disputed: Dispute
-    def __init__(self, hash: _Optional[bytes] = ..., key: _Optional[bytes] = ..., workflow: _Optional[bytes] = ..., run: _Optional[bytes] = ..., segment: _Optional[int] = ..., step: _Optional[int] = ..., operation: _Optional[bytes] = ..., config: _Optional[_Mapping[str, str]] = ..., parents: _Optional[_Iterable[bytes]] = ..., inputs: _Optional[_Iterable[bytes]] = ..., status: _Optional[_Union[Status, str]] = ..., output: _Optional[bytes] = ..., error: _Optional[str] = ..., executor: _Optional[str] = ..., cached_from: _Optional[bytes] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., seq: _Optional[int] = ..., disputed: _Optional[_Union[Dispute, _Mapping]] = ...) -> None: ...
+    batch: _containers.RepeatedCompositeFieldContainer[Execution]
+    def __init__(self, hash: _Optional[bytes] = ..., key: _Optional[bytes] = ..., workflow: _Optional[bytes] = ..., run: _Optional[bytes] = ..., segment: _Optional[int] = ..., step: _Optional[int] = ..., operation: _Optional[bytes] = ..., config: _Optional[_Mapping[str, str]] = ..., parents: _Optional[_Iterable[bytes]] = ..., inputs: _Optional[_Iterable[bytes]] = ..., status: _Optional[_Union[Status, str]] = ..., output: _Optional[bytes] = ..., error: _Optional[str] = ..., executor: _Optional[str] = ..., cached_from: _Optional[bytes] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., seq: _Optional[int] = ..., disputed: _Optional[_Union[Dispute, _Mapping]] = ..., batch: _Optional[_Iterable[_Union[Execution, _Mapping]]] = ...) -> None: ...
 
 class Dispute(_message.Message):
     __slots__ = ("at", "detail")
