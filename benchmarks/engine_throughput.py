@@ -16,10 +16,23 @@ What it measures, each on a fresh data directory in a temporary directory:
     ``--no-tracemalloc``.
 (c) cache hits: the same workflow run again on the data dir of (a); every execution is a
     memo hit (same key), recorded as a new ``completed`` execution with ``cached_from``.
-(d) the floor: the same number of rows of the executions table shape inserted into the same
-    schema with ``executemany`` and committed per STEPS rows (one transaction per segment,
-    like the engine), plus the same number of DAG-CBOR + blake2b-256 hashes as the engine
-    computes (two per execution: ``hash`` and ``key`` pre-images of the same shape).
+(d) the minimal floor: the work any engine with catenary's guarantees must do, and nothing of
+    catenary's schema: per execution a memo lookup by key, the operation, DAG-CBOR of the
+    key pre-image, the output and the record (the hash pre-image plus status, output and
+    times), blake2b-256 CIDs of the three, and one SQLite WAL (synchronous=NORMAL)
+    transaction per segment inserting the records (keyed by hash, one index on key for the
+    memo) and the output blocks. Cache hits: the memo lookup finds the output, which is
+    recorded as a new record; nothing is run or stored as a value.
+(e) the own-schema floor: the same number of rows of the executions table shape inserted
+    into catenary's own schema (its indexes and pragmas) with ``executemany`` per segment,
+    plus two DAG-CBOR + blake2b-256 hashes per execution; and every row a fresh execution
+    writes (parent edge, value block, attestation block and row) plus an ed25519 signature.
+    This floor has catenary's design built in, so it says what the design costs at the least,
+    not how far the engine is from the necessary work: (d) says that.
+
+``--repeat`` rounds, each a fresh data dir for (a)+(c), (d) and (e), interleaved so the load of
+a shared machine falls on all of them alike; reported: medians with min-max over the rounds, and
+the median of the per-round ratios engine / floor (each ratio from the same round).
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ import os
 import platform
 import resource
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -52,6 +66,10 @@ from catenary.store import sqlite as sqlite_store
 @operation("bench/inc", inputs=["int"], output="int", description="n + 1", groups=["bench"])
 def inc(n: int) -> int:
     return n + 1
+
+
+def _inc(n: int) -> int:
+    return n + 1  # the operation's body, called directly by the minimal floor
 
 
 def _registry() -> Registry:
@@ -124,31 +142,6 @@ def bench_engine(root: Path, segments: int, steps: int) -> dict:
     return {"fresh_seconds": fresh_s, "fresh_cpu_seconds": fresh_cpu, "hits_seconds": hits_s,
             "hits_cpu_seconds": hits_cpu, "rss_before_mib": rss_before, "rss_peak_mib": rss_after,
             "db_bytes": db_size}
-
-
-def bench_engine_repeated(root: Path, segments: int, steps: int, repeat: int) -> dict:
-    """``repeat`` times :func:`bench_engine`; rates from the best (fastest) repetition, since on a
-    shared machine the noise only ever slows a run down. Medians and every sample are kept too."""
-    total = segments * steps
-    samples = [bench_engine(root / f"engine-{i}", segments, steps) for i in range(repeat)]
-    out: dict = {"executions": total, "repeat": repeat}
-    for name in ("fresh", "hits"):
-        wall = sorted(s[f"{name}_seconds"] for s in samples)
-        cpu = sorted(s[f"{name}_cpu_seconds"] for s in samples)
-        out.update({
-            f"{name}_seconds": wall[0],
-            f"{name}_median_seconds": wall[len(wall) // 2],
-            f"{name}_cpu_seconds": cpu[0],
-            f"{name}_per_s": total / wall[0],
-            f"{name}_median_per_s": total / wall[len(wall) // 2],
-            f"{name}_cpu_per_s": total / cpu[0],
-            f"{name}_overhead_ms": wall[0] * 1000 / total,
-            f"{name}_samples_per_s": [total / s[f"{name}_seconds"] for s in samples],
-        })
-    out["rss_before_mib"] = samples[0]["rss_before_mib"]
-    out["rss_peak_mib"] = max(s["rss_peak_mib"] for s in samples)
-    out["db_bytes"] = samples[-1]["db_bytes"]
-    return out
 
 
 def bench_tracemalloc(root: Path, segments: int, steps: int) -> dict:
@@ -270,35 +263,120 @@ def bench_floor(root: Path, segments: int, steps: int) -> dict:
             "sign_seconds": sign_s, "hashes": len(preimages)}
 
 
-def bench_floor_repeated(root: Path, segments: int, steps: int, repeat: int) -> dict:
+_CID_PREFIX = bytes([0x01, 0x71, 0xA0, 0xE4, 0x02, 0x20])  # CIDv1, dag-cbor, blake2b-256
+
+
+def _block_cid(data: bytes) -> CID:
+    return CID(_CID_PREFIX + hashlib.blake2b(data, digest_size=32).digest())
+
+
+def bench_minimal_floor(root: Path, segments: int, steps: int) -> dict:
+    """(d): the necessary work of a fresh run and of an all-hits run, nothing of catenary's
+    schema (see the module docstring). Same chain, same pre-images, same commits per segment."""
+    db = sqlite3.connect(str(root / "minimal.db"), isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE records (hash BLOB PRIMARY KEY, key BLOB NOT NULL, output BLOB NOT NULL,"
+               " record BLOB NOT NULL) WITHOUT ROWID")
+    db.execute("CREATE INDEX records_key ON records (key)")
+    db.execute("CREATE TABLE blocks (cid BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID")
+    encode_dag_cbor, workflow, op = cbrrr.encode_dag_cbor, _fake_cid(0, b"w"), _fake_cid(0, b"o")
+    memo = "SELECT output FROM records WHERE key = ? LIMIT 1"
+
+    def run(salt: bytes) -> tuple[float, int]:
+        event = _fake_cid(0, b"event" + salt)
+        parent, value = event, 0
+        input_cid = _block_cid(encode_dag_cbor(value))
+        fresh = 0
+        gc.collect()
+        started = time.perf_counter()
+        for segment in range(segments):
+            records, blocks = [], []
+            for step in range(steps):
+                key = _block_cid(encode_dag_cbor(key_data(op, {}, [input_cid]), cid_type=CID))
+                hit = db.execute(memo, (key.cid_bytes,)).fetchone()
+                if hit is None:
+                    value = _inc(value)
+                    data = encode_dag_cbor(value)
+                    output = _block_cid(data)
+                    blocks.append((output.cid_bytes, data))
+                    fresh += 1
+                else:
+                    output = CID(hit[0])
+                preimage = hash_data(workflow, segment, step, op, {}, [parent], [input_cid])
+                execution = _block_cid(encode_dag_cbor(preimage, cid_type=CID))
+                now = time.time_ns()
+                record = encode_dag_cbor({**preimage, "hash": execution, "key": key, "status": "completed",
+                                          "output": output, "created_at": now, "finished_at": now},
+                                         cid_type=CID)
+                records.append((execution.cid_bytes + salt, key.cid_bytes, output.cid_bytes, record))
+                parent, input_cid = execution, output
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT INTO records VALUES (?, ?, ?, ?)", records)
+            db.executemany("INSERT OR IGNORE INTO blocks VALUES (?, ?)", blocks)
+            db.execute("COMMIT")
+        return time.perf_counter() - started, fresh
+
     total = segments * steps
-    samples = []
+    fresh_s, ran = run(b"")
+    assert ran == total, ran
+    # A cache hit is recorded as a new execution (its own row: the run differs), as the engine does.
+    hits_s, ran = run(b"/again")
+    assert ran == 0, ran
+    db.close()
+    return {"minimal_fresh_seconds": fresh_s, "minimal_hits_seconds": hits_s}
+
+
+def _stats(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {"median": statistics.median(ordered), "min": ordered[0], "max": ordered[-1], "samples": values}
+
+
+def bench_rounds(root: Path, segments: int, steps: int, repeat: int) -> dict:
+    """``repeat`` rounds of engine, minimal floor, own-schema floor, each on fresh files."""
+    total = segments * steps
+    rounds = []
     for i in range(repeat):
+        engine = bench_engine(root / f"engine-{i}", segments, steps)
+        (root / f"minimal-{i}").mkdir()
+        minimal = bench_minimal_floor(root / f"minimal-{i}", segments, steps)
         (root / f"floor-{i}").mkdir()
-        samples.append(bench_floor(root / f"floor-{i}", segments, steps))
-    best = {k: min(s[k] for s in samples)
-            for k in ("sqlite_seconds", "sqlite_all_seconds", "hash_seconds", "sign_seconds")}
-    floor = best["sqlite_seconds"] + best["hash_seconds"]
-    floor_all = best["sqlite_all_seconds"] + best["hash_seconds"] + best["sign_seconds"]
-    return {
-        **best,
-        "sqlite_rows_per_s": total / best["sqlite_seconds"],
-        "sqlite_all_per_s": total / best["sqlite_all_seconds"],
-        "hashes": samples[0]["hashes"],
-        "hashes_per_s": samples[0]["hashes"] / best["hash_seconds"],
-        "floor_seconds": floor,
-        "floor_per_s": total / floor,
-        "floor_all_seconds": floor_all,
-        "floor_all_per_s": total / floor_all,
+        floor = bench_floor(root / f"floor-{i}", segments, steps)
+        floor["floor_seconds"] = floor["sqlite_seconds"] + floor["hash_seconds"]
+        floor["floor_all_seconds"] = (floor["sqlite_all_seconds"] + floor["hash_seconds"]
+                                      + floor["sign_seconds"])
+        rounds.append({**engine, **minimal, **floor})
+        print(f"round {i + 1}/{repeat}: fresh {engine['fresh_seconds']:.2f} s, "
+              f"hits {engine['hits_seconds']:.2f} s, "
+              f"minimal floor {minimal['minimal_fresh_seconds']:.2f} / "
+              f"{minimal['minimal_hits_seconds']:.2f} s, "
+              f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+    out: dict = {"executions": total, "repeat": repeat, "rounds": rounds}
+    for key in ("fresh_seconds", "fresh_cpu_seconds", "hits_seconds", "hits_cpu_seconds",
+                "minimal_fresh_seconds", "minimal_hits_seconds", "sqlite_seconds", "sqlite_all_seconds",
+                "hash_seconds", "sign_seconds", "floor_seconds", "floor_all_seconds"):
+        out[key] = _stats([r[key] for r in rounds])
+    ratios = {
+        "fresh_vs_minimal": ("fresh_seconds", "minimal_fresh_seconds"),
+        "hits_vs_minimal": ("hits_seconds", "minimal_hits_seconds"),
+        "fresh_vs_floor": ("fresh_seconds", "floor_seconds"),
+        "fresh_vs_floor_all": ("fresh_seconds", "floor_all_seconds"),
+        "hits_vs_floor": ("hits_seconds", "floor_seconds"),
     }
+    for name, (top, bottom) in ratios.items():
+        out[name] = _stats([r[top] / r[bottom] for r in rounds])
+    out["rss_before_mib"] = rounds[0]["rss_before_mib"]
+    out["rss_peak_mib"] = max(r["rss_peak_mib"] for r in rounds)
+    out["db_bytes"] = rounds[-1]["db_bytes"]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--segments", type=int, default=100, help="segments in the workflow (100)")
     parser.add_argument("--steps", type=int, default=100, help="operations per segment (100)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="repetitions of each measurement; the best is reported (3)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="rounds of engine and floors, interleaved; medians are reported (5)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--no-tracemalloc", action="store_true",
                         help="skip the tracemalloc pass (Python heap peak)")
@@ -306,20 +384,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.segments < 1 or args.steps < 1 or args.repeat < 1:
         parser.error("--segments, --steps and --repeat must be at least 1")
 
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="catenary-bench-") as tmp:
         root = Path(tmp)
-        engine = bench_engine_repeated(root, args.segments, args.steps, args.repeat)
+        measured = bench_rounds(root, args.segments, args.steps, args.repeat)
         traced = {} if args.no_tracemalloc else bench_tracemalloc(root, args.segments, args.steps)
-        floor = bench_floor_repeated(root, args.segments, args.steps, args.repeat)
 
     report = {
         "segments": args.segments, "steps": args.steps,
         "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        **engine, **traced, **floor,
-        "engine_vs_floor": engine["fresh_seconds"] / floor["floor_seconds"],
-        "engine_vs_floor_all": engine["fresh_seconds"] / floor["floor_all_seconds"],
-        "hits_vs_floor": engine["hits_seconds"] / floor["floor_seconds"],
+        "load_before": load_before, "load_after": os.getloadavg(), **measured, **traced,
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -328,52 +402,53 @@ def main(argv: list[str] | None = None) -> int:
     n = report["executions"]
     print(f"catenary engine throughput: {args.segments} segments x {args.steps} steps = {n:,} "
           f"executions; Python {report['python']}, SQLite {report['sqlite']}, {report['cpus']} CPUs; "
-          f"best of {args.repeat}")
+          f"median (min-max) of {args.repeat} interleaved rounds")
 
-    def per_exec(seconds: float) -> str:
-        return f"{seconds * 1000 / n:.4f} ms/exec"
+    def cell(key: str) -> tuple[str, str]:
+        st = report[key]
+        rate = f"{n / st['median']:,.0f}/s ({n / st['max']:,.0f}-{n / st['min']:,.0f})"
+        per = f"{st['median'] * 1e6 / n:.1f} us ({st['min'] * 1e6 / n:.1f}-{st['max'] * 1e6 / n:.1f})"
+        return rate, per
 
-    table = [
-        ("", "rate", "per execution", "wall", "rate, CPU time"),
-        ("fresh run (recorded + committed)", f"{report['fresh_per_s']:,.0f} exec/s",
-         per_exec(report["fresh_seconds"]), f"{report['fresh_seconds']:.3f} s",
-         f"{report['fresh_cpu_per_s']:,.0f} exec/s"),
-        ("cache hits (same workflow again)", f"{report['hits_per_s']:,.0f} hits/s",
-         per_exec(report["hits_seconds"]), f"{report['hits_seconds']:.3f} s",
-         f"{report['hits_cpu_per_s']:,.0f} hits/s"),
-        ("floor: SQLite executions rows", f"{report['sqlite_rows_per_s']:,.0f} rows/s",
-         per_exec(report["sqlite_seconds"]), f"{report['sqlite_seconds']:.3f} s", ""),
-        ("floor: DAG-CBOR + blake2b, 2/exec", f"{report['hashes_per_s']:,.0f} hash/s",
-         per_exec(report["hash_seconds"]), f"{report['hash_seconds']:.3f} s", ""),
-        ("floor: rows + hashes", f"{report['floor_per_s']:,.0f} exec/s",
-         per_exec(report["floor_seconds"]), f"{report['floor_seconds']:.3f} s", ""),
-    ]
-    if report["sign_seconds"]:
-        table.append(("floor: ed25519 signature, 1/exec", f"{n / report['sign_seconds']:,.0f} sig/s",
-                      per_exec(report["sign_seconds"]), f"{report['sign_seconds']:.3f} s", ""))
-    table.append(("floor: all rows written + hashes" + (" + sigs" if report["sign_seconds"] else ""),
-                  f"{report['floor_all_per_s']:,.0f} exec/s", per_exec(report["floor_all_seconds"]),
-                  f"{report['floor_all_seconds']:.3f} s", ""))
+    table = [("", "rate", "per execution")]
+    for label, key in [
+        ("engine: fresh run (recorded + committed)", "fresh_seconds"),
+        ("engine: fresh run, CPU time", "fresh_cpu_seconds"),
+        ("engine: cache hits (same workflow again)", "hits_seconds"),
+        ("engine: cache hits, CPU time", "hits_cpu_seconds"),
+        ("minimal floor: fresh", "minimal_fresh_seconds"),
+        ("minimal floor: cache hits", "minimal_hits_seconds"),
+        ("own-schema floor: executions rows", "sqlite_seconds"),
+        ("own-schema floor: DAG-CBOR + blake2b, 2/exec", "hash_seconds"),
+        ("own-schema floor: rows + hashes", "floor_seconds"),
+        ("own-schema floor: ed25519 signature", "sign_seconds"),
+        ("own-schema floor: all rows + hashes + sigs", "floor_all_seconds"),
+    ]:
+        if report[key]["median"]:
+            table.append((label, *cell(key)))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for row in table:
-        print("  " + "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
-                               for i, cell in enumerate(row)))
-    all_label = "all rows + hashes" + (" + sigs" if report["sign_seconds"] else "")
-    print(f"  fresh run / floor: {report['engine_vs_floor']:.2f}x (rows + hashes), "
-          f"{report['engine_vs_floor_all']:.2f}x ({all_label}); "
-          f"cache hits / floor: {report['hits_vs_floor']:.2f}x (rows + hashes)")
+        print("  " + "  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i])
+                               for i, c in enumerate(row)))
+
+    def ratio(key: str) -> str:
+        st = report[key]
+        return f"{st['median']:.2f}x ({st['min']:.2f}-{st['max']:.2f})"
+
+    print("  per-round ratios, median (min-max):")
+    print(f"    fresh / minimal floor {ratio('fresh_vs_minimal')}; "
+          f"hits / minimal floor {ratio('hits_vs_minimal')}")
+    print(f"    fresh / own-schema floor {ratio('fresh_vs_floor')} (rows + hashes), "
+          f"{ratio('fresh_vs_floor_all')} (all rows + hashes + sigs); hits / own-schema floor "
+          f"{ratio('hits_vs_floor')}")
     memory = (f"  peak RSS (high-water mark): {report['rss_peak_mib']:.1f} MiB "
               f"(before the first run: {report['rss_before_mib']:.1f} MiB)")
     if "heap_peak_mib" in report:
         memory += f"; Python heap peak of a fresh run (tracemalloc): {report['heap_peak_mib']:.1f} MiB"
     print(memory)
-    print(f"  DB size after a fresh and a cached run: {report['db_bytes'] / (1024 * 1024):.1f} MiB; "
-          f"median rates: {report['fresh_median_per_s']:,.0f} exec/s fresh, "
-          f"{report['hits_median_per_s']:,.0f} hits/s")
-    if report["load_average"]:
-        print("  load average at the end (1/5/15 min): "
-              + " / ".join(f"{x:.2f}" for x in report["load_average"])
-              + f" on {report['cpus']} CPUs (other processes slow the wall-clock rates down)")
+    print(f"  DB size after a fresh and a cached run: {report['db_bytes'] / (1024 * 1024):.1f} MiB")
+    print("  load average (1/5/15 min) before: " + " / ".join(f"{x:.2f}" for x in report["load_before"])
+          + ", after: " + " / ".join(f"{x:.2f}" for x in report["load_after"]) + f" on {report['cpus']} CPUs")
     return 0
 
 

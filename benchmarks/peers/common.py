@@ -43,6 +43,22 @@ from typing import Any
 
 CPU_MIB = 64
 
+# How durable every contender's commits are, set by run.py for one process (docs/benchmarks.md,
+# "Durability"): "fsync" fsyncs at every commit (SQLite synchronous=FULL: redun's and Hamilton's
+# defaults, catenary switched to it), "normal" is WAL with synchronous=NORMAL (no fsync per
+# commit: catenary's and Prefect's defaults, redun and Hamilton switched to it). run.py's tmpfs
+# variant is "fsync" with every store on a tmpfs (TMPDIR), where an fsync costs nothing.
+DURABILITY = os.environ.get("PEER_DURABILITY", "fsync")
+if DURABILITY not in ("fsync", "normal"):
+    raise SystemExit(f"PEER_DURABILITY={DURABILITY!r}: expected fsync or normal")
+
+
+def sqlite_pragmas() -> list[str]:
+    """The pragmas that give a SQLite connection :data:`DURABILITY`."""
+    if DURABILITY == "normal":
+        return ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"]
+    return ["PRAGMA synchronous=FULL"]
+
 
 def cpu_payload(seed: int, mib: int = CPU_MIB) -> str:
     """The CPU-heavy operation's body: SHA-256 over ``mib`` MiB of the byte ``seed % 256``.
@@ -143,6 +159,8 @@ def main(name: str, make_peer: Callable[[Path], Any], version: str) -> None:
                 "n": args.n,
                 "cpu_mib": args.cpu_mib,
                 "seconds": seconds,
+                "durability": DURABILITY,
+                "tmpdir": tempfile.gettempdir(),
                 "maxrss_mib": maxrss_mib(),
             }
         )

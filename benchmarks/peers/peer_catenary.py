@@ -17,7 +17,13 @@ How the workloads map onto segments:
   n + 2 executions; the join records n parents and n inputs.
 - cpu: one segment ``[-1]`` of one operation.
 
-``CATENARY_BENCH_SYNCHRONOUS=FULL`` runs the same with an fsync at every commit.
+Durability (``PEER_DURABILITY``, common.py): "normal" is the store as shipped (WAL,
+``synchronous=NORMAL``); "fsync" sets ``synchronous=FULL`` on its connection, an fsync at every
+commit, like redun's and Hamilton's defaults.
+
+Batching (``CATENARY_BENCH_CHAIN=1op``): the chain as n one-operation segments, so n
+``next()`` calls and n transactions, one commit per operation as every peer commits per task
+(the fan already is one operation per segment). The default chain commits once for n.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import cpu_payload, main  # noqa: E402
+from common import DURABILITY, cpu_payload, main  # noqa: E402
 
 import catenary  # noqa: E402
 from catenary.operations import Operation, operation  # noqa: E402
@@ -83,12 +89,12 @@ class CatenaryPeer:
             registry.add(op)
         self.registry = registry
         self.node = Node(root / "catenary", registry=registry)
-        synchronous = os.environ.get("CATENARY_BENCH_SYNCHRONOUS")
-        if synchronous:
-            # The "catenary (fsync)" row: the store opens with synchronous=NORMAL (WAL, no fsync
-            # per commit); FULL fsyncs the WAL at every commit, the durability redun's and
-            # Hamilton's SQLite defaults give. A benchmark-only switch on the private connection.
-            self.node.store._db.execute(f"PRAGMA synchronous={synchronous}")
+        if DURABILITY == "fsync":
+            # The store opens with synchronous=NORMAL (WAL, no fsync per commit); FULL fsyncs
+            # the WAL at every commit, the durability redun's and Hamilton's SQLite defaults
+            # give. A benchmark-only switch on the store's private connection.
+            self.node.store._db.execute("PRAGMA synchronous=FULL")
+        self.one_op = os.environ.get("CATENARY_BENCH_CHAIN", "") == "1op"
         self.chains: dict[int, Any] = {}
         self.fans: dict[int, Any] = {}
         self.cpus: dict[int, Any] = {}
@@ -98,8 +104,11 @@ class CatenaryPeer:
         join = join_op(n)
         self.registry.add(join)
         self.node.operations.publish()
-        self.chains[n] = self.node.workflows.create(_manifest(
-            f"chain-{n}", [{"inputs": [-1], "sequence": [_step(inc)] * n}])).id
+        if self.one_op:
+            chain = [{"inputs": [-1 if i == 0 else i - 1], "sequence": [_step(inc)]} for i in range(n)]
+        else:
+            chain = [{"inputs": [-1], "sequence": [_step(inc)] * n}]
+        self.chains[n] = self.node.workflows.create(_manifest(f"chain-{n}", chain)).id
         segments = [{"inputs": [-1], "sequence": [_step(inc)]}]
         segments += [{"inputs": [0], "sequence": [_step(add, {"i": str(i)})]} for i in range(n)]
         segments.append({"inputs": list(range(1, n + 1)), "sequence": [_step(join)]})
@@ -115,7 +124,7 @@ class CatenaryPeer:
         return result.result
 
     def chain(self, start: int, n: int) -> int:
-        return self._run(self.chains[n], start, 1)
+        return self._run(self.chains[n], start, n if self.one_op else 1)
 
     def fan(self, start: int, n: int) -> int:
         return self._run(self.fans[n], start, n + 2)

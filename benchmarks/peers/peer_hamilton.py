@@ -5,7 +5,10 @@ Persistence: ``driver.Builder().with_modules(...).with_cache(path)``, Hamilton's
 its default stores: a SQLite metadata store (per node run: cache key = node name + code
 version + data versions of its inputs -> data version of the result, with run ids) and a
 file result store (each result pickled to a file named by its data version). A cache hit
-looks the cache key up in the metadata store and loads the pickled result.
+looks the cache key up in the metadata store and loads the pickled result. The metadata store
+gets the durability of the run (common.py): SQLite's defaults (rollback journal, fsync per
+commit) or WAL with ``synchronous=NORMAL``. The result files are written without an fsync
+in every variant (Hamilton does not fsync them).
 
 Hamilton builds its DAG from the functions of a module, one node per function, named by the
 function and wired by parameter names. The workloads are generated as real module files
@@ -30,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hamilton  # noqa: E402
-from common import main  # noqa: E402
+from common import main, sqlite_pragmas  # noqa: E402
 from hamilton import driver  # noqa: E402
 
 
@@ -79,7 +82,12 @@ class HamiltonPeer:
         return module
 
     def _driver(self, module: ModuleType) -> Any:
-        return driver.Builder().with_modules(module).with_cache(path=str(self.cache)).build()
+        built = driver.Builder().with_modules(module).with_cache(path=str(self.cache)).build()
+        # The metadata store's connection (one per thread; the default executor uses this one).
+        connection = built.cache.metadata_store.connection
+        for pragma in sqlite_pragmas():
+            connection.execute(pragma)
+        return built
 
     def prepare(self, n: int) -> None:
         self.chains[n] = self._driver(self._module(f"peer_chain_{n}", chain_source(n)))

@@ -2,7 +2,9 @@
 """redun's side of the peer workloads (run with benchmarks/peers/.venvs/redun).
 
 Persistence: redun's SQLAlchemy backend on a SQLite file (``db_uri = sqlite:///...``), the
-same backend a local redun user gets from ``redun init``. What it records per task call: a
+same backend a local redun user gets from ``redun init``, with SQLite's defaults (a rollback
+journal, an fsync per commit) or, with ``PEER_DURABILITY=normal``, WAL and
+``synchronous=NORMAL`` set on every connection it opens (common.py). What it records per task call: a
 Job, a CallNode (task hash + args hash -> result hash, with its child calls), the Task (its
 source hash), the Value (pickled result and its hash) and argument rows, tags, all within
 an Execution record for each ``scheduler.run``. Cache hits look up the call hash in that DB.
@@ -24,9 +26,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import redun  # noqa: E402
-from common import cpu_payload, main  # noqa: E402
+from common import cpu_payload, main, sqlite_pragmas  # noqa: E402
 from redun import Scheduler, task  # noqa: E402
 from redun.config import Config  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+
+@event.listens_for(Engine, "connect")
+def _durability(dbapi_connection, connection_record) -> None:
+    # Every engine redun creates, before its first statement: the same durability as the others.
+    cursor = dbapi_connection.cursor()
+    for pragma in sqlite_pragmas():
+        cursor.execute(pragma)
+    cursor.close()
+
 
 redun_namespace = "peers"
 

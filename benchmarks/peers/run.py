@@ -4,15 +4,26 @@
     benchmarks/peers/setup.sh                 # once: one venv per peer under benchmarks/peers/.venvs/
     .venv/bin/python benchmarks/peers/run.py  # or: make bench-peers (does both)
 
-Every repetition of every peer is its own process (``peer_<name>.py`` in that peer's venv,
-catenary in the project's .venv), and the repetitions are interleaved (catenary, redun,
-Prefect, Hamilton, catenary, ...) so the load of a shared machine falls on all of them alike.
-The workloads and what each peer records are described in ``common.py`` and each
-``peer_<name>.py``; docs/benchmarks.md has the figures and the discussion.
+Every repetition of every contender is its own process (``peer_<name>.py`` in that peer's
+venv, catenary in the project's .venv). A round runs every contender once in every durability
+variant, interleaved (catenary, catenary 1-op, redun, Prefect, Hamilton, then the next
+variant), and rounds repeat, so the load of a shared machine falls on all of them alike.
 
-Printed: per workload, each peer's median wall time over the repetitions, the per-operation
-time, and the ratio peer / catenary (> 1: catenary is faster). ``--json PATH`` also writes
-every sample, for ``benchmarks/scaling/plot.py``.
+Durability variants (``--durability``, all three by default; common.py sets them up):
+
+- ``fsync``: an fsync at every commit (SQLite ``synchronous=FULL``) for catenary, redun and
+  Hamilton; Prefect's server always runs WAL with ``synchronous=NORMAL`` (not configurable);
+- ``normal``: WAL with ``synchronous=NORMAL`` for all four (no fsync per commit);
+- ``tmpfs``: ``fsync``'s settings with every store and temporary file on a tmpfs
+  (``--tmpfs``, /dev/shm), where an fsync costs nothing: the engines' CPU cost alone.
+
+Batching: catenary runs the chain as one segment (one transaction for n operations) and, as
+"catenary-1op", as n one-operation segments (a transaction per operation, as the peers
+commit per task). The fan is one operation per segment in both.
+
+Printed: per workload and variant, each contender's median time per operation with its
+min-max over the rounds, and the median of the per-round ratios contender / catenary-1op
+(> 1: catenary is faster), with their min-max. ``--json PATH`` also writes every sample.
 """
 
 from __future__ import annotations
@@ -35,15 +46,17 @@ VENVS = HERE / ".venvs"
 # name -> (python, script, extra environment)
 PEERS: dict[str, tuple[Path, Path, dict[str, str]]] = {
     "catenary": (ROOT / ".venv" / "bin" / "python", HERE / "peer_catenary.py", {}),
-    "catenary-fsync": (
+    "catenary-1op": (
         ROOT / ".venv" / "bin" / "python",
         HERE / "peer_catenary.py",
-        {"CATENARY_BENCH_SYNCHRONOUS": "FULL"},
+        {"CATENARY_BENCH_CHAIN": "1op"},
     ),
     "redun": (VENVS / "redun" / "bin" / "python", HERE / "peer_redun.py", {}),
     "prefect": (VENVS / "prefect" / "bin" / "python", HERE / "peer_prefect.py", {}),
     "hamilton": (VENVS / "hamilton" / "bin" / "python", HERE / "peer_hamilton.py", {}),
 }
+BASE = "catenary-1op"  # ratios are to it: like the peers, it commits once per operation
+DURABILITIES = ("fsync", "normal", "tmpfs")
 
 # (key in a peer's output, label, operations in it as a function of n)
 WORKLOADS = [
@@ -55,11 +68,14 @@ WORKLOADS = [
 ]
 
 
-def run_one(name: str, n: int, cpu_mib: int, timeout: float) -> dict:
+def run_one(name: str, durability: str, n: int, cpu_mib: int, timeout: float, tmpfs: Path) -> dict:
     python, script, extra = PEERS[name]
     if not python.exists():
         return {"peer": name, "error": f"{python} is missing (run benchmarks/peers/setup.sh)"}
     env = {**os.environ, **extra, "PYTHONDONTWRITEBYTECODE": "1"}
+    env["PEER_DURABILITY"] = "normal" if durability == "normal" else "fsync"
+    if durability == "tmpfs":
+        env["TMPDIR"] = str(tmpfs)  # the peer's store, Prefect's home: all under tempfile
     started = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -81,41 +97,60 @@ def run_one(name: str, n: int, cpu_mib: int, timeout: float) -> dict:
     return out
 
 
-def median_of(samples: list[dict], key: str) -> float | None:
-    values = [s["seconds"][key] for s in samples if "seconds" in s and key in s["seconds"]]
-    return statistics.median(values) if values else None
+def values_of(samples: list[dict], key: str) -> list[float | None]:
+    """``key``'s seconds in each round (None where that round failed)."""
+    return [s["seconds"].get(key) if "seconds" in s else None for s in samples]
 
 
-def table(results: dict[str, list[dict]], n: int) -> list[list[str]]:
-    """Rows: a workload per row; per peer its median, per-operation time and ratio to catenary.
+def seconds_key(samples: list[dict], key: str, recorded: bool) -> str:
+    """``key + "_recorded"`` where the peer has it (asynchronous recording), else ``key``."""
+    if recorded and any(v is not None for v in values_of(samples, key + "_recorded")):
+        return key + "_recorded"
+    return key
+
+
+def spread(values: list[float], scale: float = 1.0, digits: str = "ms") -> str:
+    """Median (min-max) of ``values`` times ``scale``."""
+    median, low, high = (statistics.median(values) * scale, min(values) * scale, max(values) * scale)
+    if digits == "ratio":
+        return (
+            f"x{median:.2g} ({low:.2g}-{high:.2g})"
+            if median < 10
+            else f"x{median:.0f} ({low:.0f}-{high:.0f})"
+        )
+    return f"{_ms(median)} ({_ms(low)}-{_ms(high)})"
+
+
+def table(results: dict[str, dict[str, list[dict]]], n: int) -> list[list[str]]:
+    """Rows: a workload and variant per row; per contender the median ms/op (min-max over the
+    rounds) and the median of the per-round ratios to :data:`BASE` (min-max).
 
     A peer that records asynchronously (Prefect) also gets an "until recorded" row; the others
     have committed everything when the call returns, so their figure there is the same one.
     """
-    peers = [p for p in results if any("seconds" in s for s in results[p])]
-    rows = [["workload"] + peers]
-    for key, label, ops in WORKLOADS:
-        variants = [(key, label, False)]
-        if any(median_of(results[p], key + "_recorded") is not None for p in peers):
-            variants.append((key + "_recorded", label + ", until recorded", True))
-        for name, text, recorded in variants:
-
-            def seconds(peer: str) -> float | None:
-                found = median_of(results.get(peer, []), name) if recorded else None
-                return found if found is not None else median_of(results.get(peer, []), key)
-
-            base = seconds("catenary")
-            row = [text]
-            for p in peers:
-                m = seconds(p)
-                if m is None:
-                    row.append("-")
-                    continue
-                cell = f"{m:.3f} s, {_ms(m * 1000 / ops(n))} ms/op"
-                if p != "catenary" and base:
-                    cell += f", x{m / base:.1f}"
-                row.append(cell)
-            rows.append(row)
+    peers = [p for p in PEERS if any("seconds" in s for v in results.values() for s in v.get(p, []))]
+    rows = [["workload", "durability"] + peers]
+    for durability, by_peer in results.items():
+        for key, label, ops in WORKLOADS:
+            variants = [(label, False)]
+            if any(v is not None for p in peers for v in values_of(by_peer.get(p, []), key + "_recorded")):
+                variants.append((label + ", until recorded", True))
+            for text, recorded in variants:
+                base = values_of(by_peer.get(BASE, []), key)
+                row = [text, durability]
+                for p in peers:
+                    samples = by_peer.get(p, [])
+                    got = values_of(samples, seconds_key(samples, key, recorded))
+                    seen = [v for v in got if v is not None]
+                    if not seen:
+                        row.append("-")
+                        continue
+                    cell = spread(seen, 1000 / ops(n)) + " ms/op"
+                    ratios = [v / b for v, b in zip(got, base) if v is not None and b]
+                    if p != BASE and ratios:
+                        cell += ", " + spread(ratios, digits="ratio")
+                    row.append(cell)
+                rows.append(row)
     return rows
 
 
@@ -137,22 +172,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--reps", type=int, default=3, help="repetitions per peer (3); medians are reported")
+    parser.add_argument("--reps", type=int, default=3, help="rounds (3); medians are reported")
     parser.add_argument("--n", type=int, default=1000, help="operations in the chain and the fan (1000)")
     parser.add_argument("--cpu-mib", type=int, default=64, help="MiB hashed by workload (d) (64)")
     parser.add_argument(
         "--peers", default=",".join(PEERS), help=f"comma-separated subset of {','.join(PEERS)}"
     )
+    parser.add_argument(
+        "--durability",
+        default=",".join(DURABILITIES),
+        help=f"comma-separated subset of {','.join(DURABILITIES)} (all)",
+    )
+    parser.add_argument("--tmpfs", type=Path, default=Path("/dev/shm"), help="a tmpfs mount (/dev/shm)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per peer process (900)")
     parser.add_argument(
         "--budget",
         type=float,
         default=1500,
-        help="seconds (1500): no new round of repetitions starts when the last round's "
-        "time would take the run past this; the medians are then over fewer "
-        "repetitions, as printed",
+        help="seconds (1500): no new round starts when the last round's time would take the "
+        "run past this; the medians are then over fewer rounds, as printed",
     )
-    parser.add_argument("--json", type=Path, help="write every sample and the medians to this file")
+    parser.add_argument("--json", type=Path, help="write every sample to this file")
     parser.add_argument(
         "--from-json", type=Path, help="print the table of an earlier --json file; run nothing"
     )
@@ -162,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [p for p in peers if p not in PEERS]
     if unknown:
         parser.error(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}")
+    if BASE not in peers:
+        parser.error(f"--peers must include {BASE}: the ratios are to it")
+    durabilities = [d.strip() for d in args.durability.split(",") if d.strip()]
+    wrong = [d for d in durabilities if d not in DURABILITIES]
+    if wrong:
+        parser.error(f"unknown --durability {', '.join(wrong)}; known: {', '.join(DURABILITIES)}")
     if args.reps < 1 or args.n < 1:
         parser.error("--reps and --n must be at least 1")
     if args.from_json:
@@ -170,61 +216,64 @@ def main(argv: list[str] | None = None) -> int:
             rows = table(data["samples"], data["n"])
         except (OSError, ValueError, KeyError) as exc:
             parser.error(f"--from-json {args.from_json}: not a file this script wrote ({exc})")
-        print(
-            f"Peer workloads, n = {data['n']}, {data['date']}, repetitions: "
-            f"{', '.join(f'{p} {len(v)}' for p, v in data['samples'].items())}"
-        )
+        print(f"Peer workloads, n = {data['n']}, {data['date']}, {data['reps']} round(s)")
         print(render(rows, args.markdown))
         return 0
+    tmpfs = args.tmpfs / f"catenary-peers-{os.getpid()}"
+    if "tmpfs" in durabilities:
+        tmpfs.mkdir(parents=True)
 
     load_before = os.getloadavg()
     started = time.perf_counter()
-    results: dict[str, list[dict]] = {p: [] for p in peers}
+    results: dict[str, dict[str, list[dict]]] = {d: {p: [] for p in peers} for d in durabilities}
+    done = 0
     for rep in range(args.reps):
         elapsed = time.perf_counter() - started
         if rep and elapsed + elapsed / rep > args.budget:
             print(
                 f"time budget: {elapsed:.0f} s spent, another round would pass --budget "
-                f"{args.budget:.0f} s; stopping after {rep} repetition(s)",
+                f"{args.budget:.0f} s; stopping after {rep} round(s)",
                 file=sys.stderr,
             )
             break
-        for peer in peers:
-            t = time.perf_counter()
-            out = run_one(peer, args.n, args.cpu_mib, args.timeout)
-            results[peer].append(out)
-            status = "error: " + out["error"] if "error" in out else "ok"
-            print(
-                f"[{time.perf_counter() - started:6.0f} s] repetition {rep + 1}/{args.reps} {peer}: "
-                f"{time.perf_counter() - t:.1f} s, {status}",
-                file=sys.stderr,
-                flush=True,
-            )
+        for durability in durabilities:
+            for peer in peers:
+                t = time.perf_counter()
+                out = run_one(peer, durability, args.n, args.cpu_mib, args.timeout, tmpfs)
+                results[durability][peer].append(out)
+                status = "error: " + out["error"] if "error" in out else "ok"
+                print(
+                    f"[{time.perf_counter() - started:6.0f} s] round {rep + 1}/{args.reps} {durability} "
+                    f"{peer}: {time.perf_counter() - t:.1f} s, {status}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        done = rep + 1
     elapsed = time.perf_counter() - started
     load_after = os.getloadavg()
+    if tmpfs.exists():
+        tmpfs.rmdir()
 
-    versions = {p: next((s.get("version") for s in results[p] if "version" in s), None) for p in peers}
-    done = max(len(v) for v in results.values())
+    versions = {
+        p: next((s.get("version") for v in results.values() for s in v[p] if "version" in s), None)
+        for p in peers
+    }
     print(
-        f"\nPeer workloads, n = {args.n}, median of {done} ({datetime.date.today()}, "
+        f"\nPeer workloads, n = {args.n}, {done} round(s) ({datetime.date.today()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; {elapsed:.0f} s in all)"
     )
     print("versions: " + ", ".join(f"{p} {v}" for p, v in versions.items()))
-    print("cell: median wall time, time per operation, ratio peer / catenary (> 1: catenary faster)\n")
+    print(
+        f"cell: median ms per operation (min-max over the rounds), median of the per-round "
+        f"ratios to {BASE} (min-max; > 1: catenary faster)\n"
+    )
     print(render(table(results, args.n), args.markdown))
-    errors = [(p, s["error"]) for p in peers for s in results[p] if "error" in s]
-    for peer, error in errors:
-        print(f"\n{peer} failed: {error}", file=sys.stderr)
+    errors = [(p, d, s["error"]) for d, v in results.items() for p in peers for s in v[p] if "error" in s]
+    for peer, durability, error in errors:
+        print(f"\n{peer} ({durability}) failed: {error}", file=sys.stderr)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        medians = {
-            p: {
-                key: median_of(results[p], key)
-                for key in {k for s in results[p] if "seconds" in s for k in s["seconds"]}
-            }
-            for p in peers
-        }
         args.json.write_text(
             json.dumps(
                 {
@@ -238,7 +287,6 @@ def main(argv: list[str] | None = None) -> int:
                     "load_after": load_after,
                     "seconds": elapsed,
                     "versions": versions,
-                    "medians": medians,
                     "samples": results,
                 },
                 indent=1,

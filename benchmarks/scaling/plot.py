@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 from pathlib import Path
 
 import matplotlib
@@ -44,10 +45,27 @@ def _subtitle(data: dict) -> str:
     return f"{data['date']}, {data['cpus']} cores, Python {data['python']}"
 
 
+def _medians(by_peer: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
+    """Per peer, the median seconds of each workload over its rounds."""
+    out: dict[str, dict[str, float]] = {}
+    for peer, samples in by_peer.items():
+        keys = {k for s in samples if "seconds" in s for k in s["seconds"]}
+        out[peer] = {
+            k: statistics.median([s["seconds"][k] for s in samples if k in s.get("seconds", {})])
+            for k in keys
+        }
+    return out
+
+
 def plot_peers(data: dict, out: Path) -> None:
     n = data["n"]
     ops = {"chain": n, "fan": n + 2, "chain_cached": n, "fan_cached": n + 2, "cpu": 1}
     medians: dict[str, dict] = {}
+    variant = ""
+    if "medians" not in data:  # run.py's samples by durability: plot the fsync variant
+        variant = "fsync" if "fsync" in data["samples"] else next(iter(data["samples"]))
+        data = {**data, "medians": _medians(data["samples"][variant])}
+        variant = f", {variant}"
     for peer, m in data["medians"].items():
         if not m:
             continue
@@ -78,7 +96,7 @@ def plot_peers(data: dict, out: Path) -> None:
     ax.set_xticklabels([label for _, label in WORKLOADS])
     ax.set_yscale("log")
     ax.set_ylabel("ms per operation (median wall time / operations)")
-    ax.set_title(f"Peer workloads, n = {n}, median of {data['reps']} ({_subtitle(data)})")
+    ax.set_title(f"Peer workloads{variant}, n = {n}, median of {data['reps']} ({_subtitle(data)})")
     low, high = ax.get_ylim()
     ax.set_ylim(low, high * 30)  # room for the legend above the bars
     ax.legend(fontsize=7, ncol=3, loc="upper left")
