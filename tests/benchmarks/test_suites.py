@@ -77,30 +77,59 @@ def test_harness_refuses_a_wrong_result(peers_dir: Path) -> None:
         common.run_workloads(Wrong(), 3, 1, random.Random(0))
 
 
+def test_catenary_one_op_chain_commits_per_operation(
+    peers_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CATENARY_BENCH_CHAIN", "1op")
+    peer_module = _load("peer_catenary_1op_under_test", peers_dir / "peer_catenary.py")
+    peer = peer_module.CatenaryPeer(tmp_path)
+    try:
+        peer.prepare(4)
+        assert peer.chain(10, 4) == 14
+        assert peer.chain(10, 4) == 14
+        segments = peer.node.store._read("SELECT count(DISTINCT segment) FROM executions")[0][0]
+    finally:
+        peer.close()
+    assert segments == 4  # one operation per segment: a next() and a commit each
+    assert _counts(tmp_path / "catenary" / "catenary.db") == [(4, 0), (4, 4)]
+
+
 def test_ratio_table(peers_dir: Path) -> None:
     run = _load("peers_run_under_test", peers_dir / "run.py")
     base = {"chain": 1.0, "fan": 2.0, "chain_cached": 0.5, "fan_cached": 1.0, "cpu": 0.1}
     results = {
-        "catenary": [
-            {"seconds": dict(base)},
-            {"seconds": {k: v * 3 for k, v in base.items()}},
-            {"seconds": dict(base)},
-        ],
-        "prefect": [{"seconds": {**{k: v * 10 for k, v in base.items()}, "chain_recorded": 40.0}}],
-        "redun": [{"error": "exit 1"}],
+        "fsync": {
+            "catenary-1op": [
+                {"seconds": dict(base)},
+                {"seconds": {k: v * 3 for k, v in base.items()}},
+                {"seconds": dict(base)},
+            ],
+            "prefect": [
+                {"seconds": {**{k: v * 10 for k, v in base.items()}, "chain_recorded": 40.0}},
+                {"seconds": {**{k: v * 15 for k, v in base.items()}, "chain_recorded": 30.0}},
+            ],
+            "redun": [{"error": "exit 1"}],
+        }
     }
     rows = run.table(results, 10)
-    assert rows[0] == ["workload", "catenary", "prefect"]  # a peer with no sample has no column
+    assert rows[0] == ["workload", "durability", "catenary-1op", "prefect"]  # no sample, no column
     by_label = {r[0]: r for r in rows[1:]}
-    # Medians: catenary's middle sample, not its mean.
-    assert by_label["(a) chain"] == ["(a) chain", "1.000 s, 100 ms/op", "10.000 s, 1,000 ms/op, x10.0"]
-    # Peers that commit before returning use their plain figure in the "until recorded" row.
-    assert by_label["(a) chain, until recorded"][1:] == ["1.000 s, 100 ms/op", "40.000 s, 4,000 ms/op, x40.0"]
-    assert by_label["(b) fan-out/fan-in"][1] == "2.000 s, 167 ms/op"  # n + 2 operations
-    assert by_label["(c) chain, all cached"][1] == "0.500 s, 50 ms/op"
-    assert by_label["(d) sha-256 of 64 MiB"][2].endswith("x10.0")
+    # Medians and min-max over the rounds; ratios per round (10 in round 1, 15/3 = 5 in round 2).
+    assert by_label["(a) chain"] == [
+        "(a) chain",
+        "fsync",
+        "100 (100-300) ms/op",
+        "1,250 (1,000-1,500) ms/op, x7.5 (5-10)",
+    ]
+    # A peer that commits before returning uses its plain figure in the "until recorded" row.
+    assert by_label["(a) chain, until recorded"][2:] == [
+        "100 (100-300) ms/op",
+        "3,500 (3,000-4,000) ms/op, x25 (10-40)",
+    ]
+    assert by_label["(b) fan-out/fan-in"][2] == "167 (167-500) ms/op"  # n + 2 operations
+    assert by_label["(d) sha-256 of 64 MiB"][3].endswith("x7.5 (5-10)")
     text = run.render(rows, markdown=True)
-    assert text.splitlines()[1] == "|---|---|---|"
+    assert text.splitlines()[1] == "|---|---|---|---|"
 
 
 def test_ratio_table_from_an_earlier_run(
@@ -112,23 +141,46 @@ def test_ratio_table_from_an_earlier_run(
         json.dumps(
             {
                 "n": 10,
-                "date": "2026-11-27",
+                "date": "2026-12-03",
+                "reps": 1,
                 "samples": {
-                    "catenary": [{"seconds": {"chain": 0.5}}],
-                    "hamilton": [{"seconds": {"chain": 2.0}}],
+                    "tmpfs": {
+                        "catenary-1op": [{"seconds": {"chain": 0.5}}],
+                        "hamilton": [{"seconds": {"chain": 2.0}}],
+                    }
                 },
             }
         )
     )
     assert run.main(["--from-json", str(saved)]) == 0
     out = capsys.readouterr().out
-    assert "repetitions: catenary 1, hamilton 1" in out
-    assert "2.000 s, 200 ms/op, x4.0" in out
+    assert "n = 10, 2026-12-03, 1 round(s)" in out
+    assert "200 (200-200) ms/op, x4 (4-4)" in out
     saved.write_text("{}")
     with pytest.raises(SystemExit) as exc:
         run.main(["--from-json", str(saved)])
     assert exc.value.code == 2
     assert "not a file this script wrote" in capsys.readouterr().err
+
+
+def test_minimal_floor_records_every_execution_and_hits_the_memo(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        et = _load("engine_throughput_under_test", BENCH / "engine_throughput.py")
+    finally:
+        sys.path.remove(str(BENCH))
+    out = et.bench_minimal_floor(tmp_path, 3, 4)  # asserts 12 fresh, then 12 hits
+    assert out["minimal_fresh_seconds"] > 0 and out["minimal_hits_seconds"] > 0
+    db = sqlite3.connect(str(tmp_path / "minimal.db"))
+    try:
+        records, blocks = db.execute(
+            "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM blocks)"
+        ).fetchone()
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        db.close()
+    assert (records, blocks) == (24, 12)  # a record per execution, hits too; a block per output
+    assert tables == {"records", "blocks"}  # nothing of catenary's schema
 
 
 def test_profile_summary_counts_only_engine_samples(tmp_path: Path) -> None:
