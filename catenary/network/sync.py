@@ -116,6 +116,9 @@ class Follower:
         store = self._node.store
         held = store.get_execution(announced.hash)
         if held is not None and held.status is Status.COMPLETED:
+            if held.executor != self._node.id and store.provenance(held.hash) is None:
+                # stored from this peer by a follower killed before it recorded the outcome
+                return Outcome(announced.hash, stored=(held.hash,))
             return Outcome(announced.hash)
         try:
             data = self._bundle(announced.hash)
@@ -147,7 +150,10 @@ class Follower:
         if report.root != execution:
             raise VerificationError(f"asked for the bundle of {execution}, got one of {report.root}")
         if not report.ok or report.bundle is None:
-            raise VerificationError(f"its bundle does not verify ({report.overall}): {report.summary()}")
+            failed = [f"execution {v.execution}: {v.reason}" for v in report.verdicts if not v.ok][:3]
+            raise VerificationError(
+                f"its bundle does not verify ({report.overall}): {'; '.join([*failed, report.summary()])}"
+            )
         store = self._node.store
         new = tuple(h for h in report.bundle.executions if store.get_execution(h) is None)
         self._node.trust.import_verified(report)
