@@ -11,8 +11,8 @@ the ``Accept`` header:
   data that is not UnixFS means the same) sends the root block only.
 
 A request with neither is refused (400: this gateway is strict, it has no deserialized
-responses), as is a CAR variant it cannot give (another version, order or ``dups=y``) or a
-path under the CID. An unknown root is 404. A child block missing during the walk ends the
+responses), as is a CAR variant it cannot give (another version, order or ``dups=y``); a
+path under the CID has no route (404). An unknown root is 404. A child block missing during the walk ends the
 stream early: the status was sent already, and a client checks that a CAR is complete.
 Everything here is immutable, so responses may be cached for a year. ``bafkqaaa`` (the empty
 identity CID) answers the spec's probe.

@@ -15,7 +15,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from catenary.cid import CID
-from catenary.errors import BadInputError, InvalidCIDError, PermissionDeniedError, TokenError
+from catenary.errors import InvalidCIDError, PermissionDeniedError, TokenError
 from catenary.network import gateway
 from catenary.network.blocks import BlockSource
 from catenary.sdk import Node
@@ -45,9 +45,7 @@ def routes(node: Node) -> list[Route]:
 
     def ipfs(request: Request) -> Response:
         allow(request)
-        text = request.path_params["cid"]
-        if "/" in text:
-            raise BadInputError(f"/ipfs/{text}: paths under a CID are not served (only /ipfs/{{cid}})")
+        text = request.path_params["cid"]  # /ipfs/{cid}/path has no route: paths are not served
         query = request.query_params
         ask = gateway.negotiate(query.get("format"), request.headers.get("accept"), query.get("dag-scope"))
         headers = gateway.headers(text, ask)
@@ -78,7 +76,7 @@ def routes(node: Node) -> list[Route]:
         )
 
     return [
-        Route("/ipfs/{cid:path}", ipfs, methods=["GET", "HEAD"]),
+        Route("/ipfs/{cid}", ipfs, methods=["GET", "HEAD"]),
         Route("/api/executions/{hash}/bundle", bundle, methods=["GET", "HEAD"]),
     ]
 
