@@ -80,17 +80,17 @@ class Follower:
 
     def _follow(self) -> None:
         from catenary.client import Client
-        from catenary.client.auth import ClientTLS, NodeId
+        from catenary.client.auth import ClientTLS, NodeId, open_channel
 
         peer = self.peer
         tls = ClientTLS(ca=Path(peer.tls_ca)) if peer.tls_ca else None
+        with open_channel(peer.address, [], tls=tls) as channel:
+            said = NodeId(channel)()  # the health check, which needs no token
+        if said != peer.id:
+            raise AuthenticationError(
+                f"the node at {peer.address} says it is {said}, not the pinned {peer.id}; not following it"
+            )
         with Client(peer.address, key=self._node.identity, tls=tls, audience=peer.id) as client:
-            said = NodeId(client._channel)()  # noqa: SLF001 - the health check, which needs no token
-            if said != peer.id:
-                raise AuthenticationError(
-                    f"the node at {peer.address} says it is {said}, not the pinned {peer.id}; "
-                    "not following it"
-                )
             row = self._node.store.get_peer(peer.id)
             cursor = row.cursor if row else peer.cursor
             flt = ExecutionFilter(statuses=(Status.COMPLETED,))

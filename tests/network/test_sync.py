@@ -59,3 +59,42 @@ def test_a_node_killed_mid_sync_converges_after_restart(make_node: Callable[...,
     assert len(rows) == len(wanted) and {r[1] for r in rows} == {a.id}
     peer = b.peers()[a.id]
     assert peer["refused"] == 0 and peer["received"] == len(wanted)
+
+
+def test_a_peer_is_pinned_by_its_id(make_node: Callable[..., Served]) -> None:
+    """A node at the address that is not the pinned id is not followed: nothing is read from it."""
+    a = make_node("a")
+    run_on(a)
+    b = make_node("b")
+    stranger = make_node("stranger", start=False)  # an id that is not a's
+    cli(b.data_dir, "peer", "add", a.address, "--id", stranger.id, "--gateway", a.gateway)
+    peer = wait_for(lambda: (p := b.peers()[stranger.id])["last_error"] and p, "the refusal")
+    assert f"says it is {a.id}, not the pinned {stranger.id}" in peer["last_error"]
+    assert peer["refused"] == 0 and peer["received"] == 0 and peer["cursor"] == 0
+    assert held(b) == set()
+
+
+def test_peer_commands_refuse_bad_arguments_and_store_nothing(make_node: Callable[..., Served]) -> None:
+    b = make_node("b", start=False)
+    a = make_node("a", start=False)
+    cases = [
+        (("127.0.0.1:1", "--id", "did:key:nope", "--gateway", "http://127.0.0.1:2"), "did:key"),
+        (("no-port", "--id", a.id, "--gateway", "http://127.0.0.1:2"), "ADDRESS"),
+        (("127.0.0.1:1", "--id", a.id, "--gateway", "ftp://x"), "--gateway"),
+        (("127.0.0.1:1", "--id", a.id, "--gateway", "https://127.0.0.1:2"), "--tls-ca"),
+        (("127.0.0.1:1", "--id", b.id, "--gateway", "http://127.0.0.1:2"), "this node itself"),
+    ]
+    for args, named in cases:
+        proc = cli(b.data_dir, "peer", "add", *args, code=2)
+        assert named in proc.stderr, proc.stderr
+    assert json.loads(cli(b.data_dir, "peer", "list", "--json").stdout) == {"peers": []}
+    assert "no peer" in cli(b.data_dir, "peer", "remove", a.id, code=2).stderr
+    cli(b.data_dir, "peer", "add", "127.0.0.1:1", "--id", a.id, "--gateway", "http://127.0.0.1:2")
+    moved = json.loads(
+        cli(
+            b.data_dir, "peer", "add", "127.0.0.1:3", "--id", a.id, "--gateway", "http://h:4/", "--json"
+        ).stdout
+    )
+    assert moved["new"] is False and moved["address"] == "127.0.0.1:3" and moved["gateway"] == "http://h:4"
+    cli(b.data_dir, "peer", "remove", a.id)
+    assert b.peers() == {}
