@@ -80,3 +80,20 @@ def cut(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     keep = limit - 40
     head, tail = message[: keep * 3 // 4], message[len(message) - keep // 4 :]
     return f"{head} ...({len(message) - len(head) - len(tail):,} characters elided)... {tail}"
+
+
+PEER_BUNDLE_MIN = 16 * 1024 * 1024
+"""A peer's proof bundle may be this big, or four times the node's value size cap if that is
+more (a bundle carries an execution's inputs and output); a longer body is refused, unread."""
+
+PEER_FETCH_SECONDS = 60.0
+"""The most one fetch from a peer may take, body included: a peer that trickles an endless
+body is cut off here even when it stays under the size cap."""
+
+PEER_RETRY_SECONDS = (0.5, 30.0)
+"""A follower that lost its peer tries again after the first delay, doubling to the second."""
+
+
+def peer_bundle_cap(max_value_size: int) -> int:
+    """The byte cap on one bundle from a peer (:data:`PEER_BUNDLE_MIN`)."""
+    return max(PEER_BUNDLE_MIN, 4 * max_value_size)

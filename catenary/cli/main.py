@@ -968,6 +968,12 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
     is_flag=True,
     help="With --http: take events over POST /hooks/events/KEY (a call token; the policy's emit rule).",
 )
+@click.option(
+    "--sync/--no-sync",
+    default=True,
+    show_default=True,
+    help="Follow the peers (`catenary peer add`): store what they announce once it verifies.",
+)
 @pass_ctx
 def serve(
     c: Context,
@@ -981,6 +987,7 @@ def serve(
     tls_client_ca: Path | None,
     insecure: bool,
     webhook: bool,
+    sync: bool,
 ) -> None:
     """Serve this data dir's node over gRPC (reflection and health on) and, with --http, the web
     explorer, until SIGTERM/Ctrl-C."""
@@ -1021,6 +1028,12 @@ def serve(
     from catenary.sdk.schedule import Scheduler
 
     scheduler = Scheduler(node.schedules).start()  # ticks become events while serving
+    syncer = None
+    if sync:
+        from catenary.network.sync import Syncer, log_to
+
+        log_to(sys.stderr)
+        syncer = Syncer(node).start()  # follows the peers there are, and those added later
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
@@ -1035,6 +1048,8 @@ def serve(
     done.wait()
     err.print("shutting down: ending streams, finishing calls in flight")
     scheduler.stop()
+    if syncer:
+        syncer.stop()
     if web:
         web.stop()
     if server:
@@ -1067,6 +1082,7 @@ from catenary.cli.event import event_cmd  # noqa: E402
 from catenary.cli.executor import exec_history, executor_cmd, register_remote_cmd  # noqa: E402
 from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
+from catenary.cli.peer import peer_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
 from catenary.cli.schedule import schedule_cmd  # noqa: E402
 from catenary.cli.statement import statement  # noqa: E402
@@ -1077,6 +1093,7 @@ cli.add_command(doctor)
 cli.add_command(cache_cmd)
 cli.add_command(info_cmd)
 cli.add_command(key_cmd)
+cli.add_command(peer_cmd)
 cli.add_command(policy_cmd)
 cli.add_command(statement)
 cli.add_command(event_cmd)

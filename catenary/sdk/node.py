@@ -10,6 +10,7 @@ from catenary.cid import CID
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE, Engine
 from catenary.engine.executor import Executor
 from catenary.engine.runtime import DEFAULT_REMOTE_WAIT
+from catenary.network.peers import PeerBook
 from catenary.operations import Operation, Registry
 from catenary.project import DEFAULT_DATA_DIR as DEFAULT_DATA_DIR
 from catenary.project import default_data_dir as default_data_dir
@@ -105,6 +106,7 @@ class Node:
         self.trust = TrustManager(
             self.store, self.registry, self.identity, statements=self.statements.envelopes
         )
+        self.peers = PeerBook(self.store, self.id)  # the nodes this one follows (catenary.network)
         self.doctor = Doctor(self.store)  # the data dir's invariants: node.doctor.check(repair=...)
 
     def _trusts(self, signer: str, op: Operation) -> bool:

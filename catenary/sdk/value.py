@@ -16,6 +16,11 @@ class ValueManager:
         self._store = store
         self._max_size = max_size
 
+    @property
+    def max_size(self) -> int:
+        """The node's value size cap in bytes (``--max-value-size``)."""
+        return self._max_size
+
     def get(self, cid: CID) -> Any:
         return decode(self.get_bytes(cid))
 

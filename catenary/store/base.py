@@ -19,6 +19,7 @@ from catenary.model.filter import ExecutionFilter
 from catenary.model.results import Dispute as Dispute
 from catenary.model.results import RunState as RunState
 from catenary.model.results import SegmentOutput as SegmentOutput
+from catenary.store.peers import PeerRow
 
 
 @dataclass(frozen=True)
@@ -315,6 +316,32 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_attestations(self, execution_hash: CID) -> list[AttestationRow]:
         """The attestations recorded for an execution, oldest first."""
+
+    # peers (issue 18; catenary.store.peers) -------------------------------------
+    @abc.abstractmethod
+    def put_peer(self, peer: PeerRow) -> bool:
+        """Add a peer or change its address; True when it was new."""
+
+    @abc.abstractmethod
+    def get_peer(self, peer_id: str) -> PeerRow | None: ...
+
+    @abc.abstractmethod
+    def list_peers(self) -> list[PeerRow]: ...
+
+    @abc.abstractmethod
+    def delete_peer(self, peer_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def peer_outcome(
+        self, peer_id: str, cursor: int, now: int, stored: Iterable[CID] = (), error: str | None = None
+    ) -> None:
+        """One handled announcement: provenance of what was stored, or the refusal, and the cursor."""
+
+    @abc.abstractmethod
+    def peer_trouble(self, peer_id: str, error: str, now: int) -> None: ...
+
+    @abc.abstractmethod
+    def provenance(self, execution_hash: CID) -> tuple[str, int] | None: ...
 
     # emitted events (issue 17) -------------------------------------------------
     @abc.abstractmethod

@@ -34,6 +34,7 @@ from catenary.store.base import (
 from catenary.store.events import EventTables
 from catenary.store.filtering import where_clauses
 from catenary.store.lineage import DIRECTIONS, lineage_from_rows
+from catenary.store.peers import PeerTables
 from catenary.store.rows import (
     COLUMNS,
     RUN_COLUMNS,
@@ -83,7 +84,7 @@ def apply_migrations(
 
 
 # the shared store -------------------------------------------------------------------------------
-class SQLStore(EventTables, Store):
+class SQLStore(EventTables, PeerTables, Store):
     """The reads and small writes both SQL stores make the same way; see the module docstring."""
 
     MARK: str  # the driver's positional placeholder

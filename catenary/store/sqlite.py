@@ -127,6 +127,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE emitted_events ADD COLUMN source BLOB;
     """,
+    # 10: peers (issue 18, docs/network.md): the nodes this one follows, with the cursor
+    # (their seq) it resumes from, and the peer each synced execution came from.
+    """
+    CREATE TABLE peers (
+        id TEXT PRIMARY KEY, address TEXT NOT NULL, gateway TEXT NOT NULL, tls_ca TEXT,
+        added_at INTEGER NOT NULL, cursor INTEGER NOT NULL, received INTEGER NOT NULL,
+        refused INTEGER NOT NULL, last_error TEXT, last_error_at INTEGER, last_seen_at INTEGER);
+    CREATE TABLE provenance (
+        execution BLOB PRIMARY KEY, peer TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).

@@ -40,7 +40,7 @@ from catenary.errors import (
     ValueTooLargeError,
 )
 from catenary.sdk import Node
-from catenary.web import api, events, pages
+from catenary.web import api, events, gateway, pages
 from catenary.web.context import Explorer
 from catenary.web.preview import DEFAULT_PREVIEW_LIMIT, JSON_DEPTH
 from catenary.web.security import LOOPBACK_NAMES, SecurityHeaders, bare_host
@@ -136,7 +136,7 @@ TITLES = {
 
 def error_response(request: Request, status: int, message: str) -> Response:
     """The one error shape: JSON under /api, an HTML page elsewhere."""
-    if request.url.path.startswith(("/api/", "/hooks/")):
+    if request.url.path.startswith(("/api/", "/hooks/", "/ipfs/")):
         return JSONResponse({"error": message, "status": status}, status_code=status)
     explorer: Explorer = request.app.state.explorer
     return explorer.render(
@@ -196,6 +196,7 @@ def create_app(
     """
     routes = [
         *(webhook_routes(node) if webhook else []),
+        *gateway.routes(node),  # /ipfs/{cid} and the bundles peers sync from (docs/network.md)
         *api.routes(),
         *events.routes(),
         *pages.routes(),

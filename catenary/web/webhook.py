@@ -38,7 +38,7 @@ def routes(node: Node) -> list[Route]:
     tokens = TokenChecker(node.id)
 
     async def emit_event(request: Request) -> JSONResponse:
-        caller = _caller(request, tokens)
+        caller = caller_of(request, tokens)
         key = request.path_params["key"]
         problem = key_problem(key)
         if problem:
@@ -63,15 +63,16 @@ def routes(node: Node) -> list[Route]:
     return [Route(PATH, emit_event, methods=["POST"])]
 
 
-def _caller(request: Request, tokens: TokenChecker) -> str | None:
-    """The did:key of a valid token's issuer; None without an Authorization header."""
+def caller_of(request: Request, tokens: TokenChecker, method: str = METHOD) -> str | None:
+    """The did:key of a valid token's issuer (a token for ``method``); None without an
+    Authorization header. The trustless gateway (catenary.web.gateway) reads callers so too."""
     header = request.headers.get("authorization")
     if header is None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenError(Problem.MALFORMED, "the Authorization header must be 'Bearer <token>'")
-    return tokens.check(token.strip(), METHOD).issuer
+    return tokens.check(token.strip(), method).issuer
 
 
 async def _body(request: Request) -> bytes:

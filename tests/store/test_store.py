@@ -831,3 +831,32 @@ def test_lapsed_leases_are_expired_once_when_nodes_sweep_together(open_store) ->
     assert sorted(expired) == sorted(e.hash for e in items)
     for e in items:
         assert [h.change for h in stores[0].execution_history(e.hash)] == ["claimed", "lease_expired"]
+
+
+def test_peers_cursor_counts_and_provenance(store: Store) -> None:
+    """The peers table (issue 18): the cursor never goes back, outcomes are counted, provenance kept."""
+    from catenary.store.peers import PeerRow
+
+    peer = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+    assert store.put_peer(PeerRow(peer, "127.0.0.1:1", "http://127.0.0.1:2", None, 5)) is True
+    assert store.put_peer(PeerRow(peer, "127.0.0.1:3", "http://127.0.0.1:4", "/ca.pem", 6)) is False
+    e1, e2 = cid_of("e1"), cid_of("e2")
+    store.peer_outcome(peer, 10, 100, [e1, e2])
+    store.peer_outcome(peer, 7, 101, [], "block bafy...: its bytes hash to something else")
+    store.peer_trouble(peer, "connection refused", 102)
+    row = store.get_peer(peer)
+    assert row is not None
+    assert (row.address, row.gateway, row.tls_ca, row.added_at) == (
+        "127.0.0.1:3",
+        "http://127.0.0.1:4",
+        "/ca.pem",
+        5,
+    )
+    assert (row.cursor, row.received, row.refused) == (10, 2, 1)  # an older seq does not move it back
+    assert (row.last_error, row.last_error_at, row.last_seen_at) == ("connection refused", 102, 101)
+    assert store.provenance(e1) == (peer, 100) and store.provenance(cid_of("local")) is None
+    store.peer_outcome(peer, 11, 103, [e1])  # stored again: the first provenance stays
+    assert store.provenance(e1) == (peer, 100)
+    assert [p.id for p in store.list_peers()] == [peer]
+    assert store.delete_peer(peer) is True and store.delete_peer(peer) is False
+    assert store.get_peer(peer) is None and store.provenance(e2) == (peer, 100)

@@ -115,6 +115,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE emitted_events ADD COLUMN source bytea;
     """,
+    # 10 (as SQLite's 10): the peers this node follows, their cursors, where synced executions came from.
+    """
+    CREATE TABLE peers (
+        id text PRIMARY KEY, address text NOT NULL, gateway text NOT NULL, tls_ca text,
+        added_at bigint NOT NULL, cursor bigint NOT NULL, received bigint NOT NULL,
+        refused bigint NOT NULL, last_error text, last_error_at bigint, last_seen_at bigint);
+    CREATE TABLE provenance (execution bytea PRIMARY KEY, peer text NOT NULL, at bigint NOT NULL);
+    """,
 ]
 
 CHANNEL = "catenary_changes"
