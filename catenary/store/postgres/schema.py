@@ -115,6 +115,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE emitted_events ADD COLUMN source bytea;
     """,
+    # 10 (as SQLite's 10): task queues: the queue a created execution is offered on, the
+    # partial index executors claim from (what waits, oldest first), each run's routes.
+    """
+    ALTER TABLE executions ADD COLUMN queue text NOT NULL DEFAULT 'default';
+    CREATE INDEX executions_claimable ON executions (queue, id) WHERE status = 'created';
+    CREATE TABLE run_queues (
+        run bytea NOT NULL, selector text NOT NULL, queue text NOT NULL,
+        PRIMARY KEY (run, selector));
+    """,
 ]
 
 CHANNEL = "catenary_changes"
