@@ -22,20 +22,26 @@ from typing import Any
 
 import pytest
 
+from catenary.api import Server
 from catenary.client import Client
 from catenary.errors import ExecutionFailedError
 from catenary.model import Status
 from catenary.model.filter import ExecutionFilter
+from catenary.operations.wasm.abi import parse_manifest
+from catenary.sdk import Node
+from catenary.trust.identity import Identity
 from tests.executors.conftest import REMOTE_OPS
 from tests.executors.test_processes import (
+    JS_EXECUTOR,
     Processes,
     events,
     free_port,
-    processes,  # noqa: F401 (the fixture)
+    node_js,  # noqa: F401 (a fixture)
+    processes,  # noqa: F401 (a fixture)
     step_in_background,
     wait_for,
 )
-from tests.helpers import allow_anonymous, check_hashes, manifest
+from tests.helpers import allow_anonymous, check_hashes, manifest, open_policy
 
 both_stores = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 
@@ -57,8 +63,6 @@ def serve(processes: Processes, db: str | None) -> tuple[subprocess.Popen[str], 
 def executor(
     processes: Processes, address: str, name: str, *, lease: float = 30.0, queue: str = "default", **env: str
 ) -> subprocess.Popen[str]:
-    from catenary.trust.identity import Identity
-
     home = processes.data_dir.parent / f"executor-{name}"
     home.mkdir(exist_ok=True)
     processes.ids[name] = Identity.load_or_create_file(home / "executor_key.pem").id
@@ -248,3 +252,58 @@ def test_runs_route_remote_steps_to_named_queues(processes: Processes) -> None:
     assert [[e["event"] for e in lines] for lines in out] == [["completed"] * 2, ["completed"]]
     client.close()
     processes.stop(node)
+
+
+def test_a_node_js_zombie_is_refused_and_keeps_working(node_js: str, tmp_path: Path) -> None:
+    node = Node(tmp_path / "data", remote_wait=60)
+    server = Server(node, "127.0.0.1:0", policy=open_policy(node)).start()
+    hold = tmp_path / "hold"
+    hold.touch()
+    (tmp_path / "js").mkdir()
+    js_id = Identity.load_or_create_file(tmp_path / "js" / "executor_key.pem").id  # the key it uses
+    js = subprocess.Popen(
+        [node_js, str(JS_EXECUTOR), "--node", server.address, "--dir", str(tmp_path / "js")]
+        + ["--lease", "1", "--hold", str(hold)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        spec = parse_manifest(json.loads((JS_EXECUTOR.parent / "shout.json").read_text()), "shout.json")
+        version = node.operations.register_remote(spec).version_id
+        step = {"inputs": [-1], "sequence": [{"version_id": str(version), "config": {}}]}
+        wf = node.workflows.create(json.dumps({"data": {**manifest()["data"], "segments": [step]}}))
+        run = node.runs.new(wf.id)
+        stepping, outcome = step_in_background(node, run.id, ["x"])
+        [execution] = wait_for(
+            lambda: [
+                e
+                for e in node.executions.list(ExecutionFilter(run=run.id)).executions
+                if e.status is Status.IN_PROGRESS
+            ],
+            "the Node.js executor's claim",
+        )
+        assert execution.executor == js_id
+        js.send_signal(signal.SIGSTOP)  # stalled past its lease: a zombie
+        try:
+            wait_for(lambda: node.executions.get(execution.hash).status is Status.CREATED, "the lapse")
+            [taken] = node.executions.claim("other", operations=[version], wait=5.0)
+            node.executions.update(taken.hash, Status.COMPLETED, "other", output="X!")
+            stepping.join(60)
+            assert outcome[0].result == "X!"
+        finally:
+            hold.unlink()
+            js.send_signal(signal.SIGCONT)
+        lines = Lines(js)
+        [lost] = wait_for(lambda: lines.events("lost"), "the Node.js executor to learn it lost the lease")
+        assert "lapsed" in lost["error"] and "other" in lost["error"], lost
+        assert node.executions.get(execution.hash).executor == "other"  # its result was not recorded
+        # It keeps working.
+        assert node.runs.run(wf.id, {0: ["y"]}).last.result == "Y!"
+        [done] = wait_for(lambda: lines.events("completed"), "the next execution")
+        assert done["executor"] == js_id
+    finally:
+        js.kill()
+        js.communicate(timeout=30)
+        server.stop(grace=1)
+        node.close()
