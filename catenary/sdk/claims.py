@@ -63,13 +63,12 @@ def claim_waiting(
 
 
 def lost(store: Store, current: Execution, executor: str, action: str) -> LeaseLostError | None:
-    """The error for ``executor`` that tries to ``action`` ``current`` after losing its lease;
-    None when it never held one (a plain refusal then)."""
-    history = store.execution_history(current.hash)
-    if not any(h.change == "claimed" and h.executor == executor for h in history):
-        return None
-    lapsed = [h for h in history if h.change == "lease_expired" and h.executor == executor]
-    when = f" at {_iso(lapsed[-1].at)} (database clock)" if lapsed else ""
+    """The error for ``executor`` that tries to ``action`` ``current`` after losing its lease
+    (its last claim of it ended in a ``lease_expired``); None otherwise (a plain refusal)."""
+    mine = [h for h in store.execution_history(current.hash) if h.executor == executor]
+    if not mine or mine[-1].change != "lease_expired":
+        return None  # it never held a lease, or still holds its last one: not a zombie
+    when = f" at {_iso(mine[-1].at)} (database clock)"
     if current.status is Status.IN_PROGRESS:
         now = f"it is now claimed by {current.executor}"
     elif current.status is Status.CREATED:
