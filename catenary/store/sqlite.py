@@ -169,6 +169,7 @@ class SQLiteStore(SQLStore):
         self._timeout = busy_timeout_ms / 1000
         self._lock = threading.RLock()
         self._changed = threading.Condition()
+        self._commits = 0  # this process's commits so far (wait_for_change: did one come?)
         self.read_only = False
         try:
             self._db = self._connect(str(self.path))
@@ -556,11 +557,18 @@ class SQLiteStore(SQLStore):
 
     def _notify(self) -> None:
         with self._changed:
+            self._commits += 1
             self._changed.notify_all()
 
     def wait_for_change(self, seq: int, timeout: float) -> None:
         # Commits of this process wake waiters at once; other processes' commits
-        # are seen by the caller's next poll, at most ``timeout`` later.
+        # are seen by the caller's next poll, at most ``timeout`` later. The database is read
+        # outside the condition's lock: every commit's _notify takes that lock, and must not
+        # queue behind a waiter's read. The commit count says whether one came meanwhile.
         with self._changed:
-            if self.max_seq() <= seq:
+            commits = self._commits
+        if self.max_seq() > seq:
+            return
+        with self._changed:
+            if self._commits == commits:
                 self._changed.wait(timeout)
