@@ -111,19 +111,25 @@ class Worker:
         """Claim, run and report until ``stop``; executions in hand are finished."""
         work: queue.Queue[Execution] = queue.Queue()
         free = threading.Semaphore(self.concurrency)
-        threads = [
-            threading.Thread(target=self._claim, args=(work, free, stop), daemon=True, name="catenary-claims")
-        ]
-        threads += [
+        claimed_all = threading.Event()  # the claimer has stopped: what it handed out is in `work`
+        claimer = threading.Thread(
+            target=self._claim, args=(work, free, stop), daemon=True, name="catenary-claims"
+        )
+        workers = [
             threading.Thread(
-                target=self._work, args=(work, free, stop), daemon=True, name=f"catenary-executor-{n}"
+                target=self._work,
+                args=(work, free, claimed_all, stop),
+                daemon=True,
+                name=f"catenary-executor-{n}",
             )
             for n in range(self.concurrency)
         ]
-        for thread in threads:
+        for thread in [claimer, *workers]:
             thread.start()
         stop.wait()
-        for thread in threads:
+        claimer.join()
+        claimed_all.set()
+        for thread in workers:
             thread.join()
         self._client.close()
 
@@ -153,11 +159,19 @@ class Worker:
             for _ in range(slots - len(claimed)):
                 free.release()
 
-    def _work(self, work: queue.Queue[Execution], free: threading.Semaphore, stop: threading.Event) -> None:
-        while not (stop.is_set() and work.empty()):
+    def _work(
+        self,
+        work: queue.Queue[Execution],
+        free: threading.Semaphore,
+        claimed_all: threading.Event,
+        stop: threading.Event,
+    ) -> None:
+        while True:
             try:
                 execution = work.get(timeout=0.2)
             except queue.Empty:
+                if claimed_all.is_set():  # every claimed execution is performed: done
+                    return
                 continue
             try:
                 self._perform(execution, stop)
