@@ -20,6 +20,7 @@
     ├── WasmExecutionError         a WASM module trapped, ran out of fuel or memory, or gave bad output
     ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently; exit 2)
     ├── StatusTransitionError      an execution status change that the state machine forbids
+    │   └── LeaseLostError         an executor's lease lapsed and the execution went back or to another
     ├── VerificationError          a re-execution, record, block or signature check did not hold (exit 1)
     ├── MissingExtraError          an optional dependency is not installed; names the pip extra (exit 2)
     ├── AuthenticationError        a call's proof of identity is missing or wrong (gRPC UNAUTHENTICATED)
@@ -60,6 +61,7 @@ __all__ = [
     "InputError",
     "InvalidCIDError",
     "InvalidModuleError",
+    "LeaseLostError",
     "LimitExceededError",
     "ManifestError",
     "MissingExtraError",
@@ -234,6 +236,12 @@ class PermissionDeniedError(CatenaryError):
 
 class StatusTransitionError(CatenaryError):
     """An execution status change the state machine does not allow."""
+
+
+class LeaseLostError(StatusTransitionError):
+    """An executor renewed or reported an execution whose lease it had lost: the lease lapsed
+    (by the database's clock) and the execution went back to ``created``, perhaps to another
+    executor since. Its work is not recorded; the executor should drop it and take more work."""
 
 
 class StoreError(CatenaryError):

@@ -38,9 +38,17 @@ import grpc
 from catenary import errors
 from catenary.api.errors import ERROR_TYPE_KEY, code_for
 from catenary.cid import CID
-from catenary.proto.api import event_pb2, execution_pb2, run_pb2, trigger_pb2, value_pb2, workflow_pb2
+from catenary.proto.api import (
+    event_pb2,
+    execution_pb2,
+    queue_pb2,
+    run_pb2,
+    trigger_pb2,
+    value_pb2,
+    workflow_pb2,
+)
 from catenary.sdk import Node
-from catenary.trust.policy import Policy
+from catenary.trust.policy import Decision, Policy
 from catenary.trust.session import GRANT_KEY, SessionChecker
 from catenary.trust.token import Problem, TokenChecker
 
@@ -64,6 +72,7 @@ RULES: dict[str, str] = {
     _method(execution_pb2, "Execution", "Create"): "emit",
     _method(event_pb2, "Event", "Emit"): "emit",  # scoped by event key (docs/events.md)
     _method(execution_pb2, "Execution", "Update"): "claim",
+    _method(queue_pb2, "Queue", "Claim"): "claim",  # scoped: every operation it names
     _method(execution_pb2, "Execution", "Verify"): "verify",
     # triggers and schedules set what the node runs on its own, as a workflow it stores does
     **{
@@ -145,7 +154,9 @@ class Authorization(grpc.ServerInterceptor):
         key = self.caller(method, context)
         rule = RULES.get(method, "read")
         decision = self.policy.decide(rule, key)  # a "*" grant needs no look-up of the target
-        if not decision.allowed and rule in ("claim", "emit"):
+        if not decision.allowed and isinstance(request, queue_pb2.ClaimRequest):
+            decision = self._claim_queue(key, request)
+        elif not decision.allowed and rule in ("claim", "emit"):
             decision = self.policy.decide(rule, key, self._target(rule, request))
         if decision.allowed:
             return key
@@ -160,6 +171,20 @@ class Authorization(grpc.ServerInterceptor):
             f"key {key} may not call {method}: no grant in {decision.rule} of the node's policy "
             f"allows it (see `catenary policy show`)"
         )
+
+    def _claim_queue(self, key: str | None, request: queue_pb2.ClaimRequest) -> Decision:
+        """A Claim by a caller with scoped claim grants: it must name operations, each granted
+        (what it may claim is then only those)."""
+        decision = self.policy.decide("claim", key)
+        for op in request.operations:
+            try:
+                target: tuple[str, ...] = self._name(CID(op), "operation")
+            except (errors.CatenaryError, ValueError):
+                target = ()
+            decision = self.policy.decide("claim", key, target)
+            if not decision.allowed:
+                break
+        return decision
 
     def _target(self, rule: str, request: Any) -> tuple[str, ...]:
         """What claim and emit rules are scoped by: (name, id) of the operation or workflow.

@@ -44,6 +44,7 @@ CODES: list[Row] = [
     Row(errors.ManifestError, grpc.StatusCode.INVALID_ARGUMENT, ("path", "reason")),
     Row(errors.ShadowingError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.BadInputError, grpc.StatusCode.INVALID_ARGUMENT),
+    Row(errors.LeaseLostError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.StatusTransitionError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.RunStateError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.ExecutionFailedError, grpc.StatusCode.ABORTED, ("execution",)),

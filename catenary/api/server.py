@@ -24,6 +24,7 @@ from catenary.api.errors import RequestDecoding
 from catenary.api.event import EventServicer
 from catenary.api.options import MESSAGE_OVERHEAD as MESSAGE_OVERHEAD
 from catenary.api.options import message_options as message_options
+from catenary.api.queue import QueueServicer
 from catenary.api.servicers import (
     ExecutionServicer,
     OperationServicer,
@@ -44,6 +45,8 @@ from catenary.proto.api import (
     execution_pb2_grpc,
     operation_pb2,
     operation_pb2_grpc,
+    queue_pb2,
+    queue_pb2_grpc,
     run_pb2,
     run_pb2_grpc,
     statement_pb2,
@@ -173,6 +176,7 @@ class Server:
         workflow_pb2_grpc.add_WorkflowServicer_to_server(WorkflowServicer(node), self._grpc)
         operation_pb2_grpc.add_OperationServicer_to_server(OperationServicer(node), self._grpc)
         run_pb2_grpc.add_RunServicer_to_server(RunServicer(node), self._grpc)
+        queue_pb2_grpc.add_QueueServicer_to_server(QueueServicer(node), self._grpc)
         value_pb2_grpc.add_ValueServicer_to_server(ValueServicer(node), self._grpc)
         statement_pb2_grpc.add_StatementServicer_to_server(StatementServicer(node), self._grpc)
         event_pb2_grpc.add_EventServicer_to_server(EventServicer(node, self.subscriptions), self._grpc)
@@ -185,6 +189,7 @@ class Server:
             workflow_pb2.DESCRIPTOR.services_by_name["Workflow"].full_name,
             operation_pb2.DESCRIPTOR.services_by_name["Operation"].full_name,
             run_pb2.DESCRIPTOR.services_by_name["Run"].full_name,
+            queue_pb2.DESCRIPTOR.services_by_name["Queue"].full_name,
             value_pb2.DESCRIPTOR.services_by_name["Value"].full_name,
             statement_pb2.DESCRIPTOR.services_by_name["Statement"].full_name,
             event_pb2.DESCRIPTOR.services_by_name["Event"].full_name,

@@ -122,7 +122,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
     ) -> execution_def_pb2.Execution:
         execution_hash = convert.cid(request.hash, "hash")
         status = convert.status(request.status)
-        executor = _executor(request.executor, self.node.id)
+        executor = executor_of(request.executor, self.node.id)
         if status is not Status.COMPLETED:
             return convert.execution_to_pb(
                 self.node.executions.update(
@@ -192,7 +192,7 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
         return execution_pb2.AttestationsResponse(attestations=[trust.check_to_pb(c) for c in checks])
 
 
-def _executor(named: str, node_id: str) -> str | None:
+def executor_of(named: str, node_id: str) -> str | None:
     """Who claims or reports: an authenticated caller is its own did:key. Only the node's own
     key (its operator, as the local CLI) and anonymous callers (an open policy) name another."""
     caller = CALLER.get()
@@ -263,7 +263,8 @@ class RunServicer(run_pb2_grpc.RunServicer):
 
     @unary
     def New(self, request: run_pb2.NewRunRequest, context: grpc.ServicerContext) -> run_def_pb2.Run:
-        return convert.run_to_pb(self.node.runs.new(convert.cid(request.workflow, "workflow")))
+        workflow = convert.cid(request.workflow, "workflow")
+        return convert.run_to_pb(self.node.runs.new(workflow, queues=dict(request.queues)))
 
     @unary
     def Next(self, request: run_pb2.NextRequest, context: grpc.ServicerContext) -> run_pb2.NextResponse:

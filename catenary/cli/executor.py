@@ -79,6 +79,21 @@ def _remote_operations(modules: tuple[str, ...]) -> list[Any]:
     show_default=True,
     help="Executions performed at the same time.",
 )
+@click.option(
+    "--queue",
+    default="default",
+    show_default=True,
+    metavar="NAME",
+    help="The task queue to take work from (runs route remote steps to queues: `run --queue`).",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 60),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long one claim waits at the node for work to appear (long poll).",
+)
 @json_option
 @click.pass_obj
 def executor_cmd(
@@ -88,12 +103,15 @@ def executor_cmd(
     home: Path,
     lease: float,
     concurrency: int,
+    queue: str,
+    wait: float,
     as_json: bool,
 ) -> None:
     """Perform the remote operations of Python modules for a served node until SIGTERM/Ctrl-C:
-    claim each created execution of them (a lease, renewed while it runs), run it, report the
-    output or the error, signed with the executor's key. With --json, one line per execution
-    performed."""
+    ask the node for work on a queue (each execution handed out is claimed, a lease renewed
+    while it runs), run it, report the output or the error, signed with the executor's key.
+    A report refused because the lease was lost is dropped and work goes on. With --json, one
+    line per execution performed."""
     from catenary.remote import Worker
     from catenary.trust.identity import Identity
 
@@ -143,6 +161,8 @@ def executor_cmd(
         on_event=on_event,
         log=log,
         tls=c.tls,
+        queue=queue,
+        wait=wait,
     )
     try:
         missing = worker.unknown_operations()
@@ -155,7 +175,7 @@ def executor_cmd(
             f"with `catenary op register-remote`"
         )
     names = ", ".join(f"{op.name} ({op.version_id})" for op in worker.operations.values())
-    log(f"executor {worker.id} performing {names} for {address}; lease {lease:g} s")
+    log(f"executor {worker.id} performing {names} for {address} from queue {queue}; lease {lease:g} s")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

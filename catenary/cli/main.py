@@ -525,6 +525,14 @@ def failure_document(as_json: bool) -> Iterator[None]:
 
 
 fresh_option = click.option("--fresh", is_flag=True, help="Execute everything again (no memoization).")
+queue_option = click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    metavar="[SELECTOR=]NAME",
+    help="Offer remote steps on task queue NAME: all of them, or those SELECTOR names "
+    "(SEGMENT.STEP or an operation name); repeatable. Not hashed (docs/design.md, Task queues).",
+)
 
 
 @cli.command("run")
@@ -539,6 +547,7 @@ fresh_option = click.option("--fresh", is_flag=True, help="Execute everything ag
     help="External input for a segment's -1 slot; repeat for several slots, in slot order.",
 )
 @fresh_option
+@queue_option
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -547,11 +556,19 @@ fresh_option = click.option("--fresh", is_flag=True, help="Execute everything ag
 @json_option
 @pass_ctx
 def run_cmd(
-    c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, progress: bool | None, as_json: bool
+    c: Context,
+    workflow_id: str,
+    inputs: tuple[str, ...],
+    fresh: bool,
+    queues: tuple[str, ...],
+    progress: bool | None,
+    as_json: bool,
 ) -> None:
     """Run a workflow to the end (new, then next until done)."""
     from catenary.cli.progress import RunProgress
+    from catenary.model.queues import parse_routes
 
+    routes = parse_routes(queues)
     wf_id = cid_arg(workflow_id, "WORKFLOW")
     values = parse_segment_inputs(inputs, c.value_cap)
     live = sys.stderr.isatty() if progress is None else progress
@@ -560,7 +577,7 @@ def run_cmd(
     try:
         with failure_document(as_json):
             state, result = c.node.runs.run(
-                wf_id, values, fresh=fresh, on_step=shown.step, on_start=shown.start
+                wf_id, values, fresh=fresh, on_step=shown.step, on_start=shown.start, queues=routes
             )
     finally:
         shown.close()
@@ -581,12 +598,16 @@ def run_cmd(
     help="The run's 16-byte nonce as 32 hex digits (default: random), "
     "to repeat a run elsewhere with the same ids. Local only.",
 )
+@queue_option
 @json_option
 @pass_ctx
-def new_cmd(c: Context, workflow_id: str, nonce: str | None, as_json: bool) -> None:
+def new_cmd(c: Context, workflow_id: str, nonce: str | None, queues: tuple[str, ...], as_json: bool) -> None:
     """Create a run of a workflow; step it with `catenary next RUN`."""
+    from catenary.model.queues import parse_routes
+
+    routes = parse_routes(queues)
     if nonce is None:
-        state = c.node.runs.new(cid_arg(workflow_id, "WORKFLOW"))
+        state = c.node.runs.new(cid_arg(workflow_id, "WORKFLOW"), queues=routes)
     else:
         try:
             raw = bytes.fromhex(nonce)
@@ -594,7 +615,7 @@ def new_cmd(c: Context, workflow_id: str, nonce: str | None, as_json: bool) -> N
             raise BadInputError(f"--nonce {nonce!r}: expected 32 hex digits") from None
         if len(raw) != 16:
             raise BadInputError(f"--nonce {nonce!r}: expected 32 hex digits (16 bytes), got {len(raw)} bytes")
-        state = c.local("new --nonce").runs.new(cid_arg(workflow_id, "WORKFLOW"), raw)
+        state = c.local("new --nonce").runs.new(cid_arg(workflow_id, "WORKFLOW"), raw, queues=routes)
     if as_json:
         emit(render.run_json(state, len(c.node.workflows.get(state.workflow).workflow.segments)))
     else:

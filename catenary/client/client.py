@@ -45,6 +45,8 @@ from catenary.proto.api import (
     execution_pb2_grpc,
     operation_pb2,
     operation_pb2_grpc,
+    queue_pb2,
+    queue_pb2_grpc,
     run_pb2,
     run_pb2_grpc,
     value_pb2,
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from catenary.trust.identity import Identity
 
 F = TypeVar("F", bound=Callable[..., Any])
+CLAIM_GRACE = 30.0  # seconds a Claim may take beyond its wait before the client gives up
 
 # Executions per Updates message the client asks for: one message per execution cost the
 # replay more than the executions themselves (docs/benchmarks.md, the stream section).
@@ -82,6 +85,7 @@ def _rpc(method: F) -> F:
 class ExecutionClient:
     def __init__(self, channel: grpc.Channel) -> None:
         self._stub = execution_pb2_grpc.ExecutionStub(channel)
+        self._queue = queue_pb2_grpc.QueueStub(channel)
 
     @_rpc
     def get(self, execution_hash: CID) -> Execution:
@@ -270,6 +274,40 @@ class ExecutionClient:
             )
         )
 
+    @_rpc
+    def claim(
+        self,
+        executor: str,
+        queue: str = "",
+        operations: Sequence[CID] = (),
+        max_count: int = 1,
+        lease: float | None = None,
+        wait: float = 0.0,
+        stop: threading.Event | None = None,
+    ) -> builtins.list[Execution]:
+        """Claim up to ``max_count`` executions waiting on ``queue`` (Queue.Claim); waits up to
+        ``wait`` seconds for work to appear, or until ``stop`` is set (then: nothing). Renew and
+        report each with :meth:`update`."""
+        call = self._queue.Claim.future(
+            queue_pb2.ClaimRequest(
+                executor=executor,
+                queue=queue,
+                operations=[op.cid_bytes for op in operations],
+                max=max_count,
+                lease_seconds=lease or 0,
+                wait_seconds=wait,
+            ),
+            timeout=wait + CLAIM_GRACE,  # the node answers by then, work or not
+        )
+        answered = threading.Event()
+        call.add_done_callback(lambda _: answered.set())
+        while not answered.wait(0.2):  # woken at once by the answer; the stop is looked at 5 times a second
+            if stop is not None and stop.is_set():
+                call.cancel()
+                return []
+        reply = call.result()
+        return [convert.execution_from_pb(e) for e in reply.executions]
+
 
 class WorkflowClient:
     def __init__(self, channel: grpc.Channel) -> None:
@@ -319,8 +357,10 @@ class RunClient:
         self._workflows = workflows
 
     @_rpc
-    def new(self, workflow_id: CID) -> RunState:
-        return convert.run_from_pb(self._stub.New(run_pb2.NewRunRequest(workflow=workflow_id.cid_bytes)))
+    def new(self, workflow_id: CID, *, queues: Mapping[str, str] | None = None) -> RunState:
+        return convert.run_from_pb(
+            self._stub.New(run_pb2.NewRunRequest(workflow=workflow_id.cid_bytes, queues=dict(queues or {})))
+        )
 
     @_rpc
     def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
@@ -356,6 +396,7 @@ class RunClient:
         fresh: bool = False,
         on_step: Callable[[StepResult], None] | None = None,
         on_start: Callable[[RunState], None] | None = None,
+        queues: Mapping[str, str] | None = None,
     ) -> RunResult:
         """new() then next() until done; every segment's input count is checked first."""
         inputs = dict(inputs or {})
@@ -371,7 +412,7 @@ class RunClient:
                 raise InputError(
                     f"segment {index} takes {segment.external_slots} external input(s), got {given}"
                 )
-        state = self.new(workflow_id)
+        state = self.new(workflow_id, queues=queues)
         if on_start:
             on_start(state)
         for index in range(len(segments)):

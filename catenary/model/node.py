@@ -103,7 +103,7 @@ class OperationsLike(Protocol):
 class RunsLike(Protocol):
     """``node.runs``: start runs and step them."""
 
-    def new(self, workflow_id: CID) -> RunState: ...
+    def new(self, workflow_id: CID, *, queues: Mapping[str, str] | None = None) -> RunState: ...
 
     def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult: ...
 
@@ -119,6 +119,7 @@ class RunsLike(Protocol):
         fresh: bool = False,
         on_step: Callable[[StepResult], None] | None = None,
         on_start: Callable[[RunState], None] | None = None,
+        queues: Mapping[str, str] | None = None,
     ) -> RunResult: ...
 
 

@@ -1,9 +1,15 @@
 """The Python executor: performs a module's remote operations for a node (``catenary executor``).
 
-For each remote operation version it holds one ``Updates(status=created, operation=version)``
-stream; every execution that comes in is claimed with ``Update(IN_PROGRESS, lease)``, run, and
-reported ``COMPLETED`` (output) or ``FAILED`` (error). While the function runs, a timer renews the
-lease (``IN_PROGRESS`` again) every third of it. A claim that another executor won is skipped.
+It asks the node for work (``Queue.Claim`` on its queue, for the operations it has): one claim
+call at a time, for as many executions as it has free slots, long-polling while there is none
+(docs/design.md, "Task queues"). Each execution the node hands out is already claimed for it,
+with a lease; it is run and reported ``COMPLETED`` (output) or ``FAILED`` (error). While the
+function runs, a timer renews the lease (``IN_PROGRESS`` again) every third of it.
+
+A lease that lapsed (the executor stalled, or lost the node for longer than the lease) is the
+node's to hand out again: the renewal or the report is then refused with
+:class:`~catenary.errors.LeaseLostError`, saying who holds the execution now. The result is
+dropped (``lost``) and the executor goes on taking work; it never dies of it.
 
 The executor is a party of its own: its key (an :class:`~catenary.trust.identity.Identity`; the
 CLI keeps it in the executor's directory) signs a token for every call, its did:key is its id
@@ -11,9 +17,9 @@ in the records, and it signs an attestation ``{execution, key, output, signer}``
 each completed report (docs/trust.md). Each process needs its own key: two processes with one
 key are one executor, and would each take the other's claim for their own.
 
-When the node goes away (restart, network), each stream reconnects with backoff and resumes
-after the last seq it saw, and a report is retried until the node answers, so a restart loses
-nothing: an execution whose lease lapsed meanwhile is back to ``created`` and claimed again.
+When the node goes away (restart, network), claims are retried with backoff and a report is
+retried until the node answers, so a restart loses nothing: an execution whose lease lapsed
+meanwhile is back to ``created`` and claimed again.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from catenary.errors import (
     ValueTooLargeError,
 )
 from catenary.model import Execution, Status
-from catenary.model.filter import ExecutionFilter
+from catenary.model.queues import DEFAULT_QUEUE, check_queue
 from catenary.model.types import mismatch
 from catenary.operations import Operation
 from catenary.trust.attestation import report
@@ -71,9 +77,12 @@ class Worker:
         on_event: Callable[[Outcome], None] | None = None,
         log: Callable[[str], None] | None = None,
         tls: Any = None,
+        queue: str = DEFAULT_QUEUE,
+        wait: float = 10.0,
     ) -> None:
         """``identity``: the executor's key (a new one, forgotten on exit, when None); ``tls``:
-        a :class:`~catenary.client.auth.ClientTLS` for a node served over TLS."""
+        a :class:`~catenary.client.auth.ClientTLS` for a node served over TLS; ``queue``: the
+        queue it takes work from; ``wait``: how long one claim waits for work (long poll)."""
         self.address = address
         self.operations = {op.version_id: op for op in operations}
         if not self.operations:
@@ -82,13 +91,11 @@ class Worker:
         self.id = self.identity.id  # the did:key: what the node records as the executor
         self.lease = lease
         self.concurrency = concurrency
+        self.queue = check_queue(queue)
+        self.wait = wait
         self._on_event = on_event or (lambda outcome: None)
         self._log = log or (lambda line: None)
         self._client = Client(address, key=self.identity, tls=tls)
-        self._queue: queue.Queue[CID] = queue.Queue()
-        self._busy: set[CID] = set()
-        self._streams: set[threading.Event] = set()  # one per open Updates call
-        self._lock = threading.Lock()
 
     def unknown_operations(self) -> list[Operation]:
         """The operations the node does not know (so it never creates executions of them)."""
@@ -101,93 +108,84 @@ class Worker:
         return missing
 
     def run(self, stop: threading.Event) -> None:
-        """Subscribe, claim, run and report until ``stop``; executions in hand are finished."""
-        threads = [
+        """Claim, run and report until ``stop``; executions in hand are finished."""
+        work: queue.Queue[Execution] = queue.Queue()
+        free = threading.Semaphore(self.concurrency)
+        claimed_all = threading.Event()  # the claimer has stopped: what it handed out is in `work`
+        claimer = threading.Thread(
+            target=self._claim, args=(work, free, stop), daemon=True, name="catenary-claims"
+        )
+        workers = [
             threading.Thread(
-                target=self._subscribe,
-                args=(version_id, stop),
+                target=self._work,
+                args=(work, free, claimed_all, stop),
                 daemon=True,
-                name=f"catenary-executor-updates {op.name}",
+                name=f"catenary-executor-{n}",
             )
-            for version_id, op in self.operations.items()
-        ]
-        threads += [
-            threading.Thread(target=self._work, args=(stop,), daemon=True, name=f"catenary-executor-{n}")
             for n in range(self.concurrency)
         ]
-        for thread in threads:
+        for thread in [claimer, *workers]:
             thread.start()
         stop.wait()
-        with self._lock:
-            for stream in self._streams:
-                stream.set()
-        for thread in threads:
+        claimer.join()
+        claimed_all.set()
+        for thread in workers:
             thread.join()
         self._client.close()
 
     # receiving work ---------------------------------------------------------------------------
-    def _subscribe(self, version_id: CID, stop: threading.Event) -> None:
-        flt = ExecutionFilter(statuses=(Status.CREATED,), operation=version_id)
-        since, delay = 0, 0.2
+    def _claim(self, work: queue.Queue[Execution], free: threading.Semaphore, stop: threading.Event) -> None:
+        """Ask for as many executions as there are free slots; hand them to the workers."""
+        operations = list(self.operations)
+        delay = 0.2
         while not stop.is_set():
-            ended = threading.Event()  # cancels this call (and ends the client's watcher thread)
-            with self._lock:
-                if stop.is_set():  # run() has cancelled the open calls already
-                    return
-                self._streams.add(ended)
-            try:
-                for execution in self._client.executions.updates(flt, since, stop=ended):
-                    since, delay = execution.seq, 0.2
-                    self._queue.put(execution.hash)
-                # The node ended the stream (it is shutting down): resubscribe after `since`.
-            except (CatenaryError, grpc.RpcError) as exc:
-                self._log(
-                    f"updates from {self.address} interrupted ({_brief(exc)}); resuming after seq {since}"
-                )
-            finally:
-                ended.set()
-                with self._lock:
-                    self._streams.discard(ended)
-            if stop.wait(delay):
-                return
-            delay = min(delay * 2, RETRY_MAX)
-
-    def _work(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                execution_hash = self._queue.get(timeout=0.2)
-            except queue.Empty:
+            if not free.acquire(timeout=0.2):
                 continue
-            with self._lock:
-                if execution_hash in self._busy:
-                    continue
-                self._busy.add(execution_hash)
+            slots = 1
+            while slots < self.concurrency and free.acquire(blocking=False):
+                slots += 1
             try:
-                self._perform(execution_hash, stop)
+                claimed = self._client.executions.claim(
+                    self.id, self.queue, operations, slots, lease=self.lease, wait=self.wait, stop=stop
+                )
+                delay = 0.2
+            except (CatenaryError, grpc.RpcError) as exc:
+                claimed = []
+                self._log(f"cannot claim from {self.address} ({_brief(exc)}); retrying")
+                stop.wait(delay)
+                delay = min(delay * 2, RETRY_MAX)
+            for execution in claimed:
+                work.put(execution)
+            for _ in range(slots - len(claimed)):
+                free.release()
+
+    def _work(
+        self,
+        work: queue.Queue[Execution],
+        free: threading.Semaphore,
+        claimed_all: threading.Event,
+        stop: threading.Event,
+    ) -> None:
+        while True:
+            try:
+                execution = work.get(timeout=0.2)
+            except queue.Empty:
+                if claimed_all.is_set():  # every claimed execution is performed: done
+                    return
+                continue
+            try:
+                self._perform(execution, stop)
             finally:
-                with self._lock:
-                    self._busy.discard(execution_hash)
+                free.release()
 
     # one execution -------------------------------------------------------------------------------
-    def _perform(self, execution_hash: CID, stop: threading.Event) -> None:
-        try:
-            claimed = self._client.executions.update(
-                execution_hash, Status.IN_PROGRESS, self.id, lease=self.lease
-            )
-        except (StatusTransitionError, NotFoundError):
-            return  # another executor has it, or it is done
-        except (CatenaryError, grpc.RpcError) as exc:
-            # The node is unreachable: try again later (the stream will not bring it back).
-            self._log(f"cannot claim {execution_hash} ({_brief(exc)}); retrying")
-            if not stop.wait(1.0):
-                self._queue.put(execution_hash)
-            return
+    def _perform(self, claimed: Execution, stop: threading.Event) -> None:
         op = self.operations.get(claimed.operation)
         if op is None:  # cannot happen with the filter; never run what was not asked for
             self._report(claimed, None, f"executor {self.id} has no operation {claimed.operation}", stop)
             return
         started = time.monotonic()
-        lost = threading.Event()
+        lost: list[str] = []  # why the lease was lost, once it is
         done = threading.Event()
         renewer = threading.Thread(target=self._renew, args=(claimed.hash, done, lost), daemon=True)
         renewer.start()
@@ -196,8 +194,8 @@ class Worker:
         finally:
             done.set()
             renewer.join()
-        if lost.is_set():
-            self._emit("lost", claimed, op, started, "the claim lapsed or was taken; result dropped")
+        if lost:
+            self._emit("lost", claimed, op, started, f"{lost[0]}; result dropped")
             return
         event, detail = self._report(claimed, output, failure, stop)
         self._emit(event, claimed, op, started, detail)
@@ -217,13 +215,14 @@ class Worker:
         except Exception as exc:  # the operation's failure is reported, not raised
             return None, f"{type(exc).__name__}: {exc}"
 
-    def _renew(self, execution_hash: CID, done: threading.Event, lost: threading.Event) -> None:
+    def _renew(self, execution_hash: CID, done: threading.Event, lost: list[str]) -> None:
         """Renew the lease every third of it while the function runs."""
         while not done.wait(self.lease / 3):
             try:
                 self._client.executions.update(execution_hash, Status.IN_PROGRESS, self.id, lease=self.lease)
-            except StatusTransitionError:
-                lost.set()
+            except StatusTransitionError as exc:  # LeaseLostError: it lapsed, perhaps taken since
+                self._log(f"lease on {execution_hash} lost: {exc}")
+                lost.append(str(exc))
                 return
             except (CatenaryError, grpc.RpcError):
                 continue  # the node is away: keep trying until the lease would lapse anyway
@@ -249,7 +248,7 @@ class Worker:
                         execution.hash, Status.FAILED, self.id, error=failure
                     )
                 return reported.status.value, reported.error
-            except StatusTransitionError as exc:
+            except StatusTransitionError as exc:  # LeaseLostError: a zombie, told who has it now
                 self._log(f"report for {execution.hash} refused: {exc}")
                 return "lost", str(exc)
             except (BadInputError, ValueTooLargeError) as exc:

@@ -8,7 +8,7 @@ import dataclasses
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from catenary.cid import CID, block_cid, decode, encode
@@ -24,6 +24,7 @@ from catenary.model import Event, Execution, Invocation, RunStatus, Status, chec
 from catenary.model.enums import Direction, NodeKind
 from catenary.model.filter import ExecutionFilter
 from catenary.model.placement import lineage_misplacement
+from catenary.model.queues import DEFAULT_QUEUE
 from catenary.model.results import MAX_PAGE_SIZE as MAX_PAGE_SIZE
 from catenary.model.results import Page as Page
 from catenary.model.results import Trace as Trace
@@ -31,6 +32,7 @@ from catenary.model.results import TraceNode as TraceNode
 from catenary.model.results import check_page_size, check_trace_request
 from catenary.model.results import iterate_pages as iterate_pages
 from catenary.model.types import mismatch
+from catenary.sdk import claims
 from catenary.sdk.operation import OperationManager
 from catenary.sdk.updates import UpdateHub
 from catenary.sdk.value import ValueManager
@@ -191,10 +193,7 @@ class ExecutionManager:
         and output, by the key that holds the lease. It is checked before anything is stored
         and stored with the output; the record's ``executor`` is that key.
         """
-        if lease is not None and (
-            isinstance(lease, bool) or not isinstance(lease, (int, float)) or not 0 < lease <= MAX_LEASE
-        ):
-            raise BadInputError(f"lease: {lease!r} seconds is not in (0, {MAX_LEASE:g}]")
+        _check_lease(lease)
         current = self.get(execution_hash)
         row = None
         if status is Status.COMPLETED and (signed or attestation is not None):
@@ -222,6 +221,9 @@ class ExecutionManager:
             and current.executor
             and executor != current.executor
         ):
+            zombie = claims.lost(self._store, current, executor or "", f"report {status.value} for")
+            if zombie is not None:
+                raise zombie
             raise StatusTransitionError(
                 f"execution {execution_hash} is claimed by {current.executor}, not {executor}"
             )
@@ -239,7 +241,12 @@ class ExecutionManager:
             error=error,
         )
         if updated is None:
-            actual = self.get(execution_hash).status
+            now_current = self.get(execution_hash)
+            actual = now_current.status
+            if executor:
+                zombie = claims.lost(self._store, now_current, executor, f"report {status.value} for")
+                if zombie is not None:
+                    raise zombie
             raise StatusTransitionError(
                 f"cannot move execution {execution_hash} to {status.value}: expected status "
                 f"{expected.value}, actual {actual.value}"
@@ -255,6 +262,10 @@ class ExecutionManager:
         the lease and it attests this execution, key and output; refused otherwise."""
         from catenary.trust.attestation import EXECUTOR, check
 
+        if executor and (current.status is not Status.IN_PROGRESS or current.executor != executor):
+            zombie = claims.lost(self._store, current, executor, "report completed for")
+            if zombie is not None:
+                raise zombie
         if current.status is not Status.IN_PROGRESS or not current.executor:
             raise StatusTransitionError(
                 f"cannot complete execution {current.hash}: expected status in_progress, "
@@ -297,28 +308,57 @@ class ExecutionManager:
         return f"{declared.name} reported an output that does not match its declared type: {problem}"
 
     def _claim_or_renew(self, current: Execution, executor: str, lease: float | None) -> Execution:
-        now = time.time_ns()
-        until = now + int((lease if lease is not None else self.lease) * 1e9)
+        lease_ns = int((lease if lease is not None else self.lease) * 1e9)
         self._start_sweeper()  # this node hands out leases: it also returns the lapsed ones
         if current.status is Status.IN_PROGRESS and current.executor == executor:
-            if self._store.renew_lease(current.hash, executor, until):
+            if self._store.renew_lease(current.hash, executor, lease_ns):
                 return self.get(current.hash)
             current = self.get(current.hash)  # it lapsed or finished meanwhile
         else:
-            claimed = self._store.claim(current.hash, executor, now=now, lease_until=until)
+            claimed = self._store.claim(current.hash, executor, lease=lease_ns)
             if claimed is not None:
                 return claimed
             current = self.get(current.hash)
+        zombie = claims.lost(self._store, current, executor, "renew the lease on")
+        if zombie is not None:
+            raise zombie
         owner = f" (claimed by {current.executor})" if current.executor else ""
         raise StatusTransitionError(
             f"cannot move execution {current.hash} to in_progress: expected status created, "
             f"actual {current.status.value}{owner}"
         )
 
+    def claim(
+        self,
+        executor: str,
+        queue: str = DEFAULT_QUEUE,
+        operations: Sequence[CID] = (),
+        max_count: int = 1,
+        lease: float | None = None,
+        wait: float = 0.0,
+        stop: threading.Event | Callable[[], bool] | None = None,
+    ) -> builtins.list[Execution]:
+        """Claim up to ``max_count`` executions waiting on ``queue`` (of ``operations``, when
+        given), oldest first, for ``executor``: each a lease of ``lease`` seconds (default
+        :attr:`lease`) on the database's clock, renewed and reported with :meth:`update`.
+        Each execution has one winner whatever the number of claimants. With nothing to claim,
+        waits up to ``wait`` seconds for work (long poll, woken by commits), then returns what
+        it got, perhaps nothing; ``stop`` ends the wait early."""
+        if not executor:
+            raise BadInputError("claiming executions needs an executor id")
+        queue = claims.check_claim(queue, max_count, wait)
+        _check_lease(lease)
+        self._start_sweeper()  # this node hands out leases: it also returns the lapsed ones
+        lease_ns = int((lease if lease is not None else self.lease) * 1e9)
+        return claims.claim_waiting(
+            self._store, executor, queue, tuple(operations), max_count, lease_ns, wait, stop
+        )
+
     def sweep(self, now: int | None = None) -> builtins.list[Execution]:
-        """Return the claims whose lease lapsed to ``created`` (recorded in their history);
-        returns them. The engine and each node that hands out leases call it periodically."""
-        return self._store.expire_leases(time.time_ns() if now is None else now)
+        """Return the claims whose lease lapsed (before ``now``, unix ns; None: by the
+        database's clock) to ``created``, recorded in their history; returns them. The engine
+        and each node that hands out leases call it periodically."""
+        return self._store.expire_leases(now)
 
     def history(self, execution_hash: CID) -> builtins.list[HistoryEntry]:
         """The claims and lease expiries of an execution, oldest first."""
@@ -392,6 +432,13 @@ class ExecutionManager:
         if direction is Direction.ANCESTORS and not depth:
             _cross_results(self, nodes, edges)
         return Trace(execution_hash, nodes, edges)
+
+
+def _check_lease(lease: float | None) -> None:
+    if lease is not None and (
+        isinstance(lease, bool) or not isinstance(lease, (int, float)) or not 0 < lease <= MAX_LEASE
+    ):
+        raise BadInputError(f"lease: {lease!r} seconds is not in (0, {MAX_LEASE:g}]")
 
 
 def _cross_results(

@@ -8,6 +8,7 @@ from typing import Any
 from catenary.cid import CID
 from catenary.engine import Engine, StepResult
 from catenary.errors import CatenaryError, InputError
+from catenary.model.queues import check_routes
 from catenary.model.results import RunResult
 from catenary.store import RunState, Store
 
@@ -22,8 +23,14 @@ class RunManager:
         self._store = store
         self._on_completed = on_completed  # the node's trigger dispatch: results as sources
 
-    def new(self, workflow_id: CID, nonce: bytes | None = None) -> RunState:
-        return self._engine.new(workflow_id, nonce)
+    def new(
+        self, workflow_id: CID, nonce: bytes | None = None, *, queues: Mapping[str, str] | None = None
+    ) -> RunState:
+        """A new run; ``queues`` routes its remote steps (:mod:`catenary.model.queues`)."""
+        routes = check_routes(queues)
+        state = self._engine.new(workflow_id, nonce)
+        self._store.set_run_queues(state.id, routes)
+        return state
 
     def next(self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False) -> StepResult:
         result = self._engine.next(run_id, inputs, fresh=fresh)
@@ -48,6 +55,7 @@ class RunManager:
         fresh: bool = False,
         on_step: Callable[[StepResult], None] | None = None,
         on_start: Callable[[RunState], None] | None = None,
+        queues: Mapping[str, str] | None = None,
     ) -> RunResult:
         """new() then next() until done, with each segment's external inputs by segment index.
 
@@ -64,7 +72,7 @@ class RunManager:
                 )
         for index in range(len(workflow.segments)):
             self._engine.check_inputs(workflow, index, inputs.get(index, ()))
-        state = self.new(workflow_id)
+        state = self.new(workflow_id, queues=queues)
         if on_start:
             on_start(state)
         for index in range(len(workflow.segments)):

@@ -8,7 +8,8 @@ embedded default) and :mod:`catenary.store.postgres`, both on the shared SQL bas
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,7 +223,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def insert_execution(self, execution: Execution) -> Execution | None:
-        """Record one execution (e.g. ``created``, for an external executor); None if the hash exists."""
+        """Record one execution (e.g. ``created``, for an external executor); None if the hash
+        exists. A ``created`` one goes on the queue its run's routes give its step."""
 
     # Both stores repeat this signature, as overrides must; their bodies lock differently.
     @abc.abstractmethod
@@ -246,25 +248,50 @@ class Store(abc.ABC):
 
     # leases of external executors ----------------------------------------------------
     # A claim is a lease: ``lease_until`` (unix ns) is when it lapses unless its owner renews it.
+    # Leases are set and checked by the database's clock (now() on PostgreSQL, the store's own
+    # on SQLite), never a node's: nodes sharing a database may disagree about the time, the
+    # database does not disagree with itself. ``lease`` is a duration in ns.
     # The defaults below keep a store without lease columns working: claims are plain
-    # transitions that never expire, and there is no history. Stores override all four.
-    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int) -> Execution | None:
-        """``created`` -> ``in_progress`` owned by ``executor`` until ``lease_until``, bumping
+    # transitions that never expire, and there is no history. Stores override them all.
+    def claim(self, execution_hash: CID, executor: str, *, lease: int) -> Execution | None:
+        """``created`` -> ``in_progress`` owned by ``executor`` for ``lease`` ns, bumping
         ``seq`` and recording a ``claimed`` history entry, atomically (one claimant wins).
         None when the execution is not ``created``."""
-        return self.transition(execution_hash, Status.CREATED, Status.IN_PROGRESS, now=now, executor=executor)
+        return self.transition(
+            execution_hash, Status.CREATED, Status.IN_PROGRESS, now=time.time_ns(), executor=executor
+        )
 
-    def renew_lease(self, execution_hash: CID, executor: str, lease_until: int) -> bool:
-        """Move the lease of an ``in_progress`` execution owned by ``executor`` to ``lease_until``
-        (not a status change: ``seq`` stays). False when it is not in progress under that owner."""
+    def claim_next(
+        self, executor: str, queue: str, operations: Sequence[CID], limit: int, lease: int
+    ) -> list[Execution]:
+        """Claim up to ``limit`` ``created`` executions of ``queue`` (of one of ``operations``
+        when it is not empty), oldest first, for ``executor``, as :meth:`claim` does each: one
+        winner per execution whatever the number of claimants on any node, and claimants never
+        wait for each other's rows (docs/design.md, "Task queues")."""
+        return []
+
+    def renew_lease(self, execution_hash: CID, executor: str, lease: int) -> bool:
+        """Extend the lease of an ``in_progress`` execution owned by ``executor`` to ``lease``
+        ns from now (not a status change: ``seq`` stays). False when it is not in progress
+        under that owner."""
         found = self.get_execution(execution_hash)
         return found is not None and found.status is Status.IN_PROGRESS and found.executor == executor
 
-    def expire_leases(self, now: int, limit: int = 100) -> list[Execution]:
-        """Return ``in_progress`` executions whose lease lapsed before ``now`` to ``created``
-        (owner and ``started_at`` cleared, ``seq`` bumped, a ``lease_expired`` history entry),
-        each atomically; returns them as they are now."""
+    def expire_leases(self, now: int | None = None, limit: int = 100) -> list[Execution]:
+        """Return ``in_progress`` executions whose lease lapsed before ``now`` (None: the
+        database's clock) to ``created`` (owner and ``started_at`` cleared, ``seq`` bumped, a
+        ``lease_expired`` history entry), each atomically; returns them as they are now."""
         return []
+
+    def set_run_queues(self, run_id: CID, routes: Mapping[str, str]) -> None:
+        """Record where a run's remote steps are offered (:mod:`catenary.model.queues`); the
+        queue of each is fixed when it is recorded ``created``."""
+        if routes:
+            raise NotImplementedError("this store has no task queues")
+
+    def run_queues(self, run_id: CID) -> dict[str, str]:
+        """The routes of a run (empty: every remote step on the default queue)."""
+        return {}
 
     def execution_history(self, execution_hash: CID) -> list[HistoryEntry]:
         """The claims and lease expiries of an execution, oldest first."""

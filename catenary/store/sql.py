@@ -12,7 +12,7 @@ change notifications) stays in the backend.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -20,6 +20,7 @@ from catenary.cid import CID, decode, encode
 from catenary.errors import StoreError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
+from catenary.model.queues import DEFAULT_QUEUE, route
 from catenary.store.base import (
     AttestationRow,
     Dispute,
@@ -91,6 +92,7 @@ class SQLStore(EventTables, PeerTables, Store):
     LINEAGE_SQL: dict[tuple[str, bool], str]  # lineage_statements() in the driver's named style
     BYTE_ORDER = ""  # what makes ORDER BY on text compare bytes (SQLite's default already does)
     CONTAINS = "instr({haystack}, {needle}) > 0"  # the bytes needle occur in the blob haystack
+    NOW_NS: str  # the database's clock in unix ns, as SQL: leases are set and checked by it
 
     @abc.abstractmethod
     def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
@@ -370,17 +372,42 @@ class SQLStore(EventTables, PeerTables, Store):
             params += [now, output[0].cid_bytes if output else None, error]
         return sets, params
 
-    # leases -----------------------------------------------------------------------------------
-    def renew_lease(self, execution_hash: CID, executor: str, lease_until: int) -> bool:
+    # leases and task queues (docs/design.md, "Task queues") -----------------------------------
+    def renew_lease(self, execution_hash: CID, executor: str, lease: int) -> bool:
         with self._write() as conn:
             changed: int = conn.execute(
                 self._sql(
-                    "UPDATE executions SET lease_until = ? WHERE hash = ? "
+                    f"UPDATE executions SET lease_until = {self.NOW_NS} + ? WHERE hash = ? "
                     "AND status = 'in_progress' AND executor = ?"
                 ),
-                (lease_until, execution_hash.cid_bytes, executor),
+                (lease, execution_hash.cid_bytes, executor),
             ).rowcount
         return changed == 1
+
+    def set_run_queues(self, run_id: CID, routes: Mapping[str, str]) -> None:
+        if not routes:
+            return
+        with self._write() as conn:
+            for selector, queue in routes.items():  # a few rows, once per run
+                conn.execute(
+                    self._sql("INSERT INTO run_queues VALUES (?, ?, ?)"), (run_id.cid_bytes, selector, queue)
+                )
+
+    def run_queues(self, run_id: CID) -> dict[str, str]:
+        rows = self._read(
+            self._sql("SELECT selector, queue FROM run_queues WHERE run = ?"), (run_id.cid_bytes,)
+        )
+        return {selector: queue for selector, queue in rows}
+
+    def _queue_of(self, execution: Execution) -> str:
+        """The queue a ``created`` execution is offered on, by its run's routes."""
+        routes = self.run_queues(execution.run)
+        if not routes:
+            return DEFAULT_QUEUE
+        names = self._read(
+            self._sql("SELECT name FROM operations WHERE version_id = ?"), (execution.operation.cid_bytes,)
+        )
+        return route(routes, execution.segment, execution.step, names[0][0] if names else None)
 
     # Reads of one shape (query, then rows to values), each its own query.
     def execution_history(self, execution_hash: CID) -> list[HistoryEntry]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 from catenary.cid import CID, encode
 from catenary.errors import StoreError, StoreReadOnlyError
 from catenary.model import Execution, Status
+from catenary.model.queues import DEFAULT_QUEUE
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
 from catenary.store.failures import classify, read_only_fs
 from catenary.store.lineage import lineage_statements
@@ -137,6 +138,15 @@ MIGRATIONS: list[str] = [
     CREATE TABLE provenance (
         execution BLOB PRIMARY KEY, peer TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
     """,
+    # 11: task queues (issue 15): the queue a created execution is offered on, a partial index
+    # that executors claim from (only what waits, oldest first), and each run's routes.
+    """
+    ALTER TABLE executions ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
+    CREATE INDEX executions_claimable ON executions (queue, id) WHERE status = 'created';
+    CREATE TABLE run_queues (
+        run BLOB NOT NULL, selector TEXT NOT NULL, queue TEXT NOT NULL,
+        PRIMARY KEY (run, selector)) WITHOUT ROWID;
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).
@@ -161,12 +171,15 @@ class SQLiteStore(SQLStore):
 
     MARK = "?"
     LINEAGE_SQL = lineage_statements(lambda name: f":{name}")
+    # SQLite's clock ('now' is fixed for the length of a statement), to the microsecond or so.
+    NOW_NS = "CAST((julianday('now') - 2440587.5) * 86400000000000 AS INTEGER)"
 
     def __init__(self, path: str | Path, busy_timeout_ms: int = 60_000) -> None:
         self.path = Path(path)
         self._timeout = busy_timeout_ms / 1000
         self._lock = threading.RLock()
         self._changed = threading.Condition()
+        self._commits = 0  # this process's commits so far (wait_for_change: did one come?)
         self.read_only = False
         try:
             self._db = self._connect(str(self.path))
@@ -361,6 +374,7 @@ class SQLiteStore(SQLStore):
 
     # external executors ------------------------------------------------------------
     def insert_execution(self, execution: Execution) -> Execution | None:
+        queue = self._queue_of(execution) if execution.status is Status.CREATED else DEFAULT_QUEUE
         try:
             with self._write() as db:
                 if db.execute(
@@ -368,6 +382,10 @@ class SQLiteStore(SQLStore):
                 ).fetchone():
                     raise Abort
                 self._insert_executions(db, [execution])
+                if queue != DEFAULT_QUEUE:
+                    db.execute(
+                        "UPDATE executions SET queue = ? WHERE hash = ?", (queue, execution.hash.cid_bytes)
+                    )
         except Abort:
             return None
         self._notify()
@@ -403,41 +421,83 @@ class SQLiteStore(SQLStore):
         self._notify()
         return self.get_execution(execution_hash)
 
-    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int) -> Execution | None:
+    def claim(self, execution_hash: CID, executor: str, *, lease: int) -> Execution | None:
         try:
             with self._write() as db:
                 seq = db.execute(
                     "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
                 ).fetchone()[0]
-                changed = db.execute(
-                    "UPDATE executions SET status = 'in_progress', executor = ?, started_at = ?, "
-                    "lease_until = ?, seq = ? WHERE hash = ? AND status = 'created'",
-                    (executor, now, lease_until, seq, execution_hash.cid_bytes),
-                ).rowcount
-                if changed != 1:
+                row = db.execute(
+                    "UPDATE executions SET status = 'in_progress', executor = ?, "
+                    f"started_at = {self.NOW_NS}, "
+                    f"lease_until = {self.NOW_NS} + ?, seq = ? WHERE hash = ? AND status = 'created' "
+                    "RETURNING started_at",
+                    (executor, lease, seq, execution_hash.cid_bytes),
+                ).fetchone()
+                if row is None:
                     raise Abort
                 db.execute(
                     "INSERT INTO execution_history VALUES (?, ?, ?, 'claimed', ?, NULL)",
-                    (execution_hash.cid_bytes, seq, now, executor),
+                    (execution_hash.cid_bytes, seq, row[0], executor),
                 )
         except Abort:
             return None
         self._notify()
         return self.get_execution(execution_hash)
 
+    def claim_next(
+        self, executor: str, queue: str, operations: Sequence[CID], limit: int, lease: int
+    ) -> list[Execution]:
+        where = "status = 'created' AND queue = ?"
+        params: list[Any] = [queue]
+        if operations:
+            where += f" AND operation IN ({self._marks(len(operations))})"
+            params += [op.cid_bytes for op in operations]
+        # A read first: claimants wake on every commit and most find nothing for them, so the
+        # write lock that every commit needs is taken only when there is something to claim.
+        if not self._read(f"SELECT 1 FROM executions WHERE {where} LIMIT 1", params):
+            return []
+        claimed: list[tuple[bytes, int, int]] = []
+        with self._write() as db:
+            # One UPDATE ... RETURNING in the write transaction: SQLite has one writer at a time,
+            # so whatever it picks is claimed once; the picked rows take the next seqs in id order.
+            top = db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
+            claimed = db.execute(
+                f"WITH picked AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM executions "
+                f"WHERE {where} ORDER BY id LIMIT ?) "
+                "UPDATE executions SET status = 'in_progress', executor = ?, "
+                f"started_at = {self.NOW_NS}, "
+                f"lease_until = {self.NOW_NS} + ?, seq = ? + picked.n FROM picked "
+                f"WHERE executions.id = picked.id RETURNING hash, seq, started_at",
+                [*params, limit, executor, lease, top],
+            ).fetchall()
+            if claimed:
+                db.execute("UPDATE meta SET value = value + ? WHERE key = 'seq'", (len(claimed),))
+                db.executemany(
+                    "INSERT INTO execution_history VALUES (?, ?, ?, 'claimed', ?, NULL)",
+                    [(hash_, seq, at, executor) for hash_, seq, at in claimed],
+                )
+        if not claimed:
+            return []
+        self._notify()
+        claimed.sort(key=lambda row: row[1])
+        return [e for e in (self.get_execution(CID(row[0])) for row in claimed) if e is not None]
+
     _LAPSED = (
         "SELECT id, hash, executor, lease_until FROM executions WHERE status = 'in_progress' "
-        "AND lease_until < ? ORDER BY id LIMIT ?"
+        "AND lease_until < coalesce(?, {now}) ORDER BY id LIMIT ?"
     )
 
-    def expire_leases(self, now: int, limit: int = 100) -> list[Execution]:
+    def expire_leases(self, now: int | None = None, limit: int = 100) -> list[Execution]:
+        lapsed = self._LAPSED.format(now=self.NOW_NS)
         # A read first: the sweep runs every second or so, and most of the time finds nothing,
         # so it must not take the write lock that every commit needs.
-        if not self._read(self._LAPSED, (now, 1)):
+        if not self._read(lapsed, (now, 1)):
             return []
         expired = []
         with self._write() as db:
-            for row_id, hash_, owner, until in db.execute(self._LAPSED, (now, limit)).fetchall():
+            at = now if now is not None else db.execute(f"SELECT {self.NOW_NS}").fetchone()[0]
+            for row_id, hash_, owner, until in db.execute(lapsed, (now, limit)).fetchall():
                 seq = db.execute(
                     "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
                 ).fetchone()[0]
@@ -448,7 +508,7 @@ class SQLiteStore(SQLStore):
                 )
                 db.execute(
                     "INSERT INTO execution_history VALUES (?, ?, ?, 'lease_expired', ?, ?)",
-                    (hash_, seq, now, owner, f"lease of {owner} ended at {until}"),
+                    (hash_, seq, at, owner, f"lease of {owner} ended at {until}"),
                 )
                 expired.append(CID(hash_))
         self._notify()
@@ -507,11 +567,18 @@ class SQLiteStore(SQLStore):
 
     def _notify(self) -> None:
         with self._changed:
+            self._commits += 1
             self._changed.notify_all()
 
     def wait_for_change(self, seq: int, timeout: float) -> None:
         # Commits of this process wake waiters at once; other processes' commits
-        # are seen by the caller's next poll, at most ``timeout`` later.
+        # are seen by the caller's next poll, at most ``timeout`` later. The database is read
+        # outside the condition's lock: every commit's _notify takes that lock, and must not
+        # queue behind a waiter's read. The commit count says whether one came meanwhile.
         with self._changed:
-            if self.max_seq() <= seq:
+            commits = self._commits
+        if self.max_seq() > seq:
+            return
+        with self._changed:
+            if self._commits == commits:
                 self._changed.wait(timeout)

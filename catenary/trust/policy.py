@@ -10,7 +10,7 @@ the rules it names; rules it leaves out keep their default. Reference: docs/trus
     verify = ["self"]                   # Execution.Verify (stores the node's attestation)
     read = ["self", "any"]              # Get, List, Updates, Trace, Attestations
 
-    [[rules.claim]]                     # Execution.Update: claim, report, fail
+    [[rules.claim]]                     # Execution.Update (claim, report, fail), Queue.Claim
     keys = ["did:key:z6Mk..."]
     operations = ["std/add", "bafy..."] # operation names or version ids; "*" for all
 

@@ -3,17 +3,22 @@
 // code): it performs the remote operation example/shout (shout.json) for a served node.
 //
 //   catenary op register-remote examples/executors/shout.json      # once, on the node's data dir
-//   node examples/executors/shout-executor.js --node 127.0.0.1:50051 [--dir DIR] [--lease SECONDS] [--count N]
+//   node examples/executors/shout-executor.js --node 127.0.0.1:50051 [--dir DIR] [--lease SECONDS]
+//       [--queue NAME] [--count N] [--hold FILE]
 //
 // The executor is a party of its own (docs/trust.md): its ed25519 key is DIR/executor_key.pem
 // (PKCS#8 PEM, mode 0600, created on first start; default ./shout-executor), its did:key is its
 // id in the records, every call carries a JWS token it signs for the node and the method, and
 // each completed report carries its signed attestation {execution, key, output, signer}.
 //
-// The protocol (docs/api.md, "The claim protocol"): subscribe to Updates(status=CREATED,
-// operation=<version id>), claim each execution with Update(IN_PROGRESS, lease_seconds), renew the
-// lease while working, fetch the inputs with Value.Get, report Update(COMPLETED, output) or
-// Update(FAILED, error). A claim that another executor won is refused (FAILED_PRECONDITION).
+// The protocol (docs/api.md, "Task queues"): ask the node for work with Queue.Claim(queue,
+// operations=[<version id>], lease_seconds, wait_seconds) (it waits at the node until work appears,
+// and hands each execution to one executor), renew the lease while working with
+// Update(IN_PROGRESS, lease_seconds), fetch the inputs with Value.Get, report Update(COMPLETED,
+// output) or Update(FAILED, error). A renewal or report after the lease lapsed is refused
+// (FAILED_PRECONDITION, saying who holds the execution now): the result is dropped ("lost") and
+// the executor goes on claiming. --hold FILE waits while FILE exists before reporting (a slow
+// operation, for tests and demos).
 'use strict';
 const path = require('path');
 // `make test` installs @grpc/grpc-js and @grpc/proto-loader under the repository's .tools/.
@@ -24,18 +29,21 @@ const { pathToFileURL } = require('url');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const args = { node: '127.0.0.1:50051', name: 'example/shout', dir: 'shout-executor', lease: 30, count: 0 };
+const args = {
+  node: '127.0.0.1:50051', name: 'example/shout', dir: 'shout-executor', lease: 30, queue: 'default', count: 0, hold: '',
+};
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const key = argv[i].replace(/^--/, '');
   if (!(key in args) || argv[i + 1] === undefined) {
-    console.error(`usage: shout-executor.js [--node HOST:PORT] [--name OP] [--dir DIR] [--lease SECONDS] [--count N] (bad: ${argv[i]})`);
+    console.error('usage: shout-executor.js [--node HOST:PORT] [--name OP] [--dir DIR] [--lease SECONDS] ' +
+      `[--queue NAME] [--count N] [--hold FILE] (bad: ${argv[i]})`);
     process.exit(2);
   }
   args[key] = typeof args[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
 }
 
-const definition = protoLoader.loadSync(['api/execution.proto', 'api/operation.proto', 'api/value.proto'], {
+const definition = protoLoader.loadSync(['api/execution.proto', 'api/operation.proto', 'api/value.proto', 'api/queue.proto'], {
   includeDirs: [path.resolve(__dirname, '..', '..', 'protobuf')],
   keepCase: true, longs: String, enums: String, bytes: Buffer, defaults: true,
 });
@@ -88,6 +96,7 @@ const options = { interceptors: [signing] };
 const executions = new api.Execution(args.node, credentials, options);
 const operations = new api.Operation(args.node, credentials, options);
 const values = new api.Value(args.node, credentials, options);
+const queues = new api.Queue(args.node, credentials, options);
 
 // The node's did:key (the tokens' audience): its health check says it, without a token.
 function learnNodeId() {
@@ -133,21 +142,22 @@ function encodeText(text) {
 }
 
 const REMOTE = Buffer.from('a1646b696e646672656d6f7465', 'hex'); // DAG-CBOR of {"kind": "remote"}
-const queue = [];
-let busy = false;
 let performed = 0;
-let since = '0';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const say = (event, hash, error) => console.log(JSON.stringify({
+  event, execution: Buffer.from(hash).toString('base64'), executor: did, error: error || null,
+}));
 
-async function perform(hash) {
+// One claimed execution: run it, renew its lease meanwhile, report. A lease lost meanwhile (the
+// node says FAILED_PRECONDITION on the renewal or the report) drops the result: another executor
+// has the execution, or will.
+async function perform(claimed) {
+  const hash = claimed.hash;
   const lease = { hash, status: 'IN_PROGRESS', executor: did, lease_seconds: args.lease };
-  let claimed;
-  try {
-    claimed = await call(executions, 'Update', lease);
-  } catch (err) {
-    if (err.code === grpc.status.FAILED_PRECONDITION || err.code === grpc.status.NOT_FOUND) return; // not ours
-    throw err;
-  }
-  const renewal = setInterval(() => call(executions, 'Update', lease).catch(() => {}), (args.lease * 1000) / 3);
+  let lost = null;
+  const renewal = setInterval(() => call(executions, 'Update', lease).catch((err) => {
+    if (err.code === grpc.status.FAILED_PRECONDITION) lost = lost || err.details;
+  }), (args.lease * 1000) / 3);
   try {
     let report;
     try {
@@ -157,38 +167,48 @@ async function perform(hash) {
     } catch (err) {
       report = { status: 'FAILED', error: `${err.name}: ${err.message}` };
     }
-    const reported = await call(executions, 'Update', { hash, executor: did, ...report });
+    while (args.hold && fs.existsSync(args.hold)) await sleep(50);
+    if (lost) return say('lost', hash, lost);
+    let reported;
+    try {
+      reported = await call(executions, 'Update', { hash, executor: did, ...report });
+    } catch (err) {
+      if (err.code === grpc.status.FAILED_PRECONDITION) return say('lost', hash, err.details);
+      throw err;
+    }
     performed += 1;
-    console.log(JSON.stringify({ event: reported.status.toLowerCase(), execution: hash.toString('base64'),
-      executor: did, error: reported.error || null }));
+    return say(reported.status.toLowerCase(), hash, reported.error);
   } finally {
     clearInterval(renewal);
   }
 }
 
-async function pump() {
-  if (busy) return;
-  busy = true;
-  try {
-    while (queue.length) {
-      await perform(queue.shift());
+// Ask for work, one execution at a time, for ever (or --count executions). Nothing the node
+// refuses ends the loop; an unreachable node is retried with backoff.
+async function work(operation) {
+  let delay = 200;
+  for (;;) {
+    let reply;
+    try {
+      reply = await call(queues, 'Claim', {
+        executor: did, queue: args.queue, operations: [operation], max: 1, lease_seconds: args.lease, wait_seconds: 10,
+      });
+      delay = 200;
+    } catch (err) {
+      console.error(`cannot claim from ${args.node} (${err.details || err.message}); retrying`);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 5000);
+      continue;
+    }
+    for (const execution of reply.executions) {
+      try {
+        await perform(execution);
+      } catch (err) {
+        console.error(`cannot perform ${Buffer.from(execution.hash).toString('base64')}: ${err.details || err.message}`);
+      }
       if (args.count && performed >= args.count) process.exit(0);
     }
-  } catch (err) {
-    console.error(`error: ${err.details || err.message}`);
-    process.exit(1);
-  } finally {
-    busy = false;
   }
-}
-
-function subscribe(operation) {
-  let resumed = false;
-  const again = () => { if (!resumed) { resumed = true; setTimeout(() => subscribe(operation), 1000); } };
-  const stream = executions.Updates({ filter: { statuses: ['CREATED'], operation }, since_seq: since });
-  stream.on('data', (execution) => { since = execution.seq; queue.push(execution.hash); pump(); });
-  stream.on('error', (err) => { console.error(`updates interrupted (${err.details}); resuming after seq ${since}`); again(); });
-  stream.on('end', again);
 }
 
 Promise.all([learnNodeId(), import(pathToFileURL(path.resolve(__dirname, '..', '..', 'js', 'src', 'cid.js')))])
@@ -200,8 +220,8 @@ Promise.all([learnNodeId(), import(pathToFileURL(path.resolve(__dirname, '..', '
       '(register it: catenary op register-remote examples/executors/shout.json)');
     process.exit(2);
   }
-  console.error(`executor ${did} performing ${args.name} for ${args.node}; lease ${args.lease} s`);
-  subscribe(op.version_id);
+  console.error(`executor ${did} performing ${args.name} for ${args.node} from queue ${args.queue}; lease ${args.lease} s`);
+  return work(op.version_id);
 }, (err) => {
   console.error(`error: cannot reach the node at ${args.node}: ${err.details || err.message}`);
   process.exit(1);

@@ -15,7 +15,7 @@ import pytest
 
 from catenary.api import Server
 from catenary.client import Client
-from catenary.errors import BadInputError, ExecutionPendingError, StatusTransitionError
+from catenary.errors import BadInputError, ExecutionPendingError, LeaseLostError, StatusTransitionError
 from catenary.model import Execution, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
@@ -59,8 +59,9 @@ def test_a_lapsed_claim_returns_to_created_and_the_history_says_so(remote_node: 
         ("lease_expired", "a", back.seq),
     ]
     assert "lease of a ended at" in entries[1].detail
-    # The executor that lost its claim cannot report any more; another one takes it over.
-    with pytest.raises(StatusTransitionError, match="expected status in_progress, actual created"):
+    # The executor that lost its claim cannot report any more, and is told why; another one
+    # takes it over.
+    with pytest.raises(LeaseLostError, match="the lease of a lapsed at .* it waits for an executor again"):
         node.executions.update(e.hash, Status.COMPLETED, "a", output=70)
     node.executions.update(e.hash, Status.IN_PROGRESS, "b", lease=30)
     done = node.executions.update(e.hash, Status.COMPLETED, "b", output=70)

@@ -7,6 +7,7 @@ Backend-specific schema checks are in test_sqlite_schema.py and test_postgres_sc
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from catenary.store import (
     Store,
 )
 from tests.helpers import data, snapshot
+
+S = 10**9  # a second, in ns
 
 OP = default_registry().by_name("std/utf8-encode")
 
@@ -761,22 +764,20 @@ def test_a_claim_is_a_lease_with_history(store: Store, location) -> None:
     run = make_run(store)
     e = execution(run, 0, 0, [cid_of("ev")], [cid_of(1)], status=Status.CREATED)
     store.insert_execution(e)
-    claimed = store.claim(e.hash, "exec-1", now=10, lease_until=1_000)
-    assert (claimed.status, claimed.executor, claimed.started_at, claimed.seq) == (
-        Status.IN_PROGRESS,
-        "exec-1",
-        10,
-        2,
-    )
+    start = time.time_ns() - 10**9  # the database's clock, give or take (this machine's)
+    claimed = store.claim(e.hash, "exec-1", lease=1_000 * S)
+    assert (claimed.status, claimed.executor, claimed.seq) == (Status.IN_PROGRESS, "exec-1", 2)
+    assert start < claimed.started_at < time.time_ns() + 10**9  # set by the store, not the caller
     before = snapshot(location)
-    assert store.claim(e.hash, "exec-2", now=11, lease_until=2_000) is None
-    assert store.renew_lease(e.hash, "exec-2", 5_000) is False
+    assert store.claim(e.hash, "exec-2", lease=2_000 * S) is None
+    assert store.renew_lease(e.hash, "exec-2", 5_000 * S) is False
     assert snapshot(location) == before
-    assert store.renew_lease(e.hash, "exec-1", 5_000) is True
+    assert store.renew_lease(e.hash, "exec-1", 5_000 * S) is True
     assert store.get_execution(e.hash).seq == 2  # a renewal is not a change of the record
-    assert store.expire_leases(now=4_999) == []
+    assert store.expire_leases() == []  # by the database's clock: 5,000 s to go
+    assert store.expire_leases(now=claimed.started_at + 4_999 * S) == []
     assert [(h.seq, h.at, h.change, h.executor) for h in store.execution_history(e.hash)] == [
-        (2, 10, "claimed", "exec-1")
+        (2, claimed.started_at, "claimed", "exec-1")
     ]
 
 
@@ -787,22 +788,23 @@ def test_lapsed_leases_return_to_created_and_can_be_claimed_again(store: Store) 
     ]
     for e in items:
         store.insert_execution(e)
-    store.claim(items[0].hash, "exec-1", now=10, lease_until=100)
-    store.claim(items[1].hash, "exec-1", now=10, lease_until=300)
-    store.claim(items[2].hash, "exec-2", now=10, lease_until=100)
-    expired = store.expire_leases(now=200)
+    t0 = time.time_ns()
+    store.claim(items[0].hash, "exec-1", lease=100 * S)
+    store.claim(items[1].hash, "exec-1", lease=300 * S)
+    store.claim(items[2].hash, "exec-2", lease=100 * S)
+    expired = store.expire_leases(now=t0 + 200 * S)
     assert [e.hash for e in expired] == [items[0].hash, items[2].hash]
     assert all((e.status, e.executor, e.started_at) == (Status.CREATED, None, None) for e in expired)
     assert [e.seq for e in expired] == [7, 8]
     assert store.get_execution(items[1].hash).status is Status.IN_PROGRESS
-    assert store.expire_leases(now=200) == []
+    assert store.expire_leases(now=t0 + 200 * S) == []
     history = store.execution_history(items[2].hash)
     assert [(h.seq, h.change, h.executor) for h in history] == [
         (6, "claimed", "exec-2"),
         (8, "lease_expired", "exec-2"),
     ]
     assert "exec-2" in history[1].detail
-    again = store.claim(items[0].hash, "exec-3", now=300, lease_until=900)
+    again = store.claim(items[0].hash, "exec-3", lease=900 * S)
     assert (again.status, again.executor, again.seq) == (Status.IN_PROGRESS, "exec-3", 9)
     assert [e.seq for e in store.executions_since(ExecutionFilter(), 6, 10)] == [8, 9]  # 7 moved to 9
 
@@ -815,13 +817,13 @@ def test_lapsed_leases_are_expired_once_when_nodes_sweep_together(open_store) ->
     ]
     for e in items:
         stores[0].insert_execution(e)
-        stores[0].claim(e.hash, "exec-1", now=1, lease_until=10)
+        stores[0].claim(e.hash, "exec-1", lease=1)
     barrier = threading.Barrier(len(stores))
     expired: list[CID] = []
 
     def sweep(s: Store) -> None:
         barrier.wait()
-        expired.extend(e.hash for e in s.expire_leases(now=100))
+        expired.extend(e.hash for e in s.expire_leases(now=time.time_ns() + 100 * S))
 
     threads = [threading.Thread(target=sweep, args=(s,)) for s in stores]
     for t in threads:
@@ -860,3 +862,62 @@ def test_peers_cursor_counts_and_provenance(store: Store) -> None:
     assert [p.id for p in store.list_peers()] == [peer]
     assert store.delete_peer(peer) is True and store.delete_peer(peer) is False
     assert store.get_peer(peer) is None and store.provenance(e2) == (peer, 100)
+
+# -- task queues -------------------------------------------------------------------------------------
+
+
+def test_claim_next_takes_the_oldest_of_a_queue_once(store: Store) -> None:
+    run = make_run(store)
+    store.put_operation(OP.manifest, OP.version)
+    store.set_run_queues(run.id, {"0.1": "gpu", OP.manifest.name: "cpu"})
+    assert store.run_queues(run.id) == {"0.1": "gpu", OP.manifest.name: "cpu"}
+    items = [
+        execution(run, 0, step, [cid_of("ev")], [cid_of(step)], status=Status.CREATED) for step in range(4)
+    ]
+    for e in items:
+        store.insert_execution(e)
+    assert store.claim_next("x", "default", (), 10, S) == []  # every step is routed elsewhere
+    [gpu] = store.claim_next("g", "gpu", (), 10, S)
+    assert (gpu.hash, gpu.status, gpu.executor) == (items[1].hash, Status.IN_PROGRESS, "g")
+    assert store.claim_next("c", "cpu", (cid_of("another op"),), 10, S) == []  # not its operation
+    first = store.claim_next("c", "cpu", (OP.version_id,), 2, S)
+    rest = store.claim_next("c", "cpu", (), 10, S)
+    assert [e.hash for e in first + rest] == [items[0].hash, items[2].hash, items[3].hash]  # oldest first
+    assert [e.seq for e in first + rest] == sorted(e.seq for e in first + rest)
+    assert store.claim_next("c", "cpu", (), 10, S) == []
+    for e in [gpu, *first, *rest]:
+        assert [(h.change, h.executor, h.seq) for h in store.execution_history(e.hash)] == [
+            ("claimed", e.executor, e.seq)
+        ]
+
+
+def test_concurrent_claimants_on_several_nodes_win_each_execution_once(open_store) -> None:
+    stores = [open_store() for _ in range(3)]
+    run = make_run(stores[0])
+    items = [
+        execution(run, 0, step, [cid_of("ev")], [cid_of(step)], status=Status.CREATED) for step in range(60)
+    ]
+    for e in items:
+        stores[0].insert_execution(e)
+    barrier = threading.Barrier(6)
+    won: list[tuple[str, CID]] = []
+
+    def claim(s: Store, name: str) -> None:
+        barrier.wait()
+        while got := s.claim_next(name, "default", (), 3, 60 * S):
+            won.extend((name, e.hash) for e in got)
+
+    threads = [
+        threading.Thread(target=claim, args=(s, f"exec-{i}-{n}"))
+        for i, s in enumerate(stores)
+        for n in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(h.cid_bytes for _, h in won) == sorted(e.hash.cid_bytes for e in items)  # once each
+    for name, h in won:
+        history = stores[1].execution_history(h)
+        assert [(x.change, x.executor) for x in history] == [("claimed", name)]
+        assert stores[2].get_execution(h).executor == name

@@ -8,10 +8,19 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class NewRunRequest(_message.Message):
-    __slots__ = ("workflow",)
+    __slots__ = ("workflow", "queues")
+    class QueuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     WORKFLOW_FIELD_NUMBER: _ClassVar[int]
+    QUEUES_FIELD_NUMBER: _ClassVar[int]
     workflow: bytes
-    def __init__(self, workflow: _Optional[bytes] = ...) -> None: ...
+    queues: _containers.ScalarMap[str, str]
+    def __init__(self, workflow: _Optional[bytes] = ..., queues: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class NextRequest(_message.Message):
     __slots__ = ("run", "inputs", "fresh")

@@ -123,6 +123,15 @@ MIGRATIONS: list[str] = [
         refused bigint NOT NULL, last_error text, last_error_at bigint, last_seen_at bigint);
     CREATE TABLE provenance (execution bytea PRIMARY KEY, peer text NOT NULL, at bigint NOT NULL);
     """,
+    # 11 (as SQLite's 11): task queues: the queue a created execution is offered on, the
+    # partial index executors claim from (what waits, oldest first), each run's routes.
+    """
+    ALTER TABLE executions ADD COLUMN queue text NOT NULL DEFAULT 'default';
+    CREATE INDEX executions_claimable ON executions (queue, id) WHERE status = 'created';
+    CREATE TABLE run_queues (
+        run bytea NOT NULL, selector text NOT NULL, queue text NOT NULL,
+        PRIMARY KEY (run, selector));
+    """,
 ]
 
 CHANNEL = "catenary_changes"

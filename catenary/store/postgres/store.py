@@ -4,7 +4,7 @@ counter last) on top of the reads it shares with SQLite (:mod:`catenary.store.sq
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +14,7 @@ from psycopg.conninfo import conninfo_to_dict
 from catenary.cid import CID, encode
 from catenary.errors import StoreError, StoreUnavailableError
 from catenary.model import Execution, Status
+from catenary.model.queues import DEFAULT_QUEUE
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
 from catenary.store.failures import classify
 from catenary.store.lineage import lineage_statements
@@ -38,6 +39,8 @@ class PostgresStore(SQLStore):
     CONTAINS = "position({needle} IN {haystack}) > 0"
     LINEAGE_SQL = lineage_statements(lambda name: f"%({name})s")
     EVENT_ORDER_LOCK = "SELECT pg_advisory_xact_lock(7308613719182107681)"  # "emitted!" as an int64
+    # The server's clock at the start of the transaction, whichever node asks.
+    NOW_NS = "(extract(epoch FROM now()) * 1000000000)::bigint"
 
     def __init__(self, dsn: str, pool_size: int = 10, connect_timeout: float = 10.0) -> None:
         self.dsn = dsn
@@ -234,11 +237,16 @@ class PostgresStore(SQLStore):
 
     # external executors -------------------------------------------------------------------------
     def insert_execution(self, execution: Execution) -> Execution | None:
+        queue = self._queue_of(execution) if execution.status is Status.CREATED else DEFAULT_QUEUE
         try:
             with self._write() as conn:
                 top, inserted = self._insert_executions(conn, [execution])
                 if inserted != 1:
                     raise Abort  # the hash exists: roll back the counter too
+                if queue != DEFAULT_QUEUE:
+                    conn.execute(
+                        "UPDATE executions SET queue = %s WHERE hash = %s", (queue, execution.hash.cid_bytes)
+                    )
         except Abort:
             return None
         self._notify(top)
@@ -276,51 +284,92 @@ class PostgresStore(SQLStore):
         return self.get_execution(execution_hash)
 
     # leases of external executors ----------------------------------------------------------------
-    def claim(self, execution_hash: CID, executor: str, *, now: int, lease_until: int) -> Execution | None:
+    def claim(self, execution_hash: CID, executor: str, *, lease: int) -> Execution | None:
         try:
             with self._write() as conn:
                 # The execution row first (of two claimants, the second waits here and then
                 # matches nothing), the counter last, as in every writer.
                 row = conn.execute(
-                    "UPDATE executions SET status = 'in_progress', executor = %s, started_at = %s, "
-                    "lease_until = %s WHERE hash = %s AND status = 'created' RETURNING id",
-                    (executor, now, lease_until, execution_hash.cid_bytes),
+                    "UPDATE executions SET status = 'in_progress', executor = %s, "
+                    f"started_at = {self.NOW_NS}, "
+                    f"lease_until = {self.NOW_NS} + %s WHERE hash = %s AND status = 'created' "
+                    "RETURNING id, started_at",
+                    (executor, lease, execution_hash.cid_bytes),
                 ).fetchone()
                 if row is None:
                     raise Abort
                 top = self._bump_seq(conn, [row[0]])
                 conn.execute(
                     "INSERT INTO execution_history VALUES (%s, %s, %s, 'claimed', %s, NULL)",
-                    (execution_hash.cid_bytes, top, now, executor),
+                    (execution_hash.cid_bytes, top, row[1], executor),
                 )
         except Abort:
             return None
         self._notify(top)
         return self.get_execution(execution_hash)
 
-    def expire_leases(self, now: int, limit: int = 100) -> list[Execution]:
+    def claim_next(
+        self, executor: str, queue: str, operations: Sequence[CID], limit: int, lease: int
+    ) -> list[Execution]:
+        where = "status = 'created' AND queue = %(queue)s"
+        if operations:
+            where += " AND operation = ANY(%(operations)s::bytea[])"
+        params = {
+            "queue": queue,
+            "operations": [op.cid_bytes for op in operations],
+            "limit": limit,
+            "executor": executor,
+            "lease": lease,
+        }
+        # A read first: claimants on every node wake on every commit and most find nothing.
+        if not self._read(f"SELECT 1 FROM executions WHERE {where} LIMIT 1", params):
+            return []
+        with self._write() as conn:
+            # SKIP LOCKED: claimants on any nodes each lock different rows and never wait for
+            # one another's; FOR UPDATE re-checks the status of a row that changed meanwhile,
+            # so each execution has one winner.
+            rows = conn.execute(
+                f"WITH picked AS (SELECT id FROM executions WHERE {where} ORDER BY id "
+                f"LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+                f"UPDATE executions x SET status = 'in_progress', executor = %(executor)s, "
+                f"started_at = {self.NOW_NS}, lease_until = {self.NOW_NS} + %(lease)s "
+                f"FROM picked WHERE x.id = picked.id RETURNING x.id, x.hash, x.started_at",
+                params,
+            ).fetchall()
+            if not rows:
+                return []
+            rows.sort(key=lambda r: r[0])
+            top = self._bump_seq(conn, [r[0] for r in rows])  # the counter last, as in every writer
+            first = top - len(rows) + 1
+            conn.cursor().executemany(
+                "INSERT INTO execution_history VALUES (%s, %s, %s, 'claimed', %s, NULL)",
+                [(hash_, first + i, at, executor) for i, (_, hash_, at) in enumerate(rows)],
+            )
+        self._notify(top)
+        return [e for e in (self.get_execution(CID(r[1])) for r in rows) if e is not None]
+
+    def expire_leases(self, now: int | None = None, limit: int = 100) -> list[Execution]:
+        lapsed = f"status = 'in_progress' AND lease_until < coalesce(%s::bigint, {self.NOW_NS})"
         # A read first: every node sweeps every second or so and most sweeps find nothing.
-        if not self._read(
-            "SELECT 1 FROM executions WHERE status = 'in_progress' AND lease_until < %s LIMIT 1", (now,)
-        ):
+        if not self._read(f"SELECT 1 FROM executions WHERE {lapsed} LIMIT 1", (now,)):
             return []
         with self._write() as conn:
             # SKIP LOCKED: two nodes sweeping at once split the lapsed claims between them, and
             # a claim being renewed or completed right now is left for the next sweep (FOR UPDATE
             # re-checks the condition on rows that changed meanwhile).
             rows = conn.execute(
-                "SELECT id, hash, executor, lease_until FROM executions WHERE status = 'in_progress' "
-                "AND lease_until < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                (now, limit),
+                f"SELECT id, hash, executor, lease_until, coalesce(%s::bigint, {self.NOW_NS}) "
+                f"FROM executions WHERE {lapsed} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                (now, now, limit),
             ).fetchall()
             if not rows:
                 return []
             top = self._bump_seq(conn, [r[0] for r in rows], status="created")
             first = top - len(rows) + 1
-            for offset, (_, hash_, owner, until) in enumerate(rows):
+            for offset, (_, hash_, owner, until, at) in enumerate(rows):
                 conn.execute(
                     "INSERT INTO execution_history VALUES (%s, %s, %s, 'lease_expired', %s, %s)",
-                    (hash_, first + offset, now, owner, f"lease of {owner} ended at {until}"),
+                    (hash_, first + offset, at, owner, f"lease of {owner} ended at {until}"),
                 )
         self._notify(top)
         return [e for e in (self.get_execution(CID(r[1])) for r in rows) if e is not None]
