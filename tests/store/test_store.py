@@ -863,6 +863,7 @@ def test_peers_cursor_counts_and_provenance(store: Store) -> None:
     assert store.delete_peer(peer) is True and store.delete_peer(peer) is False
     assert store.get_peer(peer) is None and store.provenance(e2) == (peer, 100)
 
+
 # -- task queues -------------------------------------------------------------------------------------
 
 
