@@ -16,7 +16,7 @@ from catenary.model import Execution, Status
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
 from catenary.store.failures import classify, read_only_fs
 from catenary.store.lineage import lineage_statements
-from catenary.store.rows import COLUMNS, execution_row, import_rows
+from catenary.store.rows import COLUMNS, INSERT_ATTEMPT, attempt_row, execution_row, import_rows
 from catenary.store.sql import Abort, SQLStore, apply_migrations
 
 # Each migration runs once, in order, in the transaction that records it. PostgreSQL's
@@ -126,6 +126,13 @@ MIGRATIONS: list[str] = [
     # the record when present (docs/hashing.md), so lineage crosses from a run to its source.
     """
     ALTER TABLE emitted_events ADD COLUMN source BLOB;
+    """,
+    # 10: the attempts of an execution tried under a retry policy (issue 15); the record keeps
+    # the last attempt's outcome, these rows every attempt (error NULL: the one that completed).
+    """
+    CREATE TABLE execution_attempts (
+        execution BLOB NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL, error TEXT, PRIMARY KEY (execution, attempt)) WITHOUT ROWID;
     """,
 ]
 
@@ -331,6 +338,8 @@ class SQLiteStore(SQLStore):
         self._insert_executions(db, step.executions)
         if step.attestations:
             self._insert_attestations(db, step.attestations, step.now)
+        if step.attempts:
+            db.executemany(INSERT_ATTEMPT, [attempt_row(a) for a in step.attempts])
 
     def _insert_executions(self, db: sqlite3.Connection, executions: list[Execution]) -> None:
         if not executions:

@@ -115,6 +115,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE emitted_events ADD COLUMN source bytea;
     """,
+    # 10 (as SQLite's 10): the attempts of an execution tried under a retry policy.
+    """
+    CREATE TABLE execution_attempts (
+        execution bytea NOT NULL, attempt integer NOT NULL, started_at bigint NOT NULL,
+        finished_at bigint NOT NULL, error text, PRIMARY KEY (execution, attempt));
+    """,
 ]
 
 CHANNEL = "catenary_changes"
