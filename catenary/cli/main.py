@@ -38,6 +38,7 @@ from catenary.cli.output import (
     out,
     read_file,
 )
+from catenary.cli.runopts import drive_options, is_local_drive, run_options
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
@@ -544,30 +545,47 @@ fresh_option = click.option("--fresh", is_flag=True, help="Execute everything ag
     default=None,
     help="A line per step and segment on stderr as they finish (default: when stderr is a terminal).",
 )
+@drive_options
 @json_option
 @pass_ctx
 def run_cmd(
-    c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, progress: bool | None, as_json: bool
+    c: Context,
+    workflow_id: str,
+    inputs: tuple[str, ...],
+    fresh: bool,
+    progress: bool | None,
+    as_json: bool,
+    parallel: int,
+    **policy: Any,
 ) -> None:
     """Run a workflow to the end (new, then next until done)."""
     from catenary.cli.progress import RunProgress
 
     wf_id = cid_arg(workflow_id, "WORKFLOW")
     values = parse_segment_inputs(inputs, c.value_cap)
+    options = run_options(**policy)
+    extra: dict[str, Any] = {}
+    if is_local_drive(parallel, options):
+        c.local("run --parallel/--retries/--step-timeout/--options")
+        extra = {"parallel": parallel, "options": options}
     live = sys.stderr.isatty() if progress is None else progress
     # With --json the document names the run, and stderr stays the one error line scripts read.
     shown = RunProgress(c.node, c.node.workflows.get(wf_id).workflow, live, say_run=live or not as_json)
     try:
         with failure_document(as_json):
             state, result = c.node.runs.run(
-                wf_id, values, fresh=fresh, on_step=shown.step, on_start=shown.start
+                wf_id, values, fresh=fresh, on_step=shown.step, on_start=shown.start, **extra
             )
     finally:
         shown.close()
+    print_run(state.id, result, as_json)
+
+
+def print_run(run_id: CID, result: Any, as_json: bool) -> None:
     if as_json:
         emit(render.step_json(result))
         return
-    out.print(f"run     {state.id}")
+    out.print(f"run     {run_id}")
     out.print(f"result  {dumps(result.result)}")
     out.print(f"final   {result.final}")
     out.print(f"time    {result.total_time:.2f} ms")
@@ -680,6 +698,34 @@ def runs_get(c: Context, run_id: str, as_json: bool) -> None:
     out.print(f"{'nonce':13} {json.dumps(document['nonce'])}")
     for o in document["outputs"]:
         out.print(f"  segment {o['segment']}: output {o['output']} from {o['producer']}")
+
+
+@runs.command("retry")
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    metavar="SEG=VALUE",
+    help="External input for a segment the failed run never reached; repeat in slot order.",
+)
+@drive_options
+@json_option
+@pass_ctx
+def runs_retry(
+    c: Context, run_id: str, inputs: tuple[str, ...], as_json: bool, parallel: int, **policy: Any
+) -> None:
+    """Run a failed run again as a new run with the inputs it was given: what completed is
+    reused (memo), so the work starts where it failed. The failed run stays failed."""
+    node = c.local("runs retry")
+    values = parse_segment_inputs(inputs, c.value_cap)
+    options = run_options(**policy)
+    with failure_document(as_json):
+        state, result = node.runs.retry(cid_arg(run_id, "RUN"), values, parallel, options)
+    if not as_json:
+        out.print(f"retry of {run_id}")
+    print_run(state.id, result, as_json)
 
 
 # executions ------------------------------------------------------------------------------
