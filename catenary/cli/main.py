@@ -556,14 +556,18 @@ def run_cmd(
     progress: bool | None,
     as_json: bool,
     parallel: int,
-    **policy: Any,
+    retries: int | None,
+    backoff: float | None,
+    retry_on: tuple[str, ...],
+    step_timeout: float | None,
+    options_file: Path | None,
 ) -> None:
     """Run a workflow to the end (new, then next until done)."""
     from catenary.cli.progress import RunProgress
 
     wf_id = cid_arg(workflow_id, "WORKFLOW")
     values = parse_segment_inputs(inputs, c.value_cap)
-    options = run_options(**policy)
+    options = run_options(retries, backoff, retry_on, step_timeout, options_file)
     extra: dict[str, Any] = {}
     if is_local_drive(parallel, options):
         c.local("run --parallel/--retries/--step-timeout/--options")
@@ -714,13 +718,22 @@ def runs_get(c: Context, run_id: str, as_json: bool) -> None:
 @json_option
 @pass_ctx
 def runs_retry(
-    c: Context, run_id: str, inputs: tuple[str, ...], as_json: bool, parallel: int, **policy: Any
+    c: Context,
+    run_id: str,
+    inputs: tuple[str, ...],
+    as_json: bool,
+    parallel: int,
+    retries: int | None,
+    backoff: float | None,
+    retry_on: tuple[str, ...],
+    step_timeout: float | None,
+    options_file: Path | None,
 ) -> None:
     """Run a failed run again as a new run with the inputs it was given: what completed is
     reused (memo), so the work starts where it failed. The failed run stays failed."""
     node = c.local("runs retry")
     values = parse_segment_inputs(inputs, c.value_cap)
-    options = run_options(**policy)
+    options = run_options(retries, backoff, retry_on, step_timeout, options_file)
     with failure_document(as_json):
         state, result = node.runs.retry(cid_arg(run_id, "RUN"), values, parallel, options)
     if not as_json:
