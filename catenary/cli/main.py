@@ -222,8 +222,9 @@ DB_HELP = (
     "executor",
     envvar="CATENARY_EXECUTOR",
     metavar="SPEC",
-    help="Where operations run: local (default), dask:local (a Dask cluster of worker "
-    "processes started here) or dask://HOST:PORT (a running Dask scheduler).",
+    help="Where operations run: local (default), processes[:N] (a pool of N local processes), "
+    "dask:local (a Dask cluster of worker processes started here) or dask://HOST:PORT "
+    "(a running Dask scheduler).",
 )
 @click.option(
     "--remote-wait",

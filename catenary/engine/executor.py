@@ -92,6 +92,71 @@ def _call_with_timeout(op: Operation, values: list[Any], config: dict[str, str],
     return result
 
 
+class ProcessExecutor(Executor):
+    """Calls the function in a pool of ``workers`` local processes (``processes:N``): CPU-bound
+    Python operations of segments run at once (``run --parallel``) then use several cores. The
+    function travels by value (cloudpickle, as to Dask workers), the values by pickle. Worker
+    processes are spawned, not forked (the engine holds threads and database connections),
+    on first use. A call past its timeout is discarded (its process finishes it)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: Any = None
+        self._lock = threading.Lock()
+        self._payloads: dict[CID, bytes] = {}
+
+    def _executor(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._pool = ProcessPoolExecutor(self.workers, multiprocessing.get_context("spawn"))
+            return self._pool
+
+    def call(self, op: Operation, values: list[Any], config: dict[str, str], timeout: float | None) -> Any:
+        from concurrent.futures import TimeoutError as FutureTimeout
+        from concurrent.futures.process import BrokenProcessPool
+
+        payload = self._payloads.get(op.version_id)
+        if payload is None:
+            from catenary.extras import require_extra
+
+            require_extra("dask")  # cloudpickle comes with it
+            import cloudpickle  # type: ignore[import-untyped]
+
+            _ship_module(op)
+            payload = self._payloads[op.version_id] = cloudpickle.dumps(op.func)
+        future = self._executor().submit(_call_pickled, payload, values, config)
+        try:
+            return future.result(timeout)
+        except FutureTimeout as exc:
+            raise OperationTimeout(
+                f"{op.name} did not finish within the operation timeout of {timeout:g} s"
+            ) from exc
+        except BrokenProcessPool as exc:
+            with self._lock:
+                self._pool = None  # a new pool for the next call
+            raise ExecutorUnavailableError(
+                f"a worker process died while running {op.name}; nothing was recorded for this "
+                f"segment, step it again"
+            ) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+def _call_pickled(payload: bytes, values: list[Any], config: dict[str, str]) -> Any:
+    import pickle
+
+    return pickle.loads(payload)(*values, **config)
+
+
 class DaskExecutor(Executor):
     """Runs invocations on a Dask distributed cluster; connects (or starts it) on first use.
 
@@ -265,7 +330,7 @@ def _ship_module(op: Operation) -> None:
     module = sys.modules.get(name)
     if module is None or name == "__main__" or name.split(".")[0] == "catenary":
         return
-    import cloudpickle  # type: ignore[import-untyped]  # distributed's own dependency
+    import cloudpickle  # distributed's own dependency
 
     cloudpickle.register_pickle_by_value(module)
 
@@ -288,12 +353,18 @@ class _WasmCall:
 
 
 def executor_from_spec(spec: str | Executor | None) -> Executor:
-    """The executor a ``--executor`` value names: ``local`` (default), ``dask:local``, or
-    ``dask://HOST:PORT`` (a running scheduler)."""
+    """The executor a ``--executor`` value names: ``local`` (default), ``processes[:N]`` (a
+    pool of N local processes), ``dask:local``, or ``dask://HOST:PORT`` (a running scheduler)."""
     if isinstance(spec, Executor):
         return spec
     if spec is None or spec in ("", "local"):
         return LocalExecutor()
+    if spec == "processes":
+        return ProcessExecutor()
+    if spec.startswith("processes:") and spec.removeprefix("processes:").isdigit():
+        count = int(spec.removeprefix("processes:"))
+        if count >= 1:
+            return ProcessExecutor(count)
     if spec == "dask:local":
         return DaskExecutor()
     if spec.startswith("dask://"):
@@ -302,6 +373,6 @@ def executor_from_spec(spec: str | Executor | None) -> Executor:
         if host and port.isdigit():
             return DaskExecutor(f"tcp://{address}")
     raise BadInputError(
-        f"--executor {spec!r}: expected local, dask:local or dask://HOST:PORT "
+        f"--executor {spec!r}: expected local, processes[:N], dask:local or dask://HOST:PORT "
         f"(a Dask scheduler, e.g. dask://127.0.0.1:8786)"
     )

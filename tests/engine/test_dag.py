@@ -240,3 +240,20 @@ def test_run_options_from_json_name_what_is_wrong() -> None:
         RunOptions.from_json('{"steps": {"x": 3}}', "f")
     with pytest.raises(BadInputError, match=r"f\.default: attempts must be at least 1"):
         RunOptions.from_json('{"default": {"attempts": 0}}', "f")
+
+
+def test_a_process_pool_runs_ready_segments_with_the_same_records(node_at) -> None:
+    from catenary.engine.executor import ProcessExecutor
+
+    fan = manifest(
+        ([-1], ["test/inc"]),
+        *[([0], [("retry/spin", {"work": str(1000 + i)})]) for i in range(4)],
+        name="fan",
+    )
+    seen = []
+    for node in (node_at("local"), node_at("pool", executor=ProcessExecutor(2))):
+        wf = node.workflows.create(json.dumps(fan))
+        run = node.runs.new(wf.id, NONCE)
+        node.runs.resume(run.id, {0: [1]}, parallel=4)
+        seen.append(records(node, run.id))
+    assert seen[0] == seen[1] and len(seen[0]) == 5
