@@ -92,6 +92,7 @@ class _SegmentRun:
     recorded: set[CID] = field(default_factory=set)  # remote executions their executors recorded
     error: str | None = None  # set by the step that failed; no step runs after it
     attempts: list[Attempt] = field(default_factory=list)  # of steps tried more than once
+    finished: float | None = None  # perf_counter() when its last step ended (not its commit)
 
 
 class Engine:
@@ -254,6 +255,7 @@ class Engine:
         for step_index, (step, op) in enumerate(zip(seg.segment.sequence, seg.operations)):
             if not self._step(seg, step_index, step.version_id, step.config, op):
                 break
+        seg.finished = time.perf_counter()  # a segment run ahead may wait to commit: not its time
         return seg
 
     def _begin(
@@ -473,7 +475,7 @@ class Engine:
         """Commit the segment in one transaction; raise ExecutionFailedError if a step failed."""
         state, error = seg.state, seg.error
         run_id, index = state.id, seg.index
-        segment_time = (time.perf_counter() - seg.started) * 1000
+        segment_time = ((seg.finished or time.perf_counter()) - seg.started) * 1000
         total_time = seg.base_total + segment_time
         last = seg.executions[-1]
         done = error is None and index == seg.last_segment

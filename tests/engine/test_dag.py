@@ -257,3 +257,15 @@ def test_a_process_pool_runs_ready_segments_with_the_same_records(node_at) -> No
         node.runs.resume(run.id, {0: [1]}, parallel=4)
         seen.append(records(node, run.id))
     assert seen[0] == seen[1] and len(seen[0]) == 5
+
+
+def test_attempts_and_a_parallel_run_on_each_store(make_node, tmp_path) -> None:
+    """The attempts rows and in-order commits of concurrent segments, on SQLite and PostgreSQL."""
+    node = make_node(operations=OPS)
+    wf = flaky_workflow(node, tmp_path)
+    options = RunOptions(StepPolicy(attempts=3))
+    done = node.runs.run(wf.id, {0: [1]}, options=options, parallel=2)
+    flaky = records(node, done.id)[(0, 1)]
+    assert [a.error is None for a in node.executions.attempts(flaky[0])] == [False, False, True]
+    fan = node.workflows.create(json.dumps(DAG))
+    assert node.runs.run(fan.id, DAG_INPUTS, parallel=4).result == 17
