@@ -214,11 +214,12 @@ def register_remote_cmd(c: Any, manifest_file: Path, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def exec_history(c: Any, execution_hash: str, as_json: bool) -> None:
-    """Show what an execution's record overwrites: each claim by an external executor and each
-    lease that lapsed and returned it to created."""
+    """Show what an execution's record overwrites: each claim by an external executor, each
+    lease that lapsed and returned it to created, and each attempt under a retry policy."""
     wanted = cid_arg(execution_hash, "HASH")
     node = c.local("exec history")
     entries = node.executions.history(wanted)
+    attempts = node.executions.attempts(wanted)
     if as_json:
         emit(
             {
@@ -227,9 +228,20 @@ def exec_history(c: Any, execution_hash: str, as_json: bool) -> None:
                     {"seq": h.seq, "at": h.at, "change": h.change, "executor": h.executor, "detail": h.detail}
                     for h in entries
                 ],
+                "attempts": [
+                    {
+                        "attempt": a.attempt,
+                        "started_at": a.started_at,
+                        "finished_at": a.finished_at,
+                        "error": a.error,
+                    }
+                    for a in attempts
+                ],
             }
         )
         return
     for h in entries:
         detail = f"  ({h.detail})" if h.detail else ""
         click.echo(f"{h.seq:>8} {h.change:14} {h.executor or '-'}{detail}")
+    for a in attempts:
+        click.echo(f"attempt {a.attempt}: {a.error or 'completed'}")

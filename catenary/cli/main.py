@@ -38,6 +38,7 @@ from catenary.cli.output import (
     out,
     read_file,
 )
+from catenary.cli.runopts import drive_options, is_local_drive, run_options
 from catenary.cli.values import parse_segment_inputs, parse_value
 from catenary.cli.wasm import op_add
 from catenary.errors import BadInputError, CatenaryError, ExecutionFailedError
@@ -221,8 +222,9 @@ DB_HELP = (
     "executor",
     envvar="CATENARY_EXECUTOR",
     metavar="SPEC",
-    help="Where operations run: local (default), dask:local (a Dask cluster of worker "
-    "processes started here) or dask://HOST:PORT (a running Dask scheduler).",
+    help="Where operations run: local (default), processes[:N] (a pool of N local processes), "
+    "dask:local (a Dask cluster of worker processes started here) or dask://HOST:PORT "
+    "(a running Dask scheduler).",
 )
 @click.option(
     "--remote-wait",
@@ -553,6 +555,7 @@ queue_option = click.option(
     default=None,
     help="A line per step and segment on stderr as they finish (default: when stderr is a terminal).",
 )
+@drive_options
 @json_option
 @pass_ctx
 def run_cmd(
@@ -563,6 +566,12 @@ def run_cmd(
     queues: tuple[str, ...],
     progress: bool | None,
     as_json: bool,
+    parallel: int,
+    retries: int | None,
+    backoff: float | None,
+    retry_on: tuple[str, ...],
+    step_timeout: float | None,
+    options_file: Path | None,
 ) -> None:
     """Run a workflow to the end (new, then next until done)."""
     from catenary.cli.progress import RunProgress
@@ -571,20 +580,29 @@ def run_cmd(
     routes = parse_routes(queues)
     wf_id = cid_arg(workflow_id, "WORKFLOW")
     values = parse_segment_inputs(inputs, c.value_cap)
+    options = run_options(retries, backoff, retry_on, step_timeout, options_file)
+    extra: dict[str, Any] = {}
+    if is_local_drive(parallel, options):
+        c.local("run --parallel/--retries/--step-timeout/--options")
+        extra = {"parallel": parallel, "options": options}
     live = sys.stderr.isatty() if progress is None else progress
     # With --json the document names the run, and stderr stays the one error line scripts read.
     shown = RunProgress(c.node, c.node.workflows.get(wf_id).workflow, live, say_run=live or not as_json)
     try:
         with failure_document(as_json):
             state, result = c.node.runs.run(
-                wf_id, values, fresh=fresh, on_step=shown.step, on_start=shown.start, queues=routes
+                wf_id, values, fresh=fresh, on_step=shown.step, on_start=shown.start, queues=routes, **extra
             )
     finally:
         shown.close()
+    print_run(state.id, result, as_json)
+
+
+def print_run(run_id: CID, result: Any, as_json: bool) -> None:
     if as_json:
         emit(render.step_json(result))
         return
-    out.print(f"run     {state.id}")
+    out.print(f"run     {run_id}")
     out.print(f"result  {dumps(result.result)}")
     out.print(f"final   {result.final}")
     out.print(f"time    {result.total_time:.2f} ms")
@@ -701,6 +719,43 @@ def runs_get(c: Context, run_id: str, as_json: bool) -> None:
     out.print(f"{'nonce':13} {json.dumps(document['nonce'])}")
     for o in document["outputs"]:
         out.print(f"  segment {o['segment']}: output {o['output']} from {o['producer']}")
+
+
+@runs.command("retry")
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    metavar="SEG=VALUE",
+    help="External input for a segment the failed run never reached; repeat in slot order.",
+)
+@drive_options
+@json_option
+@pass_ctx
+def runs_retry(
+    c: Context,
+    run_id: str,
+    inputs: tuple[str, ...],
+    as_json: bool,
+    parallel: int,
+    retries: int | None,
+    backoff: float | None,
+    retry_on: tuple[str, ...],
+    step_timeout: float | None,
+    options_file: Path | None,
+) -> None:
+    """Run a failed run again as a new run with the inputs it was given: what completed is
+    reused (memo), so the work starts where it failed. The failed run stays failed."""
+    node = c.local("runs retry")
+    values = parse_segment_inputs(inputs, c.value_cap)
+    options = run_options(retries, backoff, retry_on, step_timeout, options_file)
+    with failure_document(as_json):
+        state, result = node.runs.retry(cid_arg(run_id, "RUN"), values, parallel, options)
+    if not as_json:
+        out.print(f"retry of {run_id}")
+    print_run(state.id, result, as_json)
 
 
 # executions ------------------------------------------------------------------------------

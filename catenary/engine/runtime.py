@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from catenary.cid import CID, block, block_cid, check_value, decode, encode
 from catenary.engine.executor import Executor, executor_from_spec
+from catenary.engine.policy import RunOptions
 
 # An import list (catenary/__init__.py imports the same errors): names, no logic.
 from catenary.errors import (
@@ -34,6 +35,7 @@ from catenary.errors import (
 from catenary.model import Event, Execution, Invocation, Preimages, Run, RunStatus, Segment, Status, Workflow
 from catenary.model.placement import misplacement
 from catenary.model.results import DEFAULT_MAX_VALUE_SIZE as DEFAULT_MAX_VALUE_SIZE
+from catenary.model.results import Attempt
 from catenary.model.results import StepResult as StepResult
 from catenary.model.types import TypeSpec, mismatch
 from catenary.model.workflow import EXTERNAL
@@ -70,12 +72,15 @@ class _SegmentRun:
     """What one call of ``next()`` carries from step to step until it commits."""
 
     state: RunState
+    index: int  # the segment's index in the workflow
+    base_total: float  # the run's total_time before this segment
     last_segment: int  # index of the workflow's last segment
     segment: Segment
     operations: list[Operation]
     blocks: list[tuple[CID, bytes]]  # values to commit: external inputs, then outputs
     started: float  # perf_counter() at the start, for segment_time
     lookup: Callable[[CID, Operation], tuple[CID, CID] | None] | None  # memo lookup, None when fresh
+    options: RunOptions  # retries and timeouts of its steps
     slots: list[_Slot] = field(default_factory=list)  # the next step's inputs
     events: list[Event] = field(default_factory=list)
     executions: list[Execution] = field(default_factory=list)
@@ -86,6 +91,8 @@ class _SegmentRun:
     attestations: list[Any] = field(default_factory=list)
     recorded: set[CID] = field(default_factory=set)  # remote executions their executors recorded
     error: str | None = None  # set by the step that failed; no step runs after it
+    attempts: list[Attempt] = field(default_factory=list)  # of steps tried more than once
+    finished: float | None = None  # perf_counter() when its last step ended (not its commit)
 
 
 class Engine:
@@ -102,7 +109,10 @@ class Engine:
         executor: Executor | str | None = None,
         remote_wait: float | None = DEFAULT_REMOTE_WAIT,
         trusts: Callable[[str, Operation], bool] | None = None,
+        options: RunOptions | None = None,
     ) -> None:
+        # Retries and timeouts per step (catenary.engine.policy): how hard, never what.
+        self.options = options or RunOptions()
         # Seconds an operation may run before its execution fails (None: no limit).
         self.operation_timeout = operation_timeout
         # Where operation functions run (catenary.engine.executor): local by default.
@@ -211,37 +221,90 @@ class Engine:
         return blocks
 
     def next(
-        self, run_id: CID, inputs: Sequence[Any] = (), fresh: bool = False, cause: CID | None = None
+        self,
+        run_id: CID,
+        inputs: Sequence[Any] = (),
+        fresh: bool = False,
+        cause: CID | None = None,
+        options: RunOptions | None = None,
     ) -> StepResult:
         """Execute the run's next segment with the values for its ``-1`` slots; ``cause`` is the
-        emitted event that triggered it, linked from the segment's event."""
-        seg = self._begin(run_id, inputs, fresh, cause)
+        emitted event that triggered it, linked from the segment's event. ``options``: retries
+        and timeouts of its steps (default: the engine's)."""
+        seg = self._begin(run_id, inputs, fresh, cause, options)
+        return self._commit(self._perform(seg))
+
+    def advance(
+        self,
+        run_id: CID,
+        inputs: Mapping[int, Sequence[Any]],
+        parallelism: int,
+        fresh: bool = False,
+        on_step: Callable[[StepResult], None] | None = None,
+        options: RunOptions | None = None,
+    ) -> StepResult:
+        """Run every remaining segment of the run, each as soon as the segments it reads have
+        run, up to ``parallelism`` at once; commit them in index order, recording what
+        ``next()`` called once per segment would (catenary.engine.dag)."""
+        from catenary.engine.dag import advance
+
+        return advance(self, run_id, inputs, parallelism, fresh, on_step, options)
+
+    def _perform(self, seg: _SegmentRun) -> _SegmentRun:
+        """Run the segment's steps in sequence, until one fails."""
         for step_index, (step, op) in enumerate(zip(seg.segment.sequence, seg.operations)):
             if not self._step(seg, step_index, step.version_id, step.config, op):
                 break
-        return self._commit(seg)
+        seg.finished = time.perf_counter()  # a segment run ahead may wait to commit: not its time
+        return seg
 
     def _begin(
-        self, run_id: CID, inputs: Sequence[Any], fresh: bool, cause: CID | None = None
+        self,
+        run_id: CID,
+        inputs: Sequence[Any],
+        fresh: bool,
+        cause: CID | None = None,
+        options: RunOptions | None = None,
     ) -> _SegmentRun:
         """Check the run and the inputs; the segment's state with its event and input slots."""
         state = self._run_for_step(run_id)
         if state.status != RunStatus.RUNNING:
             reason = f": {state.error}" if state.error else ""
             raise RunStateError(f"run {run_id} is {state.status}{reason}; start a new run")
+        sources = {i: _Slot(o.output, o.producer, store=self.store) for i, o in state.outputs.items()}
+        return self._prepare(
+            state, state.next_segment, inputs, fresh, cause, sources, state.total_time, options
+        )
+
+    def _prepare(
+        self,
+        state: RunState,
+        index: int,
+        inputs: Sequence[Any],
+        fresh: bool,
+        cause: CID | None,
+        sources: Mapping[int, _Slot],
+        base_total: float,
+        options: RunOptions | None = None,
+    ) -> _SegmentRun:
+        """Segment ``index`` of the run, ready to perform: its event and its input slots, the
+        outputs of earlier segments taken from ``sources``."""
+        run_id = state.id
         workflow = self.workflow(state.workflow)
-        index = state.next_segment
         segment = workflow.segments[index]
         blocks = self.check_inputs(workflow, index, inputs)
         operations = [self._operation(step.version_id) for step in segment.sequence]
         seg = _SegmentRun(
             state=state,
+            index=index,
+            base_total=base_total,
             last_segment=len(workflow.segments) - 1,
             segment=segment,
             operations=operations,
             blocks=blocks,
             started=time.perf_counter(),
             lookup=None if fresh else self._memo,
+            options=options or self.options,
         )
         external = [(cid, value) for (cid, _), value in zip(blocks, inputs)]
         if external:
@@ -252,8 +315,8 @@ class Engine:
                 cid, value = next(feed)
                 seg.slots.append(_Slot(cid, seg.events[0].hash, value))
             else:
-                out = state.outputs[source]
-                seg.slots.append(_Slot(out.output, out.producer, store=self.store))
+                out = sources[source]
+                seg.slots.append(_Slot(out.cid, out.parent, out._value, out._store))
         return seg
 
     def _step(
@@ -263,7 +326,7 @@ class Engine:
         state = seg.state
         invocation = Invocation(
             state.workflow,
-            state.next_segment,
+            seg.index,
             step_index,
             version_id,
             config,
@@ -357,15 +420,28 @@ class Engine:
     def _run_here(
         self, seg: _SegmentRun, invocation: Invocation, ids: Preimages, op: Operation, created: int
     ) -> Execution:
-        """Call the operation through the executor; the record, completed or failed."""
-        output, failure = self._invoke(
-            op, [s.value for s in seg.slots], invocation.config, checked=False, timeout=self.operation_timeout
-        )
-        done_at = time.time_ns()
-        output_cid = data = None
-        if failure is None:
-            output_cid, data, failure = self._output_block(op, output)
+        """Call the operation through the executor, as many times as its policy allows; the
+        record, completed or failed."""
+        policy = seg.options.policy(invocation.segment, invocation.step, op.name)
+        timeout = policy.timeout if policy.timeout is not None else self.operation_timeout
+        values = [s.value for s in seg.slots]
+        attempts: list[Attempt] = []
+        while True:
+            started = time.time_ns()
+            output, failure, error_class = self._invoke(op, values, invocation.config, False, timeout)
+            done_at = time.time_ns()
+            output_cid = data = None
+            if failure is None:
+                output_cid, data, failure = self._output_block(op, output)
+            attempts.append(Attempt(ids.hash, len(attempts) + 1, started, done_at, failure))
+            if failure is None or not policy.retries(error_class, len(attempts)):
+                break
+            time.sleep(policy.delay(len(attempts)))
+        if policy.attempts > 1:  # a step under a retry policy keeps every attempt, even one
+            seg.attempts.extend(attempts)
         if failure is not None:
+            if len(attempts) > 1:
+                failure = f"{failure} (attempt {len(attempts)} of {policy.attempts})"
             seg.error = f"segment {invocation.segment} step {invocation.step} ({op.name}): {failure}"
             return invocation.record(
                 seg.state.id,
@@ -398,9 +474,9 @@ class Engine:
     def _commit(self, seg: _SegmentRun) -> StepResult:
         """Commit the segment in one transaction; raise ExecutionFailedError if a step failed."""
         state, error = seg.state, seg.error
-        run_id, index = state.id, state.next_segment
-        segment_time = (time.perf_counter() - seg.started) * 1000
-        total_time = state.total_time + segment_time
+        run_id, index = state.id, seg.index
+        segment_time = ((seg.finished or time.perf_counter()) - seg.started) * 1000
+        total_time = seg.base_total + segment_time
         last = seg.executions[-1]
         done = error is None and index == seg.last_segment
         # Remote executions are recorded by their executors as they go, not by this commit.
@@ -426,6 +502,7 @@ class Engine:
             error=error,
             now=time.time_ns(),
             attestations=seg.attestations,
+            attempts=seg.attempts,
         )
         if not self.store.commit_step(commit):
             raise RunStateError(
@@ -517,9 +594,11 @@ class Engine:
         config: dict[str, str],
         checked: bool = True,
         timeout: float | None = None,
-    ) -> tuple[Any, str | None]:
-        """Run the function through the executor; return (output, None) or (None, error text).
-        Never raises for op errors (only ExecutorUnavailableError: nothing can be recorded).
+    ) -> tuple[Any, str | None, str | None]:
+        """Run the function through the executor; return (output, None, None) or (None, error
+        text, the class name of what the operation raised or None when the engine found the
+        problem). Never raises for op errors (only ExecutorUnavailableError: nothing can be
+        recorded).
 
         ``checked=False`` skips the DAG-CBOR check of the output, for callers that encode it
         right after (see :meth:`_output_block`). With ``timeout`` (seconds) an operation still
@@ -529,20 +608,20 @@ class Engine:
         for i, (spec, value) in enumerate(zip(op.manifest.inputs, values)):
             problem = mismatch(spec, value, f"input {i}")
             if problem:
-                return None, problem
+                return None, problem, None
         try:
             output = self.executor.call(op, values, config, timeout)
         except ExecutorUnavailableError:
             raise
         except Exception as exc:  # an operation's failure is data: it is recorded, not raised
-            return None, f"{type(exc).__name__}: {exc}"
+            return None, f"{type(exc).__name__}: {exc}", type(exc).__name__
         problem = mismatch(op.manifest.output, output, "output")
         if problem:
-            return None, problem
+            return None, problem, None
         if not checked:
-            return output, None
+            return output, None, None
         problem = _encodable(output)
-        return (output, None) if problem is None else (None, problem)
+        return (output, None, None) if problem is None else (None, problem, None)
 
 
 def _executed_remotely(*_inputs: Any, **_config: str) -> Any:

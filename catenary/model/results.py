@@ -59,6 +59,19 @@ class Dispute:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One try of an execution's operation under a retry policy (catenary.engine.policy):
+    ``error`` is None for the attempt that completed it. The execution record keeps only the
+    outcome of the last attempt; its attempts are kept beside it."""
+
+    execution: CID
+    attempt: int  # 1-based
+    started_at: int  # unix ns
+    finished_at: int
+    error: str | None
+
+
+@dataclass(frozen=True)
 class SegmentOutput:
     """A finished segment of a run: its output value and the execution that produced it."""
 

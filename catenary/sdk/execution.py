@@ -26,6 +26,7 @@ from catenary.model.filter import ExecutionFilter
 from catenary.model.placement import lineage_misplacement
 from catenary.model.queues import DEFAULT_QUEUE
 from catenary.model.results import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+from catenary.model.results import Attempt as Attempt
 from catenary.model.results import Page as Page
 from catenary.model.results import Trace as Trace
 from catenary.model.results import TraceNode as TraceNode
@@ -364,6 +365,11 @@ class ExecutionManager:
         """The claims and lease expiries of an execution, oldest first."""
         self.get(execution_hash)
         return self._store.execution_history(execution_hash)
+
+    def attempts(self, execution_hash: CID) -> builtins.list[Attempt]:
+        """The attempts of an execution tried under a retry policy, first first."""
+        self.get(execution_hash)
+        return self._store.execution_attempts(execution_hash)
 
     def _start_sweeper(self) -> None:
         if self._sweeper is not None:

@@ -17,6 +17,7 @@ from catenary.cid import CID
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.emitted import Firing, ScheduleRow, SignedEvent, TriggerRow
 from catenary.model.filter import ExecutionFilter
+from catenary.model.results import Attempt as Attempt
 from catenary.model.results import Dispute as Dispute
 from catenary.model.results import RunState as RunState
 from catenary.model.results import SegmentOutput as SegmentOutput
@@ -113,6 +114,7 @@ class StepCommit:
     error: str | None
     now: int
     attestations: list[AttestationRow] = field(default_factory=list)  # of executions that did the work
+    attempts: list[Attempt] = field(default_factory=list)  # of executions tried more than once
 
 
 class Store(abc.ABC):
@@ -160,6 +162,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def get_event(self, event_hash: CID) -> Event | None: ...
+
+    @abc.abstractmethod
+    def run_events(self, run_id: CID) -> list[Event]:
+        """The events of a run (the external inputs of its segments), by segment."""
 
     # executions ----------------------------------------------------------------
     @abc.abstractmethod
@@ -295,6 +301,11 @@ class Store(abc.ABC):
 
     def execution_history(self, execution_hash: CID) -> list[HistoryEntry]:
         """The claims and lease expiries of an execution, oldest first."""
+        return []
+
+    def execution_attempts(self, execution_hash: CID) -> list[Attempt]:
+        """The attempts of an execution tried under a retry policy, first first (empty when it
+        ran once, or was not performed here)."""
         return []
 
     # lineage and trust ---------------------------------------------------------------

@@ -10,6 +10,7 @@ import cbrrr
 
 from catenary.cid import CID, decode, encode
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Status
+from catenary.model.results import Attempt
 from catenary.store.base import ImportBatch, RunState, SegmentOutput
 
 # The execution columns in the order every read returns them (the SPEC §4 record, then seq).
@@ -58,6 +59,13 @@ def links_bytes(cids: tuple[CID, ...]) -> bytes:
         if not isinstance(item, CID):
             return encode(links)
     return cbrrr.encode_dag_cbor(links, cid_type=CID)
+
+
+INSERT_ATTEMPT = "INSERT INTO execution_attempts VALUES (?, ?, ?, ?, ?)"
+
+
+def attempt_row(a: Attempt) -> tuple[Any, ...]:
+    return (a.execution.cid_bytes, a.attempt, a.started_at, a.finished_at, a.error)
 
 
 def execution_row(e: Execution) -> tuple[Any, ...]:

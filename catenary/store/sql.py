@@ -21,6 +21,7 @@ from catenary.errors import StoreError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Run, Status, Workflow
 from catenary.model.filter import ExecutionFilter
 from catenary.model.queues import DEFAULT_QUEUE, route
+from catenary.model.results import Attempt
 from catenary.store.base import (
     AttestationRow,
     Dispute,
@@ -217,6 +218,12 @@ class SQLStore(EventTables, PeerTables, Store):
     def get_event(self, event_hash: CID) -> Event | None:
         rows = self._read(self._sql("SELECT data FROM events WHERE hash = ?"), (event_hash.cid_bytes,))
         return event_from_block(rows[0][0]) if rows else None
+
+    def run_events(self, run_id: CID) -> list[Event]:
+        rows = self._read(
+            self._sql("SELECT data FROM events WHERE run = ? ORDER BY segment"), (run_id.cid_bytes,)
+        )
+        return [event_from_block(row[0]) for row in rows]
 
     # executions -------------------------------------------------------------------------------
     def find_completed(self, key: CID) -> Execution | None:
@@ -419,6 +426,16 @@ class SQLStore(EventTables, PeerTables, Store):
             (execution_hash.cid_bytes,),
         )
         return [HistoryEntry(execution_hash, *row) for row in rows]
+
+    def execution_attempts(self, execution_hash: CID) -> list[Attempt]:
+        rows = self._read(
+            self._sql(
+                "SELECT attempt, started_at, finished_at, error FROM execution_attempts "
+                "WHERE execution = ? ORDER BY attempt"
+            ),
+            (execution_hash.cid_bytes,),
+        )
+        return [Attempt(execution_hash, *row) for row in rows]
 
     # lineage and trust ------------------------------------------------------------------------
     def lineage(self, execution_hash: CID, direction: str, depth: int = 0) -> Lineage | None:

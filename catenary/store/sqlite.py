@@ -17,7 +17,7 @@ from catenary.model.queues import DEFAULT_QUEUE
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
 from catenary.store.failures import classify, read_only_fs
 from catenary.store.lineage import lineage_statements
-from catenary.store.rows import COLUMNS, execution_row, import_rows
+from catenary.store.rows import COLUMNS, INSERT_ATTEMPT, attempt_row, execution_row, import_rows
 from catenary.store.sql import Abort, SQLStore, apply_migrations
 
 # Each migration runs once, in order, in the transaction that records it. PostgreSQL's
@@ -146,6 +146,13 @@ MIGRATIONS: list[str] = [
     CREATE TABLE run_queues (
         run BLOB NOT NULL, selector TEXT NOT NULL, queue TEXT NOT NULL,
         PRIMARY KEY (run, selector)) WITHOUT ROWID;
+    """,
+    # 12: the attempts of an execution tried under a retry policy (issue 15); the record keeps
+    # the last attempt's outcome, these rows every attempt (error NULL: the one that completed).
+    """
+    CREATE TABLE execution_attempts (
+        execution BLOB NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL, error TEXT, PRIMARY KEY (execution, attempt)) WITHOUT ROWID;
     """,
 ]
 
@@ -354,6 +361,8 @@ class SQLiteStore(SQLStore):
         self._insert_executions(db, step.executions)
         if step.attestations:
             self._insert_attestations(db, step.attestations, step.now)
+        if step.attempts:
+            db.executemany(INSERT_ATTEMPT, [attempt_row(a) for a in step.attempts])
 
     def _insert_executions(self, db: sqlite3.Connection, executions: list[Execution]) -> None:
         if not executions:

@@ -132,6 +132,12 @@ MIGRATIONS: list[str] = [
         run bytea NOT NULL, selector text NOT NULL, queue text NOT NULL,
         PRIMARY KEY (run, selector));
     """,
+    # 12 (as SQLite's 12): the attempts of an execution tried under a retry policy.
+    """
+    CREATE TABLE execution_attempts (
+        execution bytea NOT NULL, attempt integer NOT NULL, started_at bigint NOT NULL,
+        finished_at bigint NOT NULL, error text, PRIMARY KEY (execution, attempt));
+    """,
 ]
 
 CHANNEL = "catenary_changes"

@@ -23,7 +23,7 @@ from catenary.store.postgres.group_commit import GroupCommit
 from catenary.store.postgres.listen import ChangeListener
 from catenary.store.postgres.pool import Connections, describe, message, unreachable
 from catenary.store.postgres.schema import CHANNEL, INSERT_EXECUTIONS, SCHEMA_VERSION
-from catenary.store.rows import COLUMN_NAMES, execution_row, import_rows
+from catenary.store.rows import COLUMN_NAMES, INSERT_ATTEMPT, attempt_row, execution_row, import_rows
 from catenary.store.sql import Abort, SQLStore
 
 
@@ -218,6 +218,10 @@ class PostgresStore(SQLStore):
         for s in steps:
             if s.attestations:
                 self._index_attestations(conn, s.attestations, s.now)
+        attempts = [attempt_row(a) for s in steps for a in s.attempts]
+        if attempts:
+            with conn.cursor() as cursor:
+                cursor.executemany(INSERT_ATTEMPT.replace("?", "%s"), attempts)
         return top, moved
 
     @staticmethod
