@@ -19,6 +19,7 @@
     ├── OperationTimeout           an operation ran past the node's timeout (recorded as its failure)
     ├── WasmExecutionError         a WASM module trapped, ran out of fuel or memory, or gave bad output
     ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently; exit 2)
+    │   └── RunCancelledError      the run was cancelled (`runs cancel`); its record says by whom (exit 1)
     ├── StatusTransitionError      an execution status change that the state machine forbids
     ├── VerificationError          a re-execution, record, block or signature check did not hold (exit 1)
     ├── MissingExtraError          an optional dependency is not installed; names the pip extra (exit 2)
@@ -66,6 +67,7 @@ __all__ = [
     "NotFoundError",
     "OperationTimeout",
     "PermissionDeniedError",
+    "RunCancelledError",
     "RunStateError",
     "ShadowingError",
     "StatusTransitionError",
@@ -193,6 +195,13 @@ class RunStateError(CatenaryError):
     """The run is finished, failed, or was stepped by someone else meanwhile; nothing was stored."""
 
     exit_code = 2
+
+
+class RunCancelledError(RunStateError):
+    """The run was cancelled (``runs cancel``): it stopped at a step boundary, its finished
+    steps are recorded, and it will not be stepped again."""
+
+    exit_code = 1
 
 
 class UnreadableBundleError(BadInputError):

@@ -45,6 +45,7 @@ CODES: list[Row] = [
     Row(errors.ShadowingError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.BadInputError, grpc.StatusCode.INVALID_ARGUMENT),
     Row(errors.StatusTransitionError, grpc.StatusCode.FAILED_PRECONDITION),
+    Row(errors.RunCancelledError, grpc.StatusCode.ABORTED),
     Row(errors.RunStateError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.ExecutionFailedError, grpc.StatusCode.ABORTED, ("execution",)),
     Row(errors.ExecutionPendingError, grpc.StatusCode.DEADLINE_EXCEEDED, ("execution",)),

@@ -33,6 +33,7 @@ from catenary.store.base import (
 )
 from catenary.store.events import EventTables
 from catenary.store.filtering import where_clauses
+from catenary.store.leases import RunLeaseTables
 from catenary.store.lineage import DIRECTIONS, lineage_from_rows
 from catenary.store.rows import (
     COLUMNS,
@@ -82,7 +83,7 @@ def apply_migrations(
 
 
 # the shared store -------------------------------------------------------------------------------
-class SQLStore(EventTables, Store):
+class SQLStore(RunLeaseTables, EventTables, Store):
     """The reads and small writes both SQL stores make the same way; see the module docstring."""
 
     MARK: str  # the driver's positional placeholder

@@ -127,6 +127,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE emitted_events ADD COLUMN source BLOB;
     """,
+    # 10: runs owned by nodes (issue 15): the node driving a run holds its lease until
+    # ``expires`` (unix ns by the database's clock); the row keeps what the run was submitted
+    # with (its inputs by segment, fresh), so that another node can take it over, and a
+    # cancel asked of the holder. holder NULL: nobody drives it (waiting for a hand step).
+    """
+    CREATE TABLE run_leases (
+        run BLOB PRIMARY KEY, holder TEXT, expires INTEGER NOT NULL, orders BLOB NOT NULL,
+        cancel TEXT, submitted_at INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE INDEX run_leases_expires ON run_leases (expires);
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).
@@ -151,6 +161,9 @@ class SQLiteStore(SQLStore):
 
     MARK = "?"
     LINEAGE_SQL = lineage_statements(lambda name: f":{name}")
+    # julianday('now') is the time of the statement, to the millisecond (SQLite 3.40 has no
+    # unixepoch('subsec')): one clock for every process on the file.
+    DB_NOW = "(CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) * 1000000)"
 
     def __init__(self, path: str | Path, busy_timeout_ms: int = 60_000) -> None:
         self.path = Path(path)

@@ -115,6 +115,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE emitted_events ADD COLUMN source bytea;
     """,
+    # 10 (as SQLite's 10): runs owned by nodes: a lease per driven run, by the database's clock.
+    """
+    CREATE TABLE run_leases (
+        run bytea PRIMARY KEY, holder text, expires bigint NOT NULL, orders bytea NOT NULL,
+        cancel text, submitted_at bigint NOT NULL);
+    CREATE INDEX run_leases_expires ON run_leases (expires);
+    """,
 ]
 
 CHANNEL = "catenary_changes"

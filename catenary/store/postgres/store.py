@@ -34,6 +34,9 @@ class PostgresStore(SQLStore):
     """
 
     MARK = "%s"
+    # The server's clock (clock_timestamp: now, not the transaction's start), for run leases.
+    DB_NOW = "(CAST(extract(epoch FROM clock_timestamp()) * 1000000 AS bigint) * 1000)"
+    FOR_UPDATE = " FOR UPDATE"
     BYTE_ORDER = ' COLLATE "C"'  # byte order, as SQLite sorts, whatever the database's locale
     CONTAINS = "position({needle} IN {haystack}) > 0"
     LINEAGE_SQL = lineage_statements(lambda name: f"%({name})s")
