@@ -294,7 +294,9 @@ class RunServicer(run_pb2_grpc.RunServicer):
     @unary
     def Cancel(self, request: submit_pb2.CancelRunRequest, context: grpc.ServicerContext) -> run_def_pb2.Run:
         run = convert.cid(request.run, "run")
-        return convert.run_to_pb(self.node.runs.cancel(run, request.reason, by=CALLER.get()))
+        return convert.run_to_pb(
+            self.node.runs.cancel(run, request.reason, by=CALLER.get() or "an anonymous caller")
+        )
 
     @unary
     def List(

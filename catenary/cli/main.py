@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from catenary.model.results import OperationInfo
     from catenary.sdk import Node
     from catenary.sdk import documents as render
+    from catenary.store import RunState
 else:
     render = LazyModule("catenary.sdk.documents")
 
@@ -544,24 +545,50 @@ fresh_option = click.option("--fresh", is_flag=True, help="Execute everything ag
     default=None,
     help="A line per step and segment on stderr as they finish (default: when stderr is a terminal).",
 )
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="With --node: print the run id and return; the node drives the run to the end.",
+)
 @json_option
 @pass_ctx
 def run_cmd(
-    c: Context, workflow_id: str, inputs: tuple[str, ...], fresh: bool, progress: bool | None, as_json: bool
+    c: Context,
+    workflow_id: str,
+    inputs: tuple[str, ...],
+    fresh: bool,
+    progress: bool | None,
+    detach: bool,
+    as_json: bool,
 ) -> None:
-    """Run a workflow to the end (new, then next until done)."""
+    """Run a workflow to the end: with --node the node drives it (follow, or --detach)."""
     from catenary.cli.progress import RunProgress
 
     wf_id = cid_arg(workflow_id, "WORKFLOW")
     values = parse_segment_inputs(inputs, c.value_cap)
     live = sys.stderr.isatty() if progress is None else progress
+    if c.address:
+        from catenary.cli.runs import submit_and_follow
+
+        return submit_and_follow(c, wf_id, values, fresh, live, detach, as_json)
+    if detach:
+        raise click.UsageError("--detach needs --node: only a served node drives a run on its own")
     # With --json the document names the run, and stderr stays the one error line scripts read.
     shown = RunProgress(c.node, c.node.workflows.get(wf_id).workflow, live, say_run=live or not as_json)
+    started: list[RunState] = []
+
+    def start(state: RunState) -> None:
+        started.append(state)
+        shown.start(state)
+
     try:
         with failure_document(as_json):
-            state, result = c.node.runs.run(
-                wf_id, values, fresh=fresh, on_step=shown.step, on_start=shown.start
-            )
+            state, result = c.node.runs.run(wf_id, values, fresh=fresh, on_step=shown.step, on_start=start)
+    except KeyboardInterrupt:
+        if started:  # this process stepped it: nothing else will; end it rather than leave it running
+            c.node.runs.cancel(started[0].id, "interrupted (Ctrl-C)")
+            err.print(f"run {started[0].id} cancelled")
+        raise
     finally:
         shown.close()
     if as_json:
@@ -633,7 +660,7 @@ def next_cmd(c: Context, run_id: str, inputs: tuple[str, ...], fresh: bool, as_j
 
 @cli.group()
 def runs() -> None:
-    """List and inspect runs."""
+    """List, inspect, follow and cancel runs."""
 
 
 @runs.command("list")
@@ -968,6 +995,14 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
     is_flag=True,
     help="With --http: take events over POST /hooks/events/KEY (a call token; the policy's emit rule).",
 )
+@click.option(
+    "--run-lease",
+    type=click.FloatRange(0.1),
+    default=None,
+    metavar="SECONDS",
+    help="How long this node's lease on a run it drives lasts unrenewed: how soon another "
+    "node takes the run over after this one dies (default 15).",
+)
 @pass_ctx
 def serve(
     c: Context,
@@ -981,6 +1016,7 @@ def serve(
     tls_client_ca: Path | None,
     insecure: bool,
     webhook: bool,
+    run_lease: float | None,
 ) -> None:
     """Serve this data dir's node over gRPC (reflection and health on) and, with --http, the web
     explorer, until SIGTERM/Ctrl-C."""
@@ -1021,6 +1057,9 @@ def serve(
     from catenary.sdk.schedule import Scheduler
 
     scheduler = Scheduler(node.schedules).start()  # ticks become events while serving
+    if run_lease is not None:
+        node.runs.driver.set_lease(run_lease)
+    node.runs.driver.start(takeover=True)  # drives submitted runs; takes over orphaned ones
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
@@ -1035,6 +1074,7 @@ def serve(
     done.wait()
     err.print("shutting down: ending streams, finishing calls in flight")
     scheduler.stop()
+    node.runs.close()  # stops at segment boundaries; the other nodes take over at once
     if web:
         web.stop()
     if server:
@@ -1068,12 +1108,15 @@ from catenary.cli.executor import exec_history, executor_cmd, register_remote_cm
 from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
+from catenary.cli.runs import runs_cancel, runs_follow  # noqa: E402
 from catenary.cli.schedule import schedule_cmd  # noqa: E402
 from catenary.cli.statement import statement  # noqa: E402
 from catenary.cli.trigger import trigger_cmd  # noqa: E402
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
+runs.add_command(runs_follow)
+runs.add_command(runs_cancel)
 cli.add_command(cache_cmd)
 cli.add_command(info_cmd)
 cli.add_command(key_cmd)

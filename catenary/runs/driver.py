@@ -64,12 +64,9 @@ class RunDriver:
         on_completed: Callable[[], object] | None = None,
         lease: float = DEFAULT_RUN_LEASE,
     ) -> None:
-        if not lease > 0:
-            raise InputError(f"the run lease must be a positive number of seconds, got {lease}")
         self._engine, self._store, self.node_id = engine, store, node_id
         self._on_completed = on_completed
-        self.lease = lease
-        self._lease_ns = int(lease * 1e9)
+        self.set_lease(lease)
         self._lock = threading.Lock()
         self._driving: dict[CID, threading.Thread] = {}
         self._cancels: dict[CID, str] = {}  # run -> why it is to stop at the next step boundary
@@ -79,6 +76,13 @@ class RunDriver:
         self._beat: threading.Thread | None = None
         self.takeover = False
         engine.stopping = self.stopping
+
+    def set_lease(self, seconds: float) -> None:
+        """How long this node's leases last unrenewed (renewed every third of it)."""
+        if not seconds > 0:
+            raise InputError(f"the run lease must be a positive number of seconds, got {seconds}")
+        self.lease = seconds
+        self._lease_ns = int(seconds * 1e9)
 
     # submitting -------------------------------------------------------------------------
     def check(

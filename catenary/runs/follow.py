@@ -26,12 +26,13 @@ def follow(
     on_step: Callable[[StepResult], None] | None = None,
     stop: threading.Event | None = None,
     poll: float = POLL,
+    since: int | None = None,
 ) -> RunState:
-    """Report each segment recorded from now on to ``on_step``, and return the run once it
-    is no longer running (or ``stop`` is set)."""
+    """Report each segment recorded from segment ``since`` (default: from now) to
+    ``on_step``, and return the run once it is no longer running (or ``stop`` is set)."""
     stop = stop or threading.Event()
     state = node.runs.get(run_id)
-    seen = state.next_segment
+    seen = state.next_segment if since is None else since
     while True:
         for index in range(seen, state.next_segment):
             out = state.outputs.get(index)

@@ -42,8 +42,9 @@ class RunManager:
 
     def cancel(self, run_id: CID, reason: str = "", by: str | None = None) -> RunState:
         """End a running run ``cancelled``: at once when nothing drives it, else its driver
-        stops at the next step boundary (the state returned is then still ``running``)."""
-        why = f"cancelled by {by or 'an anonymous caller'}" + (f": {reason}" if reason else "")
+        stops at the next step boundary (the state returned is then still ``running``). ``by``:
+        who asked (the API's caller), recorded in the run's error; by default this node."""
+        why = f"cancelled by {by or self.driver.node_id}" + (f": {reason}" if reason else "")
         self.driver.cancel(run_id, why)
         return self.get(run_id)
 
