@@ -218,11 +218,11 @@ class RunDriver:
     # cancel -----------------------------------------------------------------------------
     def cancel(self, run_id: CID, reason: str) -> str:
         """Cancel a run: ``requested`` (its driver stops at the next step boundary) or
-        ``cancelled`` (nothing drove it; it ended now). RunStateError when it is not running."""
+        ``ended`` (nothing drove it; it ended now). RunStateError when it is not running."""
         outcome = self._store.cancel_run(run_id, reason, time.time_ns())
         if outcome is None:
             raise NotFoundError(f"unknown run {run_id}")
-        if outcome not in ("requested", RunStatus.CANCELLED):
+        if outcome not in ("requested", "ended"):
             raise RunStateError(f"run {run_id} is {outcome}: only a running run can be cancelled")
         if outcome == "requested" and run_id in self.driving():
             self._stop(run_id, reason)  # ours: no need to wait for the next beat

@@ -25,7 +25,7 @@ from catenary.sdk.trigger import TriggerManager
 from catenary.sdk.trust import AttestationManager, TrustManager
 from catenary.sdk.value import ValueManager
 from catenary.sdk.workflow import DEFAULT_MAX_SEGMENTS, DEFAULT_MAX_SEQUENCE, WorkflowManager
-from catenary.store import AttestationRow, Store, open_store
+from catenary.store import AttestationRow, RunState, Store, open_store
 from catenary.trust import attestation
 from catenary.trust.identity import Identity
 from catenary.trust.policy import Policy
@@ -110,7 +110,13 @@ class Node:
         self.trust = TrustManager(
             self.store, self.registry, self.identity, statements=self.statements.envelopes
         )
-        self.doctor = Doctor(self.store)  # the data dir's invariants: node.doctor.check(repair=...)
+        # The data dir's invariants: node.doctor.check(repair=...); runs nothing drives, it drives.
+        self.doctor = Doctor(self.store, drive=self._drive)
+
+    def _drive(self, run_id: CID) -> RunState:
+        """Take over a run whose node stopped driving it and drive it to the end here."""
+        self.runs.driver.start()  # renew the lease while it goes
+        return self.runs.driver.drive(run_id)
 
     def _trusts(self, signer: str, op: Operation) -> bool:
         """Whether ``signer``'s attestation makes a result of ``op`` reusable here."""

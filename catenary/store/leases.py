@@ -162,9 +162,9 @@ class RunLeaseTables:
 
     def cancel_run(self, run: CID, reason: str, now: int) -> str | None:
         """Cancel a run in one transaction: when a node holds its live lease, ask it (it stops
-        at its next step boundary; ``requested``); else end it ``cancelled`` now. Returns
-        ``requested``, ``cancelled``, the run's status when it is not running, or None when
-        the run is unknown."""
+        at its next step boundary; ``requested``); else end it ``cancelled`` now (``ended``).
+        Returns ``requested``, ``ended``, the run's status when it is not running, or None
+        when the run is unknown."""
         with self._write() as conn:
             found = conn.execute(
                 self._sql(f"SELECT status FROM runs WHERE id = ?{self.FOR_UPDATE}"), (run.cid_bytes,)
@@ -183,7 +183,7 @@ class RunLeaseTables:
             if asked == 1:
                 return "requested"
             self._end_cancelled(conn, run, reason, now)
-            return RunStatus.CANCELLED.value
+            return "ended"
 
     def finish_cancel(self, run: CID, reason: str, now: int) -> bool:
         """End a running run ``cancelled`` now and drop its lease (its driver, at a step
