@@ -564,6 +564,8 @@ def run_cmd(
     """Run a workflow to the end: with --node the node drives it (follow, or --detach)."""
     from catenary.cli.progress import RunProgress
 
+    if detach and not c.address:
+        raise click.UsageError("--detach needs --node: only a served node drives a run on its own")
     wf_id = cid_arg(workflow_id, "WORKFLOW")
     values = parse_segment_inputs(inputs, c.value_cap)
     live = sys.stderr.isatty() if progress is None else progress
@@ -571,8 +573,6 @@ def run_cmd(
         from catenary.cli.runs import submit_and_follow
 
         return submit_and_follow(c, wf_id, values, fresh, live, detach, as_json)
-    if detach:
-        raise click.UsageError("--detach needs --node: only a served node drives a run on its own")
     # With --json the document names the run, and stderr stays the one error line scripts read.
     shown = RunProgress(c.node, c.node.workflows.get(wf_id).workflow, live, say_run=live or not as_json)
     started: list[RunState] = []

@@ -53,19 +53,14 @@ def follow_run(
     """Print the run's progress until it ends, then its result as `catenary run` does.
     Ctrl-C asks whether to cancel the run or detach from it (without a terminal: detach)."""
     from catenary.cli.main import failure_document
-    from catenary.runs.follow import follow, outcome
+    from catenary.runs.follow import outcome
     from catenary.sdk import documents as render
 
-    shown.start(state)
     try:
         with failure_document(as_json):
-            while True:
-                try:
-                    ended = follow(c.node, state.id, shown.step, since=since)
-                    break
-                except KeyboardInterrupt:
-                    if not _cancel_wanted(c, state.id):
-                        return
+            ended = _until_end(c, state, shown, since)
+            if ended is None:
+                return
             result = outcome(c.node, ended)
     finally:
         shown.close()
@@ -76,6 +71,22 @@ def follow_run(
     out.print(f"result  {dumps(result.result)}")
     out.print(f"final   {result.final}")
     out.print(f"time    {result.total_time:.2f} ms")
+
+
+def _until_end(c: Context, state: RunState, shown: RunProgress, since: int | None) -> RunState | None:
+    """Follow the run to its end; None when the user detached (Ctrl-C)."""
+    from catenary.runs.follow import follow
+
+    started = False
+    while True:
+        try:
+            if not started:
+                started = True
+                shown.start(state)  # the run id, first thing printed
+            return follow(c.node, state.id, shown.step, since=since)
+        except KeyboardInterrupt:
+            if not _cancel_wanted(c, state.id):
+                return None
 
 
 def _cancel_wanted(c: Context, run_id: CID) -> bool:
