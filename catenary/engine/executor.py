@@ -47,6 +47,12 @@ class Executor(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional: most executors hold nothing
         """Release what the executor holds (a cluster, a connection)."""
 
+    def interrupt(self, thread_id: int) -> bool:
+        """Stop the call the thread ``thread_id`` waits on, if this executor can (a cancelled
+        run, catenary.runs): the call then raises ExecutorUnavailableError and nothing of its
+        segment is recorded. False when it cannot: a Python call in a thread runs to its end."""
+        return False
+
 
 class LocalExecutor(Executor):
     """Calls the function in the calling thread (the default)."""
@@ -107,6 +113,8 @@ class DaskExecutor(Executor):
         self._connect_timeout = connect_timeout
         self._lock = threading.Lock()
         self._payloads: dict[CID, Any] = {}
+        self._waiting: dict[int, Any] = {}  # thread id -> the future it waits on (interrupt)
+        self._interrupted: set[int] = set()  # id() of the futures interrupt() cancelled
 
     @property
     def where(self) -> str:
@@ -157,9 +165,15 @@ class DaskExecutor(Executor):
             pure=False,
             key=f"catenary-{op.name}-{os.urandom(8).hex()}",
         )
+        self._waiting[threading.get_ident()] = future
         try:
             return future.result(timeout=timeout)
         except (Exception, asyncio.CancelledError) as exc:
+            if id(future) in self._interrupted:
+                raise ExecutorUnavailableError(
+                    f"{op.name} was interrupted on {self.where}: its run is being cancelled; "
+                    f"nothing was recorded for this segment"
+                ) from exc
             if future.status == "error":
                 raise  # what the operation raised, or KilledWorker when its workers died
             if isinstance(exc, TimeoutError) and timeout is not None and future.status == "pending":
@@ -174,7 +188,17 @@ class DaskExecutor(Executor):
                 f"again"
             ) from exc
         finally:
+            self._waiting.pop(threading.get_ident(), None)
+            self._interrupted.discard(id(future))
             future.release()
+
+    def interrupt(self, thread_id: int) -> bool:
+        future = self._waiting.get(thread_id)
+        if future is None:
+            return False
+        self._interrupted.add(id(future))
+        future.cancel()
+        return True
 
     def _payload(self, op: Operation) -> Any:
         """What travels to the worker: the function (pickled by value by Dask's cloudpickle

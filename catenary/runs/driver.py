@@ -232,9 +232,8 @@ class RunDriver:
         with self._lock:
             thread = self._driving.get(run_id)
             self._cancels[run_id] = reason
-        interrupt = getattr(self._engine.executor, "interrupt", None)
-        if thread is not None and thread.ident is not None and interrupt is not None:
-            interrupt(thread.ident)
+        if thread is not None and thread.ident is not None:
+            self._engine.executor.interrupt(thread.ident)  # where the executor can
 
     # the beat ---------------------------------------------------------------------------
     def _beat_seconds(self) -> float:
