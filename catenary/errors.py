@@ -19,6 +19,7 @@
     ├── OperationTimeout           an operation ran past the node's timeout (recorded as its failure)
     ├── WasmExecutionError         a WASM module trapped, ran out of fuel or memory, or gave bad output
     ├── RunStateError              the run cannot be stepped (finished, failed, stepped concurrently; exit 2)
+    │   └── RunCancelledError      the run was cancelled (`runs cancel`); its record says by whom (exit 1)
     ├── StatusTransitionError      an execution status change that the state machine forbids
     │   └── LeaseLostError         an executor's lease lapsed and the execution went back or to another
     ├── VerificationError          a re-execution, record, block or signature check did not hold (exit 1)
@@ -68,6 +69,7 @@ __all__ = [
     "NotFoundError",
     "OperationTimeout",
     "PermissionDeniedError",
+    "RunCancelledError",
     "RunStateError",
     "ShadowingError",
     "StatusTransitionError",
@@ -195,6 +197,13 @@ class RunStateError(CatenaryError):
     """The run is finished, failed, or was stepped by someone else meanwhile; nothing was stored."""
 
     exit_code = 2
+
+
+class RunCancelledError(RunStateError):
+    """The run was cancelled (``runs cancel``): it stopped at a step boundary, its finished
+    steps are recorded, and it will not be stepped again."""
+
+    exit_code = 1
 
 
 class UnreadableBundleError(BadInputError):

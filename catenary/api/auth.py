@@ -68,6 +68,8 @@ RULES: dict[str, str] = {
     _method(workflow_pb2, "Workflow", "Create"): "create_workflow",
     _method(run_pb2, "Run", "New"): "run",
     _method(run_pb2, "Run", "Next"): "run",
+    _method(run_pb2, "Run", "Submit"): "run",
+    _method(run_pb2, "Run", "Cancel"): "run",  # ends a run: as much a write as stepping it
     _method(value_pb2, "Value", "Put"): "run",  # values are put as the inputs of runs
     _method(execution_pb2, "Execution", "Create"): "emit",
     _method(event_pb2, "Event", "Emit"): "emit",  # scoped by event key (docs/events.md)

@@ -46,8 +46,10 @@ CODES: list[Row] = [
     Row(errors.BadInputError, grpc.StatusCode.INVALID_ARGUMENT),
     Row(errors.LeaseLostError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.StatusTransitionError, grpc.StatusCode.FAILED_PRECONDITION),
-    Row(errors.RunStateError, grpc.StatusCode.FAILED_PRECONDITION),
+    # A bare ABORTED (no error type in the trailer) still reads as a failed operation.
     Row(errors.ExecutionFailedError, grpc.StatusCode.ABORTED, ("execution",)),
+    Row(errors.RunCancelledError, grpc.StatusCode.ABORTED),
+    Row(errors.RunStateError, grpc.StatusCode.FAILED_PRECONDITION),
     Row(errors.ExecutionPendingError, grpc.StatusCode.DEADLINE_EXCEEDED, ("execution",)),
     Row(errors.TokenError, grpc.StatusCode.UNAUTHENTICATED, ("problem",)),
     Row(errors.AuthenticationError, grpc.StatusCode.UNAUTHENTICATED),

@@ -23,6 +23,7 @@ from catenary.proto.api import (
     operation_pb2_grpc,
     run_pb2,
     run_pb2_grpc,
+    submit_pb2,
     value_pb2,
     value_pb2_grpc,
     workflow_pb2,
@@ -284,6 +285,23 @@ class RunServicer(run_pb2_grpc.RunServicer):
     @unary
     def Get(self, request: run_pb2.GetRunRequest, context: grpc.ServicerContext) -> run_def_pb2.Run:
         return convert.run_to_pb(self.node.runs.get(convert.cid(request.run, "run")))
+
+    @unary
+    def Submit(self, request: submit_pb2.SubmitRequest, context: grpc.ServicerContext) -> run_def_pb2.Run:
+        inputs: dict[int, list[object]] = {}
+        for entry in request.inputs:
+            if entry.segment in inputs:
+                raise BadInputError(f"inputs: segment {entry.segment} is given twice")
+            inputs[entry.segment] = [decode(v) for v in entry.values]
+        workflow = convert.cid(request.workflow, "workflow")
+        return convert.run_to_pb(self.node.runs.submit(workflow, inputs, fresh=request.fresh))
+
+    @unary
+    def Cancel(self, request: submit_pb2.CancelRunRequest, context: grpc.ServicerContext) -> run_def_pb2.Run:
+        run = convert.cid(request.run, "run")
+        return convert.run_to_pb(
+            self.node.runs.cancel(run, request.reason, by=CALLER.get() or "an anonymous caller")
+        )
 
     @unary
     def List(

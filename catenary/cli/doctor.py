@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 @click.option(
     "--repair",
     is_flag=True,
-    help="Fix what is safe to fix: fail orphaned in_progress executions, quarantine misfit records.",
+    help="Fix what is safe to fix: fail orphaned in_progress executions, quarantine misfit records, "
+    "drive runs nothing drives to their end here.",
 )
 @json_option
 @click.pass_obj

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from catenary.model.results import OperationInfo
     from catenary.sdk import Node
     from catenary.sdk import documents as render
+    from catenary.store import RunState
 else:
     render = LazyModule("catenary.sdk.documents")
 
@@ -556,6 +557,11 @@ queue_option = click.option(
     help="A line per step and segment on stderr as they finish (default: when stderr is a terminal).",
 )
 @drive_options
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="With --node: print the run id and return; the node drives the run to the end.",
+)
 @json_option
 @pass_ctx
 def run_cmd(
@@ -572,12 +578,15 @@ def run_cmd(
     retry_on: tuple[str, ...],
     step_timeout: float | None,
     options_file: Path | None,
+    detach: bool,
 ) -> None:
-    """Run a workflow to the end (new, then next until done)."""
+    """Run a workflow to the end: with --node the node drives it (follow, or --detach)."""
     from catenary.cli.progress import RunProgress
     from catenary.model.queues import parse_routes
 
     routes = parse_routes(queues)
+    if detach and not c.address:
+        raise click.UsageError("--detach needs --node: only a served node drives a run on its own")
     wf_id = cid_arg(workflow_id, "WORKFLOW")
     values = parse_segment_inputs(inputs, c.value_cap)
     options = run_options(retries, backoff, retry_on, step_timeout, options_file)
@@ -586,13 +595,28 @@ def run_cmd(
         c.local("run --parallel/--retries/--step-timeout/--options")
         extra = {"parallel": parallel, "options": options}
     live = sys.stderr.isatty() if progress is None else progress
+    if c.address:
+        from catenary.cli.runs import submit_and_follow
+
+        return submit_and_follow(c, wf_id, values, fresh, live, detach, as_json)
     # With --json the document names the run, and stderr stays the one error line scripts read.
     shown = RunProgress(c.node, c.node.workflows.get(wf_id).workflow, live, say_run=live or not as_json)
+    started: list[RunState] = []
+
+    def start(state: RunState) -> None:
+        started.append(state)
+        shown.start(state)
+
     try:
         with failure_document(as_json):
             state, result = c.node.runs.run(
-                wf_id, values, fresh=fresh, on_step=shown.step, on_start=shown.start, queues=routes, **extra
+                wf_id, values, fresh=fresh, on_step=shown.step, on_start=start, queues=routes, **extra
             )
+    except KeyboardInterrupt:
+        if started:  # this process stepped it: nothing else will; end it rather than leave it running
+            c.node.runs.cancel(started[0].id, "interrupted (Ctrl-C)")
+            err.print(f"run {started[0].id} cancelled")
+        raise
     finally:
         shown.close()
     print_run(state.id, result, as_json)
@@ -672,7 +696,7 @@ def next_cmd(c: Context, run_id: str, inputs: tuple[str, ...], fresh: bool, as_j
 
 @cli.group()
 def runs() -> None:
-    """List and inspect runs."""
+    """List, inspect, follow and cancel runs."""
 
 
 @runs.command("list")
@@ -1050,6 +1074,14 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
     show_default=True,
     help="Follow the peers (`catenary peer add`): store what they announce once it verifies.",
 )
+@click.option(
+    "--run-lease",
+    type=click.FloatRange(0.1),
+    default=None,
+    metavar="SECONDS",
+    help="How long this node's lease on a run it drives lasts unrenewed: how soon another "
+    "node takes the run over after this one dies (default 15).",
+)
 @pass_ctx
 def serve(
     c: Context,
@@ -1064,6 +1096,7 @@ def serve(
     insecure: bool,
     webhook: bool,
     sync: bool,
+    run_lease: float | None,
 ) -> None:
     """Serve this data dir's node over gRPC (reflection and health on) and, with --http, the web
     explorer, until SIGTERM/Ctrl-C."""
@@ -1110,6 +1143,9 @@ def serve(
 
         log_to(sys.stderr)
         syncer = Syncer(node).start()  # follows the peers there are, and those added later
+    if run_lease is not None:
+        node.runs.driver.set_lease(run_lease)
+    node.runs.driver.start(takeover=True)  # drives submitted runs; takes over orphaned ones
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
@@ -1126,6 +1162,7 @@ def serve(
     scheduler.stop()
     if syncer:
         syncer.stop()
+    node.runs.close()  # stops at segment boundaries; the other nodes take over at once
     if web:
         web.stop()
     if server:
@@ -1160,12 +1197,15 @@ from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.peer import peer_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
+from catenary.cli.runs import runs_cancel, runs_follow  # noqa: E402
 from catenary.cli.schedule import schedule_cmd  # noqa: E402
 from catenary.cli.statement import statement  # noqa: E402
 from catenary.cli.trigger import trigger_cmd  # noqa: E402
 from catenary.cli.trust import exec_attestations, export_cmd, import_cmd, verify_bundle_cmd, verify_cmd  # noqa: E402
 
 cli.add_command(doctor)
+runs.add_command(runs_follow)
+runs.add_command(runs_cancel)
 cli.add_command(cache_cmd)
 cli.add_command(info_cmd)
 cli.add_command(key_cmd)

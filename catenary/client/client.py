@@ -49,6 +49,7 @@ from catenary.proto.api import (
     queue_pb2_grpc,
     run_pb2,
     run_pb2_grpc,
+    submit_pb2,
     value_pb2,
     value_pb2_grpc,
     workflow_pb2,
@@ -380,6 +381,25 @@ class RunClient:
     @_rpc
     def get(self, run_id: CID) -> RunState:
         return convert.run_from_pb(self._stub.Get(run_pb2.GetRunRequest(run=run_id.cid_bytes)))
+
+    @_rpc
+    def submit(
+        self, workflow_id: CID, inputs: Mapping[int, Sequence[Any]] | None = None, fresh: bool = False
+    ) -> RunState:
+        """Create a run that the node drives to the end; returns at once (catenary.runs.follow)."""
+        entries = [
+            submit_pb2.SegmentInputs(segment=index, values=[encode(v) for v in values])
+            for index, values in sorted((inputs or {}).items())
+        ]
+        request = submit_pb2.SubmitRequest(workflow=workflow_id.cid_bytes, inputs=entries, fresh=fresh)
+        return convert.run_from_pb(self._stub.Submit(request))
+
+    @_rpc
+    def cancel(self, run_id: CID, reason: str = "") -> RunState:
+        """End a running run ``cancelled`` (by its driver, at the next step boundary)."""
+        return convert.run_from_pb(
+            self._stub.Cancel(submit_pb2.CancelRunRequest(run=run_id.cid_bytes, reason=reason))
+        )
 
     @_rpc
     def list(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]:

@@ -58,6 +58,12 @@ class Executor(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional: most executors hold nothing
         """Release what the executor holds (a cluster, a connection)."""
 
+    def interrupt(self, thread_id: int) -> bool:
+        """Stop the call the thread ``thread_id`` waits on, if this executor can (a cancelled
+        run, catenary.runs): the call then raises ExecutorUnavailableError and nothing of its
+        segment is recorded. False when it cannot: a Python call in a thread runs to its end."""
+        return False
+
 
 class LocalExecutor(Executor):
     """Calls the function in the calling thread (the default)."""
@@ -187,6 +193,8 @@ class DaskExecutor(Executor):
         self._connect_timeout = connect_timeout
         self._lock = threading.Lock()
         self._payloads: dict[CID, Any] = {}
+        self._waiting: dict[int, Any] = {}  # thread id -> the future it waits on (interrupt)
+        self._interrupted: set[int] = set()  # id() of the futures interrupt() cancelled
 
     @property
     def where(self) -> str:
@@ -236,6 +244,8 @@ class DaskExecutor(Executor):
         while True:
             try:
                 return self._call_once(op, values, config, timeout)
+            except _Interrupted:
+                raise  # cancelled on purpose: not an outage to wait out
             except (_ClusterLost, ExecutorUnavailableError) as exc:
                 if time.monotonic() >= deadline or not self._reached:
                     if isinstance(exc, ExecutorUnavailableError):
@@ -274,9 +284,15 @@ class DaskExecutor(Executor):
             pure=False,
             key=f"catenary-{op.name}-{os.urandom(8).hex()}",
         )
+        self._waiting[threading.get_ident()] = future
         try:
             return future.result(timeout=timeout)
         except (Exception, asyncio.CancelledError) as exc:
+            if id(future) in self._interrupted:
+                raise _Interrupted(
+                    f"{op.name} was interrupted on {self.where}: its run is being cancelled; "
+                    f"nothing was recorded for this segment"
+                ) from exc
             if future.status == "error":
                 raise  # what the operation raised, or KilledWorker when its workers died
             lost = client.status != "running"
@@ -293,8 +309,18 @@ class DaskExecutor(Executor):
                 ) from exc
             raise _ClusterLost(f"{type(exc).__name__}: {exc}") from exc
         finally:
+            self._waiting.pop(threading.get_ident(), None)
+            self._interrupted.discard(id(future))
             with contextlib.suppress(Exception):  # a client that lost its scheduler may refuse
                 future.release()
+
+    def interrupt(self, thread_id: int) -> bool:
+        future = self._waiting.get(thread_id)
+        if future is None:
+            return False
+        self._interrupted.add(id(future))
+        future.cancel()
+        return True
 
     def _payload(self, op: Operation) -> Any:
         """What travels to the worker: the function (pickled by value by Dask's cloudpickle
@@ -316,6 +342,10 @@ class DaskExecutor(Executor):
             if self._cluster is not None:
                 self._cluster.close()
             self._client = self._cluster = None
+
+
+class _Interrupted(ExecutorUnavailableError):
+    """A call :meth:`DaskExecutor.interrupt` cancelled because its run is being cancelled."""
 
 
 class _ClusterLost(Exception):

@@ -29,6 +29,7 @@ from catenary.errors import (
     InputError,
     NotFoundError,
     OperationTimeout,  # noqa: F401 (re-exported)
+    RunCancelledError,
     RunStateError,
     ValueTooLargeError,
 )
@@ -93,6 +94,7 @@ class _SegmentRun:
     error: str | None = None  # set by the step that failed; no step runs after it
     attempts: list[Attempt] = field(default_factory=list)  # of steps tried more than once
     finished: float | None = None  # perf_counter() when its last step ended (not its commit)
+    stopped: str | None = None  # why the run was cancelled at a step boundary (Engine.stopping)
 
 
 class Engine:
@@ -131,6 +133,9 @@ class Engine:
         self.node_id = node_id
         self.max_value_size = max_value_size
         self._workflows: dict[CID, Workflow] = {}
+        # Why to stop a run at its next step boundary, None to go on: the node's run driver sets
+        # it to see cancels (catenary.runs); between steps is the one place next() stops early.
+        self.stopping: Callable[[CID], str | None] = _go_on
 
     def workflow(self, workflow_id: CID) -> Workflow:
         workflow = self._workflows.get(workflow_id)
@@ -253,6 +258,9 @@ class Engine:
     def _perform(self, seg: _SegmentRun) -> _SegmentRun:
         """Run the segment's steps in sequence, until one fails."""
         for step_index, (step, op) in enumerate(zip(seg.segment.sequence, seg.operations)):
+            if step_index and (why := self.stopping(seg.state.id)) is not None:
+                seg.stopped = why  # the steps done so far are committed, the run ends cancelled
+                break
             if not self._step(seg, step_index, step.version_id, step.config, op):
                 break
         seg.finished = time.perf_counter()  # a segment run ahead may wait to commit: not its time
@@ -270,7 +278,8 @@ class Engine:
         state = self._run_for_step(run_id)
         if state.status != RunStatus.RUNNING:
             reason = f": {state.error}" if state.error else ""
-            raise RunStateError(f"run {run_id} is {state.status}{reason}; start a new run")
+            error = RunCancelledError if state.status == RunStatus.CANCELLED else RunStateError
+            raise error(f"run {run_id} is {state.status}{reason}; start a new run")
         sources = {i: _Slot(o.output, o.producer, store=self.store) for i, o in state.outputs.items()}
         return self._prepare(
             state, state.next_segment, inputs, fresh, cause, sources, state.total_time, options
@@ -478,11 +487,11 @@ class Engine:
         segment_time = ((seg.finished or time.perf_counter()) - seg.started) * 1000
         total_time = seg.base_total + segment_time
         last = seg.executions[-1]
-        done = error is None and index == seg.last_segment
+        done = error is None and seg.stopped is None and index == seg.last_segment
         # Remote executions are recorded by their executors as they go, not by this commit.
         executions = [e for e in seg.executions if e.hash not in seg.recorded]
         output = None
-        if error is None and last.output is not None:  # a completed last step has an output
+        if error is None and seg.stopped is None and last.output is not None:  # completed: has one
             output = SegmentOutput(index, last.output, last.hash, segment_time)
         commit = StepCommit(
             run=run_id,
@@ -494,12 +503,14 @@ class Engine:
             run_status=(
                 RunStatus.FAILED
                 if error
+                else RunStatus.CANCELLED
+                if seg.stopped
                 else RunStatus.COMPLETED
                 if done  # stored: plain str
                 else RunStatus.RUNNING
             ).value,
             total_time=total_time,
-            error=error,
+            error=error or seg.stopped,
             now=time.time_ns(),
             attestations=seg.attestations,
             attempts=seg.attempts,
@@ -511,6 +522,8 @@ class Engine:
             )
         if error:
             raise ExecutionFailedError(error, last)
+        if seg.stopped:
+            raise RunCancelledError(f"run {run_id} is cancelled: {seg.stopped}")
         return StepResult(
             run_id, index, done, seg.slots[0].value if done else None, segment_time, total_time, last.hash
         )
@@ -622,6 +635,11 @@ class Engine:
             return output, None, None
         problem = _encodable(output)
         return (output, None, None) if problem is None else (None, problem, None)
+
+
+def _go_on(_run: CID) -> str | None:
+    """The default of :attr:`Engine.stopping`: no run is asked to stop."""
+    return None
 
 
 def _executed_remotely(*_inputs: Any, **_config: str) -> Any:

@@ -33,11 +33,13 @@ class Direction(enum.StrEnum):
 
 
 class RunStatus(enum.StrEnum):
-    """A run's status: running until its last segment completes or a step fails."""
+    """A run's status: running until its last segment completes, a step fails, or someone
+    cancels it (``runs cancel``, docs/design.md "Runs owned by nodes")."""
 
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class NodeKind(enum.StrEnum):

@@ -111,6 +111,12 @@ class RunsLike(Protocol):
 
     def list(self, workflow: CID | None = None, limit: int = 100) -> list[RunState]: ...
 
+    def submit(
+        self, workflow_id: CID, inputs: Mapping[int, Sequence[Any]] | None = None, fresh: bool = False
+    ) -> RunState: ...
+
+    def cancel(self, run_id: CID, reason: str = "") -> RunState: ...
+
     # Implemented by sdk/run.py and client/client.py with this same signature (a protocol stub).
     def run(
         self,

@@ -13,12 +13,16 @@ What is checked (each a :class:`Finding` when it does not hold):
 - no execution is ``in_progress`` without an owner (repair: mark it failed, with the reason);
 - every failed execution and failed run carries an error;
 - every run's recorded segment outputs are exactly segments 0..next_segment-1, each made by a
-  completed execution of that run with that output; a completed run has all its segments.
+  completed execution of that run with that output; a completed run has all its segments;
+- every running run submitted to a node is driven: its lease has not lapsed (repair: this
+  node takes it over and drives it to the end here; a serving node on the same database
+  would take it over on its own, docs/design.md "Runs owned by nodes").
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from catenary.cid import CID
@@ -26,7 +30,7 @@ from catenary.errors import CatenaryError
 from catenary.model import Execution, RunStatus, Status, Workflow
 from catenary.model.filter import ExecutionFilter
 from catenary.model.placement import lineage_misplacement
-from catenary.store import Quarantined, Store
+from catenary.store import Quarantined, RunState, Store
 
 UNOWNED_REASON = "recovered by catenary doctor: in_progress with no owner (its process died)"
 QUARANTINE_REASON = "quarantined by catenary doctor: does not fit its workflow: "
@@ -71,8 +75,14 @@ class Report:
 class Doctor:
     """Walks the whole store once; cost is linear in its size."""
 
-    def __init__(self, store: Store, workflow_segments: dict[CID, int] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        workflow_segments: dict[CID, int] | None = None,
+        drive: Callable[[CID], RunState] | None = None,
+    ) -> None:
         self._store = store
+        self._drive = drive  # takes a run over and drives it to the end (the node's run driver)
         self._segments: dict[CID, int] = dict(workflow_segments or {})
         self._runs: dict[CID, CID] = {}  # run -> its workflow
         self._workflows: dict[CID, Workflow] = {}
@@ -81,6 +91,7 @@ class Doctor:
         findings = [Finding("integrity", "database", p) for p in self._store.integrity_problems()]
         executions = self._check_executions(findings)
         runs = self._check_runs(findings)
+        findings += self._undriven()
         repairs = self._repair(findings) if repair else []
         quarantined = {q.execution for q in self._store.list_quarantined()}
         for run, segment, producer in self._outputs_by(quarantined):
@@ -102,10 +113,34 @@ class Doctor:
                     found.append((str(state.id), out.segment, producer))
         return found
 
+    def _undriven(self) -> list[Finding]:
+        """Running runs submitted to a node whose lease lapsed: nothing drives them."""
+        return [
+            Finding(
+                "undriven",
+                str(lease.run),
+                f"running, but nothing drives it: the lease of {lease.holder} lapsed "
+                f"(its node died or was stopped)",
+                self._drive is not None,
+            )
+            for lease in self._store.lapsed_run_leases(limit=1000)
+            if lease.status == RunStatus.RUNNING
+        ]
+
     def _repair(self, findings: list[Finding]) -> list[Repair]:
         """Fix the findings that are safe to fix, removing them from ``findings``."""
         repairs = []
         for finding in [f for f in findings if f.repairable]:
+            if finding.check == "undriven" and self._drive is not None:
+                try:
+                    state = self._drive(CID.parse(finding.subject))
+                except CatenaryError as exc:  # taken over meanwhile, or not drivable here
+                    finding_note = f"not continued here: {exc}"
+                    findings[findings.index(finding)] = Finding("undriven", finding.subject, finding_note)
+                    continue
+                repairs.append(Repair("driven", finding.subject, f"continued by this node: {state.status}"))
+                findings.remove(finding)
+                continue
             if finding.check == "placement":
                 reason = QUARANTINE_REASON + finding.message
                 self._store.quarantine([Quarantined(CID.parse(finding.subject), time.time_ns(), reason)])

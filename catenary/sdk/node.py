@@ -14,6 +14,7 @@ from catenary.network.peers import PeerBook
 from catenary.operations import Operation, Registry
 from catenary.project import DEFAULT_DATA_DIR as DEFAULT_DATA_DIR
 from catenary.project import default_data_dir as default_data_dir
+from catenary.runs.driver import DEFAULT_RUN_LEASE
 from catenary.sdk.catalog import build_registry, open_operations
 from catenary.sdk.doctor import Doctor
 from catenary.sdk.event import EventManager
@@ -25,7 +26,7 @@ from catenary.sdk.trigger import TriggerManager
 from catenary.sdk.trust import AttestationManager, TrustManager
 from catenary.sdk.value import ValueManager
 from catenary.sdk.workflow import DEFAULT_MAX_SEGMENTS, DEFAULT_MAX_SEQUENCE, WorkflowManager
-from catenary.store import AttestationRow, Store, open_store
+from catenary.store import AttestationRow, RunState, Store, open_store
 from catenary.trust import attestation
 from catenary.trust.identity import Identity
 from catenary.trust.policy import Policy
@@ -57,6 +58,7 @@ class Node:
         executor: Executor | str | None = None,
         remote_wait: float | None = DEFAULT_REMOTE_WAIT,
         lease: float = DEFAULT_LEASE,
+        run_lease: float = DEFAULT_RUN_LEASE,
     ) -> None:
         """``db``: a ``postgresql://`` URL to keep the execution DB and values in PostgreSQL
         (shared with other nodes); by default they are in ``<data_dir>/catenary.db`` (SQLite).
@@ -70,7 +72,8 @@ class Node:
         ``executor``: where operations run, ``local`` (default), ``dask:local``,
         ``dask://HOST:PORT`` or an :class:`~catenary.engine.executor.Executor`.
         ``remote_wait``: seconds ``next()`` waits for external executors to finish a remote
-        step (None: no limit). ``lease``: seconds a claim lasts when the claimant asks for none."""
+        step (None: no limit). ``lease``: seconds a claim lasts when the claimant asks for none.
+        ``run_lease``: seconds this node's lease on a run it drives lasts unrenewed (catenary.runs)."""
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.created = not self.data_dir.exists()  # a new data dir: the CLI says so
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +99,9 @@ class Node:
         self.values = ValueManager(self.store, max_value_size)
         self.operations = open_operations(self.store, self.registry)
         self.workflows = WorkflowManager(self.store, self.operations, max_segments, max_sequence)
-        self.runs = RunManager(self.engine, self.store, lambda: self.triggers.dispatch())
+        self.runs = RunManager(
+            self.engine, self.store, lambda: self.triggers.dispatch(), self.id, lease=run_lease
+        )
         self.executions = ExecutionManager(self.store, self.operations, self.values, lease=lease)
         self.attestations = AttestationManager(self.store)
         self.triggers = TriggerManager(self.store, self.engine, self.values, self.identity)
@@ -107,7 +112,13 @@ class Node:
             self.store, self.registry, self.identity, statements=self.statements.envelopes
         )
         self.peers = PeerBook(self.store, self.id)  # the nodes this one follows (catenary.network)
-        self.doctor = Doctor(self.store)  # the data dir's invariants: node.doctor.check(repair=...)
+        # The data dir's invariants: node.doctor.check(repair=...); runs nothing drives, it drives.
+        self.doctor = Doctor(self.store, drive=self._drive)
+
+    def _drive(self, run_id: CID) -> RunState:
+        """Take over a run whose node stopped driving it and drive it to the end here."""
+        self.runs.driver.start()  # renew the lease while it goes
+        return self.runs.driver.drive(run_id)
 
     def _trusts(self, signer: str, op: Operation) -> bool:
         """Whether ``signer``'s attestation makes a result of ``op`` reusable here."""
@@ -118,6 +129,7 @@ class Node:
         return attestation.sign(self.identity, execution, key, output, attestation.EXECUTOR)
 
     def close(self) -> None:
+        self.runs.close()
         self.executions.close()
         self.events.close()
         self.engine.executor.close()

@@ -1,4 +1,5 @@
-"""Runs: new, next, run to the end, get, list."""
+"""Runs: new, next, run to the end, get, list; submit to this node and cancel (the run driver,
+catenary.runs)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,46 @@ from catenary.errors import CatenaryError, InputError, NotFoundError, RunStateEr
 from catenary.model import RunStatus
 from catenary.model.queues import check_routes
 from catenary.model.results import RunResult
+from catenary.runs.driver import DEFAULT_RUN_LEASE, RunDriver
 from catenary.store import RunState, Store
 
 
 class RunManager:
-    """Create and step runs."""
+    """Create and step runs, or submit them to this node's run driver."""
 
     def __init__(
-        self, engine: Engine, store: Store, on_completed: Callable[[], object] | None = None
+        self,
+        engine: Engine,
+        store: Store,
+        on_completed: Callable[[], object] | None = None,
+        node_id: str = "",
+        lease: float = DEFAULT_RUN_LEASE,
     ) -> None:
         self._engine = engine
         self._store = store
         self._on_completed = on_completed  # the node's trigger dispatch: results as sources
+        # Drives submitted runs to the end, holding a lease on each (docs/design.md).
+        self.driver = RunDriver(engine, store, node_id or engine.node_id, on_completed, lease)
+
+    def submit(
+        self, workflow_id: CID, inputs: Mapping[int, Sequence[Any]] | None = None, fresh: bool = False
+    ) -> RunState:
+        """Create a run and have this node drive it to the end, holding its lease; returns at
+        once. A node that dies leaves the run to another node on the database (or to itself
+        on restart): ``catenary serve`` takes over runs whose lease lapsed."""
+        self.driver.start()  # renews the leases while this process drives
+        return self.driver.submit(workflow_id, inputs, fresh)
+
+    def cancel(self, run_id: CID, reason: str = "", by: str | None = None) -> RunState:
+        """End a running run ``cancelled``: at once when nothing drives it, else its driver
+        stops at the next step boundary (the state returned is then still ``running``). ``by``:
+        who asked (the API's caller), recorded in the run's error; by default this node."""
+        why = f"cancelled by {by or self.driver.node_id}" + (f": {reason}" if reason else "")
+        self.driver.cancel(run_id, why)
+        return self.get(run_id)
+
+    def close(self) -> None:
+        self.driver.close()
 
     def new(
         self, workflow_id: CID, nonce: bytes | None = None, *, queues: Mapping[str, str] | None = None

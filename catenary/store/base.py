@@ -21,6 +21,7 @@ from catenary.model.results import Attempt as Attempt
 from catenary.model.results import Dispute as Dispute
 from catenary.model.results import RunState as RunState
 from catenary.model.results import SegmentOutput as SegmentOutput
+from catenary.store.leases import RunLease as RunLease
 from catenary.store.peers import PeerRow
 
 
@@ -307,6 +308,42 @@ class Store(abc.ABC):
         """The attempts of an execution tried under a retry policy, first first (empty when it
         ran once, or was not performed here)."""
         return []
+
+    # runs owned by nodes (issue 15): catenary.store.leases has the SQL and the docs -------
+    def submit_run(
+        self,
+        run: Run,
+        now: int,
+        orders: bytes,
+        blocks: Iterable[tuple[CID, bytes]],
+        holder: str,
+        lease_ns: int,
+    ) -> None:
+        raise NotImplementedError
+
+    def take_run_lease(self, run: CID, holder: str, lease_ns: int) -> bool:
+        raise NotImplementedError
+
+    def renew_run_leases(self, runs: Iterable[CID], holder: str, lease_ns: int) -> set[CID]:
+        raise NotImplementedError
+
+    def end_run_lease(self, run: CID, holder: str | None = None) -> bool:
+        raise NotImplementedError
+
+    def hand_off_run_leases(self, runs: Iterable[CID], holder: str) -> int:
+        raise NotImplementedError
+
+    def get_run_lease(self, run: CID) -> RunLease | None:
+        raise NotImplementedError
+
+    def lapsed_run_leases(self, limit: int = 100) -> list[RunLease]:
+        raise NotImplementedError
+
+    def cancel_run(self, run: CID, reason: str, now: int) -> str | None:
+        raise NotImplementedError
+
+    def finish_cancel(self, run: CID, reason: str, now: int) -> bool:
+        raise NotImplementedError
 
     # lineage and trust ---------------------------------------------------------------
     @abc.abstractmethod

@@ -35,6 +35,7 @@ from catenary.store.base import (
 )
 from catenary.store.events import EventTables
 from catenary.store.filtering import where_clauses
+from catenary.store.leases import RunLeaseTables
 from catenary.store.lineage import DIRECTIONS, lineage_from_rows
 from catenary.store.peers import PeerTables
 from catenary.store.rows import (
@@ -86,7 +87,7 @@ def apply_migrations(
 
 
 # the shared store -------------------------------------------------------------------------------
-class SQLStore(EventTables, PeerTables, Store):
+class SQLStore(RunLeaseTables, EventTables, PeerTables, Store):
     """The reads and small writes both SQL stores make the same way; see the module docstring."""
 
     MARK: str  # the driver's positional placeholder

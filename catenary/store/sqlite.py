@@ -154,6 +154,16 @@ MIGRATIONS: list[str] = [
         execution BLOB NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL,
         finished_at INTEGER NOT NULL, error TEXT, PRIMARY KEY (execution, attempt)) WITHOUT ROWID;
     """,
+    # 13: runs owned by nodes (issue 15): the node driving a run holds its lease until
+    # ``expires`` (unix ns by the database's clock); the row keeps what the run was submitted
+    # with (its inputs by segment, fresh), so that another node can take it over, and a
+    # cancel asked of the holder. holder NULL: nobody drives it (waiting for a hand step).
+    """
+    CREATE TABLE run_leases (
+        run BLOB PRIMARY KEY, holder TEXT, expires INTEGER NOT NULL, orders BLOB NOT NULL,
+        cancel TEXT, submitted_at INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE INDEX run_leases_expires ON run_leases (expires);
+    """,
 ]
 
 # Settings of every connection the store opens (after journal_mode=WAL).

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from catenary.proto.api import submit_pb2 as api_dot_submit__pb2
 from catenary.proto.definition import run_pb2 as definition_dot_run__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\rapi/run.proto\x12\x0f\x63\x61tenary.api.v1\x1a\x14\x64\x65\x66inition/run.proto\"\x8c\x01\n\rNewRunRequest\x12\x10\n\x08workflow\x18\x01 \x01(\x0c\x12:\n\x06queues\x18\x02 \x03(\x0b\x32*.catenary.api.v1.NewRunRequest.QueuesEntry\x1a-\n\x0bQueuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"9\n\x0bNextRequest\x12\x0b\n\x03run\x18\x01 \x01(\x0c\x12\x0e\n\x06inputs\x18\x02 \x03(\x0c\x12\r\n\x05\x66resh\x18\x03 \x01(\x08\"\x86\x01\n\x0cNextResponse\x12\x0c\n\x04\x64one\x18\x01 \x01(\x08\x12\x13\n\x06result\x18\x02 \x01(\x0cH\x00\x88\x01\x01\x12\x14\n\x0csegment_time\x18\x03 \x01(\x01\x12\x12\n\ntotal_time\x18\x04 \x01(\x01\x12\r\n\x05\x66inal\x18\x05 \x01(\x0c\x12\x0f\n\x07segment\x18\x06 \x01(\rB\t\n\x07_result\"\x1c\n\rGetRunRequest\x12\x0b\n\x03run\x18\x01 \x01(\x0c\"2\n\x0fListRunsRequest\x12\x10\n\x08workflow\x18\x01 \x01(\x0c\x12\r\n\x05limit\x18\x02 \x01(\r\"=\n\x10ListRunsResponse\x12)\n\x04runs\x18\x01 \x03(\x0b\x32\x1b.catenary.definition.v1.Run2\x9f\x02\n\x03Run\x12\x42\n\x03New\x12\x1e.catenary.api.v1.NewRunRequest\x1a\x1b.catenary.definition.v1.Run\x12\x43\n\x04Next\x12\x1c.catenary.api.v1.NextRequest\x1a\x1d.catenary.api.v1.NextResponse\x12\x42\n\x03Get\x12\x1e.catenary.api.v1.GetRunRequest\x1a\x1b.catenary.definition.v1.Run\x12K\n\x04List\x12 .catenary.api.v1.ListRunsRequest\x1a!.catenary.api.v1.ListRunsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\rapi/run.proto\x12\x0f\x63\x61tenary.api.v1\x1a\x10\x61pi/submit.proto\x1a\x14\x64\x65\x66inition/run.proto\"\x8c\x01\n\rNewRunRequest\x12\x10\n\x08workflow\x18\x01 \x01(\x0c\x12:\n\x06queues\x18\x02 \x03(\x0b\x32*.catenary.api.v1.NewRunRequest.QueuesEntry\x1a-\n\x0bQueuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"9\n\x0bNextRequest\x12\x0b\n\x03run\x18\x01 \x01(\x0c\x12\x0e\n\x06inputs\x18\x02 \x03(\x0c\x12\r\n\x05\x66resh\x18\x03 \x01(\x08\"\x86\x01\n\x0cNextResponse\x12\x0c\n\x04\x64one\x18\x01 \x01(\x08\x12\x13\n\x06result\x18\x02 \x01(\x0cH\x00\x88\x01\x01\x12\x14\n\x0csegment_time\x18\x03 \x01(\x01\x12\x12\n\ntotal_time\x18\x04 \x01(\x01\x12\r\n\x05\x66inal\x18\x05 \x01(\x0c\x12\x0f\n\x07segment\x18\x06 \x01(\rB\t\n\x07_result\"\x1c\n\rGetRunRequest\x12\x0b\n\x03run\x18\x01 \x01(\x0c\"2\n\x0fListRunsRequest\x12\x10\n\x08workflow\x18\x01 \x01(\x0c\x12\r\n\x05limit\x18\x02 \x01(\r\"=\n\x10ListRunsResponse\x12)\n\x04runs\x18\x01 \x03(\x0b\x32\x1b.catenary.definition.v1.Run2\xb0\x03\n\x03Run\x12\x42\n\x03New\x12\x1e.catenary.api.v1.NewRunRequest\x1a\x1b.catenary.definition.v1.Run\x12\x43\n\x04Next\x12\x1c.catenary.api.v1.NextRequest\x1a\x1d.catenary.api.v1.NextResponse\x12\x42\n\x03Get\x12\x1e.catenary.api.v1.GetRunRequest\x1a\x1b.catenary.definition.v1.Run\x12K\n\x04List\x12 .catenary.api.v1.ListRunsRequest\x1a!.catenary.api.v1.ListRunsResponse\x12\x45\n\x06Submit\x12\x1e.catenary.api.v1.SubmitRequest\x1a\x1b.catenary.definition.v1.Run\x12H\n\x06\x43\x61ncel\x12!.catenary.api.v1.CancelRunRequest\x1a\x1b.catenary.definition.v1.Runb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,20 +35,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_NEWRUNREQUEST_QUEUESENTRY']._loaded_options = None
   _globals['_NEWRUNREQUEST_QUEUESENTRY']._serialized_options = b'8\001'
-  _globals['_NEWRUNREQUEST']._serialized_start=57
-  _globals['_NEWRUNREQUEST']._serialized_end=197
-  _globals['_NEWRUNREQUEST_QUEUESENTRY']._serialized_start=152
-  _globals['_NEWRUNREQUEST_QUEUESENTRY']._serialized_end=197
-  _globals['_NEXTREQUEST']._serialized_start=199
-  _globals['_NEXTREQUEST']._serialized_end=256
-  _globals['_NEXTRESPONSE']._serialized_start=259
-  _globals['_NEXTRESPONSE']._serialized_end=393
-  _globals['_GETRUNREQUEST']._serialized_start=395
-  _globals['_GETRUNREQUEST']._serialized_end=423
-  _globals['_LISTRUNSREQUEST']._serialized_start=425
-  _globals['_LISTRUNSREQUEST']._serialized_end=475
-  _globals['_LISTRUNSRESPONSE']._serialized_start=477
-  _globals['_LISTRUNSRESPONSE']._serialized_end=538
-  _globals['_RUN']._serialized_start=541
-  _globals['_RUN']._serialized_end=828
+  _globals['_NEWRUNREQUEST']._serialized_start=75
+  _globals['_NEWRUNREQUEST']._serialized_end=215
+  _globals['_NEWRUNREQUEST_QUEUESENTRY']._serialized_start=170
+  _globals['_NEWRUNREQUEST_QUEUESENTRY']._serialized_end=215
+  _globals['_NEXTREQUEST']._serialized_start=217
+  _globals['_NEXTREQUEST']._serialized_end=274
+  _globals['_NEXTRESPONSE']._serialized_start=277
+  _globals['_NEXTRESPONSE']._serialized_end=411
+  _globals['_GETRUNREQUEST']._serialized_start=413
+  _globals['_GETRUNREQUEST']._serialized_end=441
+  _globals['_LISTRUNSREQUEST']._serialized_start=443
+  _globals['_LISTRUNSREQUEST']._serialized_end=493
+  _globals['_LISTRUNSRESPONSE']._serialized_start=495
+  _globals['_LISTRUNSRESPONSE']._serialized_end=556
+  _globals['_RUN']._serialized_start=559
+  _globals['_RUN']._serialized_end=991
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from catenary.proto.api import submit_pb2 as _submit_pb2
 from catenary.proto.definition import run_pb2 as _run_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor

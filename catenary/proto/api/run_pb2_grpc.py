@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from catenary.proto.api import run_pb2 as api_dot_run__pb2
+from catenary.proto.api import submit_pb2 as api_dot_submit__pb2
 from catenary.proto.definition import run_pb2 as definition_dot_run__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -55,6 +56,16 @@ class RunStub:
                 request_serializer=api_dot_run__pb2.ListRunsRequest.SerializeToString,
                 response_deserializer=api_dot_run__pb2.ListRunsResponse.FromString,
                 _registered_method=True)
+        self.Submit = channel.unary_unary(
+                '/catenary.api.v1.Run/Submit',
+                request_serializer=api_dot_submit__pb2.SubmitRequest.SerializeToString,
+                response_deserializer=definition_dot_run__pb2.Run.FromString,
+                _registered_method=True)
+        self.Cancel = channel.unary_unary(
+                '/catenary.api.v1.Run/Cancel',
+                request_serializer=api_dot_submit__pb2.CancelRunRequest.SerializeToString,
+                response_deserializer=definition_dot_run__pb2.Run.FromString,
+                _registered_method=True)
 
 
 class RunServicer:
@@ -84,6 +95,20 @@ class RunServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Submit(self, request, context):
+        """Create a run and have the node drive it to the end; answers at once with the new run.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Cancel(self, request, context):
+        """End a running run `cancelled` (at its next step boundary when a node drives it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RunServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -106,6 +131,16 @@ def add_RunServicer_to_server(servicer, server):
                     servicer.List,
                     request_deserializer=api_dot_run__pb2.ListRunsRequest.FromString,
                     response_serializer=api_dot_run__pb2.ListRunsResponse.SerializeToString,
+            ),
+            'Submit': grpc.unary_unary_rpc_method_handler(
+                    servicer.Submit,
+                    request_deserializer=api_dot_submit__pb2.SubmitRequest.FromString,
+                    response_serializer=definition_dot_run__pb2.Run.SerializeToString,
+            ),
+            'Cancel': grpc.unary_unary_rpc_method_handler(
+                    servicer.Cancel,
+                    request_deserializer=api_dot_submit__pb2.CancelRunRequest.FromString,
+                    response_serializer=definition_dot_run__pb2.Run.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -216,6 +251,60 @@ class Run:
             '/catenary.api.v1.Run/List',
             api_dot_run__pb2.ListRunsRequest.SerializeToString,
             api_dot_run__pb2.ListRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Submit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catenary.api.v1.Run/Submit',
+            api_dot_submit__pb2.SubmitRequest.SerializeToString,
+            definition_dot_run__pb2.Run.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Cancel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catenary.api.v1.Run/Cancel',
+            api_dot_submit__pb2.CancelRunRequest.SerializeToString,
+            definition_dot_run__pb2.Run.FromString,
             options,
             channel_credentials,
             insecure,

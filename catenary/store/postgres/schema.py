@@ -138,6 +138,13 @@ MIGRATIONS: list[str] = [
         execution bytea NOT NULL, attempt integer NOT NULL, started_at bigint NOT NULL,
         finished_at bigint NOT NULL, error text, PRIMARY KEY (execution, attempt));
     """,
+    # 13 (as SQLite's 13): runs owned by nodes: a lease per driven run, by the database's clock.
+    """
+    CREATE TABLE run_leases (
+        run bytea PRIMARY KEY, holder text, expires bigint NOT NULL, orders bytea NOT NULL,
+        cancel text, submitted_at bigint NOT NULL);
+    CREATE INDEX run_leases_expires ON run_leases (expires);
+    """,
 ]
 
 CHANNEL = "catenary_changes"

@@ -35,12 +35,13 @@ class PostgresStore(SQLStore):
     """
 
     MARK = "%s"
+    FOR_UPDATE = " FOR UPDATE"
     BYTE_ORDER = ' COLLATE "C"'  # byte order, as SQLite sorts, whatever the database's locale
     CONTAINS = "position({needle} IN {haystack}) > 0"
     LINEAGE_SQL = lineage_statements(lambda name: f"%({name})s")
     EVENT_ORDER_LOCK = "SELECT pg_advisory_xact_lock(7308613719182107681)"  # "emitted!" as an int64
-    # The server's clock at the start of the transaction, whichever node asks.
-    NOW_NS = "(extract(epoch FROM now()) * 1000000000)::bigint"
+    # The server's clock, whichever node asks (clock_timestamp: now, not the transaction's start).
+    NOW_NS = "(extract(epoch FROM clock_timestamp()) * 1000000000)::bigint"
 
     def __init__(self, dsn: str, pool_size: int = 10, connect_timeout: float = 10.0) -> None:
         self.dsn = dsn
