@@ -405,8 +405,11 @@ def _read_attestations(
         data = reader.raw(att, lambda: f"attestation of execution {e.hash}")
         if data is None:
             continue
-        result = attestation.check(att, data, e.hash, e.key, e.output)
-        role = attestation.role_for(result.signer or "", e.executor, e.cached_from)
+        attested = attestation.attested_output(data)
+        role = attestation.role_for("", e.executor, e.cached_from, attested, e.output)
+        result = attestation.check(att, data, e.hash, e.key, e.output, role)
+        if role is not attestation.DISSENT:
+            role = attestation.role_for(result.signer or "", e.executor, e.cached_from)
         result = dataclasses.replace(result, role=role)
         checked.append(result)
         rows.append((att, data, result.signer or ""))
