@@ -27,6 +27,7 @@ from catenary.model.results import (
     Page,
     RunResult,
     RunState,
+    Standing,
     StepResult,
     Trace,
     VerifyReport,
@@ -144,6 +145,12 @@ class AttestationsLike(Protocol):
     def list(self, execution_hash: CID) -> list[AttestationCheck]: ...
 
 
+class AcceptanceLike(Protocol):
+    """``node.acceptance``: whether an execution's output counts under the node's quorum policy."""
+
+    def get(self, execution_hash: CID) -> Standing: ...
+
+
 class EventsLike(Protocol):
     """``node.events``: emitted events, signed by their emitter (the node's or the client's key)."""
 
@@ -196,5 +203,8 @@ class NodeLike(Protocol):
 
     @property
     def events(self) -> EventsLike: ...
+
+    @property
+    def acceptance(self) -> AcceptanceLike: ...
 
     def close(self) -> None: ...
