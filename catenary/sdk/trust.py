@@ -92,17 +92,13 @@ class AttestationManager:
             raise NotFoundError(
                 f"attestation {cid}: unknown execution {target} (import the execution first; nothing stored)"
             )
-        role = attestation.role_for(
-            "", e.executor, e.cached_from, attestation.attested_output(data), e.output
-        )
+        role = attestation.role_of(data, e.executor, e.cached_from, e.output)
         result = attestation.check(cid, data, e.hash, e.key, e.output, role)
         if not result.valid:
             raise VerificationError(
                 f"attestation {cid} on execution {e.hash} is invalid: {result.reason}; nothing stored"
             )
         assert result.signer is not None  # a valid check names its signer
-        if role is not attestation.DISSENT:
-            role = attestation.role_for(result.signer, e.executor, e.cached_from)
         self._store.put_attestations(
             [AttestationRow(e.hash, cid, data, result.signer, role.value)], time.time_ns()
         )
@@ -183,6 +179,8 @@ class TrustManager:
                 v.verdict == MISMATCH
                 and v.reason.startswith(REEXECUTION_GAVE)
                 and v.got is not None
+                # the executor's own attestation must match its record: it does not dissent
+                and attestation.role_for(self._identity.id, e.executor, e.cached_from) != attestation.EXECUTOR
                 and not any(c.signer == self._identity.id and c.valid for c in checks[e.hash])
             ):
                 rows.append(attestation.sign(self._identity, e.hash, e.key, v.got, attestation.DISSENT))

@@ -56,22 +56,39 @@ def role_for(
     attested: CID | None = None,
     recorded: CID | None = None,
 ) -> Role:
-    """``dissent`` when the attested output is not the recorded one; else ``executor`` when
-    the signer is the node that recorded the execution by doing the work (not a cache hit);
-    ``validator`` otherwise."""
+    """``executor`` when the signer is the node that recorded the execution by doing the
+    work (not a cache hit); else ``dissent`` when the attested output is not the recorded
+    one; ``validator`` otherwise. An executor never dissents from its own record: its
+    attestation must match it (:func:`check` says so when it does not)."""
+    if signer == executor and cached_from is None:
+        return EXECUTOR
     if attested is not None and attested != recorded:
         return Role.DISSENT
-    return EXECUTOR if signer == executor and cached_from is None else VALIDATOR
+    return VALIDATOR
 
 
-def attested_output(data: bytes) -> CID | None:
-    """The output an attestation block vouches for (None when it is not one)."""
+def claim(data: bytes) -> tuple[str, CID] | None:
+    """``(signer, output)`` of an attestation block, unchecked (None when it is not one)."""
     try:
         value = decode(data)
     except CatenaryError:
         return None
-    output = value.get("output") if isinstance(value, dict) else None
-    return output if isinstance(output, CID) else None
+    if not isinstance(value, dict):
+        return None
+    signer, output = value.get("signer"), value.get("output")
+    return (signer, output) if isinstance(signer, str) and isinstance(output, CID) else None
+
+
+def role_of(data: bytes, executor: str | None, cached_from: CID | None, recorded: CID | None) -> Role:
+    """The role of an attestation block on an execution (see :func:`role_for`)."""
+    found = claim(data)
+    return role_for(found[0], executor, cached_from, found[1], recorded) if found else VALIDATOR
+
+
+def attested_output(data: bytes) -> CID | None:
+    """The output an attestation block vouches for (None when it is not one)."""
+    found = claim(data)
+    return found[1] if found else None
 
 
 def check(

@@ -55,13 +55,7 @@ def load_bundle(store: Store, report: BundleReport, *, deferred: bool = False) -
         for cid, raw, signer in rows:
             attestations.append(
                 AttestationRow(
-                    hash_,
-                    cid,
-                    raw,
-                    signer,
-                    attestation.role_for(
-                        signer, e.executor, e.cached_from, attestation.attested_output(raw), e.output
-                    ),
+                    hash_, cid, raw, signer, attestation.role_of(raw, e.executor, e.cached_from, e.output)
                 )
             )
     batch = ImportBatch(
