@@ -174,10 +174,16 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
     node = c.local("verify-bundle")
     data = read_file(file)
     report = node.trust.verify_bundle(data)
+    from catenary.trust.quorum import bundle_standings
+
+    standings = bundle_standings(report, node.policy)  # under this node's quorum policy
     if as_json:
-        emit(render.bundle_report_json(file, report))
+        acceptance = {str(h): s.to_json() for h, s in standings.items()}
+        emit({**render.bundle_report_json(file, report), "acceptance": acceptance})
     else:
         _print_report(report)
+        for h, s in standings.items():
+            out.print(f"acceptance  {h}  {s.status.value}: {s.reason}")
     if not report.ok:
         _fail(report, "bundle does not verify")
 

@@ -21,15 +21,17 @@ Pure: the rows come from the store (``Store.key_attestations``), whose index was
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 
 from catenary.cid import CID
 from catenary.model import Execution
-from catenary.model.enums import Acceptance, Role
-from catenary.model.results import Standing, Vote
+from catenary.model.enums import Acceptance, Role, VerdictKind
+from catenary.model.results import Standing, Verdict, Vote
 from catenary.store import AttestationRow
-from catenary.trust.attestation import attested_output
-from catenary.trust.policy import QuorumRule
+from catenary.trust.attestation import attested_output, role_of
+from catenary.trust.bundle import BundleReport
+from catenary.trust.policy import Policy, QuorumRule
 
 
 def votes(
@@ -91,3 +93,41 @@ def standing(
         else " (and no executor attestation)"
     )
     return result(Acceptance.PENDING, f"{len(counted)} of {rule.need} counted key(s) vouch for it{missing}")
+
+
+def bundle_standings(report: BundleReport, policy: Policy) -> dict[CID, Standing]:
+    """The standing of each execution of a checked bundle under the verifier's ``policy``:
+    the bundle's attestations are the votes, and this process's own re-execution counts as
+    the verifier's (``self``) vote, for the output it got, though nothing is signed."""
+    carried = report.bundle
+    if carried is None:
+        return {}
+    verdicts = {v.execution: v for v in report.verdicts}
+    by_key: dict[CID, list[tuple[Execution, AttestationRow]]] = {}
+    for h, e in carried.executions.items():
+        rows = by_key.setdefault(e.key, [])
+        for cid, raw, signer in carried.attestations.get(h, ()):
+            role = role_of(raw, e.executor, e.cached_from, e.output)
+            rows.append((e, AttestationRow(h, cid, raw, signer, role.value)))
+    found = {}
+    for h, e in carried.executions.items():
+        manifest = carried.versions.get(e.operation)
+        names = (manifest[0].name, str(e.operation)) if manifest else (str(e.operation),)
+        rule = policy.quorum_for(names)
+        counted = votes(by_key.get(e.key, []), functools.partial(policy.counts, rule))
+        here, dispute = _own_vote(e, verdicts.get(h), policy, rule)
+        found[h] = standing(e, counted + here, rule, dispute)
+    return found
+
+
+def _own_vote(
+    e: Execution, v: Verdict | None, policy: Policy, rule: QuorumRule
+) -> tuple[tuple[Vote, ...], str | None]:
+    """The verifier's vote from its re-execution (none when it could not re-execute)."""
+    if v is None or e.output is None:
+        return (), None
+    if v.verdict == VerdictKind.VERIFIED:
+        return (Vote(policy.node, e.output, Role.VALIDATOR, e.hash, policy.counts(rule, policy.node)),), None
+    if v.verdict == VerdictKind.MISMATCH:
+        return (), f"re-executed here: {v.reason}"
+    return (), None
