@@ -98,7 +98,8 @@ def standing(
 def bundle_standings(report: BundleReport, policy: Policy) -> dict[CID, Standing]:
     """The standing of each execution of a checked bundle under the verifier's ``policy``:
     the bundle's attestations are the votes, and this process's own re-execution counts as
-    the verifier's (``self``) vote, for the output it got, though nothing is signed."""
+    the verifier's (``self``) vote, for the output it got, though nothing is signed. Only
+    attestations the bundle check found valid are votes."""
     carried = report.bundle
     if carried is None:
         return {}
@@ -106,7 +107,11 @@ def bundle_standings(report: BundleReport, policy: Policy) -> dict[CID, Standing
     by_key: dict[CID, list[tuple[Execution, AttestationRow]]] = {}
     for h, e in carried.executions.items():
         rows = by_key.setdefault(e.key, [])
+        checked = verdicts.get(h)
+        valid = {a.cid for a in checked.attestations if a.valid} if checked else set()
         for cid, raw, signer in carried.attestations.get(h, ()):
+            if cid not in valid:  # a bad signature is a problem of the bundle, never a vote
+                continue
             role = role_of(raw, e.executor, e.cached_from, e.output)
             rows.append((e, AttestationRow(h, cid, raw, signer, role.value)))
     found = {}

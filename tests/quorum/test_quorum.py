@@ -178,3 +178,32 @@ def test_sampling_is_deterministic_by_key() -> None:
     assert 400 < len(picked) < 600
     assert all(sampled(k, 1.0) for k in keys) and not any(sampled(k, 0.0) for k in keys)
     assert set(picked) <= {k for k in keys if sampled(k, 0.5)}  # a larger fraction keeps these
+
+
+def test_a_bundle_with_a_forged_validator_signature_is_refused_and_counts_for_nothing(
+    nodes: dict[str, Node], tmp_path: Path
+) -> None:
+    from catenary.trust.quorum import bundle_standings
+    from tests.trust.conftest import Car
+
+    a, b, c, d = (nodes[n] for n in "abcd")
+    run_a, square_a, final_a = run(a, 9)
+    for validator in (b, c):
+        move(a, validator, final_a)
+        validator.validator.validate_run(run_a)
+    move(c, b, final_a)  # B now holds C's vote too: 2 of 2 needed on D
+    car = Car(export(b, final_a))
+    vote = next(r for r in b.store.list_attestations(square_a) if r.signer == c.id)
+    forged = decode(vote.data)
+    forged["signature"] = bytes(64)
+    car.replace(vote.cid, forged)
+    before = snapshot(tmp_path / "d" / "catenary.db")
+
+    report = d.trust.verify_bundle(car.bytes(), reexecute=False)
+    assert not report.checked and any(f"{c.id}" in p or "signature" in p for p in report.problems)
+    assert bundle_standings(report, d.policy)[square_a].status is Acceptance.PENDING  # C's vote is void
+    with pytest.raises(VerificationError, match="nothing was imported"):
+        d.trust.import_verified(report, deferred=True)
+    assert snapshot(tmp_path / "d" / "catenary.db") == before
+    honest = d.trust.verify_bundle(export(b, final_a), reexecute=False)
+    assert bundle_standings(honest, d.policy)[square_a].status is Acceptance.ACCEPTED
