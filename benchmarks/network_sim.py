@@ -39,6 +39,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -270,6 +271,7 @@ def main() -> None:
                     if e.output != truth[e.key]:
                         wrong_accepted.append((p.name, str(e.hash)))
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan servers
         for p in honest:
             stop_server(p)
         for p in peers:
