@@ -773,8 +773,7 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
     """Show one execution."""
     h = cid_arg(execution_hash, "HASH")
     execution = c.node.executions.get(h)
-    document = render.execution_get_json(execution, c.node.executions.dispute(h))
-    document["acceptance"] = c.node.acceptance.get(h).to_json()
+    document = render.execution_get_json(execution, c.node.executions.dispute(h), c.node.acceptance.get(h))
     if as_json:
         emit(document)
         return

@@ -178,7 +178,7 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
 
     standings = bundle_standings(report, node.policy)  # under this node's quorum policy
     if as_json:
-        acceptance = {str(h): s.to_json() for h, s in standings.items()}
+        acceptance = {str(h): render.standing_json(s) for h, s in standings.items()}
         emit({**render.bundle_report_json(file, report), "acceptance": acceptance})
     else:
         _print_report(report)

@@ -236,25 +236,6 @@ class Standing:
     votes: tuple[Vote, ...]
     reason: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            "rule": self.rule,
-            "need": self.need,
-            "canonical": str(self.canonical) if self.canonical else None,
-            "reason": self.reason,
-            "votes": [
-                {
-                    "signer": v.signer,
-                    "output": str(v.output),
-                    "role": v.role.value,
-                    "execution": str(v.execution),
-                    "counted": v.counted,
-                }
-                for v in self.votes
-            ],
-        }
-
 
 @dataclass(frozen=True)
 class Verdict:
