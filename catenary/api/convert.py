@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from catenary.api.quorum import ACCEPTANCE_TO_PB, acceptance_from_pb
 from catenary.cid import CID, decode, encode
 from catenary.errors import BadInputError, InvalidCIDError
 from catenary.model import Execution, OperationManifest, OperationVersion, Segment, Status, Step, Workflow
@@ -119,6 +120,7 @@ def filter_from_pb(m: execution_pb2.Filter) -> ExecutionFilter:
         created_before=m.created_before if m.HasField("created_before") else None,
         input=optional_cid(m.input, "filter.input"),
         output=optional_cid(m.output, "filter.output"),
+        acceptance=acceptance_from_pb(m.acceptance, "filter.acceptance"),
     )
 
 
@@ -132,6 +134,8 @@ def filter_to_pb(f: ExecutionFilter) -> execution_pb2.Filter:
         value = getattr(f, name)
         if value is not None:
             setattr(msg, name, value)
+    if f.acceptance is not None:
+        msg.acceptance = ACCEPTANCE_TO_PB[f.acceptance]
     return msg
 
 

@@ -10,6 +10,7 @@ from catenary.api import convert, trust
 from catenary.api.auth import CALLER
 from catenary.api.errors import stream, unary
 from catenary.api.event_convert import event_to_pb
+from catenary.api.quorum import standing_to_pb
 from catenary.api.streams import Subscriptions, envelopes
 from catenary.cid import decode
 from catenary.errors import BadInputError
@@ -29,7 +30,7 @@ from catenary.proto.api import (
     workflow_pb2,
     workflow_pb2_grpc,
 )
-from catenary.proto.definition import event_pb2
+from catenary.proto.definition import event_pb2, quorum_pb2
 from catenary.proto.definition import execution_pb2 as execution_def_pb2
 from catenary.proto.definition import operation_pb2 as operation_def_pb2
 from catenary.proto.definition import run_pb2 as run_def_pb2
@@ -191,6 +192,12 @@ class ExecutionServicer(execution_pb2_grpc.ExecutionServicer):
     ) -> execution_pb2.AttestationsResponse:
         checks = self.node.attestations.list(convert.cid(request.hash, "hash"))
         return execution_pb2.AttestationsResponse(attestations=[trust.check_to_pb(c) for c in checks])
+
+    @unary
+    def Acceptance(
+        self, request: execution_pb2.GetExecutionRequest, context: grpc.ServicerContext
+    ) -> quorum_pb2.Standing:
+        return standing_to_pb(self.node.acceptance.get(convert.cid(request.hash, "hash")))
 
 
 def executor_of(named: str, node_id: str) -> str | None:

@@ -28,7 +28,11 @@ VERDICT_TO_PB = {
     UNVERIFIABLE: execution_pb2.UNVERIFIABLE,
 }
 VERDICT_FROM_PB: dict[int, VerdictKind] = {v: k for k, v in VERDICT_TO_PB.items()}
-ROLE_TO_PB = {EXECUTOR: execution_pb2.EXECUTOR, VALIDATOR: execution_pb2.VALIDATOR}
+ROLE_TO_PB = {
+    EXECUTOR: execution_pb2.EXECUTOR,
+    VALIDATOR: execution_pb2.VALIDATOR,
+    Role.DISSENT: execution_pb2.DISSENT,
+}
 ROLE_FROM_PB: dict[int, Role] = {v: k for k, v in ROLE_TO_PB.items()}
 
 

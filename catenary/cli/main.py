@@ -873,7 +873,7 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
     """Show one execution."""
     h = cid_arg(execution_hash, "HASH")
     execution = c.node.executions.get(h)
-    document = render.execution_get_json(execution, c.node.executions.dispute(h))
+    document = render.execution_get_json(execution, c.node.executions.dispute(h), c.node.acceptance.get(h))
     if as_json:
         emit(document)
         return
@@ -882,6 +882,12 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
             value = f"{value}  ({ns_time(value)})" if value else value
         if key == "disputed" and value:
             value = f"DISPUTED: {value['detail']}  ({ns_time(value['at'])}); never reused"
+        if key == "acceptance":
+            out.print(f"{key:12} {value['status'].upper()} under {value['rule']}: {value['reason']}")
+            for vote in value["votes"]:
+                counted = "counted" if vote["counted"] else "not counted"
+                out.print(f"{'':12} {vote['role']:9} {vote['signer']} -> {vote['output']} ({counted})")
+            continue
         if value is None:
             value = "-"
         out.print(f"{key:12} {value if not isinstance(value, (list, dict)) else json.dumps(value)}")
@@ -889,16 +895,35 @@ def exec_get(c: Context, execution_hash: str, as_json: bool) -> None:
 
 @exec_.command("list")
 @filter_options
+@click.option(
+    "--acceptance",
+    type=click.Choice(["accepted", "pending", "disputed"]),
+    help="Only executions of this standing under the node's quorum policy.",
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--page-token", metavar="TOKEN", help="Continue from a previous page.")
 @full_option
 @json_option
 @pass_ctx
 def exec_list(
-    c: Context, /, limit: int, page_token: str | None, full: bool, as_json: bool, **flt: Any
+    c: Context,
+    /,
+    acceptance: str | None,
+    limit: int,
+    page_token: str | None,
+    full: bool,
+    as_json: bool,
+    **flt: Any,
 ) -> None:
     """List executions, newest first, a page at a time."""
-    page = c.node.executions.list(build_filter(**flt), limit, page_token)
+    import dataclasses
+
+    from catenary.model.enums import Acceptance
+
+    chosen = Acceptance(acceptance) if acceptance else None
+    page = c.node.executions.list(
+        dataclasses.replace(build_filter(**flt), acceptance=chosen), limit, page_token
+    )
     if as_json:
         emit(
             {
@@ -1082,6 +1107,12 @@ def value_get(c: Context, cid: str, as_json: bool) -> None:
     help="How long this node's lease on a run it drives lasts unrenewed: how soon another "
     "node takes the run over after this one dies (default 15).",
 )
+@click.option(
+    "--validate",
+    is_flag=True,
+    help="Re-execute the executions other nodes did, as they arrive, signing each outcome "
+    "(also [validate] on_serve in the policy).",
+)
 @pass_ctx
 def serve(
     c: Context,
@@ -1097,6 +1128,7 @@ def serve(
     webhook: bool,
     sync: bool,
     run_lease: float | None,
+    validate: bool,
 ) -> None:
     """Serve this data dir's node over gRPC (reflection and health on) and, with --http, the web
     explorer, until SIGTERM/Ctrl-C."""
@@ -1146,6 +1178,7 @@ def serve(
     if run_lease is not None:
         node.runs.driver.set_lease(run_lease)
     node.runs.driver.start(takeover=True)  # drives submitted runs; takes over orphaned ones
+    validating = node.validator.start(node.executions.updates) if validate or node.policy.validate else None
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
@@ -1163,6 +1196,8 @@ def serve(
     if syncer:
         syncer.stop()
     node.runs.close()  # stops at segment boundaries; the other nodes take over at once
+    if validating:
+        validating.set()
     if web:
         web.stop()
     if server:
@@ -1197,6 +1232,7 @@ from catenary.cli.info import info_cmd  # noqa: E402
 from catenary.cli.key import key_cmd  # noqa: E402
 from catenary.cli.peer import peer_cmd  # noqa: E402
 from catenary.cli.policy import policy_cmd  # noqa: E402
+from catenary.cli.quorum import validate_cmd  # noqa: E402
 from catenary.cli.runs import runs_cancel, runs_follow  # noqa: E402
 from catenary.cli.schedule import schedule_cmd  # noqa: E402
 from catenary.cli.statement import statement  # noqa: E402
@@ -1218,7 +1254,7 @@ cli.add_command(schedule_cmd)
 cli.add_command(executor_cmd)
 op.add_command(register_remote_cmd)
 exec_.add_command(exec_history)
-for _command in (verify_cmd, export_cmd, verify_bundle_cmd, import_cmd):
+for _command in (verify_cmd, export_cmd, verify_bundle_cmd, import_cmd, validate_cmd):
     cli.add_command(_command)
 exec_.add_command(exec_attestations)
 from catenary.cli.build import workflow_build  # noqa: E402

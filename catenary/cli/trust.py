@@ -174,10 +174,16 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
     node = c.local("verify-bundle")
     data = read_file(file)
     report = node.trust.verify_bundle(data)
+    from catenary.trust.quorum import bundle_standings
+
+    standings = bundle_standings(report, node.policy)  # under this node's quorum policy
     if as_json:
-        emit(render.bundle_report_json(file, report))
+        acceptance = {str(h): render.standing_json(s) for h, s in standings.items()}
+        emit({**render.bundle_report_json(file, report), "acceptance": acceptance})
     else:
         _print_report(report)
+        for h, s in standings.items():
+            out.print(f"acceptance  {h}  {s.status.value}: {s.reason}")
     if not report.ok:
         _fail(report, "bundle does not verify")
 
@@ -190,23 +196,29 @@ def verify_bundle_cmd(c: Any, file: Path, as_json: bool) -> None:
     is_flag=True,
     help="Import operations named like local ones (the names keep resolving to the local ones).",
 )
+@click.option(
+    "--no-reexecute",
+    is_flag=True,
+    help="Check every block, record, link and signature, but re-execute nothing: the outputs "
+    "stay pending until validators vouch for them (docs/network.md).",
+)
 @json_option
 @click.pass_obj
-def import_cmd(c: Any, file: Path, allow_shadow: bool, as_json: bool) -> None:
+def import_cmd(c: Any, file: Path, allow_shadow: bool, no_reexecute: bool, as_json: bool) -> None:
     """Verify a proof bundle and load it into this data dir (all or nothing).
 
     Local only: loads into the local data dir (no --node). Names never change meaning here:
     a bundle's operation named like a local one is refused unless --allow-shadow."""
     node = c.local("import")
     data = read_file(file)
-    report = node.trust.verify_bundle(data)
-    if not report.ok:
+    report = node.trust.verify_bundle(data, reexecute=not no_reexecute)
+    if not (report.checked if no_reexecute else report.ok):
         if as_json:
             emit({**render.bundle_report_json(file, report), "imported": None})
         else:
             _print_report(report)
         _fail(report, "bundle does not verify; nothing was imported")
-    counts = node.trust.import_verified(report, allow_shadow=allow_shadow)
+    counts = node.trust.import_verified(report, allow_shadow=allow_shadow, deferred=no_reexecute)
     if as_json:
         emit({**render.bundle_report_json(file, report), "imported": counts})
         return

@@ -14,6 +14,7 @@ from catenary.api import convert, trust
 from catenary.api.errors import from_rpc_error
 from catenary.api.event_convert import event_from_pb
 from catenary.api.options import message_options
+from catenary.api.quorum import standing_from_pb
 from catenary.cid import CID, decode, encode
 from catenary.client.events import EventClient
 from catenary.client.triggers import ScheduleClient, TriggerClient
@@ -29,6 +30,7 @@ from catenary.model.results import (
     Page,
     RunResult,
     RunState,
+    Standing,
     StepResult,
     Trace,
     TraceNode,
@@ -484,6 +486,19 @@ class AttestationClient:
         return [trust.check_from_pb(a) for a in response.attestations]
 
 
+class AcceptanceClient:
+    """``client.acceptance``: whether an execution's output counts under the remote node's policy."""
+
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = execution_pb2_grpc.ExecutionStub(channel)
+
+    @_rpc
+    def get(self, execution_hash: CID) -> Standing:
+        return standing_from_pb(
+            self._stub.Acceptance(execution_pb2.GetExecutionRequest(hash=execution_hash.cid_bytes))
+        )
+
+
 class Client:
     """A remote node: ``client.executions.get / list / updates``, ``client.runs.next``, ..."""
 
@@ -512,6 +527,7 @@ class Client:
         self.values = ValueClient(self._channel)
         self.trust = TrustClient(self._channel)
         self.attestations = AttestationClient(self._channel)
+        self.acceptance = AcceptanceClient(self._channel)
         self.events = EventClient(self._channel, key, _rpc)
         self.triggers = TriggerClient(self._channel, _rpc)
         self.schedules = ScheduleClient(self._channel, _rpc)

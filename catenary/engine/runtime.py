@@ -41,7 +41,7 @@ from catenary.model.results import StepResult as StepResult
 from catenary.model.types import TypeSpec, mismatch
 from catenary.model.workflow import EXTERNAL
 from catenary.operations import Operation, Registry
-from catenary.store import RunState, SegmentOutput, StepCommit, Store
+from catenary.store import MemoCandidate, RunState, SegmentOutput, StepCommit, Store
 
 # How long next() waits for external executors to finish a remote step, in seconds.
 DEFAULT_REMOTE_WAIT = 300.0
@@ -110,7 +110,7 @@ class Engine:
         operation_timeout: float | None = None,
         executor: Executor | str | None = None,
         remote_wait: float | None = DEFAULT_REMOTE_WAIT,
-        trusts: Callable[[str, Operation], bool] | None = None,
+        reusable: Callable[[MemoCandidate, Operation], bool] | None = None,
         options: RunOptions | None = None,
     ) -> None:
         # Retries and timeouts per step (catenary.engine.policy): how hard, never what.
@@ -126,9 +126,9 @@ class Engine:
         # (execution, key, output) -> a signed AttestationRow, for each execution that did the
         # work; committed with the execution (catenary.trust.attestation).
         self.attest = attest
-        # Whether an attestation by this signer makes a result of this operation reusable
-        # (the node's policy, Policy.trusts_executor); by default only the node's own.
-        self.trusts = trusts or (lambda signer, _op: signer == node_id)
+        # Whether a memo candidate's result of this operation may be reused (the node's
+        # policy: Node._reusable); by default only when the node itself signed it.
+        self.reusable = reusable or (lambda candidate, _op: node_id in candidate.signers)
         self.registry = registry
         self.node_id = node_id
         self.max_value_size = max_value_size
@@ -370,9 +370,9 @@ class Engine:
 
     def _memo(self, key: CID, op: Operation) -> tuple[CID, CID] | None:
         """``(output, origin)`` of the oldest undisputed execution with this key that did the
-        work and is attested by a signer the policy trusts for ``op``; None: run it."""
+        work and that the policy lets this node reuse for ``op``; None: run it."""
         for candidate in self.store.memo_candidates(key):
-            if any(self.trusts(signer, op) for signer in candidate.signers):
+            if self.reusable(candidate, op):
                 return candidate.output, candidate.origin
         return None
 

@@ -22,7 +22,16 @@ class Role(enum.StrEnum):
     """Who signed an attestation, as the record shows it (not signed itself)."""
 
     EXECUTOR = "executor"  # the node that did the work
-    VALIDATOR = "validator"  # a node that re-executed it
+    VALIDATOR = "validator"  # a node that re-executed it and got the same output
+    DISSENT = "dissent"  # a node that re-executed it and got another output (docs/network.md)
+
+
+class Acceptance(enum.StrEnum):
+    """Whether an execution's output counts, under the node's quorum policy (docs/network.md)."""
+
+    ACCEPTED = "accepted"  # its attestations satisfy the quorum rule for its operation
+    PENDING = "pending"  # not yet: too few trusted signers have vouched for its output
+    DISPUTED = "disputed"  # trusted signers vouched for another output, or a re-execution here disagreed
 
 
 class Direction(enum.StrEnum):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from catenary.cid import CID
 from catenary.errors import BadInputError
+from catenary.model.enums import Acceptance
 from catenary.model.execution import Execution, Status
 
 _INT64 = (-(2**63), 2**63 - 1)  # what the store's integer columns hold
@@ -26,6 +27,9 @@ class ExecutionFilter:
     created_before: int | None = None  # unix ns, exclusive
     input: CID | None = None  # executions that took this value as one of their inputs
     output: CID | None = None  # executions that produced this value
+    # Decided by the node's quorum policy, not by the record: the sdk applies it to listed
+    # pages (the store and matches() leave it out); updates refuse it.
+    acceptance: Acceptance | None = None
 
     def __post_init__(self) -> None:
         # An integer the database cannot hold would fail deep in the store (OverflowError):

@@ -27,6 +27,7 @@ from catenary.model.results import (
     Page,
     RunResult,
     RunState,
+    Standing,
     StepResult,
     Trace,
     VerifyReport,
@@ -151,6 +152,12 @@ class AttestationsLike(Protocol):
     def list(self, execution_hash: CID) -> list[AttestationCheck]: ...
 
 
+class AcceptanceLike(Protocol):
+    """``node.acceptance``: whether an execution's output counts under the node's quorum policy."""
+
+    def get(self, execution_hash: CID) -> Standing: ...
+
+
 class EventsLike(Protocol):
     """``node.events``: emitted events, signed by their emitter (the node's or the client's key)."""
 
@@ -203,5 +210,8 @@ class NodeLike(Protocol):
 
     @property
     def events(self) -> EventsLike: ...
+
+    @property
+    def acceptance(self) -> AcceptanceLike: ...
 
     def close(self) -> None: ...

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from catenary.cid import CID
 from catenary.errors import BadInputError
 from catenary.model.emitted import SignedEvent
-from catenary.model.enums import Direction, Role, VerdictKind
+from catenary.model.enums import Acceptance, Direction, Role, VerdictKind
 from catenary.model.execution import Execution
 from catenary.model.filter import ExecutionFilter
 from catenary.model.operation import OperationManifest, OperationVersion
@@ -223,6 +223,30 @@ class AttestationCheck:
     signer: str | None
     role: Role
     valid: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One signer vouching for one output of an execution's key (an attestation's claim)."""
+
+    signer: str
+    output: CID
+    role: Role
+    execution: CID  # the execution the attestation is on (any execution with the same key)
+    counted: bool  # whether the quorum rule counts this signer
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Whether an execution's output counts here, and why (catenary/trust/quorum.py)."""
+
+    execution: CID
+    status: Acceptance
+    rule: str  # the policy rule that decided (quorum[0], or the default)
+    need: int  # how many counted signers must vouch for one output
+    canonical: CID | None  # the one output the quorum agreed on, if any
+    votes: tuple[Vote, ...]
     reason: str
 
 

@@ -12,6 +12,7 @@ from catenary.model.results import (
     AttestationCheck,
     OperationInfo,
     RunState,
+    Standing,
     StepResult,
     Trace,
     Verdict,
@@ -53,11 +54,33 @@ def execution_json(e: Execution) -> dict[str, Any]:
     }
 
 
-def execution_get_json(e: Execution, dispute: Dispute | None) -> dict[str, Any]:
-    """``exec get``: the SPEC §4 record and ``disputed``, null or why a verify re-execution
-    disagreed (the result is then never reused)."""
+def execution_get_json(e: Execution, dispute: Dispute | None, standing: Standing) -> dict[str, Any]:
+    """``exec get``: the SPEC §4 record, ``disputed`` (null or why a verify re-execution
+    disagreed: the result is then never reused) and ``acceptance`` (its standing under the
+    node's quorum policy, docs/network.md)."""
     disputed = None if dispute is None else {"at": dispute.at, "detail": dispute.detail}
-    return {**execution_json(e), "disputed": disputed}
+    return {**execution_json(e), "disputed": disputed, "acceptance": standing_json(standing)}
+
+
+def standing_json(s: Standing) -> dict[str, Any]:
+    """An execution's standing under a quorum policy (``exec get``, ``verify-bundle``)."""
+    return {
+        "status": s.status.value,
+        "rule": s.rule,
+        "need": s.need,
+        "canonical": cid_text(s.canonical),
+        "reason": s.reason,
+        "votes": [
+            {
+                "signer": v.signer,
+                "output": str(v.output),
+                "role": v.role.value,
+                "execution": str(v.execution),
+                "counted": v.counted,
+            }
+            for v in s.votes
+        ],
+    }
 
 
 def workflow_data_json(workflow: Workflow) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from catenary.errors import (
     StatusTransitionError,
 )
 from catenary.model import Event, Execution, Invocation, RunStatus, Status, check_transition
-from catenary.model.enums import Direction, NodeKind
+from catenary.model.enums import Acceptance, Direction, NodeKind
 from catenary.model.filter import ExecutionFilter
 from catenary.model.placement import lineage_misplacement
 from catenary.model.queues import DEFAULT_QUEUE
@@ -41,6 +41,7 @@ from catenary.store import AttestationRow, Dispute, HistoryEntry, Store
 
 # A claim without a lease of its own lasts this long unless its owner renews it (seconds).
 DEFAULT_LEASE = 30.0
+_ACCEPTANCE_BATCH = 500  # executions read per query when listing by acceptance
 MAX_LEASE = 24 * 3600.0
 
 
@@ -55,8 +56,10 @@ class ExecutionManager:
         poll_interval: float = 0.25,
         lease: float = DEFAULT_LEASE,
         sweep_interval: float = 1.0,
+        standing: Callable[[Execution], Acceptance] | None = None,
     ) -> None:
         self._store = store
+        self._standing = standing  # the acceptance of an execution (node.acceptance.status)
         self._operations = operations
         self._values = values
         self._hub = UpdateHub(store, poll_interval)
@@ -84,8 +87,32 @@ class ExecutionManager:
         flt = flt or ExecutionFilter()
         check_page_size(page_size)
         before = _read_token(page_token, flt) if page_token else None
+        if flt.acceptance is not None:
+            return self._list_by_acceptance(flt, page_size, before)
         executions, last = self._store.list_executions(flt, page_size, before)
         return Page(executions, None if last is None else _make_token(last, flt))
+
+    def _list_by_acceptance(self, flt: ExecutionFilter, page_size: int, before: int | None) -> Page:
+        """A page of the executions whose acceptance is ``flt.acceptance``: the store's
+        matches are read in batches and judged one by one (the policy decides, not a column)."""
+        if self._standing is None:
+            raise BadInputError("acceptance: this node has no quorum policy to judge executions by")
+        found: builtins.list[Execution] = []
+        last = before
+        while True:
+            batch, after = self._store.list_executions(flt, _ACCEPTANCE_BATCH, last)
+            matching = [i for i, e in enumerate(batch) if self._standing(e) is flt.acceptance]
+            need = page_size - len(found)
+            if len(matching) >= need and (len(matching) > need or after is not None):
+                # the page ends inside this batch: read the position just after its last item
+                cut = matching[need - 1] + 1
+                _, after = self._store.list_executions(flt, cut, last)
+                found += [batch[i] for i in matching[:need]]
+                return Page(found, None if after is None else _make_token(after, flt))
+            found += [batch[i] for i in matching]
+            if after is None:
+                return Page(found, None)
+            last = after
 
     def iterate(self, flt: ExecutionFilter | None = None, page_size: int = 500) -> Iterator[Execution]:
         """Every match, lazily, page by page."""
@@ -110,6 +137,8 @@ class ExecutionManager:
 
     def _watch(self, flt: ExecutionFilter | None) -> ExecutionFilter:
         flt = flt or ExecutionFilter()
+        if flt.acceptance is not None:
+            raise BadInputError("acceptance: updates cannot filter by it (it changes without a new seq)")
         if Status.CREATED in flt.statuses:
             self._start_sweeper()  # executors wait here for work: lapsed claims must come back
         return flt

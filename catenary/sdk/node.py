@@ -10,6 +10,7 @@ from catenary.cid import CID
 from catenary.engine import DEFAULT_MAX_VALUE_SIZE, Engine
 from catenary.engine.executor import Executor
 from catenary.engine.runtime import DEFAULT_REMOTE_WAIT
+from catenary.model.enums import Acceptance
 from catenary.network.peers import PeerBook
 from catenary.operations import Operation, Registry
 from catenary.project import DEFAULT_DATA_DIR as DEFAULT_DATA_DIR
@@ -19,6 +20,7 @@ from catenary.sdk.catalog import build_registry, open_operations
 from catenary.sdk.doctor import Doctor
 from catenary.sdk.event import EventManager
 from catenary.sdk.execution import DEFAULT_LEASE, ExecutionManager
+from catenary.sdk.quorum import AcceptanceManager, Validator
 from catenary.sdk.run import RunManager
 from catenary.sdk.schedule import ScheduleManager
 from catenary.sdk.statement import StatementManager
@@ -26,7 +28,7 @@ from catenary.sdk.trigger import TriggerManager
 from catenary.sdk.trust import AttestationManager, TrustManager
 from catenary.sdk.value import ValueManager
 from catenary.sdk.workflow import DEFAULT_MAX_SEGMENTS, DEFAULT_MAX_SEQUENCE, WorkflowManager
-from catenary.store import AttestationRow, RunState, Store, open_store
+from catenary.store import AttestationRow, MemoCandidate, RunState, Store, open_store
 from catenary.trust import attestation
 from catenary.trust.identity import Identity
 from catenary.trust.policy import Policy
@@ -94,7 +96,7 @@ class Node:
             operation_timeout=operation_timeout,
             executor=executor,
             remote_wait=remote_wait,
-            trusts=self._trusts,
+            reusable=self._reusable,
         )
         self.values = ValueManager(self.store, max_value_size)
         self.operations = open_operations(self.store, self.registry)
@@ -102,7 +104,11 @@ class Node:
         self.runs = RunManager(
             self.engine, self.store, lambda: self.triggers.dispatch(), self.id, lease=run_lease
         )
-        self.executions = ExecutionManager(self.store, self.operations, self.values, lease=lease)
+        # accepted | pending | disputed, under the policy's quorum (docs/network.md)
+        self.acceptance = AcceptanceManager(self.store, self.policy)
+        self.executions = ExecutionManager(
+            self.store, self.operations, self.values, lease=lease, standing=self.acceptance.status
+        )
         self.attestations = AttestationManager(self.store)
         self.triggers = TriggerManager(self.store, self.engine, self.values, self.identity)
         self.events = EventManager(self.store, self.values, self.identity, self.triggers.dispatch)
@@ -111,6 +117,7 @@ class Node:
         self.trust = TrustManager(
             self.store, self.registry, self.identity, statements=self.statements.envelopes
         )
+        self.validator = Validator(self.store, self.registry, self.trust, self.policy, self.id)
         self.peers = PeerBook(self.store, self.id)  # the nodes this one follows (catenary.network)
         # The data dir's invariants: node.doctor.check(repair=...); runs nothing drives, it drives.
         self.doctor = Doctor(self.store, drive=self._drive)
@@ -120,9 +127,16 @@ class Node:
         self.runs.driver.start()  # renew the lease while it goes
         return self.runs.driver.drive(run_id)
 
-    def _trusts(self, signer: str, op: Operation) -> bool:
-        """Whether ``signer``'s attestation makes a result of ``op`` reusable here."""
-        return self.policy.trusts_executor(signer, (op.name, str(op.version_id)))
+    def _reusable(self, candidate: MemoCandidate, op: Operation) -> bool:
+        """Whether memoization may reuse this result of ``op`` here: one of its signers is
+        trusted (``[[rules.trust_executor]]``), or with ``[memo] reuse = "accepted"`` the
+        quorum accepts it (docs/trust.md, "What is reused")."""
+        if self.policy.reuse == "accepted":  # the node's own results stay reusable, as in trusted
+            if self.id in candidate.signers:
+                return True
+            return self.acceptance.get(candidate.origin).status is Acceptance.ACCEPTED
+        target = (op.name, str(op.version_id))
+        return any(self.policy.trusts_executor(signer, target) for signer in candidate.signers)
 
     def _attest(self, execution: CID, key: CID, output: CID) -> AttestationRow:
         """The executor attestation the engine records with each execution that did the work."""

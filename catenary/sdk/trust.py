@@ -7,17 +7,17 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from catenary.cid import CID
+from catenary.cid import CID, decode
 from catenary.cid.cid import block_cid
-from catenary.errors import BadInputError, NotFoundError, ShadowingError
+from catenary.errors import BadInputError, CatenaryError, NotFoundError, ShadowingError, VerificationError
 from catenary.model import Event, Execution, OperationManifest, OperationVersion, Workflow
 from catenary.model.enums import Role
 from catenary.model.results import MISMATCH, AttestationCheck, Verdict, VerifyReport
 from catenary.operations import Registry
-from catenary.store import Dispute, Store
+from catenary.store import AttestationRow, Dispute, Store
 from catenary.trust import attestation, bundle
 from catenary.trust.identity import Identity
-from catenary.trust.verify import Verifier
+from catenary.trust.verify import REEXECUTION_GAVE, Verifier
 
 
 class StoreEvidence:
@@ -69,6 +69,41 @@ class AttestationManager:
             checks.append(AttestationCheck(row.cid, row.signer, Role(row.role), False, problem))
         return checks
 
+    def add(self, data: bytes) -> AttestationCheck:
+        """Store one attestation block received alone (a validator's vote, or a dissent, from a
+        peer): it must attest an execution stored here, with its key, signed by its signer.
+        Refused with one error naming what is wrong, nothing stored: NotFoundError for an
+        unknown execution, VerificationError for a bad signature or another key."""
+        if not isinstance(data, (bytes, bytearray)) or not data:
+            raise BadInputError("an attestation is the bytes of its DAG-CBOR block")
+        data = bytes(data)
+        cid = block_cid(data)
+        try:
+            value = decode(data)
+        except CatenaryError as exc:
+            raise BadInputError(f"attestation {cid}: not DAG-CBOR: {exc}") from None
+        target = value.get("execution") if isinstance(value, dict) else None
+        if not isinstance(target, CID):
+            raise BadInputError(
+                f"attestation {cid}: no execution link (expected keys {', '.join(attestation.FIELDS)})"
+            )
+        e = self._store.get_execution(target)
+        if e is None:
+            raise NotFoundError(
+                f"attestation {cid}: unknown execution {target} (import the execution first; nothing stored)"
+            )
+        role = attestation.role_of(data, e.executor, e.cached_from, e.output)
+        result = attestation.check(cid, data, e.hash, e.key, e.output, role)
+        if not result.valid:
+            raise VerificationError(
+                f"attestation {cid} on execution {e.hash} is invalid: {result.reason}; nothing stored"
+            )
+        assert result.signer is not None  # a valid check names its signer
+        self._store.put_attestations(
+            [AttestationRow(e.hash, cid, data, result.signer, role.value)], time.time_ns()
+        )
+        return AttestationCheck(cid, result.signer, role, True, result.reason)
+
 
 class TrustManager:
     """Verification by re-execution and proof bundles."""
@@ -103,8 +138,9 @@ class TrustManager:
         self._load_stored_wasm({e.operation for e in executions})
         verifier = Verifier(StoreEvidence(self._store, {e.hash: e for e in executions}), self._registry)
         verdicts, rows = [], []
+        checks_by_execution = {}
         for e in executions:
-            checks = tuple(self._attestations.list(e.hash))
+            checks = checks_by_execution[e.hash] = tuple(self._attestations.list(e.hash))
             verdict = verifier.verify(e, checks)
             verdicts.append(verdict)
             # A verified execution has its output (the `is not None` only tells the type checker).
@@ -122,10 +158,33 @@ class TrustManager:
                         attestation.role_for(self._identity.id, e.executor, e.cached_from),
                     )
                 )
+        rows += self._dissents(executions, verdicts, checks_by_execution)
         if rows:
             self._store.put_attestations(rows, time.time_ns())
         self._dispute(executions, verdicts)
-        return VerifyReport(execution_hash, verdicts, [r.execution for r in rows], self._identity.id)
+        attested = [r.execution for r in rows if r.role != attestation.DISSENT]
+        return VerifyReport(execution_hash, verdicts, attested, self._identity.id)
+
+    def _dissents(
+        self,
+        executions: list[Execution],
+        verdicts: list[Verdict],
+        checks: dict[CID, tuple[AttestationCheck, ...]],
+    ) -> list[AttestationRow]:
+        """This node's signed dissent for each execution whose re-execution gave another
+        output: the shareable half of a dispute (the dispute row is local)."""
+        rows = []
+        for e, v in zip(executions, verdicts):
+            if (
+                v.verdict == MISMATCH
+                and v.reason.startswith(REEXECUTION_GAVE)
+                and v.got is not None
+                # the executor's own attestation must match its record: it does not dissent
+                and attestation.role_for(self._identity.id, e.executor, e.cached_from) != attestation.EXECUTOR
+                and not any(c.signer == self._identity.id and c.valid for c in checks[e.hash])
+            ):
+                rows.append(attestation.sign(self._identity, e.hash, e.key, v.got, attestation.DISSENT))
+        return rows
 
     def _dispute(self, executions: list[Execution], verdicts: list[Verdict]) -> None:
         """Mark each execution whose re-execution disagreed disputed, and the execution it was
@@ -165,11 +224,12 @@ class TrustManager:
         return bundle.export_bundle(self._store, self._registry, execution_hash, stream, carried)
 
     def verify_bundle(
-        self, data: bytes, on_progress: Callable[[int, int], None] | None = None
+        self, data: bytes, on_progress: Callable[[int, int], None] | None = None, *, reexecute: bool = True
     ) -> bundle.BundleReport:
-        """Check a bundle offline (nothing is stored)."""
+        """Check a bundle offline (nothing is stored). Without ``reexecute`` only the bundle's
+        own WASM modules run: the Python operations are left to validators."""
         _not_empty(data)
-        return bundle.verify_bundle(data, self._registry, on_progress)
+        return bundle.verify_bundle(data, self._registry if reexecute else Registry(), on_progress)
 
     def import_bundle(
         self, data: bytes, *, allow_shadow: bool = False
@@ -180,16 +240,20 @@ class TrustManager:
         report = self.verify_bundle(data)
         return report, self.import_verified(report, allow_shadow=allow_shadow)
 
-    def import_verified(self, report: bundle.BundleReport, *, allow_shadow: bool = False) -> dict[str, int]:
+    def import_verified(
+        self, report: bundle.BundleReport, *, allow_shadow: bool = False, deferred: bool = False
+    ) -> dict[str, int]:
         """Load a bundle already checked by :meth:`verify_bundle` (refused unless it verified).
 
         Its WASM operations become executable here at once, by version id: an import never
         changes what an ``{"op": NAME}`` shorthand resolves to. A bundle carrying one under a
         name this node gives to another version is refused (ShadowingError, nothing stored)
-        unless ``allow_shadow``; the name then stays with the local version."""
+        unless ``allow_shadow``; the name then stays with the local version. With ``deferred``
+        a report whose only gaps are re-executions not done here is loaded too (their outputs
+        are pending until the quorum accepts them: docs/network.md)."""
         if not allow_shadow and report.bundle:
             self._refuse_shadowing(report.bundle)
-        counts = bundle.load_bundle(self._store, report)
+        counts = bundle.load_bundle(self._store, report, deferred=deferred)
         wanted = (
             [report.bundle.versions[v] for v in report.bundle.modules if self._registry.get(v) is None]
             if report.bundle

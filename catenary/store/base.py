@@ -33,7 +33,7 @@ class AttestationRow:
     cid: CID
     data: bytes  # the DAG-CBOR block
     signer: str  # the signer's did:key
-    role: str  # executor | validator
+    role: str  # executor | validator | dissent
 
 
 @dataclass(frozen=True)
@@ -188,8 +188,13 @@ class Store(abc.ABC):
         origin = hit.cached_from or hit.hash
         if self.get_dispute(origin) is not None:
             return []
-        signers = frozenset(a.signer for a in self.list_attestations(origin))
+        signers = frozenset(a.signer for a in self.list_attestations(origin) if a.role != "dissent")
         return [MemoCandidate(hit.output, origin, signers)]
+
+    def key_attestations(self, key: CID) -> list[tuple[Execution, AttestationRow]]:
+        """Every attestation of every completed execution with this key, with its execution,
+        oldest first: the votes a quorum weighs (catenary/trust/quorum.py)."""
+        raise NotImplementedError
 
     def put_disputes(self, disputes: Iterable[Dispute]) -> int:
         """Mark executions disputed (a re-execution disagreed); returns how many were new."""

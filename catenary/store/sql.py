@@ -54,6 +54,7 @@ MEMO_FLOOR = "memo_floor"
 
 # The condition that keeps quarantined executions (doctor --repair) out of a read of
 # ``executions``: every read that could serve one as a result applies it.
+E_COLUMNS = ", ".join(f"e.{c}" for c in COLUMNS.split(", "))  # COLUMNS of `executions e`
 NOT_QUARANTINED = "NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.execution = executions.hash)"
 
 # What a shortened CID may name, and where those ids are (match_ids).
@@ -243,7 +244,7 @@ class SQLStore(RunLeaseTables, EventTables, PeerTables, Store):
         rows = self._read(
             self._sql(
                 "SELECT e.hash, e.output, a.signer, e.id, e.operation FROM executions e "
-                "LEFT JOIN attestations a ON a.execution = e.hash "
+                "LEFT JOIN attestations a ON a.execution = e.hash AND a.role <> 'dissent' "
                 "WHERE e.key = ? AND e.status = 'completed' AND e.cached_from IS NULL "
                 "AND NOT EXISTS (SELECT 1 FROM disputes d WHERE d.execution = e.hash) "
                 "AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.execution = e.hash) "
@@ -448,6 +449,22 @@ class SQLStore(RunLeaseTables, EventTables, PeerTables, Store):
         return lineage_from_rows(execution_hash, rows, direction)
 
     # Reads of one shape (query, then rows to values), each its own query.
+    def key_attestations(self, key: CID) -> list[tuple[Execution, AttestationRow]]:
+        rows = self._read(
+            self._sql(
+                f"SELECT {E_COLUMNS}, a.cid, b.data, a.signer, a.role FROM executions e "
+                "JOIN attestations a ON a.execution = e.hash LEFT JOIN blocks b ON b.cid = a.cid "
+                "WHERE e.key = ? AND e.status = 'completed' ORDER BY e.id, a.created_at, a.cid"
+            ),
+            (key.cid_bytes,),
+        )
+        found = []
+        for row in rows:
+            e = row_to_execution(row[:-4])
+            c, d, s, r = row[-4:]
+            found.append((e, AttestationRow(e.hash, CID(c), d if d is not None else b"", s, r)))
+        return found
+
     def list_attestations(self, execution_hash: CID) -> list[AttestationRow]:
         rows = self._read(
             self._sql(

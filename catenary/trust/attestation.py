@@ -7,7 +7,10 @@ An attestation is an IPLD block (DAG-CBOR)::
 ``signature`` is the ed25519 signature, by the key inside ``signer``, of the DAG-CBOR
 encoding of the same map without ``signature``. Its CID is the attestation's id.
 The role (``executor`` for the node that did the work, ``validator`` for one that
-re-executed it) is not signed: it follows from the record (see :func:`role_for`).
+re-executed it and got the same output, ``dissent`` for one that got another output)
+is not signed: it follows from the record (see :func:`role_for`). A dissent is the same
+statement with the output the signer computed: the signed half of a dispute, which other
+nodes weigh under their quorum policy (docs/network.md).
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from typing import Any
 
 from catenary.cid import CID, block, decode, encode
 from catenary.errors import CatenaryError
-from catenary.model.enums import Role
+from catenary.model.enums import Role as Role
 from catenary.model.results import EXECUTOR as EXECUTOR
 from catenary.model.results import VALIDATOR as VALIDATOR
 from catenary.model.results import AttestationCheck as AttestationCheck
 from catenary.store import AttestationRow
 from catenary.trust.identity import Identity, verify_signature
 
+DISSENT = Role.DISSENT
 FIELDS = ("execution", "key", "output", "signer", "signature")
 
 
@@ -45,10 +49,46 @@ def report(identity: Identity, execution: CID, key: CID, output: Any) -> bytes:
     return sign(identity, execution, key, block(output)[0], EXECUTOR).data
 
 
-def role_for(signer: str, executor: str | None, cached_from: CID | None) -> Role:
+def role_for(
+    signer: str,
+    executor: str | None,
+    cached_from: CID | None,
+    attested: CID | None = None,
+    recorded: CID | None = None,
+) -> Role:
     """``executor`` when the signer is the node that recorded the execution by doing the
-    work (not a cache hit); ``validator`` otherwise."""
-    return EXECUTOR if signer == executor and cached_from is None else VALIDATOR
+    work (not a cache hit); else ``dissent`` when the attested output is not the recorded
+    one; ``validator`` otherwise. An executor never dissents from its own record: its
+    attestation must match it (:func:`check` says so when it does not)."""
+    if signer == executor and cached_from is None:
+        return EXECUTOR
+    if attested is not None and attested != recorded:
+        return Role.DISSENT
+    return VALIDATOR
+
+
+def claim(data: bytes) -> tuple[str, CID] | None:
+    """``(signer, output)`` of an attestation block, unchecked (None when it is not one)."""
+    try:
+        value = decode(data)
+    except CatenaryError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    signer, output = value.get("signer"), value.get("output")
+    return (signer, output) if isinstance(signer, str) and isinstance(output, CID) else None
+
+
+def role_of(data: bytes, executor: str | None, cached_from: CID | None, recorded: CID | None) -> Role:
+    """The role of an attestation block on an execution (see :func:`role_for`)."""
+    found = claim(data)
+    return role_for(found[0], executor, cached_from, found[1], recorded) if found else VALIDATOR
+
+
+def attested_output(data: bytes) -> CID | None:
+    """The output an attestation block vouches for (None when it is not one)."""
+    found = claim(data)
+    return found[1] if found else None
 
 
 def check(
@@ -81,6 +121,12 @@ def check(
         return invalid(f"signed for execution {value['execution']}, not {execution}", signer)
     if value["key"] != key:
         return invalid(f"signed key {value['key']}, but the execution's key is {key}", signer)
+    if role is Role.DISSENT:
+        if value["output"] == output:
+            return invalid("a dissent that vouches for the recorded output", signer)
+        return AttestationCheck(
+            cid, signer, role, True, f"signature verifies; dissents: re-execution gave {value['output']}"
+        )
     if value["output"] != output:
         return invalid(f"signed output {value['output']}, but the execution's output is {output}", signer)
     return AttestationCheck(cid, signer, role, True, "signature verifies; attests this key and output")

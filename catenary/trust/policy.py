@@ -26,6 +26,19 @@ the rules it names; rules it leaves out keep their default. Reference: docs/trus
     common_name = "executor-1"
     key = "did:key:z6Mk..."
 
+    [[quorum]]                          # what makes a result accepted (docs/network.md)
+    operations = ["*"]
+    keys = ["did:key:z6Mk...", "did:key:z6Mk...", "did:key:z6Mk..."]
+    need = 2                            # of keys vouching for the same output (default: all)
+    executor = true                     # and the executor's own attestation (default)
+
+    [memo]
+    reuse = "accepted"                  # or "trusted" (default: the trust_executor rules)
+
+    [validate]                          # serve re-executes what others executed
+    on_serve = true                     # as with serve --validate
+    sample = {"*" = 1.0, "std/add" = 0.25}   # the fraction per operation, picked by key
+
 A key is written ``self`` (this node), ``any`` (every authenticated key), ``anonymous``
 (calls without any proof: for tests and closed networks only; refused on a non-loopback
 address unless ``serve --insecure``), or a ``did:key:z...`` id.
@@ -50,6 +63,8 @@ ALL = "*"
 SIMPLE_RULES = ("create_workflow", "run", "verify", "read")
 SCOPED_RULES = {"claim": "operations", "emit": "events", "trust_executor": "operations"}
 _MAX_DECISIONS = 4096  # cached answers of Policy.decide, cleared when full
+SECTIONS = ("version", "rules", "clients", "quorum", "memo", "validate")
+REUSE = ("trusted", "accepted")  # [memo] reuse: trust_executor rules alone, or the quorum too
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,22 @@ class Decision:
     rule: str
 
 
+@dataclass(frozen=True)
+class QuorumRule:
+    """What makes a result of the operations in ``scope`` accepted: ``need`` of ``keys``
+    vouch for the same output and, with ``executor``, the executor's own attestation too."""
+
+    keys: tuple[str, ...]
+    need: int
+    executor: bool = True
+    scope: tuple[str, ...] = (ALL,)
+    label: str = "quorum"  # where it was written (quorum[0]), or "quorum (default)"
+
+
+# No [[quorum]]: a result counts once this node has signed it (by doing it, or by verify).
+SIGNED_HERE = QuorumRule((SELF,), 1, executor=False, label="quorum (default: signed by this node)")
+
+
 @dataclass
 class Policy:
     """The effective policy. ``node`` is the did:key that ``self`` stands for."""
@@ -76,6 +107,10 @@ class Policy:
     rules: dict[str, tuple[Grant, ...]] = field(default_factory=dict)
     clients: dict[str, str] = field(default_factory=dict)  # certificate common name -> did:key
     source: Path | None = None  # the file it was read from; None for the default
+    quorum: tuple[QuorumRule, ...] = ()  # the first whose scope matches decides; none: SIGNED_HERE
+    reuse: str = "trusted"  # [memo] reuse: "accepted" also needs the quorum (one of REUSE)
+    validate: bool = False  # [validate] on_serve: serve re-executes as with --validate
+    sample: dict[str, float] = field(default_factory=lambda: {ALL: 1.0})  # [validate] sample
     # decide()'s answers: a policy is read once and not changed after, and the interceptor
     # asks the same question (rule, key, target) for every call of a method.
     _decisions: dict[tuple[str, str | None, tuple[str, ...]], Decision] = field(
@@ -109,9 +144,9 @@ class Policy:
         """A policy from a parsed TOML document; ManifestError names the JSON path at fault."""
         policy = cls.default(node)
         policy.source = source
-        unknown = sorted(set(document) - {"version", "rules", "clients"})
+        unknown = sorted(set(document) - set(SECTIONS))
         if unknown:
-            raise ManifestError(unknown[0], "unknown section (expected version, rules, clients)")
+            raise ManifestError(unknown[0], f"unknown section (expected {', '.join(SECTIONS)})")
         if document.get("version", 1) != 1:
             raise ManifestError(
                 "version",
@@ -140,7 +175,35 @@ class Policy:
             if not isinstance(entry["common_name"], str) or not entry["common_name"]:
                 raise ManifestError(f"{where}.common_name", "expected a non-empty string")
             policy.clients[entry["common_name"]] = _did(entry["key"], f"{where}.key")
+        policy.quorum = _quorum(document.get("quorum", []))
+        memo = _table(document.get("memo", {}), "memo", {"reuse"})
+        if memo.get("reuse", "trusted") not in REUSE:
+            raise ManifestError("memo.reuse", f'expected "trusted" or "accepted", got {shown(memo["reuse"])}')
+        policy.reuse = memo.get("reuse", "trusted")
+        validate = _table(document.get("validate", {}), "validate", {"on_serve", "sample"})
+        if not isinstance(validate.get("on_serve", False), bool):
+            raise ManifestError("validate.on_serve", "expected true or false")
+        policy.validate = validate.get("on_serve", False)
+        policy.sample = _sample(validate.get("sample", {ALL: 1.0}))
         return policy
+
+    def quorum_for(self, operation: tuple[str, ...]) -> QuorumRule:
+        """The rule that decides acceptance for an operation (name, version id)."""
+        for rule in self.quorum:
+            if ALL in rule.scope or any(t in rule.scope for t in operation):
+                return rule
+        return SIGNED_HERE
+
+    def counts(self, rule: QuorumRule, signer: str) -> bool:
+        """Whether ``signer``'s vouching counts toward ``rule``."""
+        return self._matches(rule.keys, signer)
+
+    def sample_for(self, operation: tuple[str, ...]) -> float:
+        """The fraction of this operation's executions a validator re-executes."""
+        for name in operation:
+            if name in self.sample:
+                return self.sample[name]
+        return self.sample.get(ALL, 1.0)
 
     def decide(self, rule: str, key: str | None, target: tuple[str, ...] = ()) -> Decision:
         """May ``key`` (None: an anonymous caller) act under ``rule`` on something named ``target``
@@ -189,6 +252,12 @@ class Policy:
             "source": str(self.source) if self.source else None,
             "rules": rules,
             "clients": [{"common_name": n, "key": k} for n, k in self.clients.items()],
+            "quorum": [
+                {"operations": list(r.scope), "keys": list(r.keys), "need": r.need, "executor": r.executor}
+                for r in self.quorum or (SIGNED_HERE,)
+            ],
+            "memo": {"reuse": self.reuse},
+            "validate": {"on_serve": self.validate, "sample": dict(self.sample)},
         }
 
 
@@ -229,3 +298,54 @@ def _grants(value: Any, where: str, scope: str) -> tuple[Grant, ...]:
             raise ManifestError(f"{at}.{scope}", 'expected a non-empty array of names or ids ("*" for all)')
         grants.append(Grant(_keys(entry["keys"], f"{at}.keys"), tuple(names)))
     return tuple(grants)
+
+
+def _table(value: Any, where: str, fields: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ManifestError(where, f"expected a table ([{where}])")
+    extra = sorted(set(value) - fields)
+    if extra:
+        raise ManifestError(f"{where}.{extra[0]}", f"unknown field (expected {', '.join(sorted(fields))})")
+    return value
+
+
+def _quorum(value: Any) -> tuple[QuorumRule, ...]:
+    if not isinstance(value, list):
+        raise ManifestError("quorum", "expected an array of tables ([[quorum]]) with keys, need, operations")
+    rules = []
+    for i, entry in enumerate(value):
+        at = f"quorum[{i}]"
+        entry = _table(entry, at, {"keys", "need", "executor", "operations"})
+        if "keys" not in entry:
+            raise ManifestError(f"{at}.keys", "missing")
+        keys = _keys(entry["keys"], f"{at}.keys")
+        if not keys:
+            raise ManifestError(f"{at}.keys", "expected at least one key")
+        need = entry.get("need", len(keys))
+        if type(need) is not int or not 1 <= need <= len(keys):
+            raise ManifestError(
+                f"{at}.need", f"expected an integer from 1 to {len(keys)} (the number of keys)"
+            )
+        executor = entry.get("executor", True)
+        if not isinstance(executor, bool):
+            raise ManifestError(f"{at}.executor", "expected true or false")
+        names = entry.get("operations", [ALL])
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise ManifestError(
+                f"{at}.operations", 'expected a non-empty array of names or ids ("*" for all)'
+            )
+        rules.append(QuorumRule(keys, need, executor, tuple(names), at))
+    return tuple(rules)
+
+
+def _sample(value: Any) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise ManifestError("validate.sample", 'expected a table of operation -> fraction, e.g. {"*" = 1.0}')
+    sample = {ALL: 1.0}
+    for name, fraction in value.items():
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+            raise ManifestError(
+                f"validate.sample.{name}", f"expected a fraction from 0 to 1, got {shown(fraction)}"
+            )
+        sample[name] = float(fraction)
+    return sample

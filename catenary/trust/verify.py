@@ -34,6 +34,9 @@ from catenary.model.workflow import EXTERNAL
 from catenary.operations import Registry
 from catenary.trust.attestation import AttestationCheck
 
+# How a mismatch of the computation itself starts (its ``got`` is the output computed here).
+REEXECUTION_GAVE = "re-execution gave "
+
 # (reason, expected, got): why a record is not where it says; the CIDs when two disagree.
 Problem = tuple[str, CID | None, CID | None]
 
@@ -132,7 +135,7 @@ class Verifier:
             return verdict(MISMATCH, why, e.output, got)
         if got != e.output:
             return verdict(
-                MISMATCH, f"re-execution gave {got}, the recorded output is {e.output}", e.output, got
+                MISMATCH, f"{REEXECUTION_GAVE}{got}, the recorded output is {e.output}", e.output, got
             )
         return verdict(VERIFIED, "re-executed: same output", e.output, got)
 

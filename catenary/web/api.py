@@ -41,8 +41,11 @@ def get_execution(request: Request) -> JSONResponse:
     """``exec get --json``."""
     check_known(request.query_params, ())
     hash_ = cid_param(request.path_params["hash"], "hash")
-    executions = explorer(request).node.executions
-    return JSONResponse(render.execution_get_json(executions.get(hash_), executions.dispute(hash_)))
+    node = explorer(request).node
+    document = render.execution_get_json(
+        node.executions.get(hash_), node.executions.dispute(hash_), node.acceptance.get(hash_)
+    )
+    return JSONResponse(document)
 
 
 def trace_params(request: Request) -> tuple[str, int]:

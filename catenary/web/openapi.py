@@ -292,8 +292,8 @@ SCHEMAS["TraceExecution"] = {
 # ``exec get``: the record and whether a verify re-execution disputed it (never reused then).
 SCHEMAS["ExecutionGet"] = {
     **SCHEMAS["Execution"],
-    "description": "One execution: the SPEC §4 record, and `disputed`",
-    "required": [*SCHEMAS["Execution"]["required"], "disputed"],
+    "description": "One execution: the SPEC §4 record, `disputed` and `acceptance`",
+    "required": [*SCHEMAS["Execution"]["required"], "disputed", "acceptance"],
     "properties": {
         **SCHEMAS["Execution"]["properties"],
         "disputed": {
@@ -302,6 +302,34 @@ SCHEMAS["ExecutionGet"] = {
             "additionalProperties": False,
             "required": ["at", "detail"],
             "properties": {"at": NS, "detail": {"type": "string"}},
+        },
+        "acceptance": {
+            "type": "object",
+            "description": "its standing under the node's quorum policy (docs/network.md)",
+            "additionalProperties": False,
+            "required": ["status", "rule", "need", "canonical", "reason", "votes"],
+            "properties": {
+                "status": {"enum": ["accepted", "pending", "disputed"]},
+                "rule": {"type": "string"},
+                "need": {"type": "integer", "minimum": 1},
+                "canonical": {"type": ["string", "null"]},
+                "reason": {"type": "string"},
+                "votes": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["signer", "output", "role", "execution", "counted"],
+                        "properties": {
+                            "signer": {"type": "string"},
+                            "output": {"type": "string"},
+                            "role": {"enum": ["executor", "validator", "dissent"]},
+                            "execution": {"type": "string"},
+                            "counted": {"type": "boolean"},
+                        },
+                    },
+                },
+            },
         },
     },
 }

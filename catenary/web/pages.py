@@ -106,6 +106,7 @@ def _execution_context(request: Request, hash_text: str) -> dict[str, Any]:
         "output": _preview(node, execution.output, limit) if execution.output else None,
         "trust": verification.status(node, execution),
         "dispute": node.executions.dispute(execution.hash),
+        "standing": node.acceptance.of(execution),  # under the node's quorum policy
     }
 
 

@@ -148,6 +148,7 @@ def test_exec_json_has_exactly_the_spec_fields_and_hashes_recompute(
         assert str(cid_of(key)) == e["key"]
     single = cli.json("exec", "get", everything[0]["hash"])
     assert single.pop("disputed") is None  # exec get adds whether a verify disputed it
+    assert single.pop("acceptance")["status"] == "accepted"  # and its standing: signed here
     assert single == everything[0]
 
 

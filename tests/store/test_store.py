@@ -650,6 +650,28 @@ def test_attestations_are_stored_indexed_and_idempotent(store: Store) -> None:
     assert store.list_attestations(cid_of("nope")) == []
 
 
+def test_key_attestations_span_every_execution_of_a_key_and_dissents_are_not_memo_signers(
+    store: Store,
+) -> None:
+    first, second = make_run(store), make_run(store, bytes([1]) * 16)
+    a = execution(first, 0, 0, [cid_of("ev")], [cid_of(1)], output=cid_of(2))
+    b = execution(second, 0, 0, [cid_of("ev2")], [cid_of(1)], output=cid_of(3))  # same key
+    assert a.key == b.key and a.hash != b.hash
+    assert commit(store, first, 0, [a], attestations=[attestation(a.hash, 1)])
+    assert commit(store, second, 0, [b], attestations=[attestation(b.hash, 2)])
+    dissent = attestation(b.hash, 3, "dissent")
+    store.put_attestations([dissent], now=300)
+    found = store.key_attestations(a.key)
+    assert [(e.hash, row.signer, row.role) for e, row in found] == [
+        (a.hash, "did:key:z1", "executor"),
+        (b.hash, "did:key:z2", "executor"),
+        (b.hash, "did:key:z3", "dissent"),
+    ]
+    assert store.key_attestations(cid_of("nope")) == []
+    signers = {c.origin: c.signers for c in store.memo_candidates(a.key)}
+    assert signers == {a.hash: frozenset({"did:key:z1"}), b.hash: frozenset({"did:key:z2"})}
+
+
 def _bundle(source: Store) -> ImportBatch:
     """Everything ``source`` holds about its first run, as an import batch."""
     run = source.list_runs()[0]

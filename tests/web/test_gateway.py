@@ -53,7 +53,7 @@ def refused(site: Site, path: str, code: int, *fragments: str, params: dict[str,
 def test_execution_is_the_cli_document_with_exactly_the_spec_fields(site: Site) -> None:
     h = str(site.data.proven_final)
     document = ok(site, f"/api/executions/{h}")
-    assert list(document) == [*EXECUTION_FIELDS, "disputed"] and document["disputed"] is None
+    assert list(document) == [*EXECUTION_FIELDS, "disputed", "acceptance"] and document["disputed"] is None
     assert document == cli_json(site, "exec", "get", h)
     assert CID.parse(document["hash"]) == site.data.proven_final
 

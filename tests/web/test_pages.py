@@ -260,3 +260,13 @@ def test_allowed_hosts_default_to_the_listen_host_and_loopback() -> None:
         "::1",
         "a.b",
     ]
+
+
+def test_execution_page_shows_its_acceptance(site: Site) -> None:
+    e = site.node.executions.get(site.data.proven_final)
+    html = page(site, f"/executions/{e.hash}")
+    standing = site.node.acceptance.get(e.hash)
+    shown = text_of(html)
+    assert f"{standing.status.value} under {standing.rule}" in shown
+    for vote in standing.votes:
+        assert vote.signer in html and str(vote.output) in html

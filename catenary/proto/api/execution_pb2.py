@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from catenary.proto.api import event_pb2 as api_dot_event__pb2
 from catenary.proto.definition import event_pb2 as definition_dot_event__pb2
 from catenary.proto.definition import execution_pb2 as definition_dot_execution__pb2
+from catenary.proto.definition import quorum_pb2 as definition_dot_quorum__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x61pi/execution.proto\x12\x0f\x63\x61tenary.api.v1\x1a\x0f\x61pi/event.proto\x1a\x16\x64\x65\x66inition/event.proto\x1a\x1a\x64\x65\x66inition/execution.proto\"#\n\x13GetExecutionRequest\x12\x0c\n\x04hash\x18\x01 \x01(\x0c\"n\n\x15ListExecutionsRequest\x12.\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x1e.catenary.definition.v1.Filter\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"h\n\x16ListExecutionsResponse\x12\x35\n\nexecutions\x18\x01 \x03(\x0b\x32!.catenary.definition.v1.Execution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"t\n\x0eUpdatesRequest\x12.\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x1e.catenary.definition.v1.Filter\x12\x11\n\tsince_seq\x18\x02 \x01(\x04\x12\x10\n\x08\x66rom_now\x18\x03 \x01(\x08\x12\r\n\x05\x62\x61tch\x18\x04 \x01(\r\"\xfe\x01\n\x16\x43reateExecutionRequest\x12\x10\n\x08workflow\x18\x01 \x01(\x0c\x12\x0b\n\x03run\x18\x02 \x01(\x0c\x12\x0f\n\x07segment\x18\x03 \x01(\r\x12\x0c\n\x04step\x18\x04 \x01(\r\x12\x11\n\toperation\x18\x05 \x01(\x0c\x12\x43\n\x06\x63onfig\x18\x06 \x03(\x0b\x32\x33.catenary.api.v1.CreateExecutionRequest.ConfigEntry\x12\x0f\n\x07parents\x18\x07 \x03(\x0c\x12\x0e\n\x06inputs\x18\x08 \x03(\x0c\x1a-\n\x0b\x43onfigEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb3\x01\n\x16UpdateExecutionRequest\x12\x0c\n\x04hash\x18\x01 \x01(\x0c\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.catenary.definition.v1.Status\x12\x10\n\x08\x65xecutor\x18\x03 \x01(\t\x12\x0e\n\x06output\x18\x04 \x01(\x0c\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x15\n\rlease_seconds\x18\x06 \x01(\x01\x12\x13\n\x0b\x61ttestation\x18\x07 \x01(\x0c\"Z\n\x0cTraceRequest\x12\x0c\n\x04hash\x18\x01 \x01(\x0c\x12-\n\tdirection\x18\x02 \x01(\x0e\x32\x1a.catenary.api.v1.Direction\x12\r\n\x05\x64\x65pth\x18\x03 \x01(\r\"\xa9\x01\n\tTraceNode\x12\x36\n\texecution\x18\x01 \x01(\x0b\x32!.catenary.definition.v1.ExecutionH\x00\x12.\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1d.catenary.definition.v1.EventH\x00\x12,\n\x05\x63\x61use\x18\x03 \x01(\x0b\x32\x1d.catenary.api.v1.EmittedEventB\x06\n\x04node\",\n\rVerifyRequest\x12\x0c\n\x04hash\x18\x01 \x01(\x0c\x12\r\n\x05trace\x18\x02 \x01(\x08\"\xa2\x01\n\x0eVerifyResponse\x12\x0c\n\x04root\x18\x01 \x01(\x0c\x12)\n\x07verdict\x18\x02 \x01(\x0e\x32\x18.catenary.api.v1.Verdict\x12\x0e\n\x06signer\x18\x03 \x01(\t\x12\x35\n\nexecutions\x18\x04 \x03(\x0b\x32!.catenary.api.v1.ExecutionVerdict\x12\x10\n\x08\x61ttested\x18\x05 \x03(\x0c\"\xa5\x02\n\x10\x45xecutionVerdict\x12\x11\n\texecution\x18\x01 \x01(\x0c\x12)\n\x07verdict\x18\x02 \x01(\x0e\x32\x18.catenary.api.v1.Verdict\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x11\n\toperation\x18\x04 \x01(\x0c\x12\x11\n\x04name\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x0f\n\x07segment\x18\x06 \x01(\r\x12\x0c\n\x04step\x18\x07 \x01(\r\x12\x15\n\x08\x65xpected\x18\x08 \x01(\x0cH\x01\x88\x01\x01\x12\x10\n\x03got\x18\t \x01(\x0cH\x02\x88\x01\x01\x12\x37\n\x0c\x61ttestations\x18\n \x03(\x0b\x32!.catenary.api.v1.AttestationCheckB\x07\n\x05_nameB\x0b\n\t_expectedB\x06\n\x04_got\"\x8e\x01\n\x10\x41ttestationCheck\x12\x0b\n\x03\x63id\x18\x01 \x01(\x0c\x12\x13\n\x06signer\x18\x02 \x01(\tH\x00\x88\x01\x01\x12.\n\x04role\x18\x03 \x01(\x0e\x32 .catenary.api.v1.AttestationRole\x12\r\n\x05valid\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\tB\t\n\x07_signer\"#\n\x13\x41ttestationsRequest\x12\x0c\n\x04hash\x18\x01 \x01(\x0c\"O\n\x14\x41ttestationsResponse\x12\x37\n\x0c\x61ttestations\x18\x01 \x03(\x0b\x32!.catenary.api.v1.AttestationCheck*+\n\tDirection\x12\r\n\tANCESTORS\x10\x00\x12\x0f\n\x0b\x44\x45SCENDANTS\x10\x01*P\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x0c\n\x08VERIFIED\x10\x01\x12\x0c\n\x08MISMATCH\x10\x02\x12\x10\n\x0cUNVERIFIABLE\x10\x03*P\n\x0f\x41ttestationRole\x12 \n\x1c\x41TTESTATION_ROLE_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x45XECUTOR\x10\x01\x12\r\n\tVALIDATOR\x10\x02\x32\x9f\x05\n\tExecution\x12N\n\x03Get\x12$.catenary.api.v1.GetExecutionRequest\x1a!.catenary.definition.v1.Execution\x12W\n\x04List\x12&.catenary.api.v1.ListExecutionsRequest\x1a\'.catenary.api.v1.ListExecutionsResponse\x12O\n\x07Updates\x12\x1f.catenary.api.v1.UpdatesRequest\x1a!.catenary.definition.v1.Execution0\x01\x12T\n\x06\x43reate\x12\'.catenary.api.v1.CreateExecutionRequest\x1a!.catenary.definition.v1.Execution\x12T\n\x06Update\x12\'.catenary.api.v1.UpdateExecutionRequest\x1a!.catenary.definition.v1.Execution\x12\x44\n\x05Trace\x12\x1d.catenary.api.v1.TraceRequest\x1a\x1a.catenary.api.v1.TraceNode0\x01\x12I\n\x06Verify\x12\x1e.catenary.api.v1.VerifyRequest\x1a\x1f.catenary.api.v1.VerifyResponse\x12[\n\x0c\x41ttestations\x12$.catenary.api.v1.AttestationsRequest\x1a%.catenary.api.v1.AttestationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x61pi/execution.proto\x12\x0f\x63\x61tenary.api.v1\x1a\x0f\x61pi/event.proto\x1a\x16\x64\x65\x66inition/event.proto\x1a\x1a\x64\x65\x66inition/execution.proto\x1a\x17\x64\x65\x66inition/quorum.proto\"#\n\x13GetExecutionRequest\x12\x0c\n\x04hash\x18\x01 \x01(\x0c\"n\n\x15ListExecutionsRequest\x12.\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x1e.catenary.definition.v1.Filter\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"h\n\x16ListExecutionsResponse\x12\x35\n\nexecutions\x18\x01 \x03(\x0b\x32!.catenary.definition.v1.Execution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"t\n\x0eUpdatesRequest\x12.\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x1e.catenary.definition.v1.Filter\x12\x11\n\tsince_seq\x18\x02 \x01(\x04\x12\x10\n\x08\x66rom_now\x18\x03 \x01(\x08\x12\r\n\x05\x62\x61tch\x18\x04 \x01(\r\"\xfe\x01\n\x16\x43reateExecutionRequest\x12\x10\n\x08workflow\x18\x01 \x01(\x0c\x12\x0b\n\x03run\x18\x02 \x01(\x0c\x12\x0f\n\x07segment\x18\x03 \x01(\r\x12\x0c\n\x04step\x18\x04 \x01(\r\x12\x11\n\toperation\x18\x05 \x01(\x0c\x12\x43\n\x06\x63onfig\x18\x06 \x03(\x0b\x32\x33.catenary.api.v1.CreateExecutionRequest.ConfigEntry\x12\x0f\n\x07parents\x18\x07 \x03(\x0c\x12\x0e\n\x06inputs\x18\x08 \x03(\x0c\x1a-\n\x0b\x43onfigEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb3\x01\n\x16UpdateExecutionRequest\x12\x0c\n\x04hash\x18\x01 \x01(\x0c\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.catenary.definition.v1.Status\x12\x10\n\x08\x65xecutor\x18\x03 \x01(\t\x12\x0e\n\x06output\x18\x04 \x01(\x0c\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x15\n\rlease_seconds\x18\x06 \x01(\x01\x12\x13\n\x0b\x61ttestation\x18\x07 \x01(\x0c\"Z\n\x0cTraceRequest\x12\x0c\n\x04hash\x18\x01 \x01(\x0c\x12-\n\tdirection\x18\x02 \x01(\x0e\x32\x1a.catenary.api.v1.Direction\x12\r\n\x05\x64\x65pth\x18\x03 \x01(\r\"\xa9\x01\n\tTraceNode\x12\x36\n\texecution\x18\x01 \x01(\x0b\x32!.catenary.definition.v1.ExecutionH\x00\x12.\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1d.catenary.definition.v1.EventH\x00\x12,\n\x05\x63\x61use\x18\x03 \x01(\x0b\x32\x1d.catenary.api.v1.EmittedEventB\x06\n\x04node\",\n\rVerifyRequest\x12\x0c\n\x04hash\x18\x01 \x01(\x0c\x12\r\n\x05trace\x18\x02 \x01(\x08\"\xa2\x01\n\x0eVerifyResponse\x12\x0c\n\x04root\x18\x01 \x01(\x0c\x12)\n\x07verdict\x18\x02 \x01(\x0e\x32\x18.catenary.api.v1.Verdict\x12\x0e\n\x06signer\x18\x03 \x01(\t\x12\x35\n\nexecutions\x18\x04 \x03(\x0b\x32!.catenary.api.v1.ExecutionVerdict\x12\x10\n\x08\x61ttested\x18\x05 \x03(\x0c\"\xa5\x02\n\x10\x45xecutionVerdict\x12\x11\n\texecution\x18\x01 \x01(\x0c\x12)\n\x07verdict\x18\x02 \x01(\x0e\x32\x18.catenary.api.v1.Verdict\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x11\n\toperation\x18\x04 \x01(\x0c\x12\x11\n\x04name\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x0f\n\x07segment\x18\x06 \x01(\r\x12\x0c\n\x04step\x18\x07 \x01(\r\x12\x15\n\x08\x65xpected\x18\x08 \x01(\x0cH\x01\x88\x01\x01\x12\x10\n\x03got\x18\t \x01(\x0cH\x02\x88\x01\x01\x12\x37\n\x0c\x61ttestations\x18\n \x03(\x0b\x32!.catenary.api.v1.AttestationCheckB\x07\n\x05_nameB\x0b\n\t_expectedB\x06\n\x04_got\"\x8e\x01\n\x10\x41ttestationCheck\x12\x0b\n\x03\x63id\x18\x01 \x01(\x0c\x12\x13\n\x06signer\x18\x02 \x01(\tH\x00\x88\x01\x01\x12.\n\x04role\x18\x03 \x01(\x0e\x32 .catenary.api.v1.AttestationRole\x12\r\n\x05valid\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\tB\t\n\x07_signer\"#\n\x13\x41ttestationsRequest\x12\x0c\n\x04hash\x18\x01 \x01(\x0c\"O\n\x14\x41ttestationsResponse\x12\x37\n\x0c\x61ttestations\x18\x01 \x03(\x0b\x32!.catenary.api.v1.AttestationCheck*+\n\tDirection\x12\r\n\tANCESTORS\x10\x00\x12\x0f\n\x0b\x44\x45SCENDANTS\x10\x01*P\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x0c\n\x08VERIFIED\x10\x01\x12\x0c\n\x08MISMATCH\x10\x02\x12\x10\n\x0cUNVERIFIABLE\x10\x03*]\n\x0f\x41ttestationRole\x12 \n\x1c\x41TTESTATION_ROLE_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x45XECUTOR\x10\x01\x12\r\n\tVALIDATOR\x10\x02\x12\x0b\n\x07\x44ISSENT\x10\x03\x32\xf5\x05\n\tExecution\x12N\n\x03Get\x12$.catenary.api.v1.GetExecutionRequest\x1a!.catenary.definition.v1.Execution\x12W\n\x04List\x12&.catenary.api.v1.ListExecutionsRequest\x1a\'.catenary.api.v1.ListExecutionsResponse\x12O\n\x07Updates\x12\x1f.catenary.api.v1.UpdatesRequest\x1a!.catenary.definition.v1.Execution0\x01\x12T\n\x06\x43reate\x12\'.catenary.api.v1.CreateExecutionRequest\x1a!.catenary.definition.v1.Execution\x12T\n\x06Update\x12\'.catenary.api.v1.UpdateExecutionRequest\x1a!.catenary.definition.v1.Execution\x12\x44\n\x05Trace\x12\x1d.catenary.api.v1.TraceRequest\x1a\x1a.catenary.api.v1.TraceNode0\x01\x12I\n\x06Verify\x12\x1e.catenary.api.v1.VerifyRequest\x1a\x1f.catenary.api.v1.VerifyResponse\x12[\n\x0c\x41ttestations\x12$.catenary.api.v1.AttestationsRequest\x1a%.catenary.api.v1.AttestationsResponse\x12T\n\nAcceptance\x12$.catenary.api.v1.GetExecutionRequest\x1a .catenary.definition.v1.Standingb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,42 +37,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CREATEEXECUTIONREQUEST_CONFIGENTRY']._loaded_options = None
   _globals['_CREATEEXECUTIONREQUEST_CONFIGENTRY']._serialized_options = b'8\001'
-  _globals['_DIRECTION']._serialized_start=1955
-  _globals['_DIRECTION']._serialized_end=1998
-  _globals['_VERDICT']._serialized_start=2000
-  _globals['_VERDICT']._serialized_end=2080
-  _globals['_ATTESTATIONROLE']._serialized_start=2082
-  _globals['_ATTESTATIONROLE']._serialized_end=2162
-  _globals['_GETEXECUTIONREQUEST']._serialized_start=109
-  _globals['_GETEXECUTIONREQUEST']._serialized_end=144
-  _globals['_LISTEXECUTIONSREQUEST']._serialized_start=146
-  _globals['_LISTEXECUTIONSREQUEST']._serialized_end=256
-  _globals['_LISTEXECUTIONSRESPONSE']._serialized_start=258
-  _globals['_LISTEXECUTIONSRESPONSE']._serialized_end=362
-  _globals['_UPDATESREQUEST']._serialized_start=364
-  _globals['_UPDATESREQUEST']._serialized_end=480
-  _globals['_CREATEEXECUTIONREQUEST']._serialized_start=483
-  _globals['_CREATEEXECUTIONREQUEST']._serialized_end=737
-  _globals['_CREATEEXECUTIONREQUEST_CONFIGENTRY']._serialized_start=692
-  _globals['_CREATEEXECUTIONREQUEST_CONFIGENTRY']._serialized_end=737
-  _globals['_UPDATEEXECUTIONREQUEST']._serialized_start=740
-  _globals['_UPDATEEXECUTIONREQUEST']._serialized_end=919
-  _globals['_TRACEREQUEST']._serialized_start=921
-  _globals['_TRACEREQUEST']._serialized_end=1011
-  _globals['_TRACENODE']._serialized_start=1014
-  _globals['_TRACENODE']._serialized_end=1183
-  _globals['_VERIFYREQUEST']._serialized_start=1185
-  _globals['_VERIFYREQUEST']._serialized_end=1229
-  _globals['_VERIFYRESPONSE']._serialized_start=1232
-  _globals['_VERIFYRESPONSE']._serialized_end=1394
-  _globals['_EXECUTIONVERDICT']._serialized_start=1397
-  _globals['_EXECUTIONVERDICT']._serialized_end=1690
-  _globals['_ATTESTATIONCHECK']._serialized_start=1693
-  _globals['_ATTESTATIONCHECK']._serialized_end=1835
-  _globals['_ATTESTATIONSREQUEST']._serialized_start=1837
-  _globals['_ATTESTATIONSREQUEST']._serialized_end=1872
-  _globals['_ATTESTATIONSRESPONSE']._serialized_start=1874
-  _globals['_ATTESTATIONSRESPONSE']._serialized_end=1953
-  _globals['_EXECUTION']._serialized_start=2165
-  _globals['_EXECUTION']._serialized_end=2836
+  _globals['_DIRECTION']._serialized_start=1980
+  _globals['_DIRECTION']._serialized_end=2023
+  _globals['_VERDICT']._serialized_start=2025
+  _globals['_VERDICT']._serialized_end=2105
+  _globals['_ATTESTATIONROLE']._serialized_start=2107
+  _globals['_ATTESTATIONROLE']._serialized_end=2200
+  _globals['_GETEXECUTIONREQUEST']._serialized_start=134
+  _globals['_GETEXECUTIONREQUEST']._serialized_end=169
+  _globals['_LISTEXECUTIONSREQUEST']._serialized_start=171
+  _globals['_LISTEXECUTIONSREQUEST']._serialized_end=281
+  _globals['_LISTEXECUTIONSRESPONSE']._serialized_start=283
+  _globals['_LISTEXECUTIONSRESPONSE']._serialized_end=387
+  _globals['_UPDATESREQUEST']._serialized_start=389
+  _globals['_UPDATESREQUEST']._serialized_end=505
+  _globals['_CREATEEXECUTIONREQUEST']._serialized_start=508
+  _globals['_CREATEEXECUTIONREQUEST']._serialized_end=762
+  _globals['_CREATEEXECUTIONREQUEST_CONFIGENTRY']._serialized_start=717
+  _globals['_CREATEEXECUTIONREQUEST_CONFIGENTRY']._serialized_end=762
+  _globals['_UPDATEEXECUTIONREQUEST']._serialized_start=765
+  _globals['_UPDATEEXECUTIONREQUEST']._serialized_end=944
+  _globals['_TRACEREQUEST']._serialized_start=946
+  _globals['_TRACEREQUEST']._serialized_end=1036
+  _globals['_TRACENODE']._serialized_start=1039
+  _globals['_TRACENODE']._serialized_end=1208
+  _globals['_VERIFYREQUEST']._serialized_start=1210
+  _globals['_VERIFYREQUEST']._serialized_end=1254
+  _globals['_VERIFYRESPONSE']._serialized_start=1257
+  _globals['_VERIFYRESPONSE']._serialized_end=1419
+  _globals['_EXECUTIONVERDICT']._serialized_start=1422
+  _globals['_EXECUTIONVERDICT']._serialized_end=1715
+  _globals['_ATTESTATIONCHECK']._serialized_start=1718
+  _globals['_ATTESTATIONCHECK']._serialized_end=1860
+  _globals['_ATTESTATIONSREQUEST']._serialized_start=1862
+  _globals['_ATTESTATIONSREQUEST']._serialized_end=1897
+  _globals['_ATTESTATIONSRESPONSE']._serialized_start=1899
+  _globals['_ATTESTATIONSRESPONSE']._serialized_end=1978
+  _globals['_EXECUTION']._serialized_start=2203
+  _globals['_EXECUTION']._serialized_end=2960
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 from catenary.proto.api import event_pb2 as _event_pb2
 from catenary.proto.definition import event_pb2 as _event_pb2_1
 from catenary.proto.definition import execution_pb2 as _execution_pb2
+from catenary.proto.definition import quorum_pb2 as _quorum_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -27,6 +28,7 @@ class AttestationRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ATTESTATION_ROLE_UNSPECIFIED: _ClassVar[AttestationRole]
     EXECUTOR: _ClassVar[AttestationRole]
     VALIDATOR: _ClassVar[AttestationRole]
+    DISSENT: _ClassVar[AttestationRole]
 ANCESTORS: Direction
 DESCENDANTS: Direction
 VERDICT_UNSPECIFIED: Verdict
@@ -36,6 +38,7 @@ UNVERIFIABLE: Verdict
 ATTESTATION_ROLE_UNSPECIFIED: AttestationRole
 EXECUTOR: AttestationRole
 VALIDATOR: AttestationRole
+DISSENT: AttestationRole
 
 class GetExecutionRequest(_message.Message):
     __slots__ = ("hash",)

@@ -5,6 +5,7 @@ import warnings
 
 from catenary.proto.api import execution_pb2 as api_dot_execution__pb2
 from catenary.proto.definition import execution_pb2 as definition_dot_execution__pb2
+from catenary.proto.definition import quorum_pb2 as definition_dot_quorum__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -75,6 +76,11 @@ class ExecutionStub:
                 request_serializer=api_dot_execution__pb2.AttestationsRequest.SerializeToString,
                 response_deserializer=api_dot_execution__pb2.AttestationsResponse.FromString,
                 _registered_method=True)
+        self.Acceptance = channel.unary_unary(
+                '/catenary.api.v1.Execution/Acceptance',
+                request_serializer=api_dot_execution__pb2.GetExecutionRequest.SerializeToString,
+                response_deserializer=definition_dot_quorum__pb2.Standing.FromString,
+                _registered_method=True)
 
 
 class ExecutionServicer:
@@ -140,6 +146,13 @@ class ExecutionServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Acceptance(self, request, context):
+        """Whether the execution's output counts under this node's quorum policy, and the votes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutionServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -182,6 +195,11 @@ def add_ExecutionServicer_to_server(servicer, server):
                     servicer.Attestations,
                     request_deserializer=api_dot_execution__pb2.AttestationsRequest.FromString,
                     response_serializer=api_dot_execution__pb2.AttestationsResponse.SerializeToString,
+            ),
+            'Acceptance': grpc.unary_unary_rpc_method_handler(
+                    servicer.Acceptance,
+                    request_deserializer=api_dot_execution__pb2.GetExecutionRequest.FromString,
+                    response_serializer=definition_dot_quorum__pb2.Standing.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -400,6 +418,33 @@ class Execution:
             '/catenary.api.v1.Execution/Attestations',
             api_dot_execution__pb2.AttestationsRequest.SerializeToString,
             api_dot_execution__pb2.AttestationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Acceptance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catenary.api.v1.Execution/Acceptance',
+            api_dot_execution__pb2.GetExecutionRequest.SerializeToString,
+            definition_dot_quorum__pb2.Standing.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,3 +1,4 @@
+from catenary.proto.definition import quorum_pb2 as _quorum_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -82,7 +83,7 @@ class Dispute(_message.Message):
     def __init__(self, at: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Filter(_message.Message):
-    __slots__ = ("statuses", "workflow", "run", "operation", "segment", "parent", "key", "created_after", "created_before", "input", "output")
+    __slots__ = ("statuses", "workflow", "run", "operation", "segment", "parent", "key", "created_after", "created_before", "input", "output", "acceptance")
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_FIELD_NUMBER: _ClassVar[int]
     RUN_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +95,7 @@ class Filter(_message.Message):
     CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     INPUT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTANCE_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedScalarFieldContainer[Status]
     workflow: bytes
     run: bytes
@@ -105,4 +107,5 @@ class Filter(_message.Message):
     created_before: int
     input: bytes
     output: bytes
-    def __init__(self, statuses: _Optional[_Iterable[_Union[Status, str]]] = ..., workflow: _Optional[bytes] = ..., run: _Optional[bytes] = ..., operation: _Optional[bytes] = ..., segment: _Optional[int] = ..., parent: _Optional[bytes] = ..., key: _Optional[bytes] = ..., created_after: _Optional[int] = ..., created_before: _Optional[int] = ..., input: _Optional[bytes] = ..., output: _Optional[bytes] = ...) -> None: ...
+    acceptance: _quorum_pb2.Acceptance
+    def __init__(self, statuses: _Optional[_Iterable[_Union[Status, str]]] = ..., workflow: _Optional[bytes] = ..., run: _Optional[bytes] = ..., operation: _Optional[bytes] = ..., segment: _Optional[int] = ..., parent: _Optional[bytes] = ..., key: _Optional[bytes] = ..., created_after: _Optional[int] = ..., created_before: _Optional[int] = ..., input: _Optional[bytes] = ..., output: _Optional[bytes] = ..., acceptance: _Optional[_Union[_quorum_pb2.Acceptance, str]] = ...) -> None: ...

@@ -18,11 +18,12 @@ def import_bundle(store: Store, registry: Registry, data: bytes) -> tuple[Bundle
     return report, load_bundle(store, report)
 
 
-def load_bundle(store: Store, report: BundleReport) -> dict[str, int]:
-    """Load a bundle that :func:`verify_bundle` found to hold completely; refuses any other
+def load_bundle(store: Store, report: BundleReport, *, deferred: bool = False) -> dict[str, int]:
+    """Load a bundle that :func:`verify_bundle` found to hold completely (with ``deferred``:
+    all but the re-executions it could not do, left to validators); refuses any other
     report (VerificationError, nothing stored). Returns how many records of each kind were new."""
     bundle = report.bundle
-    if not report.ok or bundle is None:
+    if not (report.checked if deferred else report.ok) or bundle is None:
         raise VerificationError(
             f"bundle does not verify ({report.overall}): {report.summary()}; nothing was imported"
         )
@@ -54,7 +55,7 @@ def load_bundle(store: Store, report: BundleReport) -> dict[str, int]:
         for cid, raw, signer in rows:
             attestations.append(
                 AttestationRow(
-                    hash_, cid, raw, signer, attestation.role_for(signer, e.executor, e.cached_from)
+                    hash_, cid, raw, signer, attestation.role_of(raw, e.executor, e.cached_from, e.output)
                 )
             )
     batch = ImportBatch(

@@ -405,9 +405,8 @@ def _read_attestations(
         data = reader.raw(att, lambda: f"attestation of execution {e.hash}")
         if data is None:
             continue
-        result = attestation.check(att, data, e.hash, e.key, e.output)
-        role = attestation.role_for(result.signer or "", e.executor, e.cached_from)
-        result = dataclasses.replace(result, role=role)
+        role = attestation.role_of(data, e.executor, e.cached_from, e.output)
+        result = attestation.check(att, data, e.hash, e.key, e.output, role)
         checked.append(result)
         rows.append((att, data, result.signer or ""))
         if not result.valid:

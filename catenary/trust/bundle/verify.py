@@ -34,6 +34,12 @@ class BundleReport:
         return not self.problems and bool(self.verdicts) and all(v.ok for v in self.verdicts)
 
     @property
+    def checked(self) -> bool:
+        """Everything holds but what could not be re-executed here: every block, record,
+        link and signature, and no re-execution disagreed (``import --no-reexecute``)."""
+        return not self.problems and bool(self.verdicts) and all(v.verdict != MISMATCH for v in self.verdicts)
+
+    @property
     def overall(self) -> str:
         if self.ok:
             return VERIFIED
