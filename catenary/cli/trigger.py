@@ -29,9 +29,15 @@ def firing_json(f: Firing) -> dict[str, Any]:
 
 
 def _show(row: TriggerRow) -> None:
+    from catenary.events.trigger import Trigger
+
     d = row.definition
     out.print(f"trigger   {row.name} ({'enabled' if row.enabled else 'disabled'})")
-    out.print(f"on        {d['on']}")
+    if isinstance(d["on"], dict):  # a filtered result source: its events' key derives from it
+        on = f"{json.dumps(d['on'], sort_keys=True)} (events {Trigger.parse(d).on})"
+        out.print(f"on        {on}", markup=False)
+    else:
+        out.print(f"on        {d['on']}")
     out.print(f"workflow  {d['workflow']}")
     out.print(f"inputs    {', '.join(d['inputs']) or '-'}")
     out.print(f"emitters  {', '.join(d['emitters']) or 'any'}")
