@@ -23,6 +23,7 @@ from catenary.errors import CatenaryError
 from catenary.model import Execution
 from catenary.model.filter import ExecutionFilter
 from catenary.sdk import Node
+from catenary.trust.identity import Identity
 from tests.helpers import allow_anonymous, manifest
 from tests.pg import PostgresServer
 
@@ -225,3 +226,33 @@ def test_exec_watch_with_two_nodes_goes_on_when_its_node_is_killed(two_nodes, tm
         finally:
             watch.send_signal(signal.SIGINT)
             watch.wait(30)
+
+
+def test_an_event_watch_goes_on_when_its_node_is_killed(two_nodes) -> None:
+    procs, (a, b) = two_nodes
+    alice = Identity.generate()
+    with Client(f"{a},{b}", key=alice) as client, Client(b, key=alice) as writer:
+        got: list[int] = []
+        ready, stop = threading.Event(), threading.Event()
+
+        def watch() -> None:
+            for signed in client.events.updates(key="tick", stop=stop, ready=ready, from_now=True):
+                got.append(signed.position)
+
+        thread = threading.Thread(target=watch)
+        thread.start()
+        assert ready.wait(30)
+        client.events.emit("tick", 0)  # through a
+        kill(procs[0])
+        client.events.emit("tick", 1)  # Event.Emit is repeated on b: stored once
+        for n in range(2, 5):
+            writer.events.emit("tick", n)
+        stored = [e.position for e in writer.events.list(key="tick")]
+        assert len(stored) == 5
+        for _ in range(300):
+            if len(got) >= 5:
+                break
+            time.sleep(0.1)
+        stop.set()
+        thread.join(30)
+        assert got == stored  # each once, in order, across the failover
