@@ -5,6 +5,7 @@ refused by JSON path with nothing stored."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,27 @@ def test_a_segment_source_fires_on_that_segments_output(node: Node) -> None:
     [run_b] = node.runs.list(b.id)
     trace = node.executions.trace(node.runs.get(run_b.id).outputs[0].producer)
     assert segment0 in {n.hash for n in trace.nodes}  # the lineage crosses into a's segment 0
+    final_b = node.runs.get(run_b.id).outputs[0].producer
+    assert node.trust.verify(final_b, trace=True).ok  # re-executes a's segment 0 too
+
+
+def test_the_bundle_of_a_run_started_by_a_segment_verifies_on_a_fresh_node(
+    node: Node, make_node: Any, tmp_path: Path
+) -> None:
+    a = _workflow(node, ([-1], ["test/inc", "test/inc"]), ([0], ["test/count"]), name="a")
+    b = _workflow(node, ([-1], ["test/inc"]), name="b")
+    on = {"workflow": str(a.id), "segment": 0}
+    node.triggers.create({"name": "b", "on": on, "workflow": str(b.id), "inputs": ["$"]})
+    run = node.runs.run(a.id, {0: [1]})
+    [run_b] = node.runs.list(b.id)
+    final_b = node.runs.get(run_b.id).outputs[0].producer
+    stream = io.BytesIO()
+    assert node.trust.export(final_b, stream)["emitted"] == 1
+    fresh = make_node(data_dir=tmp_path / "fresh", db=None)
+    report = fresh.trust.verify_bundle(stream.getvalue())
+    assert report.ok, report.summary()
+    fresh.trust.import_verified(report)
+    assert run.state.outputs[0].producer in {n.hash for n in fresh.executions.trace(final_b).nodes}
 
 
 def test_an_operation_source_fires_on_each_of_its_executions(node: Node) -> None:
