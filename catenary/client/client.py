@@ -136,6 +136,7 @@ class ExecutionClient:
             from_now,
             stop,
             ready,
+            self._addresses,
         )
         try:
             for message in stream:

@@ -85,6 +85,7 @@ class EventClient:
             from_now,
             stop,
             ready,
+            self._addresses,
         )
         try:
             for message in stream:

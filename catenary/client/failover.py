@@ -240,14 +240,17 @@ def resume(
     from_now: bool,
     stop: threading.Event | None,
     ready: threading.Event | None,
+    addresses: int = 1,
     window: float = RESUME_WINDOW,
 ) -> Iterator[Any]:
-    """The messages of ``open_stream(after, from_now)`` (a server-streaming call), opened
-    again after an UNAVAILABLE from the last position yielded (``position_of``), until
-    ``window`` seconds pass with no node answering; ``since_key`` is the initial metadata
-    saying where a fresh subscription started (a ``from_now`` one resumes from there)."""
+    """The messages of ``open_stream(after, from_now)`` (a server-streaming call), from the
+    first of ``addresses`` that answers. Once subscribed, a stream that fails with
+    UNAVAILABLE or that its node ends (it shuts down) is opened again from the last position
+    yielded (``position_of``), until ``window`` seconds pass with no node answering.
+    ``since_key`` is the initial metadata saying where a fresh subscription started (a
+    ``from_now`` one resumes from there)."""
     deadline = time.monotonic() + window
-    delay = 0.05
+    delay, connected, refused = 0.05, False, 0
     current: list[Any] = []  # the open call, for the thread that cancels it on ``stop``
     if stop is not None:
         threading.Thread(
@@ -263,17 +266,27 @@ def resume(
             if since_key in metadata:
                 if from_now:  # the server's position now: a reopened stream goes on from it
                     after, from_now = max(after, int(metadata[since_key])), False
-                deadline, delay = time.monotonic() + window, 0.05
+                deadline, delay, connected = time.monotonic() + window, 0.05, True
                 if ready is not None:
                     ready.set()
             for message in call:
                 after = max(after, position_of(message))
                 yield message
-            return
+            if stop is not None and stop.is_set():
+                return
+            # The node ended the stream: it is shutting down. Go on from another, or from it
+            # once it is back.
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.CANCELLED or (stop is not None and stop.is_set()):
                 return
-            if not unavailable(exc) or time.monotonic() > deadline:
+            if not unavailable(exc):
+                raise
+            if not connected:  # no node has answered yet: each address once, then the error
+                refused += 1
+                if refused >= addresses:
+                    raise
+                continue
+            if time.monotonic() > deadline:
                 raise
         finally:
             call.cancel()

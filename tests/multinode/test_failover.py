@@ -60,8 +60,8 @@ def serve(
     return proc, line.split()[-1]
 
 
-def kill(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGKILL)
+def kill(proc: subprocess.Popen[str], how: signal.Signals = signal.SIGKILL) -> None:
+    proc.send_signal(how)
     proc.wait(30)
 
 
@@ -164,7 +164,12 @@ def test_a_call_that_is_not_safe_to_repeat_is_not_repeated(two_nodes) -> None:
         assert client.runs.new(wf.id).workflow == wf.id  # the next call goes to b
 
 
-def test_a_watch_across_a_restart_gets_every_execution_once_in_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+def test_a_watch_across_a_restart_gets_every_execution_once_in_order(
+    tmp_path: Path, how: signal.Signals
+) -> None:
+    """Killed, the node drops the stream; stopped, it ends the stream cleanly: either way the
+    watch goes on once the node is back."""
     listen = f"127.0.0.1:{free_port()}"
     data = tmp_path / "node"
     proc, address = serve(data, listen)
@@ -173,7 +178,7 @@ def test_a_watch_across_a_restart_gets_every_execution_once_in_order(tmp_path: P
             wf = client.workflows.create(json.dumps(CHAIN))
             watch = Watch(client, ExecutionFilter(workflow=wf.id))
             client.runs.run(wf.id, {0: [1]})
-            kill(proc)
+            kill(proc, how)
             with Node(data, operations=["tests.ops_fixture"]) as local:  # changes while it is down
                 local.runs.run(wf.id, {0: [2]})
             proc, _ = serve(data, listen)  # the same address
