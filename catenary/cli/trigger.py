@@ -87,13 +87,14 @@ def trigger_list(c: Any, full: bool, as_json: bool) -> None:
     if as_json:
         emit({"triggers": [trigger_json(r) for r in rows]})
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table("trigger", "on", "workflow", "enabled")
     for r in rows:
-        table.add_row(
-            r.name, r.definition["on"], short(r.definition["workflow"], full), "yes" if r.enabled else "no"
-        )
+        on = r.definition["on"]  # an event key, or a result source's object
+        shown = on if isinstance(on, str) else escape(json.dumps(on, sort_keys=True))
+        table.add_row(r.name, shown, short(r.definition["workflow"], full), "yes" if r.enabled else "no")
     out.print(table)
 
 

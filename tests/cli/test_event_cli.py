@@ -121,6 +121,7 @@ def test_a_trigger_on_a_chosen_operations_results_from_the_cli(cli: Cli, tmp_pat
     on = {"workflow": a, "operation": "std/utf8-encode"}  # the bytes between a's two steps
     cli.json("trigger", "create", json.dumps({"name": "b", "on": on, "workflow": b, "inputs": ["$"]}))
     assert '"operation": "std/utf8-encode"' in cli("trigger", "show", "b").stdout
+    assert "std/utf8-encode" in cli("trigger", "list").stdout
     cli("run", a, "--input", "0=text:hi")
     [firing] = cli.json("trigger", "history", "b")["firings"]
     run = cli.json("runs", "get", firing["run"])
