@@ -245,8 +245,9 @@ def resume(
 ) -> Iterator[Any]:
     """The messages of ``open_stream(after, from_now)`` (a server-streaming call), from the
     first of ``addresses`` that answers. Once subscribed, a stream that fails with
-    UNAVAILABLE or that its node ends (it shuts down) is opened again from the last position
-    yielded (``position_of``), until ``window`` seconds pass with no node answering.
+    UNAVAILABLE (its node died or is unreachable) is opened again from the last position
+    yielded (``position_of``), until ``window`` seconds pass with no node answering; one its
+    node ends cleanly (a graceful stop) ends here too, as before failover.
     ``since_key`` is the initial metadata saying where a fresh subscription started (a
     ``from_now`` one resumes from there)."""
     deadline = time.monotonic() + window
@@ -272,10 +273,7 @@ def resume(
             for message in call:
                 after = max(after, position_of(message))
                 yield message
-            if stop is not None and stop.is_set():
-                return
-            # The node ended the stream: it is shutting down. Go on from another, or from it
-            # once it is back.
+            return  # the node ended the stream on purpose (a graceful stop): so does the watch
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.CANCELLED or (stop is not None and stop.is_set()):
                 return

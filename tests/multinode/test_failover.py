@@ -178,7 +178,7 @@ def test_a_watch_across_a_restart_gets_every_execution_once_in_order(
             wf = client.workflows.create(json.dumps(CHAIN))
             watch = Watch(client, ExecutionFilter(workflow=wf.id))
             client.runs.run(wf.id, {0: [1]})
-            kill(proc, how)
+            kill(proc)
             with Node(data, operations=["tests.ops_fixture"]) as local:  # changes while it is down
                 local.runs.run(wf.id, {0: [2]})
             proc, _ = serve(data, listen)  # the same address
