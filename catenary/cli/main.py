@@ -178,7 +178,10 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 DATA_DIR_TYPE = click.Path(file_okay=False, path_type=Path)
-NODE_HELP = "Talk to a node served by `catenary serve` instead of the local data dir."
+NODE_HELP = (
+    "Talk to a node served by `catenary serve` instead of the local data dir; several nodes of "
+    "one database as HOST:PORT,HOST:PORT (the next is tried when one is unavailable)."
+)
 DATA_DIR_HELP = "Data directory (default ./.catenary, or $CATENARY_HOME)."
 KEY_TYPE = click.Path(dir_okay=False, path_type=Path)
 KEY_HELP = (

@@ -29,9 +29,15 @@ def firing_json(f: Firing) -> dict[str, Any]:
 
 
 def _show(row: TriggerRow) -> None:
+    from catenary.events.trigger import Trigger
+
     d = row.definition
     out.print(f"trigger   {row.name} ({'enabled' if row.enabled else 'disabled'})")
-    out.print(f"on        {d['on']}")
+    if isinstance(d["on"], dict):  # a filtered result source: its events' key derives from it
+        on = f"{json.dumps(d['on'], sort_keys=True)} (events {Trigger.parse(d).on})"
+        out.print(f"on        {on}", markup=False)
+    else:
+        out.print(f"on        {d['on']}")
     out.print(f"workflow  {d['workflow']}")
     out.print(f"inputs    {', '.join(d['inputs']) or '-'}")
     out.print(f"emitters  {', '.join(d['emitters']) or 'any'}")
@@ -81,13 +87,14 @@ def trigger_list(c: Any, full: bool, as_json: bool) -> None:
     if as_json:
         emit({"triggers": [trigger_json(r) for r in rows]})
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table("trigger", "on", "workflow", "enabled")
     for r in rows:
-        table.add_row(
-            r.name, r.definition["on"], short(r.definition["workflow"], full), "yes" if r.enabled else "no"
-        )
+        on = r.definition["on"]  # an event key, or a result source's object
+        shown = on if isinstance(on, str) else escape(json.dumps(on, sort_keys=True))
+        table.add_row(r.name, shown, short(r.definition["workflow"], full), "yes" if r.enabled else "no")
     out.print(table)
 
 

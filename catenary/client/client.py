@@ -17,6 +17,7 @@ from catenary.api.options import message_options
 from catenary.api.quorum import standing_from_pb
 from catenary.cid import CID, decode, encode
 from catenary.client.events import EventClient
+from catenary.client.failover import RECONNECT_OPTIONS, FailoverChannel, parse_addresses, position_now, resume
 from catenary.client.triggers import ScheduleClient, TriggerClient
 from catenary.errors import InputError
 from catenary.model import Execution, Status
@@ -86,9 +87,10 @@ def _rpc(method: F) -> F:
 
 # Each client wraps one generated stub and converts; the shape repeats by design.
 class ExecutionClient:
-    def __init__(self, channel: grpc.Channel) -> None:
+    def __init__(self, channel: grpc.Channel, addresses: int = 1) -> None:
         self._stub = execution_pb2_grpc.ExecutionStub(channel)
         self._queue = queue_pb2_grpc.QueueStub(channel)
+        self._addresses = addresses  # how many to try for latest_seq
 
     @_rpc
     def get(self, execution_hash: CID) -> Execution:
@@ -136,23 +138,27 @@ class ExecutionClient:
 
         ``batch``: executions the server may put in one message (0: one per message, as
         before the field existed); the executions and their order are the same either way.
+        A node that dies or restarts is reconnected to (the same or the next address) and the
+        stream goes on after the last seq yielded: each change once, in seq order.
         """
-        call = self._stub.Updates(
-            execution_pb2.UpdatesRequest(
-                filter=convert.filter_to_pb(flt or ExecutionFilter()),
-                since_seq=since_seq,
-                from_now=from_now,
-                batch=batch,
-            )
+        request = functools.partial(
+            execution_pb2.UpdatesRequest, filter=convert.filter_to_pb(flt or ExecutionFilter()), batch=batch
         )
-        if stop is not None:
-            threading.Thread(target=lambda: (stop.wait(), call.cancel()), daemon=True).start()
+        stream = resume(
+            lambda after, now: self._stub.Updates(request(since_seq=after, from_now=now)),
+            # an envelope is read whole before its executions are yielded: its last seq is where
+            # a reopened stream goes on
+            lambda message: int(message.batch[-1].seq) if message.batch else int(message.seq),
+            "catenary-since-seq",
+            since_seq,
+            from_now,
+            stop,
+            ready,
+            self._addresses,
+        )
         try:
-            call.initial_metadata()  # blocks until the server has subscribed
-            if ready is not None:
-                ready.set()
             from_pb = convert.execution_from_pb
-            for message in call:
+            for message in stream:
                 # An envelope (batch asked for) carries executions; a server that predates
                 # the field ignores it and sends each execution as its own message.
                 if message.batch:
@@ -161,20 +167,16 @@ class ExecutionClient:
                 else:
                     yield from_pb(message)
         except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.CANCELLED:
-                return
             error = from_rpc_error(exc)
             raise error from (None if error is exc else exc)
-        finally:
-            call.cancel()
 
     @_rpc
     def latest_seq(self) -> int:
-        call = self._stub.Updates(execution_pb2.UpdatesRequest(from_now=True))
-        try:
-            return int(dict(call.initial_metadata())["catenary-since-seq"])
-        finally:
-            call.cancel()
+        return position_now(
+            lambda: self._stub.Updates(execution_pb2.UpdatesRequest(from_now=True)),
+            "catenary-since-seq",
+            self._addresses,
+        )
 
     @_rpc
     def trace(
@@ -504,7 +506,7 @@ class Client:
 
     def __init__(
         self,
-        address: str,
+        address: str | Sequence[str],
         max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
         timeout: float | None = None,
         key: Identity | None = None,
@@ -515,12 +517,17 @@ class Client:
         """``key`` proves the caller on every call, by a session (one signature, then a MAC per
         call) or, with ``sessions=False``, a signed token per call; ``tls`` (a CA, and a client
         certificate for mutual TLS) secures the channel; ``audience`` is the node's did, else
-        asked of it."""
+        asked of it. ``address``: one node, or several of one database (a list, or separated
+        by commas), tried in order when one is unavailable (:mod:`catenary.client.failover`)."""
         from catenary.client.auth import open_channel
 
-        self.address = address
-        self._channel = open_channel(address, message_options(max_value_size), key, tls, audience, sessions)
-        self.executions = ExecutionClient(self._channel)
+        self.addresses = parse_addresses(address)
+        self.address = ",".join(self.addresses)
+        options = [*message_options(max_value_size), *RECONNECT_OPTIONS]
+        self._channel = FailoverChannel(
+            self.addresses, [open_channel(a, options, key, tls, audience, sessions) for a in self.addresses]
+        )
+        self.executions = ExecutionClient(self._channel, len(self.addresses))
         self.workflows = WorkflowClient(self._channel)
         self.operations = OperationClient(self._channel)
         self.runs = RunClient(self._channel, self.workflows)
@@ -528,7 +535,7 @@ class Client:
         self.trust = TrustClient(self._channel)
         self.attestations = AttestationClient(self._channel)
         self.acceptance = AcceptanceClient(self._channel)
-        self.events = EventClient(self._channel, key, _rpc)
+        self.events = EventClient(self._channel, key, _rpc, len(self.addresses))
         self.triggers = TriggerClient(self._channel, _rpc)
         self.schedules = ScheduleClient(self._channel, _rpc)
 

@@ -14,6 +14,7 @@ import grpc
 from catenary.api.errors import from_rpc_error
 from catenary.api.event_convert import emit_request, event_from_pb
 from catenary.cid import CID, block, decode
+from catenary.client.failover import position_now, resume
 from catenary.errors import BadInputError
 from catenary.events import new_event, sign
 from catenary.model.emitted import EmittedEvent, SignedEvent
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 
 
 class EventClient:
-    def __init__(self, channel: grpc.Channel, key: Identity | None, rpc: Any) -> None:
+    def __init__(self, channel: grpc.Channel, key: Identity | None, rpc: Any, addresses: int = 1) -> None:
         self._stub = event_pb2_grpc.EventStub(channel)
+        self._addresses = addresses  # how many to try for latest_position
         self._key = key
         self._rpc = rpc  # the client's error translation (catenary.client.client._rpc)
         self._values: dict[CID, Any] = {}
@@ -69,37 +71,38 @@ class EventClient:
         ready: threading.Event | None = None,
     ) -> Iterator[SignedEvent]:
         """Stored events after position ``after``, then live ones; ``ready`` is set once
-        subscribed (as ``client.executions.updates``)."""
-        call = self._stub.Updates(
-            event_pb2.EventUpdatesRequest(
-                key=key or "", emitter=emitter or "", after=after, from_now=from_now
-            )
+        subscribed (as ``client.executions.updates``, which resumes the same way after a node
+        dies or restarts)."""
+        stream = resume(
+            lambda position, now: self._stub.Updates(
+                event_pb2.EventUpdatesRequest(
+                    key=key or "", emitter=emitter or "", after=position, from_now=now
+                )
+            ),
+            lambda message: int(message.position),
+            "catenary-since-position",
+            after,
+            from_now,
+            stop,
+            ready,
+            self._addresses,
         )
-        if stop is not None:
-            threading.Thread(target=lambda: (stop.wait(), call.cancel()), daemon=True).start()
         try:
-            call.initial_metadata()  # blocks until the server has subscribed
-            if ready is not None:
-                ready.set()
-            for message in call:
+            for message in stream:
                 yield event_from_pb(message)
         except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.CANCELLED:
-                return
             error = from_rpc_error(exc)
             raise error from (None if error is exc else exc)
-        finally:
-            call.cancel()
 
     def latest_position(self) -> int:
         """The position of the node's latest event (``updates`` from there sees only new ones)."""
 
         def ask() -> int:
-            call = self._stub.Updates(event_pb2.EventUpdatesRequest(from_now=True))
-            try:
-                return int(dict(call.initial_metadata())["catenary-since-position"])
-            finally:
-                call.cancel()
+            return position_now(
+                lambda: self._stub.Updates(event_pb2.EventUpdatesRequest(from_now=True)),
+                "catenary-since-position",
+                self._addresses,
+            )
 
         position: int = self._rpc(ask)()
         return position

@@ -16,8 +16,9 @@ at ``event`` in this event's data::
 
      "continue": {"segment": 1, "event": "$.order_id", "run": "$.order_id"}
 
-``on`` may instead be ``{"workflow": "bafy..."}``: the results of that workflow's runs
-(:mod:`catenary.events.results`), i.e. the event key ``result.bafy...``.
+``on`` may instead be a result source, ``{"workflow": "bafy..."}`` (the final results of that
+workflow's runs, i.e. the event key ``result.bafy...``) or with ``name``, ``segment`` and
+``operation`` (:mod:`catenary.events.results`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 from catenary.cid import CID
 from catenary.errors import InvalidCIDError, ManifestError
-from catenary.events.results import parse_on
+from catenary.events.results import ResultSource, parse_on, result_workflow
 from catenary.model.emitted import SignedEvent, key_problem
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -125,6 +126,7 @@ class Trigger:
     emitters: tuple[str, ...] = ()
     where: dict[str, Any] = field(default_factory=dict)
     continues: Continue | None = None
+    source: ResultSource | None = None  # on a result source: which executions ``on`` carries
 
     @property
     def segment(self) -> int:
@@ -134,7 +136,8 @@ class Trigger:
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "name": self.name,
-            "on": self.on,
+            # a filtered result source keeps its readable form; its key is derived from it
+            "on": self.source.to_json() if self.source and result_workflow(self.on) is None else self.on,
             "workflow": str(self.workflow),
             "inputs": list(self.inputs),
             "emitters": list(self.emitters),
@@ -160,7 +163,7 @@ class Trigger:
             raise ManifestError(
                 "$.name", "1 to 64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit"
             )
-        on = parse_on(doc["on"])
+        on, source = parse_on(doc["on"])
         problem = key_problem(on)
         if problem:
             raise ManifestError("$.on", problem)
@@ -186,7 +189,7 @@ class Trigger:
         for path in where:
             parse_path(path, f"$.where[{path!r}]")
         continues = Continue.parse(doc["continue"]) if "continue" in doc else None
-        return cls(name, on, workflow, tuple(inputs), tuple(emitters), dict(where), continues)
+        return cls(name, on, workflow, tuple(inputs), tuple(emitters), dict(where), continues, source)
 
     def matches(self, signed: SignedEvent, data: Any) -> bool:
         e = signed.event

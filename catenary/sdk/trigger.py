@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING, Any
 from catenary.cid import CID, decode
 from catenary.engine import Engine
 from catenary.errors import CatenaryError, ManifestError, NotFoundError, RunStateError
-from catenary.events import sign
-from catenary.events.results import result_event, result_workflow
 from catenary.events.schedule import tick_data
 from catenary.events.trigger import MISSING, Trigger, parse_path, select
 from catenary.model import Run, RunStatus
 from catenary.model.emitted import Firing, SignedEvent, TriggerRow
 from catenary.model.types import mismatch
+from catenary.sdk.result_sources import ResultSources
 from catenary.sdk.value import ValueManager
 from catenary.store import Store
 
@@ -42,8 +41,6 @@ if TYPE_CHECKING:
     from catenary.trust.identity import Identity
 
 STARTED, FIRED, FAILED, SKIPPED = "started", "fired", "failed", "skipped"
-RESULT_PAGE = 100  # completed runs read per query when emitting result events
-RESULT_SETTLE_NS = 5 * 10**9  # how far back each scan looks again (see _emit_results)
 
 
 class TriggerManager:
@@ -54,10 +51,7 @@ class TriggerManager:
         self._engine = engine
         self._values = values
         self._identity = identity  # the node's: it signs its result events and schedule ticks
-        # Per workflow, the completion time up to which its runs' results were emitted by this
-        # process. Only a shortcut: result events are deterministic, so a restart that scans
-        # again from each trigger's creation stores nothing twice.
-        self._results_done: dict[CID, int] = {}
+        self._sources = ResultSources(store, engine)  # results as sources
         self._dispatching = threading.Lock()  # one dispatch loop per process at a time
 
     # definitions ------------------------------------------------------------------------------
@@ -92,6 +86,8 @@ class TriggerManager:
                 f"(-1 slots), the mapping gives {len(trigger.inputs)}",
             )
         self._check_types(trigger)
+        if trigger.source is not None:
+            self._sources.check(trigger)
 
     def _check_types(self, trigger: Trigger) -> None:
         """Refuse a mapping whose values are known before any event (a field ``where`` pins,
@@ -180,41 +176,16 @@ class TriggerManager:
             return handled
 
     def _emit_results(self) -> None:
-        """Emit the result event of each run that completed, since the trigger's creation, of a
-        workflow an enabled trigger's ``on`` names (``result.<workflow>``); each once."""
+        """Emit the result event of each execution an enabled trigger's result source chooses
+        that completed since the trigger's creation; each once."""
         if self._identity is None:
             return
-        since: dict[CID, int] = {}
-        for row in self._store.list_triggers():
-            workflow = result_workflow(Trigger.parse(row.definition).on) if row.enabled else None
-            if workflow is not None:
-                since[workflow] = min(since.get(workflow, row.created_at), row.created_at)
-        for workflow, created in since.items():
-            # A run stamped earlier may commit later (runs step concurrently): each scan looks
-            # again at the last seconds before the newest completion seen; what is already
-            # emitted there is read, not written again.
-            newest = max(created, self._results_done.get(workflow, 0))
-            after = max(created, newest - RESULT_SETTLE_NS)
-            while True:
-                page = self._store.completed_runs(workflow, after, RESULT_PAGE)
-                for updated_at, _run, final_hash in page:
-                    self._emit_result(final_hash)
-                    newest, after = max(newest, updated_at), updated_at
-                if len(page) < RESULT_PAGE:
-                    break
-            self._results_done[workflow] = newest
-
-    def _emit_result(self, final_hash: CID) -> None:
-        assert self._identity is not None
-        final = self._store.get_execution(final_hash)
-        if final is None or final.output is None:
-            return
-        event = result_event(self._identity.id, final)
-        if self._store.get_emitted_event(event.id) is not None:
-            return
-        value = self._store.get_block(final.output)
-        if value is not None:
-            self._store.put_emitted_event(sign(self._identity, event), (final.output, value), time.time_ns())
+        triggers = [
+            (Trigger.parse(row.definition), row.created_at)
+            for row in self._store.list_triggers()
+            if row.enabled
+        ]
+        self._sources.emit(self._identity, triggers)
 
     def _fire(self, name: str, signed: SignedEvent) -> None:
         event = signed.event

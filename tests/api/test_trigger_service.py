@@ -119,3 +119,24 @@ def test_refusals_name_what_and_store_nothing(
         with pytest.raises(AlreadyExistsError):
             client.triggers.create(_trigger(str(wf.id)))
     assert [r.name for r in node.triggers.list()] == ["bump"] and node.schedules.list() == []
+
+
+def test_a_result_source_over_grpc_keeps_its_form_and_is_refused_by_path(
+    served: Server, node: Node, bob: Identity
+) -> None:
+    wf = node.workflows.create(INC)
+    then = node.workflows.create(INC.replace('"inc"', '"then"'))
+    with Client(served.address, key=bob) as client:
+        bad = {
+            "name": "next",
+            "on": {"workflow": str(wf.id), "operation": "test/add"},
+            "workflow": str(wf.id),
+        }
+        with pytest.raises(ManifestError, match=r"^\$\.on\.operation: no step of workflow 'inc' runs"):
+            client.triggers.create({**bad, "inputs": ["$"]})
+        with pytest.raises(ManifestError, match=r"^\$\.on\.segmnt: unknown field"):
+            client.triggers.create({**bad, "on": {"workflow": str(wf.id), "segmnt": 0}, "inputs": ["$"]})
+        assert node.triggers.list() == []
+        on = {"workflow": str(wf.id), "segment": 0}
+        row = client.triggers.create({"name": "next", "on": on, "workflow": str(then.id), "inputs": ["$"]})
+        assert row.definition["on"] == on and node.triggers.get("next") == row

@@ -96,3 +96,37 @@ def test_a_trigger_from_the_cli_fires_once_and_keeps_its_history(cli: Cli, tmp_p
     assert cli.json("trigger", "show", "greet")["enabled"] is False
     cli("trigger", "delete", "greet")
     assert "no trigger named" in cli("trigger", "show", "greet", code=2).stderr
+
+
+def test_a_trigger_on_a_chosen_operations_results_from_the_cli(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+    def workflow(name: str, ops: list[str]) -> str:
+        segment = {"inputs": [-1], "sequence": [{"op": op, "config": {}} for op in ops]}
+        doc = {"data": {"name": name, "creators": [], "description": "", "groups": [], "segments": [segment]}}
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+        return str(cli.json("workflow", "create", str(tmp_path / f"{name}.json"))["id"])
+
+    a = workflow("a", ["std/utf8-encode", "std/utf8-decode"])
+    b = workflow("b", ["std/utf8-decode"])
+    before = cli.snapshot()
+    for on, message in [
+        ({"workflow": a, "operation": "std/hash"}, "$.on.operation: no step of workflow 'a' runs"),
+        ({"workflow": a, "step": 0}, "$.on.step: unknown field of a result source"),
+        ({"workflow": a}, "$.inputs[0]: std/utf8-decode (segment 0) gives 'string' at $; segment 0 input 0"),
+    ]:
+        bad = cli(
+            "trigger", "create", json.dumps({"name": "b", "on": on, "workflow": b, "inputs": ["$"]}), code=2
+        )
+        assert message in bad.stderr
+    assert cli.snapshot() == before
+    on = {"workflow": a, "operation": "std/utf8-encode"}  # the bytes between a's two steps
+    cli.json("trigger", "create", json.dumps({"name": "b", "on": on, "workflow": b, "inputs": ["$"]}))
+    assert '"operation": "std/utf8-encode"' in cli("trigger", "show", "b").stdout
+    assert "std/utf8-encode" in cli("trigger", "list").stdout
+    cli("run", a, "--input", "0=text:hi")
+    [firing] = cli.json("trigger", "history", "b")["firings"]
+    run = cli.json("runs", "get", firing["run"])
+    assert run["status"] == "completed"
+    key = cli.json("event", "get", firing["event"])["key"]
+    [event] = cli.json("event", "list", "--key", key)["events"]
+    encode = cli.json("exec", "get", event["source"])
+    assert encode["segment"] == 0 and encode["step"] == 0

@@ -114,7 +114,8 @@ def test_a_result_missed_before_a_restart_is_emitted_once_after(make_node) -> No
 
 def test_a_bad_result_filter_is_refused_by_path(node: Node) -> None:
     wf = _workflow(node, "b", "test/inc", 1)
-    for on, path in [({"workflow": "nope"}, r"^\$\.on\.workflow"), ({"name": "a"}, r"^\$\.on:")]:
+    both = {"name": "b", "workflow": str(wf.id)}
+    for on, path in [({"workflow": "nope"}, r"^\$\.on\.workflow"), (both, r"^\$\.on:")]:
         with pytest.raises(ManifestError, match=path):
             node.triggers.create({"name": "b", "on": on, "workflow": str(wf.id), "inputs": ["$"]})
     assert node.triggers.list() == []
