@@ -117,7 +117,7 @@ def _execution(
         created_at=row[15],
         started_at=row[16],
         finished_at=row[17],
-        seq=row[18],
+        seq=row[18] or 0,  # NULL: committed on PostgreSQL, not numbered yet (a moment)
     )
 
 

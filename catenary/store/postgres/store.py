@@ -1,5 +1,6 @@
-"""The PostgreSQL store itself: its write path (each writer's locks in one order, the seq
-counter last) on top of the reads it shares with SQLite (:mod:`catenary.store.sql`)."""
+"""The PostgreSQL store itself: its write path (each writer's locks in one order; new
+executions committed without a seq and numbered after by the sequencer) on top of the reads it
+shares with SQLite (:mod:`catenary.store.sql`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,14 @@ from catenary.store.postgres import schema
 from catenary.store.postgres.group_commit import GroupCommit
 from catenary.store.postgres.listen import ChangeListener
 from catenary.store.postgres.pool import Connections, describe, message, unreachable
-from catenary.store.postgres.schema import CHANNEL, INSERT_EXECUTIONS, SCHEMA_VERSION
+from catenary.store.postgres.schema import (
+    CHANNEL,
+    INSERT_EXECUTIONS,
+    SCHEMA_VERSION,
+    SEQUENCER_LOCK,
+    STAMP_BATCH,
+    STAMP_EXECUTIONS,
+)
 from catenary.store.rows import COLUMN_NAMES, execution_row, import_rows
 from catenary.store.sql import Abort, SQLStore
 
@@ -65,9 +73,11 @@ class PostgresStore(SQLStore):
         self._pool = Connections(dsn, self.where, pool_size, 3 * connect_timeout)
         self._changed = threading.Condition()
         self._latest = 0  # highest seq known to be committed (from NOTIFY and own commits)
-        self._listener = ChangeListener(dsn, self._notify)
+        self._listener = ChangeListener(dsn, self._notify, self._stamp_left_over)
         self._closed = False
         self._steps = GroupCommit(self._commit_steps)
+        # What a writer that died between its commit and its stamp left without a seq.
+        self._stamp_left_over()
 
     # plumbing -----------------------------------------------------------------------------------
     @contextmanager
@@ -133,16 +143,17 @@ class PostgresStore(SQLStore):
         """Record ``steps`` in one transaction (a group commit); for each, whether it was
         recorded (False: its run moved on meanwhile, and nothing of it was written)."""
         with self._pool.connection() as conn, conn.pipeline() as pipe, conn.transaction():
-            top, moved = self._write_steps(conn, pipe, steps)
-        if top:
-            self._notify(top)
+            inserted, moved = self._write_steps(conn, pipe, steps)
+        if inserted:
+            self._stamp()
         return moved
 
     def _write_steps(
         self, conn: psycopg.Connection, pipe: psycopg.Pipeline, batch: list[StepCommit]
     ) -> tuple[int, list[bool]]:
-        # Runs are locked in id order, then blocks in CID order, then the seq counter: every
-        # writer takes its locks in that order, so writers on any nodes never deadlock.
+        # Runs are locked in id order, then blocks in CID order: every writer takes its locks in
+        # that order, so writers on any nodes never deadlock. No lock is shared by all writers:
+        # the executions go in without a seq (numbered by _stamp after the commit).
         ordered = sorted(batch, key=lambda s: s.run.cid_bytes)
         # The optimistic check. Its row lock makes a concurrent step of the same run, from any
         # node, wait here and then find next_segment moved: exactly one commits.
@@ -206,7 +217,7 @@ class PostgresStore(SQLStore):
                 [list(column) for column in zip(*outputs)],
             )
         executions = [e for s in steps for e in s.executions]
-        top, inserted = self._insert_executions(conn, executions)
+        inserted = self._insert_executions(conn, executions)
         if inserted != len(executions):
             raise StoreError(
                 f"run {steps[0].run} segment {steps[0].segment}: an execution of this "
@@ -215,33 +226,60 @@ class PostgresStore(SQLStore):
         for s in steps:
             if s.attestations:
                 self._index_attestations(conn, s.attestations, s.now)
-        return top, moved
+        return inserted, moved
 
     @staticmethod
-    def _insert_executions(conn: psycopg.Connection, executions: list[Execution]) -> tuple[int, int]:
-        """Insert with consecutive new seqs (taking the counter lock); (top seq, rows inserted)."""
+    def _insert_executions(conn: psycopg.Connection, executions: list[Execution]) -> int:
+        """Insert without a seq (see :meth:`_stamp`); how many rows were new."""
         if not executions:
-            return 0, 0
+            return 0
         # One array per column (all but seq, which the statement numbers), and the parent edges.
         columns = zip(*map(execution_row, executions))
         params: dict[str, Any] = {name: list(values) for name, values in zip(COLUMN_NAMES, columns)}
         edges = [(p.cid_bytes, e.hash.cid_bytes) for e in executions for p in set(e.parents)]
         params["edge_parent"] = [p for p, _ in edges]
         params["edge_child"] = [c for _, c in edges]
-        row = conn.execute(INSERT_EXECUTIONS, {"n": len(executions), **params}).fetchone()
-        assert row is not None  # the statement always returns the counter's row
-        return row[0], row[1]
+        row = conn.execute(INSERT_EXECUTIONS, params).fetchone()
+        assert row is not None  # count(*) always returns a row
+        return int(row[0])
+
+    # the sequencer ----------------------------------------------------------------------------
+    def _stamp(self) -> int:
+        """Number every committed execution that has no seq yet, in transactions that hold the
+        sequencer's lock (SEQUENCER_LOCK) and nothing else of the writers'; the top seq given,
+        or 0 when there was nothing to number.
+
+        Each writer calls it after its own commit, so its rows have seqs when it returns (what
+        a subscriber or ``get_execution`` reads next includes them). A stamp numbers the rows of
+        every writer committed meanwhile: writers that queue here behind it find theirs done.
+        What a writer killed before its stamp left is numbered by the next stamp on any node,
+        by each store as it opens, and by a listening store's once-a-second check."""
+        top = 0
+        while True:
+            with self._write() as conn:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
+                row = conn.execute(STAMP_EXECUTIONS).fetchone()
+            if row is None:
+                return top
+            top = int(row[0])
+            self._notify(top)
+            if row[1] < STAMP_BATCH:  # it numbered all it saw, this writer's rows among them
+                return top
+
+    def _stamp_left_over(self) -> None:
+        """A stamp when some committed execution has no seq (a read first: usually none)."""
+        if not self._closed and self._read("SELECT 1 FROM executions WHERE seq IS NULL LIMIT 1"):
+            self._stamp()
 
     # external executors -------------------------------------------------------------------------
     def insert_execution(self, execution: Execution) -> Execution | None:
         try:
             with self._write() as conn:
-                top, inserted = self._insert_executions(conn, [execution])
-                if inserted != 1:
-                    raise Abort  # the hash exists: roll back the counter too
+                if self._insert_executions(conn, [execution]) != 1:
+                    raise Abort  # the hash exists
         except Abort:
             return None
-        self._notify(top)
+        self._stamp()
         return self.get_execution(execution.hash)
 
     # Store.transition's signature, as an override must; the locking below is PostgreSQL's.
@@ -382,7 +420,6 @@ class PostgresStore(SQLStore):
                 new += conn.execute(query + " ON CONFLICT DO NOTHING RETURNING 1", row).fetchone() is not None
             counts[kind] = new
 
-        top = 0
         with self._write() as conn:
             blocks = sorted(
                 {
@@ -418,14 +455,14 @@ class PostgresStore(SQLStore):
             fresh = [e for e in batch.executions if e.hash.cid_bytes not in known]
             # A node importing the same bundle meanwhile may still win some of these; they are
             # skipped (ON CONFLICT) and counted as known.
-            top, counts["executions"] = self._insert_executions(conn, fresh)
+            counts["executions"] = self._insert_executions(conn, fresh)
             counts["attestations"] = (
                 self._index_attestations(conn, batch.attestations, batch.now) if batch.attestations else 0
             )
             if batch.emitted:  # a bundle with emitted events (issue 17)
                 counts["emitted"] = self._import_emitted(conn, batch.emitted, batch.now)
-        if top:
-            self._notify(top)
+        if counts["executions"]:
+            self._stamp()
         return counts
 
     # change notifications -----------------------------------------------------------------------
