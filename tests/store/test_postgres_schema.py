@@ -196,9 +196,7 @@ def test_concurrent_indexes_are_built_and_an_invalid_one_rebuilt(pg_database: st
     # What a CREATE INDEX CONCURRENTLY cut short leaves: the index, marked invalid.
     name = next(iter(CONCURRENT_INDEXES))
     with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass", (name,)
-        )
+        conn.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass", (name,))
     assert valid()[name] is False
     PostgresStore(pg_database).close()
     assert valid() == dict.fromkeys(CONCURRENT_INDEXES, True)

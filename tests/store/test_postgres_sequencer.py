@@ -26,6 +26,15 @@ def stores(pg_database: str) -> Iterator[list[PostgresStore]]:
         s.close()
 
 
+def settle(store: PostgresStore, top: int) -> None:
+    """Wait until seqs up to ``top`` are handed out (the sequencer numbers after the commit)."""
+    for _ in range(100):
+        if store.max_seq() >= top:
+            return
+        store.wait_for_change(store.max_seq(), 0.1)
+    raise AssertionError(f"seq {top} was not reached in 10 s (at {store.max_seq()})")
+
+
 def _chain(store: PostgresStore, nonce: int, segments: int) -> list[bytes]:
     """Commit ``segments`` one-execution steps of a new run; their hashes."""
     run = Run(cid_of("wf"), nonce.to_bytes(16, "big"))
@@ -67,6 +76,7 @@ def test_a_reader_resuming_by_seq_misses_nothing_while_nodes_write(stores: list[
         read_once()
     for t in writers:
         t.join()
+    settle(reader, len(written))
     read_once()
     assert errors == []
     assert len(written) == 3 * 8 * 5
@@ -86,12 +96,13 @@ def test_a_writer_holding_its_transaction_open_blocks_no_other_writer(
         with conn.transaction():
             # A writer between its insert and its commit (a slow flush, a long group commit):
             # formerly it held the seq counter's row lock, and every writer waited for it.
-            assert stores[0]._insert_executions(conn, [slow]) == 1
+            assert stores[0]._insert_executions(conn, [slow])[0] == 1
             finished = threading.Event()
             other = threading.Thread(target=lambda: (_chain(stores[1], 1, 2), finished.set()))
             other.start()
             assert finished.wait(30), "a writer on another node waited for an open transaction"
             other.join()
+            settle(stores[1], 2)
             # The other node's rows are numbered; the open transaction's row is not visible yet.
             assert [e.seq for e in stores[1].executions_since(ExecutionFilter(), 0, 10)] == [1, 2]
         # Committed without a stamp (as by a writer killed before its stamp): the next store

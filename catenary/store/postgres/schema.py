@@ -11,7 +11,7 @@ import time
 import psycopg
 from psycopg import sql
 
-from catenary.store.rows import COLUMN_NAMES
+from catenary.store.rows import COLUMN_NAMES, input_edges
 from catenary.store.sql import apply_migrations
 
 # Each migration runs once, in order, in the transaction that records it in schema_version.
@@ -123,7 +123,19 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE executions ALTER COLUMN seq DROP NOT NULL;
     """,
+    # 11 (as SQLite's 10): the inputs as edges (value, execution), for List by input; the
+    # executions stored before are filled in by INPUT_EDGES_MIGRATION's backfill. The
+    # segment index is built concurrently (CONCURRENT_INDEXES).
+    """
+    CREATE TABLE execution_inputs (input bytea NOT NULL, child bigint NOT NULL,
+        PRIMARY KEY (input, child));
+    """,
 ]
+# The migration that creates execution_inputs: after it, the edges of the executions stored
+# before are filled in from their inputs lists (Python decodes them), in the same transaction
+# (which reads executions and so blocks no writer).
+INPUT_EDGES_MIGRATION = 11
+BACKFILL_BATCH = 10_000
 
 CHANNEL = "catenary_changes"
 # application_name of the pooled connections and of the LISTEN one (visible in pg_stat_activity).
@@ -163,8 +175,14 @@ edges AS (
     SELECT DISTINCT p.parent, ins.id
     FROM unnest(%(edge_parent)b::bytea[], %(edge_child)b::bytea[]) AS p(parent, child)
     JOIN ins ON ins.hash = p.child
+    ON CONFLICT DO NOTHING),
+inputs AS (
+    INSERT INTO execution_inputs (input, child)
+    SELECT DISTINCT i.input, ins.id
+    FROM unnest(%(edge_input)b::bytea[], %(edge_input_child)b::bytea[]) AS i(input, child)
+    JOIN ins ON ins.hash = i.child
     ON CONFLICT DO NOTHING)
-SELECT count(*) FROM ins
+SELECT count(*), coalesce(max(id), 0) FROM ins
 """
 
 # The sequencer's pass, run under SEQUENCER_LOCK in a transaction of its own: number the
@@ -195,7 +213,9 @@ SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM schema_version"
 # only for speed, so a node may serve while another still builds one. Name -> definition.
 CONCURRENT_INDEXES: dict[str, str] = {
     # the sequencer's work list: the rows committed without a seq (few, at any time)
-    "executions_unstamped": "ON executions (id) WHERE seq IS NULL"
+    "executions_unstamped": "ON executions (id) WHERE seq IS NULL",
+    # List by segment (issue 15): a backward walk of it gives a page in id order
+    "executions_segment": "ON executions (segment, id)",
 }
 # Session advisory lock key serializing those builds across nodes (MIGRATION_LOCK + 1).
 INDEX_LOCK = MIGRATION_LOCK + 1
@@ -221,9 +241,29 @@ def _apply(conn: psycopg.Connection, where: str) -> None:
 
         def apply(number: int, migration: str) -> None:
             conn.execute(migration)
+            if number == INPUT_EDGES_MIGRATION:
+                _backfill_input_edges(conn)
             conn.execute("INSERT INTO schema_version VALUES (%s, %s)", (number, time.time_ns()))
 
         apply_migrations(MIGRATIONS, version, f"the execution DB {where}", apply)
+
+
+def _backfill_input_edges(conn: psycopg.Connection) -> None:
+    """execution_inputs rows for the executions stored before the table existed."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT id, inputs FROM executions WHERE id > %s ORDER BY id LIMIT %s", (last, BACKFILL_BATCH)
+        ).fetchall()
+        if not rows:
+            return
+        edges = input_edges(rows)
+        conn.execute(
+            "INSERT INTO execution_inputs SELECT * FROM unnest(%b::bytea[], %b::bigint[]) "
+            "ON CONFLICT DO NOTHING",
+            ([v for v, _ in edges], [c for _, c in edges]),
+        )
+        last = rows[-1][0]
 
 
 def build_indexes(conn: psycopg.Connection) -> list[str]:

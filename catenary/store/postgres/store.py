@@ -22,14 +22,8 @@ from catenary.store.postgres import schema
 from catenary.store.postgres.group_commit import GroupCommit
 from catenary.store.postgres.listen import ChangeListener
 from catenary.store.postgres.pool import Connections, describe, message, unreachable
-from catenary.store.postgres.schema import (
-    CHANNEL,
-    INSERT_EXECUTIONS,
-    SCHEMA_VERSION,
-    SEQUENCER_LOCK,
-    STAMP_BATCH,
-    STAMP_EXECUTIONS,
-)
+from catenary.store.postgres.schema import CHANNEL, INSERT_EXECUTIONS, SCHEMA_VERSION
+from catenary.store.postgres.sequencer import Sequencer
 from catenary.store.rows import COLUMN_NAMES, execution_row, import_rows
 from catenary.store.sql import Abort, SQLStore
 
@@ -43,7 +37,6 @@ class PostgresStore(SQLStore):
 
     MARK = "%s"
     BYTE_ORDER = ' COLLATE "C"'  # byte order, as SQLite sorts, whatever the database's locale
-    CONTAINS = "position({needle} IN {haystack}) > 0"
     LINEAGE_SQL = lineage_statements(lambda name: f"%({name})s")
     EVENT_ORDER_LOCK = "SELECT pg_advisory_xact_lock(7308613719182107681)"  # "emitted!" as an int64
 
@@ -73,11 +66,12 @@ class PostgresStore(SQLStore):
         self._pool = Connections(dsn, self.where, pool_size, 3 * connect_timeout)
         self._changed = threading.Condition()
         self._latest = 0  # highest seq known to be committed (from NOTIFY and own commits)
-        self._listener = ChangeListener(dsn, self._notify, self._stamp_left_over)
+        self._sequencer = Sequencer(self._write, self._read, self._notify)
+        self._listener = ChangeListener(dsn, self._notify, self._sequencer.stamp_left_over)
         self._closed = False
         self._steps = GroupCommit(self._commit_steps)
         # What a writer that died between its commit and its stamp left without a seq.
-        self._stamp_left_over()
+        self._sequencer.stamp_left_over()
 
     # plumbing -----------------------------------------------------------------------------------
     @contextmanager
@@ -143,17 +137,16 @@ class PostgresStore(SQLStore):
         """Record ``steps`` in one transaction (a group commit); for each, whether it was
         recorded (False: its run moved on meanwhile, and nothing of it was written)."""
         with self._pool.connection() as conn, conn.pipeline() as pipe, conn.transaction():
-            inserted, moved = self._write_steps(conn, pipe, steps)
-        if inserted:
-            self._stamp()
+            numbering, moved = self._write_steps(conn, pipe, steps)
+        self._after_commit(*numbering)
         return moved
 
     def _write_steps(
         self, conn: psycopg.Connection, pipe: psycopg.Pipeline, batch: list[StepCommit]
-    ) -> tuple[int, list[bool]]:
+    ) -> tuple[tuple[int, int], list[bool]]:
         # Runs are locked in id order, then blocks in CID order: every writer takes its locks in
         # that order, so writers on any nodes never deadlock. No lock is shared by all writers:
-        # the executions go in without a seq (numbered by _stamp after the commit).
+        # the executions go in without a seq (numbered after the commit: .sequencer).
         ordered = sorted(batch, key=lambda s: s.run.cid_bytes)
         # The optimistic check. Its row lock makes a concurrent step of the same run, from any
         # node, wait here and then find next_segment moved: exactly one commits.
@@ -178,7 +171,7 @@ class PostgresStore(SQLStore):
         recorded = {id(s) for s in steps}
         moved = [id(s) in recorded for s in batch]
         if not steps:
-            return 0, moved
+            return (0, 0), moved
         blocks = sorted(
             {
                 c.cid_bytes: d
@@ -217,7 +210,7 @@ class PostgresStore(SQLStore):
                 [list(column) for column in zip(*outputs)],
             )
         executions = [e for s in steps for e in s.executions]
-        inserted = self._insert_executions(conn, executions)
+        inserted, last_id = self._insert_executions(conn, executions)
         if inserted != len(executions):
             raise StoreError(
                 f"run {steps[0].run} segment {steps[0].segment}: an execution of this "
@@ -226,60 +219,54 @@ class PostgresStore(SQLStore):
         for s in steps:
             if s.attestations:
                 self._index_attestations(conn, s.attestations, s.now)
-        return inserted, moved
+        return self._numbered(conn, last_id), moved
 
     @staticmethod
-    def _insert_executions(conn: psycopg.Connection, executions: list[Execution]) -> int:
-        """Insert without a seq (see :meth:`_stamp`); how many rows were new."""
+    def _insert_executions(conn: psycopg.Connection, executions: list[Execution]) -> tuple[int, int]:
+        """Insert without a seq (see :mod:`.sequencer`); (rows new, the last id given)."""
         if not executions:
-            return 0
+            return 0, 0
         # One array per column (all but seq, which the statement numbers), and the parent edges.
         columns = zip(*map(execution_row, executions))
         params: dict[str, Any] = {name: list(values) for name, values in zip(COLUMN_NAMES, columns)}
         edges = [(p.cid_bytes, e.hash.cid_bytes) for e in executions for p in set(e.parents)]
         params["edge_parent"] = [p for p, _ in edges]
         params["edge_child"] = [c for _, c in edges]
+        inputs = [(v.cid_bytes, e.hash.cid_bytes) for e in executions for v in set(e.inputs)]
+        params["edge_input"] = [v for v, _ in inputs]
+        params["edge_input_child"] = [c for _, c in inputs]
         row = conn.execute(INSERT_EXECUTIONS, params).fetchone()
         assert row is not None  # count(*) always returns a row
-        return int(row[0])
+        return int(row[0]), int(row[1])
 
-    # the sequencer ----------------------------------------------------------------------------
-    def _stamp(self) -> int:
-        """Number every committed execution that has no seq yet, in transactions that hold the
-        sequencer's lock (SEQUENCER_LOCK) and nothing else of the writers'; the top seq given,
-        or 0 when there was nothing to number.
+    @staticmethod
+    def _numbered(conn: psycopg.Connection, last_id: int) -> tuple[int, int]:
+        """After inserting executions up to id ``last_id`` in ``conn``'s transaction: stamp them
+        in it if the sequencer's lock is free. Returns what :meth:`_after_commit` needs: (the top
+        seq to announce, 0) or (0, the last id to wait for)."""
+        if not last_id:
+            return 0, 0
+        stamped = Sequencer.stamp_in(conn)
+        return (stamped[0], 0) if stamped else (0, last_id)
 
-        Each writer calls it after its own commit, so its rows have seqs when it returns (what
-        a subscriber or ``get_execution`` reads next includes them). A stamp numbers the rows of
-        every writer committed meanwhile: writers that queue here behind it find theirs done.
-        What a writer killed before its stamp left is numbered by the next stamp on any node,
-        by each store as it opens, and by a listening store's once-a-second check."""
-        top = 0
-        while True:
-            with self._write() as conn:
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
-                row = conn.execute(STAMP_EXECUTIONS).fetchone()
-            if row is None:
-                return top
-            top = int(row[0])
+    def _after_commit(self, top: int, waiting: int) -> None:
+        """Announce the seqs a commit handed out, or wait until a stamp numbers its rows."""
+        if top:
             self._notify(top)
-            if row[1] < STAMP_BATCH:  # it numbered all it saw, this writer's rows among them
-                return top
-
-    def _stamp_left_over(self) -> None:
-        """A stamp when some committed execution has no seq (a read first: usually none)."""
-        if not self._closed and self._read("SELECT 1 FROM executions WHERE seq IS NULL LIMIT 1"):
-            self._stamp()
+        if waiting:
+            self._sequencer.wait_stamped(waiting)
 
     # external executors -------------------------------------------------------------------------
     def insert_execution(self, execution: Execution) -> Execution | None:
         try:
             with self._write() as conn:
-                if self._insert_executions(conn, [execution]) != 1:
+                inserted, last_id = self._insert_executions(conn, [execution])
+                if inserted != 1:
                     raise Abort  # the hash exists
+                numbering = self._numbered(conn, last_id)
         except Abort:
             return None
-        self._stamp()
+        self._after_commit(*numbering)  # the execution returned has its seq
         return self.get_execution(execution.hash)
 
     # Store.transition's signature, as an override must; the locking below is PostgreSQL's.
@@ -455,14 +442,14 @@ class PostgresStore(SQLStore):
             fresh = [e for e in batch.executions if e.hash.cid_bytes not in known]
             # A node importing the same bundle meanwhile may still win some of these; they are
             # skipped (ON CONFLICT) and counted as known.
-            counts["executions"] = self._insert_executions(conn, fresh)
+            counts["executions"], last_id = self._insert_executions(conn, fresh)
+            numbering = self._numbered(conn, last_id)
             counts["attestations"] = (
                 self._index_attestations(conn, batch.attestations, batch.now) if batch.attestations else 0
             )
             if batch.emitted:  # a bundle with emitted events (issue 17)
                 counts["emitted"] = self._import_emitted(conn, batch.emitted, batch.now)
-        if counts["executions"]:
-            self._stamp()
+        self._after_commit(*numbering)
         return counts
 
     # change notifications -----------------------------------------------------------------------
