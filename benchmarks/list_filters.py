@@ -53,7 +53,21 @@ BASE = 1_700_000_000_000_000_000
 CHUNK = 50_000
 
 
+_MADE: dict[int, tuple[list[list[tuple[Any, ...]]], dict[str, list[Any]]]] = {}
+
+
 def rows(total: int, sample: dict[str, list[Any]]) -> Iterator[list[tuple[Any, ...]]]:
+    """:func:`make_rows`, made once for both stores (hashing a million rows takes a while)."""
+    if total not in _MADE:
+        made: dict[str, list[Any]] = {k: [] for k in sample}
+        _MADE[total] = (list(make_rows(total, made)), made)
+    chunks, made = _MADE[total]
+    for k, v in made.items():
+        sample[k].extend(v)
+    yield from chunks
+
+
+def make_rows(total: int, sample: dict[str, list[Any]]) -> Iterator[list[tuple[Any, ...]]]:
     """Chunks of execution rows (the columns of :data:`COLUMNS`); ``sample`` collects values
     to filter by."""
     rng = random.Random(15)

@@ -5,6 +5,7 @@ seq it saw last misses nothing and sees nothing twice (docs/design.md, "PostgreS
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -14,6 +15,7 @@ from catenary.cid import cid_of
 from catenary.model import Run
 from catenary.model.filter import ExecutionFilter
 from catenary.store.postgres import PostgresStore
+from catenary.store.postgres.schema import INSERT_UNNUMBERED
 from tests.store.test_store import commit, execution
 
 
@@ -86,49 +88,60 @@ def test_a_reader_resuming_by_seq_misses_nothing_while_nodes_write(stores: list[
     assert reader.max_seq() == len(written)
 
 
-def test_a_writer_holding_its_transaction_open_blocks_no_other_writer(
+def test_a_writer_holding_the_sequencer_lock_blocks_no_other_commit(
     stores: list[PostgresStore], pg_database: str
 ) -> None:
     run = Run(cid_of("wf"), bytes(16))
     stores[0].create_run(run, 100)
     slow = execution(run, 0, 0, [cid_of("e")], [cid_of("v")], output=cid_of("o"))
+    other_run = Run(cid_of("wf"), (1).to_bytes(16, "big"))
     with psycopg.connect(pg_database) as conn:
         with conn.transaction():
-            # A writer between its insert and its commit (a slow flush, a long group commit):
-            # formerly it held the seq counter's row lock, and every writer waited for it.
-            assert stores[0]._insert_executions(conn, [slow])[0] == 1
-            finished = threading.Event()
-            other = threading.Thread(target=lambda: (_chain(stores[1], 1, 2), finished.set()))
+            # A writer that took the sequencer's lock, between its insert and its commit (a slow
+            # flush, a long group commit). Formerly every writer queued behind it, on the seq
+            # counter's row lock, before it could commit.
+            inserted, numbering = stores[0]._insert_executions(conn, [slow])
+            assert inserted == 1 and numbering[0] == 1
+            other = threading.Thread(target=_chain, args=(stores[1], 1, 1))
             other.start()
-            assert finished.wait(30), "a writer on another node waited for an open transaction"
-            other.join()
-            settle(stores[1], 2)
-            # The other node's rows are numbered; the open transaction's row is not visible yet.
-            assert [e.seq for e in stores[1].executions_since(ExecutionFilter(), 0, 10)] == [1, 2]
-        # Committed without a stamp (as by a writer killed before its stamp): the next store
-        # to open numbers it.
-        assert stores[2].executions_since(ExecutionFilter(run=run.id), 0, 10) == []
-    late = PostgresStore(pg_database)
-    try:
-        assert [(e.hash, e.seq) for e in late.executions_since(ExecutionFilter(run=run.id), 0, 10)] == [
-            (slow.hash, 3)
-        ]
-    finally:
-        late.close()
+            # The other node's step commits meanwhile (List sees it), without a seq yet.
+            for _ in range(300):
+                listed = stores[2].list_executions(ExecutionFilter(run=other_run.id), 10, None)[0]
+                if listed:
+                    break
+                time.sleep(0.1)
+            assert [e.seq for e in listed] == [0], "a writer on another node waited to commit"
+            assert other.is_alive()  # it returns once a stamp has numbered its rows
+        other.join(30)
+        assert not other.is_alive()
+    settle(stores[1], 2)
+    assert [e.seq for e in stores[1].executions_since(ExecutionFilter(), 0, 10)] == [1, 2]
 
 
-def test_a_waiting_subscriber_numbers_what_a_killed_writer_left(
+def test_what_a_killed_writer_left_unnumbered_is_numbered(
     stores: list[PostgresStore], pg_database: str
 ) -> None:
     run = Run(cid_of("wf"), bytes(16))
     stores[0].create_run(run, 100)
     left = execution(run, 0, 0, [cid_of("e")], [cid_of("v")], output=cid_of("o"))
     with psycopg.connect(pg_database) as conn:
-        with conn.transaction():
-            stores[0]._insert_executions(conn, [left])  # committed; its writer "died" here
+        with conn.transaction():  # committed without a seq; its writer "died" before the stamp
+            conn.execute(INSERT_UNNUMBERED, PostgresStore._execution_params([left]))
+    assert stores[2].executions_since(ExecutionFilter(), 0, 10) == []
+    # A waiting subscriber's store numbers it (its listener looks once a second) ...
     waiting = stores[1]
-    for _ in range(10):  # the listener checks once a second
+    for _ in range(10):
         waiting.wait_for_change(0, 1.0)
         if waiting.max_seq() >= 1:
             break
-    assert [e.hash for e in waiting.executions_since(ExecutionFilter(), 0, 10)] == [left.hash]
+    assert [(e.hash, e.seq) for e in waiting.executions_since(ExecutionFilter(), 0, 10)] == [(left.hash, 1)]
+    # ... as does a store that opens.
+    with psycopg.connect(pg_database) as conn:
+        with conn.transaction():
+            again = execution(run, 1, 0, [left.hash], [cid_of("o")], output=cid_of("p"))
+            conn.execute(INSERT_UNNUMBERED, PostgresStore._execution_params([again]))
+    late = PostgresStore(pg_database)
+    try:
+        assert [e.seq for e in late.executions_since(ExecutionFilter(), 1, 10)] == [2]
+    finally:
+        late.close()

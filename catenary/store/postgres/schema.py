@@ -145,21 +145,35 @@ LISTEN_APPLICATION = "catenary-listen"
 MIGRATION_LOCK = 0x636174656E617279
 
 # pg_advisory_xact_lock key of the sequencer ("sequence" in ASCII, as an int64): the one lock
-# that orders seqs, held by a stamp transaction only, never by a writer's own commit.
+# that orders seqs. Writers only ever try it (pg_try_advisory_xact_lock): none waits for it.
 SEQUENCER_LOCK = 0x73657175656E6365
 
-# Record a batch of executions with no seq (NULL: not numbered yet), with their parent edges.
-# Writers take no shared lock: the sequencer (STAMP_EXECUTIONS) numbers the rows once they are
-# committed. One statement, one round trip; the arrays travel in binary (%b), which halves the
-# work of a large group commit (no hex-escaped bytea).
-INSERT_EXECUTIONS = f"""
-WITH ins AS (
-    INSERT INTO executions ({", ".join(COLUMN_NAMES[:-1])})
+
+def _insert_executions(numbered: bool) -> str:
+    """The statement that records a batch of executions with their parent and input edges:
+    ``numbered``, with consecutive seqs from the counter (taking its row lock, held to
+    commit, and queueing the NOTIFY: only a writer holding SEQUENCER_LOCK does this), else with
+    no seq (NULL: the sequencer numbers them after the commit). Returns (rows inserted, the
+    last id, the top seq or 0). One statement, one round trip; the arrays travel in binary
+    (%b), which halves the work of a large group commit (no hex-escaped bytea)."""
+    counter = "c AS (UPDATE meta SET value = value + %(n)b WHERE key = 'seq' RETURNING value),"
+    columns = ", ".join(COLUMN_NAMES if numbered else COLUMN_NAMES[:-1])
+    seq = ", c.value - %(n)b + v.ord" if numbered else ""
+    result = (
+        f"SELECT (SELECT count(*) FROM ins), (SELECT coalesce(max(id), 0) FROM ins), c.value, "
+        f"pg_notify('{CHANNEL}', c.value::text) FROM c"
+        if numbered
+        else "SELECT count(*), coalesce(max(id), 0), 0 FROM ins"
+    )
+    return f"""
+WITH {counter if numbered else ""}
+ins AS (
+    INSERT INTO executions ({columns})
     SELECT v.hash, v.key, v.workflow, v.run, v.segment, v.step, v.operation, v.config, v.parents,
            v.inputs, v.status, v.output, v.error, v.executor, v.cached_from, v.created_at,
-           v.started_at, v.finished_at
-    FROM unnest(%(hash)b::bytea[], %(key)b::bytea[], %(workflow)b::bytea[], %(run)b::bytea[],
-                %(segment)b::bigint[], %(step)b::bigint[], %(operation)b::bytea[],
+           v.started_at, v.finished_at{seq}
+    FROM {"c, " if numbered else ""}unnest(%(hash)b::bytea[], %(key)b::bytea[], %(workflow)b::bytea[],
+                %(run)b::bytea[], %(segment)b::bigint[], %(step)b::bigint[], %(operation)b::bytea[],
                 %(config)b::bytea[], %(parents)b::bytea[], %(inputs)b::bytea[],
                 %(status)b::text[], %(output)b::bytea[], %(error)b::text[],
                 %(executor)b::text[], %(cached_from)b::bytea[], %(created_at)b::bigint[],
@@ -182,8 +196,12 @@ inputs AS (
     FROM unnest(%(edge_input)b::bytea[], %(edge_input_child)b::bytea[]) AS i(input, child)
     JOIN ins ON ins.hash = i.child
     ON CONFLICT DO NOTHING)
-SELECT count(*), coalesce(max(id), 0) FROM ins
+{result}
 """
+
+
+INSERT_NUMBERED = _insert_executions(numbered=True)
+INSERT_UNNUMBERED = _insert_executions(numbered=False)
 
 # The sequencer's pass, run under SEQUENCER_LOCK in a transaction of its own: number the
 # committed executions that have no seq (in id order, up to a batch), from the counter, and

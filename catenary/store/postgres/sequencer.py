@@ -9,13 +9,15 @@ writer of every node queued on it, one flush at a time.
 Now a stamp numbers every execution that has no seq yet, from the counter, under one
 advisory lock (``SEQUENCER_LOCK``, transaction-level), and no one ever *waits* for that lock:
 
-- A writer inserts its executions with ``seq`` NULL, then *tries* the lock
-  (:meth:`Sequencer.stamp_in`). If it gets it, the same transaction stamps its own rows and
-  any that other writers committed unstamped, and commits them in one flush, as before.
-- If another transaction holds it, the writer commits unstamped (readers by seq do not see
-  its rows yet) and then, holding nothing, waits until a stamp has covered them
-  (:meth:`Sequencer.wait_stamped`): the next transaction that gets the lock stamps them, or
-  its own retry does. So ``commit_step`` still returns with its executions numbered.
+- A writer *tries* the lock (:meth:`Sequencer.stamp_in`) before inserting its executions. If
+  it gets it (the usual case), the same transaction numbers what other writers left without
+  a seq, then inserts its own rows numbered from the counter, and commits all in one flush,
+  as before.
+- If another transaction holds it, the writer inserts its rows with ``seq`` NULL (readers by
+  seq do not see them yet), commits, and then, holding nothing, waits until a stamp has
+  covered them (:meth:`Sequencer.wait_stamped`): the next transaction that gets the lock
+  numbers them, or its own retry does. So ``commit_step`` still returns with its executions
+  numbered.
 
 Stamps follow one another (the lock), and a stamp's numbers become visible all at once, at its
 commit, before the next stamp reads the counter: a reader that saw seq N never later finds a
@@ -35,25 +37,26 @@ import psycopg
 
 from catenary.store.postgres.schema import SEQUENCER_LOCK, STAMP_BATCH, STAMP_EXECUTIONS
 
-# How long a writer whose rows await a stamp sleeps between looks.
-RETRY_SECONDS = 0.001
 LEFT = "SELECT 1 FROM executions WHERE seq IS NULL LIMIT 1"  # the partial index answers these
 LEFT_UP_TO = "SELECT 1 FROM executions WHERE seq IS NULL AND id <= %s LIMIT 1"
 
 
 class Sequencer:
     """Stamps through ``write`` (a transaction per call) and ``read``; ``on_top(seq)`` is told
-    each new top seq once committed (to wake this process's waiters)."""
+    each new top seq once committed (to wake this process's waiters); ``pause()`` waits a
+    moment for another node's stamp (its NOTIFY)."""
 
     def __init__(
         self,
         write: Callable[[], AbstractContextManager[Any]],
         read: Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]],
         on_top: Callable[[int], None],
+        pause: Callable[[], None],
     ) -> None:
         self._write = write
         self._read = read
         self._on_top = on_top
+        self._pause = pause
         self.waited = 0.0  # seconds writers spent waiting for a stamp (for benchmarks)
 
     @staticmethod
@@ -74,7 +77,7 @@ class Sequencer:
         try:
             while self._read(LEFT_UP_TO, (last_id,)):
                 if not self._try_stamp():
-                    time.sleep(RETRY_SECONDS)  # another stamp is committing: look again
+                    self._pause()  # another stamp is committing: look again after its NOTIFY
         finally:
             self.waited += time.perf_counter() - began
 

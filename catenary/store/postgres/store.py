@@ -22,7 +22,7 @@ from catenary.store.postgres import schema
 from catenary.store.postgres.group_commit import GroupCommit
 from catenary.store.postgres.listen import ChangeListener
 from catenary.store.postgres.pool import Connections, describe, message, unreachable
-from catenary.store.postgres.schema import CHANNEL, INSERT_EXECUTIONS, SCHEMA_VERSION
+from catenary.store.postgres.schema import CHANNEL, INSERT_NUMBERED, INSERT_UNNUMBERED, SCHEMA_VERSION
 from catenary.store.postgres.sequencer import Sequencer
 from catenary.store.rows import COLUMN_NAMES, execution_row, import_rows
 from catenary.store.sql import Abort, SQLStore
@@ -66,7 +66,7 @@ class PostgresStore(SQLStore):
         self._pool = Connections(dsn, self.where, pool_size, 3 * connect_timeout)
         self._changed = threading.Condition()
         self._latest = 0  # highest seq known to be committed (from NOTIFY and own commits)
-        self._sequencer = Sequencer(self._write, self._read, self._notify)
+        self._sequencer = Sequencer(self._write, self._read, self._notify, self._pause)
         self._listener = ChangeListener(dsn, self._notify, self._sequencer.stamp_left_over)
         self._closed = False
         self._steps = GroupCommit(self._commit_steps)
@@ -210,7 +210,7 @@ class PostgresStore(SQLStore):
                 [list(column) for column in zip(*outputs)],
             )
         executions = [e for s in steps for e in s.executions]
-        inserted, last_id = self._insert_executions(conn, executions)
+        inserted, numbering = self._insert_executions(conn, executions)
         if inserted != len(executions):
             raise StoreError(
                 f"run {steps[0].run} segment {steps[0].segment}: an execution of this "
@@ -219,14 +219,32 @@ class PostgresStore(SQLStore):
         for s in steps:
             if s.attestations:
                 self._index_attestations(conn, s.attestations, s.now)
-        return self._numbered(conn, last_id), moved
+        return numbering, moved
 
     @staticmethod
-    def _insert_executions(conn: psycopg.Connection, executions: list[Execution]) -> tuple[int, int]:
-        """Insert without a seq (see :mod:`.sequencer`); (rows new, the last id given)."""
+    def _insert_executions(
+        conn: psycopg.Connection, executions: list[Execution]
+    ) -> tuple[int, tuple[int, int]]:
+        """Insert ``executions`` with their edges; (rows new, what :meth:`_after_commit` needs
+        once committed: (the top seq to announce, 0) or (0, the last id to wait for)).
+
+        If the sequencer's lock is free (the usual case), this transaction takes it, numbers
+        what others left without a seq, and then its own rows from the counter: one flush, as
+        before the sequencer. If another transaction holds it, the rows go in without a seq,
+        and the caller waits after its commit until a stamp numbers them (see .sequencer)."""
         if not executions:
-            return 0, 0
-        # One array per column (all but seq, which the statement numbers), and the parent edges.
+            return 0, (0, 0)
+        params = PostgresStore._execution_params(executions)
+        numbering = Sequencer.stamp_in(conn) is not None
+        row = conn.execute(INSERT_NUMBERED if numbering else INSERT_UNNUMBERED, params).fetchone()
+        assert row is not None  # count(*) always returns a row
+        inserted, last_id, top = int(row[0]), int(row[1]), int(row[2])
+        return inserted, ((top, 0) if numbering else (0, last_id))
+
+    @staticmethod
+    def _execution_params(executions: list[Execution]) -> dict[str, Any]:
+        """The parameters of INSERT_NUMBERED / INSERT_UNNUMBERED: one array per column (all
+        but seq), the parent and input edges, and the count."""
         columns = zip(*map(execution_row, executions))
         params: dict[str, Any] = {name: list(values) for name, values in zip(COLUMN_NAMES, columns)}
         edges = [(p.cid_bytes, e.hash.cid_bytes) for e in executions for p in set(e.parents)]
@@ -235,19 +253,8 @@ class PostgresStore(SQLStore):
         inputs = [(v.cid_bytes, e.hash.cid_bytes) for e in executions for v in set(e.inputs)]
         params["edge_input"] = [v for v, _ in inputs]
         params["edge_input_child"] = [c for _, c in inputs]
-        row = conn.execute(INSERT_EXECUTIONS, params).fetchone()
-        assert row is not None  # count(*) always returns a row
-        return int(row[0]), int(row[1])
-
-    @staticmethod
-    def _numbered(conn: psycopg.Connection, last_id: int) -> tuple[int, int]:
-        """After inserting executions up to id ``last_id`` in ``conn``'s transaction: stamp them
-        in it if the sequencer's lock is free. Returns what :meth:`_after_commit` needs: (the top
-        seq to announce, 0) or (0, the last id to wait for)."""
-        if not last_id:
-            return 0, 0
-        stamped = Sequencer.stamp_in(conn)
-        return (stamped[0], 0) if stamped else (0, last_id)
+        params["n"] = len(executions)
+        return params
 
     def _after_commit(self, top: int, waiting: int) -> None:
         """Announce the seqs a commit handed out, or wait until a stamp numbers its rows."""
@@ -260,10 +267,9 @@ class PostgresStore(SQLStore):
     def insert_execution(self, execution: Execution) -> Execution | None:
         try:
             with self._write() as conn:
-                inserted, last_id = self._insert_executions(conn, [execution])
+                inserted, numbering = self._insert_executions(conn, [execution])
                 if inserted != 1:
                     raise Abort  # the hash exists
-                numbering = self._numbered(conn, last_id)
         except Abort:
             return None
         self._after_commit(*numbering)  # the execution returned has its seq
@@ -442,8 +448,7 @@ class PostgresStore(SQLStore):
             fresh = [e for e in batch.executions if e.hash.cid_bytes not in known]
             # A node importing the same bundle meanwhile may still win some of these; they are
             # skipped (ON CONFLICT) and counted as known.
-            counts["executions"], last_id = self._insert_executions(conn, fresh)
-            numbering = self._numbered(conn, last_id)
+            counts["executions"], numbering = self._insert_executions(conn, fresh)
             counts["attestations"] = (
                 self._index_attestations(conn, batch.attestations, batch.now) if batch.attestations else 0
             )
@@ -458,6 +463,11 @@ class PostgresStore(SQLStore):
             if seq > self._latest:
                 self._latest = seq
             self._changed.notify_all()
+
+    def _pause(self) -> None:
+        """Wait briefly for the next NOTIFY (a stamp on any node): what a writer whose rows
+        await a stamp does between looks."""
+        self.wait_for_change(self._latest, 0.005)
 
     def wait_for_change(self, seq: int, timeout: float) -> None:
         # A commit on any node sends NOTIFY with its seq; the listener thread records it and wakes
