@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cbrrr
-
-from catenary.cid import CID
 from catenary.model.filter import ExecutionFilter
 
 
@@ -16,17 +13,16 @@ def equal_clauses(mark: str, columns: dict[str, Any]) -> tuple[list[str], list[A
     return [f"{column} = {mark}" for column in given], list(given.values())
 
 
-def link_bytes(cid: CID) -> bytes:
-    """One link as DAG-CBOR (tag 42 around the CID's bytes), as it appears inside the inputs
-    column's list. Its header and fixed length make a match at any other offset impossible
-    short of a hash collision."""
-    return cbrrr.encode_dag_cbor(cid, cid_type=CID)
-
-
-def where_clauses(flt: ExecutionFilter, mark: str, contains: str) -> tuple[list[str], list[Any]]:
+def where_clauses(flt: ExecutionFilter, mark: str) -> tuple[list[str], list[Any]]:
     """Conditions (ANDed) and their parameters; ``mark`` is the driver's placeholder
-    (``?`` for sqlite3, ``%s`` for psycopg); ``contains`` is the dialect's test that the
-    bytes ``{needle}`` occur in the column ``{haystack}``."""
+    (``?`` for sqlite3, ``%s`` for psycopg).
+
+    Each field is served by an index (docs/design.md, "Indexes"), so that a page ordered by
+    id is a backward walk of that index: (status, id), (workflow, id), (run, id),
+    (operation, id), (segment, id), (output, id), (key, status), and the edge tables
+    execution_parents and execution_inputs, whose (value, child) keys list the children in id
+    order. The created_* ranges use the created_at index or a backward walk of the ids,
+    whichever the planner estimates cheaper."""
     where: list[str] = []
     params: list[Any] = []
     statuses = sorted({s.value for s in flt.statuses})
@@ -58,8 +54,6 @@ def where_clauses(flt: ExecutionFilter, mark: str, contains: str) -> tuple[list[
         where.append(f"output = {mark}")
         params.append(flt.output.cid_bytes)
     if flt.input is not None:
-        # inputs is one DAG-CBOR list per row, not a table of edges: a scan of the rows the
-        # other conditions leave (an edges table would need every stored row decoded to fill)
-        where.append(contains.format(haystack="inputs", needle=mark))
-        params.append(link_bytes(flt.input))
+        where.append(f"id IN (SELECT child FROM execution_inputs WHERE input = {mark})")
+        params.append(flt.input.cid_bytes)
     return where, params

@@ -3,7 +3,7 @@ and readers for runs, operations and events (docs/design.md, "The store")."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import cbrrr
@@ -92,6 +92,16 @@ def execution_row(e: Execution) -> tuple[Any, ...]:
     )
 
 
+def input_edges(rows: Iterable[tuple[int, bytes]]) -> list[tuple[bytes, int]]:
+    """The execution_inputs rows (value CID, execution id) of ``(id, inputs column)`` rows:
+    what a migration fills for executions stored before the table existed."""
+    return [
+        (link.cid_bytes, row_id)
+        for row_id, inputs in rows
+        for link in {c.cid_bytes: c for c in cast("list[CID]", decode(inputs))}.values()
+    ]
+
+
 def row_to_execution(row: Sequence[Any]) -> Execution:
     """An execution from the columns :data:`COLUMNS` names, validating every link."""
     return _execution(
@@ -125,7 +135,7 @@ def _execution(
         created_at=row[15],
         started_at=row[16],
         finished_at=row[17],
-        seq=row[18],
+        seq=row[18] or 0,  # NULL: committed on PostgreSQL, not numbered yet (a moment)
     )
 
 

@@ -94,7 +94,6 @@ class SQLStore(RunLeaseTables, EventTables, PeerTables, Store):
     MARK: str  # the driver's positional placeholder
     LINEAGE_SQL: dict[tuple[str, bool], str]  # lineage_statements() in the driver's named style
     BYTE_ORDER = ""  # what makes ORDER BY on text compare bytes (SQLite's default already does)
-    CONTAINS = "instr({haystack}, {needle}) > 0"  # the bytes needle occur in the blob haystack
     NOW_NS: str  # the database's clock in unix ns, as SQL: leases are set and checked by it
 
     @abc.abstractmethod
@@ -336,25 +335,27 @@ class SQLStore(RunLeaseTables, EventTables, PeerTables, Store):
         )
         return row_to_execution(rows[0]) if rows else None
 
-    def list_executions(
-        self, flt: ExecutionFilter, limit: int, before: int | None
-    ) -> tuple[list[Execution], int | None]:
-        where, params = where_clauses(flt, self.MARK, self.CONTAINS)
+    def list_query(self, flt: ExecutionFilter, limit: int, before: int | None) -> tuple[str, list[Any]]:
+        """The statement of a :meth:`list_executions` page (one more row than ``limit``: whether
+        another page follows), and its parameters."""
+        where, params = where_clauses(flt, self.MARK)
         where.append(NOT_QUARANTINED)
         if before is not None:
             where.append(f"id < {self.MARK}")
             params.append(before)
-        query = f"SELECT {COLUMNS}, id FROM executions"
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += f" ORDER BY id DESC LIMIT {self.MARK}"
-        rows = self._read(query, [*params, limit + 1])
+        query = f"SELECT {COLUMNS}, id FROM executions WHERE {' AND '.join(where)}"
+        return f"{query} ORDER BY id DESC LIMIT {self.MARK}", [*params, limit + 1]
+
+    def list_executions(
+        self, flt: ExecutionFilter, limit: int, before: int | None
+    ) -> tuple[list[Execution], int | None]:
+        rows = self._read(*self.list_query(flt, limit, before))
         more = len(rows) > limit
         rows = rows[:limit]
         return [row_to_execution(r) for r in rows], (rows[-1][-1] if more else None)
 
     def executions_since(self, flt: ExecutionFilter, seq: int, limit: int) -> list[Execution]:
-        where, params = where_clauses(flt, self.MARK, self.CONTAINS)
+        where, params = where_clauses(flt, self.MARK)
         where += [NOT_QUARANTINED, f"seq > {self.MARK}"]
         params.append(seq)
         rows = self._read(

@@ -17,7 +17,7 @@ from catenary.model.queues import DEFAULT_QUEUE
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
 from catenary.store.failures import classify, read_only_fs
 from catenary.store.lineage import lineage_statements
-from catenary.store.rows import COLUMNS, INSERT_ATTEMPT, attempt_row, execution_row, import_rows
+from catenary.store.rows import COLUMNS, INSERT_ATTEMPT, attempt_row, execution_row, import_rows, input_edges
 from catenary.store.sql import Abort, SQLStore, apply_migrations
 
 # Each migration runs once, in order, in the transaction that records it. PostgreSQL's
@@ -164,7 +164,19 @@ MIGRATIONS: list[str] = [
         cancel TEXT, submitted_at INTEGER NOT NULL) WITHOUT ROWID;
     CREATE INDEX run_leases_expires ON run_leases (expires);
     """,
+    # 14: an index for each filter List offers (issue 15): segment, and the inputs as edges
+    # (value, execution), filled for the rows already stored by INPUT_EDGES_MIGRATION's
+    # backfill. A List by input was a scan of every row's inputs list.
+    """
+    CREATE INDEX executions_segment ON executions (segment, id);
+    CREATE TABLE execution_inputs (input BLOB NOT NULL, child INTEGER NOT NULL,
+        PRIMARY KEY (input, child)) WITHOUT ROWID;
+    """,
 ]
+# The migration that creates execution_inputs: after it, the edges of the executions stored
+# before are filled in from their inputs lists (Python decodes them), in the same transaction.
+INPUT_EDGES_MIGRATION = 14
+BACKFILL_BATCH = 10_000
 
 # Settings of every connection the store opens (after journal_mode=WAL).
 # - synchronous=NORMAL in WAL mode: a commit survives the process being killed (kill -9);
@@ -291,6 +303,8 @@ class SQLiteStore(SQLStore):
             for statement in migration.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            if number == INPUT_EDGES_MIGRATION:
+                self._backfill_input_edges()
             db.execute(f"PRAGMA user_version = {number}")
 
         # Only a DB that needs it is written to: an up-to-date one opens on a read-only disk.
@@ -304,6 +318,18 @@ class SQLiteStore(SQLStore):
         except BaseException:
             self._rollback()
             raise
+
+    def _backfill_input_edges(self) -> None:
+        """execution_inputs rows for the executions stored before the table existed."""
+        last = 0
+        while True:
+            rows = self._db.execute(
+                "SELECT id, inputs FROM executions WHERE id > ? ORDER BY id LIMIT ?", (last, BACKFILL_BATCH)
+            ).fetchall()
+            if not rows:
+                return
+            self._db.executemany("INSERT OR IGNORE INTO execution_inputs VALUES (?, ?)", input_edges(rows))
+            last = rows[-1][0]
 
     def integrity_problems(self) -> list[str]:
         rows = self._read("PRAGMA quick_check")
@@ -389,6 +415,10 @@ class SQLiteStore(SQLStore):
         db.executemany(
             "INSERT OR IGNORE INTO execution_parents VALUES (?, ?)",
             [(p.cid_bytes, first_id + i) for i, e in enumerate(executions) for p in set(e.parents)],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO execution_inputs VALUES (?, ?)",
+            [(v.cid_bytes, first_id + i) for i, e in enumerate(executions) for v in set(e.inputs)],
         )
 
     # external executors ------------------------------------------------------------

@@ -175,3 +175,28 @@ def test_integrity_problems_reports_a_seq_counter_behind_the_records(pg_database
         ]
     finally:
         store.close()
+
+
+def test_concurrent_indexes_are_built_and_an_invalid_one_rebuilt(pg_database: str) -> None:
+    from catenary.store.postgres.schema import CONCURRENT_INDEXES
+
+    PostgresStore(pg_database).close()
+
+    def valid() -> dict[str, bool]:
+        with psycopg.connect(pg_database) as conn:
+            return dict(
+                conn.execute(
+                    "SELECT c.relname, i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+                    "WHERE c.relname = ANY(%s)",
+                    (list(CONCURRENT_INDEXES),),
+                ).fetchall()
+            )
+
+    assert valid() == dict.fromkeys(CONCURRENT_INDEXES, True)
+    # What a CREATE INDEX CONCURRENTLY cut short leaves: the index, marked invalid.
+    name = next(iter(CONCURRENT_INDEXES))
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass", (name,))
+    assert valid()[name] is False
+    PostgresStore(pg_database).close()
+    assert valid() == dict.fromkeys(CONCURRENT_INDEXES, True)

@@ -20,11 +20,13 @@ from catenary.store.postgres.schema import CHANNEL, LISTEN_APPLICATION
 
 class ChangeListener:
     """Calls ``on_seq`` with every seq notified on the database ``dsn``, from its own thread,
-    once :meth:`start` is called and until :meth:`stop`."""
+    once :meth:`start` is called and until :meth:`stop`; and ``each_second`` about once a
+    second (the store's check for executions a killed writer left without a seq)."""
 
-    def __init__(self, dsn: str, on_seq: Callable[[int], None]) -> None:
+    def __init__(self, dsn: str, on_seq: Callable[[int], None], each_second: Callable[[], None]) -> None:
         self._dsn = dsn
         self._on_seq = on_seq
+        self._each_second = each_second
         self._thread: threading.Thread | None = None
         self._started = threading.Lock()
         self._closing = threading.Event()
@@ -54,6 +56,13 @@ class ChangeListener:
             wake(self.wake_channel)
             self._thread.join(timeout=5)
 
+    def _tick(self) -> None:
+        """``each_second``, whose failure (the store's to report elsewhere) ends nothing here."""
+        try:
+            self._each_second()
+        except Exception:  # noqa: BLE001 - a store error here is met again by the next writer
+            pass
+
     def _listen(self, ready: threading.Event) -> None:
         """Keep a LISTEN connection open; report each notified seq. Reconnects on failure."""
         backoff = 0.1
@@ -76,6 +85,7 @@ class ChangeListener:
                                 self._on_seq(int(note.payload))
                             except ValueError:
                                 continue
+                        self._tick()
             except psycopg.Error:
                 if self._closing.is_set():
                     break

@@ -51,8 +51,13 @@ def _configure(conn: psycopg.Connection) -> None:
 def _closed_while_idle(conn: psycopg.Connection) -> bool:
     """Whether the server ended a pooled connection while it sat idle (restart, admin kill,
     idle timeout). An idle connection of ours has nothing to read unless the server ended it,
-    so this is a poll of the socket, not a round trip."""
-    return conn.closed or conn.broken or bool(select.select([conn.fileno()], [], [], 0)[0])
+    so this is a poll of the socket, not a round trip. poll(), not select(): select() fails on
+    a descriptor numbered 1,024 or more, which a busy process (many clients) reaches."""
+    if conn.closed or conn.broken:
+        return True
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class Connections:

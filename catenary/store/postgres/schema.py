@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 
 import psycopg
+from psycopg import sql
 
-from catenary.store.rows import COLUMNS
+from catenary.store.rows import COLUMN_NAMES, input_edges
 from catenary.store.sql import apply_migrations
 
 # Each migration runs once, in order, in the transaction that records it in schema_version.
@@ -145,7 +146,26 @@ MIGRATIONS: list[str] = [
         cancel text, submitted_at bigint NOT NULL);
     CREATE INDEX run_leases_expires ON run_leases (expires);
     """,
+    # 14 (PostgreSQL only): writers commit executions without a seq and the sequencer numbers
+    # them after (STAMP_EXECUTIONS), so that no lock is held through every writer's commit.
+    # The index of the rows not numbered yet is built after this transaction, concurrently
+    # (CONCURRENT_INDEXES).
+    """
+    ALTER TABLE executions ALTER COLUMN seq DROP NOT NULL;
+    """,
+    # 15 (as SQLite's 14): the inputs as edges (value, execution), for List by input; the
+    # executions stored before are filled in by INPUT_EDGES_MIGRATION's backfill. The
+    # segment index is built concurrently (CONCURRENT_INDEXES).
+    """
+    CREATE TABLE execution_inputs (input bytea NOT NULL, child bigint NOT NULL,
+        PRIMARY KEY (input, child));
+    """,
 ]
+# The migration that creates execution_inputs: after it, the edges of the executions stored
+# before are filled in from their inputs lists (Python decodes them), in the same transaction
+# (which reads executions and so blocks no writer).
+INPUT_EDGES_MIGRATION = 15
+BACKFILL_BATCH = 10_000
 
 CHANNEL = "catenary_changes"
 # application_name of the pooled connections and of the LISTEN one (visible in pg_stat_activity).
@@ -154,23 +174,40 @@ LISTEN_APPLICATION = "catenary-listen"
 # pg_advisory_xact_lock key that serializes migrations ("catenary" in ASCII, as an int64).
 MIGRATION_LOCK = 0x636174656E617279
 
-# Record a batch of executions: take the seq counter's row lock (last lock of the transaction,
-# held to commit), number the rows consecutively, insert them with their parent edges, and
-# queue the notification that the commit delivers. One statement, one round trip; the arrays
-# travel in binary (%b), which halves the work of a large group commit (no hex-escaped bytea).
-INSERT_EXECUTIONS = f"""
-WITH c AS (UPDATE meta SET value = value + %(n)b WHERE key = 'seq' RETURNING value),
+# pg_advisory_xact_lock key of the sequencer ("sequence" in ASCII, as an int64): the one lock
+# that orders seqs. Writers only ever try it (pg_try_advisory_xact_lock): none waits for it.
+SEQUENCER_LOCK = 0x73657175656E6365
+
+
+def _insert_executions(numbered: bool) -> str:
+    """The statement that records a batch of executions with their parent and input edges:
+    ``numbered``, with consecutive seqs from the counter (taking its row lock, held to
+    commit, and queueing the NOTIFY: only a writer holding SEQUENCER_LOCK does this), else with
+    no seq (NULL: the sequencer numbers them after the commit). Returns (rows inserted, the
+    last id, the top seq or 0). One statement, one round trip; the arrays travel in binary
+    (%b), which halves the work of a large group commit (no hex-escaped bytea)."""
+    counter = "c AS (UPDATE meta SET value = value + %(n)b WHERE key = 'seq' RETURNING value),"
+    columns = ", ".join(COLUMN_NAMES if numbered else COLUMN_NAMES[:-1])
+    seq = ", c.value - %(n)b + v.ord" if numbered else ""
+    result = (
+        f"SELECT (SELECT count(*) FROM ins), (SELECT coalesce(max(id), 0) FROM ins), c.value, "
+        f"pg_notify('{CHANNEL}', c.value::text) FROM c"
+        if numbered
+        else "SELECT count(*), coalesce(max(id), 0), 0 FROM ins"
+    )
+    return f"""
+WITH {counter if numbered else ""}
 ins AS (
-    INSERT INTO executions ({COLUMNS})
+    INSERT INTO executions ({columns})
     SELECT v.hash, v.key, v.workflow, v.run, v.segment, v.step, v.operation, v.config, v.parents,
            v.inputs, v.status, v.output, v.error, v.executor, v.cached_from, v.created_at,
-           v.started_at, v.finished_at, c.value - %(n)b + v.ord
-    FROM c, unnest(%(hash)b::bytea[], %(key)b::bytea[], %(workflow)b::bytea[], %(run)b::bytea[],
-                   %(segment)b::bigint[], %(step)b::bigint[], %(operation)b::bytea[],
-                   %(config)b::bytea[], %(parents)b::bytea[], %(inputs)b::bytea[],
-                   %(status)b::text[], %(output)b::bytea[], %(error)b::text[],
-                   %(executor)b::text[], %(cached_from)b::bytea[], %(created_at)b::bigint[],
-                   %(started_at)b::bigint[], %(finished_at)b::bigint[])
+           v.started_at, v.finished_at{seq}
+    FROM {"c, " if numbered else ""}unnest(%(hash)b::bytea[], %(key)b::bytea[], %(workflow)b::bytea[],
+                %(run)b::bytea[], %(segment)b::bigint[], %(step)b::bigint[], %(operation)b::bytea[],
+                %(config)b::bytea[], %(parents)b::bytea[], %(inputs)b::bytea[],
+                %(status)b::text[], %(output)b::bytea[], %(error)b::text[],
+                %(executor)b::text[], %(cached_from)b::bytea[], %(created_at)b::bigint[],
+                %(started_at)b::bigint[], %(finished_at)b::bigint[])
          WITH ORDINALITY AS v(hash, key, workflow, run, segment, step, operation, config, parents,
                               inputs, status, output, error, executor, cached_from, created_at,
                               started_at, finished_at, ord)
@@ -182,18 +219,65 @@ edges AS (
     SELECT DISTINCT p.parent, ins.id
     FROM unnest(%(edge_parent)b::bytea[], %(edge_child)b::bytea[]) AS p(parent, child)
     JOIN ins ON ins.hash = p.child
+    ON CONFLICT DO NOTHING),
+inputs AS (
+    INSERT INTO execution_inputs (input, child)
+    SELECT DISTINCT i.input, ins.id
+    FROM unnest(%(edge_input)b::bytea[], %(edge_input_child)b::bytea[]) AS i(input, child)
+    JOIN ins ON ins.hash = i.child
     ON CONFLICT DO NOTHING)
-SELECT c.value, (SELECT count(*) FROM ins), pg_notify('{CHANNEL}', c.value::text) FROM c
+{result}
+"""
+
+
+INSERT_NUMBERED = _insert_executions(numbered=True)
+INSERT_UNNUMBERED = _insert_executions(numbered=False)
+
+# The sequencer's pass, run under SEQUENCER_LOCK in a transaction of its own: number the
+# committed executions that have no seq (in id order, up to a batch), from the counter, and
+# queue the notification of the new top. Stamp transactions follow one another (the lock), so
+# the seqs of one become visible, all at once, before any seq of the next is handed out: a
+# reader that saw seq N never later finds a new seq below it. FOR UPDATE waits for a claim
+# or transition in flight on one of these rows (it takes the row, then the counter, as this
+# does) and skips a row it numbered meanwhile. No row: nothing written, nothing flushed.
+STAMP_BATCH = 50_000
+STAMP_EXECUTIONS = f"""
+WITH todo AS (
+    SELECT id FROM executions WHERE seq IS NULL ORDER BY id LIMIT {STAMP_BATCH} FOR UPDATE),
+counted AS (SELECT count(*) AS n FROM todo),
+c AS (UPDATE meta SET value = value + counted.n FROM counted
+      WHERE key = 'seq' AND counted.n > 0 RETURNING value, counted.n),
+numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM todo),
+u AS (UPDATE executions x SET seq = c.value - c.n + numbered.ord FROM c, numbered
+      WHERE x.id = numbered.id)
+SELECT c.value, c.n, pg_notify('{CHANNEL}', c.value::text) FROM c
 """
 
 SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM schema_version"
+
+# Indexes built after the migrations, outside their transaction, with CREATE INDEX
+# CONCURRENTLY: building one on a large database does not block writers (nodes already on
+# the new schema keep committing meanwhile). Reads never depend on them for correctness,
+# only for speed, so a node may serve while another still builds one. Name -> definition.
+CONCURRENT_INDEXES: dict[str, str] = {
+    # the sequencer's work list: the rows committed without a seq (few, at any time)
+    "executions_unstamped": "ON executions (id) WHERE seq IS NULL",
+    # List by segment (issue 15): a backward walk of it gives a page in id order
+    "executions_segment": "ON executions (segment, id)",
+}
+# Session advisory lock key serializing those builds across nodes (MIGRATION_LOCK + 1).
+INDEX_LOCK = MIGRATION_LOCK + 1
 
 
 def migrate(conn: psycopg.Connection, where: str) -> None:
     """Apply the missing migrations in one transaction that records them in ``schema_version``.
     ``where`` names the database in errors."""
-    if _current(conn):
-        return  # nothing to write: a read-only database (a standby, read-only role) opens too
+    if not _current(conn):
+        _apply(conn, where)
+    build_indexes(conn)  # a read when they exist: a read-only database opens too
+
+
+def _apply(conn: psycopg.Connection, where: str) -> None:
     with conn.transaction():
         # Two nodes starting at once: the second waits here, then finds nothing to do.
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -205,9 +289,71 @@ def migrate(conn: psycopg.Connection, where: str) -> None:
 
         def apply(number: int, migration: str) -> None:
             conn.execute(migration)
+            if number == INPUT_EDGES_MIGRATION:
+                _backfill_input_edges(conn)
             conn.execute("INSERT INTO schema_version VALUES (%s, %s)", (number, time.time_ns()))
 
         apply_migrations(MIGRATIONS, version, f"the execution DB {where}", apply)
+
+
+def _backfill_input_edges(conn: psycopg.Connection) -> None:
+    """execution_inputs rows for the executions stored before the table existed."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT id, inputs FROM executions WHERE id > %s ORDER BY id LIMIT %s", (last, BACKFILL_BATCH)
+        ).fetchall()
+        if not rows:
+            return
+        edges = input_edges(rows)
+        conn.execute(
+            "INSERT INTO execution_inputs SELECT * FROM unnest(%b::bytea[], %b::bigint[]) "
+            "ON CONFLICT DO NOTHING",
+            ([v for v, _ in edges], [c for _, c in edges]),
+        )
+        last = rows[-1][0]
+
+
+def build_indexes(conn: psycopg.Connection) -> list[str]:
+    """Build the :data:`CONCURRENT_INDEXES` that are missing or were left invalid by a build
+    cut short (a crash, a cancel); the names built. ``conn`` is in autocommit."""
+    if all(_valid_indexes(conn).get(name) for name in CONCURRENT_INDEXES):
+        return []  # the usual case: a read, no lock
+    built = []
+    # Two nodes starting at once: the second waits here, then finds the indexes valid. It
+    # polls: blocked inside pg_advisory_lock it would be a transaction that the first node's
+    # CREATE INDEX CONCURRENTLY waits for (a deadlock).
+    while not _try_lock(conn):
+        time.sleep(0.05)
+    try:
+        valid = _valid_indexes(conn)
+        for name, definition in CONCURRENT_INDEXES.items():
+            if valid.get(name):
+                continue
+            if name in valid:  # invalid: what a cut-short build leaves
+                conn.execute(sql.SQL("DROP INDEX CONCURRENTLY {}").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("CREATE INDEX CONCURRENTLY {} ").format(sql.Identifier(name)) + sql.SQL(definition)
+            )
+            built.append(name)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (INDEX_LOCK,))
+    return built
+
+
+def _try_lock(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (INDEX_LOCK,)).fetchone()
+    return bool(row and row[0])
+
+
+def _valid_indexes(conn: psycopg.Connection) -> dict[str, bool]:
+    """Of :data:`CONCURRENT_INDEXES`, those that exist, and whether each is valid."""
+    rows = conn.execute(
+        "SELECT c.relname, i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+        "WHERE c.relname = ANY(%s) AND pg_table_is_visible(c.oid)",
+        (list(CONCURRENT_INDEXES),),
+    ).fetchall()
+    return {str(name): bool(valid) for name, valid in rows}
 
 
 def _current(conn: psycopg.Connection) -> bool:

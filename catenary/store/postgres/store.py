@@ -1,5 +1,6 @@
-"""The PostgreSQL store itself: its write path (each writer's locks in one order, the seq
-counter last) on top of the reads it shares with SQLite (:mod:`catenary.store.sql`)."""
+"""The PostgreSQL store itself: its write path (each writer's locks in one order; new
+executions committed without a seq and numbered after by the sequencer) on top of the reads it
+shares with SQLite (:mod:`catenary.store.sql`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from catenary.store.postgres import schema
 from catenary.store.postgres.group_commit import GroupCommit
 from catenary.store.postgres.listen import ChangeListener
 from catenary.store.postgres.pool import Connections, describe, message, unreachable
-from catenary.store.postgres.schema import CHANNEL, INSERT_EXECUTIONS, SCHEMA_VERSION
+from catenary.store.postgres.schema import CHANNEL, INSERT_NUMBERED, INSERT_UNNUMBERED, SCHEMA_VERSION
+from catenary.store.postgres.sequencer import Sequencer
 from catenary.store.rows import COLUMN_NAMES, INSERT_ATTEMPT, attempt_row, execution_row, import_rows
 from catenary.store.sql import Abort, SQLStore
 
@@ -37,7 +39,6 @@ class PostgresStore(SQLStore):
     MARK = "%s"
     FOR_UPDATE = " FOR UPDATE"
     BYTE_ORDER = ' COLLATE "C"'  # byte order, as SQLite sorts, whatever the database's locale
-    CONTAINS = "position({needle} IN {haystack}) > 0"
     LINEAGE_SQL = lineage_statements(lambda name: f"%({name})s")
     EVENT_ORDER_LOCK = "SELECT pg_advisory_xact_lock(7308613719182107681)"  # "emitted!" as an int64
     # The server's clock, whichever node asks (clock_timestamp: now, not the transaction's start).
@@ -69,9 +70,12 @@ class PostgresStore(SQLStore):
         self._pool = Connections(dsn, self.where, pool_size, 3 * connect_timeout)
         self._changed = threading.Condition()
         self._latest = 0  # highest seq known to be committed (from NOTIFY and own commits)
-        self._listener = ChangeListener(dsn, self._notify)
+        self._sequencer = Sequencer(self._write, self._read, self._notify, self._pause)
+        self._listener = ChangeListener(dsn, self._notify, self._sequencer.stamp_left_over)
         self._closed = False
         self._steps = GroupCommit(self._commit_steps)
+        # What a writer that died between its commit and its stamp left without a seq.
+        self._sequencer.stamp_left_over()
 
     # plumbing -----------------------------------------------------------------------------------
     @contextmanager
@@ -137,16 +141,16 @@ class PostgresStore(SQLStore):
         """Record ``steps`` in one transaction (a group commit); for each, whether it was
         recorded (False: its run moved on meanwhile, and nothing of it was written)."""
         with self._pool.connection() as conn, conn.pipeline() as pipe, conn.transaction():
-            top, moved = self._write_steps(conn, pipe, steps)
-        if top:
-            self._notify(top)
+            numbering, moved = self._write_steps(conn, pipe, steps)
+        self._after_commit(*numbering)
         return moved
 
     def _write_steps(
         self, conn: psycopg.Connection, pipe: psycopg.Pipeline, batch: list[StepCommit]
-    ) -> tuple[int, list[bool]]:
-        # Runs are locked in id order, then blocks in CID order, then the seq counter: every
-        # writer takes its locks in that order, so writers on any nodes never deadlock.
+    ) -> tuple[tuple[int, int], list[bool]]:
+        # Runs are locked in id order, then blocks in CID order: every writer takes its locks in
+        # that order, so writers on any nodes never deadlock. No lock is shared by all writers:
+        # the executions go in without a seq (numbered after the commit: .sequencer).
         ordered = sorted(batch, key=lambda s: s.run.cid_bytes)
         # The optimistic check. Its row lock makes a concurrent step of the same run, from any
         # node, wait here and then find next_segment moved: exactly one commits.
@@ -171,7 +175,7 @@ class PostgresStore(SQLStore):
         recorded = {id(s) for s in steps}
         moved = [id(s) in recorded for s in batch]
         if not steps:
-            return 0, moved
+            return (0, 0), moved
         blocks = sorted(
             {
                 c.cid_bytes: d
@@ -210,7 +214,7 @@ class PostgresStore(SQLStore):
                 [list(column) for column in zip(*outputs)],
             )
         executions = [e for s in steps for e in s.executions]
-        top, inserted = self._insert_executions(conn, executions)
+        inserted, numbering = self._insert_executions(conn, executions)
         if inserted != len(executions):
             raise StoreError(
                 f"run {steps[0].run} segment {steps[0].segment}: an execution of this "
@@ -223,38 +227,65 @@ class PostgresStore(SQLStore):
         if attempts:
             with conn.cursor() as cursor:
                 cursor.executemany(INSERT_ATTEMPT.replace("?", "%s"), attempts)
-        return top, moved
+        return numbering, moved
 
     @staticmethod
-    def _insert_executions(conn: psycopg.Connection, executions: list[Execution]) -> tuple[int, int]:
-        """Insert with consecutive new seqs (taking the counter lock); (top seq, rows inserted)."""
+    def _insert_executions(
+        conn: psycopg.Connection, executions: list[Execution]
+    ) -> tuple[int, tuple[int, int]]:
+        """Insert ``executions`` with their edges; (rows new, what :meth:`_after_commit` needs
+        once committed: (the top seq to announce, 0) or (0, the last id to wait for)).
+
+        If the sequencer's lock is free (the usual case), this transaction takes it, numbers
+        what others left without a seq, and then its own rows from the counter: one flush, as
+        before the sequencer. If another transaction holds it, the rows go in without a seq,
+        and the caller waits after its commit until a stamp numbers them (see .sequencer)."""
         if not executions:
-            return 0, 0
-        # One array per column (all but seq, which the statement numbers), and the parent edges.
+            return 0, (0, 0)
+        params = PostgresStore._execution_params(executions)
+        numbering = Sequencer.stamp_in(conn) is not None
+        row = conn.execute(INSERT_NUMBERED if numbering else INSERT_UNNUMBERED, params).fetchone()
+        assert row is not None  # count(*) always returns a row
+        inserted, last_id, top = int(row[0]), int(row[1]), int(row[2])
+        return inserted, ((top, 0) if numbering else (0, last_id))
+
+    @staticmethod
+    def _execution_params(executions: list[Execution]) -> dict[str, Any]:
+        """The parameters of INSERT_NUMBERED / INSERT_UNNUMBERED: one array per column (all
+        but seq), the parent and input edges, and the count."""
         columns = zip(*map(execution_row, executions))
         params: dict[str, Any] = {name: list(values) for name, values in zip(COLUMN_NAMES, columns)}
         edges = [(p.cid_bytes, e.hash.cid_bytes) for e in executions for p in set(e.parents)]
         params["edge_parent"] = [p for p, _ in edges]
         params["edge_child"] = [c for _, c in edges]
-        row = conn.execute(INSERT_EXECUTIONS, {"n": len(executions), **params}).fetchone()
-        assert row is not None  # the statement always returns the counter's row
-        return row[0], row[1]
+        inputs = [(v.cid_bytes, e.hash.cid_bytes) for e in executions for v in set(e.inputs)]
+        params["edge_input"] = [v for v, _ in inputs]
+        params["edge_input_child"] = [c for _, c in inputs]
+        params["n"] = len(executions)
+        return params
+
+    def _after_commit(self, top: int, waiting: int) -> None:
+        """Announce the seqs a commit handed out, or wait until a stamp numbers its rows."""
+        if top:
+            self._notify(top)
+        if waiting:
+            self._sequencer.wait_stamped(waiting)
 
     # external executors -------------------------------------------------------------------------
     def insert_execution(self, execution: Execution) -> Execution | None:
         queue = self._queue_of(execution) if execution.status is Status.CREATED else DEFAULT_QUEUE
         try:
             with self._write() as conn:
-                top, inserted = self._insert_executions(conn, [execution])
+                inserted, numbering = self._insert_executions(conn, [execution])
                 if inserted != 1:
-                    raise Abort  # the hash exists: roll back the counter too
+                    raise Abort  # the hash exists
                 if queue != DEFAULT_QUEUE:
                     conn.execute(
                         "UPDATE executions SET queue = %s WHERE hash = %s", (queue, execution.hash.cid_bytes)
                     )
         except Abort:
             return None
-        self._notify(top)
+        self._after_commit(*numbering)  # the execution returned has its seq
         return self.get_execution(execution.hash)
 
     # Store.transition's signature, as an override must; the locking below is PostgreSQL's.
@@ -436,7 +467,6 @@ class PostgresStore(SQLStore):
                 new += conn.execute(query + " ON CONFLICT DO NOTHING RETURNING 1", row).fetchone() is not None
             counts[kind] = new
 
-        top = 0
         with self._write() as conn:
             blocks = sorted(
                 {
@@ -472,14 +502,13 @@ class PostgresStore(SQLStore):
             fresh = [e for e in batch.executions if e.hash.cid_bytes not in known]
             # A node importing the same bundle meanwhile may still win some of these; they are
             # skipped (ON CONFLICT) and counted as known.
-            top, counts["executions"] = self._insert_executions(conn, fresh)
+            counts["executions"], numbering = self._insert_executions(conn, fresh)
             counts["attestations"] = (
                 self._index_attestations(conn, batch.attestations, batch.now) if batch.attestations else 0
             )
             if batch.emitted:  # a bundle with emitted events (issue 17)
                 counts["emitted"] = self._import_emitted(conn, batch.emitted, batch.now)
-        if top:
-            self._notify(top)
+        self._after_commit(*numbering)
         return counts
 
     # change notifications -----------------------------------------------------------------------
@@ -488,6 +517,11 @@ class PostgresStore(SQLStore):
             if seq > self._latest:
                 self._latest = seq
             self._changed.notify_all()
+
+    def _pause(self) -> None:
+        """Wait briefly for the next NOTIFY (a stamp on any node): what a writer whose rows
+        await a stamp does between looks."""
+        self.wait_for_change(self._latest, 0.005)
 
     def wait_for_change(self, seq: int, timeout: float) -> None:
         # A commit on any node sends NOTIFY with its seq; the listener thread records it and wakes
