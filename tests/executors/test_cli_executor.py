@@ -127,8 +127,14 @@ def test_local_only_commands_refuse_node_and_bad_hashes(tmp_path: Path) -> None:
             ],
             "--lease",
         ),
-        (["--executor", "dask:nowhere", "op", "list"], "expected local, processes[:N], dask:local or dask://HOST:PORT"),
-        (["--executor", "dask://no-port", "op", "list"], "expected local, processes[:N], dask:local or dask://HOST:PORT"),
+        (
+            ["--executor", "dask:nowhere", "op", "list"],
+            "expected local, processes[:N], dask:local or dask://HOST:PORT",
+        ),
+        (
+            ["--executor", "dask://no-port", "op", "list"],
+            "expected local, processes[:N], dask:local or dask://HOST:PORT",
+        ),
         (["--executor", "dask:local", "--node", "127.0.0.1:1", "op", "list"], "--executor and --node"),
         (["--remote-wait", "-1", "op", "list"], "--remote-wait"),
     ],
