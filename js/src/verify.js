@@ -1,5 +1,5 @@
 // Proof bundles checked in the browser (docs/trust.md, "Bundle layout"): the same checks and
-// verdicts as catenary/trust/bundle.py, with one difference by necessity: a Python
+// verdicts as catenary/trust/bundle/verify.py, with one difference by necessity: a Python
 // operation cannot run here, so its executions get every other check and the verdict
 // `not-re-executed` instead of a re-execution.
 
