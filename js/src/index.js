@@ -1,7 +1,8 @@
 // catenary in the browser: verify proof bundles, run WASM workflows (docs/browser.md).
 export { blake2b256 } from './blake2b.js'
 export { CID, Float, block, cidOf, decode, encode } from './cid.js'
-export { checkAttestation } from './attest.js'
+export { checkAttestation, roleFor } from './attest.js'
+export { bundleStandings, quorumPolicy, SIGNED_HERE } from './quorum.js'
 export { capMemory, compile, invoke, MEMORY_CAP } from './wasm.js'
 export { verifyBundle, readCar, overall, UnreadableBundle, hashData, keyData } from './verify.js'
 export { Workflow, WorkflowError } from './run.js'

@@ -1,11 +1,12 @@
 // Proof bundles checked in the browser (docs/trust.md, "Bundle layout"): the same checks and
-// verdicts as catenary/trust/bundle.py, with one difference by necessity: a Python
+// verdicts as catenary/trust/bundle/verify.py, with one difference by necessity: a Python
 // operation cannot run here, so its executions get every other check and the verdict
 // `not-re-executed` instead of a re-execution.
 
 import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { cidOf, decode, encode, isCID, kindOf, same, DAG_CBOR, RAW } from './cid.js'
-import { checkAttestation, roleFor, verifySignature } from './attest.js'
+import { checkAttestation, claim, roleOf, verifySignature } from './attest.js'
+import { bundleStandings, quorumPolicy } from './quorum.js'
 import { compile, invoke as wasmInvoke } from './wasm.js'
 
 export const FORMAT = 'catenary-bundle/1'
@@ -107,7 +108,9 @@ class Reader {
 /**
  * Check a bundle completely. `options.onProgress(done, total)` is called per execution;
  * `options.invoke(versionId, moduleBytes, inputs, config)` may replace the in-thread WASM call
- * (the page runs each call in a worker with a time limit). Never throws for what it finds
+ * (the page runs each call in a worker with a time limit); `options.policy` is the quorum
+ * policy acceptance is judged under, as `catenary policy show --json` prints it ({node, quorum};
+ * default: no rule, so an execution is accepted when this verifier re-executed it). Never throws for what it finds
  * wrong, except UnreadableBundle for a file that is not a two-root CAR.
  */
 export async function verifyBundle(bytes, options = {}) {
@@ -131,7 +134,7 @@ export async function verifyBundle(bytes, options = {}) {
   if (car.roots.length !== 2) throw new UnreadableBundle(`not a catenary bundle: the CAR has ${car.roots.length} root(s), expected 2 (the execution, then the bundle index)`)
   const [root, indexCid] = car.roots
   const r = new Reader(blocks, problems)
-  const b = { executions: new Map(), events: new Map(), runs: new Map(), workflows: new Map(), versions: new Map(), values: new Set(), checks: new Map(), named: new Set() }
+  const b = { executions: new Map(), events: new Map(), runs: new Map(), workflows: new Map(), versions: new Map(), values: new Set(), checks: new Map(), attestations: new Map(), named: new Set() }
   const report = { root: root.toString(), verdict: 'failed', blocks: car.blocks.length, executions: [], problems, events: [], statements: [] }
   const finish = () => {
     report.verdict = overall(report)
@@ -141,6 +144,7 @@ export async function verifyBundle(bytes, options = {}) {
     const named = new Set(report.executions.filter((v) => v.verdict === MISMATCH).map((v) => v.hash))
     for (const p of problems) for (const cid of p.match(/bafy[a-z2-7]+/g) || []) if (b.named.has(cid)) named.add(cid)
     report.implicated = [...named]
+    report.acceptance = bundleStandings(b, report.executions, quorumPolicy(options.policy))
     return report
   }
   const index = r.map(indexCid, 'bundle index', ['format', 'execution', 'executions', 'runs'], ['statements', 'emitted'])
@@ -382,15 +386,19 @@ async function readExecution(r, b, link) {
   e.inputs.forEach((v, i) => readValue(r, b, v, `input ${i} of execution ${hash}`))
   if (e.output !== null) readValue(r, b, e.output, `output of execution ${hash}`)
   const found = []
+  const rows = []
   for (const att of meta.attestations) {
     const data = r.raw(att, `attestation of execution ${hash}`)
     if (data == null) continue
-    const result = await checkAttestation(att.toString(), data, hash, e.key, e.output)
-    result.role = roleFor(result.signer || '', e.executor, e.cachedFrom)
+    // The role follows from the record: a signer whose output is not the recorded one dissents.
+    const role = roleOf(data, e.executor, e.cachedFrom, e.output)
+    const result = await checkAttestation(att.toString(), data, hash, e.key, e.output, role)
     found.push(result)
+    rows.push({ cid: result.cid, bytes: data, signer: result.signer || '', output: claim(data)?.output ?? null })
     if (!result.valid) r.problem(`attestation ${att} on execution ${hash} is invalid: ${result.reason}`)
   }
   b.checks.set(e.hash, found)
+  b.attestations.set(e.hash, rows)
 }
 
 /** Per execution: the record, its place in the DAG, then re-execution (WASM only). */

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from catenary.cid import CID, block, decode
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "wasm"
 CATENARY = Path(sys.executable).parent / "catenary"
@@ -156,3 +158,38 @@ def same_verdicts(python: dict[str, Any], js: dict[str, Any]) -> None:
             assert got[hash_] == "not-re-executed", hash_
         else:
             assert got[hash_] == verdict, (hash_, got[hash_], verdict)
+
+
+def with_dissent(bundle: Path, out: Path, forged: bool = False) -> tuple[str, str, str]:
+    """``bundle`` with a signed dissent on example/reverse's execution: another key re-executed
+    it and got another output (validate signs that, docs/network.md); with ``forged``, one byte
+    of its signature flipped. (execution, the dissent's CID, its signer)."""
+    from catenary.model.enums import Role
+    from catenary.trust import attestation
+    from catenary.trust.identity import Identity
+    from tests.trust.conftest import Car
+
+    car = Car(bundle.read_bytes())
+    meta_cid = next(
+        link
+        for link in car.index["executions"]
+        if name_of(car, car.value(link)["execution"]) == "example/reverse"
+    )
+    meta = car.value(meta_cid)
+    dissenter = Identity.generate()
+    row = attestation.sign(dissenter, meta["execution"], meta["key"], block(b"not reversed")[0], Role.DISSENT)
+    cid, data = row.cid, row.data
+    if forged:
+        value = decode(data)
+        value["signature"] = bytes([value["signature"][0] ^ 1]) + value["signature"][1:]
+        cid, data = block(value)
+    car.blocks[cid] = data
+    car.replace(meta_cid, {**meta, "attestations": [*meta["attestations"], cid]})
+    out.write_bytes(car.bytes())
+    return str(meta["execution"]), str(cid), dissenter.id
+
+
+def name_of(car: Any, execution: CID) -> str:
+    """The operation name of ``execution`` in a parsed bundle."""
+    operation = car.value(execution)["operation"]
+    return str(car.value(car.value(operation)["operation"])["name"])

@@ -1,6 +1,7 @@
 // The JavaScript library (js/src) driven from the Python tests: node js_check.mjs COMMAND ARGS.
 //   golden VECTORS.json         -> per vector: the CID of its bytes, the bytes re-encoded
-//   verify FILE...               -> per file: the report (verdict, executions, problems) or unreadable
+//   verify [--policy JSON] FILE...  -> per file: the report (verdict, executions, problems,
+//                                  acceptance under the policy `catenary policy show --json` printed)
 //   memory MODULE.wasm           -> a module growing memory without end, called in this thread
 //   workflow DIR NONCE HEX OUT   -> new(nonce), next([bytes]), next(), next(); the bundle to OUT
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -21,9 +22,10 @@ if (command === 'golden') {
   }))
 } else if (command === 'verify') {
   const reports = []
-  for (const file of args) {
+  const policy = args[0] === '--policy' ? JSON.parse(readFileSync(args[1], 'utf8')) : undefined
+  for (const file of policy ? args.slice(2) : args) {
     try {
-      reports.push(await lib.verifyBundle(new Uint8Array(readFileSync(file))))
+      reports.push(await lib.verifyBundle(new Uint8Array(readFileSync(file)), { policy }))
     } catch (e) {
       if (!(e instanceof lib.UnreadableBundle)) throw e
       reports.push({ verdict: 'unreadable', error: e.message })

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from catenary.cid.car import car_bytes, read_car
-from tests.browser.conftest import ROOT, node_js, same_verdicts
+from tests.browser.conftest import ROOT, Cli, node_js, same_verdicts, with_dissent
 
 VECTORS = ROOT / "tests" / "cid" / "golden_vectors.json"
 
@@ -209,3 +210,67 @@ def test_a_bad_nonce_is_refused_and_nothing_is_created(wasm_cli) -> None:
         proc = cli.run("new", wf, "--nonce", bad, check=False)
         assert proc.returncode == 2 and why in proc.stderr, proc.stderr
     assert cli.json("runs", "list") == before
+
+
+def _same_acceptance(python: dict[str, Any], js: dict[str, Any]) -> None:
+    """Equal standings, but where the browser could not re-execute a Python operation: its vote
+    (the verifier's own, `self` under the policy) is then missing from the browser's votes."""
+    verdicts = {e["hash"]: e["verdict"] for e in js["executions"]}
+    assert set(python["acceptance"]) == set(js["acceptance"])
+    for hash_, standing in python["acceptance"].items():
+        if verdicts[hash_] != "not-re-executed":
+            assert js["acceptance"][hash_] == standing, hash_
+        else:
+            mine = [v for v in standing["votes"] if v["role"] != "validator" or v["execution"] != hash_]
+            assert js["acceptance"][hash_]["votes"] == mine, hash_
+
+
+def test_a_dissent_gets_the_verdict_and_acceptance_of_verify_bundle(wasm_cli, mixed_bundle, tmp_path) -> None:
+    """A valid dissent is no problem: both verifiers report it as a dissent by its signer with
+    the output it got. Under the default policy it is not counted; under one that counts it, the
+    key is split and the execution disputed, on both sides."""
+    cli, _ = wasm_cli
+    path = tmp_path / "dissent.car"
+    execution, dissent, signer = with_dissent(mixed_bundle, path)
+    judge = Cli(tmp_path / "judge")
+    (judge.home).mkdir()
+    for policy in (
+        None,
+        f'[[quorum]]\noperations = ["*"]\nkeys = ["self", "{signer}"]\nneed = 1\nexecutor = false\n',
+    ):
+        if policy:
+            (judge.home / "policy.toml").write_text(policy)
+        python = judge.verify_bundle(path)
+        shown = tmp_path / "policy.json"
+        shown.write_text(json.dumps(judge.json("policy", "show")))
+        (js,) = node_js("verify", "--policy", str(shown), str(path))
+        assert python["verdict"] == "verified" and python["problems"] == [] == js["problems"]
+        same_verdicts(python, js)
+        assert js["verdict"] == "checked"
+        for mine, theirs in zip(js["executions"], python["executions"]):
+            assert mine["attestations"] == theirs["attestations"]
+        (row,) = [e for e in js["executions"] if e["hash"] == execution]
+        (found,) = [a for a in row["attestations"] if a["cid"] == dissent]
+        assert (found["signer"], found["role"], found["valid"]) == (signer, "dissent", True)
+        assert row["verdict"] == "verified"
+        _same_acceptance(python, js)
+        standing = js["acceptance"][execution]
+        assert (signer, "dissent", bool(policy)) in {
+            (v["signer"], v["role"], v["counted"]) for v in standing["votes"]
+        }
+        assert standing["status"] == ("disputed" if policy else "accepted"), standing
+
+
+def test_a_forged_dissent_is_refused_in_javascript_as_in_python(wasm_cli, mixed_bundle, tmp_path) -> None:
+    cli, _ = wasm_cli
+    path = tmp_path / "forged-dissent.car"
+    execution, dissent, signer = with_dissent(mixed_bundle, path, forged=True)
+    python = cli.verify_bundle(path)
+    (js,) = node_js("verify", str(path))
+    assert python["verdict"] == js["verdict"] == "failed"
+    assert python["problems"] == js["problems"]
+    assert any(dissent in p and "signature does not verify" in p for p in js["problems"])
+    (row,) = [e for e in js["executions"] if e["hash"] == execution]
+    (found,) = [a for a in row["attestations"] if a["cid"] == dissent]
+    assert (found["signer"], found["role"], found["valid"]) == (signer, "dissent", False)
+    assert all(v["signer"] != signer for v in js["acceptance"][execution]["votes"])  # void: no vote

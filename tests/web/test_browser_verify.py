@@ -31,6 +31,7 @@ from tests.browser.conftest import (  # noqa: F401
     mixed_bundle,
     same_verdicts,
     wasm_cli,
+    with_dissent,
 )
 
 PAGE = ROOT / "catenary" / "web" / "static" / "verify.html"
@@ -89,6 +90,26 @@ def test_the_page_from_a_file_verifies_the_demo_bundle_and_names_a_tampered_exec
     row = page.locator(f'#executions tr.implicated[data-hash="{target}"]')
     assert row.count() == 1 and "failed" in row.inner_text()
     assert page.locator("#problems li").count() == len(js["problems"])
+
+
+def test_the_page_shows_a_dissent_and_each_standing(mixed_bundle: Path, page: Page, tmp_path: Path) -> None:
+    """A valid dissent is named beside the attestations, not a problem; a forged one fails."""
+    path = tmp_path / "dissent.car"
+    execution, dissent, signer = with_dissent(mixed_bundle, path)
+    page.goto(PAGE.as_uri())
+    js = verify_in_page(page, path)
+    assert js["verdict"] == "checked" and js["problems"] == []
+    row = page.locator(f'#executions tr[data-hash="{execution}"]')
+    assert "2/2 valid, 1 dissent" in row.inner_text() and "accepted" in row.inner_text()
+    votes = js["acceptance"][execution]["votes"]
+    assert {"signer": signer, "role": "dissent", "counted": False} in [
+        {k: v[k] for k in ("signer", "role", "counted")} for v in votes
+    ]
+    forged = tmp_path / "forged.car"
+    with_dissent(mixed_bundle, forged, forged=True)
+    js = verify_in_page(page, forged)
+    assert js["verdict"] == "failed" and page.locator("#verdict").inner_text() == "failed"
+    assert any("signature does not verify" in p for p in js["problems"])
 
 
 def test_the_explorer_serves_the_page(mixed_bundle: Path, page: Page, tmp_path: Path, wasm_cli) -> None:

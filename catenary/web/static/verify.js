@@ -41,6 +41,14 @@ function verify(file) {
   file.arrayBuffer().then((bytes) => worker.postMessage({ bytes, limit: Number($('limit').value) }, [bytes]))
 }
 
+// A valid dissent is a signer whose re-execution gave another output: named apart from the
+// attestations that vouch for the recorded one (docs/network.md, "Validators and quorum").
+function attestations(checks) {
+  const dissents = checks.filter((a) => a.valid && a.role === 'dissent').length
+  const text = `${checks.filter((a) => a.valid).length}/${checks.length} valid`
+  return dissents ? `${text}, ${dissents} dissent${dissents > 1 ? 's' : ''}` : text
+}
+
 function cell(row, text, cls) { const td = row.insertCell(); td.textContent = text; if (cls) td.className = cls; return td }
 
 function show(file, report) {
@@ -63,14 +71,17 @@ function show(file, report) {
     if (implicated.has(v.hash)) row.className = 'implicated'
     cell(row, v.hash, 'hash'); cell(row, v.name || v.operation); cell(row, `${v.segment}.${v.step}`)
     cell(row, v.verdict, `verdict-${v.verdict}`)
-    cell(row, `${v.attestations.filter((a) => a.valid).length}/${v.attestations.length} valid`)
+    cell(row, attestations(v.attestations))
+    const standing = (report.acceptance || {})[v.hash]
+    if (standing) cell(row, standing.status, `acceptance-${standing.status}`).title = standing.reason
+    else cell(row, '')
     cell(row, v.reason)
   }
   for (const hash of implicated) {
     if (report.executions.some((v) => v.hash === hash)) continue
     const row = body.insertRow()
     row.dataset.hash = hash; row.dataset.verdict = 'missing'; row.className = 'implicated'
-    cell(row, hash, 'hash'); cell(row, '?'); cell(row, '?'); cell(row, 'failed', 'verdict-failed'); cell(row, ''); cell(row, 'its record did not check out (see the problems)')
+    cell(row, hash, 'hash'); cell(row, '?'); cell(row, '?'); cell(row, 'failed', 'verdict-failed'); cell(row, ''); cell(row, ''); cell(row, 'its record did not check out (see the problems)')
   }
   $('executions').hidden = false
   for (const p of report.problems) { const li = document.createElement('li'); li.textContent = `problem: ${p}`; $('problems').append(li) }
