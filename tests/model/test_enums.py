@@ -23,9 +23,9 @@ def test_members_are_their_strings(kind: type[enum.StrEnum]) -> None:
 
 def test_the_vocabularies_are_the_documented_ones() -> None:
     assert [v.value for v in VerdictKind] == ["verified", "mismatch", "unverifiable"]
-    assert [r.value for r in Role] == ["executor", "validator"]
+    assert [r.value for r in Role] == ["executor", "validator", "dissent"]
     assert [d.value for d in Direction] == ["ancestors", "descendants"]
-    assert [s.value for s in RunStatus] == ["running", "completed", "failed"]
+    assert [s.value for s in RunStatus] == ["running", "completed", "failed", "cancelled"]
     assert [k.value for k in NodeKind] == ["execution", "event"]
 
 
