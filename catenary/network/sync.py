@@ -12,6 +12,12 @@ output by re-execution), and stores it through the one import path,
 :meth:`catenary.sdk.trust.TrustManager.import_verified` (catenary.trust.bundle.load), with
 the peer recorded as where the new executions came from.
 
+An execution this node holds is announced again when the peer stores a later attestation
+on it (a validator's vote or dissent gives it a new ``seq``): the follower then fetches only
+the attestations it lacks, each block by CID from the gateway, and stores each through
+``node.attestations.add``. With ``[sync] reexecute = false`` in the policy, bundles are
+checked without re-execution and stored pending the quorum.
+
 An announcement is handled once: stored, or refused with the reason (logged, counted in
 ``peer list``), and the cursor moves past it in the same transaction as the outcome. A peer
 that cannot be reached is no refusal: the follower retries from its cursor, backing off.
@@ -26,17 +32,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from catenary.cid import CID
+from catenary.cid import CID, block_cid, decode
 from catenary.cid.car import read_car
 from catenary.errors import AuthenticationError, BadInputError, CatenaryError, VerificationError
 from catenary.limits import PEER_FETCH_SECONDS, PEER_RETRY_SECONDS, peer_bundle_cap
 from catenary.model import Execution, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.network import fetch
-from catenary.network.gateway import CAR_TYPE
+from catenary.network.gateway import CAR_TYPE, RAW_TYPE
 from catenary.store.peers import PeerRow
 
 if TYPE_CHECKING:
+    from catenary.client import Client
     from catenary.sdk import Node
 
 log = logging.getLogger("catenary.network")
@@ -51,6 +58,7 @@ class Outcome:
     execution: CID
     stored: tuple[CID, ...] = ()  # executions new on this node
     refused: str | None = None
+    attestations: tuple[CID, ...] = ()  # attestations new on this node (on a held execution)
 
 
 class Follower:
@@ -61,6 +69,7 @@ class Follower:
         self.peer = peer
         self._stop = stop
         self._cap = peer_bundle_cap(node.values.max_size)
+        self._client: Client | None = None  # the peer's, while following it
 
     def run(self) -> None:
         delay = PEER_RETRY_SECONDS[0]
@@ -94,10 +103,14 @@ class Follower:
             row = self._node.store.get_peer(peer.id)
             cursor = row.cursor if row else peer.cursor
             flt = ExecutionFilter(statuses=(Status.COMPLETED,))
-            for e in client.executions.updates(flt, since_seq=cursor, stop=self._stop):
-                if self._stop.is_set():
-                    return
-                self.handle(e)
+            self._client = client
+            try:
+                for e in client.executions.updates(flt, since_seq=cursor, stop=self._stop):
+                    if self._stop.is_set():
+                        return
+                    self.handle(e)
+            finally:
+                self._client = None
 
     def handle(self, announced: Execution) -> Outcome:
         """Store what verifies of one announcement, or refuse it; record the outcome and the cursor."""
@@ -110,21 +123,74 @@ class Follower:
             log.info(
                 "peer %s: stored %d execution(s) with %s", self.peer.id, len(outcome.stored), announced.hash
             )
+        if outcome.attestations:
+            log.info(
+                "peer %s: stored %d attestation(s) on %s",
+                self.peer.id,
+                len(outcome.attestations),
+                announced.hash,
+            )
         return outcome
 
     def _check_and_store(self, announced: Execution) -> Outcome:
         store = self._node.store
         held = store.get_execution(announced.hash)
         if held is not None and held.status is Status.COMPLETED:
+            stored: tuple[CID, ...] = ()
             if held.executor != self._node.id and store.provenance(held.hash) is None:
                 # stored from this peer by a follower killed before it recorded the outcome
-                return Outcome(announced.hash, stored=(held.hash,))
-            return Outcome(announced.hash)
+                stored = (held.hash,)
+            try:  # announced again: held here, it may carry attestations added since (a vote)
+                return Outcome(announced.hash, stored=stored, attestations=self._attestations(held.hash))
+            except (VerificationError, BadInputError) as exc:
+                return Outcome(announced.hash, stored=stored, refused=str(exc))
         try:
             data = self._bundle(announced.hash)
             return self._verify_and_load(announced.hash, data)
         except (VerificationError, BadInputError) as exc:  # the peer's data is at fault
             return Outcome(announced.hash, refused=str(exc))
+
+    def _attestations(self, execution: CID) -> tuple[CID, ...]:
+        """Fetch, check and store the attestations the peer holds on ``execution`` that this
+        node lacks. Each block comes by CID from the peer's gateway, is checked against its
+        CID, and is stored through ``node.attestations.add`` (its signature, that it names
+        this execution and key, its role); the first bad one refuses the announcement."""
+        if self._client is None:
+            return ()
+        have = {a.cid for a in self._node.store.list_attestations(execution)}
+        listed = [a.cid for a in self._client.attestations.list(execution) if a.valid]
+        new: list[CID] = []
+        for cid in listed:
+            if cid in have or cid in new:
+                continue
+            data = self._block(cid)
+            if block_cid(data) != cid:
+                raise VerificationError(f"attestation {cid}: the bytes sent hash to {block_cid(data)}")
+            try:
+                value = decode(data)
+            except CatenaryError as exc:
+                raise VerificationError(f"attestation {cid}: not DAG-CBOR: {exc}") from None
+            named = value.get("execution") if isinstance(value, dict) else None
+            if named != execution:
+                raise VerificationError(
+                    f"attestation {cid}: listed on execution {execution}, but names {named}"
+                )
+            self._node.attestations.add(data)  # VerificationError: a bad signature, key or role
+            new.append(cid)
+        return tuple(new)
+
+    def _block(self, cid: CID) -> bytes:
+        from catenary.trust.token import issue
+
+        token = issue(self._node.identity, self.peer.id, GATEWAY_METHOD)
+        return fetch.get(
+            f"{self.peer.gateway}/ipfs/{cid}?format=raw",
+            accept=RAW_TYPE,
+            cap=self._node.values.max_size,
+            seconds=PEER_FETCH_SECONDS,
+            token=token,
+            ca=self.peer.tls_ca,
+        )
 
     def _bundle(self, execution: CID) -> bytes:
         from catenary.trust.token import issue
@@ -146,17 +212,20 @@ class Follower:
                 raise VerificationError(
                     f"block {b.cid} is {len(b.data):,} bytes, over this node's value size cap of {limit:,}"
                 )
-        report = self._node.trust.verify_bundle(data)
+        # [sync] reexecute = false: the records, links and signatures are checked all the same,
+        # the outputs are left to validators and the quorum (stored pending, docs/network.md)
+        reexecute = self._node.policy.sync_reexecute
+        report = self._node.trust.verify_bundle(data, reexecute=reexecute)
         if report.root != execution:
             raise VerificationError(f"asked for the bundle of {execution}, got one of {report.root}")
-        if not report.ok or report.bundle is None:
+        if not (report.ok if reexecute else report.checked) or report.bundle is None:
             failed = [f"execution {v.execution}: {v.reason}" for v in report.verdicts if not v.ok][:3]
             raise VerificationError(
                 f"its bundle does not verify ({report.overall}): {'; '.join([*failed, report.summary()])}"
             )
         store = self._node.store
         new = tuple(h for h in report.bundle.executions if store.get_execution(h) is None)
-        self._node.trust.import_verified(report)
+        self._node.trust.import_verified(report, deferred=not reexecute)
         return Outcome(execution, stored=new)
 
 

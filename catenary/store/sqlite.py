@@ -565,8 +565,31 @@ class SQLiteStore(SQLStore):
 
     # trust ---------------------------------------------------------------------------
     def put_attestations(self, rows: Iterable[AttestationRow], now: int) -> int:
+        listed = list(rows)
         with self._write() as db:
-            return self._insert_attestations(db, list(rows), now)
+            new = self._insert_attestations(db, listed, now)
+            if new:
+                # A later attestation is a change of its (completed) execution: a new seq
+                # announces it again to Updates, and so to the peers that follow this node.
+                hashes = sorted({a.execution.cid_bytes for a in listed})
+                completed = [
+                    r[0]
+                    for r in db.execute(
+                        f"SELECT hash FROM executions WHERE hash IN ({self._marks(len(hashes))}) "
+                        "AND status = 'completed' ORDER BY id",
+                        hashes,
+                    )
+                ]
+                for hash_ in completed:
+                    db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq'")
+                    db.execute(
+                        "UPDATE executions SET seq = (SELECT value FROM meta WHERE key = 'seq') "
+                        "WHERE hash = ?",
+                        (hash_,),
+                    )
+        if new:
+            self._notify()
+        return new
 
     @staticmethod
     def _insert_attestations(db: sqlite3.Connection, rows: list[AttestationRow], now: int) -> int:

@@ -39,6 +39,9 @@ the rules it names; rules it leaves out keep their default. Reference: docs/trus
     on_serve = true                     # as with serve --validate
     sample = {"*" = 1.0, "std/add" = 0.25}   # the fraction per operation, picked by key
 
+    [sync]                              # what peer sync checks before it stores
+    reexecute = false                   # leave outputs to validators and the quorum (default: true)
+
 A key is written ``self`` (this node), ``any`` (every authenticated key), ``anonymous``
 (calls without any proof: for tests and closed networks only; refused on a non-loopback
 address unless ``serve --insecure``), or a ``did:key:z...`` id.
@@ -63,7 +66,7 @@ ALL = "*"
 SIMPLE_RULES = ("create_workflow", "run", "verify", "read")
 SCOPED_RULES = {"claim": "operations", "emit": "events", "trust_executor": "operations"}
 _MAX_DECISIONS = 4096  # cached answers of Policy.decide, cleared when full
-SECTIONS = ("version", "rules", "clients", "quorum", "memo", "validate")
+SECTIONS = ("version", "rules", "clients", "quorum", "memo", "validate", "sync")
 REUSE = ("trusted", "accepted")  # [memo] reuse: trust_executor rules alone, or the quorum too
 
 
@@ -111,6 +114,7 @@ class Policy:
     reuse: str = "trusted"  # [memo] reuse: "accepted" also needs the quorum (one of REUSE)
     validate: bool = False  # [validate] on_serve: serve re-executes as with --validate
     sample: dict[str, float] = field(default_factory=lambda: {ALL: 1.0})  # [validate] sample
+    sync_reexecute: bool = True  # [sync] reexecute: false stores synced outputs pending the quorum
     # decide()'s answers: a policy is read once and not changed after, and the interceptor
     # asks the same question (rule, key, target) for every call of a method.
     _decisions: dict[tuple[str, str | None, tuple[str, ...]], Decision] = field(
@@ -185,6 +189,10 @@ class Policy:
             raise ManifestError("validate.on_serve", "expected true or false")
         policy.validate = validate.get("on_serve", False)
         policy.sample = _sample(validate.get("sample", {ALL: 1.0}))
+        sync = _table(document.get("sync", {}), "sync", {"reexecute"})
+        if not isinstance(sync.get("reexecute", True), bool):
+            raise ManifestError("sync.reexecute", "expected true or false")
+        policy.sync_reexecute = sync.get("reexecute", True)
         return policy
 
     def quorum_for(self, operation: tuple[str, ...]) -> QuorumRule:
@@ -258,6 +266,7 @@ class Policy:
             ],
             "memo": {"reuse": self.reuse},
             "validate": {"on_serve": self.validate, "sample": dict(self.sample)},
+            "sync": {"reexecute": self.sync_reexecute},
         }
 
 

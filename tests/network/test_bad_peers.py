@@ -94,7 +94,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 return
             return
-        body = {"flip": flip_block, "forge": forge_signature, "oversized": oversized}[forger.mode](body)
+        if forger.mode in ("pass", "flip-raw"):  # bundles untouched; with flip-raw, single blocks not
+            if forger.mode == "flip-raw" and "format=raw" in self.path:
+                body = body[:-1] + bytes([body[-1] ^ 1])
+        else:
+            body = {"flip": flip_block, "forge": forge_signature, "oversized": oversized}[forger.mode](body)
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.ipld.car")
         self.send_header("Content-Length", str(len(body)))
@@ -214,3 +218,53 @@ def _everything() -> Any:
     from catenary.model.filter import ExecutionFilter
 
     return ExecutionFilter()
+
+
+def test_a_later_attestation_with_wrong_bytes_is_refused_and_counted(
+    make_node: Callable[..., Served],
+) -> None:
+    """An attestation added on the peer after its execution was synced comes by sync too,
+    block by block; one whose bytes are not its CID's is refused, stores nothing, and counts."""
+    from catenary.cid import CID
+    from catenary.model.enums import Role
+    from catenary.trust import attestation
+    from catenary.trust.identity import Identity
+    from tests.network.nodes import cli as run_cli
+
+    a = make_node("a")
+    final = CID.parse(run_on_one_step(a))
+    server = Forger(("127.0.0.1", 0), _Handler)
+    server.upstream, server.mode = a.gateway, "pass"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        b = make_node("b")
+        gateway = f"http://127.0.0.1:{server.server_address[1]}"
+        run_cli(b.data_dir, "peer", "add", a.address, "--id", a.id, "--gateway", gateway)
+        wait_for(lambda: stored(b) == 1, "b to hold a's execution")
+        db = b.data_dir / "catenary.db"
+        assert query(db, "SELECT count(*) FROM attestations") == [(1,)]  # a's own
+
+        def vote() -> None:
+            """A validator's attestation, added on a while it serves (another process)."""
+            signer = Identity.generate()
+            on_a = Node(data_dir=a.data_dir, operations=["tests.ops_fixture"])
+            try:
+                e = on_a.executions.get(final)
+                assert e.output is not None
+                on_a.attestations.add(attestation.sign(signer, e.hash, e.key, e.output, Role.VALIDATOR).data)
+            finally:
+                on_a.close()
+
+        server.mode = "flip-raw"
+        vote()
+        peer = refused_once(b, a.id)
+        assert "hash to" in peer["last_error"], peer["last_error"]
+        assert f"peer {a.id}: refused execution {final}" in b.log()
+        assert query(db, "SELECT count(*) FROM attestations") == [(1,)]  # nothing stored
+        server.mode = "pass"  # the next announcement lists both; honest bytes are stored
+        vote()
+        wait_for(lambda: query(db, "SELECT count(*) FROM attestations") == [(3,)], "both votes on b")
+        assert b.peers()[a.id]["refused"] == 1
+    finally:
+        server.shutdown()
+        server.server_close()

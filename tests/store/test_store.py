@@ -650,6 +650,25 @@ def test_attestations_are_stored_indexed_and_idempotent(store: Store) -> None:
     assert store.list_attestations(cid_of("nope")) == []
 
 
+def test_a_later_attestation_announces_its_execution_again(store: Store) -> None:
+    """A new attestation on a completed execution gives it a new seq (peers follow Updates:
+    docs/network.md); one already held changes nothing."""
+    run = make_run(store)
+    e = execution(run, 0, 0, [cid_of("ev")], [cid_of(1)], output=cid_of(2))
+    assert commit(store, run, 0, [e], attestations=[attestation(e.hash, 1)])
+    before = store.get_execution(e.hash)
+    assert before is not None
+    vote = attestation(e.hash, 2, "validator")
+    assert store.put_attestations([vote], now=300) == 1
+    after = store.get_execution(e.hash)
+    assert after is not None and after.seq > before.seq and after.seq == store.max_seq()
+    again = store.executions_since(ExecutionFilter(), before.seq, 10)
+    assert [x.hash for x in again] == [e.hash]
+    assert store.put_attestations([vote], now=301) == 0
+    unchanged = store.get_execution(e.hash)
+    assert unchanged is not None and unchanged.seq == after.seq
+
+
 def test_key_attestations_span_every_execution_of_a_key_and_dissents_are_not_memo_signers(
     store: Store,
 ) -> None:

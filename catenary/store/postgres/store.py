@@ -433,9 +433,26 @@ class PostgresStore(SQLStore):
         listed = list(rows)
         if not listed:
             return 0
+        top = 0
         with self._write() as conn:
             self._insert_blocks(conn, sorted({a.cid.cid_bytes: a.data for a in listed}.items()))
-            return self._index_attestations(conn, listed, now)
+            new = self._index_attestations(conn, listed, now)
+            if new:
+                # A later attestation is a change of its (completed) execution: a new seq
+                # announces it again to Updates, and so to the peers that follow this node.
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM executions WHERE hash = ANY(%s::bytea[]) "
+                        "AND status = 'completed' ORDER BY id FOR UPDATE",
+                        (sorted({a.execution.cid_bytes for a in listed}),),
+                    )
+                ]
+                if ids:
+                    top = self._bump_seq(conn, ids)  # the counter last, as in every writer
+        if top:
+            self._notify(top)
+        return new
 
     @staticmethod
     def _index_attestations(conn: psycopg.Connection, rows: list[AttestationRow], now: int) -> int:
