@@ -11,6 +11,7 @@ import time
 import psycopg
 from psycopg import sql
 
+from catenary.store import spans
 from catenary.store.rows import COLUMN_NAMES, input_edges
 from catenary.store.sql import apply_migrations
 
@@ -160,6 +161,13 @@ MIGRATIONS: list[str] = [
     CREATE TABLE execution_inputs (input bytea NOT NULL, child bigint NOT NULL,
         PRIMARY KEY (input, child));
     """,
+    # 16 (as SQLite's 15): the least created_at of each span of ids, for List by
+    # created_before (catenary.store.spans), filled from the rows already stored; the
+    # (workflow, status, id) index is built concurrently (CONCURRENT_INDEXES).
+    f"""
+    CREATE TABLE created_spans (span bigint PRIMARY KEY, least_created bigint NOT NULL);
+    {spans.BACKFILL};
+    """,
 ]
 # The migration that creates execution_inputs: after it, the edges of the executions stored
 # before are filled in from their inputs lists (Python decodes them), in the same transaction
@@ -179,21 +187,31 @@ MIGRATION_LOCK = 0x636174656E617279
 SEQUENCER_LOCK = 0x73657175656E6365
 
 
+# Of the spans a batch's rows fall in, how many this statement neither created nor finds
+# bounded low enough in its snapshot: a span another transaction took meanwhile (the
+# insert waited for it). A later statement, which sees it, lowers those (spans.PG_LOWER).
+UNSETTLED = (
+    "SELECT count(*) FROM span_rows r WHERE r.span NOT IN (SELECT span FROM new_spans) "
+    "AND NOT EXISTS (SELECT 1 FROM created_spans s WHERE s.span = r.span AND s.least_created <= r.least)"
+)
+
+
 def _insert_executions(numbered: bool) -> str:
     """The statement that records a batch of executions with their parent and input edges:
     ``numbered``, with consecutive seqs from the counter (taking its row lock, held to
     commit, and queueing the NOTIFY: only a writer holding SEQUENCER_LOCK does this), else with
-    no seq (NULL: the sequencer numbers them after the commit). Returns (rows inserted, the
-    last id, the top seq or 0). One statement, one round trip; the arrays travel in binary
-    (%b), which halves the work of a large group commit (no hex-escaped bytea)."""
+    no seq (NULL: the sequencer numbers them after the commit); each row's span of ids in
+    created_spans too. Returns (rows inserted, the last id, the top seq or 0, the spans left
+    to lower: UNSETTLED). One statement, one round trip; the arrays travel in binary (%b),
+    which halves the work of a large group commit (no hex-escaped bytea)."""
     counter = "c AS (UPDATE meta SET value = value + %(n)b WHERE key = 'seq' RETURNING value),"
     columns = ", ".join(COLUMN_NAMES if numbered else COLUMN_NAMES[:-1])
     seq = ", c.value - %(n)b + v.ord" if numbered else ""
     result = (
         f"SELECT (SELECT count(*) FROM ins), (SELECT coalesce(max(id), 0) FROM ins), c.value, "
-        f"pg_notify('{CHANNEL}', c.value::text) FROM c"
+        f"({UNSETTLED}), pg_notify('{CHANNEL}', c.value::text) FROM c"
         if numbered
-        else "SELECT count(*), coalesce(max(id), 0), 0 FROM ins"
+        else f"SELECT count(*), coalesce(max(id), 0), 0, ({UNSETTLED}) FROM ins"
     )
     return f"""
 WITH {counter if numbered else ""}
@@ -213,7 +231,13 @@ ins AS (
                               started_at, finished_at, ord)
     ORDER BY v.ord
     ON CONFLICT (hash) DO NOTHING
-    RETURNING id, hash),
+    RETURNING id, hash, created_at),
+span_rows AS (
+    SELECT id >> {spans.SPAN_BITS} AS span, min(created_at) AS least FROM ins GROUP BY 1),
+new_spans AS (
+    INSERT INTO created_spans (span, least_created) SELECT span, least FROM span_rows
+    ON CONFLICT (span) DO NOTHING
+    RETURNING span),
 edges AS (
     INSERT INTO execution_parents (parent, child)
     SELECT DISTINCT p.parent, ins.id
@@ -264,6 +288,9 @@ CONCURRENT_INDEXES: dict[str, str] = {
     "executions_unstamped": "ON executions (id) WHERE seq IS NULL",
     # List by segment (issue 15): a backward walk of it gives a page in id order
     "executions_segment": "ON executions (segment, id)",
+    # List by workflow and one status (the explorer's run page filters failed executions of
+    # a workflow): a backward walk gives the page; (workflow, id) read ~50 rows per match.
+    "executions_workflow_status": "ON executions (workflow, status, id)",
 }
 # Session advisory lock key serializing those builds across nodes (MIGRATION_LOCK + 1).
 INDEX_LOCK = MIGRATION_LOCK + 1
