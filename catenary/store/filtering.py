@@ -24,7 +24,8 @@ def where_clauses(flt: ExecutionFilter, mark: str) -> tuple[list[str], list[Any]
     execution_parents and execution_inputs, whose (value, child) keys list the children in id
     order; workflow with one status has (workflow, status, id). created_before also bounds the
     ids by the created_spans summary (catenary.store.spans), so the backward walk starts near
-    the newest match; created_after is a backward walk of the ids from the newest."""
+    the newest match; created_after walks the ids back from the newest, or the created_at
+    index where the planner expects few matches."""
     where: list[str] = []
     params: list[Any] = []
     statuses = sorted({s.value for s in flt.statuses})
