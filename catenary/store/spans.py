@@ -6,7 +6,8 @@ and ``created_at`` rise together but not exactly (clocks of several nodes, ids d
 commit on PostgreSQL, executions copied from peers with their own time), so no index gives
 that row: the id walk skips every newer row, the ``created_at`` index returns every older
 one to sort. ``created_spans`` holds, per span ``id >> SPAN_BITS``, a lower bound of the
-``created_at`` of its rows, written in the transaction that inserts them. The newest span
+``created_at`` of its rows (on PostgreSQL, the least of several rows), written in the
+transaction that inserts them. The newest span
 whose bound is below T bounds the ids a match can have: ``id < (span + 1) << SPAN_BITS``.
 The ``created_at`` predicate stays in the query, so the page is exact whatever the order of
 the times; the bound only decides where the walk begins (a late row in a new span makes it
@@ -25,14 +26,15 @@ SQLITE_FOLD = (
     "ON CONFLICT (span) DO UPDATE SET least_created = min(least_created, excluded.least_created)"
 )
 
-# PostgreSQL, after an insert whose spans were taken by concurrent transactions (see
-# postgres.schema._insert_executions): lower their bounds, each row updated only if it must
-# be (an UPDATE locks only the rows its WHERE keeps, so writers in one span do not queue).
-PG_LOWER = (
-    "UPDATE created_spans s SET least_created = r.least FROM ("
-    f"SELECT id >> {SPAN_BITS} AS span, min(created_at) AS least FROM executions "
-    "WHERE hash = ANY(%s) GROUP BY 1) r "
-    "WHERE s.span = r.span AND s.least_created > r.least"
+# PostgreSQL (concurrent writers), in the insert statement where ``ins`` holds the new rows:
+# a row for each of their spans that no committed row bounds already (in the usual order of
+# times, only a span's first writer adds one). The table has no key, so a writer never waits
+# for another's uncommitted row (as it would on a primary key's conflict); concurrent
+# writers may add a row each. What one sees committed, any reader that sees its rows sees.
+PG_FOLD = (
+    "INSERT INTO created_spans (span, least_created) SELECT r.span, r.least FROM ("
+    f"SELECT id >> {SPAN_BITS} AS span, min(created_at) AS least FROM ins GROUP BY 1) r "
+    "WHERE NOT EXISTS (SELECT 1 FROM created_spans s WHERE s.span = r.span AND s.least_created <= r.least)"
 )
 
 # Both stores' backfill of a database from before the table.

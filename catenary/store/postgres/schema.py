@@ -161,11 +161,13 @@ MIGRATIONS: list[str] = [
     CREATE TABLE execution_inputs (input bytea NOT NULL, child bigint NOT NULL,
         PRIMARY KEY (input, child));
     """,
-    # 16 (as SQLite's 15): the least created_at of each span of ids, for List by
-    # created_before (catenary.store.spans), filled from the rows already stored; the
+    # 16 (as SQLite's 15): lower bounds of created_at per span of ids, for List by
+    # created_before (catenary.store.spans; a span may have several rows: no key, so no
+    # writer waits on another's), filled from the rows already stored; the
     # (workflow, status, id) index is built concurrently (CONCURRENT_INDEXES).
     f"""
-    CREATE TABLE created_spans (span bigint PRIMARY KEY, least_created bigint NOT NULL);
+    CREATE TABLE created_spans (span bigint NOT NULL, least_created bigint NOT NULL);
+    CREATE INDEX created_spans_span ON created_spans (span, least_created);
     {spans.BACKFILL};
     """,
 ]
@@ -187,31 +189,22 @@ MIGRATION_LOCK = 0x636174656E617279
 SEQUENCER_LOCK = 0x73657175656E6365
 
 
-# Of the spans a batch's rows fall in, how many this statement neither created nor finds
-# bounded low enough in its snapshot: a span another transaction took meanwhile (the
-# insert waited for it). A later statement, which sees it, lowers those (spans.PG_LOWER).
-UNSETTLED = (
-    "SELECT count(*) FROM span_rows r WHERE r.span NOT IN (SELECT span FROM new_spans) "
-    "AND NOT EXISTS (SELECT 1 FROM created_spans s WHERE s.span = r.span AND s.least_created <= r.least)"
-)
-
-
 def _insert_executions(numbered: bool) -> str:
     """The statement that records a batch of executions with their parent and input edges:
     ``numbered``, with consecutive seqs from the counter (taking its row lock, held to
     commit, and queueing the NOTIFY: only a writer holding SEQUENCER_LOCK does this), else with
-    no seq (NULL: the sequencer numbers them after the commit); each row's span of ids in
-    created_spans too. Returns (rows inserted, the last id, the top seq or 0, the spans left
-    to lower: UNSETTLED). One statement, one round trip; the arrays travel in binary (%b),
-    which halves the work of a large group commit (no hex-escaped bytea)."""
+    no seq (NULL: the sequencer numbers them after the commit); and the bounds of their
+    spans of ids (spans.PG_FOLD). Returns (rows inserted, the last id, the top seq or 0). One
+    statement, one round trip; the arrays travel in binary (%b), which halves the work of a
+    large group commit (no hex-escaped bytea)."""
     counter = "c AS (UPDATE meta SET value = value + %(n)b WHERE key = 'seq' RETURNING value),"
     columns = ", ".join(COLUMN_NAMES if numbered else COLUMN_NAMES[:-1])
     seq = ", c.value - %(n)b + v.ord" if numbered else ""
     result = (
         f"SELECT (SELECT count(*) FROM ins), (SELECT coalesce(max(id), 0) FROM ins), c.value, "
-        f"({UNSETTLED}), pg_notify('{CHANNEL}', c.value::text) FROM c"
+        f"pg_notify('{CHANNEL}', c.value::text) FROM c"
         if numbered
-        else f"SELECT count(*), coalesce(max(id), 0), 0, ({UNSETTLED}) FROM ins"
+        else "SELECT count(*), coalesce(max(id), 0), 0 FROM ins"
     )
     return f"""
 WITH {counter if numbered else ""}
@@ -232,12 +225,8 @@ ins AS (
     ORDER BY v.ord
     ON CONFLICT (hash) DO NOTHING
     RETURNING id, hash, created_at),
-span_rows AS (
-    SELECT id >> {spans.SPAN_BITS} AS span, min(created_at) AS least FROM ins GROUP BY 1),
 new_spans AS (
-    INSERT INTO created_spans (span, least_created) SELECT span, least FROM span_rows
-    ON CONFLICT (span) DO NOTHING
-    RETURNING span),
+    {spans.PG_FOLD}),
 edges AS (
     INSERT INTO execution_parents (parent, child)
     SELECT DISTINCT p.parent, ins.id

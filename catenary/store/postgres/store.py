@@ -16,7 +16,6 @@ from catenary.cid import CID, encode
 from catenary.errors import StoreError, StoreUnavailableError
 from catenary.model import Execution, Status
 from catenary.model.queues import DEFAULT_QUEUE
-from catenary.store import spans
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
 from catenary.store.failures import classify
 from catenary.store.lineage import lineage_statements
@@ -248,8 +247,6 @@ class PostgresStore(SQLStore):
         row = conn.execute(INSERT_NUMBERED if numbering else INSERT_UNNUMBERED, params).fetchone()
         assert row is not None  # count(*) always returns a row
         inserted, last_id, top = int(row[0]), int(row[1]), int(row[2])
-        if row[3]:  # rare: spans another writer created while this one inserted
-            conn.execute(spans.PG_LOWER, (params["hash"],))
         return inserted, ((top, 0) if numbering else (0, last_id))
 
     @staticmethod
