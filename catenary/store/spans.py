@@ -1,4 +1,4 @@
-"""The least ``created_at`` of each span of 1,024 execution ids: what lets List by
+"""A lower bound of ``created_at`` per span of 1,024 execution ids: what lets List by
 ``created_before`` start its walk near the answer, with pages still ordered by id (SPEC §5).
 
 A page of ``created_at < T`` ordered by id descending starts at the newest matching row. Ids
@@ -7,8 +7,8 @@ commit on PostgreSQL, executions copied from peers with their own time), so no i
 that row: the id walk skips every newer row, the ``created_at`` index returns every older
 one to sort. ``created_spans`` holds, per span ``id >> SPAN_BITS``, a lower bound of the
 ``created_at`` of its rows (on PostgreSQL, the least of several rows), written in the
-transaction that inserts them. The newest span
-whose bound is below T bounds the ids a match can have: ``id < (span + 1) << SPAN_BITS``.
+transaction that inserts them. The newest span whose bound is below T bounds the ids a
+match can have: ``id < (span + 1) << SPAN_BITS``.
 The ``created_at`` predicate stays in the query, so the page is exact whatever the order of
 the times; the bound only decides where the walk begins (a late row in a new span makes it
 begin higher, which is slower, never wrong). Rows are never moved between spans and a
