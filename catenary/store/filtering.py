@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catenary.model.filter import ExecutionFilter
+from catenary.store.spans import before_bound
 
 
 def equal_clauses(mark: str, columns: dict[str, Any]) -> tuple[list[str], list[Any]]:
@@ -21,8 +22,10 @@ def where_clauses(flt: ExecutionFilter, mark: str) -> tuple[list[str], list[Any]
     id is a backward walk of that index: (status, id), (workflow, id), (run, id),
     (operation, id), (segment, id), (output, id), (key, status), and the edge tables
     execution_parents and execution_inputs, whose (value, child) keys list the children in id
-    order. The created_* ranges use the created_at index or a backward walk of the ids,
-    whichever the planner estimates cheaper."""
+    order; workflow with one status has (workflow, status, id). created_before also bounds the
+    ids by the created_spans summary (catenary.store.spans), so the backward walk starts near
+    the newest match; created_after walks the ids back from the newest, or the created_at
+    index where the planner expects few matches."""
     where: list[str] = []
     params: list[Any] = []
     statuses = sorted({s.value for s in flt.statuses})
@@ -48,8 +51,8 @@ def where_clauses(flt: ExecutionFilter, mark: str) -> tuple[list[str], list[Any]
         where.append(f"created_at > {mark}")
         params.append(flt.created_after)
     if flt.created_before is not None:
-        where.append(f"created_at < {mark}")
-        params.append(flt.created_before)
+        where += [f"created_at < {mark}", before_bound(mark)]
+        params += [flt.created_before, flt.created_before]
     if flt.output is not None:
         where.append(f"output = {mark}")
         params.append(flt.output.cid_bytes)

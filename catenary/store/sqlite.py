@@ -14,6 +14,7 @@ from catenary.cid import CID, encode
 from catenary.errors import StoreError, StoreReadOnlyError
 from catenary.model import Execution, Status
 from catenary.model.queues import DEFAULT_QUEUE
+from catenary.store import spans
 from catenary.store.base import AttestationRow, ImportBatch, StepCommit
 from catenary.store.failures import classify, read_only_fs
 from catenary.store.lineage import lineage_statements
@@ -171,6 +172,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX executions_segment ON executions (segment, id);
     CREATE TABLE execution_inputs (input BLOB NOT NULL, child INTEGER NOT NULL,
         PRIMARY KEY (input, child)) WITHOUT ROWID;
+    """,
+    # 15: List by created_before and by workflow with a status (issue 15 item 7): the least
+    # created_at of each span of ids (catenary.store.spans), filled from the rows already
+    # stored, and the index the explorer's "workflow + status" filter walks.
+    f"""
+    CREATE TABLE created_spans (span INTEGER PRIMARY KEY, least_created INTEGER NOT NULL);
+    {spans.BACKFILL};
+    CREATE INDEX executions_workflow_status ON executions (workflow, status, id);
     """,
 ]
 # The migration that creates execution_inputs: after it, the edges of the executions stored
@@ -420,6 +429,7 @@ class SQLiteStore(SQLStore):
             "INSERT OR IGNORE INTO execution_inputs VALUES (?, ?)",
             [(v.cid_bytes, first_id + i) for i, e in enumerate(executions) for v in set(e.inputs)],
         )
+        db.execute(spans.SQLITE_FOLD, (first_id, last))
 
     # external executors ------------------------------------------------------------
     def insert_execution(self, execution: Execution) -> Execution | None:

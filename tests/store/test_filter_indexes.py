@@ -31,6 +31,7 @@ FILTERS = {
     "input": ExecutionFilter(input=V),
     "created_after": ExecutionFilter(created_after=5),
     "created_before": ExecutionFilter(created_before=5),
+    "workflow + status": ExecutionFilter(workflow=V, statuses=(Status.FAILED,)),
 }
 
 
@@ -92,6 +93,7 @@ def test_an_old_database_finds_its_executions_by_input_after_the_upgrade(
         dsn = request.getfixturevalue("pg_database")
         with psycopg.connect(dsn) as conn:
             conn.execute("DROP TABLE execution_inputs")
+            conn.execute("DROP TABLE created_spans")
             conn.execute("DELETE FROM schema_version WHERE version >= %s", (INPUT_EDGES_MIGRATION,))
         again: SQLStore = PostgresStore(dsn)
     else:
@@ -100,6 +102,8 @@ def test_an_old_database_finds_its_executions_by_input_after_the_upgrade(
         con = sqlite3.connect(tmp_path / "db.sqlite")
         con.execute("DROP TABLE execution_inputs")
         con.execute("DROP INDEX executions_segment")
+        con.execute("DROP TABLE created_spans")
+        con.execute("DROP INDEX executions_workflow_status")
         con.execute(f"PRAGMA user_version = {INPUT_EDGES_MIGRATION - 1}")
         con.commit()
         con.close()
@@ -108,5 +112,45 @@ def test_an_old_database_finds_its_executions_by_input_after_the_upgrade(
         for value, found in ((V, [a.hash]), (cid_of(2), [b.hash]), (cid_of(3), [])):
             listed = again.list_executions(ExecutionFilter(input=value), 10, None)[0]
             assert [e.hash for e in listed] == found
+        # the spans were filled from the rows already there
+        assert [e.hash for e in again.list_executions(ExecutionFilter(created_before=2), 10, None)[0]] == [
+            b.hash,
+            a.hash,
+        ]
+        assert again.list_executions(ExecutionFilter(created_before=1), 10, None)[0] == []
     finally:
         again.close()
+
+
+def test_created_ranges_are_exact_when_times_are_out_of_id_order(store: SQLStore) -> None:
+    """created_before bounds the ids it walks by the spans' least created_at: rows whose time
+    is far from their id's neighbours' (a clock behind, an execution copied from a peer) are
+    still listed, in id order, and nothing else is."""
+    run = make_run(store)
+    total = 2_600  # three spans of 1,024 ids
+    times = [1_000 + 10 * i for i in range(total)]
+    times[100] = 10**9  # newer than every other row, in the first span
+    times[1_500] = 5  # older than every other row, in the middle span
+    times[1_800:1_811] = reversed(times[1_800:1_811])
+    times[-1] = 50  # the newest id, and nearly the oldest time
+    rows = [
+        execution(run, i // 200, i, [cid_of("ev")], [cid_of(i)], output=cid_of(["out", i]), created_at=t)
+        for i, t in enumerate(times)
+    ]
+    for chunk in range(0, total, 200):  # later commits lower the bound of a span already there
+        assert commit(store, run, chunk // 200, rows[chunk : chunk + 200])
+    for moment in (5, 6, 50, 51, 1_500, 13_000, 19_000, 19_070, 26_990, 10**9, 10**9 + 1):
+        before = {i for i, t in enumerate(times) if t < moment}
+        after = {i for i, t in enumerate(times) if t > moment}
+        for flt, keep in (
+            (ExecutionFilter(created_before=moment), before),
+            (ExecutionFilter(created_after=moment), after),
+        ):
+            listed, token = [], None
+            while True:
+                page, token = store.list_executions(flt, 300, token)
+                listed += [e.hash for e in page]
+                if token is None:
+                    break
+            expected = [rows[i].hash for i in reversed(range(total)) if i in keep]
+            assert listed == expected, (flt, moment)

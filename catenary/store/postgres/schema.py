@@ -11,6 +11,7 @@ import time
 import psycopg
 from psycopg import sql
 
+from catenary.store import spans
 from catenary.store.rows import COLUMN_NAMES, input_edges
 from catenary.store.sql import apply_migrations
 
@@ -160,6 +161,15 @@ MIGRATIONS: list[str] = [
     CREATE TABLE execution_inputs (input bytea NOT NULL, child bigint NOT NULL,
         PRIMARY KEY (input, child));
     """,
+    # 16 (as SQLite's 15): lower bounds of created_at per span of ids, for List by
+    # created_before (catenary.store.spans; a span may have several rows: no key, so no
+    # writer waits on another's), filled from the rows already stored; the
+    # (workflow, status, id) index is built concurrently (CONCURRENT_INDEXES).
+    f"""
+    CREATE TABLE created_spans (span bigint NOT NULL, least_created bigint NOT NULL);
+    CREATE INDEX created_spans_span ON created_spans (span, least_created);
+    {spans.BACKFILL};
+    """,
 ]
 # The migration that creates execution_inputs: after it, the edges of the executions stored
 # before are filled in from their inputs lists (Python decodes them), in the same transaction
@@ -183,9 +193,10 @@ def _insert_executions(numbered: bool) -> str:
     """The statement that records a batch of executions with their parent and input edges:
     ``numbered``, with consecutive seqs from the counter (taking its row lock, held to
     commit, and queueing the NOTIFY: only a writer holding SEQUENCER_LOCK does this), else with
-    no seq (NULL: the sequencer numbers them after the commit). Returns (rows inserted, the
-    last id, the top seq or 0). One statement, one round trip; the arrays travel in binary
-    (%b), which halves the work of a large group commit (no hex-escaped bytea)."""
+    no seq (NULL: the sequencer numbers them after the commit); and the bounds of their
+    spans of ids (spans.PG_FOLD). Returns (rows inserted, the last id, the top seq or 0). One
+    statement, one round trip; the arrays travel in binary (%b), which halves the work of a
+    large group commit (no hex-escaped bytea)."""
     counter = "c AS (UPDATE meta SET value = value + %(n)b WHERE key = 'seq' RETURNING value),"
     columns = ", ".join(COLUMN_NAMES if numbered else COLUMN_NAMES[:-1])
     seq = ", c.value - %(n)b + v.ord" if numbered else ""
@@ -213,7 +224,9 @@ ins AS (
                               started_at, finished_at, ord)
     ORDER BY v.ord
     ON CONFLICT (hash) DO NOTHING
-    RETURNING id, hash),
+    RETURNING id, hash, created_at),
+new_spans AS (
+    {spans.PG_FOLD}),
 edges AS (
     INSERT INTO execution_parents (parent, child)
     SELECT DISTINCT p.parent, ins.id
@@ -264,6 +277,9 @@ CONCURRENT_INDEXES: dict[str, str] = {
     "executions_unstamped": "ON executions (id) WHERE seq IS NULL",
     # List by segment (issue 15): a backward walk of it gives a page in id order
     "executions_segment": "ON executions (segment, id)",
+    # List by workflow and one status (the explorer's run page filters failed executions of
+    # a workflow): a backward walk gives the page; (workflow, id) read ~50 rows per match.
+    "executions_workflow_status": "ON executions (workflow, status, id)",
 }
 # Session advisory lock key serializing those builds across nodes (MIGRATION_LOCK + 1).
 INDEX_LOCK = MIGRATION_LOCK + 1
