@@ -23,7 +23,6 @@ import threading
 import time
 
 from catenary.cid import CID
-from catenary.errors import CatenaryError
 from catenary.model import Execution, Status
 from catenary.model.filter import ExecutionFilter
 from catenary.store import Store
@@ -92,7 +91,7 @@ class RemoteWaits:
                     swept = time.monotonic()
                     self.store.expire_leases()  # by the database's clock
                 self._read_feed()
-            except CatenaryError:  # the store is away (a restart): the waiters' own reads say so
+            except Exception:  # the store is away or closed: the waiters' own reads raise it
                 time.sleep(self.poll)
 
     def _read_feed(self) -> None:
