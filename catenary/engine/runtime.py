@@ -18,6 +18,7 @@ from typing import Any
 from catenary.cid import CID, block, block_cid, check_value, decode, encode
 from catenary.engine.executor import Executor, executor_from_spec
 from catenary.engine.policy import RunOptions
+from catenary.engine.remote_waits import RemoteWaits
 
 # An import list (catenary/__init__.py imports the same errors): names, no logic.
 from catenary.errors import (
@@ -123,6 +124,8 @@ class Engine:
         self.remote_wait = remote_wait
         self._remote_ops: dict[CID, Operation] = {}
         self.store = store
+        # The runs waiting for remote steps share one reader of the store (one read a commit).
+        self._remote_waits = RemoteWaits(store, REMOTE_POLL)
         # (execution, key, output) -> a signed AttestationRow, for each execution that did the
         # work; committed with the execution (catenary.trust.attestation).
         self.attest = attest
@@ -559,16 +562,13 @@ class Engine:
         Raises ExecutionPendingError after :attr:`remote_wait` seconds: the execution stays
         recorded and the run has not moved, so ``next()`` with the same inputs resumes here.
         """
-        store, wanted = self.store, execution.hash
-        deadline = None if self.remote_wait is None else time.monotonic() + self.remote_wait
+        wanted, wait = execution.hash, self.remote_wait
         while True:
-            # Read the seq before the record: a change after this read wakes the wait below.
-            seen = store.max_seq()
-            current = store.get_execution(wanted) or execution
-            if current.status in (Status.COMPLETED, Status.FAILED):
-                return current
-            left = REMOTE_POLL if deadline is None else deadline - time.monotonic()
-            if left <= 0:
+            finished = self._remote_waits.wait(wanted, REMOTE_POLL if wait is None else wait)
+            if finished is not None:
+                return finished
+            if wait is not None:
+                current = self.store.get_execution(wanted) or execution
                 owner = f" by {current.executor}" if current.executor else ""
                 raise ExecutionPendingError(
                     f"remote execution {wanted} ({op.name}) is still {current.status.value}{owner} "
@@ -577,8 +577,6 @@ class Engine:
                     f"run again with the same inputs to keep waiting for it",
                     current,
                 )
-            store.expire_leases()  # by the database's clock
-            store.wait_for_change(seen, min(left, REMOTE_POLL))
 
     def _output_block(self, op: Operation, output: Any) -> tuple[CID | None, bytes | None, str | None]:
         """Encode an output once: (cid, bytes, None), or (None, None, why it cannot be stored)."""

@@ -215,7 +215,13 @@ class SQLiteStore(SQLStore):
     def __init__(self, path: str | Path, busy_timeout_ms: int = 60_000) -> None:
         self.path = Path(path)
         self._timeout = busy_timeout_ms / 1000
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the writer connection (self._db)
+        self._writer: int | None = None  # the thread in a write transaction, if any
+        # Idle connections for reads outside a write: in WAL mode readers never wait for the
+        # writer, so reads no longer queue on the lock every commit holds (one per concurrent read).
+        self._readers: list[sqlite3.Connection] = []
+        self._target: tuple[str, bool] = (str(self.path), False)  # what readers connect to
+        self._closed = False
         self._changed = threading.Condition()
         self._commits = 0  # this process's commits so far (wait_for_change: did one come?)
         self.read_only = False
@@ -252,7 +258,8 @@ class SQLiteStore(SQLStore):
             attempts.append("immutable=1")  # all of the DB is in its main file: nothing to miss
         for flags in attempts:
             try:
-                self._db = self._connect(f"file:{self.path}?{flags}", uri=True)
+                self._target = (f"file:{self.path}?{flags}", True)
+                self._db = self._connect(*self._target)
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
                 break
             except sqlite3.DatabaseError:
@@ -285,12 +292,15 @@ class SQLiteStore(SQLStore):
                 )
             with self._failures("write to the execution DB"):
                 self._db.execute("BEGIN IMMEDIATE")
+                self._writer = threading.get_ident()
                 try:
                     yield self._db
                     self._db.execute("COMMIT")
                 except BaseException:
                     self._rollback()
                     raise
+                finally:
+                    self._writer = None
 
     def _rollback(self) -> None:
         # A failed COMMIT (disk full) leaves the transaction open; a failed statement may have
@@ -302,8 +312,22 @@ class SQLiteStore(SQLStore):
                 pass
 
     def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock, self._failures("read the execution DB"):
-            return self._db.execute(query, params if isinstance(params, dict) else tuple(params)).fetchall()
+        args = params if isinstance(params, dict) else tuple(params)
+        if self._closed or self._writer == threading.get_ident():  # inside a write: see it
+            with self._lock, self._failures("read the execution DB"):
+                return self._db.execute(query, args).fetchall()
+        with self._failures("read the execution DB"):
+            try:
+                db = self._readers.pop()  # atomic: each idle connection goes to one thread
+            except IndexError:
+                db = self._connect(*self._target)
+            try:
+                return db.execute(query, args).fetchall()
+            finally:
+                if self._closed:
+                    db.close()
+                else:
+                    self._readers.append(db)
 
     def _migrate(self) -> None:
         db = self._db
@@ -349,7 +373,10 @@ class SQLiteStore(SQLStore):
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._db.close()
+            while self._readers:
+                self._readers.pop().close()
 
     # values ------------------------------------------------------------------
     def put_blocks(self, blocks: Iterable[tuple[CID, bytes]]) -> None:

@@ -152,3 +152,32 @@ def test_a_remote_version_known_only_from_its_manifest(make_node):
         stop.set()
         thread.join(10)
     assert result.result == 4 and node.executions.get(result.final).executor == "js"
+
+
+@BACKENDS
+def test_runs_waiting_at_once_each_get_their_own_remote_result(remote_node, thread_executor):
+    # The waiting runs share one reader of the store's change feed (engine/remote_waits.py):
+    # each must still be woken with its own execution, and the reader must end when none waits.
+    node = remote_node
+    wf = workflow(node, ([-1], ["test/remote-shout"]))
+    thread_executor("exec-1")
+    words = [f"word {i}" for i in range(12)]
+    results: dict[str, object] = {}
+
+    def drive(word: str) -> None:
+        results[word] = node.runs.run(wf.id, {0: [word]})[1].result
+
+    threads = [threading.Thread(target=drive, args=(w,)) for w in words]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == {w: w.upper() + "!" for w in words}
+    done = list(node.executions.iterate(ExecutionFilter(workflow=wf.id)))
+    assert len(done) == len(words) and {e.status for e in done} == {Status.COMPLETED}
+    for _ in range(50):  # the reader ends within a poll once nobody waits
+        if not any(t.name == "catenary-remote-waits" for t in threading.enumerate()):
+            break
+        threading.Event().wait(0.1)
+    else:
+        raise AssertionError("the remote-waits reader is still running with nobody waiting")

@@ -6,6 +6,7 @@ The behaviour every store shares is tested on both backends in test_store.py.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,27 @@ def test_indexes_exist_for_every_filter(store: SQLiteStore, tmp_path: Path) -> N
     }
     con.close()
     assert {"hash", "key", "workflow", "run", "operation", "status", "created_at"} <= indexed
+
+
+def test_reads_do_not_wait_for_a_write_in_progress(store: SQLiteStore) -> None:
+    # Reads outside a write use pooled reader connections (WAL: readers never wait for the
+    # writer); a read inside the write still sees the transaction's own, uncommitted rows.
+    before = store.max_seq()
+    seen: list[int] = []
+    with store._write() as db:
+        db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq'")
+        reader = threading.Thread(target=lambda: seen.append(store.max_seq()))
+        reader.start()
+        reader.join(5)
+        assert not reader.is_alive(), "a read waited for the write transaction"
+        assert seen == [before]  # the committed state, not the transaction's
+        assert store.max_seq() == before + 1  # this thread, inside the write: its own row
+    assert store.max_seq() == before + 1
+
+
+def test_reads_after_close_fail(tmp_path: Path) -> None:
+    s = SQLiteStore(tmp_path / "db.sqlite")
+    s.max_seq()  # a pooled reader exists now
+    s.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        s.max_seq()
