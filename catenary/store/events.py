@@ -8,8 +8,7 @@ restart gets there first; the loser's transaction writes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from typing import Any
 
 from catenary.cid import CID
@@ -17,6 +16,7 @@ from catenary.errors import AlreadyExistsError
 from catenary.model import Run
 from catenary.model.emitted import EmittedEvent, Firing, ScheduleRow, SignedEvent, TriggerRow
 from catenary.store.filtering import equal_clauses
+from catenary.store.tables import SQLTables
 
 _EVENT = "position, emitter, key, data, time, nonce, signature, received_at, source"
 _EVENT_E = ", ".join(f"e.{c.strip()}" for c in _EVENT.split(","))
@@ -24,22 +24,13 @@ _FIRING = "trigger, event, status, run, reason, at"
 _SCHEDULE = "name, cron, key, data, catch_up, last_tick, created_at"
 
 
-class EventTables:
-    """Mixed into :class:`catenary.store.sql.SQLStore`, which provides these four."""
+class EventTables(SQLTables):
+    """Emitted events, triggers and schedules, mixed into :class:`catenary.store.sql.SQLStore`."""
 
     # Taken before an event's insert, held to commit, where writers can run concurrently
     # (PostgreSQL): positions then commit in order, so a reader past position p never sees
     # an earlier one appear later (Event.Updates resumes by position, as executions by seq).
     EVENT_ORDER_LOCK = ""
-
-    def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
-
-    def _write(self) -> AbstractContextManager[Any]:
-        raise NotImplementedError
-
-    def _sql(self, query: str) -> str:
-        raise NotImplementedError
 
     # emitted events ---------------------------------------------------------------------------
     def put_emitted_event(self, signed: SignedEvent, value: tuple[CID, bytes], now: int) -> SignedEvent:

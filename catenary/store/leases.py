@@ -15,12 +15,12 @@ why someone asked the holder to stop it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from catenary.cid import CID
 from catenary.model import Run, RunStatus
+from catenary.store.tables import SQLTables
 
 _LEASE = "l.run, l.holder, l.expires, l.orders, l.cancel, l.submitted_at"
 
@@ -39,19 +39,8 @@ class RunLease:
     status: str  # the run's status
 
 
-class RunLeaseTables:
-    """Mixed into :class:`catenary.store.sql.SQLStore`, which provides these four."""
-
-    NOW_NS: str  # the database's clock in unix ns, as SQL (catenary.store.sql.SQLStore)
-
-    def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
-
-    def _write(self) -> AbstractContextManager[Any]:
-        raise NotImplementedError
-
-    def _sql(self, query: str) -> str:
-        raise NotImplementedError
+class RunLeaseTables(SQLTables):
+    """The run leases (issue 15), mixed into :class:`catenary.store.sql.SQLStore`."""
 
     # Lock the run row read in a transaction (PostgreSQL); SQLite's write lock covers it.
     FOR_UPDATE = ""

@@ -10,11 +10,10 @@ finished, and a record stored twice is a no-op (imports skip what is present).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
 
 from catenary.cid import CID
+from catenary.store.tables import SQLTables
 
 _PEER = (
     "id, address, gateway, tls_ca, added_at, cursor, received, refused, "
@@ -39,17 +38,8 @@ class PeerRow:
     last_seen_at: int | None = None  # the last time an announcement or a block came from it
 
 
-class PeerTables:
-    """Mixed into :class:`catenary.store.sql.SQLStore`, which provides these three."""
-
-    def _read(self, query: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
-
-    def _write(self) -> AbstractContextManager[Any]:
-        raise NotImplementedError
-
-    def _sql(self, query: str) -> str:
-        raise NotImplementedError
+class PeerTables(SQLTables):
+    """The peers and provenance (issue 18), mixed into :class:`catenary.store.sql.SQLStore`."""
 
     def put_peer(self, peer: PeerRow) -> bool:
         """Add a peer, or change where an existing one is reached (its cursor and counts are
