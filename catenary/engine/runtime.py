@@ -34,7 +34,18 @@ from catenary.errors import (
     RunStateError,
     ValueTooLargeError,
 )
-from catenary.model import Event, Execution, Invocation, Preimages, Run, RunStatus, Segment, Status, Workflow
+from catenary.model import (
+    Event,
+    Execution,
+    Invocation,
+    OperationManifest,
+    Preimages,
+    Run,
+    RunStatus,
+    Segment,
+    Status,
+    Workflow,
+)
 from catenary.model.placement import misplacement
 from catenary.model.results import DEFAULT_MAX_VALUE_SIZE as DEFAULT_MAX_VALUE_SIZE
 from catenary.model.results import Attempt
@@ -179,20 +190,23 @@ class Engine:
             return []
         return [source for source in segments[state.next_segment].inputs if source != EXTERNAL]
 
+    def manifest(self, version_id: CID) -> OperationManifest:
+        """An operation version's manifest, from the registry or else the store: the
+        implementation need not be on this node."""
+        loaded = self.registry.get(version_id)
+        if loaded is not None:
+            return loaded.manifest
+        stored = self.store.get_version(version_id)
+        if stored is None:
+            raise NotFoundError(f"operation version {version_id} is not known on this node")
+        return stored[0]
+
     def external_types(self, workflow: Workflow, segment: int) -> tuple[str, list[TypeSpec]]:
         """The declared types of a segment's ``-1`` slots, in order, and the name of the
         operation declaring them (its first step's), from its manifest: the implementation
         need not be on this node (a CLI creating a trigger has not loaded the modules)."""
         seg = workflow.segments[segment]
-        version_id = seg.sequence[0].version_id
-        loaded = self.registry.get(version_id)
-        if loaded is not None:
-            manifest = loaded.manifest
-        else:
-            stored = self.store.get_version(version_id)
-            if stored is None:
-                raise NotFoundError(f"operation version {version_id} is not known on this node")
-            manifest = stored[0]
+        manifest = self.manifest(seg.sequence[0].version_id)
         declared = seg.sequence[0].inputs or manifest.inputs  # a step's override wins
         return manifest.name, [declared[i] for i, source in enumerate(seg.inputs) if source == EXTERNAL]
 

@@ -95,13 +95,10 @@ class ResultSources:
         return found
 
     def _manifest(self, version: CID) -> OperationManifest:
-        loaded = self._engine.registry.get(version)
-        if loaded is not None:
-            return loaded.manifest
-        stored = self._store.get_version(version)
-        if stored is None:
-            raise ManifestError("$.on", f"operation version {version} is not known on this node")
-        return stored[0]
+        try:
+            return self._engine.manifest(version)
+        except NotFoundError as exc:  # said of the trigger's source, by its JSON path
+            raise ManifestError("$.on", str(exc)) from None
 
     def check(self, trigger: Trigger) -> None:
         """Refuse a trigger on a source that chooses nothing, or whose mapping takes from the
