@@ -100,12 +100,7 @@ class ResultSource:
             )
         workflow = None
         if "workflow" in on:
-            try:
-                workflow = CID.parse(on["workflow"]) if isinstance(on["workflow"], str) else None
-            except InvalidCIDError as exc:
-                raise ManifestError("$.on.workflow", str(exc)) from None
-            if workflow is None:
-                raise ManifestError("$.on.workflow", "expected a workflow id (a CID string)")
+            workflow = workflow_id(on["workflow"], "$.on.workflow")
         name = on.get("name")
         if name is not None and (not isinstance(name, str) or not name):
             raise ManifestError("$.on.name", "expected a workflow name (a non-empty string)")
@@ -143,3 +138,14 @@ def result_event(emitter: str, execution: Execution, key: str | None = None) -> 
     return EmittedEvent(
         emitter, key or result_key(execution.workflow), execution.output, when, nonce, execution.hash
     )
+
+
+def workflow_id(value: Any, path: str) -> CID:
+    """A workflow id in a trigger document, or the error at its JSON ``path``."""
+    try:
+        workflow = CID.parse(value) if isinstance(value, str) else None
+    except InvalidCIDError as exc:
+        raise ManifestError(path, str(exc)) from None
+    if workflow is None:
+        raise ManifestError(path, "expected a workflow id (a CID string)")
+    return workflow

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catenary.cid import CID
-from catenary.errors import InvalidCIDError, ManifestError
-from catenary.events.results import ResultSource, parse_on, result_workflow
+from catenary.errors import ManifestError
+from catenary.events.results import ResultSource, parse_on, result_workflow, workflow_id
 from catenary.model.emitted import SignedEvent, key_problem
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -167,12 +167,7 @@ class Trigger:
         problem = key_problem(on)
         if problem:
             raise ManifestError("$.on", problem)
-        try:
-            workflow = CID.parse(doc["workflow"]) if isinstance(doc["workflow"], str) else None
-        except InvalidCIDError as exc:
-            raise ManifestError("$.workflow", str(exc)) from None
-        if workflow is None:
-            raise ManifestError("$.workflow", "expected a workflow id (a CID string)")
+        workflow = workflow_id(doc["workflow"], "$.workflow")
         inputs = doc["inputs"]
         if not isinstance(inputs, list):
             raise ManifestError("$.inputs", "expected a list of JSON paths, one per -1 slot of the segment")

@@ -25,7 +25,7 @@ _SCHEDULE = "name, cron, key, data, catch_up, last_tick, created_at"
 
 
 class EventTables(SQLTables):
-    """Emitted events, triggers and schedules, mixed into :class:`catenary.store.sql.SQLStore`."""
+    """Emitted events, triggers and their firings, mixed into :class:`catenary.store.sql.SQLStore`."""
 
     # Taken before an event's insert, held to commit, where writers can run concurrently
     # (PostgreSQL): positions then commit in order, so a reader past position p never sees
