@@ -588,6 +588,11 @@ def run_cmd(
     from catenary.model.queues import parse_routes
 
     routes = parse_routes(queues)
+    if routes and c.address:  # Run.Submit carries no routes yet: refuse rather than drop them
+        raise click.UsageError(
+            "--queue with --node: a run the node drives takes no queue routes yet; "
+            "create it with `catenary new --queue` and step it, or run on a local data dir"
+        )
     if detach and not c.address:
         raise click.UsageError("--detach needs --node: only a served node drives a run on its own")
     wf_id = cid_arg(workflow_id, "WORKFLOW")

@@ -89,6 +89,13 @@ def test_detach_needs_a_node(tmp_path: Path) -> None:
     assert done.returncode == 2 and "--detach needs --node" in done.stderr
 
 
+def test_a_queue_is_refused_for_a_run_the_node_drives(node) -> None:
+    """Run.Submit takes no queue routes: refused with a usage error rather than dropped."""
+    address, _client, ids = node
+    done = cli(address, "run", ids["quick"], "-i", "0=5", "--queue", "gpu")
+    assert done.returncode == 2 and "--queue with --node" in done.stderr and done.stdout == ""
+
+
 def test_runs_cancel_ends_the_run_at_a_step_boundary(node) -> None:
     address, client, ids = node
     from catenary.cid import CID
